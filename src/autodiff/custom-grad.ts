@@ -1,0 +1,37 @@
+/**
+ * customGrad: a function with a hand-written backward pass (the shape of JAX's custom_vjp). The
+ * forward returns its value and any residuals; the backward maps the output cotangent and the
+ * residuals to one cotangent per input. Ops inside the forward are not recorded.
+ */
+import { defineOp, type OpDef, runOp } from "./op.ts";
+import type { Tensor } from "./tensor.ts";
+
+export const customOp: OpDef<"custom"> = defineOp({
+  name: "custom",
+  forward(inputs, attrs) {
+    const r = attrs.forward(inputs);
+    return { out: r.value, saved: r.residuals ?? [] };
+  },
+  vjp(dy, { inputs, attrs, saved }) {
+    let grads: Tensor[] | null = null;
+    const all = () => {
+      if (!grads) {
+        grads = attrs.backward(dy, saved, inputs);
+        if (grads.length !== inputs.length) {
+          throw new Error(
+            `customGrad: backward returned ${grads.length} gradients for ${inputs.length} inputs`,
+          );
+        }
+      }
+      return grads;
+    };
+    return inputs.map((_, i) => () => all()[i]);
+  },
+});
+
+export function customGrad<A extends Tensor[]>(
+  forward: (...xs: A) => { value: Tensor; residuals?: Tensor[] },
+  backward: (dy: Tensor, residuals: readonly Tensor[], inputs: readonly Tensor[]) => Tensor[],
+): (...xs: A) => Tensor {
+  return (...xs) => runOp(customOp, xs, { forward: (ins) => forward(...(ins as A)), backward });
+}

@@ -1,0 +1,130 @@
+/**
+ * Tensor: an immutable n-d array living on one backend. Reshapes share storage (reference
+ * counted); every other op allocates. Values are read with `await t.data()`.
+ */
+import type { Backend, DataHandle, DType, TensorInfo, TypedArray } from "../kernels/backend.ts";
+import { state } from "./state.ts";
+
+let nextId = 1;
+
+/** Backend storage shared by a tensor and its reshapes; freed when the last holder lets go. */
+export class Storage {
+  refs = 1;
+  constructor(
+    readonly backend: Backend,
+    readonly handle: DataHandle,
+  ) {}
+  release(): void {
+    if (--this.refs === 0) this.backend.free(this.handle);
+  }
+}
+
+export class Tensor implements TensorInfo {
+  readonly id = nextId++;
+  readonly size: number;
+  /** @internal Number of active tapes that saved this tensor for their backward pass. */
+  holds = 0;
+  /** @internal dispose() was asked for while a tape held the tensor. */
+  disposeRequested = false;
+  /** Never disposed by `tidy` (set by `keep` and for variables). */
+  kept = false;
+  isDisposed = false;
+
+  constructor(
+    /** @internal */ public storage: Storage,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+  ) {
+    this.size = shape.reduce((a, b) => a * b, 1);
+    state.onCreate(this);
+  }
+
+  get handle(): DataHandle {
+    this.assertAlive("read");
+    return this.storage.handle;
+  }
+  get backend(): Backend {
+    return this.storage.backend;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Reads the values back (the only place that waits on a GPU). */
+  data(): Promise<TypedArray> {
+    this.assertAlive("read");
+    return this.backend.read(this);
+  }
+
+  /** Synchronous read; CPU backend only. */
+  dataSync(): TypedArray {
+    this.assertAlive("read");
+    const read = this.backend.readSync;
+    if (!read) {
+      throw new Error(
+        `dataSync: the ${this.backend.name} backend reads asynchronously; use await t.data()`,
+      );
+    }
+    return read.call(this.backend, this);
+  }
+
+  /** The values as nested arrays (like tensor.tolist()). */
+  async array(): Promise<unknown> {
+    const v = Array.from(await this.data());
+    const nest = (off: number, dims: readonly number[]): unknown => {
+      if (dims.length === 0) return v[off];
+      const [d, ...rest] = dims;
+      const step = rest.reduce((a, b) => a * b, 1);
+      return Array.from({ length: d }, (_, i) => nest(off + i * step, rest));
+    };
+    return nest(0, this.shape);
+  }
+
+  dispose(): void {
+    state.dispose(this);
+  }
+
+  assertAlive(what: string): void {
+    if (this.isDisposed) {
+      throw new Error(`Cannot ${what} tensor #${this.id} [${this.shape}]: it was disposed`);
+    }
+  }
+
+  toString(): string {
+    return `Tensor#${this.id}(${this.dtype}, [${this.shape}] on ${this.backend.name})`;
+  }
+}
+
+/** A persistent, trainable tensor (model parameters): survives `tidy`, updated with `assign`. */
+export class Variable extends Tensor {
+  constructor(
+    value: Tensor,
+    readonly name: string,
+    public trainable = true,
+  ) {
+    value.storage.refs++;
+    super(value.storage, value.shape, value.dtype);
+    this.kept = true;
+  }
+
+  /** Replaces the value (same shape and dtype), e.g. after an optimiser step. */
+  assign(value: Tensor): void {
+    this.assertAlive("assign to");
+    if (
+      value.shape.length !== this.shape.length ||
+      value.shape.some((d, i) => d !== this.shape[i])
+    ) {
+      throw new Error(
+        `assign: variable "${this.name}" has shape [${this.shape}] but the new value has shape [${value.shape}]`,
+      );
+    }
+    if (value.backend !== this.backend) {
+      throw new Error(
+        `assign: variable "${this.name}" lives on ${this.backend.name}, value on ${value.backend.name}`,
+      );
+    }
+    value.storage.refs++;
+    this.storage.release();
+    this.storage = value.storage;
+  }
+}

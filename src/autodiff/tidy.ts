@@ -1,0 +1,58 @@
+/** Memory scopes: every tensor made inside `tidy` is disposed at its end unless returned or kept. */
+import { state } from "./state.ts";
+import { Tensor } from "./tensor.ts";
+
+function collect(value: unknown, out: Set<Tensor>): void {
+  if (value instanceof Tensor) out.add(value);
+  else if (Array.isArray(value)) for (const v of value) collect(v, out);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, out);
+  else if (
+    value &&
+    typeof value === "object" &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
+    for (const v of Object.values(value)) collect(v, out);
+  }
+}
+
+export function tidy<T>(fn: () => T): T {
+  const scope = { tensors: [] as Tensor[] };
+  state.scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    state.scopes.pop();
+  }
+  if (result instanceof Promise) {
+    throw new Error("tidy: the function returned a Promise; tidy scopes must be synchronous");
+  }
+  const survivors = new Set<Tensor>();
+  collect(result, survivors);
+  const parent = state.scopes[state.scopes.length - 1];
+  for (const t of scope.tensors) {
+    if (survivors.has(t)) {
+      if (parent) parent.tensors.push(t);
+    } else if (!t.kept) state.dispose(t);
+  }
+  return result;
+}
+
+/** Exempts a tensor from every enclosing `tidy`; the caller disposes it. */
+export function keep<T extends Tensor>(t: T): T {
+  t.kept = true;
+  return t;
+}
+
+export function dispose(value: unknown): void {
+  const all = new Set<Tensor>();
+  collect(value, all);
+  for (const t of all) state.dispose(t);
+}
+
+/** Live tensors and backend bytes, for leak checks. */
+export function memory(): { tensors: number; bytes: number } {
+  let bytes = 0;
+  for (const b of state.backends.values()) bytes += b.liveBytes();
+  return { tensors: state.liveTensors, bytes };
+}

@@ -1,0 +1,32 @@
+/** salient: attribution maps for image models on an autodiff engine of its own. */
+export {
+  getBackend,
+  registerBackend,
+  setBackend,
+  toBackend,
+  withBackend,
+} from "./autodiff/backends.ts";
+export { customGrad } from "./autodiff/custom-grad.ts";
+export { setFlags } from "./autodiff/flags.ts";
+export { grad, grads, valueAndGrad, valueAndGrads, variableGrads, vjp } from "./autodiff/grad.ts";
+export { type RuleSet, withRules } from "./autodiff/rule-set.ts";
+export { Tensor, Variable } from "./autodiff/tensor.ts";
+export { dispose, keep, memory, tidy } from "./autodiff/tidy.ts";
+export type { Backend } from "./kernels/backend.ts";
+export { CpuBackend } from "./kernels/cpu/cpu-backend.ts";
+export * from "./ops/index.ts";
+export { Random } from "./random.ts";
+export { lrpEpsilonRules, lrpZPlusRules } from "./rules/lrp.ts";
+export { deconvnetRules, gradientRules, guidedBackpropRules } from "./rules/relu-rules.ts";
+
+import { lrpEpsilonRules, lrpZPlusRules } from "./rules/lrp.ts";
+import { deconvnetRules, gradientRules, guidedBackpropRules } from "./rules/relu-rules.ts";
+
+/** The built-in gradient-rule sets, for withRules(rules.guidedBackprop, () => ...). */
+export const rules = {
+  gradient: gradientRules,
+  guidedBackprop: guidedBackpropRules,
+  deconvnet: deconvnetRules,
+  lrpEpsilon: lrpEpsilonRules,
+  lrpZPlus: lrpZPlusRules,
+};

@@ -1,0 +1,146 @@
+/**
+ * The primitive kernels every backend implements. The autodiff layer composes all user-facing ops
+ * (softmax, batch norm, pixel shuffle, ...) from these, so a backend that implements this list runs
+ * every model and every attribution method.
+ *
+ * Conventions: row-major (C order) contiguous buffers; images are NCHW, conv weights OIHW.
+ * Kernels never mutate their inputs and always return freshly allocated data.
+ */
+import type { AxisMap } from "./axis-map.ts";
+import type { Conv2dGeometry } from "./conv-geometry.ts";
+import type { PoolGeometry } from "./pool-geometry.ts";
+
+export type DType = "float32" | "int32";
+export type TypedArray = Float32Array | Int32Array;
+
+/** Opaque per-backend storage (a Float32Array on CPU, a GPUBuffer on WebGPU). */
+export type DataHandle = object;
+
+export interface TensorInfo {
+  readonly handle: DataHandle;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+export const UNARY_OPS = [
+  "neg",
+  "abs",
+  "exp",
+  "log",
+  "log1p",
+  "sqrt",
+  "rsqrt",
+  "square",
+  "reciprocal",
+  "sigmoid",
+  "tanh",
+  "relu",
+  "step",
+  "sign",
+  "softplus",
+  "gelu",
+  "erf",
+  "sin",
+  "cos",
+  "floor",
+  "isnan",
+  "leakyRelu",
+  "clamp",
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+/** Scalar parameters of the parametrised unary ops (leakyRelu: a = slope; clamp: a = lo, b = hi). */
+export interface UnaryParams {
+  a?: number;
+  b?: number;
+}
+
+export const BINARY_OPS = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "max",
+  "min",
+  "pow",
+  "greater",
+  "greaterEqual",
+  "less",
+  "lessEqual",
+  "equal",
+] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+export const REDUCE_OPS = ["sum", "max", "min"] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+export type PadMode = "constant" | "reflect" | "replicate";
+
+export interface Backend {
+  readonly name: string;
+
+  upload(values: TypedArray, shape: readonly number[], dtype: DType): DataHandle;
+  read(x: TensorInfo): Promise<TypedArray>;
+  /** Synchronous readback, only where the backend can (CPU); undefined otherwise. */
+  readSync?(x: TensorInfo): TypedArray;
+  free(data: DataHandle): void;
+  /** Bytes currently held by live buffers (for leak tests and memory reports). */
+  liveBytes(): number;
+
+  fill(shape: readonly number[], value: number, dtype: DType): DataHandle;
+  cast(x: TensorInfo, dtype: DType): DataHandle;
+
+  unary(op: UnaryOp, x: TensorInfo, params?: UnaryParams): DataHandle;
+  /** NumPy broadcasting; outShape is the broadcast shape. Comparisons return 0/1 floats. */
+  binary(op: BinaryOp, a: TensorInfo, b: TensorInfo, outShape: readonly number[]): DataHandle;
+  /** cond ? a : b elementwise with broadcasting of all three to outShape. */
+  select(cond: TensorInfo, a: TensorInfo, b: TensorInfo, outShape: readonly number[]): DataHandle;
+  /** Reduces over `axes` (sorted, unique); the reduced axes are removed from the shape. */
+  reduce(op: ReduceOp, x: TensorInfo, axes: readonly number[]): DataHandle;
+  /** Index of the max along one axis (first on ties), int32, axis removed. */
+  argMax(x: TensorInfo, axis: number): DataHandle;
+
+  transpose(x: TensorInfo, perm: readonly number[]): DataHandle;
+  /** Strided slice: out[i] = x[begin + i * step] per axis; size is the output shape. */
+  slice(
+    x: TensorInfo,
+    begin: readonly number[],
+    size: readonly number[],
+    step: readonly number[],
+  ): DataHandle;
+  /** pads[axis] = [before, after], both >= 0. */
+  pad(
+    x: TensorInfo,
+    pads: readonly (readonly [number, number])[],
+    mode: PadMode,
+    value: number,
+  ): DataHandle;
+  concat(xs: readonly TensorInfo[], axis: number, outShape: readonly number[]): DataHandle;
+  /** out = x indexed along `axis` by int32 `indices` (flat); out shape replaces that axis by indices.length. */
+  gather(x: TensorInfo, indices: TensorInfo, axis: number): DataHandle;
+  /** The adjoint of gather: out (axis of length `length`) accumulates updates at the given indices. */
+  scatterAdd(updates: TensorInfo, indices: TensorInfo, axis: number, length: number): DataHandle;
+
+  /** Batched matmul: a [B|1, M, K] (or [B|1, K, M] when transA), b [B|1, K, N] (or [.., N, K]). */
+  matmul(a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean): DataHandle;
+
+  /** Generalised 2-D convolution (stride, dilation, input dilation, groups), optional fused bias and ReLU. */
+  conv2d(
+    x: TensorInfo,
+    w: TensorInfo,
+    geom: Conv2dGeometry,
+    bias: TensorInfo | null,
+    relu: boolean,
+  ): DataHandle;
+  /** dW[o, i, ky, kx] of conv2d for upstream gradient dy [N, O, outH, outW]. */
+  conv2dBackpropFilter(x: TensorInfo, dy: TensorInfo, geom: Conv2dGeometry): DataHandle;
+
+  /** Max pooling; also returns, per output, the flat index (y * W + x) of the winner in its input plane. */
+  maxPool2d(x: TensorInfo, geom: PoolGeometry): { out: DataHandle; argmax: DataHandle };
+  /** Gradient of maxPool2d: routes dy to the recorded winners (sums where windows overlap). */
+  maxPool2dBackward(dy: TensorInfo, argmax: TensorInfo, geom: PoolGeometry): DataHandle;
+  avgPool2d(x: TensorInfo, geom: PoolGeometry): DataHandle;
+  avgPool2dBackward(dy: TensorInfo, geom: PoolGeometry): DataHandle;
+
+  /** Applies a sparse linear map along one axis (resize, blur, adaptive pooling are all such maps). */
+  axisMap(x: TensorInfo, axis: number, map: AxisMap): DataHandle;
+}

@@ -1,0 +1,188 @@
+/** CPU elementwise kernels: unary maps, broadcasting binary ops and select. */
+import type { BinaryOp, TypedArray, UnaryOp, UnaryParams } from "../backend.ts";
+import { broadcastStrides, sizeOf } from "./cpu-data.ts";
+import { erf, gelu, sigmoid, softplus } from "./scalar-math.ts";
+
+type Fn1 = (x: number) => number;
+
+function unaryFn(op: UnaryOp, p: UnaryParams): Fn1 {
+  switch (op) {
+    case "neg":
+      return (x) => -x;
+    case "abs":
+      return Math.abs;
+    case "exp":
+      return Math.exp;
+    case "log":
+      return Math.log;
+    case "log1p":
+      return Math.log1p;
+    case "sqrt":
+      return Math.sqrt;
+    case "rsqrt":
+      return (x) => 1 / Math.sqrt(x);
+    case "square":
+      return (x) => x * x;
+    case "reciprocal":
+      return (x) => 1 / x;
+    case "sigmoid":
+      return sigmoid;
+    case "tanh":
+      return Math.tanh;
+    case "relu":
+      // x > 0 ? x : 0 would turn NaN into 0; keep NaN visible.
+      return (x) => Math.max(x, 0);
+    case "step":
+      return (x) => (x > 0 ? 1 : Number.isNaN(x) ? x : 0);
+    case "sign":
+      return (x) => (x > 0 ? 1 : x < 0 ? -1 : x);
+    case "softplus":
+      return softplus;
+    case "gelu":
+      return gelu;
+    case "erf":
+      return erf;
+    case "sin":
+      return Math.sin;
+    case "cos":
+      return Math.cos;
+    case "floor":
+      return Math.floor;
+    case "isnan":
+      return (x) => (Number.isNaN(x) ? 1 : 0);
+    case "leakyRelu": {
+      const a = p.a ?? 0.01;
+      return (x) => (x < 0 ? a * x : x);
+    }
+    case "clamp": {
+      const lo = p.a ?? Number.NEGATIVE_INFINITY;
+      const hi = p.b ?? Number.POSITIVE_INFINITY;
+      return (x) => (x < lo ? lo : Math.min(x, hi));
+    }
+  }
+}
+
+export function unary(op: UnaryOp, x: TypedArray, p: UnaryParams = {}): Float32Array {
+  const out = new Float32Array(x.length);
+  if (op === "relu") {
+    for (let i = 0; i < x.length; i++) out[i] = Math.max(x[i], 0);
+    return out;
+  }
+  const f = unaryFn(op, p);
+  for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
+  return out;
+}
+
+type Fn2 = (a: number, b: number) => number;
+
+function binaryFn(op: BinaryOp): Fn2 {
+  switch (op) {
+    case "add":
+      return (a, b) => a + b;
+    case "sub":
+      return (a, b) => a - b;
+    case "mul":
+      return (a, b) => a * b;
+    case "div":
+      return (a, b) => a / b;
+    // Math.max/min propagate NaN, like PyTorch's maximum/minimum.
+    case "max":
+      return Math.max;
+    case "min":
+      return Math.min;
+    case "pow":
+      return Math.pow;
+    case "greater":
+      return (a, b) => (a > b ? 1 : 0);
+    case "greaterEqual":
+      return (a, b) => (a >= b ? 1 : 0);
+    case "less":
+      return (a, b) => (a < b ? 1 : 0);
+    case "lessEqual":
+      return (a, b) => (a <= b ? 1 : 0);
+    case "equal":
+      return (a, b) => (a === b ? 1 : 0);
+  }
+}
+
+/**
+ * Walks `outShape` with the inner axis as a tight loop; `visit` receives the flat output index
+ * range of one inner row and the starting offsets of each operand.
+ */
+function forEachRow(
+  outShape: readonly number[],
+  strides: number[][],
+  visit: (outStart: number, len: number, offsets: number[], inner: number[]) => void,
+): void {
+  const rank = outShape.length;
+  const total = sizeOf(outShape);
+  if (total === 0) return;
+  const len = rank === 0 ? 1 : outShape[rank - 1];
+  const inner = strides.map((s) => (rank === 0 ? 0 : s[rank - 1]));
+  const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  const offsets = strides.map(() => 0);
+  for (let start = 0; start < total; start += len) {
+    visit(start, len, offsets, inner);
+    // odometer increment over the outer axes
+    for (let ax = rank - 2; ax >= 0; ax--) {
+      idx[ax]++;
+      for (let k = 0; k < strides.length; k++) offsets[k] += strides[k][ax];
+      if (idx[ax] < outShape[ax]) break;
+      for (let k = 0; k < strides.length; k++) offsets[k] -= strides[k][ax] * outShape[ax];
+      idx[ax] = 0;
+    }
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function binary(
+  op: BinaryOp,
+  a: TypedArray,
+  aShape: readonly number[],
+  b: TypedArray,
+  bShape: readonly number[],
+  outShape: readonly number[],
+): Float32Array {
+  const out = new Float32Array(sizeOf(outShape));
+  if (sameShape(aShape, bShape)) {
+    if (op === "add") for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+    else if (op === "mul") for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i];
+    else if (op === "sub") for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i];
+    else {
+      const f = binaryFn(op);
+      for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
+    }
+    return out;
+  }
+  const f = binaryFn(op);
+  const sa = broadcastStrides(aShape, outShape);
+  const sb = broadcastStrides(bShape, outShape);
+  forEachRow(outShape, [sa, sb], (start, len, [oa, ob], [ia, ib]) => {
+    for (let i = 0; i < len; i++) out[start + i] = f(a[oa + i * ia], b[ob + i * ib]);
+  });
+  return out;
+}
+
+export function select(
+  cond: TypedArray,
+  condShape: readonly number[],
+  a: TypedArray,
+  aShape: readonly number[],
+  b: TypedArray,
+  bShape: readonly number[],
+  outShape: readonly number[],
+): Float32Array {
+  const out = new Float32Array(sizeOf(outShape));
+  const strides = [condShape, aShape, bShape].map((s) => broadcastStrides(s, outShape));
+  forEachRow(outShape, strides, (start, len, [oc, oa, ob], [ic, ia, ib]) => {
+    for (let i = 0; i < len; i++) {
+      out[start + i] = cond[oc + i * ic] !== 0 ? a[oa + i * ia] : b[ob + i * ib];
+    }
+  });
+  return out;
+}
+
+export { forEachRow };

@@ -1,0 +1,318 @@
+/**
+ * Single-threaded float32 GEMM in plain TypeScript (Goto/BLIS structure).
+ *
+ * Both operands are packed into one reusable scratch array so that the micro-kernel reads
+ * contiguous memory whatever the transposes and leading dimensions are: A into MR-row micro
+ * panels (p-major, MR values per k step), B into NR-column micro panels (NR values per k step).
+ *
+ * Measured choices (bench/README.md has the numbers):
+ * - The scratch is a plain JS array of doubles (PACKED_DOUBLE_ELEMENTS), not a typed array: V8
+ *   emits about 4 instructions per element load for it against about 6 for a Float32Array or
+ *   Float64Array (no external-pointer arithmetic, no float32 -> float64 conversion), and the loads
+ *   dominate the micro-kernel's instruction count.
+ * - 4x4 register tile: the most consistent of 2x4 .. 8x8 in V8 (x64 has 15 usable XMM
+ *   registers; larger tiles spill and gain nothing).
+ * - `(i + c) | 0` index arithmetic keeps V8 from emitting overflow checks on every index.
+ */
+
+const MR = 4;
+const NR = 4;
+/** Depth of one packed block; 256 x 4 doubles per micro panel stays in L1. */
+const KC = 256;
+/** Rows of A packed at once (MC x KC doubles = 128 KiB, L2-resident). */
+const MC = 64;
+/** Columns of B packed at once (KC x NC doubles = 4 MiB, L3-resident). */
+const NC = 2048;
+
+/** Grown on demand; bounded by (MC + NC) * KC doubles (4.3 MB) whatever the problem size. */
+let scratch: number[] = [];
+/** Edge tiles are computed in full here, then the valid part is copied out. */
+const tile = new Float32Array(MR * NR);
+
+/** Filled by push of a double so V8 keeps it PACKED_DOUBLE_ELEMENTS (no holes, unboxed). */
+function newDoubleArray(n: number): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(0.5);
+  return a;
+}
+
+/**
+ * C[4x4] (+)= Apanel * Bpanel over kc steps. `s` holds both packed panels; the A panel starts
+ * at `ai` (4 values per step), the B panel at `bi` (4 values per step).
+ */
+function kernel4x4(
+  kc: number,
+  s: number[],
+  ai: number,
+  bi: number,
+  c: Float32Array,
+  ci: number,
+  ldc: number,
+  add: boolean,
+): void {
+  let c00 = 0;
+  let c01 = 0;
+  let c02 = 0;
+  let c03 = 0;
+  let c10 = 0;
+  let c11 = 0;
+  let c12 = 0;
+  let c13 = 0;
+  let c20 = 0;
+  let c21 = 0;
+  let c22 = 0;
+  let c23 = 0;
+  let c30 = 0;
+  let c31 = 0;
+  let c32 = 0;
+  let c33 = 0;
+  for (let p = 0; p < kc; p++) {
+    const b0 = s[bi];
+    const b1 = s[(bi + 1) | 0];
+    const b2 = s[(bi + 2) | 0];
+    const b3 = s[(bi + 3) | 0];
+    const a0 = s[ai];
+    c00 += a0 * b0;
+    c01 += a0 * b1;
+    c02 += a0 * b2;
+    c03 += a0 * b3;
+    const a1 = s[(ai + 1) | 0];
+    c10 += a1 * b0;
+    c11 += a1 * b1;
+    c12 += a1 * b2;
+    c13 += a1 * b3;
+    const a2 = s[(ai + 2) | 0];
+    c20 += a2 * b0;
+    c21 += a2 * b1;
+    c22 += a2 * b2;
+    c23 += a2 * b3;
+    const a3 = s[(ai + 3) | 0];
+    c30 += a3 * b0;
+    c31 += a3 * b1;
+    c32 += a3 * b2;
+    c33 += a3 * b3;
+    ai = (ai + 4) | 0;
+    bi = (bi + 4) | 0;
+  }
+  const r1 = ci + ldc;
+  const r2 = r1 + ldc;
+  const r3 = r2 + ldc;
+  if (add) {
+    c[ci] += c00;
+    c[ci + 1] += c01;
+    c[ci + 2] += c02;
+    c[ci + 3] += c03;
+    c[r1] += c10;
+    c[r1 + 1] += c11;
+    c[r1 + 2] += c12;
+    c[r1 + 3] += c13;
+    c[r2] += c20;
+    c[r2 + 1] += c21;
+    c[r2 + 2] += c22;
+    c[r2 + 3] += c23;
+    c[r3] += c30;
+    c[r3 + 1] += c31;
+    c[r3 + 2] += c32;
+    c[r3 + 3] += c33;
+  } else {
+    c[ci] = c00;
+    c[ci + 1] = c01;
+    c[ci + 2] = c02;
+    c[ci + 3] = c03;
+    c[r1] = c10;
+    c[r1 + 1] = c11;
+    c[r1 + 2] = c12;
+    c[r1 + 3] = c13;
+    c[r2] = c20;
+    c[r2 + 1] = c21;
+    c[r2 + 2] = c22;
+    c[r2 + 3] = c23;
+    c[r3] = c30;
+    c[r3 + 1] = c31;
+    c[r3 + 2] = c32;
+    c[r3 + 3] = c33;
+  }
+}
+
+/** Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-column panels at s[o..], zero-padding the last. */
+function packB(
+  s: number[],
+  o: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  transB: boolean,
+  pc: number,
+  kc: number,
+  jc: number,
+  nc: number,
+): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = Math.min(NR, nc - jr);
+    if (!transB) {
+      // op(B)[p, j] = b[p * ldb + j]: each step copies NR contiguous floats.
+      let src = bOff + pc * ldb + jc + jr;
+      if (nr === NR) {
+        for (let p = 0; p < kc; p++) {
+          s[o] = b[src];
+          s[o + 1] = b[src + 1];
+          s[o + 2] = b[src + 2];
+          s[o + 3] = b[src + 3];
+          o += NR;
+          src += ldb;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          for (let j = 0; j < NR; j++) s[o + j] = j < nr ? b[src + j] : 0;
+          o += NR;
+          src += ldb;
+        }
+      }
+    } else {
+      // op(B)[p, j] = b[j * ldb + p]: walk NR rows of b in step, each contiguous in p.
+      const src = bOff + (jc + jr) * ldb + pc;
+      for (let j = 0; j < NR; j++) {
+        let d = o + j;
+        if (j < nr) {
+          const row = src + j * ldb;
+          for (let p = 0; p < kc; p++) {
+            s[d] = b[row + p];
+            d += NR;
+          }
+        } else {
+          for (let p = 0; p < kc; p++) {
+            s[d] = 0;
+            d += NR;
+          }
+        }
+      }
+      o += kc * NR;
+    }
+  }
+}
+
+/** Packs op(A)[ic:ic+mc, pc:pc+kc] into MR-row panels at s[0..], zero-padding the last. */
+function packA(
+  s: number[],
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  transA: boolean,
+  ic: number,
+  mc: number,
+  pc: number,
+  kc: number,
+): void {
+  let o = 0;
+  for (let ir = 0; ir < mc; ir += MR) {
+    const mr = Math.min(MR, mc - ir);
+    if (transA) {
+      // op(A)[i, p] = a[p * lda + i]: MR contiguous floats per step.
+      let src = aOff + pc * lda + ic + ir;
+      if (mr === MR) {
+        for (let p = 0; p < kc; p++) {
+          s[o] = a[src];
+          s[o + 1] = a[src + 1];
+          s[o + 2] = a[src + 2];
+          s[o + 3] = a[src + 3];
+          o += MR;
+          src += lda;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          for (let i = 0; i < MR; i++) s[o + i] = i < mr ? a[src + i] : 0;
+          o += MR;
+          src += lda;
+        }
+      }
+    } else {
+      // op(A)[i, p] = a[i * lda + p]: read each row contiguously, scatter with stride MR.
+      const src = aOff + (ic + ir) * lda + pc;
+      for (let i = 0; i < MR; i++) {
+        let d = o + i;
+        if (i < mr) {
+          const row = src + i * lda;
+          for (let p = 0; p < kc; p++) {
+            s[d] = a[row + p];
+            d += MR;
+          }
+        } else {
+          for (let p = 0; p < kc; p++) {
+            s[d] = 0;
+            d += MR;
+          }
+        }
+      }
+      o += kc * MR;
+    }
+  }
+}
+
+/**
+ * C[m x n] = (accumulate ? C : 0) + op(A)[m x k] * op(B)[k x n], all row-major.
+ * op(A) = A ([m x k], lda >= k) or A^T (A stored [k x m], lda >= m) when transA; likewise B
+ * ([k x n], ldb >= n, or stored [n x k], ldb >= k). Products are summed in float64 within each
+ * block of KC and rounded to float32 when stored into C.
+ */
+export function gemm(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  transA: boolean,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  transB: boolean,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+  accumulate: boolean,
+): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
+    return;
+  }
+  const kcMax = Math.min(KC, k);
+  const mcMax = Math.min(MC, Math.ceil(m / MR) * MR);
+  const ncMax = Math.min(NC, Math.ceil(n / NR) * NR);
+  const bBase = kcMax * mcMax;
+  if (scratch.length < bBase + kcMax * ncMax) {
+    scratch = newDoubleArray(bBase + kcMax * ncMax);
+  }
+  const s = scratch;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = Math.min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = Math.min(KC, k - pc);
+      const add = accumulate || pc > 0;
+      packB(s, bBase, b, bOff, ldb, transB, pc, kc, jc, nc);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = Math.min(MC, m - ic);
+        packA(s, a, aOff, lda, transA, ic, mc, pc, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = Math.min(NR, nc - jr);
+          const bi = bBase + jr * kc;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = Math.min(MR, mc - ir);
+            const ci = cOff + (ic + ir) * ldc + jc + jr;
+            if (mr === MR && nr === NR) {
+              kernel4x4(kc, s, ir * kc, bi, c, ci, ldc, add);
+            } else {
+              kernel4x4(kc, s, ir * kc, bi, tile, 0, NR, false);
+              for (let i = 0; i < mr; i++) {
+                const row = ci + i * ldc;
+                for (let j = 0; j < nr; j++) {
+                  c[row + j] = add ? c[row + j] + tile[i * NR + j] : tile[i * NR + j];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

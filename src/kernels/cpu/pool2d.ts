@@ -1,0 +1,172 @@
+/**
+ * 2-D max and average pooling over NCHW planes, with the window and divisor rules of PyTorch's
+ * CPU kernels (aten/src/ATen/native/cpu/{Max,Avg}PoolKernel.cpp).
+ */
+import type { PoolGeometry } from "../pool-geometry.ts";
+
+function checkLength(op: string, what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`${op}: ${what} has length ${got}, expected ${want}`);
+}
+
+/**
+ * Max pooling. argmax holds y * W + x of the chosen input pixel within its plane. Padding never
+ * wins; ties keep the first maximum in row-major window order; a NaN wins over every number and a
+ * later NaN over an earlier one (PyTorch's `val > max || isnan(val)`), so NaN propagates.
+ */
+export function maxPool2d(
+  x: Float32Array,
+  g: PoolGeometry,
+): { out: Float32Array; argmax: Int32Array } {
+  const { batch, channels, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.stride;
+  const padTop = g.pad[0];
+  const padLeft = g.pad[2];
+  checkLength("maxPool2d", "x", x.length, batch * channels * H * W);
+  const planes = batch * channels;
+  const out = new Float32Array(planes * OH * OW);
+  const argmax = new Int32Array(planes * OH * OW);
+  for (let p = 0; p < planes; p++) {
+    const base = p * H * W;
+    let q = p * OH * OW;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * sh - padTop;
+      const hs = Math.max(h0, 0);
+      const he = Math.min(h0 + kh, H);
+      for (let ow = 0; ow < OW; ow++, q++) {
+        const w0 = ow * sw - padLeft;
+        const ws = Math.max(w0, 0);
+        const we = Math.min(w0 + kw, W);
+        let best = Number.NEGATIVE_INFINITY;
+        // PyTorch starts from the window's first in-bounds pixel, so an all -inf window points
+        // there; an empty window (impossible with poolGeometry's padding rule) gets -1.
+        let at = hs < he && ws < we ? hs * W + ws : -1;
+        for (let ih = hs; ih < he; ih++) {
+          const row = base + ih * W;
+          for (let iw = ws; iw < we; iw++) {
+            const v = x[row + iw];
+            if (v > best || Number.isNaN(v)) {
+              best = v;
+              at = ih * W + iw;
+            }
+          }
+        }
+        out[q] = best;
+        argmax[q] = at;
+      }
+    }
+  }
+  return { out, argmax };
+}
+
+/** Gradient of maxPool2d: each dy goes to its window's argmax (overlapping windows add up). */
+export function maxPool2dBackward(
+  dy: Float32Array,
+  argmax: Int32Array,
+  g: PoolGeometry,
+): Float32Array {
+  const { batch, channels, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+  const planes = batch * channels;
+  checkLength("maxPool2dBackward", "dy", dy.length, planes * OH * OW);
+  checkLength("maxPool2dBackward", "argmax", argmax.length, planes * OH * OW);
+  const dx = new Float32Array(planes * H * W);
+  const plane = H * W;
+  for (let p = 0; p < planes; p++) {
+    const base = p * plane;
+    for (let q = p * OH * OW, e = q + OH * OW; q < e; q++) {
+      const a = argmax[q];
+      if (a >= 0 && a < plane) dx[base + a] += dy[q];
+    }
+  }
+  return dx;
+}
+
+interface AvgWindows {
+  /** Clipped-to-input window bounds per output row / column: [hs, he) and [ws, we). */
+  hs: Int32Array;
+  he: Int32Array;
+  ws: Int32Array;
+  we: Int32Array;
+  /** The divisor factors per output row / column; the divisor is their product. */
+  hDiv: Int32Array;
+  wDiv: Int32Array;
+}
+
+/**
+ * PyTorch's window and divisor per axis. With count_include_pad the divisor is the window clipped
+ * to the *padded* input, measured before clipping to the input (so a ceil-mode window running
+ * past the bottom/right padding counts only up to it); without it, the in-bounds pixel count.
+ * Both are products of a row and a column factor.
+ */
+function avgWindows(g: PoolGeometry): AvgWindows {
+  const axis = (n: number, k: number, s: number, padA: number, padB: number, outN: number) => {
+    const start = new Int32Array(outN);
+    const end = new Int32Array(outN);
+    const div = new Int32Array(outN);
+    for (let o = 0; o < outN; o++) {
+      const i0 = o * s - padA;
+      const i1 = Math.min(i0 + k, n + padB);
+      start[o] = Math.max(i0, 0);
+      end[o] = Math.min(i1, n);
+      div[o] = g.countIncludePad ? i1 - i0 : end[o] - start[o];
+    }
+    return [start, end, div] as const;
+  };
+  const [hs, he, hDiv] = axis(
+    g.inHeight,
+    g.kernel[0],
+    g.stride[0],
+    g.pad[0],
+    g.pad[1],
+    g.outHeight,
+  );
+  const [ws, we, wDiv] = axis(g.inWidth, g.kernel[1], g.stride[1], g.pad[2], g.pad[3], g.outWidth);
+  return { hs, he, ws, we, hDiv, wDiv };
+}
+
+/** Average pooling with PyTorch's divisor rules (see avgWindows); empty windows give 0. */
+export function avgPool2d(x: Float32Array, g: PoolGeometry): Float32Array {
+  const { batch, channels, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+  checkLength("avgPool2d", "x", x.length, batch * channels * H * W);
+  const { hs, he, ws, we, hDiv, wDiv } = avgWindows(g);
+  const planes = batch * channels;
+  const out = new Float32Array(planes * OH * OW);
+  for (let p = 0, q = 0; p < planes; p++) {
+    const base = p * H * W;
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++, q++) {
+        if (hs[oh] >= he[oh] || ws[ow] >= we[ow]) continue;
+        let sum = 0;
+        for (let ih = hs[oh]; ih < he[oh]; ih++) {
+          const row = base + ih * W;
+          for (let iw = ws[ow]; iw < we[ow]; iw++) sum += x[row + iw];
+        }
+        out[q] = sum / (hDiv[oh] * wDiv[ow]);
+      }
+    }
+  }
+  return out;
+}
+
+/** Adjoint of avgPool2d: dy / divisor spread over each window's in-bounds pixels. */
+export function avgPool2dBackward(dy: Float32Array, g: PoolGeometry): Float32Array {
+  const { batch, channels, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+  const planes = batch * channels;
+  checkLength("avgPool2dBackward", "dy", dy.length, planes * OH * OW);
+  const { hs, he, ws, we, hDiv, wDiv } = avgWindows(g);
+  const dx = new Float32Array(planes * H * W);
+  for (let p = 0, q = 0; p < planes; p++) {
+    const base = p * H * W;
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++, q++) {
+        if (hs[oh] >= he[oh] || ws[ow] >= we[ow]) continue;
+        const v = dy[q] / (hDiv[oh] * wDiv[ow]);
+        for (let ih = hs[oh]; ih < he[oh]; ih++) {
+          const row = base + ih * W;
+          for (let iw = ws[ow]; iw < we[ow]; iw++) dx[row + iw] += v;
+        }
+      }
+    }
+  }
+  return dx;
+}

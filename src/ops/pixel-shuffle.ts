@@ -1,0 +1,45 @@
+/**
+ * Depth-to-space and space-to-depth on NCHW tensors, as a reshape and a transpose (so the
+ * gradient is the inverse permutation). Two channel orders exist in the wild:
+ * - "torch" (PyTorch PixelShuffle, ONNX DepthToSpace mode CRD): channel c*r*r + i*r + j.
+ * - "tf" (TensorFlow depth_to_space as used by Keras models, ONNX mode DCR): channel (i*r + j)*C + c.
+ */
+import type { Tensor } from "../autodiff/tensor.ts";
+import { reshape } from "./reshape.ts";
+import { transpose } from "./transpose.ts";
+
+export type ShuffleOrder = "torch" | "tf";
+
+function checkFactor(op: string, x: Tensor, r: number): void {
+  if (x.rank !== 4) throw new Error(`${op}: expected [N, C, H, W], got [${x.shape}]`);
+  if (!Number.isInteger(r) || r < 1)
+    throw new Error(`${op}: factor ${r} must be a positive integer`);
+}
+
+export function pixelShuffle(x: Tensor, r: number, order: ShuffleOrder = "torch"): Tensor {
+  checkFactor("pixelShuffle", x, r);
+  const [n, cr, h, w] = x.shape;
+  if (cr % (r * r))
+    throw new Error(`pixelShuffle: ${cr} channels of [${x.shape}] are not divisible by ${r}x${r}`);
+  const c = cr / (r * r);
+  const y =
+    order === "torch"
+      ? transpose(reshape(x, [n, c, r, r, h, w]), [0, 1, 4, 2, 5, 3])
+      : transpose(reshape(x, [n, r, r, c, h, w]), [0, 3, 4, 1, 5, 2]);
+  return reshape(y, [n, c, h * r, w * r]);
+}
+
+export function pixelUnshuffle(x: Tensor, r: number, order: ShuffleOrder = "torch"): Tensor {
+  checkFactor("pixelUnshuffle", x, r);
+  const [n, c, hr, wr] = x.shape;
+  if (hr % r || wr % r)
+    throw new Error(
+      `pixelUnshuffle: spatial size ${hr}x${wr} of [${x.shape}] is not divisible by ${r}`,
+    );
+  const h = hr / r;
+  const w = wr / r;
+  const split = reshape(x, [n, c, h, r, w, r]);
+  const y =
+    order === "torch" ? transpose(split, [0, 1, 3, 5, 2, 4]) : transpose(split, [0, 3, 5, 1, 2, 4]);
+  return reshape(y, [n, c * r * r, h, w]);
+}

@@ -1,0 +1,63 @@
+/**
+ * Every op with its default gradient rule, keyed by name. The mapped type makes a missing op (or
+ * an op without a rule) a compile error; rule sets override entries of this table in a scope.
+ */
+import { customOp } from "../autodiff/custom-grad.ts";
+import type { OpDef } from "../autodiff/op.ts";
+import type { OpName } from "../autodiff/op-attrs.ts";
+import { axisMapOp } from "./axis-map.ts";
+import * as bin from "./binary.ts";
+import { broadcastToOp } from "./broadcast.ts";
+import { castOp } from "./cast.ts";
+import { concatOp } from "./concat.ts";
+import { conv2dBackpropFilterOp, conv2dOp } from "./conv.ts";
+import { gatherOp, scatterAddOp } from "./gather.ts";
+import { linearOp, matmulOp } from "./matmul.ts";
+import { padOp } from "./pad.ts";
+import { avgPool2dBackwardOp, avgPool2dOp, maxPool2dBackwardOp, maxPool2dOp } from "./pool.ts";
+import { argMaxOp, maxOp, minOp, sumOp } from "./reduce.ts";
+import { reshapeOp } from "./reshape.ts";
+import { selectOp } from "./select.ts";
+import { sliceOp } from "./slice.ts";
+import { transposeOp } from "./transpose.ts";
+import { unaryOps } from "./unary.ts";
+
+export const ops: { readonly [K in OpName]: OpDef<K> } = {
+  ...unaryOps,
+  add: bin.addOp,
+  sub: bin.subOp,
+  mul: bin.mulOp,
+  div: bin.divOp,
+  maximum: bin.maximumOp,
+  minimum: bin.minimumOp,
+  pow: bin.powOp,
+  greater: bin.greaterOp,
+  greaterEqual: bin.greaterEqualOp,
+  less: bin.lessOp,
+  lessEqual: bin.lessEqualOp,
+  equal: bin.equalOp,
+  select: selectOp,
+  broadcastTo: broadcastToOp,
+  sum: sumOp,
+  max: maxOp,
+  min: minOp,
+  argMax: argMaxOp,
+  cast: castOp,
+  reshape: reshapeOp,
+  transpose: transposeOp,
+  slice: sliceOp,
+  pad: padOp,
+  concat: concatOp,
+  gather: gatherOp,
+  scatterAdd: scatterAddOp,
+  matmul: matmulOp,
+  linear: linearOp,
+  conv2d: conv2dOp,
+  conv2dBackpropFilter: conv2dBackpropFilterOp,
+  maxPool2d: maxPool2dOp,
+  maxPool2dBackward: maxPool2dBackwardOp,
+  avgPool2d: avgPool2dOp,
+  avgPool2dBackward: avgPool2dBackwardOp,
+  axisMap: axisMapOp,
+  custom: customOp,
+};

@@ -1,0 +1,66 @@
+/** Reshape and its relatives: views that share storage with their input. */
+import { checkShape, normalizeAxes } from "../autodiff/make.ts";
+import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
+import { Tensor } from "../autodiff/tensor.ts";
+
+export const reshapeOp: OpDef<"reshape"> = defineOp({
+  name: "reshape",
+  forward([x], { shape }) {
+    x.storage.refs++;
+    return new Tensor(x.storage, shape, x.dtype);
+  },
+  vjp(dy, { inputs: [x] }) {
+    return [() => reshape(dy, x.shape)];
+  },
+});
+
+/** Reshape; one dimension may be -1 (inferred). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const s = [...shape];
+  const free = s.indexOf(-1);
+  if (free >= 0) {
+    const known = s.reduce((a, d, i) => (i === free ? a : a * d), 1);
+    if (known === 0 || x.size % known !== 0) {
+      throw new Error(`reshape: cannot infer -1 in [${shape}] for ${x.size} elements [${x.shape}]`);
+    }
+    s[free] = x.size / known;
+  }
+  checkShape("reshape", s);
+  const n = s.reduce((a, b) => a * b, 1);
+  if (n !== x.size) {
+    throw new Error(
+      `reshape: cannot reshape [${x.shape}] (${x.size} elements) to [${shape}] (${n} elements)`,
+    );
+  }
+  if (s.length === x.rank && s.every((d, i) => d === x.shape[i])) return x;
+  return runOp(reshapeOp, [x], { shape: s });
+}
+
+/** Flattens axes [start, end] into one (PyTorch torch.flatten). */
+export function flatten(x: Tensor, start = 1, end = -1): Tensor {
+  const [a, b] = normalizeAxes("flatten", [start, end], x.rank);
+  const mid = x.shape.slice(a, b + 1).reduce((p, d) => p * d, 1);
+  return reshape(x, [...x.shape.slice(0, a), mid, ...x.shape.slice(b + 1)]);
+}
+
+export function expandDims(x: Tensor, axis: number): Tensor {
+  const ax = axis < 0 ? axis + x.rank + 1 : axis;
+  if (ax < 0 || ax > x.rank)
+    throw new Error(`expandDims: axis ${axis} out of range for rank ${x.rank}`);
+  return reshape(x, [...x.shape.slice(0, ax), 1, ...x.shape.slice(ax)]);
+}
+
+/** Removes the given size-1 axes (all size-1 axes when none are given). */
+export function squeeze(x: Tensor, axes?: readonly number[]): Tensor {
+  const drop = axes
+    ? normalizeAxes("squeeze", axes, x.rank)
+    : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+  for (const a of drop) {
+    if (x.shape[a] !== 1)
+      throw new Error(`squeeze: axis ${a} of [${x.shape}] has size ${x.shape[a]}, not 1`);
+  }
+  return reshape(
+    x,
+    x.shape.filter((_, i) => !drop.includes(i)),
+  );
+}
