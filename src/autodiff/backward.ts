@@ -1,6 +1,6 @@
 /** The reverse sweep over a tape: accumulates cotangents from the output back to the sources. */
 import { add } from "../ops/binary.ts";
-import { Tape } from "./tape.ts";
+import type { Tape } from "./tape.ts";
 import type { Tensor } from "./tensor.ts";
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -8,8 +8,43 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
+ * Cotangents by tensor id. A rule may pass its upstream cotangent through unchanged (add, reshape
+ * of the same shape), so one tensor can sit under several ids: it is disposed only when no entry
+ * refers to it any more, which keeps peak memory to the live frontier of the sweep.
+ */
+class Cotangents {
+  private readonly byId = new Map<number, Tensor>();
+  private readonly refs = new Map<Tensor, number>();
+  constructor(private readonly pinned: ReadonlySet<Tensor>) {}
+
+  get(id: number): Tensor | undefined {
+    return this.byId.get(id);
+  }
+  set(id: number, t: Tensor): void {
+    const prev = this.byId.get(id);
+    this.byId.set(id, t);
+    this.refs.set(t, (this.refs.get(t) ?? 0) + 1);
+    if (prev) this.unref(prev);
+  }
+  drop(id: number): void {
+    const t = this.byId.get(id);
+    if (!t) return;
+    this.byId.delete(id);
+    this.unref(t);
+  }
+  private unref(t: Tensor): void {
+    const n = (this.refs.get(t) ?? 1) - 1;
+    if (n > 0) {
+      this.refs.set(t, n);
+      return;
+    }
+    this.refs.delete(t);
+    if (!this.pinned.has(t)) t.dispose();
+  }
+}
+
+/**
  * Returns d(y . dy)/d(source) for every source (undefined where y does not depend on it).
- * Cotangents of intermediate tensors are disposed as soon as they have been propagated.
  */
 export function backward(
   tape: Tape,
@@ -17,8 +52,9 @@ export function backward(
   dy: Tensor,
   sources: readonly Tensor[],
 ): (Tensor | undefined)[] {
-  const keep = new Set(sources.map((s) => s.id));
-  const grads = new Map<number, Tensor>([[y.id, dy]]);
+  const wanted = new Set(sources.map((s) => s.id));
+  const grads = new Cotangents(new Set([dy]));
+  grads.set(y.id, dy);
   for (let i = tape.nodes.length - 1; i >= 0; i--) {
     const { name, ctx, vjp } = tape.nodes[i];
     const g = grads.get(ctx.out.id);
@@ -34,20 +70,10 @@ export function backward(
         );
       }
       const prev = grads.get(x.id);
-      if (prev) {
-        grads.set(x.id, add(prev, gx));
-        if (!keep.has(x.id)) {
-          prev.dispose();
-          gx.dispose();
-        }
-      } else grads.set(x.id, gx);
+      grads.set(x.id, prev ? add(prev, gx) : gx);
+      if (prev && gx !== g) gx.dispose();
     });
-    if (!keep.has(ctx.out.id) && g !== dy) {
-      grads.delete(ctx.out.id);
-      g.dispose();
-    }
+    if (!wanted.has(ctx.out.id)) grads.drop(ctx.out.id);
   }
   return sources.map((s) => grads.get(s.id));
 }
-
-export { Tape };

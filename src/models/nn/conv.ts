@@ -1,0 +1,106 @@
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { conv2d, conv2dTranspose, type Padding } from "../../ops/conv.ts";
+import { Random } from "../../random.ts";
+import { defaultUniform } from "./init.ts";
+import { Module } from "./module.ts";
+
+export interface Conv2dConfig {
+  stride?: number | [number, number];
+  padding?: Padding;
+  dilation?: number | [number, number];
+  groups?: number;
+  bias?: boolean;
+  /** Fuse a ReLU into the conv (gradient rules still apply to it). */
+  relu?: boolean;
+  seed?: number | Random;
+}
+
+const pair = (k: number | [number, number]): [number, number] =>
+  typeof k === "number" ? [k, k] : k;
+const rngOf = (s: number | Random | undefined) => (s instanceof Random ? s : new Random(s ?? 0));
+
+/** torch.nn.Conv2d (weight [out, in/groups, kh, kw], bias [out]). */
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernel: number | [number, number],
+    readonly config: Conv2dConfig = {},
+  ) {
+    super();
+    const [kh, kw] = pair(kernel);
+    const groups = config.groups ?? 1;
+    if (inChannels % groups || outChannels % groups) {
+      throw new Error(
+        `Conv2d: groups ${groups} must divide in (${inChannels}) and out (${outChannels}) channels`,
+      );
+    }
+    const rng = rngOf(config.seed);
+    const fanIn = (inChannels / groups) * kh * kw;
+    this.weight = this.param(
+      "weight",
+      defaultUniform([outChannels, inChannels / groups, kh, kw], fanIn, rng),
+    );
+    this.bias =
+      config.bias === false ? null : this.param("bias", defaultUniform([outChannels], fanIn, rng));
+  }
+  forward(x: Tensor): Tensor {
+    const c = this.config;
+    return conv2d(x, this.weight, {
+      bias: this.bias,
+      stride: c.stride,
+      padding: c.padding,
+      dilation: c.dilation,
+      groups: c.groups,
+      relu: c.relu,
+    });
+  }
+}
+
+export interface ConvTranspose2dConfig {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  outputPadding?: number | [number, number];
+  dilation?: number | [number, number];
+  groups?: number;
+  bias?: boolean;
+  seed?: number | Random;
+}
+
+/** torch.nn.ConvTranspose2d (weight [in, out/groups, kh, kw]). */
+export class ConvTranspose2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernel: number | [number, number],
+    readonly config: ConvTranspose2dConfig = {},
+  ) {
+    super();
+    const [kh, kw] = pair(kernel);
+    const groups = config.groups ?? 1;
+    const rng = rngOf(config.seed);
+    // PyTorch computes fan-in from weight.size(1) * kh * kw for transposed convs.
+    const fanIn = (outChannels / groups) * kh * kw;
+    this.weight = this.param(
+      "weight",
+      defaultUniform([inChannels, outChannels / groups, kh, kw], fanIn, rng),
+    );
+    this.bias =
+      config.bias === false ? null : this.param("bias", defaultUniform([outChannels], fanIn, rng));
+  }
+  forward(x: Tensor): Tensor {
+    const c = this.config;
+    return conv2dTranspose(x, this.weight, {
+      bias: this.bias,
+      stride: c.stride,
+      padding: c.padding,
+      outputPadding: c.outputPadding,
+      dilation: c.dilation,
+      groups: c.groups,
+    });
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Module: a differentiable function with named parameters, PyTorch-style. Parameters and buffers
+ * are Variables with dotted names (`body.0.conv1.weight`) so PyTorch state dicts load as they are.
+ */
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { Variable } from "../../autodiff/tensor.ts";
+import { tensor } from "../../ops/creation.ts";
+import { applyTap } from "./taps.ts";
+
+export type StateDict = ReadonlyMap<
+  string,
+  Tensor | { shape: readonly number[]; values: Float32Array }
+>;
+
+export abstract class Module {
+  private readonly ownParams = new Map<string, Variable>();
+  private readonly ownBuffers = new Map<string, Variable>();
+  private readonly children = new Map<string, Module>();
+  /** Dotted path of this module in its root (set when it is registered as a child). */
+  path = "";
+  training = false;
+
+  abstract forward(x: Tensor): Tensor;
+
+  /** Runs forward and passes the output through any active tap for this module's path. */
+  call(x: Tensor): Tensor {
+    return applyTap(this.path, this.forward(x));
+  }
+
+  protected param(name: string, value: Tensor): Variable {
+    const v = new Variable(value, name);
+    value.dispose();
+    this.ownParams.set(name, v);
+    return v;
+  }
+
+  /** Non-trainable state that belongs in the state dict (e.g. batch-norm running statistics). */
+  protected buffer(name: string, value: Tensor): Variable {
+    const v = new Variable(value, name, false);
+    value.dispose();
+    this.ownBuffers.set(name, v);
+    return v;
+  }
+
+  protected child<M extends Module>(name: string, m: M): M {
+    this.children.set(name, m);
+    m.setPath(this.path ? `${this.path}.${name}` : name);
+    return m;
+  }
+
+  private setPath(p: string): void {
+    this.path = p;
+    for (const [n, c] of this.children) c.setPath(`${p}.${n}`);
+  }
+
+  namedChildren(): [string, Module][] {
+    return [...this.children];
+  }
+
+  /** Every submodule by dotted path (the root is ""). */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, c] of this.children) out.push(...c.namedModules(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+
+  module(path: string): Module {
+    const found = this.namedModules().find(([p]) => p === path);
+    if (!found) {
+      const names = this.namedModules()
+        .map(([p]) => p)
+        .filter(Boolean);
+      throw new Error(
+        `module: no submodule "${path}" (have: ${names.slice(0, 30).join(", ")}${names.length > 30 ? ", ..." : ""})`,
+      );
+    }
+    return found[1];
+  }
+
+  namedParameters(prefix = ""): [string, Variable][] {
+    const out: [string, Variable][] = [];
+    const join = (n: string) => (prefix ? `${prefix}.${n}` : n);
+    for (const [n, p] of this.ownParams) out.push([join(n), p]);
+    for (const [n, c] of this.children) out.push(...c.namedParameters(join(n)));
+    return out;
+  }
+
+  namedBuffers(prefix = ""): [string, Variable][] {
+    const out: [string, Variable][] = [];
+    const join = (n: string) => (prefix ? `${prefix}.${n}` : n);
+    for (const [n, p] of this.ownBuffers) out.push([join(n), p]);
+    for (const [n, c] of this.children) out.push(...c.namedBuffers(join(n)));
+    return out;
+  }
+
+  parameters(): Variable[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  parameterCount(): number {
+    return this.parameters().reduce((n, p) => n + p.size, 0);
+  }
+
+  train(on = true): this {
+    for (const [, m] of this.namedModules()) m.training = on;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  stateDict(): Map<string, Variable> {
+    return new Map([...this.namedParameters(), ...this.namedBuffers()]);
+  }
+
+  /**
+   * Loads values by dotted name. Every key must exist with the right shape; with `strict` (the
+   * default) no parameter may be left out either. Nothing is assigned unless all checks pass.
+   */
+  loadStateDict(dict: StateDict, { strict = true } = {}): void {
+    const own = this.stateDict();
+    const problems: string[] = [];
+    for (const [k, v] of dict) {
+      const p = own.get(k);
+      if (!p) {
+        if (strict) problems.push(`unexpected key "${k}"`);
+        continue;
+      }
+      if (v.shape.length !== p.shape.length || v.shape.some((d, i) => d !== p.shape[i])) {
+        problems.push(`"${k}": file has shape [${v.shape}], model expects [${p.shape}]`);
+      }
+    }
+    if (strict) for (const k of own.keys()) if (!dict.has(k)) problems.push(`missing key "${k}"`);
+    if (problems.length) {
+      throw new Error(
+        `loadStateDict: ${problems.length} problem(s): ${problems.slice(0, 10).join("; ")}${problems.length > 10 ? "; ..." : ""}`,
+      );
+    }
+    for (const [k, v] of dict) {
+      const p = own.get(k);
+      if (!p) continue;
+      const t = "values" in v ? tensor(v.values, v.shape) : v;
+      p.assign(t);
+      if (t !== v) t.dispose();
+    }
+  }
+}
+
+/** Wraps a plain function as a module (for glue in compositions). */
+export class Lambda extends Module {
+  constructor(private readonly fn: (x: Tensor) => Tensor) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return this.fn(x);
+  }
+}

@@ -1,0 +1,60 @@
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { tidy } from "../../autodiff/tidy.ts";
+import { add, mul } from "../../ops/binary.ts";
+import { ones, zeros } from "../../ops/creation.ts";
+import { batchNorm, batchNormTrain, layerNorm } from "../../ops/norm.ts";
+import { Module } from "./module.ts";
+
+/** torch.nn.BatchNorm2d: batch statistics in training (updating running averages), running ones in eval. */
+export class BatchNorm2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean;
+  readonly runningVar;
+  constructor(
+    readonly channels: number,
+    readonly eps = 1e-5,
+    readonly momentum = 0.1,
+  ) {
+    super();
+    this.weight = this.param("weight", ones([channels]));
+    this.bias = this.param("bias", zeros([channels]));
+    this.runningMean = this.buffer("running_mean", zeros([channels]));
+    this.runningVar = this.buffer("running_var", ones([channels]));
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.training) {
+      return batchNorm(x, {
+        runningMean: this.runningMean,
+        runningVar: this.runningVar,
+        weight: this.weight,
+        bias: this.bias,
+        eps: this.eps,
+      });
+    }
+    const r = batchNormTrain(x, { weight: this.weight, bias: this.bias, eps: this.eps });
+    const m = this.momentum;
+    tidy(() => {
+      this.runningMean.assign(add(mul(this.runningMean, 1 - m), mul(r.mean, m)));
+      this.runningVar.assign(add(mul(this.runningVar, 1 - m), mul(r.unbiasedVariance, m)));
+    });
+    return r.y;
+  }
+}
+
+/** torch.nn.LayerNorm over the trailing `shape`. */
+export class LayerNorm extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  constructor(
+    readonly shape: number[],
+    readonly eps = 1e-5,
+  ) {
+    super();
+    this.weight = this.param("weight", ones(shape));
+    this.bias = this.param("bias", zeros(shape));
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.shape.length, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+}

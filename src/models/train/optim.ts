@@ -1,0 +1,67 @@
+/** Optimisers that update Variables in place from a gradient map (as variableGrads returns). */
+import type { Tensor, Variable } from "../../autodiff/tensor.ts";
+import { keep, tidy } from "../../autodiff/tidy.ts";
+import { add, div, mul, sub } from "../../ops/binary.ts";
+import { zerosLike } from "../../ops/creation.ts";
+import { sqrt, square } from "../../ops/unary.ts";
+
+export interface Optimizer {
+  step(grads: ReadonlyMap<Variable, Tensor>): void;
+}
+
+/** SGD with optional momentum and weight decay (PyTorch semantics). */
+export class SGD implements Optimizer {
+  private readonly velocity = new Map<Variable, Tensor>();
+  constructor(
+    readonly lr: number,
+    readonly momentum = 0,
+    readonly weightDecay = 0,
+  ) {}
+  step(grads: ReadonlyMap<Variable, Tensor>): void {
+    for (const [v, g0] of grads) {
+      tidy(() => {
+        let g = this.weightDecay ? add(g0, mul(v, this.weightDecay)) : g0;
+        if (this.momentum) {
+          const prev = this.velocity.get(v);
+          const buf = keep(prev ? add(mul(prev, this.momentum), g) : mul(g, 1));
+          prev?.dispose();
+          this.velocity.set(v, buf);
+          g = buf;
+        }
+        v.assign(sub(v, mul(g, this.lr)));
+      });
+    }
+  }
+}
+
+/** Adam (Kingma & Ba) with bias correction, as torch.optim.Adam. */
+export class Adam implements Optimizer {
+  private readonly m = new Map<Variable, Tensor>();
+  private readonly v = new Map<Variable, Tensor>();
+  private t = 0;
+  constructor(
+    readonly lr = 1e-3,
+    readonly beta1 = 0.9,
+    readonly beta2 = 0.999,
+    readonly eps = 1e-8,
+  ) {}
+  step(grads: ReadonlyMap<Variable, Tensor>): void {
+    this.t++;
+    const c1 = 1 - this.beta1 ** this.t;
+    const c2 = 1 - this.beta2 ** this.t;
+    for (const [p, g] of grads) {
+      tidy(() => {
+        const m0 = this.m.get(p) ?? zerosLike(p);
+        const v0 = this.v.get(p) ?? zerosLike(p);
+        const m = keep(add(mul(m0, this.beta1), mul(g, 1 - this.beta1)));
+        const v = keep(add(mul(v0, this.beta2), mul(square(g), 1 - this.beta2)));
+        m0.dispose();
+        v0.dispose();
+        this.m.set(p, m);
+        this.v.set(p, v);
+        const update = div(mul(m, this.lr / c1), add(sqrt(div(v, c2)), this.eps));
+        p.assign(sub(p, update));
+      });
+    }
+  }
+}
