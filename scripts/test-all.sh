@@ -20,7 +20,8 @@ step "vitest (CPU backend, models, attribution)"
 npx vitest run --reporter=default --reporter=json --outputFile=.cache/vitest.json
 [ $? -eq 0 ] || status=1
 if [ -f .cache/vitest.json ]; then
-  read -r p f < <(node -e 'const r=require("./.cache/vitest.json");console.log(r.numPassedTests, r.numFailedTests + (r.numTotalTestSuites && r.testResults.filter(t=>t.status==="failed"&&t.assertionResults.length===0).length))')
+  # Files that fail before running any test (e.g. an import error) count as one failure each.
+  read -r p f < <(node -e 'const r=require("./.cache/vitest.json");const broken=r.testResults.filter(t=>t.status==="failed"&&t.assertionResults.length===0).length;console.log(r.numPassedTests, r.numFailedTests + broken)')
   passed=$((passed + p)); failed=$((failed + f))
 else
   failed=$((failed + 1))
