@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { intensity } from "../../src/attribution/lam/detectors.ts";
 import { countSaliencyPixels, diffusionIndex, gini } from "../../src/attribution/lam/gini.ts";
+import { weightedKde } from "../../src/attribution/lam/kde.ts";
 import { lam } from "../../src/attribution/lam/lam.ts";
+import { gradAbsNorm } from "../../src/attribution/lam/normalize.ts";
 import { makeLamPath } from "../../src/attribution/lam/paths.ts";
 import {
   conv2d,
@@ -202,5 +205,22 @@ describe("Gini and diffusion index", () => {
   test("count of pixels holding just under 95% of the mass", () => {
     expect(countSaliencyPixels([0.5, 0.3, 0.15, 0.05])).toBe(2); // 0.5, 0.8 < 0.95; 0.95 is not
     expect(countSaliencyPixels([1, 1, 1, 1], 0.5)).toBe(1);
+  });
+});
+
+describe("LAM visualisation helpers", () => {
+  test("weighted KDE matches scipy.stats.gaussian_kde (Scott bandwidth) normalised by its max", () => {
+    const cases: { h: number; w: number; map: number[]; kde: number[] }[] = JSON.parse(
+      readFileSync(new URL("../fixtures/lam/kde.json", import.meta.url), "utf8"),
+    );
+    for (const c of cases) {
+      const z = weightedKde(c.map, c.h, c.w);
+      c.kde.forEach((v, i) => expect(z[i]).toBeCloseTo(v, 9));
+    }
+  });
+  test("gradAbsNorm sums channels before the absolute value", () => {
+    // channel sums: [1 - 3, 2 + 0] = [-2, 2]; |.| / max = [1, 1]; abs-then-sum would give [4/2, 2/2].
+    expect(Array.from(gradAbsNorm([1, 2, -3, 0], 2, 1, 2))).toEqual([1, 1]);
+    expect(Array.from(gradAbsNorm([0, 0, 0, 0], 2, 1, 2))).toEqual([0, 0]);
   });
 });
