@@ -10,6 +10,9 @@ status=0
 
 step() { echo; echo "=== $*"; }
 
+step "system packages used by the tests"
+bash scripts/ensure-apt.sh libonnx-testdata dataset-fashion-mnist || status=1
+
 step "type check (tsc --noEmit, strict)"
 if npx tsc --noEmit -p .; then echo "type check: ok"; else echo "type check: FAILED"; status=1; fi
 

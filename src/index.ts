@@ -30,3 +30,22 @@ export const rules = {
   lrpEpsilon: lrpEpsilonRules,
   lrpZPlus: lrpZPlusRules,
 };
+export {
+  type LoadIntoOptions,
+  type LoadReport,
+  loadWeights,
+  loadWeightsIntoModule,
+  sniffWeightFormat,
+  type WeightFormat,
+} from "./models/io/load-weights.ts";
+export { OnnxUnsupportedError } from "./models/io/onnx/errors.ts";
+export { HostArray } from "./models/io/onnx/host.ts";
+export {
+  loadOnnx,
+  OnnxModel,
+  readOnnxInitializers,
+  unsupportedOps as unsupportedOnnxOps,
+} from "./models/io/onnx/model.ts";
+export { type PytorchOptions, readPytorchCheckpoint } from "./models/io/pytorch/checkpoint.ts";
+export { readSafetensors, writeSafetensors } from "./models/io/safetensors.ts";
+export type { WeightEntry, WeightMap } from "./models/io/weights.ts";

@@ -3,62 +3,38 @@
  * to {dtype, shape, data_offsets}, then the raw little-endian data. Every offset is checked
  * against the file before anything is read; f16 and bf16 are widened to float32.
  */
+import { DTYPE_BYTES, decodeFloat32, type StoredDType } from "./dtypes.ts";
+
 export interface NamedArray {
   shape: number[];
   values: Float32Array;
 }
 
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, U8: 1, I8: 1 };
+const DTYPES: Record<string, StoredDType> = {
+  F32: "float32",
+  F16: "float16",
+  BF16: "bfloat16",
+  F64: "float64",
+  I64: "int64",
+  I32: "int32",
+  I16: "int16",
+  I8: "int8",
+  U8: "uint8",
+  BOOL: "bool",
+};
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
-
-function decode(dtype: string, bytes: Uint8Array, n: number): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    switch (dtype) {
-      case "F32":
-        out[i] = view.getFloat32(4 * i, true);
-        break;
-      case "F16":
-        out[i] = halfToFloat(view.getUint16(2 * i, true));
-        break;
-      case "BF16":
-        out[i] = new Float32Array(new Uint32Array([view.getUint16(2 * i, true) << 16]).buffer)[0];
-        break;
-      case "F64":
-        out[i] = view.getFloat64(8 * i, true);
-        break;
-      case "I32":
-        out[i] = view.getInt32(4 * i, true);
-        break;
-      case "I64":
-        out[i] = Number(view.getBigInt64(8 * i, true));
-        break;
-      case "U8":
-        out[i] = bytes[i];
-        break;
-      case "I8":
-        out[i] = view.getInt8(i);
-        break;
-    }
-  }
-  return out;
-}
-
-export function readSafetensors(bytes: Uint8Array, name = "safetensors file"): Map<string, NamedArray> {
-  if (bytes.length < 8) throw new Error(`${name}: ${bytes.length} bytes is too short (needs an 8-byte header length)`);
+export function readSafetensors(
+  bytes: Uint8Array,
+  name = "safetensors file",
+): Map<string, NamedArray> {
+  if (bytes.length < 8)
+    throw new Error(`${name}: ${bytes.length} bytes is too short (needs an 8-byte header length)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
   if (headerLen > bytes.length - 8) {
-    throw new Error(`${name}: header length ${headerLen} runs past the end of the ${bytes.length}-byte file (truncated?)`);
+    throw new Error(
+      `${name}: header length ${headerLen} runs past the end of the ${bytes.length}-byte file (truncated?)`,
+    );
   }
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   try {
@@ -66,30 +42,50 @@ export function readSafetensors(bytes: Uint8Array, name = "safetensors file"): M
   } catch (e) {
     throw new Error(`${name}: header is not valid JSON (${(e as Error).message})`);
   }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    throw new Error(`${name}: header must be a JSON object mapping tensor names to their entries`);
+  }
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
   const out = new Map<string, NamedArray>();
   for (const [key, info] of Object.entries(header)) {
     if (key === "__metadata__") continue;
     const { dtype, shape, data_offsets: off } = info ?? {};
-    if (!(dtype in BYTES)) throw new Error(`${name}: tensor "${key}" has unsupported dtype ${dtype}`);
+    if (!Object.hasOwn(DTYPES, dtype)) {
+      throw new Error(
+        `${name}: tensor "${key}" has unsupported dtype ${dtype} (expected one of ${Object.keys(DTYPES).join(", ")})`,
+      );
+    }
+    const bytesPer = DTYPE_BYTES[DTYPES[dtype]];
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new Error(`${name}: tensor "${key}" has an invalid shape ${JSON.stringify(shape)}`);
     }
     const n = shape.reduce((a, b) => a * b, 1);
-    if (!Array.isArray(off) || off.length !== 2 || !(off[0] >= 0 && off[1] >= off[0] && off[1] <= dataLen)) {
-      throw new Error(`${name}: tensor "${key}" has offsets ${JSON.stringify(off)} outside the ${dataLen}-byte data section`);
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !(off[0] >= 0 && off[1] >= off[0] && off[1] <= dataLen)
+    ) {
+      throw new Error(
+        `${name}: tensor "${key}" has offsets ${JSON.stringify(off)} outside the ${dataLen}-byte data section`,
+      );
     }
-    if (off[1] - off[0] !== n * BYTES[dtype]) {
-      throw new Error(`${name}: tensor "${key}" [${shape}] ${dtype} needs ${n * BYTES[dtype]} bytes, offsets give ${off[1] - off[0]}`);
+    if (off[1] - off[0] !== n * bytesPer) {
+      throw new Error(
+        `${name}: tensor "${key}" [${shape}] ${dtype} needs ${n * bytesPer} bytes, offsets give ${off[1] - off[0]}`,
+      );
     }
-    out.set(key, { shape, values: decode(dtype, bytes.subarray(dataStart + off[0], dataStart + off[1]), n) });
+    const raw = bytes.subarray(dataStart + off[0], dataStart + off[1]);
+    out.set(key, { shape, values: decodeFloat32(DTYPES[dtype], raw, n) });
   }
   return out;
 }
 
 /** Writes float32 tensors (names sorted, 8-byte aligned header as the reference writer does). */
-export function writeSafetensors(tensors: ReadonlyMap<string, NamedArray>, metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(
+  tensors: ReadonlyMap<string, NamedArray>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
@@ -97,7 +93,10 @@ export function writeSafetensors(tensors: ReadonlyMap<string, NamedArray>, metad
   for (const k of names) {
     const t = tensors.get(k)!;
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.values.length) throw new Error(`writeSafetensors: "${k}" has ${t.values.length} values for shape [${t.shape}]`);
+    if (n !== t.values.length)
+      throw new Error(
+        `writeSafetensors: "${k}" has ${t.values.length} values for shape [${t.shape}]`,
+      );
     header[k] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + 4 * n] };
     offset += 4 * n;
   }

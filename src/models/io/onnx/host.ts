@@ -1,0 +1,212 @@
+/**
+ * Host-side arrays for the integer shape arithmetic of ONNX graphs (Shape -> Gather -> Concat ->
+ * Reshape and the like) and for constants. Values are float64, so int64 shape values stay exact;
+ * these never enter the tape. The engine's float32 tensors carry everything differentiable.
+ */
+import { shapeEq } from "../../../autodiff/make.ts";
+import { Tensor } from "../../../autodiff/tensor.ts";
+import { tensor } from "../../../ops/creation.ts";
+
+export type HostDType =
+  | "float32"
+  | "float64"
+  | "float16"
+  | "bfloat16"
+  | "int64"
+  | "int32"
+  | "int16"
+  | "int8"
+  | "uint64"
+  | "uint32"
+  | "uint16"
+  | "uint8"
+  | "bool";
+
+export class HostArray {
+  readonly size: number;
+  constructor(
+    readonly dtype: HostDType,
+    readonly shape: readonly number[],
+    readonly data: Float64Array,
+  ) {
+    this.size = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== this.size) {
+      throw new Error(`host array: ${data.length} values for shape [${shape}]`);
+    }
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  static of(dtype: HostDType, shape: readonly number[], values: ArrayLike<number>): HostArray {
+    return new HostArray(dtype, shape, Float64Array.from(values));
+  }
+}
+
+export type Value = Tensor | HostArray;
+
+export const isFloat = (d: HostDType) =>
+  d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
+
+/** Reads an engine tensor back to the host (CPU backend: synchronous). */
+export function toHost(v: Value, what: string): HostArray {
+  if (v instanceof HostArray) return v;
+  let data: ArrayLike<number>;
+  try {
+    data = v.dataSync();
+  } catch (e) {
+    throw new Error(
+      `${what} must be known on the host (a constant or initializer) on this backend: ${(e as Error).message}`,
+    );
+  }
+  return HostArray.of(v.dtype === "int32" ? "int32" : "float32", v.shape, data);
+}
+
+/** Uploads a host array as a float32 engine tensor. */
+export function toTensor(v: Value): Tensor {
+  if (v instanceof Tensor) return v;
+  return tensor(Float32Array.from(v.data), [...v.shape]);
+}
+
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+/** Rounds or truncates a computed value to what `dtype` can hold. */
+function coerce(dtype: HostDType, v: number): number {
+  if (dtype === "float32") return Math.fround(v);
+  if (dtype === "bool") return v ? 1 : 0;
+  if (isFloat(dtype)) return v;
+  return Number.isFinite(v) ? Math.trunc(v) : v;
+}
+
+export function broadcastShape(a: readonly number[], b: readonly number[], what: string): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1)
+      throw new Error(`${what}: shapes [${a}] and [${b}] do not broadcast`);
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+/** Index into `src` (of shape `from`) for each element of the broadcast shape `to`. */
+function broadcastIndex(from: readonly number[], to: readonly number[]): Int32Array {
+  const n = to.reduce((a, b) => a * b, 1);
+  const idx = new Int32Array(n);
+  const lead = to.length - from.length;
+  const srcStrides = stridesOf(from);
+  const outStrides = stridesOf(to);
+  for (let i = 0; i < n; i++) {
+    let src = 0;
+    for (let ax = lead; ax < to.length; ax++) {
+      const coord = Math.floor(i / outStrides[ax]) % to[ax];
+      if (from[ax - lead] !== 1) src += coord * srcStrides[ax - lead];
+    }
+    idx[i] = src;
+  }
+  return idx;
+}
+
+export function hostBinary(
+  a: HostArray,
+  b: HostArray,
+  f: (x: number, y: number) => number,
+  what: string,
+  dtype: HostDType = a.dtype,
+): HostArray {
+  const shape = broadcastShape(a.shape, b.shape, what);
+  const ia = broadcastIndex(a.shape, shape);
+  const ib = broadcastIndex(b.shape, shape);
+  const out = new Float64Array(ia.length);
+  for (let i = 0; i < out.length; i++) out[i] = coerce(dtype, f(a.data[ia[i]], b.data[ib[i]]));
+  return new HostArray(dtype, shape, out);
+}
+
+export function hostExpand(a: HostArray, shape: readonly number[]): HostArray {
+  const to = broadcastShape(a.shape, shape, "Expand");
+  const idx = broadcastIndex(a.shape, to);
+  return new HostArray(
+    a.dtype,
+    to,
+    Float64Array.from(idx, (i) => a.data[i]),
+  );
+}
+
+export function hostWhere(c: HostArray, a: HostArray, b: HostArray): HostArray {
+  const shape = broadcastShape(broadcastShape(c.shape, a.shape, "Where"), b.shape, "Where");
+  const [ic, ia, ib] = [c, a, b].map((t) => broadcastIndex(t.shape, shape));
+  const out = new Float64Array(ic.length);
+  for (let i = 0; i < out.length; i++) out[i] = c.data[ic[i]] ? a.data[ia[i]] : b.data[ib[i]];
+  return new HostArray(a.dtype, shape, out);
+}
+
+export function hostCast(a: HostArray, dtype: HostDType): HostArray {
+  return new HostArray(
+    dtype,
+    a.shape,
+    a.data.map((v) => coerce(dtype, v)),
+  );
+}
+
+export function hostTranspose(a: HostArray, perm: readonly number[]): HostArray {
+  const shape = perm.map((p) => a.shape[p]);
+  const inStrides = stridesOf(a.shape);
+  const outStrides = stridesOf(shape);
+  const out = new Float64Array(a.size);
+  for (let i = 0; i < a.size; i++) {
+    let src = 0;
+    for (let ax = 0; ax < shape.length; ax++) {
+      src += (Math.floor(i / outStrides[ax]) % shape[ax]) * inStrides[perm[ax]];
+    }
+    out[i] = a.data[src];
+  }
+  return new HostArray(a.dtype, shape, out);
+}
+
+/** Per-axis index lists: out[i0, i1, ...] = a[idx[0][i0], idx[1][i1], ...]. */
+export function hostTake(a: HostArray, idx: readonly (readonly number[])[]): HostArray {
+  const shape = idx.map((l) => l.length);
+  const inStrides = stridesOf(a.shape);
+  const outStrides = stridesOf(shape);
+  const n = shape.reduce((p, d) => p * d, 1);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let src = 0;
+    for (let ax = 0; ax < shape.length; ax++) {
+      src += idx[ax][Math.floor(i / outStrides[ax]) % shape[ax]] * inStrides[ax];
+    }
+    out[i] = a.data[src];
+  }
+  return new HostArray(a.dtype, shape, out);
+}
+
+export function hostConcat(xs: readonly HostArray[], axis: number): HostArray {
+  const shape = [...xs[0].shape];
+  shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  let p = 0;
+  for (let o = 0; o < outer; o++) {
+    for (const x of xs) {
+      const chunk = x.size / outer;
+      out.set(x.data.subarray(o * chunk, (o + 1) * chunk), p);
+      p += chunk;
+    }
+  }
+  return new HostArray(xs[0].dtype, shape, out);
+}
+
+export function hostReshape(a: HostArray, shape: readonly number[]): HostArray {
+  return new HostArray(a.dtype, shape, a.data);
+}
+
+export const sameShape = shapeEq;

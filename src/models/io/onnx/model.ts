@@ -1,0 +1,306 @@
+/**
+ * An ONNX model as a salient Module: float initializers become named parameters (its state dict),
+ * nodes run in topological order with the engine's differentiable ops, and integer shape
+ * computations run on the host. Unsupported ops and attributes are refused when the model is
+ * loaded, naming the op and the node.
+ */
+import { Tensor, type Variable } from "../../../autodiff/tensor.ts";
+import { tidy } from "../../../autodiff/tidy.ts";
+import { tensor } from "../../../ops/creation.ts";
+import { Module, type StateDict } from "../../nn/module.ts";
+import type { StoredDType } from "../dtypes.ts";
+import type { WeightMap } from "../weights.ts";
+import { Attrs } from "./attrs.ts";
+import { OpContext, type OpSpec } from "./context.ts";
+import { OnnxUnsupportedError } from "./errors.ts";
+import { HostArray, isFloat, toTensor, type Value } from "./host.ts";
+import { convOps } from "./ops-conv.ts";
+import { elementwiseOps } from "./ops-elementwise.ts";
+import { extraOps } from "./ops-extra.ts";
+import { nnOps } from "./ops-nn.ts";
+import { shapeOps } from "./ops-shape.ts";
+import { decodeTensor, type ModelProto, type NodeProto, parseModel } from "./proto.ts";
+import { resizeOps } from "./resize.ts";
+
+export const ONNX_OPS: Readonly<Record<string, OpSpec>> = {
+  ...elementwiseOps,
+  ...convOps,
+  ...shapeOps,
+  ...nnOps,
+  ...resizeOps,
+  ...extraOps,
+};
+
+/** Initializers up to this size keep a host copy (scales, bounds, pads read as plain numbers). */
+const HOST_COPY_LIMIT = 64;
+
+interface Prepared {
+  node: NodeProto;
+  spec: OpSpec;
+  attrs: Attrs;
+  where: string;
+  inputs: string[];
+  outputs: string[];
+}
+
+export type OnnxFeeds =
+  | Readonly<Record<string, Tensor | HostArray>>
+  | readonly (Tensor | HostArray)[];
+
+export interface OnnxOptions {
+  /** The file name used in error messages. */
+  name?: string;
+}
+
+const describeNode = (n: NodeProto, i: number) => `node "${n.name || `#${i}`}" (${n.opType})`;
+
+/** The op types in a model that this importer does not implement (empty when all are). */
+export function unsupportedOps(model: ModelProto): string[] {
+  const out = new Set<string>();
+  for (const n of model.graph?.node ?? []) {
+    const domain = n.domain ?? "";
+    if ((domain !== "" && domain !== "ai.onnx") || !Object.hasOwn(ONNX_OPS, n.opType ?? "")) {
+      out.add(domain && domain !== "ai.onnx" ? `${domain}.${n.opType}` : (n.opType ?? "?"));
+    }
+  }
+  return [...out];
+}
+
+export class OnnxModel extends Module {
+  readonly name: string;
+  readonly opset: number;
+  /** Graph inputs the caller feeds (initializers excluded). */
+  readonly inputNames: string[];
+  readonly outputNames: string[];
+  private readonly nodes: Prepared[];
+  private readonly weights = new Map<string, Variable>();
+  /** Non-float initializers (host only) and host copies of small float ones. */
+  private readonly constants = new Map<string, HostArray>();
+  /** For each value name, the index of the last node that reads it. */
+  private readonly lastUse = new Map<string, number>();
+
+  constructor(model: ModelProto, o: OnnxOptions = {}) {
+    super();
+    this.name = o.name ?? "ONNX model";
+    const g = model.graph!;
+    const opsetEntry = (model.opsetImport ?? []).find((e) => !e.domain || e.domain === "ai.onnx");
+    this.opset = opsetEntry?.version ?? 1;
+    for (const init of g.initializer ?? []) {
+      const key = init.name ?? "";
+      const host = decodeTensor(init, `${this.name}: initializer "${key}"`);
+      if (isFloat(host.dtype)) {
+        this.weights.set(
+          key,
+          this.param(key, tensor(Float32Array.from(host.data), [...host.shape])),
+        );
+        if (host.size <= HOST_COPY_LIMIT) this.constants.set(key, host);
+      } else this.constants.set(key, host);
+    }
+    const known = new Set([...this.weights.keys(), ...this.constants.keys()]);
+    this.inputNames = (g.input ?? []).map((v) => v.name ?? "").filter((n) => !known.has(n));
+    this.outputNames = (g.output ?? []).map((v) => v.name ?? "");
+    this.nodes = this.prepare(g.node ?? [], new Set([...known, ...this.inputNames]));
+    this.nodes.forEach((p, i) => {
+      for (const n of p.inputs) if (n) this.lastUse.set(n, i);
+    });
+  }
+
+  static fromBytes(bytes: Uint8Array, o: OnnxOptions = {}): OnnxModel {
+    const name = o.name ?? "ONNX model";
+    return new OnnxModel(parseModel(bytes, name), { ...o, name });
+  }
+
+  /** Checks every node and orders them so each runs after the nodes it reads from. */
+  private prepare(nodes: readonly NodeProto[], available: Set<string>): Prepared[] {
+    const pending = nodes.map((node, i) => {
+      const where = `${this.name}: ${describeNode(node, i)}`;
+      const domain = node.domain ?? "";
+      if (domain !== "" && domain !== "ai.onnx") {
+        throw new OnnxUnsupportedError(`${where}: op domain "${domain}" is not supported`);
+      }
+      const spec = Object.hasOwn(ONNX_OPS, node.opType ?? "") ? ONNX_OPS[node.opType!] : undefined;
+      if (!spec) {
+        throw new OnnxUnsupportedError(
+          `${where}: unsupported ONNX op "${node.opType}" (supported: ${Object.keys(ONNX_OPS).sort().join(", ")})`,
+        );
+      }
+      const attrs = new Attrs(node.attribute ?? [], where);
+      for (const a of attrs.names()) {
+        if (!spec.attrs.includes(a))
+          throw new OnnxUnsupportedError(`${where}: unsupported attribute "${a}"`);
+      }
+      return {
+        node,
+        spec,
+        attrs,
+        where,
+        inputs: [...(node.input ?? [])],
+        outputs: [...(node.output ?? [])],
+      };
+    });
+    const order: Prepared[] = [];
+    const ready = new Set(available);
+    while (pending.length) {
+      const i = pending.findIndex((p) => p.inputs.every((n) => !n || ready.has(n)));
+      if (i < 0) {
+        const p = pending[0];
+        const missing = p.inputs.filter((n) => n && !ready.has(n));
+        throw new Error(
+          `${p.where}: input(s) ${missing.map((m) => `"${m}"`).join(", ")} are never produced (or the graph has a cycle)`,
+        );
+      }
+      const [p] = pending.splice(i, 1);
+      for (const o of p.outputs) if (o) ready.add(o);
+      order.push(p);
+    }
+    for (const o of this.outputNames) {
+      if (!ready.has(o)) throw new Error(`${this.name}: graph output "${o}" is never produced`);
+    }
+    return order;
+  }
+
+  /** The float initializers by name (the graph's weights). */
+  weightMap(): WeightMap {
+    const out: WeightMap = new Map();
+    for (const [k, v] of this.weights)
+      out.set(k, {
+        shape: [...v.shape],
+        values: Float32Array.from(v.dataSync()),
+        dtype: "float32",
+      });
+    return out;
+  }
+
+  override loadStateDict(dict: StateDict, o: { strict?: boolean } = {}): void {
+    super.loadStateDict(dict, o);
+    for (const [k, v] of dict) {
+      if (!this.constants.has(k) || !this.weights.has(k)) continue;
+      const values = "values" in v ? v.values : v.dataSync();
+      this.constants.set(k, HostArray.of("float32", [...v.shape], values));
+    }
+  }
+
+  /**
+   * Runs the graph. Feeds are by input name or in input order; int64 inputs (shapes, axes) may be
+   * HostArrays. Returns every graph output by name, as float32 tensors.
+   */
+  run(feeds: OnnxFeeds): Record<string, Tensor> {
+    const env = new Map<string, Value>();
+    const given = Array.isArray(feeds)
+      ? new Map(this.inputNames.map((n, i) => [n, (feeds as readonly Value[])[i]]))
+      : new Map(Object.entries(feeds as Record<string, Value>));
+    for (const n of this.inputNames) {
+      const v = given.get(n);
+      if (v === undefined)
+        throw new Error(
+          `${this.name}: no value for input "${n}" (inputs: ${this.inputNames.join(", ")})`,
+        );
+      env.set(n, v);
+    }
+    for (const k of given.keys()) {
+      if (!this.inputNames.includes(k))
+        throw new Error(
+          `${this.name}: unknown input "${k}" (inputs: ${this.inputNames.join(", ")})`,
+        );
+    }
+    for (const [k, v] of this.constants) env.set(k, v);
+    for (const [k, v] of this.weights) env.set(k, v);
+    return tidy(() => {
+      const keepSet = new Set<Value>([...env.values()]);
+      for (let i = 0; i < this.nodes.length; i++) {
+        const p = this.nodes[i];
+        const inputs = p.inputs.map((n) => (n ? env.get(n) : undefined));
+        const hosts = p.inputs.map((n) => (n ? this.constants.get(n) : undefined));
+        const ctx = new OpContext(
+          p.node.opType!,
+          p.where,
+          this.opset,
+          p.attrs,
+          inputs,
+          p.outputs,
+          hosts,
+        );
+        let result: Value | (Value | undefined)[];
+        try {
+          result = p.spec.run(ctx);
+        } catch (e) {
+          throw rewrap(e as Error, p.where);
+        }
+        const outs = Array.isArray(result) ? result : [result];
+        p.outputs.forEach((name, k) => {
+          if (!name) return;
+          const v = outs[k];
+          if (v === undefined)
+            throw new Error(`${p.where}: produced no value for output ${k} ("${name}")`);
+          env.set(name, v);
+        });
+        this.release(env, keepSet, p.inputs, i);
+      }
+      const out: Record<string, Tensor> = {};
+      for (const n of this.outputNames) out[n] = toTensor(env.get(n)!);
+      return out;
+    });
+  }
+
+  /** Frees tensors whose last reader just ran (unless fed, a weight, or an output). */
+  private release(env: Map<string, Value>, keepSet: Set<Value>, names: string[], i: number): void {
+    for (const n of names) {
+      if (!n || this.lastUse.get(n) !== i || this.outputNames.includes(n)) continue;
+      const v = env.get(n);
+      env.delete(n);
+      if (!(v instanceof Tensor) || keepSet.has(v)) continue;
+      let live = false;
+      for (const w of env.values()) if (w === v) live = true;
+      if (!live) v.dispose();
+    }
+  }
+
+  /** Single-input models: the first output for input x. */
+  forward(x: Tensor): Tensor {
+    if (this.inputNames.length !== 1) {
+      throw new Error(
+        `${this.name}: forward(x) needs a single-input model; this one takes ${this.inputNames.join(", ")} (use run)`,
+      );
+    }
+    return this.run([x])[this.outputNames[0]];
+  }
+}
+
+function rewrap(e: Error, where: string): Error {
+  if (e.message.includes(where)) return e;
+  const msg = `${where}: ${e.message}`;
+  return e instanceof OnnxUnsupportedError ? new OnnxUnsupportedError(msg) : new Error(msg);
+}
+
+const STORED = new Set<string>([
+  "float32",
+  "float16",
+  "bfloat16",
+  "float64",
+  "int64",
+  "int32",
+  "int16",
+  "int8",
+  "uint8",
+  "bool",
+]);
+
+/** Parses and prepares an ONNX model from its bytes. */
+export function loadOnnx(bytes: Uint8Array, o: OnnxOptions = {}): OnnxModel {
+  return OnnxModel.fromBytes(bytes, o);
+}
+
+/** The float initializers of an ONNX file as a weight map (without building the graph). */
+export function readOnnxInitializers(bytes: Uint8Array, name = "ONNX model"): WeightMap {
+  const m = parseModel(bytes, name);
+  const out: WeightMap = new Map();
+  for (const init of m.graph?.initializer ?? []) {
+    const h = decodeTensor(init, `${name}: initializer "${init.name}"`);
+    out.set(init.name ?? "", {
+      shape: [...h.shape],
+      values: Float32Array.from(h.data),
+      dtype: STORED.has(h.dtype) ? (h.dtype as StoredDType) : undefined,
+    });
+  }
+  return out;
+}

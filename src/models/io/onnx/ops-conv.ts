@@ -1,0 +1,260 @@
+/**
+ * Conv, ConvTranspose and pooling (1-D and 2-D; 1-D runs as 2-D with a unit height). Padding
+ * follows ONNX: explicit [begin..., end...] pads or auto_pad SAME_UPPER / SAME_LOWER / VALID.
+ */
+import { runOp } from "../../../autodiff/op.ts";
+import type { Tensor } from "../../../autodiff/tensor.ts";
+import { add, div } from "../../../ops/binary.ts";
+import { conv2d, conv2dTranspose } from "../../../ops/conv.ts";
+import { onesLike } from "../../../ops/creation.ts";
+import { pad } from "../../../ops/pad.ts";
+import { avgPool2dOp, maxPool2dOp } from "../../../ops/pool.ts";
+import { max, mean } from "../../../ops/reduce.ts";
+import { reshape } from "../../../ops/reshape.ts";
+import { slice } from "../../../ops/slice.ts";
+import type { OpContext, OpSpec } from "./context.ts";
+
+interface Spatial {
+  /** Whether a 1-D op was lifted to 2-D. */
+  lifted: boolean;
+  x: Tensor;
+}
+
+/** [N, C, L] -> [N, C, 1, L]; 2-D passes through; other ranks are refused. */
+function lift(ctx: OpContext, x: Tensor): Spatial {
+  if (x.rank === 4) return { lifted: false, x };
+  if (x.rank === 3) return { lifted: true, x: reshape(x, [x.shape[0], x.shape[1], 1, x.shape[2]]) };
+  return ctx.unsupported(`only 1-D and 2-D ${ctx.opType} is supported (input [${x.shape}])`);
+}
+
+const unlift = (s: Spatial, y: Tensor) =>
+  s.lifted ? reshape(y, [y.shape[0], y.shape[1], y.shape[3]]) : y;
+
+/** A per-spatial-axis attribute as a 2-D pair (1-D values get a leading identity). */
+function pair(ctx: OpContext, name: string, lifted: boolean, fallback: number): [number, number] {
+  const v = ctx.attrs.ints(name);
+  const n = lifted ? 1 : 2;
+  if (v && v.length !== n) ctx.fail(`${name} [${v}] should have ${n} entries`);
+  const vals = v ?? new Array<number>(n).fill(fallback);
+  return lifted ? [fallback === 0 ? 0 : 1, vals[0]] : [vals[0], vals[1]];
+}
+
+/** [top, bottom, left, right] pads for the input spatial size, kernel, stride and dilation. */
+function forwardPads(
+  ctx: OpContext,
+  lifted: boolean,
+  inSize: [number, number],
+  kernel: [number, number],
+  stride: [number, number],
+  dilation: [number, number],
+): [number, number, number, number] {
+  const mode = ctx.attrs.oneOf("auto_pad", "NOTSET", [
+    "NOTSET",
+    "SAME_UPPER",
+    "SAME_LOWER",
+    "VALID",
+  ]);
+  if (mode === "VALID") return [0, 0, 0, 0];
+  if (mode !== "NOTSET") {
+    const out: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const total = Math.max(
+        (Math.ceil(inSize[i] / stride[i]) - 1) * stride[i] +
+          (kernel[i] - 1) * dilation[i] +
+          1 -
+          inSize[i],
+        0,
+      );
+      const begin = mode === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
+      out.push(begin, total - begin);
+    }
+    return out as [number, number, number, number];
+  }
+  const p = ctx.attrs.ints("pads");
+  if (!p) return [0, 0, 0, 0];
+  if (lifted) {
+    if (p.length !== 2) ctx.fail(`pads [${p}] should have 2 entries for a 1-D ${ctx.opType}`);
+    return [0, 0, p[0], p[1]];
+  }
+  if (p.length !== 4) ctx.fail(`pads [${p}] should have 4 entries`);
+  return [p[0], p[2], p[1], p[3]];
+}
+
+function conv(ctx: OpContext): Tensor {
+  const s = lift(ctx, ctx.tensor(0));
+  const wIn = ctx.tensor(1);
+  const w = s.lifted ? reshape(wIn, [wIn.shape[0], wIn.shape[1], 1, wIn.shape[2]]) : wIn;
+  if (w.rank !== 4) ctx.fail(`weight [${wIn.shape}] does not match input rank ${s.x.rank}`);
+  const kernel: [number, number] = [w.shape[2], w.shape[3]];
+  const ks = ctx.attrs.ints("kernel_shape");
+  if (ks && ks.join() !== kernel.slice(s.lifted ? 1 : 0).join()) {
+    ctx.fail(`kernel_shape [${ks}] disagrees with the weight [${wIn.shape}]`);
+  }
+  const stride = pair(ctx, "strides", s.lifted, 1);
+  const dilation = pair(ctx, "dilations", s.lifted, 1);
+  const pads = forwardPads(ctx, s.lifted, [s.x.shape[2], s.x.shape[3]], kernel, stride, dilation);
+  const y = conv2d(s.x, w, {
+    bias: ctx.has(2) ? ctx.tensor(2) : null,
+    stride,
+    dilation,
+    padding: pads,
+    groups: ctx.attrs.int("group", 1),
+  });
+  return unlift(s, y);
+}
+
+function convTranspose(ctx: OpContext): Tensor {
+  const s = lift(ctx, ctx.tensor(0));
+  const wIn = ctx.tensor(1);
+  const w = s.lifted ? reshape(wIn, [wIn.shape[0], wIn.shape[1], 1, wIn.shape[2]]) : wIn;
+  if (w.rank !== 4) ctx.fail(`weight [${wIn.shape}] does not match input rank ${s.x.rank}`);
+  const groups = ctx.attrs.int("group", 1);
+  const stride = pair(ctx, "strides", s.lifted, 1);
+  const dilation = pair(ctx, "dilations", s.lifted, 1);
+  const outPad = pair(ctx, "output_padding", s.lifted, 0);
+  const mode = ctx.attrs.oneOf("auto_pad", "NOTSET", [
+    "NOTSET",
+    "SAME_UPPER",
+    "SAME_LOWER",
+    "VALID",
+  ]);
+  const inSize = [s.x.shape[2], s.x.shape[3]];
+  const full = [0, 1].map(
+    (i) => (inSize[i] - 1) * stride[i] + (w.shape[2 + i] - 1) * dilation[i] + 1,
+  );
+  const explicit = ctx.attrs.ints("output_shape");
+  let begin: number[];
+  let out: number[];
+  if (explicit || mode === "SAME_UPPER" || mode === "SAME_LOWER") {
+    const n = s.lifted ? 1 : 2;
+    const target = explicit
+      ? explicit.slice(-n)
+      : inSize.slice(2 - n).map((d, i) => d * stride[2 - n + i]);
+    out = s.lifted ? [1, target[0]] : target;
+    begin = [0, 1].map((i) => {
+      const total = full[i] + outPad[i] - out[i];
+      return mode === "SAME_UPPER" ? Math.floor(total / 2) : total - Math.floor(total / 2);
+    });
+  } else {
+    const p =
+      mode === "VALID" ? [0, 0, 0, 0] : forwardPads(ctx, s.lifted, [1, 1], [1, 1], [1, 1], [1, 1]);
+    begin = [p[0], p[2]];
+    out = [0, 1].map((i) => full[i] + outPad[i] - p[2 * i] - p[2 * i + 1]);
+  }
+  if (out.some((d) => d < 1)) ctx.fail(`empty output [${out}] for input [${s.x.shape}]`);
+  const bias = ctx.has(2) ? ctx.tensor(2) : null;
+  const symmetric = [0, 1].every(
+    (i) =>
+      begin[i] >= 0 &&
+      full[i] + outPad[i] - out[i] === 2 * begin[i] &&
+      outPad[i] < Math.max(stride[i], dilation[i]),
+  );
+  if (symmetric) {
+    const y = conv2dTranspose(s.x, w, {
+      bias,
+      stride,
+      dilation,
+      groups,
+      padding: [begin[0], begin[1]],
+      outputPadding: [outPad[0], outPad[1]],
+    });
+    return unlift(s, y);
+  }
+  // General case: the full transposed conv, then crop (or zero-extend) to [begin, begin + out).
+  let y = conv2dTranspose(s.x, w, { stride, dilation, groups });
+  const before = begin.map((b) => Math.max(0, -b));
+  const after = [0, 1].map((i) => Math.max(0, begin[i] + out[i] - full[i]));
+  y = pad(y, [
+    [0, 0],
+    [0, 0],
+    [before[0], after[0]],
+    [before[1], after[1]],
+  ]);
+  y = slice(
+    y,
+    [0, 0, begin[0] + before[0], begin[1] + before[1]],
+    [y.shape[0], y.shape[1], out[0], out[1]],
+  );
+  if (bias) y = add(y, reshape(bias, [1, bias.size, 1, 1]));
+  return unlift(s, y);
+}
+
+function pool(ctx: OpContext, kind: "max" | "avg"): Tensor {
+  ctx.onlyOutputs(1, "MaxPool indices are not produced");
+  const s = lift(ctx, ctx.tensor(0));
+  const ks = ctx.attrs.ints("kernel_shape");
+  if (!ks) ctx.fail("kernel_shape is required");
+  const kernel = (s.lifted ? [1, ks[0]] : ks) as [number, number];
+  if (kernel.length !== 2)
+    ctx.fail(`kernel_shape [${ks}] does not match a ${s.lifted ? 1 : 2}-D input`);
+  const dil = pair(ctx, "dilations", s.lifted, 1);
+  if (dil[0] !== 1 || dil[1] !== 1)
+    ctx.unsupported(
+      `dilated pooling (dilations [${ctx.attrs.ints("dilations")}]) is not supported`,
+    );
+  if (ctx.attrs.int("storage_order", 0) !== 0) ctx.unsupported("storage_order 1 is not supported");
+  const stride = pair(ctx, "strides", s.lifted, 1);
+  const pads = forwardPads(ctx, s.lifted, [s.x.shape[2], s.x.shape[3]], kernel, stride, [1, 1]);
+  const countIncludePad = ctx.attrs.int("count_include_pad", 0) === 1;
+  const ceilMode = ctx.attrs.int("ceil_mode", 0) === 1;
+  const run = (x: Tensor, pad4: [number, number, number, number]) => {
+    const attrs = { kernel, stride, pad: pad4, countIncludePad, ceilMode };
+    return kind === "max" ? runOp(maxPool2dOp, [x], attrs) : runOp(avgPool2dOp, [x], attrs);
+  };
+  const [t, b, l, r] = pads;
+  if (Math.max(t, b) <= kernel[0] / 2 && Math.max(l, r) <= kernel[1] / 2)
+    return unlift(s, run(s.x, pads));
+  // Pads wider than half the window (allowed by ONNX, not by the kernels): pad explicitly.
+  const spec: [number, number][] = [
+    [0, 0],
+    [0, 0],
+    [t, b],
+    [l, r],
+  ];
+  const none: [number, number, number, number] = [0, 0, 0, 0];
+  if (kind === "max") return unlift(s, run(pad(s.x, spec, "constant", -Infinity), none));
+  const sums = run(pad(s.x, spec), none);
+  if (countIncludePad) return unlift(s, sums);
+  const counts = run(pad(onesLike(s.x), spec), none);
+  return unlift(s, div(sums, counts));
+}
+
+const globalAxes = (x: Tensor) => x.shape.map((_, i) => i).slice(2);
+
+export const convOps: Record<string, OpSpec> = {
+  Conv: { attrs: ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"], run: conv },
+  ConvTranspose: {
+    attrs: [
+      "auto_pad",
+      "dilations",
+      "group",
+      "kernel_shape",
+      "output_padding",
+      "output_shape",
+      "pads",
+      "strides",
+    ],
+    run: convTranspose,
+  },
+  MaxPool: {
+    attrs: [
+      "auto_pad",
+      "ceil_mode",
+      "dilations",
+      "kernel_shape",
+      "pads",
+      "storage_order",
+      "strides",
+    ],
+    run: (ctx) => pool(ctx, "max"),
+  },
+  AveragePool: {
+    attrs: ["auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"],
+    run: (ctx) => pool(ctx, "avg"),
+  },
+  GlobalAveragePool: {
+    attrs: [],
+    run: (ctx) => mean(ctx.tensor(0), globalAxes(ctx.tensor(0)), true),
+  },
+  GlobalMaxPool: { attrs: [], run: (ctx) => max(ctx.tensor(0), globalAxes(ctx.tensor(0)), true) },
+};

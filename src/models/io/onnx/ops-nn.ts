@@ -1,0 +1,120 @@
+/** Dense layers, normalisation, softmax, reductions and depth/space rearrangements. */
+import type { Tensor } from "../../../autodiff/tensor.ts";
+import { add, div, mul, sub } from "../../../ops/binary.ts";
+import { linear, matmul } from "../../../ops/matmul.ts";
+import { batchNorm } from "../../../ops/norm.ts";
+import { pixelShuffle, pixelUnshuffle } from "../../../ops/pixel-shuffle.ts";
+import { max, mean, min, sum, variance } from "../../../ops/reduce.ts";
+import { reshape } from "../../../ops/reshape.ts";
+import { logSoftmax, softmax } from "../../../ops/softmax.ts";
+import { sqrt } from "../../../ops/unary.ts";
+import type { OpContext, OpSpec } from "./context.ts";
+import type { Value } from "./host.ts";
+
+function gemm(ctx: OpContext): Tensor {
+  const a = ctx.tensor(0);
+  const b = ctx.tensor(1);
+  const c = ctx.has(2) ? ctx.tensor(2) : null;
+  const transA = ctx.attrs.int("transA", 0) === 1;
+  const transB = ctx.attrs.int("transB", 0) === 1;
+  const alpha = ctx.attrs.float("alpha", 1);
+  const beta = ctx.attrs.float("beta", 1);
+  if (a.rank !== 2 || b.rank !== 2)
+    ctx.fail(`expects 2-D A and B, got [${a.shape}] and [${b.shape}]`);
+  // The dense-layer pattern runs as one `linear` op (what LRP rules replace as a unit).
+  if (
+    !transA &&
+    transB &&
+    alpha === 1 &&
+    beta === 1 &&
+    (!c || (c.rank === 1 && c.size === b.shape[0]))
+  ) {
+    return linear(a, b, c);
+  }
+  let y = matmul(a, b, transA, transB);
+  if (alpha !== 1) y = mul(y, alpha);
+  return c ? add(y, beta === 1 ? c : mul(c, beta)) : y;
+}
+
+/** Softmax-like ops: opset < 13 flattens to 2-D at `axis` (default 1), 13+ uses one axis (default -1). */
+function softmaxLike(f: (x: Tensor, axis: number) => Tensor) {
+  return (ctx: OpContext): Tensor => {
+    const x = ctx.tensor(0);
+    if (ctx.opset >= 13) return f(x, ctx.axis(ctx.attrs.int("axis", -1), x.rank));
+    const ax = x.rank === 0 ? 0 : ctx.axis(ctx.attrs.int("axis", 1), x.rank);
+    const outer = x.shape.slice(0, ax).reduce((p, d) => p * d, 1);
+    return reshape(f(reshape(x, [outer, x.size / outer]), 1), x.shape);
+  };
+}
+
+function batchNormalization(ctx: OpContext): Tensor {
+  if (ctx.attrs.int("training_mode", 0) === 1)
+    ctx.unsupported("training_mode=1 is not supported (export in eval mode)");
+  if (ctx.attrs.int("spatial", 1) !== 1) ctx.unsupported("spatial=0 is not supported");
+  ctx.onlyOutputs(1, "running statistics are only produced in training mode");
+  return batchNorm(ctx.tensor(0), {
+    weight: ctx.tensor(1),
+    bias: ctx.tensor(2),
+    runningMean: ctx.tensor(3),
+    runningVar: ctx.tensor(4),
+    eps: ctx.attrs.float("epsilon", 1e-5),
+  });
+}
+
+function instanceNormalization(ctx: OpContext): Tensor {
+  const x = ctx.tensor(0);
+  const axes = x.shape.map((_, i) => i).slice(2);
+  const eps = ctx.attrs.float("epsilon", 1e-5);
+  const y = div(sub(x, mean(x, axes, true)), sqrt(add(variance(x, axes, true), eps)));
+  const per = (t: Tensor) => reshape(t, [1, t.size, ...axes.map(() => 1)]);
+  return add(mul(y, per(ctx.tensor(1))), per(ctx.tensor(2)));
+}
+
+type Reducer = (x: Tensor, axes: number[], keep: boolean) => Tensor;
+
+/** Reductions: axes moved from an attribute to an input (ReduceSum at 13, the others at 18). */
+function reduce(f: Reducer, inputSince: number): OpSpec {
+  return {
+    attrs: ["axes", "keepdims", "noop_with_empty_axes"],
+    run(ctx): Value {
+      const x = ctx.tensor(0);
+      const given =
+        ctx.opset >= inputSince ? (ctx.has(1) ? ctx.ints(1) : undefined) : ctx.attrs.ints("axes");
+      const keep = ctx.attrs.int("keepdims", 1) === 1;
+      if ((!given || given.length === 0) && ctx.attrs.int("noop_with_empty_axes", 0) === 1)
+        return x;
+      const axes = given?.length ? given.map((a) => ctx.axis(a, x.rank)) : x.shape.map((_, i) => i);
+      return f(x, axes, keep);
+    },
+  };
+}
+
+function depthToSpace(ctx: OpContext): Tensor {
+  const mode = ctx.attrs.oneOf("mode", "DCR", ["DCR", "CRD"]);
+  return pixelShuffle(
+    ctx.tensor(0),
+    ctx.attrs.int("blocksize", 0),
+    mode === "CRD" ? "torch" : "tf",
+  );
+}
+
+export const nnOps: Record<string, OpSpec> = {
+  Gemm: { attrs: ["alpha", "beta", "transA", "transB", "broadcast"], run: gemm },
+  MatMul: { attrs: [], run: (ctx) => matmul(ctx.tensor(0), ctx.tensor(1)) },
+  Softmax: { attrs: ["axis"], run: softmaxLike(softmax) },
+  LogSoftmax: { attrs: ["axis"], run: softmaxLike(logSoftmax) },
+  BatchNormalization: {
+    attrs: ["epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"],
+    run: batchNormalization,
+  },
+  InstanceNormalization: { attrs: ["epsilon"], run: instanceNormalization },
+  ReduceMean: reduce(mean, 18),
+  ReduceSum: reduce(sum, 13),
+  ReduceMax: reduce(max, 18),
+  ReduceMin: reduce(min, 18),
+  DepthToSpace: { attrs: ["blocksize", "mode"], run: depthToSpace },
+  SpaceToDepth: {
+    attrs: ["blocksize"],
+    run: (ctx) => pixelUnshuffle(ctx.tensor(0), ctx.attrs.int("blocksize", 0), "tf"),
+  },
+};

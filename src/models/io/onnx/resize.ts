@@ -1,0 +1,252 @@
+/**
+ * ONNX Resize / Upsample as one sparse linear map per resized axis (the engine's mapAxis op), so
+ * every coordinate_transformation_mode, nearest_mode, linear and cubic (any cubic_coeff_a,
+ * exclude_outside) is exact and differentiable. tf_crop_and_resize's extrapolation is a constant
+ * added where the sample falls outside the input.
+ */
+import type { Tensor } from "../../../autodiff/tensor.ts";
+import type { AxisMap } from "../../../kernels/axis-map.ts";
+import { mapAxis } from "../../../ops/axis-map.ts";
+import { add, mul, sub } from "../../../ops/binary.ts";
+import { tensor } from "../../../ops/creation.ts";
+import type { OpContext, OpSpec } from "./context.ts";
+
+const COORD_MODES = [
+  "half_pixel",
+  "pytorch_half_pixel",
+  "align_corners",
+  "asymmetric",
+  "tf_half_pixel_for_nn",
+  "tf_crop_and_resize",
+] as const;
+type CoordMode = (typeof COORD_MODES)[number];
+const NEAREST_MODES = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"] as const;
+type NearestMode = (typeof NEAREST_MODES)[number];
+
+export interface ResizeAxisSpec {
+  inLen: number;
+  outLen: number;
+  /** in * scale before flooring (ONNX uses it as the resized length in coordinate transforms). */
+  resizedLen: number;
+  scale: number;
+  mode: "nearest" | "linear" | "cubic";
+  coord: CoordMode;
+  nearest: NearestMode;
+  cubicA: number;
+  excludeOutside: boolean;
+  roi: [number, number];
+}
+
+/** The source coordinate of output index o (ONNX's coordinate_transformation_mode). */
+function source(o: number, s: ResizeAxisSpec): number {
+  const { inLen, resizedLen: outLen, scale } = s;
+  switch (s.coord) {
+    case "half_pixel":
+      return (o + 0.5) / scale - 0.5;
+    case "pytorch_half_pixel":
+      return outLen > 1 ? (o + 0.5) / scale - 0.5 : 0;
+    case "align_corners":
+      return outLen === 1 ? 0 : (o * (inLen - 1)) / (outLen - 1);
+    case "asymmetric":
+      return o / scale;
+    case "tf_half_pixel_for_nn":
+      return (o + 0.5) / scale;
+    case "tf_crop_and_resize": {
+      const [a, b] = s.roi;
+      return outLen > 1
+        ? a * (inLen - 1) + (o * (b - a) * (inLen - 1)) / (outLen - 1)
+        : 0.5 * (a + b) * (inLen - 1);
+    }
+  }
+}
+
+function nearestIndex(x: number, mode: NearestMode): number {
+  switch (mode) {
+    case "round_prefer_floor":
+      return Math.ceil(x - 0.5);
+    case "round_prefer_ceil":
+      return Math.floor(x + 0.5);
+    case "floor":
+      return Math.floor(x);
+    case "ceil":
+      return Math.ceil(x);
+  }
+}
+
+function cubic(a: number, t: number): number {
+  const x = Math.abs(t);
+  if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  return 0;
+}
+
+/** The map for one axis, and which outputs fall outside the input (tf_crop_and_resize only). */
+export function resizeAxisMap(s: ResizeAxisSpec): { map: AxisMap; outside: boolean[] } {
+  const rowStart = new Int32Array(s.outLen + 1);
+  const cols: number[] = [];
+  const weights: number[] = [];
+  const outside: boolean[] = [];
+  const last = s.inLen - 1;
+  const clampIdx = (i: number) => Math.min(Math.max(i, 0), last);
+  for (let o = 0; o < s.outLen; o++) {
+    const x = source(o, s);
+    const row = new Map<number, number>();
+    const put = (i: number, w: number) => row.set(i, (row.get(i) ?? 0) + w);
+    const out = s.coord === "tf_crop_and_resize" && (x < 0 || x > last);
+    outside.push(out);
+    if (!out) {
+      if (s.mode === "nearest") put(clampIdx(nearestIndex(x, s.nearest)), 1);
+      else {
+        const x0 = Math.floor(x);
+        const f = x - x0;
+        const taps =
+          s.mode === "linear"
+            ? [
+                [x0, 1 - f],
+                [x0 + 1, f],
+              ]
+            : [-1, 0, 1, 2].map((k) => [x0 + k, cubic(s.cubicA, f - k)]);
+        if (s.excludeOutside) {
+          const inside = taps.filter(([i]) => i >= 0 && i <= last);
+          const total = inside.reduce((acc, [, w]) => acc + w, 0);
+          for (const [i, w] of inside) put(i, total === 0 ? 0 : w / total);
+        } else for (const [i, w] of taps) put(clampIdx(i), w);
+      }
+    }
+    for (const [i, w] of [...row].sort((p, q) => p[0] - q[0])) {
+      if (w === 0) continue;
+      cols.push(i);
+      weights.push(w);
+    }
+    rowStart[o + 1] = cols.length;
+  }
+  return {
+    map: {
+      inLength: s.inLen,
+      outLength: s.outLen,
+      rowStart,
+      cols: Int32Array.from(cols),
+      weights: Float32Array.from(weights),
+    },
+    outside,
+  };
+}
+
+/** Resizes every axis whose size or scale changes. */
+function applyResize(
+  ctx: OpContext,
+  x: Tensor,
+  outLens: number[],
+  resizedLens: number[],
+  scales: number[],
+  base: Omit<ResizeAxisSpec, "inLen" | "outLen" | "resizedLen" | "scale" | "roi">,
+  roi?: number[],
+): Tensor {
+  let y = x;
+  const masks: { axis: number; outside: boolean[] }[] = [];
+  for (let ax = 0; ax < x.rank; ax++) {
+    const inLen = x.shape[ax];
+    const spec: ResizeAxisSpec = {
+      ...base,
+      inLen,
+      outLen: outLens[ax],
+      resizedLen: resizedLens[ax],
+      scale: scales[ax],
+      roi: roi ? [roi[ax], roi[ax + x.rank]] : [0, 1],
+    };
+    if (!Number.isInteger(spec.outLen) || spec.outLen < 1)
+      ctx.fail(`output size ${spec.outLen} on axis ${ax} is not a positive integer`);
+    const trivial =
+      spec.outLen === inLen && spec.scale === 1 && base.coord !== "tf_crop_and_resize";
+    if (trivial) continue;
+    const { map, outside } = resizeAxisMap(spec);
+    y = mapAxis(y, ax, map);
+    if (outside.some(Boolean)) masks.push({ axis: ax, outside });
+  }
+  const extrapolation = ctx.attrs.float("extrapolation_value", 0);
+  if (masks.length && extrapolation !== 0) {
+    // Constant where any resized coordinate is outside: 1 - prod(inside masks).
+    let inside: Tensor | null = null;
+    for (const { axis, outside } of masks) {
+      const shape = y.shape.map((d, i) => (i === axis ? d : 1));
+      const m = tensor(
+        Float32Array.from(outside, (o) => (o ? 0 : 1)),
+        shape,
+      );
+      inside = inside ? mul(inside, m) : m;
+    }
+    y = add(y, mul(sub(1, inside!), extrapolation));
+  }
+  return y;
+}
+
+function resize(ctx: OpContext): Tensor {
+  const x = ctx.tensor(0);
+  const r = x.rank;
+  if (ctx.attrs.int("antialias", 0) !== 0) ctx.unsupported("antialias=1 is not supported");
+  if (ctx.attrs.has("axes") || ctx.attrs.has("keep_aspect_ratio_policy"))
+    ctx.unsupported("axes / keep_aspect_ratio_policy are not supported");
+  const old = ctx.opset < 11 || ctx.opType === "Upsample";
+  const mode = ctx.attrs.string("mode", "nearest");
+  const interp = mode === "bilinear" ? "linear" : mode;
+  if (interp !== "nearest" && interp !== "linear" && interp !== "cubic")
+    ctx.unsupported(`unsupported mode "${mode}"`);
+  const present = (i: number) => ctx.has(i) && ctx.host(i).size > 0;
+  let scales: number[] | undefined;
+  let sizes: number[] | undefined;
+  if (ctx.opType === "Upsample" && ctx.opset < 9) scales = ctx.attrs.floats("scales");
+  else if (old) scales = Array.from(ctx.host(1).data);
+  else {
+    if (present(2)) scales = Array.from(ctx.host(2).data);
+    if (present(3)) sizes = ctx.ints(3);
+  }
+  if (!scales && !sizes) ctx.fail("needs scales or sizes");
+  const given = (sizes ?? scales)!;
+  if (given.length !== r)
+    ctx.fail(
+      `${sizes ? "sizes" : "scales"} [${given}] should have ${r} entries for input [${x.shape}]`,
+    );
+  const coord = old
+    ? "asymmetric"
+    : ctx.attrs.oneOf("coordinate_transformation_mode", "half_pixel", COORD_MODES);
+  const roi =
+    coord === "tf_crop_and_resize" && present(1) ? Array.from(ctx.host(1).data) : undefined;
+  if (coord === "tf_crop_and_resize" && roi?.length !== 2 * r)
+    ctx.fail("tf_crop_and_resize needs an roi with 2 entries per axis");
+  // The unrounded resized length enters the coordinate transforms (as in ONNX's reference).
+  const resized = sizes ?? x.shape.map((d, i) => d * scales![i] * (roi ? roi[i + r] - roi[i] : 1));
+  const outLens = sizes ?? resized.map(Math.floor);
+  const axisScales = sizes ? sizes.map((s, i) => s / x.shape[i]) : scales!;
+  return applyResize(
+    ctx,
+    x,
+    outLens,
+    resized,
+    axisScales,
+    {
+      mode: interp,
+      coord,
+      nearest: old ? "floor" : ctx.attrs.oneOf("nearest_mode", "round_prefer_floor", NEAREST_MODES),
+      cubicA: ctx.attrs.float("cubic_coeff_a", -0.75),
+      excludeOutside: ctx.attrs.int("exclude_outside", 0) === 1,
+    },
+    roi,
+  );
+}
+
+const RESIZE_ATTRS = [
+  "antialias",
+  "axes",
+  "coordinate_transformation_mode",
+  "cubic_coeff_a",
+  "exclude_outside",
+  "extrapolation_value",
+  "keep_aspect_ratio_policy",
+  "mode",
+  "nearest_mode",
+];
+
+export const resizeOps: Record<string, OpSpec> = {
+  Resize: { attrs: RESIZE_ATTRS, run: resize },
+  Upsample: { attrs: ["mode", "scales"], run: resize },
+};

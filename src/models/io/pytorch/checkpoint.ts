@@ -1,0 +1,255 @@
+/**
+ * PyTorch checkpoints (.pth / .pt): the zip format of torch.save (1.6+) and the older legacy
+ * format (a sequence of pickles followed by raw storages). The pickle is read by the restricted
+ * unpickler; tensors are rebuilt from their storages (offset, size and stride honoured) into
+ * contiguous float32 arrays.
+ */
+import { DTYPE_BYTES, decodeFloat32, type StoredDType } from "../dtypes.ts";
+import type { WeightEntry, WeightMap } from "../weights.ts";
+import { ZipReader } from "../zip.ts";
+import { StorageRef, TensorRef, torchPolicy } from "./torch-policy.ts";
+import { describe, PyDict, PyTuple, type UnpicklePolicy, unpickle } from "./unpickler.ts";
+
+export interface PytorchOptions {
+  /** The file name used in error messages. */
+  name?: string;
+  /**
+   * The top-level entry that holds the state dict (e.g. "params_ema", "state_dict"). By default
+   * the first of params_ema, params, state_dict, model, net that holds tensors, else the top
+   * dict itself.
+   */
+  key?: string;
+  /**
+   * A prefix to remove from every key that has it. By default "module." (DataParallel) is
+   * removed when every key starts with it; false keeps keys as they are.
+   */
+  stripPrefix?: string | false;
+}
+
+export const DEFAULT_STATE_KEYS = ["params_ema", "params", "state_dict", "model", "net"];
+
+/** The unpickled checkpoint: its object tree (tensors as TensorRefs) and a way to read tensors. */
+export interface PytorchArchive {
+  root: unknown;
+  tensor(ref: TensorRef, key: string): WeightEntry;
+}
+
+/** Reads a checkpoint and returns its state dict (name -> contiguous float32 values). */
+export function readPytorchCheckpoint(bytes: Uint8Array, o: PytorchOptions = {}): WeightMap {
+  const name = o.name ?? "PyTorch checkpoint";
+  const archive = openPytorchArchive(bytes, name);
+  const dict = selectStateDict(archive.root, name, o.key);
+  const entries = [...dict].filter(([, v]) => v instanceof TensorRef) as [string, TensorRef][];
+  const prefix =
+    o.stripPrefix ??
+    (entries.length && entries.every(([k]) => k.startsWith("module.")) ? "module." : "");
+  const out: WeightMap = new Map();
+  for (const [k, ref] of entries) {
+    const key = prefix && k.startsWith(prefix) ? k.slice(prefix.length) : k;
+    if (out.has(key))
+      throw new Error(`${name}: key "${key}" appears twice after removing the prefix "${prefix}"`);
+    out.set(key, archive.tensor(ref, k));
+  }
+  return out;
+}
+
+/** Unpickles a checkpoint (zip or legacy) without reading any tensor data yet. */
+export function openPytorchArchive(bytes: Uint8Array, name = "PyTorch checkpoint"): PytorchArchive {
+  return ZipReader.sniff(bytes) ? openZip(bytes, name) : openLegacy(bytes, name);
+}
+
+function openZip(bytes: Uint8Array, name: string): PytorchArchive {
+  const zip = new ZipReader(bytes, name);
+  const pkls = zip.names().filter((n) => n === "data.pkl" || n.endsWith("/data.pkl"));
+  if (pkls.length === 0) {
+    throw new Error(
+      `${name}: the zip archive has no data.pkl (not a torch.save checkpoint; entries: ${zip.names().slice(0, 8).join(", ")})`,
+    );
+  }
+  const pkl = pkls.sort((a, b) => a.length - b.length)[0];
+  const prefix = pkl.slice(0, -"data.pkl".length);
+  if (
+    zip.has(`${prefix}constants.pkl`) ||
+    zip.names().some((n) => n.startsWith(`${prefix}code/`))
+  ) {
+    throw new Error(
+      `${name}: this is a TorchScript archive (torch.jit.save); save model.state_dict() with torch.save instead`,
+    );
+  }
+  if (zip.has(`${prefix}byteorder`)) {
+    const order = new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim();
+    if (order !== "little")
+      throw new Error(
+        `${name}: storages are ${order}-endian; only little-endian checkpoints are supported`,
+      );
+  }
+  const policy = torchPolicy(
+    (key, dtype, numel, location) => new StorageRef(key, dtype, numel, location),
+  );
+  const { value } = unpickle(zip.read(pkl), policy, `${name} (${pkl})`);
+  const cache = new Map<string, Float32Array>();
+  const storage = (s: StorageRef, key: string): Float32Array => {
+    let v = cache.get(s.key);
+    if (!v) {
+      const entry = `${prefix}data/${s.key}`;
+      if (!zip.has(entry))
+        throw new Error(
+          `${name}: tensor "${key}" needs storage "${entry}", which the archive lacks`,
+        );
+      const raw = zip.read(entry);
+      const need = s.numel * DTYPE_BYTES[s.dtype];
+      if (raw.length < need) {
+        throw new Error(
+          `${name}: storage "${entry}" has ${raw.length} bytes, ${s.numel} ${s.dtype} elements need ${need}`,
+        );
+      }
+      v = decodeFloat32(s.dtype, raw, s.numel);
+      cache.set(s.key, v);
+    }
+    return v;
+  };
+  return {
+    root: value,
+    tensor: (ref, key) => rebuild(ref, storage(ref.storage, key), `${name}: tensor "${key}"`),
+  };
+}
+
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+
+const plainData: UnpicklePolicy = {
+  global(module, name) {
+    throw new Error(
+      `refused global ${module}.${name}: a legacy checkpoint header holds plain data only (nothing was executed)`,
+    );
+  },
+};
+
+function openLegacy(bytes: Uint8Array, name: string): PytorchArchive {
+  if (bytes.length < 2 || bytes[0] !== 0x80) {
+    throw new Error(
+      `${name}: not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save pickle)`,
+    );
+  }
+  let pos = 0;
+  const next = (policy: UnpicklePolicy, what: string) => {
+    const r = unpickle(bytes, policy, `${name} (${what})`, pos);
+    pos = r.end;
+    return r.value;
+  };
+  const magic = next(plainData, "magic number");
+  if (magic !== LEGACY_MAGIC)
+    throw new Error(`${name}: a pickle, but not a torch.save checkpoint (no magic number)`);
+  const version = next(plainData, "protocol version");
+  if (version !== 1001)
+    throw new Error(`${name}: unsupported legacy protocol version ${describe(version)}`);
+  const sysInfo = next(plainData, "system info");
+  if (sysInfo instanceof PyDict && sysInfo.map.get("little_endian") === false) {
+    throw new Error(
+      `${name}: written on a big-endian machine; only little-endian checkpoints are supported`,
+    );
+  }
+  const roots = new Map<string, { dtype: StoredDType; numel: number }>();
+  const policy = torchPolicy((key, dtype, numel, location, view) => {
+    roots.set(key, { dtype, numel });
+    if (view instanceof PyTuple) {
+      const offset = view.items[1];
+      if (typeof offset !== "number") throw new Error(`storage view of "${key}" has no offset`);
+      return new StorageRef(key, dtype, numel, location, offset);
+    }
+    return new StorageRef(key, dtype, numel, location);
+  });
+  const root = next(policy, "object");
+  const keys = next(plainData, "storage keys");
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
+    throw new Error(`${name}: the storage key list at offset ${pos} is not a list of strings`);
+  }
+  const data = new Map<string, Float32Array>();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const key of keys as string[]) {
+    const info = roots.get(key);
+    if (!info) throw new Error(`${name}: storage "${key}" is listed but never referenced`);
+    if (pos + 8 > bytes.length)
+      throw new Error(
+        `${name}: storage "${key}" header at offset ${pos} is past the end of the file (truncated?)`,
+      );
+    const count = Number(view.getBigInt64(pos, true));
+    const need = count * DTYPE_BYTES[info.dtype];
+    if (count !== info.numel || pos + 8 + need > bytes.length) {
+      throw new Error(
+        `${name}: storage "${key}" at offset ${pos}: ${count} elements recorded (${info.numel} expected), ${bytes.length - pos - 8} bytes left (truncated?)`,
+      );
+    }
+    data.set(key, decodeFloat32(info.dtype, bytes.subarray(pos + 8, pos + 8 + need), count));
+    pos += 8 + need;
+  }
+  return {
+    root,
+    tensor(ref, key) {
+      const v = data.get(ref.storage.key);
+      if (!v)
+        throw new Error(
+          `${name}: tensor "${key}" needs storage "${ref.storage.key}", which the file lacks`,
+        );
+      return rebuild(ref, v, `${name}: tensor "${key}"`);
+    },
+  };
+}
+
+/** Picks the dict that holds the weights (see PytorchOptions.key). */
+export function selectStateDict(root: unknown, name: string, key?: string): Map<string, unknown> {
+  if (!(root instanceof PyDict))
+    throw new Error(`${name}: the checkpoint holds a ${describe(root)}, not a dict of tensors`);
+  const holdsTensors = (v: unknown) =>
+    v instanceof PyDict && [...v.map.values()].some((t) => t instanceof TensorRef);
+  const keys = [...root.map.keys()].map(String);
+  if (key !== undefined) {
+    const v = root.map.get(key);
+    if (!root.map.has(key))
+      throw new Error(`${name}: no top-level key "${key}" (have: ${keys.join(", ")})`);
+    if (!holdsTensors(v))
+      throw new Error(`${name}: "${key}" holds ${describe(v)}, not a dict of tensors`);
+    return asStringMap(v as PyDict);
+  }
+  for (const k of DEFAULT_STATE_KEYS)
+    if (holdsTensors(root.map.get(k))) return asStringMap(root.map.get(k) as PyDict);
+  if (holdsTensors(root)) return asStringMap(root);
+  throw new Error(`${name}: no dict of tensors found (top-level keys: ${keys.join(", ")})`);
+}
+
+const asStringMap = (d: PyDict) => new Map([...d.map].map(([k, v]) => [String(k), v]));
+
+/** Gathers a (possibly strided) view of a decoded storage into a contiguous array. */
+function rebuild(ref: TensorRef, storage: Float32Array, what: string): WeightEntry {
+  const { size, stride, offset } = ref;
+  const n = size.reduce((a, b) => a * b, 1);
+  const shape = [...size];
+  const dtype = ref.storage.dtype;
+  if (n === 0) return { shape, values: new Float32Array(0), dtype };
+  const last = size.reduce((s, d, i) => s + (d - 1) * stride[i], offset);
+  if (last >= storage.length) {
+    throw new Error(
+      `${what} [${size}] with stride [${stride}] at offset ${offset} reads element ${last} of a storage of ${storage.length}`,
+    );
+  }
+  let contiguous = true;
+  for (let i = size.length - 1, expect = 1; i >= 0; i--) {
+    if (size[i] !== 1 && stride[i] !== expect) contiguous = false;
+    expect *= size[i];
+  }
+  if (contiguous) return { shape, values: storage.slice(offset, offset + n), dtype };
+  const values = new Float32Array(n);
+  const idx = new Array<number>(size.length).fill(0);
+  let src = offset;
+  for (let i = 0; i < n; i++) {
+    values[i] = storage[src];
+    for (let ax = size.length - 1; ax >= 0; ax--) {
+      if (++idx[ax] < size[ax]) {
+        src += stride[ax];
+        break;
+      }
+      src -= (size[ax] - 1) * stride[ax];
+      idx[ax] = 0;
+    }
+  }
+  return { shape, values, dtype };
+}

@@ -1,0 +1,93 @@
+/**
+ * Node helpers for tfjs layers-models: load one from a directory (model.json + shards), and the
+ * four UpscalerJS packages by name (resolved from node_modules, so it also works from the bundle).
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { loadTfjsLayersModel, type TfjsLayersModel } from "../tfjs-layers.ts";
+
+export function loadTfjsLayersModelFromDir(dir: string, file = "model.json"): TfjsLayersModel {
+  const path = join(dir, file);
+  let json: object;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`tfjs model ${path}: cannot read it as JSON (${(e as Error).message})`);
+  }
+  const base = dirname(path);
+  return loadTfjsLayersModel(
+    json,
+    (p) => {
+      const shard = resolve(base, p);
+      try {
+        return new Uint8Array(readFileSync(shard));
+      } catch {
+        throw new Error(`tfjs model ${path}: shard "${p}" is missing (${shard})`);
+      }
+    },
+    `tfjs model ${path}`,
+  );
+}
+
+export const UPSCALER_PACKAGES = [
+  "esrgan-slim",
+  "esrgan-medium",
+  "esrgan-thick",
+  "default-model",
+] as const;
+export type UpscalerPackage = (typeof UPSCALER_PACKAGES)[number];
+
+export interface UpscalerModel {
+  model: TfjsLayersModel;
+  scale: number;
+  /** Value range of input and output: [0, 255] for the RDN models, [0, 1] for esrgan-thick (RRDN). */
+  range: [number, number];
+  architecture: "rdn" | "rrdn";
+  dir: string;
+}
+
+/** The installed package's root directory. */
+export function upscalerPackageDir(pkg: UpscalerPackage): string {
+  if (!UPSCALER_PACKAGES.includes(pkg)) {
+    throw new Error(
+      `loadUpscalerModel: unknown package "${pkg}" (expected ${UPSCALER_PACKAGES.join(", ")})`,
+    );
+  }
+  const req = createRequire(import.meta.url);
+  let entry: string;
+  try {
+    entry = req.resolve(`@upscalerjs/${pkg}`);
+  } catch {
+    throw new Error(
+      `loadUpscalerModel: @upscalerjs/${pkg} is not installed (npm install @upscalerjs/${pkg})`,
+    );
+  }
+  const marker = `${join("node_modules", "@upscalerjs", pkg)}`;
+  const at = entry.lastIndexOf(marker);
+  if (at < 0) throw new Error(`loadUpscalerModel: cannot locate the package root from ${entry}`);
+  return entry.slice(0, at + marker.length);
+}
+
+/** Loads `@upscalerjs/<pkg>` at `scale` (default-model is x2 only). */
+export function loadUpscalerModel(
+  pkg: UpscalerPackage,
+  scale = pkg === "default-model" ? 2 : 4,
+): UpscalerModel {
+  const root = upscalerPackageDir(pkg);
+  if (pkg === "default-model" && scale !== 2) {
+    throw new Error(`loadUpscalerModel: default-model is x2 only, asked for x${scale}`);
+  }
+  if (![2, 3, 4, 8].includes(scale)) {
+    throw new Error(`loadUpscalerModel: scale ${scale} is not one of 2, 3, 4, 8`);
+  }
+  const dir = pkg === "default-model" ? join(root, "models") : join(root, "models", `x${scale}`);
+  const rrdn = pkg === "esrgan-thick";
+  return {
+    model: loadTfjsLayersModelFromDir(dir),
+    scale,
+    range: rrdn ? [0, 1] : [0, 255],
+    architecture: rrdn ? "rrdn" : "rdn",
+    dir,
+  };
+}

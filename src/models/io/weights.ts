@@ -1,0 +1,10 @@
+/** The common result of every weight reader: name -> contiguous float32 values and shape. */
+import type { StoredDType } from "./dtypes.ts";
+import type { NamedArray } from "./safetensors.ts";
+
+export interface WeightEntry extends NamedArray {
+  /** The dtype the file stored (values are always float32 here). */
+  dtype?: StoredDType;
+}
+
+export type WeightMap = Map<string, WeightEntry>;
