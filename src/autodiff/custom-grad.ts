@@ -3,14 +3,18 @@
  * forward returns its value and any residuals; the backward maps the output cotangent and the
  * residuals to one cotangent per input. Ops inside the forward are not recorded.
  */
-import { defineOp, type OpDef, runOp } from "./op.ts";
+import { aliasOf, defineOp, type OpDef, runOp } from "./op.ts";
 import type { Tensor } from "./tensor.ts";
 
 export const customOp: OpDef<"custom"> = defineOp({
   name: "custom",
   forward(inputs, attrs) {
     const r = attrs.forward(inputs);
-    return { out: r.value, saved: r.residuals ?? [] };
+    // Aliases: the value and residuals may be inputs or outside tensors (forward: x => ({ value:
+    // x, residuals: [x] })), which the op must neither return as its own output (the tape keys
+    // tensors by id) nor dispose when it drops its residuals. Fresh ones are freed by the
+    // forward's tidy scope and live on in their aliases.
+    return { out: aliasOf(r.value), saved: (r.residuals ?? []).map(aliasOf) };
   },
   vjp(dy, { inputs, attrs, saved }) {
     let grads: Tensor[] | null = null;

@@ -113,7 +113,7 @@ function resolve<K extends OpName>(def: OpDef<K>): Vjp {
 }
 
 /** A second tensor over the same storage (freed when both are). */
-function aliasOf(t: Tensor): Tensor {
+export function aliasOf(t: Tensor): Tensor {
   t.storage.refs++;
   return new Tensor(t.storage, t.shape, t.dtype);
 }

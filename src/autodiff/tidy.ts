@@ -21,9 +21,13 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
-  } finally {
+  } catch (e) {
+    // A failing scope frees what it made, like a finished one that returns nothing.
     state.scopes.pop();
+    for (const t of scope.tensors) if (!t.kept) state.dispose(t);
+    throw e;
   }
+  state.scopes.pop();
   if (result instanceof Promise) {
     throw new Error("tidy: the function returned a Promise; tidy scopes must be synchronous");
   }

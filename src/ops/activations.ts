@@ -1,10 +1,10 @@
 /** Parametric activations composed from primitives. */
 import type { Tensor } from "../autodiff/tensor.ts";
-import { add, minimum, mul } from "./binary.ts";
+import { greater, mul } from "./binary.ts";
 import { reshape } from "./reshape.ts";
-import { relu } from "./unary.ts";
+import { where } from "./select.ts";
 
-/** PReLU: max(0, x) + a * min(0, x), with a scalar or one slope per channel (axis 1). */
+/** PReLU: x where x > 0, else a * x, with a scalar or one slope per channel (axis 1). */
 export function prelu(x: Tensor, alpha: Tensor): Tensor {
   let a = alpha;
   if (alpha.size > 1) {
@@ -15,5 +15,7 @@ export function prelu(x: Tensor, alpha: Tensor): Tensor {
     }
     a = reshape(alpha, [1, alpha.size, ...Array<number>(x.rank - 2).fill(1)]);
   }
-  return add(relu(x), mul(a, minimum(x, 0)));
+  // A select rather than relu(x) + a * min(x, 0): at x = 0 the latter's tie rule for min gives
+  // the slope a / 2, outside the subdifferential; PyTorch (and this) give a.
+  return where(greater(x, 0), x, mul(a, x));
 }

@@ -8,7 +8,7 @@ import { backendOf, fromHandle, requireFloat } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Conv2dAttrs } from "../autodiff/op-attrs.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
-import { type Conv2dParams, conv2dGeometry, convOutLength } from "../kernels/conv-geometry.ts";
+import { type Conv2dParams, conv2dGeometry } from "../kernels/conv-geometry.ts";
 import { add } from "./binary.ts";
 import { sum } from "./reduce.ts";
 import { reshape } from "./reshape.ts";
@@ -243,10 +243,9 @@ export function conv2dTranspose(x: Tensor, w: Tensor, o: Conv2dTransposeOptions 
     pad: [ph, ph, pw, pw],
     groups,
   };
-  // The conv that maps the output space back to x's space must land exactly on x's size.
-  if (convOutLength(outH, kh, stride[0], dilation[0], 1, ph, ph) !== x.shape[2]) {
-    throw new Error(`conv2dTranspose: inconsistent geometry for input [${x.shape}]`);
-  }
+  // No check that the forward conv of the output space lands on x's size: with an output padding
+  // >= stride (allowed when dilation > stride, as in PyTorch) it covers more rows than x has, and
+  // convInputGrad's scatter leaves the extra rows of the output at zero, which is the definition.
   checkBias("conv2dTranspose", o.bias, cout);
   const y = convInputGrad(x, w, p, [x.shape[0], cout, outH, outW]);
   return o.bias ? add(y, reshape(o.bias, [1, cout, 1, 1])) : y;

@@ -51,7 +51,14 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   }
   const batchA = a2.shape.slice(0, -2);
   const batchB = b2.shape.slice(0, -2);
-  const batch = broadcastShapes("matmul", batchA, batchB);
+  let batch: number[];
+  try {
+    batch = broadcastShapes("matmul", batchA, batchB);
+  } catch {
+    throw new Error(
+      `matmul: batch dimensions [${batchA}] of [${a.shape}] and [${batchB}] of [${b.shape}] cannot be broadcast together`,
+    );
+  }
   const nb = batch.reduce((p, d) => p * d, 1);
   const as3 = (x: Tensor, own: readonly number[]) => {
     const ownN = own.reduce((p, d) => p * d, 1);

@@ -60,7 +60,9 @@ export function pad(
   const full = x.shape.map((_, i) => pads[i] ?? ([0, 0] as const));
   full.forEach(([a, b], ax) => {
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0) {
-      throw new Error(`pad: padding [${a}, ${b}] on axis ${ax} must be non-negative integers`);
+      throw new Error(
+        `pad: padding [${a}, ${b}] on axis ${ax} of [${x.shape}] must be non-negative integers`,
+      );
     }
     if (mode === "reflect" && (a >= x.shape[ax] || b >= x.shape[ax])) {
       throw new Error(

@@ -7,7 +7,8 @@ import type { ReduceOp } from "../kernels/backend.ts";
 import { add, div, equal, mul, sub } from "./binary.ts";
 import { broadcastTo } from "./broadcast.ts";
 import { reshape } from "./reshape.ts";
-import { exp, log, square } from "./unary.ts";
+import { where } from "./select.ts";
+import { abs, exp, log, square } from "./unary.ts";
 
 function keptShape(shape: readonly number[], axes: readonly number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -83,7 +84,10 @@ export function variance(x: Tensor, axes?: Axes, keepDims = false, correction = 
 }
 
 export function logSumExp(x: Tensor, axes?: Axes, keepDims = false): Tensor {
-  const m = max(x, axes, true);
+  // Shift by the max for stability, but by 0 where the max is infinite (x - m would be
+  // -inf - -inf = NaN): an all -inf group then gives -inf, as in PyTorch.
+  const top = max(x, axes, true);
+  const m = where(equal(abs(top), Infinity), 0, top);
   const s = log(sum(exp(sub(x, m)), axes, true));
   const y = add(s, m);
   if (keepDims) return y;

@@ -38,7 +38,11 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Flattens axes [start, end] into one (PyTorch torch.flatten). */
 export function flatten(x: Tensor, start = 1, end = -1): Tensor {
-  const [a, b] = normalizeAxes("flatten", [start, end], x.rank);
+  // Normalised one at a time: start and end may name the same axis (flatten(x, 0, -1) of a 1-D x).
+  const [a] = normalizeAxes("flatten", [start], x.rank);
+  const [b] = normalizeAxes("flatten", [end], x.rank);
+  if (a > b)
+    throw new Error(`flatten: start axis ${start} is after end axis ${end} of [${x.shape}]`);
   const mid = x.shape.slice(a, b + 1).reduce((p, d) => p * d, 1);
   return reshape(x, [...x.shape.slice(0, a), mid, ...x.shape.slice(b + 1)]);
 }

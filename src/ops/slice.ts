@@ -55,6 +55,13 @@ export function slice(
     if (from < 0) from += n;
     const avail = k > 0 ? Math.ceil((n - from) / k) : Math.floor(from / -k) + 1;
     const len = size?.[ax] === undefined || size[ax] === -1 ? avail : size[ax];
+    // An empty slice may start one past the end (x[n:n], e.g. a zero-size piece of split).
+    if (from === n && len === 0) {
+      b.push(from);
+      s.push(0);
+      st.push(k);
+      continue;
+    }
     if (from < 0 || from >= n || len < 0 || len > avail) {
       throw new Error(
         `slice: begin ${begin[ax]}, size ${size?.[ax]}, step ${k} do not fit axis ${ax} of length ${n} in [${x.shape}]`,

@@ -44,10 +44,13 @@ export function sliceRef(
   const data = new Float64Array(sizeOf(s));
   for (let i = 0; i < data.length; i++) {
     const o = unravel(i, s);
-    data[i] = x.data[ravel(
-      o.map((v, ax) => b[ax] + v * k[ax]),
-      x.shape,
-    )];
+    data[i] =
+      x.data[
+        ravel(
+          o.map((v, ax) => b[ax] + v * k[ax]),
+          x.shape,
+        )
+      ];
   }
   return { shape: s, data };
 }
@@ -144,7 +147,8 @@ export function pixelShuffleRef(x: Nd, r: number, order: "torch" | "tf"): Nd {
           for (let xx = 0; xx < w; xx++)
             for (let j = 0; j < r; j++) {
               const ch = order === "torch" ? k * r * r + i * r + j : (i * r + j) * c + k;
-              data[ravel([b, k, y * r + i, xx * r + j], shape)] = x.data[ravel([b, ch, y, xx], x.shape)];
+              data[ravel([b, k, y * r + i, xx * r + j], shape)] =
+                x.data[ravel([b, ch, y, xx], x.shape)];
             }
   return { shape, data };
 }
@@ -163,7 +167,8 @@ export function pixelUnshuffleRef(x: Nd, r: number, order: "torch" | "tf"): Nd {
           for (let xx = 0; xx < w; xx++)
             for (let j = 0; j < r; j++) {
               const ch = order === "torch" ? k * r * r + i * r + j : (i * r + j) * c + k;
-              data[ravel([b, ch, y, xx], shape)] = x.data[ravel([b, k, y * r + i, xx * r + j], x.shape)];
+              data[ravel([b, ch, y, xx], shape)] =
+                x.data[ravel([b, k, y * r + i, xx * r + j], x.shape)];
             }
   return { shape, data };
 }

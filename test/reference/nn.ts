@@ -124,18 +124,15 @@ export interface ConvTransposeParams64 {
  * to out[n, g*Cout/g + oc, iy*s - p + ky*d, ix*s - p + kx*d]; w is [Cin, Cout/groups, kh, kw] and
  * the output size is (in - 1)*s - 2p + d*(k - 1) + outputPadding + 1.
  */
-export function conv2dTransposeRef(
-  x: Nd,
-  w: Nd,
-  p: ConvTransposeParams64,
-  bias: Nd | null,
-): Nd {
+export function conv2dTransposeRef(x: Nd, w: Nd, p: ConvTransposeParams64, bias: Nd | null): Nd {
   const [nb, cin, h, wd] = x.shape;
   const [, cog, kh, kw] = w.shape;
   const cig = cin / p.groups;
   const cout = cog * p.groups;
-  const oh = (h - 1) * p.stride[0] - 2 * p.padding[0] + p.dilation[0] * (kh - 1) + p.outputPadding[0] + 1;
-  const ow = (wd - 1) * p.stride[1] - 2 * p.padding[1] + p.dilation[1] * (kw - 1) + p.outputPadding[1] + 1;
+  const oh =
+    (h - 1) * p.stride[0] - 2 * p.padding[0] + p.dilation[0] * (kh - 1) + p.outputPadding[0] + 1;
+  const ow =
+    (wd - 1) * p.stride[1] - 2 * p.padding[1] + p.dilation[1] * (kw - 1) + p.outputPadding[1] + 1;
   const shape = [nb, cout, oh, ow];
   const out = new Float64Array(sizeOf(shape));
   for (let n = 0; n < nb; n++)

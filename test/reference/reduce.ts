@@ -39,8 +39,8 @@ export function reduceRef(
 }
 
 export const sumOf = (vs: number[]) => vs.reduce((a, b) => a + b, 0);
-export const maxOf = (vs: number[]) => vs.reduce((a, b) => (b > a ? b : a), -Infinity);
-export const minOf = (vs: number[]) => vs.reduce((a, b) => (b < a ? b : a), Infinity);
+export const maxOf = (vs: number[]) => vs.reduce((a, b) => Math.max(a, b), -Infinity);
+export const minOf = (vs: number[]) => vs.reduce((a, b) => Math.min(a, b), Infinity);
 export const meanOf = (vs: number[]) => sumOf(vs) / vs.length;
 export const varianceOf = (vs: number[], correction = 0) => {
   const m = meanOf(vs);
@@ -132,7 +132,12 @@ export function batchNormTrainRef(
     shape: [c],
     data: Float64Array.from(per.map((v) => varianceOf(v, v.length > 1 ? 1 : 0))),
   };
-  return { y: batchNormRef(x, mean, variance, weight, bias, eps), mean, variance, unbiasedVariance };
+  return {
+    y: batchNormRef(x, mean, variance, weight, bias, eps),
+    mean,
+    variance,
+    unbiasedVariance,
+  };
 }
 
 /** F.layer_norm over the last k axes, with elementwise weight and bias of that trailing shape. */

@@ -251,4 +251,3 @@ export function csrToDense(
     for (let j = rowStart[o]; j < rowStart[o + 1]; j++) m[o][cols[j]] += weights[j];
   return m;
 }
-

@@ -140,10 +140,12 @@ export function assertClose(
       }
       continue;
     }
-    const err = a === e ? 0 : Math.abs(a - e);
-    const ratio = err / (t.atol + t.rtol * Math.abs(e));
+    if (a === e) continue;
+    const err = Math.abs(a - e);
+    const bound = t.atol + t.rtol * Math.abs(e);
+    const ratio = bound > 0 ? err / bound : Infinity;
     maxErr = Math.max(maxErr, err);
-    if (ratio > worstRatio || Number.isNaN(ratio)) {
+    if (worst < 0 || ratio > worstRatio || Number.isNaN(ratio)) {
       worstRatio = Number.isNaN(ratio) ? Infinity : ratio;
       worst = i;
     }
@@ -229,7 +231,9 @@ export function expectThrows(what: string, fn: () => unknown, fragments: readonl
     err = e;
   }
   if (!(err instanceof Error)) {
-    throw new Error(`${what}: expected an Error, ${err === undefined ? "nothing was thrown" : `got ${String(err)}`}`);
+    throw new Error(
+      `${what}: expected an Error, ${err === undefined ? "nothing was thrown" : `got ${String(err)}`}`,
+    );
   }
   const missing = fragments.filter((f) => !err.message.includes(f));
   if (missing.length > 0) {

@@ -147,7 +147,9 @@ export function binary(
   outShape: readonly number[],
 ): Float32Array {
   const out = new Float32Array(sizeOf(outShape));
-  if (sameShape(aShape, bShape)) {
+  // Same shapes only take the flat path when no broadcasting happens (broadcastTo passes two
+  // equal shapes and a larger outShape).
+  if (sameShape(aShape, bShape) && sameShape(aShape, outShape)) {
     if (op === "add") for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
     else if (op === "mul") for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i];
     else if (op === "sub") for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i];
