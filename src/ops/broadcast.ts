@@ -3,6 +3,7 @@ import { backendOf, broadcastShapes, fromHandle, shapeEq } from "../autodiff/mak
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { sumTo } from "./binary.ts";
+import { identity } from "./reshape.ts";
 
 export const broadcastToOp: OpDef<"broadcastTo"> = defineOp({
   name: "broadcastTo",
@@ -26,6 +27,6 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (!shapeEq(target, shape)) {
     throw new Error(`broadcastTo: [${x.shape}] cannot be broadcast to [${shape}]`);
   }
-  if (shapeEq(x.shape, shape)) return x;
+  if (shapeEq(x.shape, shape)) return identity(x);
   return runOp(broadcastToOp, [x], { shape: [...shape] });
 }

@@ -3,6 +3,7 @@ import { backendOf, fromHandle } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import type { DType } from "../kernels/backend.ts";
+import { identity } from "./reshape.ts";
 
 export const castOp: OpDef<"cast"> = defineOp({
   name: "cast",
@@ -14,5 +15,5 @@ export const castOp: OpDef<"cast"> = defineOp({
 });
 
 export function cast(x: Tensor, dtype: DType): Tensor {
-  return x.dtype === dtype ? x : runOp(castOp, [x], { dtype });
+  return x.dtype === dtype ? identity(x) : runOp(castOp, [x], { dtype });
 }

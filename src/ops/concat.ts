@@ -2,7 +2,7 @@
 import { backendOf, fromHandle, normalizeAxes } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
-import { reshape } from "./reshape.ts";
+import { identity, reshape } from "./reshape.ts";
 import { slice } from "./slice.ts";
 
 export const concatOp: OpDef<"concat"> = defineOp({
@@ -35,7 +35,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     if (x.dtype !== xs[0].dtype)
       throw new Error(`concat: mixed dtypes ${xs[0].dtype} and ${x.dtype}`);
   }
-  if (xs.length === 1) return xs[0];
+  if (xs.length === 1) return identity(xs[0]);
   return runOp(concatOp, xs, { axis: ax });
 }
 

@@ -3,6 +3,7 @@ import type { Tensor } from "../autodiff/tensor.ts";
 import type { Random } from "../random.ts";
 import { greaterEqual, mul } from "./binary.ts";
 import { randomUniform } from "./creation.ts";
+import { identity } from "./reshape.ts";
 
 export function dropout(
   x: Tensor,
@@ -10,7 +11,7 @@ export function dropout(
   o: { training: boolean; seed?: number | Random },
 ): Tensor {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate ${rate} must be in [0, 1)`);
-  if (!o.training || rate === 0) return x;
+  if (!o.training || rate === 0) return identity(x);
   const keep = greaterEqual(randomUniform(x.shape, { seed: o.seed }), rate);
   return mul(x, mul(keep, 1 / (1 - rate)));
 }

@@ -4,6 +4,7 @@ import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import type { PadMode } from "../kernels/backend.ts";
 import { scatterAdd } from "./gather.ts";
+import { identity } from "./reshape.ts";
 import { slice } from "./slice.ts";
 
 /** Source index of padded position p on an axis of length n (the same folding as the kernels). */
@@ -73,7 +74,7 @@ export function pad(
       throw new Error(`pad: cannot ${mode}-pad the empty axis ${ax} of [${x.shape}]`);
     }
   });
-  if (full.every(([a, b]) => a === 0 && b === 0)) return x;
+  if (full.every(([a, b]) => a === 0 && b === 0)) return identity(x);
   return runOp(padOp, [x], { pads: full, mode, value });
 }
 

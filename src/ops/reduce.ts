@@ -6,7 +6,7 @@ import type { Tensor } from "../autodiff/tensor.ts";
 import type { ReduceOp } from "../kernels/backend.ts";
 import { add, div, equal, mul, sub } from "./binary.ts";
 import { broadcastTo } from "./broadcast.ts";
-import { reshape } from "./reshape.ts";
+import { identity, reshape } from "./reshape.ts";
 import { where } from "./select.ts";
 import { abs, exp, log, square } from "./unary.ts";
 
@@ -52,7 +52,7 @@ function reduceWith<K extends ReduceOp>(
   const list =
     axes === undefined ? x.shape.map((_, i) => i) : typeof axes === "number" ? [axes] : axes;
   const ax = normalizeAxes(def.name, list, x.rank);
-  const y = ax.length === 0 ? x : runOp(def, [x], { axes: ax } as OpAttrs[K]);
+  const y = ax.length === 0 ? identity(x) : runOp(def, [x], { axes: ax } as OpAttrs[K]);
   return keepDims ? reshape(y, keptShape(x.shape, ax)) : y;
 }
 

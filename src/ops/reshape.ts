@@ -32,8 +32,15 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
       `reshape: cannot reshape [${x.shape}] (${x.size} elements) to [${shape}] (${n} elements)`,
     );
   }
-  if (s.length === x.rank && s.every((d, i) => d === x.shape[i])) return x;
   return runOp(reshapeOp, [x], { shape: s });
+}
+
+/**
+ * A new tensor over the same storage. Ops whose result would equal their input return this
+ * instead of the input itself, so disposing a result never disposes the caller's tensor.
+ */
+export function identity(x: Tensor): Tensor {
+  return runOp(reshapeOp, [x], { shape: x.shape });
 }
 
 /** Flattens axes [start, end] into one (PyTorch torch.flatten). */

@@ -7,6 +7,7 @@ import type { Tensor } from "../autodiff/tensor.ts";
 import type { AxisMap } from "../kernels/axis-map.ts";
 import { antialiasResizeMap, bicubicMap, bilinearMap, nearestMap } from "../kernels/axis-maps.ts";
 import { mapAxis } from "./axis-map.ts";
+import { identity } from "./reshape.ts";
 
 export type ResizeMode =
   | "nearest"
@@ -50,7 +51,8 @@ export function resize(
   if (ac && mode !== "bilinear" && mode !== "bicubic") {
     throw new Error(`resize: alignCorners applies to bilinear and bicubic only, not ${mode}`);
   }
-  const h = x.shape[2] === height ? x : mapAxis(x, 2, mapFor(mode, x.shape[2], height, ac));
+  const h =
+    x.shape[2] === height ? identity(x) : mapAxis(x, 2, mapFor(mode, x.shape[2], height, ac));
   return x.shape[3] === width ? h : mapAxis(h, 3, mapFor(mode, x.shape[3], width, ac));
 }
 

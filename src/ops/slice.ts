@@ -4,6 +4,7 @@ import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { scatterAdd } from "./gather.ts";
 import { pad } from "./pad.ts";
+import { identity } from "./reshape.ts";
 
 export const sliceOp: OpDef<"slice"> = defineOp({
   name: "slice",
@@ -71,7 +72,7 @@ export function slice(
     s.push(len);
     st.push(k);
   }
-  if (s.every((d, i) => d === x.shape[i]) && st.every((k) => k === 1)) return x;
+  if (s.every((d, i) => d === x.shape[i]) && st.every((k) => k === 1)) return identity(x);
   return runOp(sliceOp, [x], { begin: b, size: s, step: st });
 }
 

@@ -2,6 +2,7 @@
 import { backendOf, fromHandle } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
+import { identity } from "./reshape.ts";
 
 export const transposeOp: OpDef<"transpose"> = defineOp({
   name: "transpose",
@@ -28,7 +29,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
     throw new Error(`transpose: [${p}] is not a permutation of the ${x.rank} axes of [${x.shape}]`);
   }
   const norm = p.map((a) => (a < 0 ? a + x.rank : a));
-  if (norm.every((a, i) => a === i)) return x;
+  if (norm.every((a, i) => a === i)) return identity(x);
   return runOp(transposeOp, [x], { perm: norm });
 }
 

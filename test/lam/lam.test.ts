@@ -82,7 +82,7 @@ describe("LAM path", () => {
       .image(0)
       .dataSync();
     expect(out[(3 - 1) * 7 + 3]).not.toBeCloseTo(out[(3 + 1) * 7 + 3], 4);
-    const total = out.reduce((a, b) => a + b, 0);
+    const total = Array.from(out).reduce((a, b) => a + b, 0);
     expect(total).toBeCloseTo(1, 5);
   });
 });
