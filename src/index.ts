@@ -49,3 +49,6 @@ export {
 export { type PytorchOptions, readPytorchCheckpoint } from "./models/io/pytorch/checkpoint.ts";
 export { readSafetensors, writeSafetensors } from "./models/io/safetensors.ts";
 export type { WeightEntry, WeightMap } from "./models/io/weights.ts";
+// Attribution methods, path quadrature, metrics (issue 5) and platform-neutral visualisation.
+export * from "./attribution/index.ts";
+export * from "./viz/index.ts";

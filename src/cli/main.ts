@@ -1,14 +1,18 @@
 /** The `salient` command. */
 import { parseArgs } from "node:util";
+import { methodsText, runAttribute, runGallery } from "./attribute.ts";
 import { runDemo } from "./demo.ts";
 
 const USAGE = `usage: salient <command> [options]
 
 commands:
   demo [--steps 300] [--batch 32] [--seed 0]   train a small CNN on Fashion-MNIST (engine demo)
+  attribute --model M --image F --method NAME --out PREFIX   an attribution map (.npy + .png)
+  gallery --model M --image F --methods a,b,c --out PREFIX   several methods side by side
+  methods                                      list the attribution methods and their options
 `;
 
-function main(argv: string[]): number {
+function main(argv: string[]): number | Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h") {
     process.stdout.write(USAGE);
@@ -37,13 +41,26 @@ function main(argv: string[]): number {
     });
     return 0;
   }
+  if (command === "attribute") {
+    return runAttribute(rest, (line) => console.log(line)).then(() => 0);
+  }
+  if (command === "gallery") return runGallery(rest, (line) => console.log(line)).then(() => 0);
+  if (command === "methods") {
+    process.stdout.write(methodsText());
+    return 0;
+  }
   process.stderr.write(`salient: unknown command "${command}"\n${USAGE}`);
   return 2;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
+const fail = (e: unknown) => {
   process.stderr.write(`salient: ${(e as Error).message}\n`);
   process.exitCode = 1;
+};
+try {
+  const code = main(process.argv.slice(2));
+  if (typeof code === "number") process.exitCode = code;
+  else code.then((c) => (process.exitCode = c), fail);
+} catch (e) {
+  fail(e);
 }

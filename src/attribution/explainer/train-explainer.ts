@@ -1,0 +1,141 @@
+/**
+ * Training the explainer against a frozen classifier with the NN-Explainer loss: Adam on the
+ * explainer's parameters only (the classifier is differentiated through, never updated), fresh
+ * training canvases every step, and every `checkEvery` steps a validation loss on a fixed set of
+ * canvases for early stopping (patience 5, min_delta 0.001 by default, as the reference). The
+ * weights of the best check are restored at the end.
+ */
+import { variableGrads } from "../../autodiff/grad.ts";
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { tidy } from "../../autodiff/tidy.ts";
+import { multiFashionBatch, type SourcePool } from "../../models/data/multi-fashion.ts";
+import type { Module } from "../../models/nn/module.ts";
+import type { Optimizer } from "../../models/train/optim.ts";
+import { tensor } from "../../ops/creation.ts";
+import { EarlyStopping } from "./early-stopping.ts";
+import { type ExplainerLossOptions, type ExplainerLossTerms, explainerLoss } from "./loss.ts";
+
+export type TermValues = { [K in Exclude<keyof ExplainerLossTerms, "maskedLogits">]: number };
+
+export interface TrainExplainerOptions {
+  /** Upper bound on steps (early stopping may end sooner). */
+  steps: number;
+  batchSize: number;
+  optimizer: Optimizer;
+  trainSeed: number;
+  /** Validation canvases 0..valCount-1 of valSeed, checked every checkEvery steps. */
+  val?: { pool: SourcePool; seed: number; count: number };
+  checkEvery?: number;
+  patience?: number;
+  minDelta?: number;
+  /** Stop (as if early) once this many minutes have passed, checked after each step. */
+  maxMinutes?: number;
+  loss?: ExplainerLossOptions;
+  onStep?: (step: number, terms: TermValues) => void;
+  onCheck?: (step: number, valLoss: number, improved: boolean) => void;
+}
+
+export interface TrainExplainerResult {
+  /** Loss terms of every step. */
+  history: TermValues[];
+  /** [step, validation loss] of every check. */
+  checks: [number, number][];
+  steps: number;
+  bestStep: number;
+  stoppedEarly: boolean;
+  minutes: number;
+}
+
+function values(t: ExplainerLossTerms): TermValues {
+  const read = (x: Tensor) => x.dataSync()[0];
+  return {
+    total: read(t.total),
+    classification: read(t.classification),
+    entropy: read(t.entropy),
+    tv: read(t.tv),
+    area: read(t.area),
+    totalArea: read(t.totalArea),
+    nonClassArea: read(t.nonClassArea),
+  };
+}
+
+function batchOf(pool: SourcePool, seed: number, idx: number[]) {
+  const b = multiFashionBatch(pool, seed, idx);
+  const size = b.samples[0].size;
+  return { x: () => tensor(b.images, [idx.length, 1, size, size]), labels: b.labels };
+}
+
+/** Mean total loss over the validation canvases (no gradients). */
+export function validationLoss(
+  explainer: Module,
+  classifier: (x: Tensor) => Tensor,
+  val: { pool: SourcePool; seed: number; count: number },
+  loss: ExplainerLossOptions = {},
+  batch = 32,
+): number {
+  let total = 0;
+  for (let from = 0; from < val.count; from += batch) {
+    const idx = Array.from({ length: Math.min(batch, val.count - from) }, (_, i) => from + i);
+    const b = batchOf(val.pool, val.seed, idx);
+    total += tidy(() => {
+      const x = b.x();
+      return explainerLoss(classifier, explainer.call(x), x, b.labels, loss).total.dataSync()[0];
+    }) * idx.length;
+  }
+  return total / val.count;
+}
+
+export function trainExplainer(
+  explainer: Module,
+  classifier: (x: Tensor) => Tensor,
+  pool: SourcePool,
+  o: TrainExplainerOptions,
+): TrainExplainerResult {
+  const t0 = performance.now();
+  const minutes = () => (performance.now() - t0) / 60000;
+  const stopper = new EarlyStopping(o.patience ?? 5, o.minDelta ?? 0.001);
+  const checkEvery = o.checkEvery ?? 100;
+  const params = explainer.parameters();
+  const history: TermValues[] = [];
+  const checks: [number, number][] = [];
+  let bestStep = 0;
+  let stoppedEarly = false;
+  let step = 0;
+  explainer.train();
+  while (step < o.steps) {
+    const idx = Array.from({ length: o.batchSize }, (_, i) => step * o.batchSize + i);
+    const b = batchOf(pool, o.trainSeed, idx);
+    const terms = tidy(() => {
+      const x = b.x();
+      const out: { parts?: ExplainerLossTerms } = {};
+      const { grads } = variableGrads(() => {
+        out.parts = explainerLoss(classifier, explainer.call(x), x, b.labels, o.loss);
+        return out.parts.total;
+      }, params);
+      o.optimizer.step(grads);
+      return values(out.parts!);
+    });
+    history.push(terms);
+    step++;
+    o.onStep?.(step, terms);
+    const timeUp = o.maxMinutes !== undefined && minutes() >= o.maxMinutes;
+    if (o.val && (step % checkEvery === 0 || timeUp || step === o.steps)) {
+      explainer.eval();
+      const v = validationLoss(explainer, classifier, o.val, o.loss);
+      explainer.train();
+      const before = stopper.best;
+      const stop = stopper.update(v, explainer);
+      checks.push([step, v]);
+      if (stopper.best < before) bestStep = step;
+      o.onCheck?.(step, v, stopper.best < before);
+      if (stop) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+    if (timeUp) break;
+  }
+  if (o.val) stopper.restoreBest(explainer);
+  explainer.eval();
+  return { history, checks, steps: step, bestStep: o.val ? bestStep : step, stoppedEarly, minutes: minutes() };
+}

@@ -1,0 +1,72 @@
+/**
+ * The explainer network: a small U-Net-like encoder-decoder from an image [N, 1, H, W] to one
+ * mask logit per class at input resolution [N, C, H, W] (H, W divisible by 8). The encoder has
+ * four 3x3 conv/ReLU stages with 2x2 max-pools between them (64 -> 8 for a 64 x 64 canvas) and a
+ * bottleneck conv; the
+ * decoder goes back up FPN-style (1x1 conv, nearest x2, add the skip, 3x3 conv/ReLU), which costs
+ * a fraction of concatenating skips, and a 3x3 conv gives the logits. Small on purpose: it is
+ * trained on the CPU (a ~30-minute budget).
+ */
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { Conv2d } from "../../models/nn/conv.ts";
+import { Module } from "../../models/nn/module.ts";
+import { add } from "../../ops/binary.ts";
+import { maxPool2d } from "../../ops/pool.ts";
+import { upsample } from "../../ops/resize.ts";
+import { relu } from "../../ops/unary.ts";
+import { Random } from "../../random.ts";
+
+export interface ExplainerNetConfig {
+  classes?: number;
+  /** Channels at full, 1/2, 1/4 and 1/8 resolution (default 8, 16, 32, 64). */
+  channels?: readonly [number, number, number, number];
+  seed?: number;
+}
+
+export class ExplainerNet extends Module {
+  readonly channels: readonly [number, number, number, number];
+  readonly classes: number;
+  private readonly enc: Conv2d[];
+  private readonly bottleneck: Conv2d;
+  private readonly lateral: Conv2d[];
+  private readonly dec: Conv2d[];
+  private readonly head: Conv2d;
+
+  constructor(o: ExplainerNetConfig = {}) {
+    super();
+    const rng = new Random(o.seed ?? 0);
+    const ch = (this.channels = o.channels ?? [8, 16, 32, 64]);
+    this.classes = o.classes ?? 10;
+    const conv3 = (name: string, i: number, j: number, relu = true) =>
+      this.child(name, new Conv2d(i, j, 3, { padding: 1, relu, seed: rng }));
+    const conv1 = (name: string, i: number, j: number) =>
+      this.child(name, new Conv2d(i, j, 1, { seed: rng }));
+    this.enc = [1, 2, 3, 4].map((k) => conv3(`enc${k}`, k === 1 ? 1 : ch[k - 2], ch[k - 1]));
+    // A second conv at 1/8 widens the receptive field to the whole item (~50 px).
+    this.bottleneck = conv3("bottleneck", ch[3], ch[3]);
+    // lateral{k} maps level k+1 (coarser) to level k's channels before upsampling.
+    this.lateral = [1, 2, 3].map((k) => conv1(`lateral${k}`, ch[k], ch[k - 1]));
+    this.dec = [1, 2, 3].map((k) => conv3(`dec${k}`, ch[k - 1], ch[k - 1]));
+    this.head = conv3("head", ch[0], this.classes, false);
+  }
+
+  /** [N, 1, H, W] to mask logits [N, classes, H, W]. */
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[2] % 8 || x.shape[3] % 8) {
+      throw new Error(`ExplainerNet: expected [N, 1, H, W] with H, W divisible by 8, got [${x.shape}]`);
+    }
+    const skips: Tensor[] = [];
+    let h = x;
+    this.enc.forEach((conv, k) => {
+      if (k > 0) h = maxPool2d(h, { kernel: 2 });
+      h = conv.call(h);
+      skips.push(h);
+    });
+    h = this.bottleneck.call(h);
+    for (let k = 2; k >= 0; k--) {
+      const up = upsample(this.lateral[k].call(h), 2, "nearest");
+      h = this.dec[k].call(relu(add(up, skips[k])));
+    }
+    return this.head.call(h);
+  }
+}

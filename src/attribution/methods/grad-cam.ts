@@ -1,0 +1,129 @@
+/**
+ * The CAM family on a named layer A [N, K, h, w], from the layer gradient G = d y^c / d A:
+ * - Grad-CAM (Selvaraju et al.): relu(sum_k mean_ij(G^k) A^k);
+ * - Grad-CAM++ (Chattopadhyay et al., as pytorch-grad-cam computes it):
+ *   a = G^2 / (2 G^2 + sum_ij(A) G^3 + eps), 0 where G = 0; weights sum_ij relu(G) a;
+ * - HiResCAM (Draelos & Carin): relu(sum_k G^k * A^k) (elementwise);
+ * - LayerCAM (Jiang et al.): relu(sum_k relu(G^k) * A^k).
+ * The map is upsampled to the input's spatial size (bilinear by default, the paper's choice;
+ * Captum uses nearest) and returned as [N, 1, H, W]; the layer-resolution map is in the details.
+ */
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { keep, tidy } from "../../autodiff/tidy.ts";
+import { add, div, equal, mul, sub } from "../../ops/binary.ts";
+import { mean, sum } from "../../ops/reduce.ts";
+import { type ResizeMode, resize } from "../../ops/resize.ts";
+import { relu, square } from "../../ops/unary.ts";
+import { checkCall } from "../evaluate.ts";
+import { layerGradient } from "../layer-gradient.ts";
+import type { Attribution, Model, Target } from "../types.ts";
+
+export type CamVariant = "gradcam" | "gradcam++" | "hirescam" | "layercam";
+
+export interface CamOptions {
+  /** Dotted path of the layer (module) whose output is A, e.g. "features.4". */
+  layer: string;
+  /** Apply the final ReLU (default true, as in the paper; Captum's default is false). */
+  relu?: boolean;
+  /** Upsampling of the layer map to the input (default "bilinear"). */
+  upsample?: ResizeMode;
+}
+
+export interface CamDetails extends Record<string, unknown> {
+  layer: string;
+  /** The map at the layer's resolution, [N, 1, h, w] row-major. */
+  layerMap: Float32Array;
+  layerShape: number[];
+  /** Channel weights [N, K] for gradcam and gradcam++ (empty for the elementwise variants). */
+  weights: Float32Array;
+  scores: number[];
+}
+
+/** The Grad-CAM++ stabiliser of pytorch-grad-cam. */
+export const GRADCAM_PP_EPS = 1e-6;
+
+function camOf(variant: CamVariant, a: Tensor, g: Tensor): { cam: Tensor; weights: Tensor | null } {
+  switch (variant) {
+    case "gradcam": {
+      const w = mean(g, [2, 3], true);
+      return { cam: sum(mul(w, a), 1, true), weights: w };
+    }
+    case "gradcam++": {
+      const g2 = square(g);
+      const g3 = mul(g2, g);
+      const sumA = sum(a, [2, 3], true);
+      const alpha = mul(
+        div(g2, add(add(mul(g2, 2), mul(sumA, g3)), GRADCAM_PP_EPS)),
+        sub(1, equal(g, 0)),
+      );
+      const w = sum(mul(relu(g), alpha), [2, 3], true);
+      return { cam: sum(mul(w, a), 1, true), weights: w };
+    }
+    case "hirescam":
+      return { cam: sum(mul(g, a), 1, true), weights: null };
+    case "layercam":
+      return { cam: sum(mul(relu(g), a), 1, true), weights: null };
+  }
+}
+
+export async function camMethod(
+  model: Model,
+  x: Tensor,
+  target: Target,
+  variant: CamVariant,
+  o: CamOptions,
+): Promise<Attribution<CamDetails>> {
+  const api = variant;
+  await checkCall(x, target, api);
+  if (!o || typeof o.layer !== "string" || !o.layer) {
+    throw new Error(`${api}: options.layer must name the layer (e.g. "features.4")`);
+  }
+  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  const lg = layerGradient(model, x, o.layer, target);
+  try {
+    if (lg.activation.rank !== 4) {
+      throw new Error(
+        `${api}: layer "${o.layer}" outputs [${lg.activation.shape}]; CAM methods need a convolutional layer [N, K, h, w]`,
+      );
+    }
+    const { layer, map, weights } = tidy(() => {
+      const { cam, weights } = camOf(variant, lg.activation, lg.grad);
+      const c = (o.relu ?? true) ? relu(cam) : cam;
+      const up = resize(c, [x.shape[2], x.shape[3]], { mode: o.upsample ?? "bilinear" });
+      // resize returns its input when the sizes already match; the map must be its own tensor.
+      return {
+        layer: keep(c),
+        map: keep(up === c ? add(c, 0) : up),
+        weights: weights ? keep(weights) : null,
+      };
+    });
+    try {
+      return {
+        map,
+        details: {
+          layer: o.layer,
+          layerMap: Float32Array.from(await layer.data()),
+          layerShape: [...layer.shape],
+          weights: weights ? Float32Array.from(await weights.data()) : new Float32Array(0),
+          scores: Array.from(await lg.scores.data()),
+        },
+      };
+    } finally {
+      layer.dispose();
+      weights?.dispose();
+    }
+  } finally {
+    lg.activation.dispose();
+    lg.grad.dispose();
+    lg.scores.dispose();
+  }
+}
+
+export const gradCam = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
+  camMethod(model, x, target, "gradcam", o);
+export const gradCamPlusPlus = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
+  camMethod(model, x, target, "gradcam++", o);
+export const hiResCam = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
+  camMethod(model, x, target, "hirescam", o);
+export const layerCam = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
+  camMethod(model, x, target, "layercam", o);

@@ -1,0 +1,62 @@
+/**
+ * Gradient saliency (Simonyan et al. 2013): the raw input gradient of the target score, and the
+ * saliency map max_c |d f / d x_c| (one value per pixel). Captum's `Saliency` is the |gradient|
+ * (abs: true); PAIR's is the raw gradient.
+ */
+import type { RuleSet } from "../../autodiff/rule-set.ts";
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { keep, tidy } from "../../autodiff/tidy.ts";
+import { max } from "../../ops/reduce.ts";
+import { abs } from "../../ops/unary.ts";
+import { checkCall, scoresAndGrad } from "../evaluate.ts";
+import type { Attribution, Model, Target } from "../types.ts";
+
+export interface GradientOptions {
+  /** Return |gradient| (Captum's Saliency default). */
+  abs?: boolean;
+}
+
+export interface GradientDetails extends Record<string, unknown> {
+  /** The target score per example. */
+  scores: number[];
+}
+
+/** Gradient under a rule set, with the scores read back (shared by GB, deconvnet, x * grad). */
+export async function ruledGradient(
+  model: Model,
+  x: Tensor,
+  target: Target,
+  api: string,
+  rules?: RuleSet,
+  post?: (g: Tensor) => Tensor,
+): Promise<Attribution<GradientDetails>> {
+  await checkCall(x, target, api);
+  const { scores, map } = tidy(() => {
+    const r = scoresAndGrad(model, x, target, rules);
+    return { scores: keep(r.scores), map: keep(post ? post(r.grad) : r.grad) };
+  });
+  try {
+    return { map, details: { scores: Array.from(await scores.data()) } };
+  } finally {
+    scores.dispose();
+  }
+}
+
+/** d score / d x, the input's shape. */
+export function gradient(
+  model: Model,
+  x: Tensor,
+  target: Target,
+  o: GradientOptions = {},
+): Promise<Attribution<GradientDetails>> {
+  return ruledGradient(model, x, target, "gradient", undefined, o.abs ? abs : undefined);
+}
+
+/** Simonyan's saliency map: max over channels of |gradient|, [N, 1, ...spatial]. */
+export function saliency(
+  model: Model,
+  x: Tensor,
+  target: Target,
+): Promise<Attribution<GradientDetails>> {
+  return ruledGradient(model, x, target, "saliency", undefined, (g) => max(abs(g), 1, true));
+}

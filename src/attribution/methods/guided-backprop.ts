@@ -1,0 +1,25 @@
+/**
+ * Guided backpropagation (Springenberg et al.) and deconvnet (Zeiler & Fergus): the input gradient
+ * with the engine's ReLU rule sets active for the whole forward and backward pass, so every ReLU
+ * (module, functional or fused into a conv) follows the rule without patching the model.
+ */
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { deconvnetRules, guidedBackpropRules } from "../../rules/relu-rules.ts";
+import type { Attribution, Model, Target } from "../types.ts";
+import { type GradientDetails, ruledGradient } from "./gradient.ts";
+
+export function guidedBackprop(
+  model: Model,
+  x: Tensor,
+  target: Target,
+): Promise<Attribution<GradientDetails>> {
+  return ruledGradient(model, x, target, "guidedBackprop", guidedBackpropRules);
+}
+
+export function deconvnet(
+  model: Model,
+  x: Tensor,
+  target: Target,
+): Promise<Attribution<GradientDetails>> {
+  return ruledGradient(model, x, target, "deconvnet", deconvnetRules);
+}

@@ -1,0 +1,13 @@
+/** Gradient x input (Shrikumar et al. 2016; Captum `InputXGradient`): x * d score / d x. */
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { mul } from "../../ops/binary.ts";
+import type { Attribution, Model, Target } from "../types.ts";
+import { type GradientDetails, ruledGradient } from "./gradient.ts";
+
+export function inputXGradient(
+  model: Model,
+  x: Tensor,
+  target: Target,
+): Promise<Attribution<GradientDetails>> {
+  return ruledGradient(model, x, target, "inputXGradient", undefined, (g) => mul(g, x));
+}

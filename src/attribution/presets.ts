@@ -1,0 +1,54 @@
+/**
+ * Compatibility presets: the defaults of Captum and PAIR saliency where they differ from ours, so
+ * maps can be compared with papers that used those libraries. Spread them under your own options:
+ * `integratedGradients(m, x, t, { ...PRESETS.pair.integratedGradients, steps: 10 })`.
+ */
+import type { BlurIgOptions } from "./methods/blur-ig.ts";
+import type { CamOptions } from "./methods/grad-cam.ts";
+import type { GradientOptions } from "./methods/gradient.ts";
+import type { IntegratedGradientsOptions } from "./methods/integrated-gradients.ts";
+import type { OcclusionOptions } from "./methods/occlusion.ts";
+import type { SmoothGradOptions } from "./methods/smooth-grad.ts";
+
+export type PresetName = "captum" | "pair";
+
+export interface Preset {
+  gradient: GradientOptions;
+  integratedGradients: IntegratedGradientsOptions;
+  smoothGrad: Omit<SmoothGradOptions<never>, "methodOptions">;
+  occlusion: OcclusionOptions;
+  gradCam: Omit<CamOptions, "layer">;
+  blurIg: BlurIgOptions;
+}
+
+export const PRESETS: Readonly<Record<PresetName, Preset>> = {
+  captum: {
+    // Saliency(abs=True); IG n_steps=50 gausslegendre from 0; NoiseTunnel stdevs=1.0 (absolute),
+    // nt_samples=5, smoothgrad; Occlusion averages over covering windows, strides 1, baseline 0;
+    // LayerGradCam without ReLU, upsampled with nearest (LayerAttribution.interpolate).
+    gradient: { abs: true },
+    integratedGradients: { steps: 50, quadrature: "gausslegendre", baseline: 0 },
+    smoothGrad: { samples: 5, noise: 1, noiseType: "absolute", variant: "mean" },
+    occlusion: { stride: 1, fill: 0, aggregation: "mean" },
+    gradCam: { relu: false, upsample: "nearest" },
+    blurIg: {},
+  },
+  pair: {
+    // Raw gradients; IG x_steps=25 on linspace(0, 1) with weights 1/n from zeros; GetSmoothedMask
+    // 15% relative noise, 25 samples, magnitude=True (squared); Occlusion size 15, value 0, summed;
+    // Blur IG sigma_max 50, 100 steps, grad_step 0.01; Grad-CAM with ReLU, bilinear resize.
+    gradient: { abs: false },
+    integratedGradients: { steps: 25, quadrature: "linspace", baseline: 0 },
+    smoothGrad: { samples: 25, noise: 0.15, noiseType: "relative", variant: "squared" },
+    occlusion: { window: 15, stride: 1, fill: 0, aggregation: "sum" },
+    gradCam: { relu: true, upsample: "bilinear" },
+    blurIg: { sigmaMax: 50, steps: 100, gradStep: 0.01, sqrt: false },
+  },
+};
+
+export function preset(name: string): Preset {
+  if (name !== "captum" && name !== "pair") {
+    throw new Error(`preset: unknown preset "${name}" (expected "captum" or "pair")`);
+  }
+  return PRESETS[name];
+}

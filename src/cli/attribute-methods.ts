@@ -1,0 +1,304 @@
+/**
+ * The methods `salient attribute` runs: name, options, and how command-line values become the
+ * library call. `salient methods` prints this table.
+ */
+import type { BaselineSpec } from "../attribution/baselines.ts";
+import { blurIg } from "../attribution/methods/blur-ig.ts";
+import { classModelVisualization } from "../attribution/methods/class-model.ts";
+import { featureAblation } from "../attribution/methods/feature-ablation.ts";
+import { type CamVariant, camMethod } from "../attribution/methods/grad-cam.ts";
+import { gradient, saliency } from "../attribution/methods/gradient.ts";
+import { deconvnet, guidedBackprop } from "../attribution/methods/guided-backprop.ts";
+import { guidedGradCam } from "../attribution/methods/guided-grad-cam.ts";
+import { inputXGradient } from "../attribution/methods/input-x-gradient.ts";
+import { integratedGradients } from "../attribution/methods/integrated-gradients.ts";
+import { occlusion } from "../attribution/methods/occlusion.ts";
+import { rise } from "../attribution/methods/rise.ts";
+import { type NoiseVariant, smoothGrad } from "../attribution/methods/smooth-grad.ts";
+import { QUADRATURE_RULES, type QuadratureRule } from "../attribution/path/quadrature.ts";
+import type { Preset } from "../attribution/presets.ts";
+import { gridSegments } from "../attribution/segments/grid.ts";
+import { slicSegments } from "../attribution/segments/slic.ts";
+import type { Attribution, AttributionMethod, Model, Target } from "../attribution/types.ts";
+import type { Tensor } from "../autodiff/tensor.ts";
+import { zeros } from "../ops/creation.ts";
+
+export interface MethodContext {
+  model: Model;
+  x: Tensor;
+  target: number;
+  /** Parsed option values by flag name (without --). */
+  opt: (name: string) => string | undefined;
+  preset: Preset | null;
+  /** The layer for CAM methods (--layer or the architecture's default). */
+  layer: () => string;
+  /** Reads a baseline image file shaped like the input. */
+  readBaseline: (path: string) => Tensor;
+  batchSize: number | undefined;
+  seed: number;
+}
+
+export interface MethodEntry {
+  summary: string;
+  options: string[];
+  /** Computed at a layer, upsampled to the input ([1, 1, H, W]). */
+  layerMap?: boolean;
+  /** Runs without --image (class model visualisation). */
+  noImage?: boolean;
+  /** Default sign mode of the overlay. */
+  sign: "positive" | "absolute" | "all";
+  run(c: MethodContext): Promise<Attribution<Record<string, unknown>>>;
+}
+
+export function int(name: string, v: string | undefined, fallback: number, min = 1): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+export function num(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || v.trim() === "")
+    throw new Error(`--${name} must be a number, got "${v}"`);
+  return n;
+}
+
+function pairOf(name: string, v: string | undefined): number | [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const parts = v.split(/[x,]/).map((p) => int(name, p, 1));
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 2) return [parts[0], parts[1]];
+  throw new Error(`--${name} must be N or HxW, got "${v}"`);
+}
+
+function oneOf<T extends string>(
+  name: string,
+  v: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (v === undefined) return fallback;
+  if (!allowed.includes(v as T))
+    throw new Error(`--${name} must be one of ${allowed.join(", ")}, got "${v}"`);
+  return v as T;
+}
+
+function baselineOf(c: MethodContext): BaselineSpec {
+  const b = c.opt("baseline");
+  if (b === undefined || b === "black") return c.preset?.integratedGradients.baseline ?? "black";
+  if (b === "white") return "white";
+  if (b === "blur") return { kind: "blur" };
+  if (b === "noise") return { kind: "uniform", seed: c.seed };
+  if (/\.(png|jpe?g)$/i.test(b)) return c.readBaseline(b);
+  throw new Error(
+    `--baseline must be black, white, blur, noise or an image file (.png/.jpg), got "${b}"`,
+  );
+}
+
+const cam = (variant: CamVariant): MethodEntry => ({
+  summary: `${variant} on a named layer (ReLU'd, upsampled bilinearly to the input)`,
+  options: ["--layer NAME"],
+  layerMap: true,
+  sign: "positive",
+  run: (c) =>
+    camMethod(c.model, c.x, c.target, variant, {
+      layer: c.layer(),
+      ...(variant === "gradcam" && c.preset ? c.preset.gradCam : {}),
+      upsample: "bilinear",
+    }),
+});
+
+/** Base methods SmoothGrad can wrap. */
+const BASES: Record<string, AttributionMethod<unknown, Record<string, unknown>>> = {
+  gradient: (m, x, t) => gradient(m, x, t),
+  saliency: (m, x, t) => saliency(m, x, t),
+  "input-x-gradient": (m, x, t) => inputXGradient(m, x, t),
+  "guided-backprop": (m, x, t) => guidedBackprop(m, x, t),
+  "integrated-gradients": (m, x, t, o) => integratedGradients(m, x, t, o as object),
+};
+
+export const METHODS: Readonly<Record<string, MethodEntry>> = {
+  gradient: {
+    summary: "raw input gradient of the target logit (PAIR); --preset captum takes |gradient|",
+    options: [],
+    sign: "all",
+    run: (c) => gradient(c.model, c.x, c.target, c.preset?.gradient ?? {}),
+  },
+  saliency: {
+    summary: "Simonyan's saliency map: max over channels of |gradient|",
+    options: [],
+    sign: "absolute",
+    run: (c) => saliency(c.model, c.x, c.target),
+  },
+  "input-x-gradient": {
+    summary: "input * gradient",
+    options: [],
+    sign: "all",
+    run: (c) => inputXGradient(c.model, c.x, c.target),
+  },
+  "guided-backprop": {
+    summary: "guided backpropagation (ReLU rule set)",
+    options: [],
+    sign: "all",
+    run: (c) => guidedBackprop(c.model, c.x, c.target),
+  },
+  deconvnet: {
+    summary: "deconvnet (ReLU rule set)",
+    options: [],
+    sign: "all",
+    run: (c) => deconvnet(c.model, c.x, c.target),
+  },
+  gradcam: cam("gradcam"),
+  "gradcam++": cam("gradcam++"),
+  hirescam: cam("hirescam"),
+  layercam: cam("layercam"),
+  "guided-gradcam": {
+    summary: "guided backprop times the upsampled Grad-CAM map",
+    options: ["--layer NAME"],
+    sign: "all",
+    run: (c) => guidedGradCam(c.model, c.x, c.target, { layer: c.layer(), upsample: "bilinear" }),
+  },
+  smoothgrad: {
+    summary: "SmoothGrad / SmoothGrad^2 / VarGrad around a base method",
+    options: [
+      `--base-method ${Object.keys(BASES).join("|")} (gradient)`,
+      "--samples N (25)",
+      "--noise F (0.15, relative to the input range)",
+      "--variant mean|squared|vargrad (mean)",
+      "--seed N",
+    ],
+    sign: "absolute",
+    run: (c) => {
+      const baseName = c.opt("base-method") ?? "gradient";
+      const base = BASES[baseName];
+      if (!base)
+        throw new Error(
+          `--base-method must be one of ${Object.keys(BASES).join(", ")}, got "${baseName}"`,
+        );
+      const p = c.preset?.smoothGrad ?? {};
+      return smoothGrad(base, c.model, c.x, c.target, {
+        ...p,
+        samples: int("samples", c.opt("samples"), p.samples ?? 25),
+        noise: num("noise", c.opt("noise"), p.noise ?? 0.15),
+        variant: oneOf<NoiseVariant>(
+          "variant",
+          c.opt("variant"),
+          ["mean", "squared", "vargrad"],
+          p.variant ?? "mean",
+        ),
+        seed: c.seed,
+        batchSize: c.batchSize,
+      });
+    },
+  },
+  "integrated-gradients": {
+    summary: "integrated gradients with a completeness delta",
+    options: [
+      "--steps N (50)",
+      `--quadrature ${QUADRATURE_RULES.join("|")} (gausslegendre)`,
+      "--baseline black|white|blur|noise|FILE.png (black)",
+      "--batch-size N",
+    ],
+    sign: "all",
+    run: (c) => {
+      const p = c.preset?.integratedGradients ?? {};
+      return integratedGradients(c.model, c.x, c.target, {
+        steps: int("steps", c.opt("steps"), p.steps ?? 50),
+        quadrature: oneOf<QuadratureRule>(
+          "quadrature",
+          c.opt("quadrature"),
+          QUADRATURE_RULES,
+          p.quadrature ?? "gausslegendre",
+        ),
+        baseline: baselineOf(c),
+        batchSize: c.batchSize,
+      });
+    },
+  },
+  "blur-ig": {
+    summary: "Blur IG (PAIR defaults: sigma_max 50, 100 steps, grad step 0.01)",
+    options: ["--steps N (100)", "--sigma-max F (50)", "--batch-size N"],
+    sign: "all",
+    run: (c) =>
+      blurIg(c.model, c.x, c.target, {
+        steps: int("steps", c.opt("steps"), 100),
+        sigmaMax: num("sigma-max", c.opt("sigma-max"), 50),
+        batchSize: c.batchSize,
+      }),
+  },
+  occlusion: {
+    summary: "sliding-window occlusion (mean over covering windows; --preset pair sums)",
+    options: [
+      "--window N|HxW (15, clipped to the image)",
+      "--stride N|HxW (1)",
+      "--fill F (0)",
+      "--batch-size N",
+    ],
+    sign: "all",
+    run: (c) => {
+      const p = c.preset?.occlusion ?? {};
+      return occlusion(c.model, c.x, c.target, {
+        ...p,
+        window: pairOf("window", c.opt("window")) ?? p.window,
+        stride: pairOf("stride", c.opt("stride")) ?? p.stride,
+        fill: num("fill", c.opt("fill"), typeof p.fill === "number" ? p.fill : 0),
+        batchSize: c.batchSize,
+      });
+    },
+  },
+  "feature-ablation": {
+    summary: "ablation of segments: a grid of N x N cells or N SLIC superpixels",
+    options: ["--segments grid:N|slic:N (grid:4)", "--fill F (0)", "--batch-size N"],
+    sign: "all",
+    run: async (c) => {
+      const spec = c.opt("segments") ?? "grid:4";
+      const m = /^(grid|slic):(\d+)$/.exec(spec);
+      if (!m) throw new Error(`--segments must be grid:N or slic:N, got "${spec}"`);
+      const [, ch, h, w] = c.x.shape;
+      const k = int("segments", m[2], 1);
+      const mask =
+        m[1] === "grid"
+          ? gridSegments(h, w, k)
+          : slicSegments(Float32Array.from(await c.x.data()), ch, h, w, { segments: k });
+      return featureAblation(c.model, c.x, c.target, {
+        mask,
+        fill: num("fill", c.opt("fill"), 0),
+        batchSize: c.batchSize,
+      });
+    },
+  },
+  rise: {
+    summary: "RISE: random masks weighted by the softmax probability of the target",
+    options: ["--masks N (2000)", "--cells N (8)", "--seed N", "--batch-size N"],
+    sign: "positive",
+    run: (c) =>
+      rise(c.model, c.x, c.target, {
+        masks: int("masks", c.opt("masks"), 2000),
+        cells: int("cells", c.opt("cells"), 8),
+        seed: c.seed,
+        batchSize: c.batchSize,
+      }),
+  },
+  "class-model": {
+    summary:
+      "class model visualisation (Simonyan): gradient ascent on an image from black; no --image",
+    options: ["--steps N (200)", "--lr F (1)", "--l2 F (0.01)"],
+    noImage: true,
+    sign: "absolute",
+    run: (c) =>
+      classModelVisualization(c.model, c.x, c.target, {
+        steps: int("steps", c.opt("steps"), 200, 0),
+        lr: num("lr", c.opt("lr"), 1),
+        l2: num("l2", c.opt("l2"), 0.01),
+        clip: [0, 1],
+      }),
+  },
+};
+
+/** A black image of the given input shape (the class-model start). */
+export const blackImage = (shape: readonly number[]): Tensor => zeros(shape);
+
+export type { Target };

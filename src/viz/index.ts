@@ -1,0 +1,13 @@
+/** Visualisation (platform neutral): colormaps, scaling, overlays, galleries, .npy encoding. */
+export { applyColormap, COLORMAPS, type ColormapName, colormapTable } from "./colormap.ts";
+export { base64, galleryHtml, galleryStrip, type Panel } from "./gallery.ts";
+export {
+  type ChannelReduction,
+  percentile,
+  reduceChannels,
+  type ScaleOptions,
+  type SignMode,
+  scaleMap,
+} from "./normalize.ts";
+export { decodeNpy, encodeNpy } from "./npy.ts";
+export { blend, enlarge, type HeatmapOptions, heatmap, type RgbImage, toRgb } from "./overlay.ts";

@@ -1,0 +1,285 @@
+/** `salient attribute`, `gallery` and `methods`, run in-process on a SmallCnn weights file. */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { gradCam, gradient, integratedGradients } from "../../src/attribution/index.ts";
+import { methodsText, runAttribute, runGallery } from "../../src/cli/attribute.ts";
+import * as s from "../../src/index.ts";
+import { SmallCnn } from "../../src/models/classifiers/small-cnn.ts";
+import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
+import { writeSafetensors } from "../../src/models/io/safetensors.ts";
+import { writePng } from "../../src/viz/image-io-node.ts";
+import { decodeNpy } from "../../src/viz/npy.ts";
+import { expectClose } from "./helpers.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "salient-cli-"));
+const weights = join(dir, "cnn.safetensors");
+const imagePath = join(dir, "img.png");
+const bigPath = join(dir, "big.png");
+let net: SmallCnn;
+let x: s.Tensor;
+
+beforeAll(() => {
+  net = new SmallCnn({ seed: 4, channels: [4, 8] });
+  const dict = new Map(
+    net
+      .namedParameters()
+      .map(([k, p]) => [k, { shape: [...p.shape], values: Float32Array.from(p.dataSync()) }]),
+  );
+  writeFileSync(weights, writeSafetensors(dict));
+  const test = loadFashionMnist("test");
+  const px = test.images.subarray(0, 784);
+  // An RGB PNG of a grey image: the CLI reads it back as grey (luma of equal channels = the value).
+  writePng(imagePath, {
+    width: 28,
+    height: 28,
+    data: Uint8Array.from({ length: 784 * 3 }, (_, i) => px[Math.floor(i / 3)]),
+  });
+  writePng(bigPath, { width: 30, height: 28, data: new Uint8Array(30 * 28 * 3).fill(128) });
+  x = s.keep(
+    s.tensor(
+      Float32Array.from(px, (v) => v / 255),
+      [1, 1, 28, 28],
+    ),
+  );
+});
+
+const base = () => ["--model", weights, "--arch", "small-cnn", "--image", imagePath];
+const run = async (extra: string[]) => {
+  const lines: string[] = [];
+  const summary = await runAttribute([...base(), ...extra], (l) => lines.push(l));
+  expect(JSON.parse(lines[lines.length - 1])).toEqual(summary);
+  const npy = decodeNpy(new Uint8Array(readFileSync(summary.npy)));
+  expect(readFileSync(summary.png).subarray(1, 4).toString()).toBe("PNG");
+  return { summary, npy };
+};
+
+describe("salient attribute", () => {
+  test("gradient: the .npy holds exactly the library's map; target defaults to the prediction", async () => {
+    const model = (v: s.Tensor) => net.call(v);
+    const logits = Array.from(model(x).dataSync());
+    const pred = logits.indexOf(Math.max(...logits));
+    const { summary, npy } = await run(["--method", "gradient", "--out", join(dir, "g")]);
+    expect(summary.target).toBe(pred);
+    expect(summary.score).toBeCloseTo(logits[pred], 5);
+    expect(npy.shape).toEqual([1, 1, 28, 28]);
+    expect(Array.from(npy.values)).toEqual(
+      Array.from((await gradient(model, x, pred)).map.dataSync()),
+    );
+  });
+
+  test("integrated gradients reports its delta; Grad-CAM writes [1, 1, H, W] upsampled bilinearly", async () => {
+    const model = (v: s.Tensor) => net.call(v);
+    const ig = await run([
+      "--method",
+      "integrated-gradients",
+      "--target",
+      "3",
+      "--steps",
+      "16",
+      "--out",
+      join(dir, "ig"),
+    ]);
+    const lib = await integratedGradients(model, x, 3, { steps: 16 });
+    expect(ig.summary.delta).toBeCloseTo(lib.delta![0], 6);
+    expectClose(ig.npy.values, lib.map.dataSync(), 1e-7);
+    const cam = await run(["--method", "gradcam", "--target", "3", "--out", join(dir, "cam")]);
+    expect(cam.npy.shape).toEqual([1, 1, 28, 28]);
+    const want = await gradCam(model, x, 3, { layer: "features.4" });
+    expectClose(cam.npy.values, want.map.dataSync(), 1e-7);
+    const pair = await run([
+      "--method",
+      "integrated-gradients",
+      "--preset",
+      "pair",
+      "--steps",
+      "4",
+      "--out",
+      join(dir, "igp"),
+    ]);
+    expect(pair.summary.delta).toBeDefined();
+  });
+
+  test("every other method runs and writes a finite map of the documented shape", async () => {
+    const cases: [string[], number[]][] = [
+      [
+        ["--method", "saliency"],
+        [1, 1, 28, 28],
+      ],
+      [
+        ["--method", "guided-gradcam"],
+        [1, 1, 28, 28],
+      ],
+      [
+        ["--method", "smoothgrad", "--samples", "3", "--variant", "vargrad"],
+        [1, 1, 28, 28],
+      ],
+      [
+        ["--method", "blur-ig", "--steps", "8"],
+        [1, 1, 28, 28],
+      ],
+      [
+        ["--method", "occlusion", "--window", "7", "--stride", "7"],
+        [1, 1, 28, 28],
+      ],
+      [
+        ["--method", "feature-ablation", "--segments", "slic:12"],
+        [1, 1, 28, 28],
+      ],
+      [
+        ["--method", "rise", "--masks", "40"],
+        [1, 1, 28, 28],
+      ],
+      [
+        ["--method", "layercam", "--layer", "features.1"],
+        [1, 1, 28, 28],
+      ],
+    ];
+    for (const [args, shape] of cases) {
+      const { npy } = await run([...args, "--out", join(dir, args[1])]);
+      expect(npy.shape).toEqual(shape);
+      expect(npy.values.every(Number.isFinite)).toBe(true);
+    }
+    const lines: string[] = [];
+    const cm = await runAttribute(
+      [
+        "--model",
+        weights,
+        "--arch",
+        "small-cnn",
+        "--method",
+        "class-model",
+        "--target",
+        "1",
+        "--steps",
+        "5",
+        "--out",
+        join(dir, "cm"),
+      ],
+      (l) => lines.push(l),
+    );
+    expect(cm.shape).toEqual([1, 1, 28, 28]);
+  });
+
+  test("clear errors: wrong image size, unknown method, bad target, bad layer, missing files", async () => {
+    const out = ["--out", join(dir, "e")];
+    await expect(
+      runAttribute(
+        [
+          "--model",
+          weights,
+          "--arch",
+          "small-cnn",
+          "--image",
+          bigPath,
+          "--method",
+          "gradient",
+          ...out,
+        ],
+        () => {},
+      ),
+    ).rejects.toThrow(/is 28x30 \(HxW\) but small-cnn .* expects 28x28; pass --resize auto/);
+    const resized = await runAttribute(
+      [
+        "--model",
+        weights,
+        "--arch",
+        "small-cnn",
+        "--image",
+        bigPath,
+        "--resize",
+        "auto",
+        "--method",
+        "gradient",
+        ...out,
+      ],
+      () => {},
+    );
+    expect(resized.shape).toEqual([1, 1, 28, 28]);
+    await expect(run(["--method", "lime", ...out])).rejects.toThrow(/unknown method "lime"/);
+    await expect(run(["--method", "gradient", "--target", "10", ...out])).rejects.toThrow(
+      /--target 10 is out of range: the model has 10 outputs/,
+    );
+    await expect(run(["--method", "gradcam", "--layer", "features.9", ...out])).rejects.toThrow(
+      /--layer "features.9" is not a layer/,
+    );
+    await expect(
+      runAttribute(
+        [
+          "--model",
+          join(dir, "nope.safetensors"),
+          "--arch",
+          "small-cnn",
+          "--image",
+          imagePath,
+          "--method",
+          "gradient",
+          ...out,
+        ],
+        () => {},
+      ),
+    ).rejects.toThrow(/cannot read weights file/);
+    await expect(
+      runAttribute(
+        ["--model", "resnet", "--image", imagePath, "--method", "gradient", ...out],
+        () => {},
+      ),
+    ).rejects.toThrow(/not a bundled model/);
+    await expect(run(["--method", "gradient", "--std", "0", ...out])).rejects.toThrow(
+      /--std values must be non-zero/,
+    );
+    await expect(run(["--method", "gradient", "--sign", "sideways", ...out])).rejects.toThrow(
+      /--sign must be positive, negative, absolute or all/,
+    );
+    await expect(
+      run(["--method", "integrated-gradients", "--quadrature", "simpson", ...out]),
+    ).rejects.toThrow(/--quadrature must be one of gausslegendre/);
+    await expect(run(["--method", "gradient", "--frobnicate", "1", ...out])).rejects.toThrow(
+      /Unknown option '--frobnicate'/,
+    );
+  });
+
+  test("gallery writes a strip PNG and an HTML page; methods lists every method", async () => {
+    const lines: string[] = [];
+    await runGallery(
+      [
+        ...base(),
+        "--methods",
+        "gradient,gradcam,occlusion",
+        "--window",
+        "7",
+        "--stride",
+        "7",
+        "--out",
+        join(dir, "gal"),
+      ],
+      (l) => lines.push(l),
+    );
+    const html = readFileSync(join(dir, "gal.html"), "utf8");
+    expect(html.match(/<figure>/g)?.length).toBe(4);
+    expect(readFileSync(join(dir, "gal.png")).subarray(1, 4).toString()).toBe("PNG");
+    const text = methodsText();
+    for (const m of [
+      "gradient",
+      "saliency",
+      "input-x-gradient",
+      "guided-backprop",
+      "deconvnet",
+      "gradcam",
+      "gradcam++",
+      "hirescam",
+      "layercam",
+      "guided-gradcam",
+      "smoothgrad",
+      "integrated-gradients",
+      "blur-ig",
+      "occlusion",
+      "feature-ablation",
+      "rise",
+      "class-model",
+    ]) {
+      expect(text).toContain(`  ${m} `);
+    }
+  });
+});

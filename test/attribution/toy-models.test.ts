@@ -1,0 +1,51 @@
+/** Reference §5.2 C (7-8): the IG paper's and Captum's toy models, and convergence of the rules. */
+import { describe, expect, test } from "vitest";
+import { gradient, integratedGradients, type QuadratureRule } from "../../src/attribution/index.ts";
+import * as s from "../../src/index.ts";
+import { expectClose } from "./helpers.ts";
+
+const col = (x: s.Tensor, i: number) => s.reshape(s.slice(x, [0, i], [-1, 1]), [-1, 1]);
+// Captum BasicModel2: relu(relu(x1) - 1 - relu(x2)); BasicModel3: relu(relu(x1 - 1) - relu(x2)).
+const model2 = (x: s.Tensor) => s.relu(s.sub(s.sub(s.relu(col(x, 0)), 1), s.relu(col(x, 1))));
+const model3 = (x: s.Tensor) => s.relu(s.sub(s.relu(s.sub(col(x, 0), 1)), s.relu(col(x, 1))));
+// Captum BasicModel: 1 - relu(1 - x), saturated for x >= 1.
+const model1 = (x: s.Tensor) => s.sub(1, s.relu(s.sub(1, x)));
+
+describe("IG toy models (reference §5.2 C)", () => {
+  test("#7 BasicModel2 and BasicModel3 at (3, 1) from 0 give (1.5, -0.5): implementation invariance", async () => {
+    const x = s.tensor([[3, 1]]);
+    for (const m of [model2, model3]) {
+      // The kink sits at alpha = 1/2; an even Gauss-Legendre rule is symmetric about it, so exact.
+      const r = await integratedGradients(m, x, 0, { steps: 50 });
+      expectClose(r.map.dataSync(), [1.5, -0.5], 1e-5);
+      expect(Math.abs(r.delta![0])).toBeLessThan(1e-5);
+      expect(r.details.scores[0]).toBe(1);
+      expect(r.details.baselineScores[0]).toBe(0);
+    }
+  });
+
+  test("#7 BasicModel at x = 1: the gradient is 0 (saturation) but IG = f(1) - f(0) = 1", async () => {
+    const x = s.tensor([[1]]);
+    const g = await gradient(model1, x, 0);
+    expect(g.map.dataSync()[0]).toBe(0);
+    const r = await integratedGradients(model1, x, 0, { steps: 20, quadrature: "riemann-middle" });
+    expect(r.map.dataSync()[0]).toBeCloseTo(1, 6);
+  });
+
+  test("#8 completeness: delta shrinks with n; Gauss-Legendre beats Riemann at equal n", async () => {
+    // f(x) = sum sin(3 x): smooth along the straight path.
+    const f = (x: s.Tensor) => s.sum(s.sin(s.mul(x, 3)), 1, true);
+    const x = s.tensor([[1, 2, -0.7]]);
+    const delta = async (rule: QuadratureRule, n: number) =>
+      Math.abs((await integratedGradients(f, x, 0, { steps: n, quadrature: rule })).delta![0]);
+    const gl8 = await delta("gausslegendre", 8);
+    const left8 = await delta("riemann-left", 8);
+    const left64 = await delta("riemann-left", 64);
+    const trap8 = await delta("riemann-trapezoid", 8);
+    expect(gl8).toBeLessThan(1e-4);
+    expect(left8).toBeGreaterThan(0.05);
+    expect(left64).toBeLessThan(left8 / 4);
+    expect(trap8).toBeLessThan(left8);
+    expect(gl8).toBeLessThan(trap8 / 100);
+  });
+});
