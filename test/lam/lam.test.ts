@@ -5,7 +5,7 @@ import { countSaliencyPixels, diffusionIndex, gini } from "../../src/attribution
 import { weightedKde } from "../../src/attribution/lam/kde.ts";
 import { lam } from "../../src/attribution/lam/lam.ts";
 import { gradAbsNorm } from "../../src/attribution/lam/normalize.ts";
-import { makeLamPath } from "../../src/attribution/lam/paths.ts";
+import { progressiveBlurPath } from "../../src/attribution/lam/paths.ts";
 import {
   conv2d,
   memory,
@@ -53,10 +53,10 @@ describe("LAM path", () => {
   test("endpoints: gamma_fold is the input, gamma_0 is the reference blur with reflect-101 borders", () => {
     const img = randomUniform([1, 1, 5, 5], { seed: 3 });
     for (const l of [9, 4, 5]) {
-      const path = makeLamPath("blur", img, { sigma: 1.2, fold: 7, l });
+      const path = progressiveBlurPath(img, 1.2, l);
       // For even l the reference's delta kernel sits one pixel off cv2's anchor (l // 2), so its
       // last path image is the input shifted by one pixel; for odd l it is the input itself.
-      const last = plane(path.image(7).dataSync(), 0, 5, 5);
+      const last = plane(path.at([0]).dataSync(), 0, 5, 5);
       const src = plane(img.dataSync(), 0, 5, 5);
       const off = l % 2 === 0 ? 1 : 0;
       last.forEach((row, y) =>
@@ -65,7 +65,7 @@ describe("LAM path", () => {
         ),
       );
       const want = refFilter2d(plane(img.dataSync(), 0, 5, 5), refKernel(1.2, l));
-      const got = plane(path.image(0).dataSync(), 0, 5, 5);
+      const got = plane(path.at([1.2]).dataSync(), 0, 5, 5);
       got.forEach((row, y) => row.forEach((v, x) => expect(v).toBeCloseTo(want[y][x], 5)));
     }
   });
@@ -78,8 +78,8 @@ describe("LAM path", () => {
     // Through the engine: blurring a centred impulse with l = 4 is not mirror-symmetric.
     const impulse = new Float32Array(49);
     impulse[24] = 1;
-    const out = makeLamPath("blur", tensor(impulse, [1, 1, 7, 7]), { sigma: 1.2, fold: 1, l: 4 })
-      .image(0)
+    const out = progressiveBlurPath(tensor(impulse, [1, 1, 7, 7]), 1.2, 4)
+      .at([1.2])
       .dataSync();
     expect(out[(3 - 1) * 7 + 3]).not.toBeCloseTo(out[(3 + 1) * 7 + 3], 4);
     const total = Array.from(out).reduce((a, b) => a + b, 0);

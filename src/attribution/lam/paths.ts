@@ -1,12 +1,16 @@
 /**
- * The paths LAM integrates along, as image sequences gamma_0 (baseline) .. gamma_m (= input) on
- * the LR input. The attribution is the right-endpoint Riemann-Stieltjes sum
- * sum_k grad D(F(gamma_k)) * (gamma_k - gamma_{k-1}), which telescopes exactly for linear D o F.
+ * The paths LAM integrates along, on the shared path module: the progressive blur parameterised
+ * by the blur width sigma (from the baseline's sigma down to 0), and straight lines from a black
+ * or a blurred baseline (the paper's ablation). LAM samples them with a right-endpoint
+ * Riemann-Stieltjes sum whose increments are differences of path images, exact by linearity.
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
-import { add, mul, sub } from "../../ops/binary.ts";
+import { div, sub } from "../../ops/binary.ts";
 import { lamGaussianBlur } from "../../ops/blur.ts";
+import { concat } from "../../ops/concat.ts";
 import { zerosLike } from "../../ops/creation.ts";
+import { linearPath, type Path } from "../path/path.ts";
+import { type PathSamples, stieltjesSamples } from "../path/samples.ts";
 
 export type LamPathKind = "blur" | "linear-black" | "linear-blur";
 
@@ -19,41 +23,44 @@ export interface LamPathOptions {
   l: number;
 }
 
-export interface LamPath {
-  readonly steps: number;
-  /** gamma_k for k = 0..steps, each [1, C, h, w]. */
-  image(k: number): Tensor;
-}
-
-/** Progressive blurring: sigma_k = linspace(sigma, 0, fold + 1)[k]. */
-function blurPath(input: Tensor, o: LamPathOptions): LamPath {
+/**
+ * gamma(s) = I (*) K_s with the reference's l x l kernel (std s + 1e-5) and reflect-101 borders.
+ * At s = 0 the kernel is a delta, so gamma(0) is the input (shifted by a pixel for even l, where
+ * the reference's kernel centre is off cv2's anchor).
+ */
+export function progressiveBlurPath(input: Tensor, sigma: number, l: number): Path {
+  const blur = (s: number) => lamGaussianBlur(input, s, l);
+  const at = (ts: readonly number[]) => (ts.length === 1 ? blur(ts[0]) : concat(ts.map(blur), 0));
+  const h = 1e-3;
   return {
-    steps: o.fold,
-    image: (k) => lamGaussianBlur(input, o.sigma * (1 - k / o.fold), o.l),
+    from: sigma,
+    to: 0,
+    at,
+    derivative: (ts) => div(sub(at(ts.map((s) => s + h)), at(ts)), h),
   };
 }
 
-/** Straight line from a baseline: gamma_k = x' + (k / fold) (x - x'). */
-function linearPath(input: Tensor, baseline: Tensor, fold: number): LamPath {
-  return {
-    steps: fold,
-    image: (k) => (k === fold ? input : add(baseline, mul(sub(input, baseline), k / fold))),
-  };
+function linspace(a: number, b: number, n: number): number[] {
+  return Array.from({ length: n + 1 }, (_, k) => (k === n ? b : a + ((b - a) * k) / n));
 }
 
-export function makeLamPath(kind: LamPathKind, input: Tensor, o: LamPathOptions): LamPath {
+/** The discretised path: gamma_k at the right end of each of the `fold` segments. */
+export function lamSamples(kind: LamPathKind, input: Tensor, o: LamPathOptions): PathSamples {
   if (!(o.sigma >= 0 && Number.isFinite(o.sigma)))
     throw new Error(`LAM: sigma ${o.sigma} must be a finite number >= 0`);
   if (!Number.isInteger(o.fold) || o.fold < 1)
     throw new Error(`LAM: fold ${o.fold} must be a positive integer`);
   if (!Number.isInteger(o.l) || o.l < 1)
     throw new Error(`LAM: kernel size l ${o.l} must be a positive integer`);
-  switch (kind) {
-    case "blur":
-      return blurPath(input, o);
-    case "linear-black":
-      return linearPath(input, zerosLike(input), o.fold);
-    case "linear-blur":
-      return linearPath(input, lamGaussianBlur(input, o.sigma, o.l), o.fold);
+  const stieltjes = { at: "right", increment: "difference" } as const;
+  if (kind === "blur") {
+    return stieltjesSamples(
+      progressiveBlurPath(input, o.sigma, o.l),
+      linspace(o.sigma, 0, o.fold),
+      stieltjes,
+    );
   }
+  const baseline =
+    kind === "linear-black" ? zerosLike(input) : lamGaussianBlur(input, o.sigma, o.l);
+  return stieltjesSamples(linearPath(baseline, input), linspace(0, 1, o.fold), stieltjes);
 }
