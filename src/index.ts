@@ -52,3 +52,4 @@ export type { WeightEntry, WeightMap } from "./models/io/weights.ts";
 // Attribution methods, path quadrature, metrics (issue 5) and platform-neutral visualisation.
 export * from "./attribution/index.ts";
 export * from "./viz/index.ts";
+export { createWebGPUBackend, WebGPUBackend } from "./kernels/webgpu/index.ts";

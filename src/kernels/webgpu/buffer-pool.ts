@@ -88,9 +88,9 @@ export class BufferPool {
       buf.destroy();
       return;
     }
-    let list = this.free.get(key);
-    if (!list) this.free.set(key, (list = []));
-    list.push(buf);
+    const list = this.free.get(key);
+    if (list) list.push(buf);
+    else this.free.set(key, [buf]);
     this.freeBytes += buf.size;
     this.freeCount++;
   }

@@ -93,7 +93,8 @@ export class GpuRuntime {
 
   /** A buffer that lives until the current batch is submitted (uniforms, maps, partial sums). */
   scratchBuffer(kind: "storage" | "uniform", bytes: number): GPUBuffer {
-    const buf = kind === "storage" ? this.alloc(bytes, "a scratch buffer") : this.pool.acquire(kind, bytes);
+    const buf =
+      kind === "storage" ? this.alloc(bytes, "a scratch buffer") : this.pool.acquire(kind, bytes);
     this.scratch.push([kind, buf]);
     return buf;
   }
@@ -101,12 +102,14 @@ export class GpuRuntime {
   /** Uploads `data` into a scratch storage buffer. */
   scratchData(data: Int32Array | Float32Array | Uint32Array): GPUBuffer {
     const buf = this.scratchBuffer("storage", data.byteLength);
-    if (data.byteLength > 0) this.device.queue.writeBuffer(buf, 0, data);
+    this.write(buf, data);
     return buf;
   }
 
   write(buf: GPUBuffer, data: Int32Array | Float32Array | Uint32Array): void {
-    if (data.byteLength > 0) this.device.queue.writeBuffer(buf, 0, data);
+    // Typed arrays here never sit on a SharedArrayBuffer; the cast only narrows the type.
+    if (data.byteLength > 0)
+      this.device.queue.writeBuffer(buf, 0, data as ArrayBufferView<ArrayBuffer>);
   }
 
   /**
@@ -135,7 +138,8 @@ export class GpuRuntime {
         entries.push({ binding: b.binding, resource: { buffer: ubuf, size: k.uniforms.size } });
       } else {
         const buf = buffers[b.name];
-        if (!buf) throw new Error(`WebGPU kernel "${k.name}": no buffer given for binding "${b.name}"`);
+        if (!buf)
+          throw new Error(`WebGPU kernel "${k.name}": no buffer given for binding "${b.name}"`);
         entries.push({ binding: b.binding, resource: { buffer: buf } });
       }
     }

@@ -41,10 +41,7 @@ export function collapse(
     const d = shape[ax];
     if (d === 1) continue;
     const last = outShape.length - 1;
-    if (
-      last >= 0 &&
-      strides.every((s, k) => outStrides[k][last] === s[ax] * d)
-    ) {
+    if (last >= 0 && strides.every((s, k) => outStrides[k][last] === s[ax] * d)) {
       outShape[last] *= d;
       strides.forEach((s, k) => {
         outStrides[k][last] = s[ax];

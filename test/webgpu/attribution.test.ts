@@ -2,11 +2,11 @@
  * WebGPU parity of the attribution methods (Deno + navigator.gpu): every method on a small conv
  * net, and the Captum 4x4 ReLU-rule oracle, give the same maps on the WebGPU backend as on the CPU
  * backend (|gpu - cpu| <= 1e-4 + 1e-4 |cpu|; the oracle exactly). Not a vitest file: run with
- *   npx deno test -A --no-check test/attribution/webgpu.deno.ts
+ *   bash scripts/test-webgpu.sh (it runs everything in test/webgpu/)
  */
 import * as s from "../../src/index.ts";
 import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from "../../src/models/nn/index.ts";
-import { gpuBackend } from "../webgpu/gpu.ts";
+import { gpuBackend } from "./gpu.ts";
 
 // The Deno test API, declared here so tsc (Node types) checks this file too.
 declare const Deno: { test(name: string, fn: () => Promise<void>): void };
