@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { methodsText, runAttribute, runGallery } from "./attribute.ts";
 import { runDemo } from "./demo.ts";
+import { runLam } from "./lam.ts";
 
 const USAGE = `usage: salient <command> [options]
 
@@ -10,6 +11,7 @@ commands:
   attribute --model M --image F --method NAME --out PREFIX   an attribution map (.npy + .png)
   gallery --model M --image F --methods a,b,c --out PREFIX   several methods side by side
   methods                                      list the attribution methods and their options
+  lam --model M (--image HR | --lr LR) --window x,y[,size] --out PREFIX   LAM of an SR model
 `;
 
 function main(argv: string[]): number | Promise<number> {
@@ -45,6 +47,7 @@ function main(argv: string[]): number | Promise<number> {
     return runAttribute(rest, (line) => console.log(line)).then(() => 0);
   }
   if (command === "gallery") return runGallery(rest, (line) => console.log(line)).then(() => 0);
+  if (command === "lam") return runLam(rest, (line) => console.log(line)).then(() => 0);
   if (command === "methods") {
     process.stdout.write(methodsText());
     return 0;

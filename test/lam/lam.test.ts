@@ -5,6 +5,7 @@ import { countSaliencyPixels, diffusionIndex, gini } from "../../src/attribution
 import { weightedKde } from "../../src/attribution/lam/kde.ts";
 import { lam } from "../../src/attribution/lam/lam.ts";
 import { gradAbsNorm } from "../../src/attribution/lam/normalize.ts";
+import { lamPanels } from "../../src/viz/lam-panels.ts";
 import { progressiveBlurPath } from "../../src/attribution/lam/paths.ts";
 import {
   conv2d,
@@ -222,5 +223,33 @@ describe("LAM visualisation helpers", () => {
     // channel sums: [1 - 3, 2 + 0] = [-2, 2]; |.| / max = [1, 1]; abs-then-sum would give [4/2, 2/2].
     expect(Array.from(gradAbsNorm([1, 2, -3, 0], 2, 1, 2))).toEqual([1, 1]);
     expect(Array.from(gradAbsNorm([0, 0, 0, 0], 2, 1, 2))).toEqual([0, 0]);
+  });
+});
+
+describe("LAM panels", () => {
+  test("the four-panel grid: red window, seismic map (white at 0, dark red at 1), blends", () => {
+    const h = 4;
+    const w = 5;
+    const lr = new Float32Array(3 * h * w).fill(0.5);
+    const map = new Float32Array(3 * h * w);
+    map[2 * w + 3] = 2; // one LR pixel (row 2, column 3) holds all the attribution
+    map[h * w + 2 * w + 3] = 1;
+    const hr = { width: w * 2, height: h * 2, data: new Uint8Array(w * 2 * h * 2 * 3).fill(128) };
+    const { grid, panels, absNorm } = lamPanels({ hr, lr, map, height: h, width: w, scale: 2, window: { x: 2, y: 2, size: 4 } });
+    expect(grid.width).toBe(4 * w * 2 + 3 * 4);
+    expect(absNorm[2 * w + 3]).toBe(1);
+    expect(absNorm.filter((v) => v !== 0).length).toBe(1);
+    // matplotlib seismic: 0.5 -> (255, 254/253, 253) near white; 1.0 -> (128, 0, 0) dark red.
+    const abs = panels[1].image;
+    const px = (img: typeof abs, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
+    expect(px(abs, 0, 0)[0]).toBeGreaterThan(250);
+    expect(px(abs, 0, 0)[2]).toBeGreaterThan(250);
+    expect(px(abs, 2 * 3, 2 * 2)).toEqual([128, 0, 0]);
+    expect(px(abs, 2 * 3 + 1, 2 * 2 + 1)).toEqual([128, 0, 0]); // nearest enlargement
+    // The window outline is red at its corner, the inside untouched.
+    expect(px(panels[0].image, 2, 2)).toEqual([255, 0, 0]);
+    expect(px(panels[0].image, 4, 4)).toEqual([128, 128, 128]);
+    // 0.5 blend with the flat grey LR (bicubic of a constant is that constant, 128).
+    expect(px(panels[2].image, 6, 4)).toEqual([128, 64, 64]);
   });
 });

@@ -41,10 +41,12 @@ export function weightedKde(map: ArrayLike<number>, height: number, width: numbe
   const syy = (cyy / norm) * factor2;
   const sxy = (cxy / norm) * factor2;
   const det = sxx * syy - sxy * sxy;
-  if (!(det > 0))
-    throw new Error(
-      "weightedKde: the weighted pixel covariance is singular (all mass on one line or point)",
-    );
+  if (!(det > 0)) {
+    // All mass on one pixel or one line: scipy refuses; the density's limit is the map itself.
+    let wmax = 0;
+    for (const v of w) wmax = Math.max(wmax, v);
+    return w.map((v) => v / wmax);
+  }
   const ixx = syy / det;
   const iyy = sxx / det;
   const ixy = -sxy / det;

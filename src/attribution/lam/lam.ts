@@ -23,6 +23,8 @@ export interface LamOptions {
   batch?: number;
   detector?: Detector;
   path?: LamPathKind;
+  /** Called after each batch of path steps with the number of steps done. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface LamResult {

@@ -20,6 +20,8 @@ export interface IntegrateOptions {
   batchSize: number;
   /** A gradient-rule set active during every forward and backward pass. */
   rules?: RuleSet;
+  /** Called after each batch of nodes with the number of nodes done. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface PathIntegral {
@@ -53,6 +55,7 @@ export async function integratePath(
       });
       acc?.dispose();
       acc = next;
+      o.onProgress?.(b, samples.count);
     }
     if (!acc) throw new Error("integratePath: the path has no nodes");
     const ends = tidy(() => keep(samples.end()));

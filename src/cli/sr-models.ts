@@ -1,0 +1,87 @@
+/**
+ * Super-resolution models for `salient lam` and `compare-models`, as functions from an LR image in
+ * [0, 1] to an SR image in [0, 1] (models published for [0, 255] are wrapped), which is the range
+ * LAM_Demo attributes in. Sources: the UpscalerJS packages by name, bicubic interpolation (a
+ * fixed linear map, the reference point of the zoo study), ONNX graphs, or a zoo architecture with
+ * a weights file (safetensors, PyTorch .pth, ONNX initialisers).
+ */
+import { readFileSync } from "node:fs";
+import type { Tensor } from "../autodiff/tensor.ts";
+import { div, mul } from "../ops/binary.ts";
+import { resize } from "../ops/resize.ts";
+import { UPSCALER_PACKAGES, type UpscalerPackage } from "../models/io/tfjs/node.ts";
+import { loadWeightsIntoModule } from "../models/io/load-weights.ts";
+import { loadOnnx } from "../models/io/onnx/model.ts";
+import type { Module } from "../models/nn/module.ts";
+import { ARCHITECTURES, createArchitecture } from "../models/registry.ts";
+import { loadUpscalerModule } from "../models/zoo/upscaler-node.ts";
+
+export interface SrModel {
+  name: string;
+  scale: number;
+  /** LR [N, 3, h, w] in [0, 1] -> SR [N, 3, H, W] in [0, 1]. */
+  run: (lr: Tensor) => Tensor;
+  parameters: number;
+}
+
+/** Input range of each UpscalerJS package (thick was exported for [0, 1], the RDNs for [0, 255]). */
+const PACKAGE_RANGE: Record<UpscalerPackage, number> = {
+  "esrgan-slim": 255,
+  "esrgan-medium": 255,
+  "esrgan-thick": 1,
+  "default-model": 255,
+};
+
+function inUnitRange(m: Module, range: number): (x: Tensor) => Tensor {
+  return range === 1 ? (x) => m.call(x) : (x) => div(m.call(mul(x, range)), range);
+}
+
+export const SR_MODEL_NAMES = ["bicubic", ...UPSCALER_PACKAGES] as const;
+
+export interface SrModelSpec {
+  model: string;
+  scale: number;
+  /** Zoo architecture for a weights file. */
+  arch?: string;
+  /** Value range the model expects, for ONNX files (default 1). */
+  range?: number;
+}
+
+export function resolveSrModel(spec: SrModelSpec): SrModel {
+  const { model, scale } = spec;
+  if (!Number.isInteger(scale) || scale < 2) throw new Error(`--scale must be an integer >= 2, got ${scale}`);
+  if (model === "bicubic") {
+    return {
+      name: "bicubic",
+      scale,
+      parameters: 0,
+      run: (x) => resize(x, [x.shape[2] * scale, x.shape[3] * scale], { mode: "bicubic" }),
+    };
+  }
+  if ((UPSCALER_PACKAGES as readonly string[]).includes(model)) {
+    const pkg = model as UpscalerPackage;
+    const m = loadUpscalerModule(pkg, scale).eval();
+    return { name: `${pkg} x${scale}`, scale, parameters: m.parameterCount(), run: inUnitRange(m, PACKAGE_RANGE[pkg]) };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(model));
+  } catch {
+    throw new Error(
+      `--model "${model}" is neither a bundled SR model (${SR_MODEL_NAMES.join(", ")}) nor a readable file`,
+    );
+  }
+  if (model.toLowerCase().endsWith(".onnx")) {
+    const m = loadOnnx(bytes);
+    return { name: model, scale, parameters: m.parameterCount(), run: inUnitRange(m, spec.range ?? 1) };
+  }
+  if (!spec.arch) {
+    throw new Error(`--model "${model}" is a weights file: name its architecture with --arch (${Object.keys(ARCHITECTURES).join(", ")})`);
+  }
+  const arch = ARCHITECTURES[spec.arch];
+  if (!arch) throw new Error(`unknown --arch "${spec.arch}" (known: ${Object.keys(ARCHITECTURES).join(", ")})`);
+  const m = createArchitecture(spec.arch, scale);
+  loadWeightsIntoModule(m, bytes, model);
+  m.eval();
+  return { name: `${spec.arch} x${scale} (${model})`, scale, parameters: m.parameterCount(), run: inUnitRange(m, arch.range[1]) };
+}
