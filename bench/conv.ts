@@ -1,11 +1,15 @@
 /**
  * Conv 3x3, 64 -> 64 channels, 64x64 image, batch 1, pad 1: forward, input gradient and filter
- * gradient, ours (src/kernels/cpu) against tfjs-backend-cpu for the same work in the same
- * process. tfjs runs NHWC / HWIO; layouts are converted outside the timed region, and each
+ * gradient, plus the input gradient of the same conv at stride 2, ours (src/kernels/cpu) against
+ * tfjs-backend-cpu for the same work in the same process. GFLOP counts the forward conv's
+ * multiply-adds (x2) for every row. tfjs runs NHWC / HWIO; layouts are converted outside the timed region, and each
  * result is checked against the other before any timing.
  */
+
+// A named import: a bare side-effect import is dropped by bundlers that honour the package's
+// "sideEffects" list, and the backend would then never register.
+import { version_cpu } from "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
 import { type Conv2dGeometry, conv2dGeometry } from "../src/kernels/conv-geometry.ts";
 import { conv2dBackpropFilter, conv2dForward } from "../src/kernels/cpu/conv2d.ts";
 
@@ -20,6 +24,15 @@ export interface ConvBenchRow {
   ratio: number;
   /** Largest |ours - tfjs| relative to the largest |tfjs| value. */
   maxRelDiff: number;
+  /**
+   * GFLOP/s from process CPU time instead of wall time: less skewed when other processes
+   * compete for the cores (time-slicing), still affected by shared caches and SMT siblings.
+   */
+  oursCpuGflops: number;
+  tfjsCpuGflops: number;
+  /** Timed runs behind each median (1 where a single call took over 5 s). */
+  oursSamples: number;
+  tfjsSamples: number;
 }
 
 export interface ConvBenchOptions {
@@ -38,18 +51,42 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Median wall time of fn in ms. */
-function time(fn: () => void, runs: number, warmup: number): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const t: number[] = [];
+/**
+ * Median wall and CPU time of fn in ms over `runs` runs after `warmup` runs, the first of which
+ * has already happened and taken `first` ms. A call slower than SLOW_MS is reported from that
+ * single (first) call: tfjs-cpu's filter gradient takes over 30 s here, and more samples would
+ * not change the picture.
+ */
+function time(
+  fn: () => void,
+  runs: number,
+  warmup: number,
+  first: { wall: number; cpu: number },
+): { ms: number; cpuMs: number; samples: number } {
+  if (first.wall > SLOW_MS) return { ms: first.wall, cpuMs: first.cpu, samples: 1 };
+  for (let i = 1; i < warmup; i++) fn();
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    t.push(performance.now() - t0);
+    const t = clock(fn);
+    wall.push(t.wall);
+    cpu.push(t.cpu);
   }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(runs / 2)];
+  const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  return { ms: median(wall), cpuMs: median(cpu), samples: runs };
 }
+
+/** Wall and process CPU time of one call, in ms. */
+function clock<T>(fn: () => T): { wall: number; cpu: number; value: T } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = fn();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1e3, value };
+}
+
+const SLOW_MS = 5000;
 
 /** [N, C, H, W] -> [N, H, W, C]. */
 function nchwToNhwc(a: Float32Array, n: number, c: number, h: number, w: number): Float32Array {
@@ -84,7 +121,11 @@ function maxRelDiff(ours: Float32Array, ref: Float32Array): number {
  * spatially and its in/out channels swapped, padding (k - 1) * d - pad (plus the rows the
  * forward stride dropped at the end), and input dilation = the forward stride.
  */
-export function conv2dInputGrad(dy: Float32Array, w: Float32Array, g: Conv2dGeometry): Float32Array {
+export function conv2dInputGrad(
+  dy: Float32Array,
+  w: Float32Array,
+  g: Conv2dGeometry,
+): Float32Array {
   const { inChannels: C, outChannels: O, kernelH: kh, kernelW: kw, groups } = g;
   if (g.inputDilation[0] !== 1 || g.inputDilation[1] !== 1) {
     throw new Error("conv2dInputGrad (bench helper): forward input dilation must be 1");
@@ -121,92 +162,118 @@ export function conv2dInputGrad(dy: Float32Array, w: Float32Array, g: Conv2dGeom
   return conv2dForward(dy, wf, gt, null, false);
 }
 
-export async function runConvBench(opts: ConvBenchOptions = {}): Promise<ConvBenchRow[]> {
-  const runs = opts.runs ?? 7;
-  const warmup = opts.warmup ?? 2;
-  await tf.setBackend("cpu");
+/** Version of the tfjs-backend-cpu package the figures were measured against. */
+export const tfjsCpuVersion: string = version_cpu;
+
+interface BenchCase {
+  name: string;
+  gflop: number;
+  ours: () => Float32Array;
+  tfjs: () => tf.Tensor;
+  /** tfjs result (NHWC / HWIO) in our layout, for the cross-check. */
+  toOurLayout: (t: Float32Array) => Float32Array;
+}
+
+/** Conv 3x3, 64 -> 64, 64x64 input, batch 1, pad 1, at the given stride; tensors for both sides. */
+function problem(stride: number, seed: number) {
   const [N, C, O, H, W, K] = [1, 64, 64, 64, 64, 3];
   const g = conv2dGeometry([N, C, H, W], [O, C, K, K], {
-    stride: [1, 1],
+    stride: [stride, stride],
     dilation: [1, 1],
     inputDilation: [1, 1],
     pad: [1, 1, 1, 1],
     groups: 1,
   });
-  const rand = rng(1234);
+  const [oh, ow] = [g.outHeight, g.outWidth];
+  const rand = rng(seed);
   const x = Float32Array.from({ length: N * C * H * W }, rand);
   const w = Float32Array.from({ length: O * C * K * K }, rand);
-  const dy = Float32Array.from({ length: N * O * g.outHeight * g.outWidth }, rand);
-  const gflop = (2 * N * O * g.outHeight * g.outWidth * C * K * K) / 1e9;
-
+  const dy = Float32Array.from({ length: N * O * oh * ow }, rand);
   const tx = tf.tensor4d(nchwToNhwc(x, N, C, H, W), [N, H, W, C]);
   const tw = tf.tensor4d(oihwToHwio(w, O, C, K, K), [K, K, C, O]);
-  const tdy = tf.tensor4d(nchwToNhwc(dy, N, O, g.outHeight, g.outWidth), [
-    N,
-    g.outHeight,
-    g.outWidth,
-    O,
-  ]);
-  const convAttrs = { strides: 1, pad: 1, dataFormat: "NHWC", dilations: 1 } as const;
-  const tfFwd = () => tf.conv2d(tx, tw, 1, 1);
-  const tfDx = () =>
-    tf.engine().runKernel(
-      tf.Conv2DBackpropInput,
-      { dy: tdy, filter: tw },
-      { ...convAttrs, inputShape: [N, H, W, C] },
-    ) as tf.Tensor;
-  const tfDw = () =>
-    tf.engine().runKernel(
-      tf.Conv2DBackpropFilter,
-      { x: tx, dy: tdy },
-      { ...convAttrs, filterShape: [K, K, C, O] },
-    ) as tf.Tensor;
-
-  const cases: {
-    name: string;
-    ours: () => Float32Array;
-    tfjs: () => tf.Tensor;
-    toOurLayout: (t: Float32Array) => Float32Array;
-  }[] = [
-    {
-      name: "forward",
+  const tdy = tf.tensor4d(nchwToNhwc(dy, N, O, oh, ow), [N, oh, ow, O]);
+  const attrs = { strides: stride, pad: 1, dataFormat: "NHWC", dilations: 1 } as const;
+  const gflop = (2 * N * O * oh * ow * C * K * K) / 1e9;
+  const suffix = stride === 1 ? "" : ` (stride ${stride})`;
+  const cases = {
+    forward: {
+      name: `forward${suffix}`,
+      gflop,
       ours: () => conv2dForward(x, w, g, null, false),
-      tfjs: tfFwd,
-      toOurLayout: (t) => nhwcToNchw(t, N, O, g.outHeight, g.outWidth),
+      tfjs: () => tf.conv2d(tx, tw, stride, 1),
+      toOurLayout: (t) => nhwcToNchw(t, N, O, oh, ow),
     },
-    {
-      name: "input grad",
+    inputGrad: {
+      name: `input grad${suffix}`,
+      gflop,
       ours: () => conv2dInputGrad(dy, w, g),
-      tfjs: tfDx,
+      tfjs: () =>
+        tf
+          .engine()
+          .runKernel(
+            tf.Conv2DBackpropInput,
+            { dy: tdy, filter: tw },
+            { ...attrs, inputShape: [N, H, W, C] },
+          ) as tf.Tensor,
       toOurLayout: (t) => nhwcToNchw(t, N, C, H, W),
     },
-    {
-      name: "filter grad",
+    filterGrad: {
+      name: `filter grad${suffix}`,
+      gflop,
       ours: () => conv2dBackpropFilter(x, dy, g),
-      tfjs: tfDw,
+      tfjs: () =>
+        tf
+          .engine()
+          .runKernel(
+            tf.Conv2DBackpropFilter,
+            { x: tx, dy: tdy },
+            { ...attrs, filterShape: [K, K, C, O] },
+          ) as tf.Tensor,
       toOurLayout: (t) => hwioToOihw(t, O, C, K, K),
     },
-  ];
+  } satisfies Record<string, BenchCase>;
+  return { cases, dispose: () => tf.dispose([tx, tw, tdy]) };
+}
 
+export async function runConvBench(opts: ConvBenchOptions = {}): Promise<ConvBenchRow[]> {
+  const runs = opts.runs ?? 7;
+  // V8 needs a few calls to settle (OSR, then a deopt/reopt of the micro-kernel once the
+  // epilogue has run): about 4 before timings stop dropping.
+  const warmup = opts.warmup ?? 5;
+  await tf.setBackend("cpu");
+  const s1 = problem(1, 1234);
+  const s2 = problem(2, 5678);
+  const cases: BenchCase[] = [
+    s1.cases.forward,
+    s1.cases.inputGrad,
+    s1.cases.filterGrad,
+    s2.cases.inputGrad,
+  ];
   const rows: ConvBenchRow[] = [];
   for (const c of cases) {
-    const ref = tf.tidy(() => c.tfjs().dataSync() as Float32Array);
-    const diff = maxRelDiff(c.ours(), c.toOurLayout(ref));
+    const o1 = clock(c.ours);
+    const t1 = clock(() => tf.tidy(() => c.tfjs().dataSync() as Float32Array));
+    const diff = maxRelDiff(o1.value, c.toOurLayout(t1.value));
     if (!(diff < 1e-4)) throw new Error(`${c.name}: ours and tfjs differ (max rel diff ${diff})`);
-    const oursMs = time(c.ours, runs, warmup);
-    const tfjsMs = time(() => tf.tidy(() => void c.tfjs().dataSync()), runs, warmup);
+    const ours = time(c.ours, runs, warmup, o1);
+    const tfjs = time(() => tf.tidy(() => void c.tfjs().dataSync()), runs, warmup, t1);
     rows.push({
       case: c.name,
-      gflop,
-      oursMs,
-      tfjsMs,
-      oursGflops: gflop / (oursMs / 1e3),
-      tfjsGflops: gflop / (tfjsMs / 1e3),
-      ratio: tfjsMs / oursMs,
+      gflop: c.gflop,
+      oursMs: ours.ms,
+      tfjsMs: tfjs.ms,
+      oursGflops: c.gflop / (ours.ms / 1e3),
+      tfjsGflops: c.gflop / (tfjs.ms / 1e3),
+      ratio: tfjs.ms / ours.ms,
       maxRelDiff: diff,
+      oursCpuGflops: c.gflop / (ours.cpuMs / 1e3),
+      tfjsCpuGflops: c.gflop / (tfjs.cpuMs / 1e3),
+      oursSamples: ours.samples,
+      tfjsSamples: tfjs.samples,
     });
   }
-  tf.dispose([tx, tw, tdy]);
+  s1.dispose();
+  s2.dispose();
   return rows;
 }
 
@@ -227,7 +294,16 @@ function hwioToOihw(a: Float32Array, o: number, i: number, kh: number, kw: numbe
 }
 
 export function formatConvTable(rows: ConvBenchRow[]): string {
-  const head = ["case", "ours GFLOP/s", "tfjs-cpu GFLOP/s", "ratio", "ours ms", "tfjs ms"];
+  const head = [
+    "case",
+    "ours GFLOP/s",
+    "tfjs-cpu GFLOP/s",
+    "ratio",
+    "ours ms",
+    "tfjs ms",
+    "ours (cpu time)",
+    "tfjs (cpu time)",
+  ];
   const body = rows.map((r) => [
     r.case,
     r.oursGflops.toFixed(2),
@@ -235,6 +311,8 @@ export function formatConvTable(rows: ConvBenchRow[]): string {
     `${r.ratio.toFixed(1)}x`,
     r.oursMs.toFixed(1),
     r.tfjsMs.toFixed(1),
+    r.oursCpuGflops.toFixed(2),
+    r.tfjsCpuGflops.toFixed(2),
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) =>

@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { conv2dBackpropFilter, conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import {
   type Conv2dGeometry,
   type Conv2dParams,
   conv2dGeometry,
   convOutLength,
 } from "../../src/kernels/conv-geometry.ts";
+import { conv2dBackpropFilter, conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -19,7 +19,10 @@ function rng(seed: number): () => number {
 }
 
 /** x [N, C, H, W] -> [N, C, Hp, Wp]: zeros inserted between pixels, then padded or cropped. */
-function dilatePad(x: ArrayLike<number>, g: Conv2dGeometry): { data: Float64Array; hp: number; wp: number } {
+function dilatePad(
+  x: ArrayLike<number>,
+  g: Conv2dGeometry,
+): { data: Float64Array; hp: number; wp: number } {
   const { batch: N, inChannels: C, inHeight: H, inWidth: W } = g;
   const [idh, idw] = g.inputDilation;
   const [pt, pb, pl, pr] = g.pad;
@@ -28,7 +31,8 @@ function dilatePad(x: ArrayLike<number>, g: Conv2dGeometry): { data: Float64Arra
   const dil = new Float64Array(N * C * hd * wd);
   for (let nc = 0; nc < N * C; nc++) {
     for (let y = 0; y < H; y++) {
-      for (let xx = 0; xx < W; xx++) dil[(nc * hd + y * idh) * wd + xx * idw] = x[(nc * H + y) * W + xx];
+      for (let xx = 0; xx < W; xx++)
+        dil[(nc * hd + y * idh) * wd + xx * idw] = x[(nc * H + y) * W + xx];
     }
   }
   const hp = hd + pt + pb;
@@ -39,7 +43,8 @@ function dilatePad(x: ArrayLike<number>, g: Conv2dGeometry): { data: Float64Arra
       for (let xx = 0; xx < wp; xx++) {
         const sy = y - pt;
         const sx = xx - pl;
-        if (sy >= 0 && sy < hd && sx >= 0 && sx < wd) data[(nc * hp + y) * wp + xx] = dil[(nc * hd + sy) * wd + sx];
+        if (sy >= 0 && sy < hd && sx >= 0 && sx < wd)
+          data[(nc * hp + y) * wp + xx] = dil[(nc * hd + sy) * wd + sx];
       }
     }
   }
@@ -54,7 +59,16 @@ function refForward(
   bias: ArrayLike<number> | null,
   relu: boolean,
 ): { out: Float64Array; scale: Float64Array } {
-  const { batch: N, inChannels: C, outChannels: O, groups, kernelH: kh, kernelW: kw, outHeight: oh, outWidth: ow } = g;
+  const {
+    batch: N,
+    inChannels: C,
+    outChannels: O,
+    groups,
+    kernelH: kh,
+    kernelW: kw,
+    outHeight: oh,
+    outWidth: ow,
+  } = g;
   const { data: xp, hp, wp } = dilatePad(x, g);
   const cg = C / groups;
   const og = O / groups;
@@ -72,7 +86,9 @@ function refForward(
               for (let kx = 0; kx < kw; kx++) {
                 const y = oy * g.stride[0] + ky * g.dilation[0];
                 const xx = ox * g.stride[1] + kx * g.dilation[1];
-                const t = w[((o * cg + c) * kh + ky) * kw + kx] * xp[((n * C + grp * cg + c) * hp + y) * wp + xx];
+                const t =
+                  w[((o * cg + c) * kh + ky) * kw + kx] *
+                  xp[((n * C + grp * cg + c) * hp + y) * wp + xx];
                 s += t;
                 a += Math.abs(t);
               }
@@ -93,7 +109,16 @@ function refFilterGrad(
   dy: ArrayLike<number>,
   g: Conv2dGeometry,
 ): { dw: Float64Array; scale: Float64Array } {
-  const { batch: N, inChannels: C, outChannels: O, groups, kernelH: kh, kernelW: kw, outHeight: oh, outWidth: ow } = g;
+  const {
+    batch: N,
+    inChannels: C,
+    outChannels: O,
+    groups,
+    kernelH: kh,
+    kernelW: kw,
+    outHeight: oh,
+    outWidth: ow,
+  } = g;
   const { data: xp, hp, wp } = dilatePad(x, g);
   const cg = C / groups;
   const og = O / groups;
@@ -111,7 +136,9 @@ function refFilterGrad(
               for (let ox = 0; ox < ow; ox++) {
                 const y = oy * g.stride[0] + ky * g.dilation[0];
                 const xx = ox * g.stride[1] + kx * g.dilation[1];
-                const t = dy[((n * O + o) * oh + oy) * ow + ox] * xp[((n * C + grp * cg + c) * hp + y) * wp + xx];
+                const t =
+                  dy[((n * O + o) * oh + oy) * ow + ox] *
+                  xp[((n * C + grp * cg + c) * hp + y) * wp + xx];
                 s += t;
                 a += Math.abs(t);
               }
@@ -127,7 +154,12 @@ function refFilterGrad(
   return { dw, scale };
 }
 
-function expectClose(got: Float32Array, want: Float64Array, scale: Float64Array, what: string): void {
+function expectClose(
+  got: Float32Array,
+  want: Float64Array,
+  scale: Float64Array,
+  what: string,
+): void {
   expect(got.length).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
     const err = Math.abs(got[i] - want[i]);
@@ -189,8 +221,24 @@ function geometryOf(t: GeomCase): Conv2dGeometry | null {
   const cg = t.depthwise ? 1 : t.cg;
   const C = cg * t.groups;
   const O = t.og * t.groups;
-  const oh = convOutLength(t.h, t.kh, t.stride[0], t.dilation[0], t.inputDilation[0], t.pad[0], t.pad[1]);
-  const ow = convOutLength(t.w, t.kw, t.stride[1], t.dilation[1], t.inputDilation[1], t.pad[2], t.pad[3]);
+  const oh = convOutLength(
+    t.h,
+    t.kh,
+    t.stride[0],
+    t.dilation[0],
+    t.inputDilation[0],
+    t.pad[0],
+    t.pad[1],
+  );
+  const ow = convOutLength(
+    t.w,
+    t.kw,
+    t.stride[1],
+    t.dilation[1],
+    t.inputDilation[1],
+    t.pad[2],
+    t.pad[3],
+  );
   if (oh < 1 || ow < 1) return null;
   return conv2dGeometry([t.n, C, t.h, t.w], [O, cg, t.kh, t.kw], {
     stride: t.stride,
@@ -207,15 +255,14 @@ function randomData(g: Conv2dGeometry, seed: number) {
   const x = Float32Array.from({ length: g.batch * g.inChannels * g.inHeight * g.inWidth }, rand);
   const w = Float32Array.from({ length: g.outChannels * cg * g.kernelH * g.kernelW }, rand);
   const bias = Float32Array.from({ length: g.outChannels }, rand);
-  const dy = Float32Array.from({ length: g.batch * g.outChannels * g.outHeight * g.outWidth }, rand);
+  const dy = Float32Array.from(
+    { length: g.batch * g.outChannels * g.outHeight * g.outWidth },
+    rand,
+  );
   return { x, w, bias, dy };
 }
 
-function geom(
-  xShape: number[],
-  wShape: number[],
-  p: Partial<Conv2dParams> = {},
-): Conv2dGeometry {
+function geom(xShape: number[], wShape: number[], p: Partial<Conv2dParams> = {}): Conv2dGeometry {
   return conv2dGeometry(xShape, wShape, {
     stride: [1, 1],
     dilation: [1, 1],
@@ -258,21 +305,106 @@ describe("conv2dForward", () => {
     );
   });
 
-  it("matches the reference on larger shapes (pointwise GEMM path, row chunking, depthwise)", () => {
+  it("matches the reference on larger shapes (pointwise path, GEMM block edges, depthwise)", () => {
     const cases: Conv2dGeometry[] = [
       geom([2, 9, 6, 5], [7, 9, 1, 1]),
       geom([1, 4, 6, 6], [6, 2, 1, 1], { groups: 2 }),
-      // K * outW * rows crosses the im2col budget, so rows are processed in several chunks.
+      // P = 3200 > NC and K = 576 > KC: several GEMM column and depth blocks.
       geom([1, 64, 40, 80], [5, 64, 3, 3], { pad: [1, 1, 1, 1] }),
       geom([1, 8, 9, 9], [8, 1, 3, 3], { groups: 8, stride: [2, 2], pad: [1, 1, 1, 1] }),
-      // Transposed-conv style: input dilation 2 with stride 2 columns (some rows all zero).
-      geom([1, 3, 5, 6], [4, 3, 4, 3], { inputDilation: [2, 3], stride: [1, 2], pad: [3, 2, -1, 2] }),
+      // Input dilation with stride > 1 along columns (generic path, not the phase split).
+      geom([1, 3, 5, 6], [4, 3, 4, 3], {
+        inputDilation: [2, 3],
+        stride: [1, 2],
+        pad: [3, 2, -1, 2],
+      }),
     ];
     for (const [i, g] of cases.entries()) {
       const { x, w, bias } = randomData(g, 100 + i);
       const got = conv2dForward(x, w, g, bias, i % 2 === 1);
       const { out, scale } = refForward(x, w, g, bias, i % 2 === 1);
       expectClose(got, out, scale, `case ${i} out`);
+    }
+  });
+});
+
+/** dx = J^T dy for the conv x -> conv(x, w), scattered straight from the definition (float64). */
+function refInputGrad(
+  w: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  g: Conv2dGeometry,
+): Float64Array {
+  const { batch: N, inChannels: C, outChannels: O, groups, kernelH: kh, kernelW: kw } = g;
+  const { inHeight: H, inWidth: W, outHeight: oh, outWidth: ow } = g;
+  const cg = C / groups;
+  const og = O / groups;
+  const dx = new Float64Array(N * C * H * W);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let oy = 0; oy < oh; oy++)
+        for (let ox = 0; ox < ow; ox++)
+          for (let c = 0; c < cg; c++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const y = oy * g.stride[0] + ky * g.dilation[0] - g.pad[0];
+                const x = ox * g.stride[1] + kx * g.dilation[1] - g.pad[2];
+                if (y < 0 || y >= H || x < 0 || x >= W) continue;
+                const ci = Math.floor(o / og) * cg + c;
+                dx[((n * C + ci) * H + y) * W + x] +=
+                  w[((o * cg + c) * kh + ky) * kw + kx] * dy[((n * O + o) * oh + oy) * ow + ox];
+              }
+  return dx;
+}
+
+describe("input gradient as a forward conv (input dilation = stride)", () => {
+  it("conv2dForward(dy, flipped w, pad (k-1)d - pad, input dilation = stride) is J^T dy", () => {
+    const cases: Conv2dGeometry[] = [
+      geom([1, 3, 7, 8], [4, 3, 3, 3], { stride: [2, 2], pad: [1, 1, 1, 1] }),
+      geom([2, 4, 9, 7], [6, 2, 4, 3], {
+        stride: [3, 2],
+        dilation: [2, 1],
+        pad: [2, 0, 1, 2],
+        groups: 2,
+      }),
+      geom([1, 5, 6, 6], [3, 5, 1, 1], { stride: [2, 2] }),
+      geom([1, 16, 20, 19], [8, 16, 3, 3], { stride: [2, 2], pad: [1, 1, 1, 1] }),
+    ];
+    for (const [ci, g] of cases.entries()) {
+      const { w, dy } = randomData(g, 400 + ci);
+      const { inChannels: C, outChannels: O, kernelH: kh, kernelW: kw, groups } = g;
+      const cg = C / groups;
+      const og = O / groups;
+      const wf = new Float32Array(w.length);
+      for (let o = 0; o < O; o++)
+        for (let c = 0; c < cg; c++)
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++) {
+              const grp = Math.floor(o / og);
+              const dst = (((grp * cg + c) * og + (o % og)) * kh + kh - 1 - ky) * kw + kw - 1 - kx;
+              wf[dst] = w[((o * cg + c) * kh + ky) * kw + kx];
+            }
+      const [sh, sw] = g.stride;
+      const spanH = (kh - 1) * g.dilation[0];
+      const spanW = (kw - 1) * g.dilation[1];
+      // Rows the forward stride skipped at the bottom/right get zero gradient: extra padding.
+      const restH = (g.inHeight + g.pad[0] + g.pad[1] - spanH - 1) % sh;
+      const restW = (g.inWidth + g.pad[2] + g.pad[3] - spanW - 1) % sw;
+      const gt = geom([g.batch, O, g.outHeight, g.outWidth], [C, og, kh, kw], {
+        dilation: g.dilation,
+        inputDilation: g.stride,
+        pad: [
+          spanH - g.pad[0],
+          spanH - g.pad[1] + restH,
+          spanW - g.pad[2],
+          spanW - g.pad[3] + restW,
+        ],
+        groups,
+      });
+      expect([gt.outHeight, gt.outWidth]).toEqual([g.inHeight, g.inWidth]);
+      const got = conv2dForward(dy, wf, gt, null, false);
+      const want = refInputGrad(w, dy, g);
+      const { scale } = refForward(dy, wf, gt, null, false);
+      expectClose(got, want, scale, `case ${ci} dx`);
     }
   });
 });
@@ -296,11 +428,16 @@ describe("conv2dBackpropFilter", () => {
     expect(tested).toBeGreaterThan(100);
   });
 
-  it("matches the reference on larger shapes (pointwise path, chunked rows)", () => {
+  it("matches the reference on larger shapes (pointwise path, blocks starting mid-row)", () => {
     const cases: Conv2dGeometry[] = [
       geom([2, 9, 6, 5], [7, 9, 1, 1]),
       geom([2, 64, 40, 80], [5, 64, 3, 3], { pad: [1, 1, 1, 1] }),
-      geom([1, 6, 7, 8], [6, 2, 2, 3], { groups: 3, inputDilation: [2, 1], dilation: [1, 2], pad: [0, -1, 2, 1] }),
+      geom([1, 6, 7, 8], [6, 2, 2, 3], {
+        groups: 3,
+        inputDilation: [2, 1],
+        dilation: [1, 2],
+        pad: [0, -1, 2, 1],
+      }),
     ];
     for (const [i, g] of cases.entries()) {
       const { x, dy } = randomData(g, 200 + i);
@@ -311,7 +448,11 @@ describe("conv2dBackpropFilter", () => {
 
   it("equals central finite differences of sum(conv(x, w) * dy) (float64)", () => {
     const cases: Conv2dGeometry[] = [
-      geom([2, 2, 5, 4], [3, 2, 3, 2], { stride: [2, 1], pad: [1, 0, -1, 2], inputDilation: [1, 2] }),
+      geom([2, 2, 5, 4], [3, 2, 3, 2], {
+        stride: [2, 1],
+        pad: [1, 0, -1, 2],
+        inputDilation: [1, 2],
+      }),
       geom([1, 4, 6, 5], [4, 2, 2, 2], { groups: 2, dilation: [2, 1], pad: [1, 1, 1, 1] }),
     ];
     for (const [ci, g] of cases.entries()) {

@@ -1,29 +1,222 @@
 /**
- * Generalised 2-D convolution on the CPU as im2col + GEMM (see conv-geometry.ts for the
- * geometry: NCHW input, OIHW weight, groups, stride, kernel dilation, input dilation, pads that
- * may be negative).
+ * Generalised 2-D convolution on the CPU as GEMM over an implicit im2col matrix (see
+ * conv-geometry.ts for the geometry: NCHW input, OIHW weight, groups, stride, kernel dilation,
+ * input dilation, pads that may be negative).
  *
- * Per batch item and group, out_g [O/g x outH*outW] = W_g [O/g x K] * col [K x outH*outW] with
- * K = C/g * kh * kw, which is NCHW output directly; the filter gradient is
- * dW_g [O/g x K] += dy_g [O/g x outH*outW] * col^T. Both build col with the same im2col, which
- * reads the dilated, padded input implicitly (the dilated input is never materialised).
+ * With col[t, q] the dilated, padded input seen by kernel tap t = (c, ky, kx) at output pixel
+ * q = (oy, ox), per batch item and group
+ *   forward:     out_g [O/g x P] = W_g [O/g x K] * col [K x P]       (NCHW output directly)
+ *   filter grad: dW_g [O/g x K] += dy_g [O/g x P] * col^T [P x K]
+ * with K = C/g * kh * kw and P = outH * outW. col is never stored: the GEMM asks for packed
+ * panels of col (forward) or col^T (filter gradient), and both packers read the input through
+ * the same ColMatrix, so neither the dilated input nor the column matrix is materialised.
  */
 import type { Conv2dGeometry } from "../conv-geometry.ts";
-import { gemm } from "./gemm.ts";
+import { type BPacker, gemm, gemmPackB, NR } from "./gemm.ts";
+
+if (NR !== 4) throw new Error("conv2d packers write 4-wide panels; update them with gemm's NR");
 
 /**
- * Upper bound on the im2col buffer (floats) before output rows are processed in chunks: keeps
- * the buffer in L2/L3 for large images and bounds its memory (a 256x256 64-channel 3x3 conv
- * would otherwise need a 150 MB column matrix).
+ * col[t, q] of one batch item and group (`xOff`), described by per-tap tables: tap t reads input
+ * channel offset tapC[t] at dilated-input coordinates (oy*sh + tapY[t], ox*sw + tapX[t]) for
+ * output pixel q = (oy, ox), zero on padding and on the zeros inserted by input dilation.
  */
-const COL_BUDGET = 1 << 20;
+class ColMatrix {
+  xOff = 0;
+  /** Flat input offset of each tap relative to pixel (oy*sh, ox*sw); used where `fast`. */
+  readonly tapLin: Int32Array;
+  /** Largest dilated-input coordinate (coordinates beyond are padding). */
+  readonly yMax: number;
+  readonly xMax: number;
+  /**
+   * No input dilation: pixels with oy in [rowLo, rowHi) and ox in [colLo, colHi) read every tap
+   * inside the input, at x[xOff + oy*sh*W + ox*sw + tapLin[t]].
+   */
+  readonly fast: boolean;
+  readonly rowLo: number;
+  readonly rowHi: number;
+  readonly colLo: number;
+  readonly colHi: number;
 
-/** Reused across calls so repeated convolutions do not churn the GC. */
-let colBuf = new Float32Array(0);
+  constructor(
+    readonly x: Float32Array,
+    H: number,
+    readonly W: number,
+    outH: number,
+    readonly outW: number,
+    readonly sh: number,
+    readonly sw: number,
+    readonly idh: number,
+    readonly idw: number,
+    readonly tapC: Int32Array,
+    readonly tapY: Int32Array,
+    readonly tapX: Int32Array,
+  ) {
+    this.yMax = (H - 1) * idh;
+    this.xMax = (W - 1) * idw;
+    this.tapLin = new Int32Array(tapC.length);
+    let minY = 0;
+    let maxY = 0;
+    let minX = 0;
+    let maxX = 0;
+    for (let t = 0; t < tapC.length; t++) {
+      this.tapLin[t] = tapC[t] + tapY[t] * W + tapX[t];
+      minY = t === 0 ? tapY[t] : Math.min(minY, tapY[t]);
+      maxY = t === 0 ? tapY[t] : Math.max(maxY, tapY[t]);
+      minX = t === 0 ? tapX[t] : Math.min(minX, tapX[t]);
+      maxX = t === 0 ? tapX[t] : Math.max(maxX, tapX[t]);
+    }
+    this.fast = idh === 1 && idw === 1;
+    // oy*sh + minY >= 0 and oy*sh + maxY <= H - 1 for every tap; likewise for columns.
+    this.rowLo = Math.max(0, Math.ceil(-minY / sh));
+    this.rowHi = Math.min(outH, Math.floor((H - 1 - maxY) / sh) + 1);
+    this.colLo = Math.max(0, Math.ceil(-minX / sw));
+    this.colHi = Math.min(outW, Math.floor((W - 1 - maxX) / sw) + 1);
+  }
 
-function colScratch(size: number): Float32Array {
-  if (colBuf.length < size) colBuf = new Float32Array(size);
-  return colBuf;
+  value(t: number, oy: number, ox: number): number {
+    let y = oy * this.sh + this.tapY[t];
+    let x = ox * this.sw + this.tapX[t];
+    if (y < 0 || y > this.yMax || x < 0 || x > this.xMax) return 0;
+    if (this.idh > 1) {
+      if (y % this.idh !== 0) return 0;
+      y /= this.idh;
+    }
+    if (this.idw > 1) {
+      if (x % this.idw !== 0) return 0;
+      x /= this.idw;
+    }
+    return this.x[this.xOff + this.tapC[t] + y * this.W + x];
+  }
+
+  /** True when pixel (oy, ox) reads all taps from inside the input (fast path applies). */
+  interior(oy: number, ox: number): boolean {
+    return this.fast && oy >= this.rowLo && oy < this.rowHi && ox >= this.colLo && ox < this.colHi;
+  }
+}
+
+/** The column matrix of the whole geometry: taps t = (c * kh + ky) * kw + kx. */
+function colMatrix(x: Float32Array, g: Conv2dGeometry): ColMatrix {
+  const { inHeight: H, inWidth: W, kernelH: kh, kernelW: kw } = g;
+  const k = (g.inChannels / g.groups) * kh * kw;
+  const tapC = new Int32Array(k);
+  const tapY = new Int32Array(k);
+  const tapX = new Int32Array(k);
+  for (let t = 0; t < k; t++) {
+    const kx = t % kw;
+    const ky = Math.floor(t / kw) % kh;
+    tapC[t] = Math.floor(t / (kw * kh)) * H * W;
+    tapY[t] = ky * g.dilation[0] - g.pad[0];
+    tapX[t] = kx * g.dilation[1] - g.pad[2];
+  }
+  const [sh, sw] = g.stride;
+  const [idh, idw] = g.inputDilation;
+  return new ColMatrix(x, H, W, g.outHeight, g.outWidth, sh, sw, idh, idw, tapC, tapY, tapX);
+}
+
+/** Forward: op(B) = col; a panel is 4 consecutive output pixels, its rows are taps. */
+class ColPacker implements BPacker {
+  constructor(readonly m: ColMatrix) {}
+
+  pack(s: number[], o: number, pc: number, kc: number, jc: number, nc: number): void {
+    const m = this.m;
+    const { x, outW, sw, tapLin } = m;
+    const W = m.W;
+    for (let jr = 0; jr < nc; jr += 4) {
+      const q = jc + jr;
+      const nr = Math.min(4, nc - jr);
+      const oy = Math.floor(q / outW);
+      const ox = q - oy * outW;
+      if (nr === 4 && ox + 3 < outW && m.interior(oy, ox) && m.interior(oy, ox + 3)) {
+        const base = m.xOff + oy * m.sh * W + ox * sw;
+        const sw2 = 2 * sw;
+        const sw3 = 3 * sw;
+        // `| 0` keeps V8 from emitting an overflow check per index.
+        for (let t = pc; t < pc + kc; t = (t + 1) | 0) {
+          const b = (base + tapLin[t]) | 0;
+          s[o] = x[b];
+          s[(o + 1) | 0] = x[(b + sw) | 0];
+          s[(o + 2) | 0] = x[(b + sw2) | 0];
+          s[(o + 3) | 0] = x[(b + sw3) | 0];
+          o = (o + 4) | 0;
+        }
+      } else {
+        for (let j = 0; j < 4; j++) {
+          let d = o + j;
+          if (j < nr) {
+            const pyj = Math.floor((q + j) / outW);
+            const pxj = q + j - pyj * outW;
+            for (let t = pc; t < pc + kc; t++, d += 4) s[d] = m.value(t, pyj, pxj);
+          } else {
+            for (let t = pc; t < pc + kc; t++, d += 4) s[d] = 0;
+          }
+        }
+        o += 4 * kc;
+      }
+    }
+  }
+}
+
+/** Filter gradient: op(B) = col^T; a panel is 4 consecutive taps, its rows are output pixels. */
+class ColTPacker implements BPacker {
+  constructor(readonly m: ColMatrix) {}
+
+  pack(s: number[], o: number, pc: number, kc: number, jc: number, nc: number): void {
+    const m = this.m;
+    const { x, outW, sw, tapLin } = m;
+    const rowStep = m.sh * m.W;
+    const oy0 = Math.floor(pc / outW);
+    const ox0 = pc - oy0 * outW;
+    for (let jr = 0; jr < nc; jr += 4) {
+      const t0 = jc + jr;
+      const nr = Math.min(4, nc - jr);
+      if (nr === 4 && m.fast) {
+        const l0 = tapLin[t0];
+        const l1 = tapLin[t0 + 1];
+        const l2 = tapLin[t0 + 2];
+        const l3 = tapLin[t0 + 3];
+        // Walk the pixels row by row; the interior run of each row takes the unchecked path.
+        let oy = oy0;
+        let ox = ox0;
+        for (let left = kc; left > 0; ) {
+          const run = Math.min(left, outW - ox);
+          const rowIn = oy >= m.rowLo && oy < m.rowHi;
+          const lo = rowIn ? Math.min(Math.max(ox, m.colLo), ox + run) : ox + run;
+          const hi = rowIn ? Math.max(lo, Math.min(ox + run, m.colHi)) : ox + run;
+          for (let px = ox; px < lo; px++, o += 4) this.edge(s, o, t0, oy, px);
+          let b = m.xOff + oy * rowStep + lo * sw;
+          for (let px = lo; px < hi; px++, o += 4, b += sw) {
+            s[o] = x[b + l0];
+            s[o + 1] = x[b + l1];
+            s[o + 2] = x[b + l2];
+            s[o + 3] = x[b + l3];
+          }
+          for (let px = hi; px < ox + run; px++, o += 4) this.edge(s, o, t0, oy, px);
+          left -= run;
+          ox = 0;
+          oy++;
+        }
+      } else {
+        let oy = oy0;
+        let ox = ox0;
+        for (let p = 0; p < kc; p++, o += 4) {
+          for (let j = 0; j < 4; j++) s[o + j] = j < nr ? m.value(t0 + j, oy, ox) : 0;
+          if (++ox === outW) {
+            ox = 0;
+            oy++;
+          }
+        }
+      }
+    }
+  }
+
+  private edge(s: number[], o: number, t0: number, oy: number, ox: number): void {
+    const m = this.m;
+    s[o] = m.value(t0, oy, ox);
+    s[o + 1] = m.value(t0 + 1, oy, ox);
+    s[o + 2] = m.value(t0 + 2, oy, ox);
+    s[o + 3] = m.value(t0 + 3, oy, ox);
+  }
 }
 
 /** 1x1, stride 1, no padding, no input dilation: the input plane already is the column matrix. */
@@ -42,76 +235,71 @@ function isPointwise(g: Conv2dGeometry): boolean {
   );
 }
 
-/** Output rows per im2col chunk. */
-function chunkRows(g: Conv2dGeometry, kDim: number): number {
-  return Math.max(1, Math.min(g.outHeight, Math.floor(COL_BUDGET / (kDim * g.outWidth))));
-}
-
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
+/** Reused across calls so repeated convolutions do not churn the GC. */
+let phaseOut = new Float32Array(0);
 
 /**
- * col[r, (oy - oy0) * outW + ox] for r = (c * kh + ky) * kw + kx, c < C/g, oy in [oy0, oy1):
- * the dilated, padded input of channels xOff.. at (oy * sh + ky * dh - padTop,
- * ox * sw + kx * dw - padLeft), zero where that lands on padding or on an inserted zero.
+ * Stride 1 with input dilation (transposed convs, input gradients of strided convs): output
+ * pixels with oy = ry (mod idh), ox = rx (mod idw) only meet kernel taps that land on real
+ * input pixels for one residue of ky*dh (and of kx*dw), so each of the idh*idw phases is a
+ * plain convolution of the undilated input with that subset of taps. This skips the
+ * structural zeros entirely: (idh*idw)x fewer multiply-adds than correlating the dilated input.
+ * Writes out without bias or relu.
  */
-function im2col(
-  x: Float32Array,
-  xOff: number,
-  g: Conv2dGeometry,
-  oy0: number,
-  oy1: number,
-  col: Float32Array,
-): void {
-  const { inHeight: H, inWidth: W, kernelH: kh, kernelW: kw, outWidth: outW } = g;
-  const [sh, sw] = g.stride;
-  const [dh, dw] = g.dilation;
+function forwardPhases(x: Float32Array, w: Float32Array, g: Conv2dGeometry, out: Float32Array) {
+  const { batch: N, inChannels: C, outChannels: O, groups, kernelH: kh, kernelW: kw } = g;
+  const { inHeight: H, inWidth: W, outHeight: outH, outWidth: outW } = g;
   const [idh, idw] = g.inputDilation;
-  const padTop = g.pad[0];
-  const padLeft = g.pad[2];
-  const cg = g.inChannels / g.groups;
-  const yMax = (H - 1) * idh;
-  const xMax = (W - 1) * idw;
-  // Along a row, X = off + ox * sw hits a real pixel every `q` steps of ox when idw > 1.
-  const q = idw / gcd(sw, idw);
-  let d = 0;
-  for (let c = 0; c < cg; c++) {
-    const xc = xOff + c * H * W;
-    for (let ky = 0; ky < kh; ky++) {
-      for (let kx = 0; kx < kw; kx++) {
-        const off = kx * dw - padLeft;
-        // ox range whose X lies inside the dilated input [0, xMax].
-        const lo = off >= 0 ? 0 : Math.ceil(-off / sw);
-        const hi = xMax - off < 0 ? 0 : Math.min(outW, Math.floor((xMax - off) / sw) + 1);
-        let first = lo;
-        if (idw > 1) {
-          while (first < hi && first < lo + q && (off + first * sw) % idw !== 0) first++;
-          if (first >= lo + q) first = hi;
-        }
-        for (let oy = oy0; oy < oy1; oy++, d += outW) {
-          const y = oy * sh + ky * dh - padTop;
-          if (y < 0 || y > yMax || y % idh !== 0 || lo >= hi) {
-            col.fill(0, d, d + outW);
-            continue;
+  const [dh, dw] = g.dilation;
+  const cg = C / groups;
+  const og = O / groups;
+  const P = outH * outW;
+  const inPlane = H * W;
+  for (let ry = 0; ry < Math.min(idh, outH); ry++) {
+    // Dilated row ry + ky*dh - padTop must be a multiple of idh; it then is input row
+    // i + (ry + ky*dh - padTop) / idh for the phase's i-th output row.
+    const kys: number[] = [];
+    for (let ky = 0; ky < kh; ky++) if ((ry + ky * dh - g.pad[0]) % idh === 0) kys.push(ky);
+    for (let rx = 0; rx < Math.min(idw, outW); rx++) {
+      const kxs: number[] = [];
+      for (let kx = 0; kx < kw; kx++) if ((rx + kx * dw - g.pad[2]) % idw === 0) kxs.push(kx);
+      const ni = Math.ceil((outH - ry) / idh);
+      const nj = Math.ceil((outW - rx) / idw);
+      const ks = cg * kys.length * kxs.length;
+      if (ks === 0) continue;
+      const tapC = new Int32Array(ks);
+      const tapY = new Int32Array(ks);
+      const tapX = new Int32Array(ks);
+      // wSub [O x ks]: each output channel's weights at the phase's taps, in tap order.
+      const wSub = new Float32Array(O * ks);
+      let t = 0;
+      for (let c = 0; c < cg; c++) {
+        for (const ky of kys) {
+          for (const kx of kxs) {
+            tapC[t] = c * inPlane;
+            tapY[t] = (ry + ky * dh - g.pad[0]) / idh;
+            tapX[t] = (rx + kx * dw - g.pad[2]) / idw;
+            for (let o = 0; o < O; o++) wSub[o * ks + t] = w[((o * cg + c) * kh + ky) * kw + kx];
+            t++;
           }
-          const row = xc + (y / idh) * W;
-          if (idw === 1) {
-            if (lo > 0) col.fill(0, d, d + lo);
-            if (sw === 1) {
-              const src = row + off;
-              for (let ox = lo; ox < hi; ox++) col[d + ox] = x[src + ox];
-            } else {
-              let src = row + off + lo * sw;
-              for (let ox = lo; ox < hi; ox++, src += sw) col[d + ox] = x[src];
+        }
+      }
+      const cols = new ColMatrix(x, H, W, ni, nj, 1, 1, 1, 1, tapC, tapY, tapX);
+      const packer = new ColPacker(cols);
+      const pp = ni * nj;
+      if (phaseOut.length < og * pp) phaseOut = new Float32Array(og * pp);
+      const tmp = phaseOut;
+      for (let n = 0; n < N; n++) {
+        for (let grp = 0; grp < groups; grp++) {
+          cols.xOff = (n * C + grp * cg) * inPlane;
+          gemmPackB(og, pp, ks, wSub, grp * og * ks, ks, false, packer, tmp, 0, pp, false);
+          for (let o = 0; o < og; o++) {
+            const plane = (n * O + grp * og + o) * P;
+            for (let i = 0; i < ni; i++) {
+              let dst = plane + (ry + i * idh) * outW + rx;
+              let src = o * pp + i * nj;
+              for (let j = 0; j < nj; j++, dst += idw) out[dst] = tmp[src++];
             }
-            if (hi < outW) col.fill(0, d + hi, d + outW);
-          } else {
-            col.fill(0, d, d + outW);
-            const step = (q * sw) / idw;
-            let src = row + (off + first * sw) / idw;
-            for (let ox = first; ox < hi; ox += q, src += step) col[d + ox] = x[src];
           }
         }
       }
@@ -121,7 +309,7 @@ function im2col(
 
 /**
  * out [N, O, outH, outW] = conv(x [N, C, H, W], w [O, C/groups, kh, kw]) + bias[o] (when given),
- * then max(0, .) when relu. Applied per chunk of output rows while it is still in cache.
+ * then max(0, .) when relu (NaN stays NaN).
  */
 export function conv2dForward(
   x: Float32Array,
@@ -131,46 +319,41 @@ export function conv2dForward(
   relu: boolean,
 ): Float32Array {
   const { batch: N, inChannels: C, outChannels: O, groups } = g;
-  const outW = g.outWidth;
-  const P = g.outHeight * outW;
+  const P = g.outHeight * g.outWidth;
   const cg = C / groups;
   const og = O / groups;
   const kDim = cg * g.kernelH * g.kernelW;
   const inPlane = g.inHeight * g.inWidth;
   const out = new Float32Array(N * O * P);
-  const pointwise = isPointwise(g);
-  const rows = pointwise ? g.outHeight : chunkRows(g, kDim);
-  const col = pointwise ? null : colScratch(kDim * rows * outW);
-  for (let n = 0; n < N; n++) {
-    for (let grp = 0; grp < groups; grp++) {
-      const xOff = (n * C + grp * cg) * inPlane;
-      const outOff = (n * O + grp * og) * P;
-      const wOff = grp * og * kDim;
-      for (let oy0 = 0; oy0 < g.outHeight; oy0 += rows) {
-        const oy1 = Math.min(g.outHeight, oy0 + rows);
-        const cols = (oy1 - oy0) * outW;
-        const cOff = outOff + oy0 * outW;
-        if (col === null) {
-          gemm(og, P, cg, w, wOff, kDim, false, x, xOff, inPlane, false, out, cOff, P, false);
+  const [idh, idw] = g.inputDilation;
+  if ((idh > 1 || idw > 1) && g.stride[0] === 1 && g.stride[1] === 1) {
+    forwardPhases(x, w, g, out);
+  } else {
+    const cols = isPointwise(g) ? null : colMatrix(x, g);
+    const packer = cols === null ? null : new ColPacker(cols);
+    for (let n = 0; n < N; n++) {
+      for (let grp = 0; grp < groups; grp++) {
+        const xOff = (n * C + grp * cg) * inPlane;
+        const outOff = (n * O + grp * og) * P;
+        const wOff = grp * og * kDim;
+        if (cols === null || packer === null) {
+          gemm(og, P, cg, w, wOff, kDim, false, x, xOff, inPlane, false, out, outOff, P, false);
         } else {
-          im2col(x, xOff, g, oy0, oy1, col);
-          gemm(og, cols, kDim, w, wOff, kDim, false, col, 0, cols, false, out, cOff, P, false);
+          cols.xOff = xOff;
+          gemmPackB(og, P, kDim, w, wOff, kDim, false, packer, out, outOff, P, false);
         }
-        if (bias !== null || relu) {
-          for (let o = 0; o < og; o++) {
-            const bv = bias === null ? 0 : bias[grp * og + o];
-            const start = cOff + o * P;
-            const end = start + cols;
-            if (relu) {
-              for (let i = start; i < end; i++) {
-                const v = out[i] + bv;
-                out[i] = v > 0 ? v : 0;
-              }
-            } else {
-              for (let i = start; i < end; i++) out[i] += bv;
-            }
-          }
-        }
+      }
+    }
+  }
+  if (bias !== null || relu) {
+    for (let plane = 0; plane < N * O; plane++) {
+      const bv = bias === null ? 0 : bias[plane % O];
+      const start = plane * P;
+      const end = start + P;
+      if (relu) {
+        for (let i = start; i < end; i++) out[i] = Math.max(out[i] + bv, 0);
+      } else {
+        for (let i = start; i < end; i++) out[i] += bv;
       }
     }
   }
@@ -187,32 +370,25 @@ export function conv2dBackpropFilter(
   g: Conv2dGeometry,
 ): Float32Array {
   const { batch: N, inChannels: C, outChannels: O, groups } = g;
-  const outW = g.outWidth;
-  const P = g.outHeight * outW;
+  const P = g.outHeight * g.outWidth;
   const cg = C / groups;
   const og = O / groups;
   const kDim = cg * g.kernelH * g.kernelW;
   const inPlane = g.inHeight * g.inWidth;
   const dW = new Float32Array(O * kDim);
-  const pointwise = isPointwise(g);
-  const rows = pointwise ? g.outHeight : chunkRows(g, kDim);
-  const col = pointwise ? null : colScratch(kDim * rows * outW);
+  const cols = isPointwise(g) ? null : colMatrix(x, g);
+  const packer = cols === null ? null : new ColTPacker(cols);
   for (let grp = 0; grp < groups; grp++) {
     const wOff = grp * og * kDim;
     for (let n = 0; n < N; n++) {
       const xOff = (n * C + grp * cg) * inPlane;
       const dyOff = (n * O + grp * og) * P;
-      for (let oy0 = 0; oy0 < g.outHeight; oy0 += rows) {
-        const oy1 = Math.min(g.outHeight, oy0 + rows);
-        const cols = (oy1 - oy0) * outW;
-        const aOff = dyOff + oy0 * outW;
-        const acc = n > 0 || oy0 > 0;
-        if (col === null) {
-          gemm(og, kDim, P, dy, dyOff, P, false, x, xOff, inPlane, true, dW, wOff, kDim, acc);
-        } else {
-          im2col(x, xOff, g, oy0, oy1, col);
-          gemm(og, kDim, cols, dy, aOff, P, false, col, 0, cols, true, dW, wOff, kDim, acc);
-        }
+      const acc = n > 0;
+      if (cols === null || packer === null) {
+        gemm(og, kDim, P, dy, dyOff, P, false, x, xOff, inPlane, true, dW, wOff, kDim, acc);
+      } else {
+        cols.xOff = xOff;
+        gemmPackB(og, kDim, P, dy, dyOff, P, false, packer, dW, wOff, kDim, acc);
       }
     }
   }

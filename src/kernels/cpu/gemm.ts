@@ -10,13 +10,14 @@
  *   emits about 4 instructions per element load for it against about 6 for a Float32Array or
  *   Float64Array (no external-pointer arithmetic, no float32 -> float64 conversion), and the loads
  *   dominate the micro-kernel's instruction count.
- * - 4x4 register tile: the most consistent of 2x4 .. 8x8 in V8 (x64 has 15 usable XMM
- *   registers; larger tiles spill and gain nothing).
+ * - 4x4 register tile: the most consistent of 2x4 .. 8x8 in V8. V8 allocates 15 XMM registers
+ *   on x64 and hoists all loads of a k step above the arithmetic, so larger tiles only spill.
  * - `(i + c) | 0` index arithmetic keeps V8 from emitting overflow checks on every index.
  */
 
 const MR = 4;
-const NR = 4;
+/** Panel width every BPacker writes (columns of op(B) per panel). */
+export const NR = 4;
 /** Depth of one packed block; 256 x 4 doubles per micro panel stays in L1. */
 const KC = 256;
 /** Rows of A packed at once (MC x KC doubles = 128 KiB, L2-resident). */
@@ -134,7 +135,7 @@ function kernel4x4(
   }
 }
 
-/** Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-column panels at s[o..], zero-padding the last. */
+/** Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-column panels at s[o..] (layout: see BPacker). */
 function packB(
   s: number[],
   o: number,
@@ -249,10 +250,33 @@ function packA(
 }
 
 /**
+ * Writes op(B)[pc:pc+kc, jc:jc+nc] into s[o..] as NR-column panels: panel q (columns
+ * jc + q*NR ..) occupies s[o + q*kc*NR ..], step p's NR values at + p*NR, columns past nc
+ * zero. Lets callers such as the convolution pack straight from their own layout (implicit
+ * im2col) instead of materialising B.
+ */
+export interface BPacker {
+  pack(s: number[], o: number, pc: number, kc: number, jc: number, nc: number): void;
+}
+
+/** Packs a row-major B (or B^T) from a Float32Array. */
+class DenseBPacker implements BPacker {
+  constructor(
+    readonly b: Float32Array,
+    readonly bOff: number,
+    readonly ldb: number,
+    readonly transB: boolean,
+  ) {}
+  pack(s: number[], o: number, pc: number, kc: number, jc: number, nc: number): void {
+    packB(s, o, this.b, this.bOff, this.ldb, this.transB, pc, kc, jc, nc);
+  }
+}
+
+/**
  * C[m x n] = (accumulate ? C : 0) + op(A)[m x k] * op(B)[k x n], all row-major.
  * op(A) = A ([m x k], lda >= k) or A^T (A stored [k x m], lda >= m) when transA; likewise B
  * ([k x n], ldb >= n, or stored [n x k], ldb >= k). Products are summed in float64 within each
- * block of KC and rounded to float32 when stored into C.
+ * k block and rounded to float32 when stored into C.
  */
 export function gemm(
   m: number,
@@ -271,25 +295,57 @@ export function gemm(
   ldc: number,
   accumulate: boolean,
 ): void {
+  gemmPackB(
+    m,
+    n,
+    k,
+    a,
+    aOff,
+    lda,
+    transA,
+    new DenseBPacker(b, bOff, ldb, transB),
+    c,
+    cOff,
+    ldc,
+    accumulate,
+  );
+}
+
+/** gemm with op(B) supplied by a packer rather than stored as a matrix. */
+export function gemmPackB(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  transA: boolean,
+  packer: BPacker,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+  accumulate: boolean,
+): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
     return;
   }
-  const kcMax = Math.min(KC, k);
+  // Equal k blocks: a short last block would pay the per-call C update and packing setup for
+  // little work.
+  const kBlocks = Math.ceil(k / KC);
+  const kcMax = Math.ceil(k / kBlocks);
   const mcMax = Math.min(MC, Math.ceil(m / MR) * MR);
   const ncMax = Math.min(NC, Math.ceil(n / NR) * NR);
   const bBase = kcMax * mcMax;
-  if (scratch.length < bBase + kcMax * ncMax) {
-    scratch = newDoubleArray(bBase + kcMax * ncMax);
-  }
+  if (scratch.length < bBase + kcMax * ncMax) scratch = newDoubleArray(bBase + kcMax * ncMax);
   const s = scratch;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = Math.min(KC, k - pc);
+    for (let pc = 0; pc < k; pc += kcMax) {
+      const kc = Math.min(kcMax, k - pc);
       const add = accumulate || pc > 0;
-      packB(s, bBase, b, bOff, ldb, transB, pc, kc, jc, nc);
+      packer.pack(s, bBase, pc, kc, jc, nc);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
         packA(s, a, aOff, lda, transA, ic, mc, pc, kc);
