@@ -29,7 +29,10 @@ export const LAM_USAGE = `usage: salient lam --model <${SR_MODEL_NAMES.join(" | 
 
 export function parseWindow(v: string): LamWindow {
   const parts = v.split(",").map((s) => Number(s.trim()));
-  if ((parts.length !== 2 && parts.length !== 3) || !parts.every((n) => Number.isInteger(n) && n >= 0)) {
+  if (
+    (parts.length !== 2 && parts.length !== 3) ||
+    !parts.every((n) => Number.isInteger(n) && n >= 0)
+  ) {
     throw new Error(`--window must be x,y or x,y,size with non-negative integers, got "${v}"`);
   }
   return { x: parts[0], y: parts[1], size: parts[2] ?? LAM_DEFAULTS.window };
@@ -39,7 +42,9 @@ function number(name: string, v: string | undefined, fallback: number, integer =
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < 0) {
-    throw new Error(`--${name} must be a non-negative ${integer ? "integer" : "number"}, got "${v}"`);
+    throw new Error(
+      `--${name} must be a non-negative ${integer ? "integer" : "number"}, got "${v}"`,
+    );
   }
   return n;
 }
@@ -62,7 +67,11 @@ export interface LamRun {
 }
 
 /** LAM + pictures + metrics for one model and prepared images (shared with the demo report). */
-export async function runLamOn(model: SrModel, images: LamImages, o: LamRunOptions): Promise<LamRun> {
+export async function runLamOn(
+  model: SrModel,
+  images: LamImages,
+  o: LamRunOptions,
+): Promise<LamRun> {
   const [, , h, w] = images.lr.shape;
   const out = tidy(() => model.run(images.lr).shape);
   if (out[2] !== h * model.scale || out[3] !== w * model.scale) {
@@ -73,7 +82,10 @@ export async function runLamOn(model: SrModel, images: LamImages, o: LamRunOptio
   const t0 = performance.now();
   const bar =
     o.progress && process.stderr.isTTY
-      ? new SingleBar({ format: "LAM path steps [{bar}] {value}/{total} {eta_formatted}", stream: process.stderr })
+      ? new SingleBar({
+          format: "LAM path steps [{bar}] {value}/{total} {eta_formatted}",
+          stream: process.stderr,
+        })
       : null;
   const fold = o.fold ?? LAM_DEFAULTS.fold;
   bar?.start(fold, 0);
@@ -88,8 +100,18 @@ export async function runLamOn(model: SrModel, images: LamImages, o: LamRunOptio
   r.map.dispose();
   const hr =
     images.hr ??
-    tidy(() => toRgb(clamp(model.run(images.lr), 0, 1).dataSync(), 3, h * model.scale, w * model.scale));
-  const panels = lamPanels({ hr, lr: images.lrValues, map, height: h, width: w, scale: model.scale, window: o.window });
+    tidy(() =>
+      toRgb(clamp(model.run(images.lr), 0, 1).dataSync(), 3, h * model.scale, w * model.scale),
+    );
+  const panels = lamPanels({
+    hr,
+    lr: images.lrValues,
+    map,
+    height: h,
+    width: w,
+    scale: model.scale,
+    window: o.window,
+  });
   const g = gini(panels.absNorm);
   return {
     map,
@@ -138,13 +160,19 @@ export async function runLam(args: string[], log: (line: string) => void): Promi
   if (!v.model || !v.window || !v.out || (!v.image && !v.lr)) {
     throw new Error(`lam needs --model, --image or --lr, --window and --out\n${LAM_USAGE}`);
   }
-  if (v.image && v.lr) throw new Error("give either --image (HR, downscaled here) or --lr, not both");
+  if (v.image && v.lr)
+    throw new Error("give either --image (HR, downscaled here) or --lr, not both");
   const path = (v.path ?? "blur") as LamPathKind;
   if (!["blur", "linear-black", "linear-blur"].includes(path)) {
     throw new Error(`--path must be blur, linear-black or linear-blur, got "${v.path}"`);
   }
   const scale = number("scale", v.scale, 4, true);
-  const model = resolveSrModel({ model: v.model, scale, arch: v.arch, range: number("range", v.range, 1) });
+  const model = resolveSrModel({
+    model: v.model,
+    scale,
+    arch: v.arch,
+    range: number("range", v.range, 1),
+  });
   const images = v.image ? lamImagesFromHr(v.image, scale) : lamImagesFromLr(v.lr!);
   const run = await runLamOn(model, images, {
     window: parseWindow(v.window),
