@@ -4,6 +4,7 @@
  * layout when it can (channels, size) and its default Grad-CAM layer.
  */
 import { readFileSync } from "node:fs";
+import { fashionCnnAccuracy, loadFashionCnn } from "../models/classifiers/fashion-cnn.ts";
 import { SmallCnn } from "../models/classifiers/small-cnn.ts";
 import { loadWeights, loadWeightsIntoModule } from "../models/io/load-weights.ts";
 import { loadOnnx } from "../models/io/onnx/model.ts";
@@ -72,7 +73,22 @@ export const ARCHS: Readonly<Record<string, Arch>> = {
   },
 };
 
-export const BUNDLED: Readonly<Record<string, { description: string; load(): ResolvedModel }>> = {};
+export const BUNDLED: Readonly<Record<string, { description: string; load(): ResolvedModel }>> = {
+  "fashion-cnn": {
+    description: `SmallCnn trained on Fashion-MNIST (test accuracy ${(100 * fashionCnnAccuracy.all).toFixed(1)}%); 1 x 28 x 28 grey input`,
+    load() {
+      const net = loadFashionCnn();
+      return {
+        name: "fashion-cnn",
+        module: net,
+        channels: 1,
+        size: [28, 28],
+        camLayer: SmallCnn.gradCamLayer,
+        layers: layersOf(net),
+      };
+    },
+  },
+};
 
 /** --model NAME | FILE.onnx | WEIGHTS with --arch NAME. */
 export function resolveModel(

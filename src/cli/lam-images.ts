@@ -3,11 +3,12 @@
  * multiple of the scale and make the LR image with PIL's bicubic downscale, kept at 8-bit levels
  * like the PNG the reference produces.
  */
+
+import type { Tensor } from "../autodiff/tensor.ts";
 import { tidy } from "../autodiff/tidy.ts";
 import { tensor } from "../ops/creation.ts";
 import { resize } from "../ops/resize.ts";
 import { slice } from "../ops/slice.ts";
-import type { Tensor } from "../autodiff/tensor.ts";
 import { readImage } from "../viz/image-io-node.ts";
 import { type RgbImage, toRgb } from "../viz/overlay.ts";
 
@@ -24,12 +25,16 @@ export function lamImagesFromHr(path: string, scale: number): LamImages {
   const img = readImage(path, 3);
   const h = Math.floor(img.height / scale);
   const w = Math.floor(img.width / scale);
-  if (h < 2 || w < 2) throw new Error(`${path}: ${img.width}x${img.height} is too small for x${scale} LAM`);
+  if (h < 2 || w < 2)
+    throw new Error(`${path}: ${img.width}x${img.height} is too small for x${scale} LAM`);
   return tidy(() => {
     const full = tensor(img.data, [1, 3, img.height, img.width]);
     const hr = slice(full, [0, 0, 0, 0], [1, 3, h * scale, w * scale]);
     const down = resize(hr, [h, w], { mode: "antialias-bicubic" }).dataSync();
-    const lrValues = Float32Array.from(down, (v) => Math.round(255 * Math.min(1, Math.max(0, v))) / 255);
+    const lrValues = Float32Array.from(
+      down,
+      (v) => Math.round(255 * Math.min(1, Math.max(0, v))) / 255,
+    );
     return {
       lr: tensor(lrValues, [1, 3, h, w]),
       hr: toRgb(hr.dataSync(), 3, h * scale, w * scale),

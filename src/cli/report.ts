@@ -3,7 +3,7 @@
  * photograph, and the attribution gallery of the bundled Fashion-MNIST classifier, written to an
  * HTML report (salient-report/index.html) that opens in a browser.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FASHION_CLASSES } from "../models/classifiers/fashion-cnn.ts";
@@ -15,9 +15,20 @@ import { runLamOn } from "./lam.ts";
 import { lamImagesFromHr } from "./lam-images.ts";
 import { resolveSrModel } from "./sr-models.ts";
 
-/** The bundled photographs live in assets/ next to dist/ (or src/) in the package. */
+/**
+ * The bundled photographs live in assets/ at the package root: one level up from the bundled
+ * dist/cli.js, two levels up from src/cli/ when run from source (tests).
+ */
 export function assetPath(...parts: string[]): string {
-  return fileURLToPath(new URL(join("..", "..", "assets", ...parts), import.meta.url));
+  const candidates = [join("..", "assets", ...parts), join("..", "..", "assets", ...parts)].map(
+    (p) => fileURLToPath(new URL(p, import.meta.url)),
+  );
+  const found = candidates.find((p) => existsSync(p));
+  if (!found)
+    throw new Error(
+      `bundled asset ${parts.join("/")} not found (looked in ${candidates.join(", ")})`,
+    );
+  return found;
 }
 
 export interface DemoOptions {
@@ -110,7 +121,7 @@ export async function runReport(o: DemoOptions): Promise<string> {
       (line) => o.log(`  ${line}`),
     );
     galleries.push(
-      `<h3>${esc(FASHION_CLASSES[cls])} (test image ${i})</h3><img src="gallery-${i}.png" style="image-rendering:pixelated;max-width:100%">`,
+      `<h3>${esc(FASHION_CLASSES[cls])} (test image ${i})</h3><img src="gallery-${i}.png" style="image-rendering:pixelated;max-width:100%"><p>input | ${o.methods.map(esc).join(" | ")} (<a href="gallery-${i}.html">captions and timings</a>)</p>`,
     );
   }
 

@@ -7,14 +7,14 @@
  */
 import { readFileSync } from "node:fs";
 import type { Tensor } from "../autodiff/tensor.ts";
-import { div, mul } from "../ops/binary.ts";
-import { resize } from "../ops/resize.ts";
-import { UPSCALER_PACKAGES, type UpscalerPackage } from "../models/io/tfjs/node.ts";
 import { loadWeightsIntoModule } from "../models/io/load-weights.ts";
 import { loadOnnx } from "../models/io/onnx/model.ts";
+import { UPSCALER_PACKAGES, type UpscalerPackage } from "../models/io/tfjs/node.ts";
 import type { Module } from "../models/nn/module.ts";
 import { ARCHITECTURES, createArchitecture } from "../models/registry.ts";
 import { loadUpscalerModule } from "../models/zoo/upscaler-node.ts";
+import { div, mul } from "../ops/binary.ts";
+import { resize } from "../ops/resize.ts";
 
 export interface SrModel {
   name: string;
@@ -49,7 +49,8 @@ export interface SrModelSpec {
 
 export function resolveSrModel(spec: SrModelSpec): SrModel {
   const { model, scale } = spec;
-  if (!Number.isInteger(scale) || scale < 2) throw new Error(`--scale must be an integer >= 2, got ${scale}`);
+  if (!Number.isInteger(scale) || scale < 2)
+    throw new Error(`--scale must be an integer >= 2, got ${scale}`);
   if (model === "bicubic") {
     return {
       name: "bicubic",
@@ -61,7 +62,12 @@ export function resolveSrModel(spec: SrModelSpec): SrModel {
   if ((UPSCALER_PACKAGES as readonly string[]).includes(model)) {
     const pkg = model as UpscalerPackage;
     const m = loadUpscalerModule(pkg, scale).eval();
-    return { name: `${pkg} x${scale}`, scale, parameters: m.parameterCount(), run: inUnitRange(m, PACKAGE_RANGE[pkg]) };
+    return {
+      name: `${pkg} x${scale}`,
+      scale,
+      parameters: m.parameterCount(),
+      run: inUnitRange(m, PACKAGE_RANGE[pkg]),
+    };
   }
   let bytes: Uint8Array;
   try {
@@ -73,15 +79,30 @@ export function resolveSrModel(spec: SrModelSpec): SrModel {
   }
   if (model.toLowerCase().endsWith(".onnx")) {
     const m = loadOnnx(bytes);
-    return { name: model, scale, parameters: m.parameterCount(), run: inUnitRange(m, spec.range ?? 1) };
+    return {
+      name: model,
+      scale,
+      parameters: m.parameterCount(),
+      run: inUnitRange(m, spec.range ?? 1),
+    };
   }
   if (!spec.arch) {
-    throw new Error(`--model "${model}" is a weights file: name its architecture with --arch (${Object.keys(ARCHITECTURES).join(", ")})`);
+    throw new Error(
+      `--model "${model}" is a weights file: name its architecture with --arch (${Object.keys(ARCHITECTURES).join(", ")})`,
+    );
   }
   const arch = ARCHITECTURES[spec.arch];
-  if (!arch) throw new Error(`unknown --arch "${spec.arch}" (known: ${Object.keys(ARCHITECTURES).join(", ")})`);
+  if (!arch)
+    throw new Error(
+      `unknown --arch "${spec.arch}" (known: ${Object.keys(ARCHITECTURES).join(", ")})`,
+    );
   const m = createArchitecture(spec.arch, scale);
   loadWeightsIntoModule(m, bytes, model);
   m.eval();
-  return { name: `${spec.arch} x${scale} (${model})`, scale, parameters: m.parameterCount(), run: inUnitRange(m, arch.range[1]) };
+  return {
+    name: `${spec.arch} x${scale} (${model})`,
+    scale,
+    parameters: m.parameterCount(),
+    run: inUnitRange(m, arch.range[1]),
+  };
 }
