@@ -17,7 +17,7 @@ import { assetPath } from "./report.ts";
 import { resolveSrModel, type SrModel } from "./sr-models.ts";
 
 export const COMPARE_USAGE = `usage: salient compare-models [--models bicubic,esrgan-slim,ARCH:WEIGHTS,...] [--images a,b,...]
-                              [--windows "x,y,s;x,y,s"] [--fold 50] [--scale 4] --out PREFIX
+                              [--windows "x,y,s;x,y,s"] [--fold 50] [--scale 4] [--crop N] --out PREFIX
   images: bundled photo names (astronaut, chelsea, coffee, rocket, brick) or PNG/JPEG paths (HR)
   writes PREFIX.md, PREFIX.json, PREFIX-di-vs-size.svg, PREFIX-di-vs-psnr.svg
 `;
@@ -47,6 +47,8 @@ export async function compareModels(o: {
   windows: { x: number; y: number; size: number }[];
   fold: number;
   scale: number;
+  /** Centre-crop the HR images to crop x crop first. */
+  crop?: number;
   log: (line: string) => void;
 }): Promise<{ rows: ModelRow[]; spearmanDiPsnr: number }> {
   const rows: ModelRow[] = [];
@@ -54,7 +56,7 @@ export async function compareModels(o: {
     const model = modelSpec(entry, o.scale);
     const perImage: ModelRow["perImage"] = [];
     for (const name of o.images) {
-      const images = lamImagesFromHr(imagePath(name), o.scale);
+      const images = lamImagesFromHr(imagePath(name), o.scale, o.crop);
       try {
         const [, , h, w] = images.lr.shape;
         const H = h * o.scale;
@@ -125,6 +127,7 @@ export async function runCompareModels(args: string[], log: (line: string) => vo
       windows: { type: "string", default: "24,24,16;56,56,16;88,88,16" },
       fold: { type: "string", default: "50" },
       scale: { type: "string", default: "4" },
+      crop: { type: "string" },
       out: { type: "string" },
     },
   });
@@ -138,6 +141,7 @@ export async function runCompareModels(args: string[], log: (line: string) => vo
     windows: v.windows.split(";").map(parseWindow),
     fold,
     scale: Number(v.scale),
+    crop: v.crop === undefined ? undefined : Number(v.crop),
     log,
   });
   const md = comparisonMarkdown(rows, spearmanDiPsnr);

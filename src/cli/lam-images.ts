@@ -21,15 +21,19 @@ export interface LamImages {
   lrValues: Float32Array;
 }
 
-export function lamImagesFromHr(path: string, scale: number): LamImages {
+/** `crop`: keep only the centred crop x crop pixels of the HR image first (for quick studies). */
+export function lamImagesFromHr(path: string, scale: number, crop?: number): LamImages {
   const img = readImage(path, 3);
-  const h = Math.floor(img.height / scale);
-  const w = Math.floor(img.width / scale);
+  const side = (n: number) => (crop ? Math.min(crop, n) : n);
+  const top = Math.floor((img.height - side(img.height)) / 2);
+  const left = Math.floor((img.width - side(img.width)) / 2);
+  const h = Math.floor(side(img.height) / scale);
+  const w = Math.floor(side(img.width) / scale);
   if (h < 2 || w < 2)
     throw new Error(`${path}: ${img.width}x${img.height} is too small for x${scale} LAM`);
   return tidy(() => {
     const full = tensor(img.data, [1, 3, img.height, img.width]);
-    const hr = slice(full, [0, 0, 0, 0], [1, 3, h * scale, w * scale]);
+    const hr = slice(full, [0, 0, top, left], [1, 3, h * scale, w * scale]);
     const down = resize(hr, [h, w], { mode: "antialias-bicubic" }).dataSync();
     const lrValues = Float32Array.from(
       down,
