@@ -1,34 +1,97 @@
 /**
  * Benchmark entry point. Node 20 cannot run TypeScript directly, so bundle first:
  *   npx esbuild bench/run.ts --bundle --platform=node --format=esm --outfile=dist/bench.mjs \
- *     --packages=external && node dist/bench.mjs [--json] [--runs N]
+ *     --packages=external && node dist/bench.mjs [--json] [--runs N] [--quick] [--lr N]
+ * --quick: fewer runs, RDN and LAM on a 16x16 LR image, no tfjs-cpu RDN gradient, 2000
+ * training images (~2 min). --lr N (RDN LR size, default 64), --lam-lr N (default 32),
+ * --train-images N (default 10000; 60000 is a full Fashion-MNIST epoch).
+ * SALIENT_CPU_GEMM=ts in the environment forces the pure-TypeScript GEMM kernel.
  */
 import { loadavg } from "node:os";
+import { activeGemmImpl } from "../src/kernels/cpu/gemm.ts";
+import { formatClassifierTable, runClassifierBench } from "./classifiers.ts";
+import { runTorch, type Timing } from "./common.ts";
 import { formatConvTable, runConvBench, tfjsCpuVersion } from "./conv.ts";
+import { formatLamTable, runLamBench } from "./lam.ts";
+import { formatRdnTable, runRdnBench, TORCH_SCRIPT } from "./rdn.ts";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
-const runsAt = args.indexOf("--runs");
-const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : undefined;
-if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) {
-  throw new Error(`--runs expects a positive integer, got ${args[runsAt + 1]}`);
-}
+const quick = args.includes("--quick");
+const num = (flag: string, fallback: number) => {
+  const at = args.indexOf(flag);
+  if (at < 0) return fallback;
+  const v = Number(args[at + 1]);
+  if (!(Number.isInteger(v) && v > 0)) throw new Error(`${flag} expects a positive integer`);
+  return v;
+};
+const runs = num("--runs", quick ? 3 : 7);
+const lr = num("--lr", quick ? 16 : 64);
+const lamLr = num("--lam-lr", quick ? 16 : 32);
+// A full epoch (60000) takes minutes here under load; the default is a sixth of one.
+const trainImages = num("--train-images", quick ? 2000 : 10000);
+const log = (s: string) => {
+  if (!json) console.log(s);
+};
 
-// Timings are wall-clock medians: other processes on this 2-core machine skew them, so the
-// load average is reported next to them.
+// Timings are medians of wall clock and of process CPU time: other processes on this 2-core
+// machine time-slice both sides, so the load average is reported next to them.
 const loadBefore = loadavg()[0];
-const rows = await runConvBench({ runs });
+log(`GEMM micro-kernel: ${activeGemmImpl()}`);
+// 10 warm-ups: with the wasm GEMM, the stride-2 row (phase split) is dominated by its JS loops
+// until V8 has optimised them, which takes more calls than the GEMM itself.
+const conv = await runConvBench({ runs, warmup: quick ? 3 : 10 });
+const torchConv = runTorch({ tasks: ["conv"], threads: 1, runs, warmup: 3 }, TORCH_SCRIPT);
+const torchKeys = ["convForward", "convInputGrad", "convFilterGrad", "convInputGradStride2"];
+const convRows = conv.map((r, i) => {
+  const t = torchConv?.[torchKeys[i]] as Timing | undefined;
+  return {
+    ...r,
+    torchMs: t?.ms,
+    torchCpuGflops: t ? r.gflop / (t.cpuMs / 1e3) : undefined,
+    /** PyTorch throughput / ours, CPU time. */
+    torchOverOursCpu: t ? r.oursCpuGflops / (r.gflop / (t.cpuMs / 1e3)) : undefined,
+  };
+});
+log(
+  `conv 3x3, 64 -> 64 channels, 64x64 image, batch 1, pad 1 (single thread, median; tfjs-backend-cpu ${tfjsCpuVersion})`,
+);
+log(formatConvTable(conv));
+log("PyTorch 1 thread, same convs (CPU time): ours / PyTorch throughput");
+for (const r of convRows) {
+  log(
+    `  ${r.case.padEnd(22)} pytorch ${r.torchCpuGflops?.toFixed(2) ?? "-"} GFLOP/s, ours ${r.oursCpuGflops.toFixed(2)}: ours/pytorch ${r.torchOverOursCpu?.toFixed(2) ?? "-"}`,
+  );
+}
+// LAM and the classifier rows run before the RDN row: that one loads tfjs-wasm, and in one
+// full run our LAM, timed after it, took 4.8x its CPU time in wall clock (1.5x run alone;
+// cause not found).
+const lamRes = await runLamBench({ lr: lamLr, runs: 1, torchThreads: [1, 2] });
+log("");
+log(formatLamTable(lamRes));
+const cls = await runClassifierBench({ runs: quick ? 1 : 3, trainCount: trainImages });
+log("");
+log(formatClassifierTable(cls));
+const rdn = await runRdnBench({ lr, runs, warmup: 2, quick, torchThreads: [1, 2] });
+log("");
+log(formatRdnTable(rdn));
+log("");
 const load = { before: loadBefore, after: loadavg()[0] };
+log(`1-min load average: ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after`);
 if (json) {
   console.log(
-    JSON.stringify({ conv3x3_c64_64x64: rows, tfjsCpuVersion, loadavg1m: load }, null, 2),
-  );
-} else {
-  console.log(
-    `conv 3x3, 64 -> 64 channels, 64x64 image, batch 1, pad 1 (single thread, median; tfjs-backend-cpu ${tfjsCpuVersion})`,
-  );
-  console.log(formatConvTable(rows));
-  console.log(
-    `1-min load average: ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after`,
+    JSON.stringify(
+      {
+        gemm: activeGemmImpl(),
+        conv3x3_c64_64x64: convRows,
+        rdnSlimX4: rdn,
+        lam: lamRes,
+        classifiers: cls,
+        tfjsCpuVersion,
+        loadavg1m: load,
+      },
+      null,
+      2,
+    ),
   );
 }

@@ -30,6 +30,28 @@ export const rules = {
   lrpEpsilon: lrpEpsilonRules,
   lrpZPlus: lrpZPlusRules,
 };
+// NN-Explainer (issue 6) and its multi-object Fashion-MNIST canvases.
+export * from "./attribution/explainer/index.ts";
+// Attribution methods, path quadrature, metrics (issue 5) and platform-neutral visualisation.
+export * from "./attribution/index.ts";
+export { createWebGPUBackend, WebGPUBackend } from "./kernels/webgpu/index.ts";
+export {
+  FASHION_CLASSES,
+  fashionCnnAccuracy,
+  fashionCnnWeights,
+  loadFashionCnn,
+} from "./models/classifiers/fashion-cnn.ts";
+export { ResNet, type ResNetConfig } from "./models/classifiers/resnet.ts";
+export { SmallCnn } from "./models/classifiers/small-cnn.ts";
+export { type VggConfig, VggNet } from "./models/classifiers/vgg.ts";
+export {
+  type MultiFashionOptions,
+  type MultiFashionSample,
+  multiFashionBatch,
+  multiFashionSample,
+  type SourcePool,
+  sourcePool,
+} from "./models/data/multi-fashion.ts";
 export {
   type LoadIntoOptions,
   type LoadReport,
@@ -48,8 +70,28 @@ export {
 } from "./models/io/onnx/model.ts";
 export { type PytorchOptions, readPytorchCheckpoint } from "./models/io/pytorch/checkpoint.ts";
 export { readSafetensors, writeSafetensors } from "./models/io/safetensors.ts";
+export { kerasConvStateDict } from "./models/io/tfjs/keras-kernels.ts";
+export { readTfjsWeights } from "./models/io/tfjs/weights.ts";
+export { loadTfjsLayersModel, TfjsLayersModel } from "./models/io/tfjs-layers.ts";
 export type { WeightEntry, WeightMap } from "./models/io/weights.ts";
-// Attribution methods, path quadrature, metrics (issue 5) and platform-neutral visualisation.
-export * from "./attribution/index.ts";
+// Models (issue 4): nn layers, the SR zoo, classifiers, tfjs layers-model import, training.
+export * from "./models/nn/index.ts";
+export {
+  ARCHITECTURES,
+  BUNDLED_MODELS,
+  createArchitecture,
+  loadBundledClassifier,
+} from "./models/registry.ts";
+export { batchesPerEpoch, permutation, shuffledBatches } from "./models/train/data-loader.ts";
+export {
+  accuracy,
+  type FitOptions,
+  fitClassifier,
+  imageBatch,
+} from "./models/train/fit-classifier.ts";
+export { bceWithLogits, crossEntropy, l1, mse, oneHot } from "./models/train/losses.ts";
+export { Adam, type Optimizer, SGD } from "./models/train/optim.ts";
+export { cosineSchedule, type Schedule, stepSchedule } from "./models/train/schedule.ts";
+export { downscale, modcrop, psnr, randomPatches, rgbToY } from "./models/train/sr-data.ts";
+export * from "./models/zoo/index.ts";
 export * from "./viz/index.ts";
-export { createWebGPUBackend, WebGPUBackend } from "./kernels/webgpu/index.ts";

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Conv2dGeometry,
   type Conv2dParams,
@@ -7,6 +7,10 @@ import {
   convOutLength,
 } from "../../src/kernels/conv-geometry.ts";
 import { conv2dBackpropFilter, conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
+import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+
+/** Both GEMM micro-kernels: wasm SIMD and the TS fallback. */
+const kernelImpls = ["wasm", "ts"] as const;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -273,209 +277,216 @@ function geom(xShape: number[], wShape: number[], p: Partial<Conv2dParams> = {})
   });
 }
 
-describe("conv2dForward", () => {
-  it("matches a direct float64 reference on random geometries", () => {
-    let tested = 0;
-    fc.assert(
-      fc.property(geomArb, (t) => {
-        const g = geometryOf(t);
-        fc.pre(g !== null);
-        if (g === null) return;
-        const { x, w, bias } = randomData(g, t.seed);
-        const b = t.bias ? bias : null;
-        const got = conv2dForward(x, w, g, b, t.relu);
-        const { out, scale } = refForward(x, w, g, b, t.relu);
-        expectClose(got, out, scale, `conv2dForward ${JSON.stringify(t)} out`);
-        tested++;
-      }),
-      { numRuns: 300 },
-    );
-    expect(tested).toBeGreaterThan(100);
-  });
+for (const which of kernelImpls) {
+  describe(`conv2d (${which} kernel)`, () => {
+    beforeAll(() => setGemmImpl(which));
+    afterAll(() => setGemmImpl("auto"));
+    describe("conv2dForward", () => {
+      it("matches a direct float64 reference on random geometries", () => {
+        let tested = 0;
+        fc.assert(
+          fc.property(geomArb, (t) => {
+            const g = geometryOf(t);
+            fc.pre(g !== null);
+            if (g === null) return;
+            const { x, w, bias } = randomData(g, t.seed);
+            const b = t.bias ? bias : null;
+            const got = conv2dForward(x, w, g, b, t.relu);
+            const { out, scale } = refForward(x, w, g, b, t.relu);
+            expectClose(got, out, scale, `conv2dForward ${JSON.stringify(t)} out`);
+            tested++;
+          }),
+          { numRuns: 300 },
+        );
+        expect(tested).toBeGreaterThan(100);
+      });
 
-  it("computes a hand-checked 3x3 example (padding, bias, relu)", () => {
-    // x = 1..9 in a 3x3 image, all-ones 2x2 kernel, pad 1 on top/left only, bias -13.
-    const x = Float32Array.from({ length: 9 }, (_, i) => i + 1);
-    const w = new Float32Array(4).fill(1);
-    const g = geom([1, 1, 3, 3], [1, 1, 2, 2], { pad: [1, 0, 1, 0] });
-    const sums = [1, 3, 5, 5, 12, 16, 11, 24, 28];
-    expect(Array.from(conv2dForward(x, w, g, null, false))).toEqual(sums);
-    expect(Array.from(conv2dForward(x, w, g, new Float32Array([-13]), true))).toEqual(
-      sums.map((s) => Math.max(0, s - 13)),
-    );
-  });
+      it("computes a hand-checked 3x3 example (padding, bias, relu)", () => {
+        // x = 1..9 in a 3x3 image, all-ones 2x2 kernel, pad 1 on top/left only, bias -13.
+        const x = Float32Array.from({ length: 9 }, (_, i) => i + 1);
+        const w = new Float32Array(4).fill(1);
+        const g = geom([1, 1, 3, 3], [1, 1, 2, 2], { pad: [1, 0, 1, 0] });
+        const sums = [1, 3, 5, 5, 12, 16, 11, 24, 28];
+        expect(Array.from(conv2dForward(x, w, g, null, false))).toEqual(sums);
+        expect(Array.from(conv2dForward(x, w, g, new Float32Array([-13]), true))).toEqual(
+          sums.map((s) => Math.max(0, s - 13)),
+        );
+      });
 
-  it("matches the reference on larger shapes (pointwise path, GEMM block edges, depthwise)", () => {
-    const cases: Conv2dGeometry[] = [
-      geom([2, 9, 6, 5], [7, 9, 1, 1]),
-      geom([1, 4, 6, 6], [6, 2, 1, 1], { groups: 2 }),
-      // P = 3200 > NC and K = 576 > KC: several GEMM column and depth blocks.
-      geom([1, 64, 40, 80], [5, 64, 3, 3], { pad: [1, 1, 1, 1] }),
-      geom([1, 8, 9, 9], [8, 1, 3, 3], { groups: 8, stride: [2, 2], pad: [1, 1, 1, 1] }),
-      // Input dilation with stride > 1 along columns (generic path, not the phase split).
-      geom([1, 3, 5, 6], [4, 3, 4, 3], {
-        inputDilation: [2, 3],
-        stride: [1, 2],
-        pad: [3, 2, -1, 2],
-      }),
-    ];
-    for (const [i, g] of cases.entries()) {
-      const { x, w, bias } = randomData(g, 100 + i);
-      const got = conv2dForward(x, w, g, bias, i % 2 === 1);
-      const { out, scale } = refForward(x, w, g, bias, i % 2 === 1);
-      expectClose(got, out, scale, `case ${i} out`);
-    }
-  });
-});
+      it("matches the reference on larger shapes (pointwise path, GEMM block edges, depthwise)", () => {
+        const cases: Conv2dGeometry[] = [
+          geom([2, 9, 6, 5], [7, 9, 1, 1]),
+          geom([1, 4, 6, 6], [6, 2, 1, 1], { groups: 2 }),
+          // P = 3200 > NC and K = 576 > KC: several GEMM column and depth blocks.
+          geom([1, 64, 40, 80], [5, 64, 3, 3], { pad: [1, 1, 1, 1] }),
+          geom([1, 8, 9, 9], [8, 1, 3, 3], { groups: 8, stride: [2, 2], pad: [1, 1, 1, 1] }),
+          // Input dilation with stride > 1 along columns (generic path, not the phase split).
+          geom([1, 3, 5, 6], [4, 3, 4, 3], {
+            inputDilation: [2, 3],
+            stride: [1, 2],
+            pad: [3, 2, -1, 2],
+          }),
+        ];
+        for (const [i, g] of cases.entries()) {
+          const { x, w, bias } = randomData(g, 100 + i);
+          const got = conv2dForward(x, w, g, bias, i % 2 === 1);
+          const { out, scale } = refForward(x, w, g, bias, i % 2 === 1);
+          expectClose(got, out, scale, `case ${i} out`);
+        }
+      });
+    });
 
-/** dx = J^T dy for the conv x -> conv(x, w), scattered straight from the definition (float64). */
-function refInputGrad(
-  w: ArrayLike<number>,
-  dy: ArrayLike<number>,
-  g: Conv2dGeometry,
-): Float64Array {
-  const { batch: N, inChannels: C, outChannels: O, groups, kernelH: kh, kernelW: kw } = g;
-  const { inHeight: H, inWidth: W, outHeight: oh, outWidth: ow } = g;
-  const cg = C / groups;
-  const og = O / groups;
-  const dx = new Float64Array(N * C * H * W);
-  for (let n = 0; n < N; n++)
-    for (let o = 0; o < O; o++)
-      for (let oy = 0; oy < oh; oy++)
-        for (let ox = 0; ox < ow; ox++)
-          for (let c = 0; c < cg; c++)
-            for (let ky = 0; ky < kh; ky++)
-              for (let kx = 0; kx < kw; kx++) {
-                const y = oy * g.stride[0] + ky * g.dilation[0] - g.pad[0];
-                const x = ox * g.stride[1] + kx * g.dilation[1] - g.pad[2];
-                if (y < 0 || y >= H || x < 0 || x >= W) continue;
-                const ci = Math.floor(o / og) * cg + c;
-                dx[((n * C + ci) * H + y) * W + x] +=
-                  w[((o * cg + c) * kh + ky) * kw + kx] * dy[((n * O + o) * oh + oy) * ow + ox];
-              }
-  return dx;
-}
-
-describe("input gradient as a forward conv (input dilation = stride)", () => {
-  it("conv2dForward(dy, flipped w, pad (k-1)d - pad, input dilation = stride) is J^T dy", () => {
-    const cases: Conv2dGeometry[] = [
-      geom([1, 3, 7, 8], [4, 3, 3, 3], { stride: [2, 2], pad: [1, 1, 1, 1] }),
-      geom([2, 4, 9, 7], [6, 2, 4, 3], {
-        stride: [3, 2],
-        dilation: [2, 1],
-        pad: [2, 0, 1, 2],
-        groups: 2,
-      }),
-      geom([1, 5, 6, 6], [3, 5, 1, 1], { stride: [2, 2] }),
-      geom([1, 16, 20, 19], [8, 16, 3, 3], { stride: [2, 2], pad: [1, 1, 1, 1] }),
-    ];
-    for (const [ci, g] of cases.entries()) {
-      const { w, dy } = randomData(g, 400 + ci);
-      const { inChannels: C, outChannels: O, kernelH: kh, kernelW: kw, groups } = g;
+    /** dx = J^T dy for the conv x -> conv(x, w), scattered straight from the definition (float64). */
+    function refInputGrad(
+      w: ArrayLike<number>,
+      dy: ArrayLike<number>,
+      g: Conv2dGeometry,
+    ): Float64Array {
+      const { batch: N, inChannels: C, outChannels: O, groups, kernelH: kh, kernelW: kw } = g;
+      const { inHeight: H, inWidth: W, outHeight: oh, outWidth: ow } = g;
       const cg = C / groups;
       const og = O / groups;
-      const wf = new Float32Array(w.length);
-      for (let o = 0; o < O; o++)
-        for (let c = 0; c < cg; c++)
-          for (let ky = 0; ky < kh; ky++)
-            for (let kx = 0; kx < kw; kx++) {
-              const grp = Math.floor(o / og);
-              const dst = (((grp * cg + c) * og + (o % og)) * kh + kh - 1 - ky) * kw + kw - 1 - kx;
-              wf[dst] = w[((o * cg + c) * kh + ky) * kw + kx];
-            }
-      const [sh, sw] = g.stride;
-      const spanH = (kh - 1) * g.dilation[0];
-      const spanW = (kw - 1) * g.dilation[1];
-      // Rows the forward stride skipped at the bottom/right get zero gradient: extra padding.
-      const restH = (g.inHeight + g.pad[0] + g.pad[1] - spanH - 1) % sh;
-      const restW = (g.inWidth + g.pad[2] + g.pad[3] - spanW - 1) % sw;
-      const gt = geom([g.batch, O, g.outHeight, g.outWidth], [C, og, kh, kw], {
-        dilation: g.dilation,
-        inputDilation: g.stride,
-        pad: [
-          spanH - g.pad[0],
-          spanH - g.pad[1] + restH,
-          spanW - g.pad[2],
-          spanW - g.pad[3] + restW,
-        ],
-        groups,
+      const dx = new Float64Array(N * C * H * W);
+      for (let n = 0; n < N; n++)
+        for (let o = 0; o < O; o++)
+          for (let oy = 0; oy < oh; oy++)
+            for (let ox = 0; ox < ow; ox++)
+              for (let c = 0; c < cg; c++)
+                for (let ky = 0; ky < kh; ky++)
+                  for (let kx = 0; kx < kw; kx++) {
+                    const y = oy * g.stride[0] + ky * g.dilation[0] - g.pad[0];
+                    const x = ox * g.stride[1] + kx * g.dilation[1] - g.pad[2];
+                    if (y < 0 || y >= H || x < 0 || x >= W) continue;
+                    const ci = Math.floor(o / og) * cg + c;
+                    dx[((n * C + ci) * H + y) * W + x] +=
+                      w[((o * cg + c) * kh + ky) * kw + kx] * dy[((n * O + o) * oh + oy) * ow + ox];
+                  }
+      return dx;
+    }
+
+    describe("input gradient as a forward conv (input dilation = stride)", () => {
+      it("conv2dForward(dy, flipped w, pad (k-1)d - pad, input dilation = stride) is J^T dy", () => {
+        const cases: Conv2dGeometry[] = [
+          geom([1, 3, 7, 8], [4, 3, 3, 3], { stride: [2, 2], pad: [1, 1, 1, 1] }),
+          geom([2, 4, 9, 7], [6, 2, 4, 3], {
+            stride: [3, 2],
+            dilation: [2, 1],
+            pad: [2, 0, 1, 2],
+            groups: 2,
+          }),
+          geom([1, 5, 6, 6], [3, 5, 1, 1], { stride: [2, 2] }),
+          geom([1, 16, 20, 19], [8, 16, 3, 3], { stride: [2, 2], pad: [1, 1, 1, 1] }),
+        ];
+        for (const [ci, g] of cases.entries()) {
+          const { w, dy } = randomData(g, 400 + ci);
+          const { inChannels: C, outChannels: O, kernelH: kh, kernelW: kw, groups } = g;
+          const cg = C / groups;
+          const og = O / groups;
+          const wf = new Float32Array(w.length);
+          for (let o = 0; o < O; o++)
+            for (let c = 0; c < cg; c++)
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++) {
+                  const grp = Math.floor(o / og);
+                  const dst =
+                    (((grp * cg + c) * og + (o % og)) * kh + kh - 1 - ky) * kw + kw - 1 - kx;
+                  wf[dst] = w[((o * cg + c) * kh + ky) * kw + kx];
+                }
+          const [sh, sw] = g.stride;
+          const spanH = (kh - 1) * g.dilation[0];
+          const spanW = (kw - 1) * g.dilation[1];
+          // Rows the forward stride skipped at the bottom/right get zero gradient: extra padding.
+          const restH = (g.inHeight + g.pad[0] + g.pad[1] - spanH - 1) % sh;
+          const restW = (g.inWidth + g.pad[2] + g.pad[3] - spanW - 1) % sw;
+          const gt = geom([g.batch, O, g.outHeight, g.outWidth], [C, og, kh, kw], {
+            dilation: g.dilation,
+            inputDilation: g.stride,
+            pad: [
+              spanH - g.pad[0],
+              spanH - g.pad[1] + restH,
+              spanW - g.pad[2],
+              spanW - g.pad[3] + restW,
+            ],
+            groups,
+          });
+          expect([gt.outHeight, gt.outWidth]).toEqual([g.inHeight, g.inWidth]);
+          const got = conv2dForward(dy, wf, gt, null, false);
+          const want = refInputGrad(w, dy, g);
+          const { scale } = refForward(dy, wf, gt, null, false);
+          expectClose(got, want, scale, `case ${ci} dx`);
+        }
       });
-      expect([gt.outHeight, gt.outWidth]).toEqual([g.inHeight, g.inWidth]);
-      const got = conv2dForward(dy, wf, gt, null, false);
-      const want = refInputGrad(w, dy, g);
-      const { scale } = refForward(dy, wf, gt, null, false);
-      expectClose(got, want, scale, `case ${ci} dx`);
-    }
-  });
-});
+    });
 
-describe("conv2dBackpropFilter", () => {
-  it("matches a direct float64 reference on random geometries", () => {
-    let tested = 0;
-    fc.assert(
-      fc.property(geomArb, (t) => {
-        const g = geometryOf(t);
-        fc.pre(g !== null);
-        if (g === null) return;
-        const { x, dy } = randomData(g, t.seed);
-        const got = conv2dBackpropFilter(x, dy, g);
-        const { dw, scale } = refFilterGrad(x, dy, g);
-        expectClose(got, dw, scale, `conv2dBackpropFilter ${JSON.stringify(t)} dW`);
-        tested++;
-      }),
-      { numRuns: 300 },
-    );
-    expect(tested).toBeGreaterThan(100);
-  });
+    describe("conv2dBackpropFilter", () => {
+      it("matches a direct float64 reference on random geometries", () => {
+        let tested = 0;
+        fc.assert(
+          fc.property(geomArb, (t) => {
+            const g = geometryOf(t);
+            fc.pre(g !== null);
+            if (g === null) return;
+            const { x, dy } = randomData(g, t.seed);
+            const got = conv2dBackpropFilter(x, dy, g);
+            const { dw, scale } = refFilterGrad(x, dy, g);
+            expectClose(got, dw, scale, `conv2dBackpropFilter ${JSON.stringify(t)} dW`);
+            tested++;
+          }),
+          { numRuns: 300 },
+        );
+        expect(tested).toBeGreaterThan(100);
+      });
 
-  it("matches the reference on larger shapes (pointwise path, blocks starting mid-row)", () => {
-    const cases: Conv2dGeometry[] = [
-      geom([2, 9, 6, 5], [7, 9, 1, 1]),
-      geom([2, 64, 40, 80], [5, 64, 3, 3], { pad: [1, 1, 1, 1] }),
-      geom([1, 6, 7, 8], [6, 2, 2, 3], {
-        groups: 3,
-        inputDilation: [2, 1],
-        dilation: [1, 2],
-        pad: [0, -1, 2, 1],
-      }),
-    ];
-    for (const [i, g] of cases.entries()) {
-      const { x, dy } = randomData(g, 200 + i);
-      const { dw, scale } = refFilterGrad(x, dy, g);
-      expectClose(conv2dBackpropFilter(x, dy, g), dw, scale, `case ${i} dW`);
-    }
-  });
+      it("matches the reference on larger shapes (pointwise path, blocks starting mid-row)", () => {
+        const cases: Conv2dGeometry[] = [
+          geom([2, 9, 6, 5], [7, 9, 1, 1]),
+          geom([2, 64, 40, 80], [5, 64, 3, 3], { pad: [1, 1, 1, 1] }),
+          geom([1, 6, 7, 8], [6, 2, 2, 3], {
+            groups: 3,
+            inputDilation: [2, 1],
+            dilation: [1, 2],
+            pad: [0, -1, 2, 1],
+          }),
+        ];
+        for (const [i, g] of cases.entries()) {
+          const { x, dy } = randomData(g, 200 + i);
+          const { dw, scale } = refFilterGrad(x, dy, g);
+          expectClose(conv2dBackpropFilter(x, dy, g), dw, scale, `case ${i} dW`);
+        }
+      });
 
-  it("equals central finite differences of sum(conv(x, w) * dy) (float64)", () => {
-    const cases: Conv2dGeometry[] = [
-      geom([2, 2, 5, 4], [3, 2, 3, 2], {
-        stride: [2, 1],
-        pad: [1, 0, -1, 2],
-        inputDilation: [1, 2],
-      }),
-      geom([1, 4, 6, 5], [4, 2, 2, 2], { groups: 2, dilation: [2, 1], pad: [1, 1, 1, 1] }),
-    ];
-    for (const [ci, g] of cases.entries()) {
-      const { x, w, dy } = randomData(g, 300 + ci);
-      const loss = (wv: Float64Array) => {
-        const { out } = refForward(x, wv, g, null, false);
-        let s = 0;
-        for (let i = 0; i < out.length; i++) s += out[i] * dy[i];
-        return s;
-      };
-      const got = conv2dBackpropFilter(x, dy, g);
-      const w64 = Float64Array.from(w);
-      const h = 1e-3;
-      for (let i = 0; i < w64.length; i++) {
-        const keep = w64[i];
-        w64[i] = keep + h;
-        const up = loss(w64);
-        w64[i] = keep - h;
-        const down = loss(w64);
-        w64[i] = keep;
-        const fd = (up - down) / (2 * h);
-        expect(Math.abs(got[i] - fd)).toBeLessThan(1e-5 * (1 + Math.abs(fd)));
-      }
-    }
+      it("equals central finite differences of sum(conv(x, w) * dy) (float64)", () => {
+        const cases: Conv2dGeometry[] = [
+          geom([2, 2, 5, 4], [3, 2, 3, 2], {
+            stride: [2, 1],
+            pad: [1, 0, -1, 2],
+            inputDilation: [1, 2],
+          }),
+          geom([1, 4, 6, 5], [4, 2, 2, 2], { groups: 2, dilation: [2, 1], pad: [1, 1, 1, 1] }),
+        ];
+        for (const [ci, g] of cases.entries()) {
+          const { x, w, dy } = randomData(g, 300 + ci);
+          const loss = (wv: Float64Array) => {
+            const { out } = refForward(x, wv, g, null, false);
+            let s = 0;
+            for (let i = 0; i < out.length; i++) s += out[i] * dy[i];
+            return s;
+          };
+          const got = conv2dBackpropFilter(x, dy, g);
+          const w64 = Float64Array.from(w);
+          const h = 1e-3;
+          for (let i = 0; i < w64.length; i++) {
+            const keep = w64[i];
+            w64[i] = keep + h;
+            const up = loss(w64);
+            w64[i] = keep - h;
+            const down = loss(w64);
+            w64[i] = keep;
+            const fd = (up - down) / (2 * h);
+            expect(Math.abs(got[i] - fd)).toBeLessThan(1e-5 * (1 + Math.abs(fd)));
+          }
+        }
+      });
+    });
   });
-});
+}

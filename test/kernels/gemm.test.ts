@@ -1,6 +1,9 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { gemm } from "../../src/kernels/cpu/gemm.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gemm, setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+
+/** Both micro-kernels: wasm SIMD (float32 sums) and the TS fallback (float64 sums). */
+const kernelImpls = ["wasm", "ts"] as const;
 
 interface Case {
   m: number;
@@ -101,76 +104,82 @@ const base: Case = {
   seed: 7,
 };
 
-describe("gemm", () => {
-  it("matches a float64 triple loop on small random shapes, transposes, offsets and strides", () => {
-    fc.assert(fc.property(caseArb(13, 13, 13), check), { numRuns: 300 });
-  });
+for (const which of kernelImpls) {
+  describe(`gemm (${which} kernel)`, () => {
+    beforeAll(() => setGemmImpl(which));
+    afterAll(() => setGemmImpl("auto"));
+    describe("gemm", () => {
+      it("matches a float64 triple loop on small random shapes, transposes, offsets and strides", () => {
+        fc.assert(fc.property(caseArb(13, 13, 13), check), { numRuns: 300 });
+      });
 
-  it("matches on shapes that cross the MC and KC block edges", () => {
-    fc.assert(fc.property(caseArb(70, 40, 600), check), { numRuns: 25 });
-  });
+      it("matches on shapes that cross the MC and KC block edges", () => {
+        fc.assert(fc.property(caseArb(70, 40, 600), check), { numRuns: 25 });
+      });
 
-  it("handles panels wider than NC (n > 2048) with k > KC and accumulate", () => {
-    for (const transB of [false, true]) {
-      check({ ...base, m: 5, n: 2053, k: 260, transB, accumulate: true, padC: 2, cOff: 3 });
-    }
-  });
+      it("handles panels wider than NC (n > 2048) with k > KC and accumulate", () => {
+        for (const transB of [false, true]) {
+          check({ ...base, m: 5, n: 2053, k: 260, transB, accumulate: true, padC: 2, cOff: 3 });
+        }
+      });
 
-  it("computes 1x1x1 products", () => {
-    const c = new Float32Array([5]);
-    gemm(
-      1,
-      1,
-      1,
-      new Float32Array([3]),
-      0,
-      1,
-      false,
-      new Float32Array([-2]),
-      0,
-      1,
-      false,
-      c,
-      0,
-      1,
-      false,
-    );
-    expect(c[0]).toBe(-6);
-    gemm(
-      1,
-      1,
-      1,
-      new Float32Array([3]),
-      0,
-      1,
-      true,
-      new Float32Array([-2]),
-      0,
-      1,
-      true,
-      c,
-      0,
-      1,
-      true,
-    );
-    expect(c[0]).toBe(-12);
-  });
+      it("computes 1x1x1 products", () => {
+        const c = new Float32Array([5]);
+        gemm(
+          1,
+          1,
+          1,
+          new Float32Array([3]),
+          0,
+          1,
+          false,
+          new Float32Array([-2]),
+          0,
+          1,
+          false,
+          c,
+          0,
+          1,
+          false,
+        );
+        expect(c[0]).toBe(-6);
+        gemm(
+          1,
+          1,
+          1,
+          new Float32Array([3]),
+          0,
+          1,
+          true,
+          new Float32Array([-2]),
+          0,
+          1,
+          true,
+          c,
+          0,
+          1,
+          true,
+        );
+        expect(c[0]).toBe(-12);
+      });
 
-  it("k = 0 zeroes C, or leaves it unchanged when accumulating", () => {
-    const empty = new Float32Array(0);
-    const c = Float32Array.from([1, 2, 3, 4, 5, 6, 7]);
-    gemm(2, 2, 0, empty, 0, 0, false, empty, 0, 2, false, c, 1, 3, true);
-    expect(Array.from(c)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    gemm(2, 2, 0, empty, 0, 0, false, empty, 0, 2, false, c, 1, 3, false);
-    expect(Array.from(c)).toEqual([1, 0, 0, 4, 0, 0, 7]);
-  });
+      it("k = 0 zeroes C, or leaves it unchanged when accumulating", () => {
+        const empty = new Float32Array(0);
+        const c = Float32Array.from([1, 2, 3, 4, 5, 6, 7]);
+        gemm(2, 2, 0, empty, 0, 0, false, empty, 0, 2, false, c, 1, 3, true);
+        expect(Array.from(c)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        gemm(2, 2, 0, empty, 0, 0, false, empty, 0, 2, false, c, 1, 3, false);
+        expect(Array.from(c)).toEqual([1, 0, 0, 4, 0, 0, 7]);
+      });
 
-  it("computes an exact small product (integers, transposed A)", () => {
-    // A^T stored [k=3 x m=2], B [3 x 2]: op(A) = [[1, 2, 3], [4, 5, 6]].
-    const at = Float32Array.from([1, 4, 2, 5, 3, 6]);
-    const b = Float32Array.from([7, 8, 9, 10, 11, 12]);
-    const c = new Float32Array(4);
-    gemm(2, 2, 3, at, 0, 2, true, b, 0, 2, false, c, 0, 2, false);
-    expect(Array.from(c)).toEqual([58, 64, 139, 154]);
+      it("computes an exact small product (integers, transposed A)", () => {
+        // A^T stored [k=3 x m=2], B [3 x 2]: op(A) = [[1, 2, 3], [4, 5, 6]].
+        const at = Float32Array.from([1, 4, 2, 5, 3, 6]);
+        const b = Float32Array.from([7, 8, 9, 10, 11, 12]);
+        const c = new Float32Array(4);
+        gemm(2, 2, 3, at, 0, 2, true, b, 0, 2, false, c, 0, 2, false);
+        expect(Array.from(c)).toEqual([58, 64, 139, 154]);
+      });
+    });
   });
-});
+}

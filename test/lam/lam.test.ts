@@ -5,7 +5,6 @@ import { countSaliencyPixels, diffusionIndex, gini } from "../../src/attribution
 import { weightedKde } from "../../src/attribution/lam/kde.ts";
 import { lam } from "../../src/attribution/lam/lam.ts";
 import { gradAbsNorm } from "../../src/attribution/lam/normalize.ts";
-import { lamPanels } from "../../src/viz/lam-panels.ts";
 import { progressiveBlurPath } from "../../src/attribution/lam/paths.ts";
 import {
   conv2d,
@@ -16,6 +15,7 @@ import {
   tensor,
   upsample,
 } from "../../src/index.ts";
+import { lamPanels } from "../../src/viz/lam-panels.ts";
 
 /** Independent float64 reference: LAM_Demo's kernel and cv2.filter2D with BORDER_REFLECT_101. */
 function refKernel(sigma: number, l: number): number[][] {
@@ -235,13 +235,22 @@ describe("LAM panels", () => {
     map[2 * w + 3] = 2; // one LR pixel (row 2, column 3) holds all the attribution
     map[h * w + 2 * w + 3] = 1;
     const hr = { width: w * 2, height: h * 2, data: new Uint8Array(w * 2 * h * 2 * 3).fill(128) };
-    const { grid, panels, absNorm } = lamPanels({ hr, lr, map, height: h, width: w, scale: 2, window: { x: 2, y: 2, size: 4 } });
+    const { grid, panels, absNorm } = lamPanels({
+      hr,
+      lr,
+      map,
+      height: h,
+      width: w,
+      scale: 2,
+      window: { x: 2, y: 2, size: 4 },
+    });
     expect(grid.width).toBe(4 * w * 2 + 3 * 4);
     expect(absNorm[2 * w + 3]).toBe(1);
     expect(absNorm.filter((v) => v !== 0).length).toBe(1);
     // matplotlib seismic: 0.5 -> (255, 254/253, 253) near white; 1.0 -> (128, 0, 0) dark red.
     const abs = panels[1].image;
-    const px = (img: typeof abs, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
+    const px = (img: typeof abs, x: number, y: number) =>
+      Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
     expect(px(abs, 0, 0)[0]).toBeGreaterThan(250);
     expect(px(abs, 0, 0)[2]).toBeGreaterThan(250);
     expect(px(abs, 2 * 3, 2 * 2)).toEqual([128, 0, 0]);

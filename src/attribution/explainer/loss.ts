@@ -9,6 +9,7 @@
  * with m = sigmoid(max_{c in y} S_c) and n = sigmoid(max_{c not in y} S_c) per pixel.
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
+import { bceWithLogits } from "../../models/train/losses.ts";
 import { add, mul, sub } from "../../ops/binary.ts";
 import { tensor } from "../../ops/creation.ts";
 import { pad } from "../../ops/pad.ts";
@@ -17,17 +18,19 @@ import { reshape } from "../../ops/reshape.ts";
 import { slice } from "../../ops/slice.ts";
 import { softmax } from "../../ops/softmax.ts";
 import { abs, clamp, log, relu, sigmoid } from "../../ops/unary.ts";
-import { bceWithLogits } from "../../models/train/losses.ts";
 import { sortRowsDescending } from "./sort.ts";
 
 /** What absent classes are shifted by so the per-pixel max never picks them. */
 const EXCLUDED = 1e9;
 
 function checkTargets(seg: Tensor, targets: ArrayLike<number>, api: string): [number, number] {
-  if (seg.rank !== 4) throw new Error(`${api}: expected mask logits [B, C, H, W], got [${seg.shape}]`);
+  if (seg.rank !== 4)
+    throw new Error(`${api}: expected mask logits [B, C, H, W], got [${seg.shape}]`);
   const [b, c] = seg.shape;
   if (targets.length !== b * c) {
-    throw new Error(`${api}: ${targets.length} targets for mask logits [${seg.shape}] (need B x C = ${b * c})`);
+    throw new Error(
+      `${api}: ${targets.length} targets for mask logits [${seg.shape}] (need B x C = ${b * c})`,
+    );
   }
   for (let i = 0; i < targets.length; i++) {
     if (targets[i] !== 0 && targets[i] !== 1) {
@@ -42,10 +45,15 @@ function selectedMax(seg: Tensor, select: Float32Array, api: string): Tensor {
   const [b, c] = seg.shape;
   for (let i = 0; i < b; i++) {
     if (!select.subarray(i * c, (i + 1) * c).some((v) => v === 1)) {
-      throw new Error(`${api}: example ${i} selects no class (every example needs a target and a non-target class)`);
+      throw new Error(
+        `${api}: example ${i} selects no class (every example needs a target and a non-target class)`,
+      );
     }
   }
-  const shift = tensor(select.map((v) => (v ? 0 : -EXCLUDED)), [b, c, 1, 1]);
+  const shift = tensor(
+    select.map((v) => (v ? 0 : -EXCLUDED)),
+    [b, c, 1, 1],
+  );
   return sigmoid(max(add(seg, shift), 1));
 }
 
@@ -58,7 +66,11 @@ export function explainerMasks(
   const y = Float32Array.from(targets);
   return {
     target: selectedMax(seg, y, "explainerMasks"),
-    nonTarget: selectedMax(seg, y.map((v) => 1 - v), "explainerMasks"),
+    nonTarget: selectedMax(
+      seg,
+      y.map((v) => 1 - v),
+      "explainerMasks",
+    ),
   };
 }
 
@@ -77,14 +89,42 @@ export function entropyLoss(logits: Tensor): Tensor {
  * last column (row) is compared with its reflected neighbour, i.e. column W-2 (row H-2).
  */
 export function totalVariation(masks: Tensor): Tensor {
-  const m = masks.rank === 4 ? reshape(masks, [masks.shape[0], masks.shape[2], masks.shape[3]]) : masks;
+  const m =
+    masks.rank === 4 ? reshape(masks, [masks.shape[0], masks.shape[2], masks.shape[3]]) : masks;
   if (m.rank !== 3 || (masks.rank === 4 && masks.shape[1] !== 1)) {
-    throw new Error(`totalVariation: expected masks [B, H, W] or [B, 1, H, W], got [${masks.shape}]`);
+    throw new Error(
+      `totalVariation: expected masks [B, H, W] or [B, 1, H, W], got [${masks.shape}]`,
+    );
   }
   const [b, h, w] = m.shape;
-  if (h < 2 || w < 2) throw new Error(`totalVariation: masks must be at least 2 x 2, got [${masks.shape}]`);
-  const right = slice(pad(m, [[0, 0], [0, 0], [0, 1]], "reflect"), [0, 0, 1], [b, h, w]);
-  const down = slice(pad(m, [[0, 0], [0, 1], [0, 0]], "reflect"), [0, 1, 0], [b, h, w]);
+  if (h < 2 || w < 2)
+    throw new Error(`totalVariation: masks must be at least 2 x 2, got [${masks.shape}]`);
+  const right = slice(
+    pad(
+      m,
+      [
+        [0, 0],
+        [0, 0],
+        [0, 1],
+      ],
+      "reflect",
+    ),
+    [0, 0, 1],
+    [b, h, w],
+  );
+  const down = slice(
+    pad(
+      m,
+      [
+        [0, 0],
+        [0, 1],
+        [0, 0],
+      ],
+      "reflect",
+    ),
+    [0, 1, 0],
+    [b, h, w],
+  );
   return mean(add(abs(sub(m, right)), abs(sub(m, down))));
 }
 
@@ -101,19 +141,26 @@ export interface AreaOptions {
  * relu(s_k - 1[k < floor(a_max N)])). Summed over present classes, averaged over the batch.
  * The reference hard-codes N = 224^2 (its input size); here N is the masks' own H W.
  */
-export function classMaskAreaLoss(seg: Tensor, targets: ArrayLike<number>, o: AreaOptions = {}): Tensor {
+export function classMaskAreaLoss(
+  seg: Tensor,
+  targets: ArrayLike<number>,
+  o: AreaOptions = {},
+): Tensor {
   const [b, c] = checkTargets(seg, targets, "classMaskAreaLoss");
   const minArea = o.minArea ?? 0.05;
   const maxArea = o.maxArea ?? 0.3;
   if (!(minArea >= 0 && minArea <= maxArea && maxArea <= 1)) {
-    throw new Error(`classMaskAreaLoss: need 0 <= minArea <= maxArea <= 1, got ${minArea}, ${maxArea}`);
+    throw new Error(
+      `classMaskAreaLoss: need 0 <= minArea <= maxArea <= 1, got ${minArea}, ${maxArea}`,
+    );
   }
   const n = seg.shape[2] * seg.shape[3];
   const rows: number[] = [];
   for (let i = 0; i < b * c; i++) if (targets[i] === 1) rows.push(i);
   if (rows.length === 0) return mul(sum(seg), 0);
   const sorted = sortRowsDescending(reshape(sigmoid(seg), [b * c, n]), rows);
-  const ones = (count: number) => tensor(Float32Array.from({ length: n }, (_, k) => (k < count ? 1 : 0)));
+  const ones = (count: number) =>
+    tensor(Float32Array.from({ length: n }, (_, k) => (k < count ? 1 : 0)));
   // (int)(N * a) as in the reference, for a >= 0.
   const lo = ones(Math.floor(n * minArea));
   const hi = ones(Math.floor(n * maxArea));
@@ -185,4 +232,3 @@ export function explainerLoss(
   total = add(total, add(mul(totalArea, o.totalArea), mul(nonClassArea, o.nonClassArea)));
   return { total, classification, entropy, tv, area, totalArea, nonClassArea, maskedLogits };
 }
-

@@ -40,7 +40,9 @@ export function countMultiLabel(
   into: MultiLabelCounts = emptyCounts(),
 ): MultiLabelCounts {
   if (logits.length !== labels.length || logits.length % classes) {
-    throw new Error(`countMultiLabel: ${logits.length} logits and ${labels.length} labels are not [B, ${classes}]`);
+    throw new Error(
+      `countMultiLabel: ${logits.length} logits and ${labels.length} labels are not [B, ${classes}]`,
+    );
   }
   for (let b = 0; b < logits.length / classes; b++) {
     let right = true;

@@ -6,13 +6,22 @@
 import { variableGrads } from "../../autodiff/grad.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tidy } from "../../autodiff/tidy.ts";
-import { type MultiFashionOptions, multiFashionBatch, type SourcePool } from "../../models/data/multi-fashion.ts";
+import {
+  type MultiFashionOptions,
+  multiFashionBatch,
+  type SourcePool,
+} from "../../models/data/multi-fashion.ts";
 import type { Module } from "../../models/nn/module.ts";
 import { bceWithLogits } from "../../models/train/losses.ts";
 import type { Optimizer } from "../../models/train/optim.ts";
 import type { Schedule } from "../../models/train/schedule.ts";
 import { tensor } from "../../ops/creation.ts";
-import { countMultiLabel, emptyCounts, type MultiLabelScores, multiLabelScores } from "./metrics.ts";
+import {
+  countMultiLabel,
+  emptyCounts,
+  type MultiLabelScores,
+  multiLabelScores,
+} from "./metrics.ts";
 
 export interface FitMultiLabelOptions {
   steps: number;

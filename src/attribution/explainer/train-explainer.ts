@@ -12,8 +12,10 @@ import { multiFashionBatch, type SourcePool } from "../../models/data/multi-fash
 import type { Module } from "../../models/nn/module.ts";
 import type { Optimizer } from "../../models/train/optim.ts";
 import { tensor } from "../../ops/creation.ts";
+import type { MultiLabelCnn } from "./classifier.ts";
 import { EarlyStopping } from "./early-stopping.ts";
 import { type ExplainerLossOptions, type ExplainerLossTerms, explainerLoss } from "./loss.ts";
+import type { ExplainerNet } from "./unet.ts";
 
 export type TermValues = { [K in Exclude<keyof ExplainerLossTerms, "maskedLogits">]: number };
 
@@ -77,10 +79,11 @@ export function validationLoss(
   for (let from = 0; from < val.count; from += batch) {
     const idx = Array.from({ length: Math.min(batch, val.count - from) }, (_, i) => from + i);
     const b = batchOf(val.pool, val.seed, idx);
-    total += tidy(() => {
-      const x = b.x();
-      return explainerLoss(classifier, explainer.call(x), x, b.labels, loss).total.dataSync()[0];
-    }) * idx.length;
+    total +=
+      tidy(() => {
+        const x = b.x();
+        return explainerLoss(classifier, explainer.call(x), x, b.labels, loss).total.dataSync()[0];
+      }) * idx.length;
   }
   return total / val.count;
 }
@@ -107,13 +110,15 @@ export function trainExplainer(
     const b = batchOf(pool, o.trainSeed, idx);
     const terms = tidy(() => {
       const x = b.x();
-      const out: { parts?: ExplainerLossTerms } = {};
+      // The terms are read inside f: variableGrads frees f's intermediates when it returns.
+      const out: { terms?: TermValues } = {};
       const { grads } = variableGrads(() => {
-        out.parts = explainerLoss(classifier, explainer.call(x), x, b.labels, o.loss);
-        return out.parts.total;
+        const parts = explainerLoss(classifier, explainer.call(x), x, b.labels, o.loss);
+        out.terms = values(parts);
+        return parts.total;
       }, params);
       o.optimizer.step(grads);
-      return values(out.parts!);
+      return out.terms!;
     });
     history.push(terms);
     step++;
@@ -137,5 +142,38 @@ export function trainExplainer(
   }
   if (o.val) stopper.restoreBest(explainer);
   explainer.eval();
-  return { history, checks, steps: step, bestStep: o.val ? bestStep : step, stoppedEarly, minutes: minutes() };
+  return {
+    history,
+    checks,
+    steps: step,
+    bestStep: o.val ? bestStep : step,
+    stoppedEarly,
+    minutes: minutes(),
+  };
+}
+
+/**
+ * Starts the explainer's encoder from the classifier's conv stages (same shapes by design), the
+ * way NN-Explainer starts its DeepLab from a pretrained backbone: the explainer then begins with
+ * features that already tell the classes apart.
+ */
+export function initEncoderFromClassifier(
+  explainer: ExplainerNet,
+  classifier: MultiLabelCnn,
+): void {
+  if (classifier.batchNorm) throw new Error("initEncoderFromClassifier: pass the fused classifier");
+  const own = explainer.stateDict();
+  const theirs = classifier.stateDict();
+  [0, 2, 4, 6].forEach((layer, k) => {
+    for (const p of ["weight", "bias"]) {
+      const src = theirs.get(`features.${layer}.${p}`);
+      const dst = own.get(`enc${k + 1}.${p}`);
+      if (!src || !dst || src.shape.join() !== dst.shape.join()) {
+        throw new Error(
+          `initEncoderFromClassifier: features.${layer}.${p} [${src?.shape}] does not fit enc${k + 1}.${p} [${dst?.shape}]`,
+        );
+      }
+      dst.assign(src);
+    }
+  });
 }

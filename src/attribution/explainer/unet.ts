@@ -1,15 +1,15 @@
 /**
  * The explainer network: a small U-Net-like encoder-decoder from an image [N, 1, H, W] to one
  * mask logit per class at input resolution [N, C, H, W] (H, W divisible by 8). The encoder has
- * four 3x3 conv/ReLU stages with 2x2 max-pools between them (64 -> 8 for a 64 x 64 canvas) and a
- * bottleneck conv; the
- * decoder goes back up FPN-style (1x1 conv, nearest x2, add the skip, 3x3 conv/ReLU), which costs
- * a fraction of concatenating skips, and a 3x3 conv gives the logits. Small on purpose: it is
- * trained on the CPU (a ~30-minute budget).
+ * four 3x3 conv/ReLU stages with 2x2 max-pools between them (64 -> 8 for a 64 x 64 canvas), shaped
+ * like MultiLabelCnn's so they can start from its weights, and a bottleneck conv. The decoder goes
+ * back up FPN-style (1x1 conv, nearest x2, add the skip, 3x3 conv/ReLU), a fraction of the cost of
+ * concatenating skips, and a 3x3 conv gives the logits. Small on purpose: it trains on the CPU.
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { Conv2d } from "../../models/nn/conv.ts";
-import { Module } from "../../models/nn/module.ts";
+import { skipInit } from "../../models/nn/init.ts";
+import { Module, type StateDict } from "../../models/nn/module.ts";
 import { add } from "../../ops/binary.ts";
 import { maxPool2d } from "../../ops/pool.ts";
 import { upsample } from "../../ops/resize.ts";
@@ -35,7 +35,8 @@ export class ExplainerNet extends Module {
   constructor(o: ExplainerNetConfig = {}) {
     super();
     const rng = new Random(o.seed ?? 0);
-    const ch = (this.channels = o.channels ?? [8, 16, 32, 64]);
+    const ch = o.channels ?? [8, 16, 32, 64];
+    this.channels = ch;
     this.classes = o.classes ?? 10;
     const conv3 = (name: string, i: number, j: number, relu = true) =>
       this.child(name, new Conv2d(i, j, 3, { padding: 1, relu, seed: rng }));
@@ -53,7 +54,9 @@ export class ExplainerNet extends Module {
   /** [N, 1, H, W] to mask logits [N, classes, H, W]. */
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[2] % 8 || x.shape[3] % 8) {
-      throw new Error(`ExplainerNet: expected [N, 1, H, W] with H, W divisible by 8, got [${x.shape}]`);
+      throw new Error(
+        `ExplainerNet: expected [N, 1, H, W] with H, W divisible by 8, got [${x.shape}]`,
+      );
     }
     const skips: Tensor[] = [];
     let h = x;
@@ -69,4 +72,19 @@ export class ExplainerNet extends Module {
     }
     return this.head.call(h);
   }
+}
+
+/** An ExplainerNet with the weights of a state dict (channels and classes read from the shapes). */
+export function explainerNetFrom(weights: StateDict): ExplainerNet {
+  const ch = [1, 2, 3, 4].map((k) => weights.get(`enc${k}.weight`)?.shape[0]);
+  const classes = weights.get("head.weight")?.shape[0];
+  if (ch.some((c) => !c) || !classes) {
+    throw new Error("explainerNetFrom: expected enc1..enc4.weight and head.weight");
+  }
+  const net = skipInit(
+    () =>
+      new ExplainerNet({ channels: ch as unknown as [number, number, number, number], classes }),
+  );
+  net.loadStateDict(weights);
+  return net.eval();
 }

@@ -12,7 +12,8 @@
  * the same ColMatrix, so neither the dilated input nor the column matrix is materialised.
  */
 import type { Conv2dGeometry } from "../conv-geometry.ts";
-import { type BPacker, gemm, gemmPackB, NR } from "./gemm.ts";
+import { activeGemmImpl, type BPacker, gemm, gemmPackB, NR, type PanelBuffer } from "./gemm.ts";
+import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
 
 if (NR !== 4) throw new Error("conv2d packers write 4-wide panels; update them with gemm's NR");
 
@@ -21,8 +22,19 @@ if (NR !== 4) throw new Error("conv2d packers write 4-wide panels; update them w
  * channel offset tapC[t] at dilated-input coordinates (oy*sh + tapY[t], ox*sw + tapX[t]) for
  * output pixel q = (oy, ox), zero on padding and on the zeros inserted by input dilation.
  */
+/** Zero-padded input planes of the current batch item and group, reused across calls. */
+let padBuf = new Float32Array(0);
+
 class ColMatrix {
   xOff = 0;
+  /**
+   * No input dilation: the group's input planes copied into padBuf with enough zero border that
+   * every tap of every output pixel lies inside; col[t, q] = xp[pixBase(q) + tapLinP[t]] with
+   * pixBase(oy, ox) = oy*sh*Wp + ox*sw. Set by setInput; all packers then run branch-free.
+   */
+  xp = padBuf;
+  readonly Wp: number = 0;
+  readonly tapLinP: Int32Array;
   /** Flat input offset of each tap relative to pixel (oy*sh, ox*sw); used where `fast`. */
   readonly tapLin: Int32Array;
   /** Largest dilated-input coordinate (coordinates beyond are padding). */
@@ -72,6 +84,43 @@ class ColMatrix {
     this.rowHi = Math.min(outH, Math.floor((H - 1 - maxY) / sh) + 1);
     this.colLo = Math.max(0, Math.ceil(-minX / sw));
     this.colHi = Math.min(outW, Math.floor((W - 1 - maxX) / sw) + 1);
+    // Padded geometry: rows -minY .. (outH-1)*sh + maxY and likewise columns must exist.
+    this.offY = Math.max(0, -minY);
+    this.offX = Math.max(0, -minX);
+    this.Hp = Math.max(H, (outH - 1) * sh + maxY + 1) + this.offY;
+    this.Wp = Math.max(W, (outW - 1) * sw + maxX + 1) + this.offX;
+    this.H = H;
+    this.channels = 0;
+    this.tapLinP = new Int32Array(tapC.length);
+    for (let t = 0; t < tapC.length; t++) {
+      const c = Math.round(tapC[t] / (H * W));
+      this.channels = Math.max(this.channels, c + 1);
+      this.tapLinP[t] =
+        c * this.Hp * this.Wp + (tapY[t] + this.offY) * this.Wp + tapX[t] + this.offX;
+    }
+  }
+  readonly offY: number;
+  readonly offX: number;
+  readonly Hp: number;
+  readonly H: number;
+  readonly channels: number;
+
+  /** Selects the batch item and group at x[xOff..] and, without input dilation, pads it. */
+  setInput(xOff: number): void {
+    this.xOff = xOff;
+    if (!this.fast) return;
+    const { H, W, Hp, Wp, offY, offX, channels } = this;
+    const need = channels * Hp * Wp;
+    if (padBuf.length < need) padBuf = new Float32Array(need);
+    const xp = padBuf;
+    xp.fill(0, 0, need);
+    for (let c = 0; c < channels; c++) {
+      for (let y = 0; y < H; y++) {
+        const src = xOff + (c * H + y) * W;
+        xp.set(this.x.subarray(src, src + W), (c * Hp + y + offY) * Wp + offX);
+      }
+    }
+    this.xp = xp;
   }
 
   value(t: number, oy: number, ox: number): number {
@@ -118,10 +167,58 @@ function colMatrix(x: Float32Array, g: Conv2dGeometry): ColMatrix {
 class ColPacker implements BPacker {
   constructor(readonly m: ColMatrix) {}
 
-  pack(s: number[], o: number, pc: number, kc: number, jc: number, nc: number): void {
+  pack(s: PanelBuffer, o: number, pc: number, kc: number, jc: number, nc: number): void {
     const m = this.m;
     const { x, outW, sw, tapLin } = m;
     const W = m.W;
+    if (m.fast) {
+      // Padded input: every pixel reads in bounds, so row ends and borders need no checks.
+      const { xp, tapLinP } = m;
+      const rowStep = m.sh * m.Wp;
+      for (let jr = 0; jr < nc; jr += 4) {
+        const q = jc + jr;
+        const nr = Math.min(4, nc - jr);
+        const oy = Math.floor(q / outW);
+        const ox = q - oy * outW;
+        if (nr === 4) {
+          const b0 = oy * rowStep + ox * sw;
+          let b1 = b0 + sw;
+          let b2 = b1 + sw;
+          let b3 = b2 + sw;
+          // Panels crossing a row end: recompute the bases of the pixels on the next rows.
+          if (ox + 3 >= outW) {
+            const base = (j: number) => {
+              const y = Math.floor((q + j) / outW);
+              return y * rowStep + (q + j - y * outW) * sw;
+            };
+            b1 = base(1);
+            b2 = base(2);
+            b3 = base(3);
+          }
+          for (let t = pc; t < pc + kc; t = (t + 1) | 0) {
+            const l = tapLinP[t];
+            s[o] = xp[(b0 + l) | 0];
+            s[(o + 1) | 0] = xp[(b1 + l) | 0];
+            s[(o + 2) | 0] = xp[(b2 + l) | 0];
+            s[(o + 3) | 0] = xp[(b3 + l) | 0];
+            o = (o + 4) | 0;
+          }
+        } else {
+          for (let j = 0; j < 4; j++) {
+            let d = o + j;
+            if (j < nr) {
+              const y = Math.floor((q + j) / outW);
+              const b = y * rowStep + (q + j - y * outW) * sw;
+              for (let t = pc; t < pc + kc; t++, d += 4) s[d] = xp[b + tapLinP[t]];
+            } else {
+              for (let t = pc; t < pc + kc; t++, d += 4) s[d] = 0;
+            }
+          }
+          o += 4 * kc;
+        }
+      }
+      return;
+    }
     for (let jr = 0; jr < nc; jr += 4) {
       const q = jc + jr;
       const nr = Math.min(4, nc - jr);
@@ -161,12 +258,44 @@ class ColPacker implements BPacker {
 class ColTPacker implements BPacker {
   constructor(readonly m: ColMatrix) {}
 
-  pack(s: number[], o: number, pc: number, kc: number, jc: number, nc: number): void {
+  pack(s: PanelBuffer, o: number, pc: number, kc: number, jc: number, nc: number): void {
     const m = this.m;
     const { x, outW, sw, tapLin } = m;
     const rowStep = m.sh * m.W;
     const oy0 = Math.floor(pc / outW);
     const ox0 = pc - oy0 * outW;
+    if (m.fast) {
+      const { xp, tapLinP } = m;
+      const rowStepP = m.sh * m.Wp;
+      for (let jr = 0; jr < nc; jr += 4) {
+        const t0 = jc + jr;
+        const nr = Math.min(4, nc - jr);
+        // Taps past nc read tap t0 again and are then zeroed below (keeps the loop branch-free).
+        const l0 = tapLinP[t0];
+        const l1 = nr > 1 ? tapLinP[t0 + 1] : l0;
+        const l2 = nr > 2 ? tapLinP[t0 + 2] : l0;
+        const l3 = nr > 3 ? tapLinP[t0 + 3] : l0;
+        const start = o;
+        let oy = oy0;
+        let ox = ox0;
+        for (let left = kc; left > 0; ) {
+          const run = Math.min(left, outW - ox);
+          let b = oy * rowStepP + ox * sw;
+          for (let px = 0; px < run; px++, o += 4, b += sw) {
+            s[o] = xp[b + l0];
+            s[o + 1] = xp[b + l1];
+            s[o + 2] = xp[b + l2];
+            s[o + 3] = xp[b + l3];
+          }
+          left -= run;
+          ox = 0;
+          oy++;
+        }
+        if (nr < 4)
+          for (let p = 0; p < kc; p++) for (let j = nr; j < 4; j++) s[start + p * 4 + j] = 0;
+      }
+      return;
+    }
     for (let jr = 0; jr < nc; jr += 4) {
       const t0 = jc + jr;
       const nr = Math.min(4, nc - jr);
@@ -210,7 +339,7 @@ class ColTPacker implements BPacker {
     }
   }
 
-  private edge(s: number[], o: number, t0: number, oy: number, ox: number): void {
+  private edge(s: PanelBuffer, o: number, t0: number, oy: number, ox: number): void {
     const m = this.m;
     s[o] = m.value(t0, oy, ox);
     s[o + 1] = m.value(t0 + 1, oy, ox);
@@ -232,6 +361,25 @@ function isPointwise(g: Conv2dGeometry): boolean {
     g.pad[1] === 0 &&
     g.pad[2] === 0 &&
     g.pad[3] === 0
+  );
+}
+
+/**
+ * Few output channels per group, stride 1, no dilation, pads >= 0: the direct wasm kernel beats
+ * GEMM there, whose im2col packing costs as much as 2*O flops per packed value.
+ */
+function useDirect(g: Conv2dGeometry): boolean {
+  return (
+    g.outChannels / g.groups <= 8 &&
+    g.stride[0] === 1 &&
+    g.stride[1] === 1 &&
+    g.dilation[0] === 1 &&
+    g.dilation[1] === 1 &&
+    g.inputDilation[0] === 1 &&
+    g.inputDilation[1] === 1 &&
+    g.pad.every((p) => p >= 0) &&
+    activeGemmImpl() === "wasm" &&
+    directConvAvailable()
   );
 }
 
@@ -291,7 +439,7 @@ function forwardPhases(x: Float32Array, w: Float32Array, g: Conv2dGeometry, out:
       const tmp = phaseOut;
       for (let n = 0; n < N; n++) {
         for (let grp = 0; grp < groups; grp++) {
-          cols.xOff = (n * C + grp * cg) * inPlane;
+          cols.setInput((n * C + grp * cg) * inPlane);
           gemmPackB(og, pp, ks, wSub, grp * og * ks, ks, false, packer, tmp, 0, pp, false);
           for (let o = 0; o < og; o++) {
             const plane = (n * O + grp * og + o) * P;
@@ -328,6 +476,33 @@ export function conv2dForward(
   const [idh, idw] = g.inputDilation;
   if ((idh > 1 || idw > 1) && g.stride[0] === 1 && g.stride[1] === 1) {
     forwardPhases(x, w, g, out);
+  } else if (useDirect(g)) {
+    const { inHeight: H, inWidth: W, kernelH: kh, kernelW: kw, outHeight, outWidth } = g;
+    for (let n = 0; n < N; n++) {
+      for (let grp = 0; grp < groups; grp++) {
+        const xOff = (n * C + grp * cg) * inPlane;
+        const outOff = (n * O + grp * og) * P;
+        const wOff = grp * og * kDim;
+        directConv(
+          x,
+          xOff,
+          cg,
+          H,
+          W,
+          w,
+          wOff,
+          og,
+          kh,
+          kw,
+          g.pad[0],
+          g.pad[2],
+          outHeight,
+          outWidth,
+          out,
+          outOff,
+        );
+      }
+    }
   } else {
     const cols = isPointwise(g) ? null : colMatrix(x, g);
     const packer = cols === null ? null : new ColPacker(cols);
@@ -339,7 +514,7 @@ export function conv2dForward(
         if (cols === null || packer === null) {
           gemm(og, P, cg, w, wOff, kDim, false, x, xOff, inPlane, false, out, outOff, P, false);
         } else {
-          cols.xOff = xOff;
+          cols.setInput(xOff);
           gemmPackB(og, P, kDim, w, wOff, kDim, false, packer, out, outOff, P, false);
         }
       }
@@ -387,7 +562,7 @@ export function conv2dBackpropFilter(
       if (cols === null || packer === null) {
         gemm(og, kDim, P, dy, dyOff, P, false, x, xOff, inPlane, true, dW, wOff, kDim, acc);
       } else {
-        cols.xOff = xOff;
+        cols.setInput(xOff);
         gemmPackB(og, kDim, P, dy, dyOff, P, false, packer, dW, wOff, kDim, acc);
       }
     }

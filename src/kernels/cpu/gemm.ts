@@ -1,5 +1,7 @@
 /**
- * Single-threaded float32 GEMM in plain TypeScript (Goto/BLIS structure).
+ * Single-threaded float32 GEMM (Goto/BLIS structure). Where the runtime has WebAssembly SIMD,
+ * gemmPackB hands the blocks to a wasm macro-kernel generated at load time (wasm/gemm-wasm.ts,
+ * ~3x faster); the plain TypeScript kernel below is the fallback (setGemmImpl("ts") forces it).
  *
  * Both operands are packed into one reusable scratch array so that the micro-kernel reads
  * contiguous memory whatever the transposes and leading dimensions are: A into MR-row micro
@@ -14,6 +16,8 @@
  *   on x64 and hoists all loads of a k step above the arithmetic, so larger tiles only spill.
  * - `(i + c) | 0` index arithmetic keeps V8 from emitting overflow checks on every index.
  */
+
+import { gemmPackBWasm, gemmSimd } from "./wasm/gemm-wasm.ts";
 
 const MR = 4;
 /** Panel width every BPacker writes (columns of op(B) per panel). */
@@ -137,7 +141,7 @@ function kernel4x4(
 
 /** Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-column panels at s[o..] (layout: see BPacker). */
 function packB(
-  s: number[],
+  s: PanelBuffer,
   o: number,
   b: Float32Array,
   bOff: number,
@@ -249,6 +253,37 @@ function packA(
   }
 }
 
+/** Packing target: the TS kernel's double array, or a Float32Array over wasm memory. */
+export type PanelBuffer = number[] | Float32Array;
+
+/**
+ * Which micro-kernel runs: "wasm" (SIMD, when the runtime supports it), "ts" (the portable
+ * fallback), or "auto" (wasm when available). SALIENT_CPU_GEMM=ts in the environment forces
+ * the fallback at start-up.
+ */
+export type GemmImpl = "auto" | "wasm" | "ts";
+let impl: GemmImpl = envImpl();
+
+function envImpl(): GemmImpl {
+  try {
+    // Browsers have no process; Deno throws here without --allow-env.
+    return typeof process !== "undefined" && process.env?.SALIENT_CPU_GEMM === "ts" ? "ts" : "auto";
+  } catch {
+    return "auto";
+  }
+}
+
+/** Selects the micro-kernel; "wasm" throws where the runtime has no wasm SIMD. */
+export function setGemmImpl(which: GemmImpl): void {
+  if (which === "wasm" && gemmSimd() === null) throw new Error("wasm SIMD is not available");
+  impl = which;
+}
+
+/** The kernel gemm calls now resolve to. */
+export function activeGemmImpl(): "wasm" | "ts" {
+  return impl !== "ts" && gemmSimd() !== null ? "wasm" : "ts";
+}
+
 /**
  * Writes op(B)[pc:pc+kc, jc:jc+nc] into s[o..] as NR-column panels: panel q (columns
  * jc + q*NR ..) occupies s[o + q*kc*NR ..], step p's NR values at + p*NR, columns past nc
@@ -256,7 +291,7 @@ function packA(
  * im2col) instead of materialising B.
  */
 export interface BPacker {
-  pack(s: number[], o: number, pc: number, kc: number, jc: number, nc: number): void;
+  pack(s: PanelBuffer, o: number, pc: number, kc: number, jc: number, nc: number): void;
 }
 
 /** Packs a row-major B (or B^T) from a Float32Array. */
@@ -267,7 +302,7 @@ class DenseBPacker implements BPacker {
     readonly ldb: number,
     readonly transB: boolean,
   ) {}
-  pack(s: number[], o: number, pc: number, kc: number, jc: number, nc: number): void {
+  pack(s: PanelBuffer, o: number, pc: number, kc: number, jc: number, nc: number): void {
     packB(s, o, this.b, this.bOff, this.ldb, this.transB, pc, kc, jc, nc);
   }
 }
@@ -329,6 +364,11 @@ export function gemmPackB(
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
+    return;
+  }
+  const simd = impl === "ts" ? null : gemmSimd();
+  if (simd !== null) {
+    gemmPackBWasm(simd, m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate);
     return;
   }
   // Equal k blocks: a short last block would pay the per-call C update and packing setup for

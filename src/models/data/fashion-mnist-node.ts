@@ -5,18 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { parseIdx } from "./idx.ts";
 
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
-export const FASHION_CLASSES = [
-  "T-shirt/top",
-  "Trouser",
-  "Pullover",
-  "Dress",
-  "Coat",
-  "Sandal",
-  "Shirt",
-  "Sneaker",
-  "Bag",
-  "Ankle boot",
-] as const;
+export { FASHION_CLASSES } from "./classes.ts";
 
 export interface LabelledImages {
   /** [count, 28, 28] pixels in [0, 255]. */

@@ -1,9 +1,14 @@
 export * from "./activation.ts";
+export * from "./channel-attention.ts";
 export * from "./conv.ts";
+export { skipInit } from "./init.ts";
 export * from "./linear.ts";
+export * from "./mean-shift.ts";
 export { Lambda, Module, type StateDict } from "./module.ts";
+export * from "./non-local.ts";
 export * from "./norm.ts";
 export * from "./pooling.ts";
 export * from "./reshaping.ts";
-export { Sequential } from "./sequential.ts";
+export * from "./second-order.ts";
+export { ModuleList, Sequential } from "./sequential.ts";
 export { type Tap, withTaps } from "./taps.ts";

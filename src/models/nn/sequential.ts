@@ -14,3 +14,15 @@ export class Sequential extends Module {
     return y;
   }
 }
+
+/** torch.nn.ModuleList: indexed children ("0", "1", ...) that the owner runs itself. */
+export class ModuleList<M extends Module = Module> extends Module {
+  readonly items: M[];
+  constructor(items: M[]) {
+    super();
+    this.items = items.map((m, i) => this.child(String(i), m));
+  }
+  forward(x: Tensor): Tensor {
+    throw new Error(`ModuleList "${this.path}" has no forward of its own (input [${x.shape}])`);
+  }
+}

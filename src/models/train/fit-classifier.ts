@@ -7,44 +7,82 @@ import { argMax } from "../../ops/reduce.ts";
 import { Random } from "../../random.ts";
 import type { LabelledImages } from "../data/fashion-mnist-node.ts";
 import type { Module } from "../nn/module.ts";
+import { shuffledBatches } from "./data-loader.ts";
 import { crossEntropy } from "./losses.ts";
 import type { Optimizer } from "./optim.ts";
+import type { Schedule } from "./schedule.ts";
 
-/** Images [from, from + n) as a float tensor [n, 1, H, W] scaled to [0, 1]. */
-export function imageBatch(data: LabelledImages, indices: ArrayLike<number>): Tensor {
-  const px = data.height * data.width;
+/**
+ * Images at `indices` as a float tensor [n, 1, H, W] scaled to [0, 1]. With `flip`, image i is
+ * mirrored left-right where flip[i] is true (augmentation).
+ */
+export function imageBatch(
+  data: LabelledImages,
+  indices: ArrayLike<number>,
+  flip?: ArrayLike<boolean>,
+): Tensor {
+  const { height: h, width: w } = data;
+  const px = h * w;
   const v = new Float32Array(indices.length * px);
   for (let i = 0; i < indices.length; i++) {
     const src = data.images.subarray(indices[i] * px, (indices[i] + 1) * px);
-    for (let j = 0; j < px; j++) v[i * px + j] = src[j] / 255;
+    const mirror = flip?.[i] ?? false;
+    for (let r = 0; r < h; r++) {
+      for (let c = 0; c < w; c++) {
+        v[i * px + r * w + c] = src[r * w + (mirror ? w - 1 - c : c)] / 255;
+      }
+    }
   }
-  return tensor(v, [indices.length, 1, data.height, data.width]);
+  return tensor(v, [indices.length, 1, h, w]);
 }
 
 export interface FitOptions {
-  steps: number;
+  /** Uniformly sampled minibatches (with replacement); ignored when `epochs` is given. */
+  steps?: number;
+  /** Full passes over the data in a seeded shuffled order (the usual way to train). */
+  epochs?: number;
   batchSize: number;
   optimizer: Optimizer;
   seed?: number;
-  onStep?: (step: number, loss: number) => void;
+  /** Learning rate per step (sets optimizer.lr before each step). */
+  schedule?: Schedule;
+  /** Mirror each training image left-right with probability 1/2. */
+  hflip?: boolean;
+  onStep?: (step: number, loss: number, epoch: number) => void;
 }
 
-/** Trains with uniformly sampled minibatches; returns the loss of every step. */
+function* uniformBatches(count: number, steps: number, batch: number, rng: Random) {
+  for (let s = 0; s < steps; s++) {
+    yield { epoch: 0, indices: Uint32Array.from({ length: batch }, () => rng.int(count)) };
+  }
+}
+
+/** Trains the model (leaving it in eval mode); returns the loss of every step. */
 export function fitClassifier(model: Module, data: LabelledImages, o: FitOptions): number[] {
   const rng = new Random(o.seed ?? 0);
+  if (o.epochs === undefined && o.steps === undefined) {
+    throw new Error("fitClassifier: give either steps or epochs");
+  }
+  const batches =
+    o.epochs !== undefined
+      ? shuffledBatches(data.count, o.epochs, { batchSize: o.batchSize, seed: rng })
+      : uniformBatches(data.count, o.steps!, o.batchSize, rng);
   const losses: number[] = [];
   model.train();
-  for (let step = 0; step < o.steps; step++) {
-    const idx = Array.from({ length: o.batchSize }, () => rng.int(data.count));
-    const labels = idx.map((i) => data.labels[i]);
+  let step = 0;
+  for (const { epoch, indices } of batches) {
+    if (o.schedule) o.optimizer.lr = o.schedule(step);
+    const labels = Array.from(indices, (i) => data.labels[i]);
+    const flip = o.hflip ? Array.from(indices, () => rng.uniform() < 0.5) : undefined;
     const loss = tidy(() => {
-      const x = imageBatch(data, idx);
+      const x = imageBatch(data, indices, flip);
       const { value, grads } = variableGrads(() => crossEntropy(model.call(x), labels));
       o.optimizer.step(grads);
       return value.dataSync()[0];
     });
     losses.push(loss);
-    o.onStep?.(step, loss);
+    o.onStep?.(step, loss, epoch);
+    step++;
   }
   model.eval();
   return losses;

@@ -4,7 +4,7 @@ import { add, mul, sub } from "../../ops/binary.ts";
 import { tensor } from "../../ops/creation.ts";
 import { mean, sum } from "../../ops/reduce.ts";
 import { logSoftmax } from "../../ops/softmax.ts";
-import { abs, exp, log1p, neg, relu } from "../../ops/unary.ts";
+import { abs, exp, log1p, neg, relu, square } from "../../ops/unary.ts";
 
 /** One-hot rows [N, classes] for integer labels. */
 export function oneHot(labels: ArrayLike<number>, classes: number): Tensor {
@@ -32,4 +32,14 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number>): Tensor 
 export function bceWithLogits(logits: Tensor, targets: Tensor): Tensor {
   // max(z, 0) - z * t + log(1 + exp(-|z|))
   return mean(add(sub(relu(logits), mul(logits, targets)), log1p(exp(neg(abs(logits))))));
+}
+
+/** Mean squared error (regression, e.g. super-resolution). */
+export function mse(prediction: Tensor, target: Tensor): Tensor {
+  return mean(square(sub(prediction, target)));
+}
+
+/** Mean absolute error (the L1 loss EDSR-family SR networks train with). */
+export function l1(prediction: Tensor, target: Tensor): Tensor {
+  return mean(abs(sub(prediction, target)));
 }

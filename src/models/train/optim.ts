@@ -6,6 +6,8 @@ import { zerosLike } from "../../ops/creation.ts";
 import { sqrt, square } from "../../ops/unary.ts";
 
 export interface Optimizer {
+  /** Current learning rate; schedules set it before each step. */
+  lr: number;
   step(grads: ReadonlyMap<Variable, Tensor>): void;
 }
 
@@ -13,7 +15,7 @@ export interface Optimizer {
 export class SGD implements Optimizer {
   private readonly velocity = new Map<Variable, Tensor>();
   constructor(
-    readonly lr: number,
+    public lr: number,
     readonly momentum = 0,
     readonly weightDecay = 0,
   ) {}
@@ -40,7 +42,7 @@ export class Adam implements Optimizer {
   private readonly v = new Map<Variable, Tensor>();
   private t = 0;
   constructor(
-    readonly lr = 1e-3,
+    public lr = 1e-3,
     readonly beta1 = 0.9,
     readonly beta2 = 0.999,
     readonly eps = 1e-8,

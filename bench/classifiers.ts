@@ -1,0 +1,115 @@
+/**
+ * Classifier rows: integrated gradients (50 steps, 10 path images per forward + backward) on
+ * SmallCnn and the ResNet-style net (28x28, 1 channel), and one training epoch of SmallCnn on
+ * Fashion-MNIST (SGD with momentum, batch 64): ours against PyTorch on the same architectures
+ * (PyTorch's default initialisation: the timing does not depend on the weight values).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { integratedGradients } from "../src/attribution/methods/integrated-gradients.ts";
+import type { Tensor } from "../src/autodiff/tensor.ts";
+import { ResNet } from "../src/models/classifiers/resnet.ts";
+import { SmallCnn } from "../src/models/classifiers/small-cnn.ts";
+import { loadFashionMnist } from "../src/models/data/fashion-mnist-node.ts";
+import { fitClassifier } from "../src/models/train/fit-classifier.ts";
+import { SGD } from "../src/models/train/optim.ts";
+import { tensor } from "../src/ops/creation.ts";
+import { benchTmp, rng, runTorch, type Timing, timeIt, writeF32 } from "./common.ts";
+import { TORCH_SCRIPT } from "./rdn.ts";
+
+export interface ClassifierBenchResult {
+  igSteps: number;
+  igBatch: number;
+  ig: { model: string; ours: Timing; torch: Timing | null }[];
+  train: { images: number; batch: number; ours: Timing; torch: Timing | null } | null;
+}
+
+export async function runClassifierBench(o: {
+  runs: number;
+  trainCount: number;
+}): Promise<ClassifierBenchResult> {
+  const igSteps = 50;
+  const igBatch = 10;
+  const r = rng(3);
+  const x = tensor(
+    Float32Array.from({ length: 28 * 28 }, () => r()),
+    [1, 1, 28, 28],
+  );
+  const ig: ClassifierBenchResult["ig"] = [];
+  const models = { smallCnn: new SmallCnn().eval(), resnet: new ResNet().eval() };
+  for (const [name, m] of Object.entries(models)) {
+    const model = (t: Tensor) => m.call(t);
+    const ours = await timeIt(
+      async () => {
+        const a = await integratedGradients(model, x, 3, { steps: igSteps, batchSize: igBatch });
+        a.map.dispose();
+      },
+      { runs: o.runs, warmup: 1 },
+    );
+    ig.push({ model: name, ours, torch: null });
+  }
+  x.dispose();
+  const t = runTorch(
+    { tasks: ["ig"], threads: 1, runs: o.runs, igModels: Object.keys(models), igSteps, igBatch },
+    TORCH_SCRIPT,
+  );
+  for (const row of ig) row.torch = (t?.[`ig_${row.model}`] as Timing | undefined) ?? null;
+
+  let train: ClassifierBenchResult["train"] = null;
+  let data: ReturnType<typeof loadFashionMnist> | null = null;
+  try {
+    data = loadFashionMnist("train");
+  } catch (e) {
+    console.error(`training row skipped: ${(e as Error).message}`);
+  }
+  if (data !== null) {
+    const count = Math.min(o.trainCount, data.count);
+    const sub = { ...data, count };
+    const batch = 64;
+    const model = new SmallCnn();
+    const ours = await timeIt(
+      () =>
+        fitClassifier(model, sub, { epochs: 1, batchSize: batch, optimizer: new SGD(0.01, 0.9) }),
+      { runs: 1, warmup: 0, slowMs: 0 },
+    );
+    const px = 28 * 28;
+    const images = Float32Array.from(data.images.subarray(0, count * px), (v) => v / 255);
+    const labelsPath = join(benchTmp(), "labels.json");
+    writeFileSync(labelsPath, JSON.stringify(Array.from(data.labels.subarray(0, count))));
+    const tt = runTorch(
+      {
+        tasks: ["train"],
+        threads: 1,
+        trainCount: count,
+        trainBatch: batch,
+        trainImages: writeF32("train.bin", images),
+        trainLabels: labelsPath,
+      },
+      TORCH_SCRIPT,
+    );
+    train = { images: count, batch, ours, torch: (tt?.trainEpoch as Timing | undefined) ?? null };
+  }
+  return { igSteps, igBatch, ig, train };
+}
+
+export function formatClassifierTable(res: ClassifierBenchResult): string {
+  const f = (t: Timing | null) =>
+    t === null ? "- | -" : `${t.ms.toFixed(0)} | ${t.cpuMs.toFixed(0)}`;
+  const ratio = (p: Timing | null, o: Timing) =>
+    p === null ? "-" : `${(p.ms / o.ms).toFixed(2)} (${(p.cpuMs / o.cpuMs).toFixed(2)})`;
+  const lines = [
+    `Classifiers (28x28x1): IG ${res.igSteps} steps, ${res.igBatch} per pass; training: SmallCnn, SGD momentum, batch ${res.train?.batch ?? "-"}`,
+    "| row | ours ms | (cpu ms) | pytorch 1 thr ms | (cpu ms) | pytorch/ours time (cpu) |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const r of res.ig) {
+    lines.push(`| IG ${r.model} | ${f(r.ours)} | ${f(r.torch)} | ${ratio(r.torch, r.ours)} |`);
+  }
+  if (res.train) {
+    const t = res.train;
+    lines.push(
+      `| train epoch (${t.images} Fashion-MNIST images) | ${f(t.ours)} | ${f(t.torch)} | ${ratio(t.torch, t.ours)} |`,
+    );
+  }
+  return lines.join("\n");
+}

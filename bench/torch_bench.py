@@ -1,0 +1,272 @@
+"""PyTorch 1.13 CPU side of the salient benchmarks (run by bench/*.ts with /usr/bin/python3).
+
+Reads a JSON job from argv[1]; writes a JSON result to argv[2] and any tensors it is asked for
+as raw little-endian float32 files. The network is rebuilt from the Keras topology in the
+UpscalerJS model.json with the same weights (HWIO kernels converted to OIHW), NCHW, so it
+does exactly the work of salient's Rdn and of tfjs's LayersModel.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def cpu_clock():
+    return time.process_time()
+
+
+class KerasGraph(torch.nn.Module):
+    """Conv2D / Activation(relu) / Concatenate / Add / UpSampling2D graphs, as in the RDNs."""
+
+    def __init__(self, topology, weights):
+        super().__init__()
+        cfg = topology["model_config"]["config"]
+        self.layers = cfg["layers"]
+        self.output = cfg["output_layers"][0][0]
+        self.params = torch.nn.ParameterDict()
+        for layer in self.layers:
+            if layer["class_name"] == "Conv2D":
+                name = layer["name"]
+                k = weights[name + "/kernel"]  # HWIO
+                self.params[name + "_w"] = torch.nn.Parameter(k.permute(3, 2, 0, 1).contiguous(), requires_grad=False)
+                self.params[name + "_b"] = torch.nn.Parameter(weights[name + "/bias"], requires_grad=False)
+
+    def forward(self, x):
+        values = {}
+        for layer in self.layers:
+            kind, name, c = layer["class_name"], layer["name"], layer["config"]
+            ins = [values[n[0]] for n in layer["inbound_nodes"][0]] if layer["inbound_nodes"] else []
+            if kind == "InputLayer":
+                v = x
+            elif kind == "Conv2D":
+                kh, kw = c["kernel_size"]
+                pad = (kh // 2, kw // 2) if c["padding"] == "same" else (0, 0)
+                v = F.conv2d(ins[0], self.params[name + "_w"], self.params[name + "_b"], padding=pad)
+                if c["activation"] == "relu":
+                    v = F.relu(v)
+                elif c["activation"] != "linear":
+                    raise ValueError(c["activation"])
+            elif kind == "Activation":
+                if c["activation"] != "relu":
+                    raise ValueError(c["activation"])
+                v = F.relu(ins[0])
+            elif kind == "Concatenate":
+                v = torch.cat(ins, dim=1)
+            elif kind == "Add":
+                v = ins[0]
+                for t in ins[1:]:
+                    v = v + t
+            elif kind == "UpSampling2D":
+                v = F.interpolate(ins[0], scale_factor=tuple(c["size"]), mode="nearest")
+            else:
+                raise ValueError(kind)
+            values[name] = v
+        return values[self.output]
+
+
+def read_f32(path, shape):
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    return torch.frombuffer(data, dtype=torch.float32).reshape(shape).clone()
+
+
+def write_f32(path, t):
+    with open(path, "wb") as f:
+        f.write(t.detach().contiguous().numpy().astype("<f4").tobytes())
+
+
+def timed(fn, runs, warmup):
+    for _ in range(warmup):
+        fn()
+    walls, cpus = [], []
+    for _ in range(runs):
+        w0, c0 = time.perf_counter(), cpu_clock()
+        fn()
+        walls.append((time.perf_counter() - w0) * 1e3)
+        cpus.append((cpu_clock() - c0) * 1e3)
+    walls.sort()
+    cpus.sort()
+    return {"ms": walls[len(walls) // 2], "cpuMs": cpus[len(cpus) // 2], "samples": runs}
+
+
+def load_model(job):
+    topo = json.load(open(job["modelJson"]))["modelTopology"]
+    manifest = job["weights"]  # [{name, shape, offset}] into weightsBin (float32)
+    with open(job["weightsBin"], "rb") as f:
+        blob = bytearray(f.read())
+    flat = torch.frombuffer(blob, dtype=torch.float32)
+    weights = {}
+    for w in manifest:
+        n = 1
+        for d in w["shape"]:
+            n *= d
+        weights[w["name"]] = flat[w["offset"] : w["offset"] + n].reshape(w["shape"]).clone()
+    return KerasGraph(topo, weights).eval()
+
+
+def rdn_fwd_grad(job, out):
+    model = load_model(job)
+    x0 = read_f32(job["input"], job["inputShape"])
+    dy = read_f32(job["cotangent"], job["outputShape"])
+
+    def step():
+        x = x0.clone().requires_grad_(True)
+        y = model(x)
+        y.backward(dy)
+        return y, x.grad
+
+    y, g = step()
+    write_f32(job["outputFile"], y)
+    write_f32(job["gradFile"], g)
+    out["fwdGrad"] = timed(step, job["runs"], job["warmup"])
+
+    def fwd():
+        with torch.no_grad():
+            model(x0)
+
+    out["fwd"] = timed(fwd, job["runs"], job["warmup"])
+
+
+def lam_like(job, out):
+    """fold path images, `batch` per forward+backward, detector = sum of |dx|+|dy| in a window."""
+    model = load_model(job)
+    x0 = read_f32(job["input"], job["inputShape"])
+    fold, batch = job["fold"], job["batch"]
+    wx, wy, ws = job["window"]
+
+    def detector(y):
+        win = y[:, :, wy : wy + ws + 1, wx : wx + ws + 1].sum(dim=1, keepdim=True)
+        gx = win[:, :, :-1, 1:] - win[:, :, :-1, :-1]
+        gy = win[:, :, 1:, :-1] - win[:, :, :-1, :-1]
+        return (gx * gx + gy * gy + 1e-8).sqrt().sum()
+
+    def run():
+        total = torch.zeros_like(x0)
+        base = F.avg_pool2d(x0, 5, 1, 2)
+        for s in range(0, fold, batch):
+            n = min(batch, fold - s)
+            alphas = torch.tensor([(s + i + 1) / fold for i in range(n)]).view(n, 1, 1, 1)
+            x = (base + alphas * (x0 - base)).requires_grad_(True)
+            detector(model(x)).backward()
+            total += (x.grad * (x0 - base)).sum(dim=0, keepdim=True) / fold
+        return total
+
+    out["lam"] = timed(run, job["runs"], job["warmup"])
+
+
+def conv(job, out):
+    """conv 3x3 64 -> 64 on 64x64 (and the stride-2 input gradient), as bench/conv.ts."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 64, 64, 64, generator=g) - 0.5
+    w = torch.rand(64, 64, 3, 3, generator=g) - 0.5
+    dy = torch.rand(1, 64, 64, 64, generator=g) - 0.5
+    dy2 = torch.rand(1, 64, 32, 32, generator=g) - 0.5
+    r, wu = job["runs"], job["warmup"]
+    with torch.no_grad():
+        out["convForward"] = timed(lambda: F.conv2d(x, w, padding=1), r, wu)
+        out["convInputGrad"] = timed(
+            lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, padding=1), r, wu
+        )
+        out["convFilterGrad"] = timed(
+            lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, padding=1), r, wu
+        )
+        out["convInputGradStride2"] = timed(
+            lambda: torch.nn.grad.conv2d_input(x.shape, w, dy2, stride=2, padding=1), r, wu
+        )
+
+
+def small_cnn(c1=16, c2=32, classes=10):
+    """salient's SmallCnn (src/models/classifiers/small-cnn.ts)."""
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(c2 * 7 * 7, classes),
+    )
+
+
+class BasicBlock(torch.nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(h))
+        return F.relu(y + (self.down(x) if self.down is not None else x))
+
+
+def resnet(widths=(16, 32, 64), blocks=(2, 2, 2), classes=10):
+    """salient's ResNet defaults (src/models/classifiers/resnet.ts)."""
+    nn = torch.nn
+    layers = [nn.Conv2d(1, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()]
+    ch = widths[0]
+    for s, (w, b) in enumerate(zip(widths, blocks)):
+        for i in range(b):
+            layers.append(BasicBlock(ch, w, 2 if (i == 0 and s > 0) else 1))
+            ch = w
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ch, classes)]
+    return nn.Sequential(*layers)
+
+
+def ig(job, out):
+    """IG: `steps` points on the straight path from 0, `batch` per forward+backward."""
+    for arch in job["igModels"]:
+        model = (small_cnn() if arch == "smallCnn" else resnet()).eval()
+        x0 = torch.rand(1, 1, 28, 28)
+        steps, batch = job["igSteps"], job["igBatch"]
+
+        def run():
+            total = torch.zeros_like(x0)
+            for s in range(0, steps, batch):
+                n = min(batch, steps - s)
+                a = torch.tensor([(s + i + 0.5) / steps for i in range(n)]).view(n, 1, 1, 1)
+                x = (a * x0).requires_grad_(True)
+                model(x)[:, 3].sum().backward()
+                total += x.grad.sum(dim=0, keepdim=True) / steps
+            return total * x0
+
+        out["ig_" + arch] = timed(run, job["runs"], 1)
+
+
+def train_epoch(job, out):
+    """SmallCnn, SGD(momentum 0.9), cross-entropy, `trainCount` images in batches of `trainBatch`."""
+    n, b = job["trainCount"], job["trainBatch"]
+    images = read_f32(job["trainImages"], [n, 1, 28, 28])
+    labels = torch.tensor(json.load(open(job["trainLabels"])), dtype=torch.long)
+    model = small_cnn()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def run():
+        model.train()
+        perm = torch.randperm(n)
+        for s in range(0, n, b):
+            idx = perm[s : s + b]
+            opt.zero_grad()
+            loss = F.cross_entropy(model(images[idx]), labels[idx])
+            loss.backward()
+            opt.step()
+
+    out["trainEpoch"] = timed(run, 1, 0)
+
+
+def main():
+    job = json.load(open(sys.argv[1]))
+    torch.set_num_threads(job.get("threads", torch.get_num_threads()))
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    for task in job["tasks"]:
+        {"rdnFwdGrad": rdn_fwd_grad, "lam": lam_like, "conv": conv, "ig": ig, "train": train_epoch}[task](job, out)
+    json.dump(out, open(sys.argv[2], "w"))
+
+
+if __name__ == "__main__":
+    main()

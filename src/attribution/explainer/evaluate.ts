@@ -1,0 +1,237 @@
+/**
+ * The NN-Explainer comparison on held-out canvases (compute_scores.py, adapted to multi-label
+ * canvases): each method gives one map per ground-truth class, scaled into [0, 1]; the image's
+ * mask is their per-pixel max (as the explainer's m is the max over the target classes), scored
+ * against the union of the true masks. Per image: multi-label accuracy of the classifier on
+ * mask * image, discrete IoU at 0.1..0.9 (mean IoU), continuous IoU, 1 - MAE, the saliency metric
+ * and the time taken. Per (image, class): the pointing game and, on the first `curveImages`
+ * images, deletion and insertion AUC of the class's sigmoid probability.
+ */
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { keep, tidy } from "../../autodiff/tidy.ts";
+import {
+  type MultiFashionSample,
+  multiFashionSample,
+  type SourcePool,
+} from "../../models/data/multi-fashion.ts";
+import { tensor } from "../../ops/creation.ts";
+import { reshape } from "../../ops/reshape.ts";
+import { slice } from "../../ops/slice.ts";
+import { sigmoid } from "../../ops/unary.ts";
+import { deletionAuc, insertionAuc } from "../metrics/deletion.ts";
+import { localisation } from "../metrics/localisation.ts";
+import { pointingGame } from "../metrics/pointing-game.ts";
+import type { TargetFn } from "../types.ts";
+import type { ImageModel } from "./explain.ts";
+import { countMultiLabel, emptyCounts, multiLabelScores, saliencyMetric } from "./metrics.ts";
+
+/**
+ * A method under evaluation: for one image x [1, 1, H, W] and its ground-truth classes, one map
+ * [H, W] in [0, 1] per class (same order).
+ */
+export type ClassMapMethod = (
+  x: Tensor,
+  classes: readonly number[],
+  sample: MultiFashionSample,
+) => Promise<Float32Array[]>;
+
+/** Scales a map into [0, 1]: "max" clips negatives and divides by the maximum; "minmax". */
+export function toUnit(map: ArrayLike<number>, how: "max" | "minmax" = "max"): Float32Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < map.length; i++) {
+    lo = Math.min(lo, map[i]);
+    hi = Math.max(hi, map[i]);
+  }
+  if (how === "minmax") {
+    return Float32Array.from(map, (v) => (hi > lo ? (v - lo) / (hi - lo) : 0));
+  }
+  return Float32Array.from(map, (v) => (hi > 0 ? Math.max(v, 0) / hi : 0));
+}
+
+/** The constant and oracle rows of NN-Explainer's tables: "0", "0.5", "1", "perfect". */
+export function constantMethod(kind: "0" | "0.5" | "1" | "perfect"): ClassMapMethod {
+  return async (_x, classes, s) => {
+    const hw = s.size * s.size;
+    return classes.map((c) =>
+      kind === "perfect"
+        ? Float32Array.from(s.masks.subarray(c * hw, (c + 1) * hw))
+        : new Float32Array(hw).fill(Number(kind)),
+    );
+  };
+}
+
+/** The class's own probability, sigmoid(logit_c), as a target for the perturbation metrics. */
+export function sigmoidOf(c: number): TargetFn {
+  return (out) => sigmoid(reshape(slice(out, [0, c], [out.shape[0], 1]), [out.shape[0]]));
+}
+
+export interface EvaluationOptions {
+  /** Held-out canvases 0..images-1 of `seed`. */
+  images: number;
+  seed: number;
+  /** Deletion/insertion on the first this-many images (default all). */
+  curveImages?: number;
+  /** Pixels per deletion/insertion step (default 128: 33 points on a 64 x 64 canvas). */
+  pixelsPerStep?: number;
+  /** Pointing-game tolerance in pixels (default 4: TorchRay's 15 px at 224 scaled to 64). */
+  tolerance?: number;
+  /** Classifier logit threshold for the multi-label accuracy (default 0). */
+  threshold?: number;
+  batchSize?: number;
+}
+
+export interface EvaluationRow {
+  method: string;
+  images: number;
+  /** Multi-label accuracy / F1 of the classifier on mask * image against the true labels. */
+  maskedAccuracy: number;
+  maskedF1: number;
+  meanIoU: number;
+  /** IoU at thresholds 0.1..0.9. */
+  iou: number[];
+  continuousIoU: number;
+  meanF1: number;
+  /** Dabkowski & Gal (lower is better). */
+  saliency: number;
+  /** 1 - MAE. */
+  overlap: number;
+  /** Mean over classes of hits / (hits + misses), TorchRay's aggregation. */
+  pointing: number;
+  deletionAuc: number | null;
+  insertionAuc: number | null;
+  curvePairs: number;
+  /** Mean seconds to produce all class maps of one image. */
+  secondsPerImage: number;
+}
+
+const avg = (a: readonly number[]) =>
+  a.length ? a.reduce((x, y) => x + y, 0) / a.length : Number.NaN;
+
+/** Scores one method on the held-out canvases. */
+export async function evaluateMethod(
+  name: string,
+  method: ClassMapMethod,
+  classifier: ImageModel,
+  pool: SourcePool,
+  o: EvaluationOptions,
+): Promise<EvaluationRow> {
+  const tolerance = o.tolerance ?? 4;
+  const curveImages = Math.min(o.curveImages ?? o.images, o.images);
+  const counts = emptyCounts();
+  const loc = {
+    iou: [] as number[][],
+    ciou: [] as number[],
+    f1: [] as number[],
+    overlap: [] as number[],
+  };
+  const sal: number[] = [];
+  const times: number[] = [];
+  const hits = new Map<number, [number, number]>();
+  const del: number[] = [];
+  const ins: number[] = [];
+  for (let index = 0; index < o.images; index++) {
+    const s = multiFashionSample(pool, o.seed, index);
+    const hw = s.size * s.size;
+    const classes = [...s.labels.keys()].filter((c) => s.labels[c] === 1);
+    const x = tidy(() => keep(tensor(s.image, [1, 1, s.size, s.size])));
+    try {
+      const t0 = performance.now();
+      const maps = await method(x, classes, s);
+      times.push((performance.now() - t0) / 1000);
+      if (maps.length !== classes.length || maps.some((m) => m.length !== hw)) {
+        throw new Error(`evaluateMethod(${name}): expected ${classes.length} maps of ${hw} values`);
+      }
+      const mask = new Float32Array(hw);
+      const truth = new Float32Array(hw);
+      classes.forEach((c, k) => {
+        for (let p = 0; p < hw; p++) {
+          mask[p] = Math.max(mask[p], maps[k][p]);
+          if (s.masks[c * hw + p]) truth[p] = 1;
+        }
+      });
+      const r = localisation(mask, truth, { normalise: "none" });
+      loc.iou.push(r.iou);
+      loc.ciou.push(r.continuousIoU);
+      loc.f1.push(r.meanF1);
+      loc.overlap.push(r.overlap);
+      const logits = tidy(() => {
+        const masked = tensor(
+          Float32Array.from(s.image, (v, p) => v * mask[p]),
+          [1, 1, s.size, s.size],
+        );
+        return Float32Array.from(classifier(masked).dataSync());
+      });
+      countMultiLabel(logits, s.labels, s.labels.length, o.threshold ?? 0, counts);
+      sal.push(saliencyMetric(mask, logits, classes));
+      for (const [k, c] of classes.entries()) {
+        const g = pointingGame(maps[k], s.masks.subarray(c * hw, (c + 1) * hw), s.size, s.size, {
+          tolerance,
+        });
+        const [h, m] = hits.get(c) ?? [0, 0];
+        hits.set(c, g.hit ? [h + 1, m] : [h, m + 1]);
+        if (index < curveImages) {
+          const map = tidy(() => keep(tensor(maps[k], [1, 1, s.size, s.size])));
+          try {
+            const co = { pixelsPerStep: o.pixelsPerStep ?? 128, batchSize: o.batchSize };
+            del.push((await deletionAuc(classifier, x, sigmoidOf(c), map, co)).auc[0]);
+            ins.push((await insertionAuc(classifier, x, sigmoidOf(c), map, co)).auc[0]);
+          } finally {
+            map.dispose();
+          }
+        }
+      }
+    } finally {
+      x.dispose();
+    }
+  }
+  const ml = multiLabelScores(counts);
+  const iou = loc.iou[0].map((_, t) => avg(loc.iou.map((r) => r[t])));
+  return {
+    method: name,
+    images: o.images,
+    maskedAccuracy: ml.accuracy,
+    maskedF1: ml.f1,
+    meanIoU: avg(iou),
+    iou,
+    continuousIoU: avg(loc.ciou),
+    meanF1: avg(loc.f1),
+    saliency: avg(sal),
+    overlap: avg(loc.overlap),
+    pointing: avg([...hits.values()].map(([h, m]) => h / (h + m))),
+    deletionAuc: del.length ? avg(del) : null,
+    insertionAuc: ins.length ? avg(ins) : null,
+    curvePairs: del.length,
+    secondsPerImage: avg(times),
+  };
+}
+
+/** The rows as a fixed-width text table, the paper's columns. */
+export function formatTable(rows: readonly EvaluationRow[]): string {
+  const cols: [string, (r: EvaluationRow) => string][] = [
+    ["method", (r) => r.method],
+    ["acc(masked)", (r) => r.maskedAccuracy.toFixed(3)],
+    ["F1(masked)", (r) => r.maskedF1.toFixed(3)],
+    ["meanIoU", (r) => r.meanIoU.toFixed(3)],
+    ["contIoU", (r) => r.continuousIoU.toFixed(3)],
+    ["saliency", (r) => r.saliency.toFixed(3)],
+    ["1-MAE", (r) => r.overlap.toFixed(3)],
+    ["pointing", (r) => r.pointing.toFixed(3)],
+    ["deletion", (r) => (r.deletionAuc === null ? "-" : r.deletionAuc.toFixed(3))],
+    ["insertion", (r) => (r.insertionAuc === null ? "-" : r.insertionAuc.toFixed(3))],
+    [
+      "s/image",
+      (r) =>
+        r.secondsPerImage < 0.001
+          ? r.secondsPerImage.toExponential(1)
+          : r.secondsPerImage.toFixed(3),
+    ],
+  ];
+  const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
+  const widths = cols.map((_, j) => Math.max(...cells.map((row) => row[j].length)));
+  return cells
+    .map((row) =>
+      row.map((v, j) => (j === 0 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join("  "),
+    )
+    .join("\n");
+}

@@ -1,0 +1,47 @@
+/** NN-Explainer: a trained explainer network for a frozen multi-label classifier (issue 6). */
+export { BUNDLED_EXPLAINERS, type ExplainerPair, loadExplainerPair } from "./bundled.ts";
+export { MultiLabelCnn, type MultiLabelCnnConfig, multiLabelCnnFrom } from "./classifier.ts";
+export { explainerPools, SEEDS as EXPLAINER_DATA_SEEDS } from "./data.ts";
+export { EarlyStopping } from "./early-stopping.ts";
+export {
+  type ClassMapMethod,
+  constantMethod,
+  type EvaluationOptions,
+  type EvaluationRow,
+  evaluateMethod,
+  formatTable as formatExplainerTable,
+} from "./evaluate.ts";
+export { classMasks, combineMasks, type Explanation, explainImage } from "./explain.ts";
+export {
+  type AreaOptions,
+  classMaskAreaLoss,
+  EXPLAINER_LOSS_DEFAULTS,
+  type ExplainerLossOptions,
+  type ExplainerLossTerms,
+  entropyLoss,
+  explainerLoss,
+  explainerMasks,
+  totalVariation,
+} from "./loss.ts";
+export {
+  COMPARISON_DEFAULTS,
+  comparisonMethods,
+  explainerMethod,
+  riseAllClasses,
+} from "./methods.ts";
+export {
+  countMultiLabel,
+  type MultiLabelScores,
+  multiLabelScores,
+  saliencyMetric,
+} from "./metrics.ts";
+export { argsortDescending, sortRowsDescending } from "./sort.ts";
+export { evaluateMultiLabel, fitMultiLabel } from "./train-classifier.ts";
+export {
+  initEncoderFromClassifier,
+  type TrainExplainerOptions,
+  type TrainExplainerResult,
+  trainExplainer,
+  validationLoss,
+} from "./train-explainer.ts";
+export { ExplainerNet, type ExplainerNetConfig, explainerNetFrom } from "./unet.ts";

@@ -1,0 +1,329 @@
+/**
+ * A WebAssembly SIMD GEMM macro-kernel, assembled byte by byte at load time (no toolchain).
+ *
+ * `gebp(kc, np, mp, a, b, c, ldc, add)` multiplies a packed A block (mp micro panels of MR rows,
+ * MR floats per k step) by a packed B block (np micro panels of 4 columns, 4 floats per k step,
+ * panel q at b + q*kc*16 bytes) into C (row-major floats, row stride ldc bytes, 16-byte aligned
+ * panel columns), adding to C when add != 0. Two adjacent 4-column B panels are read together,
+ * so the register tile is MR x 8 (2*MR f32x4 accumulators) without changing the 4-wide panel
+ * layout the convolution packers write. Wasm SIMD has no FMA, so each step is mul then add,
+ * rounded to float32 after each (unlike the TS kernel, which sums in float64).
+ */
+
+/** Rows per A micro panel: 6x8 (12 accumulators + 2 B + 1 splat = 15 of x64's 16 XMM registers)
+ * measured 16-22 GFLOP/s in cache against 10-12 for 4x8 and 12-20 for 8x8 (bench/README.md). */
+export const WASM_MR = 6;
+
+export function uleb(n: number, out: number[]): void {
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+}
+
+export function sleb(n: number, out: number[]): void {
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+export function section(id: number, body: number[], out: number[]): void {
+  out.push(id);
+  uleb(body.length, out);
+  out.push(...body);
+}
+
+// Opcodes used below (core and 0xfd-prefixed SIMD).
+const I32 = 0x7f;
+const V128 = 0x7b;
+const OP = {
+  block: 0x02,
+  loop: 0x03,
+  if: 0x04,
+  else: 0x05,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  get: 0x20,
+  set: 0x21,
+  tee: 0x22,
+  i32const: 0x41,
+  i32eqz: 0x45,
+  i32ltU: 0x49,
+  i32geU: 0x4f,
+  i32add: 0x6a,
+  i32mul: 0x6c,
+  i32shl: 0x74,
+} as const;
+const SIMD = { load: 0x00, splat32: 0x09, store: 0x0b, const: 0x0c, add: 0xe4, mul: 0xe6 };
+
+/** Builds the function body of gebp for a tile of MR rows and `halves` 4-column panels. */
+function emitGebp(mr: number): number[] {
+  // Params: 0 kc, 1 np, 2 mp, 3 a, 4 b, 5 c, 6 ldc, 7 add.
+  const P = { kc: 0, np: 1, mp: 2, a: 3, b: 4, c: 5, ldc: 6, add: 7 };
+  // i32 locals.
+  let next = 8;
+  const L = {
+    j: next++,
+    i: next++,
+    ap: next++,
+    bp: next++,
+    bEnd: next++,
+    bPanel: next++,
+    kc16: next++,
+    cRow: next++,
+    addr: next++,
+  };
+  const nI32 = next - 8;
+  const vBase = next;
+  const accs = (h: number, r: number) => vBase + r * 2 + h;
+  const vb0 = vBase + mr * 2;
+  const vb1 = vb0 + 1;
+  const va = vb0 + 2;
+  const nV128 = mr * 2 + 3;
+
+  const code: number[] = [];
+  const e = (...bytes: number[]) => code.push(...bytes);
+  const get = (l: number) => {
+    e(OP.get);
+    uleb(l, code);
+  };
+  const set = (l: number) => {
+    e(OP.set);
+    uleb(l, code);
+  };
+  const c32 = (v: number) => {
+    e(OP.i32const);
+    sleb(v, code);
+  };
+  const simd = (op: number, memAlign?: number, memOffset?: number) => {
+    e(0xfd);
+    uleb(op, code);
+    if (memAlign !== undefined) {
+      uleb(memAlign, code);
+      uleb(memOffset ?? 0, code);
+    }
+  };
+
+  /** Tile over `halves` (1 or 2) panels starting at panel j; then j += halves. */
+  const tile = (halves: number) => {
+    // bPanel = b + j * kc16
+    get(P.b);
+    get(L.j);
+    get(L.kc16);
+    e(OP.i32mul, OP.i32add);
+    set(L.bPanel);
+    // cRow = c + j*16 ; ap = a ; i = 0
+    get(P.c);
+    get(L.j);
+    c32(4);
+    e(OP.i32shl, OP.i32add);
+    set(L.cRow);
+    get(P.a);
+    set(L.ap);
+    c32(0);
+    set(L.i);
+    e(OP.block, 0x40, OP.loop, 0x40);
+    // while (i < mp)
+    get(L.i);
+    get(P.mp);
+    e(OP.i32geU, OP.brIf, 1);
+    // accumulators: load C or zero
+    get(P.add);
+    e(OP.if, 0x40);
+    get(L.cRow);
+    set(L.addr);
+    for (let r = 0; r < mr; r++) {
+      for (let h = 0; h < halves; h++) {
+        get(L.addr);
+        simd(SIMD.load, 2, h * 16);
+        set(accs(h, r));
+      }
+      if (r + 1 < mr) {
+        get(L.addr);
+        get(P.ldc);
+        e(OP.i32add);
+        set(L.addr);
+      }
+    }
+    e(OP.else);
+    for (let r = 0; r < mr; r++) {
+      for (let h = 0; h < halves; h++) {
+        simd(SIMD.const);
+        for (let z = 0; z < 16; z++) e(0);
+        set(accs(h, r));
+      }
+    }
+    e(OP.end);
+    // bp = bPanel; bEnd = bPanel + kc16
+    get(L.bPanel);
+    e(OP.tee);
+    uleb(L.bp, code);
+    get(L.kc16);
+    e(OP.i32add);
+    set(L.bEnd);
+    e(OP.loop, 0x40);
+    get(L.bp);
+    simd(SIMD.load, 2, 0);
+    set(vb0);
+    if (halves === 2) {
+      get(L.bp);
+      get(L.kc16);
+      e(OP.i32add);
+      simd(SIMD.load, 2, 0);
+      set(vb1);
+    }
+    for (let r = 0; r < mr; r++) {
+      get(L.ap);
+      simd(SIMD.splat32, 2, r * 4);
+      set(va);
+      for (let h = 0; h < halves; h++) {
+        get(accs(h, r));
+        get(va);
+        get(h === 0 ? vb0 : vb1);
+        simd(SIMD.mul);
+        simd(SIMD.add);
+        set(accs(h, r));
+      }
+    }
+    get(L.ap);
+    c32(mr * 4);
+    e(OP.i32add);
+    set(L.ap);
+    get(L.bp);
+    c32(16);
+    e(OP.i32add);
+    e(OP.tee);
+    uleb(L.bp, code);
+    get(L.bEnd);
+    e(OP.i32ltU, OP.brIf, 0);
+    e(OP.end);
+    // store accumulators
+    get(L.cRow);
+    set(L.addr);
+    for (let r = 0; r < mr; r++) {
+      for (let h = 0; h < halves; h++) {
+        get(L.addr);
+        get(accs(h, r));
+        simd(SIMD.store, 2, h * 16);
+      }
+      get(L.addr);
+      get(P.ldc);
+      e(OP.i32add);
+      set(L.addr);
+    }
+    // cRow = addr (next MR rows); i++
+    get(L.addr);
+    set(L.cRow);
+    get(L.i);
+    c32(1);
+    e(OP.i32add);
+    set(L.i);
+    e(OP.br, 0);
+    e(OP.end, OP.end);
+    get(L.j);
+    c32(halves);
+    e(OP.i32add);
+    set(L.j);
+  };
+
+  // kc16 = kc * 16 ; j = 0
+  get(P.kc);
+  c32(4);
+  e(OP.i32shl);
+  set(L.kc16);
+  c32(0);
+  set(L.j);
+  // while (j + 2 <= np) tile(2)
+  e(OP.block, 0x40, OP.loop, 0x40);
+  get(L.j);
+  c32(2);
+  e(OP.i32add);
+  get(P.np);
+  e(0x4b /* i32.gt_u */, OP.brIf, 1);
+  tile(2);
+  e(OP.br, 0, OP.end, OP.end);
+  // if (j < np) tile(1)
+  get(L.j);
+  get(P.np);
+  e(OP.i32ltU, OP.if, 0x40);
+  tile(1);
+  e(OP.end, OP.end);
+
+  const body: number[] = [];
+  uleb(2, body); // two local declarations
+  uleb(nI32, body);
+  body.push(I32);
+  uleb(nV128, body);
+  body.push(V128);
+  body.push(...code);
+  return body;
+}
+
+/** The complete module: one exported memory "mem" and one exported function "gebp". */
+export function gemmSimdModuleBytes(mr = WASM_MR): Uint8Array<ArrayBuffer> {
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const types: number[] = [];
+  uleb(1, types);
+  types.push(0x60);
+  uleb(8, types);
+  for (let i = 0; i < 8; i++) types.push(I32);
+  uleb(0, types);
+  section(1, types, out);
+  section(3, [1, 0], out); // one function of type 0
+  section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
+  const exp: number[] = [];
+  uleb(2, exp);
+  const name = (s: string) => {
+    uleb(s.length, exp);
+    for (const ch of s) exp.push(ch.charCodeAt(0));
+  };
+  name("mem");
+  exp.push(0x02, 0);
+  name("gebp");
+  exp.push(0x00, 0);
+  section(7, exp, out);
+  const body = emitGebp(mr);
+  const codeSec: number[] = [];
+  uleb(1, codeSec);
+  uleb(body.length, codeSec);
+  codeSec.push(...body);
+  section(10, codeSec, out);
+  return new Uint8Array(out);
+}
+
+export type Gebp = (
+  kc: number,
+  np: number,
+  mp: number,
+  a: number,
+  b: number,
+  c: number,
+  ldc: number,
+  add: number,
+) => void;
+
+export interface GemmSimd {
+  memory: WebAssembly.Memory;
+  gebp: Gebp;
+}
+
+/** Instantiates the kernel, or returns null where the runtime lacks wasm SIMD. */
+export function instantiateGemmSimd(mr = WASM_MR): GemmSimd | null {
+  if (typeof WebAssembly !== "object") return null;
+  const bytes = gemmSimdModuleBytes(mr);
+  if (!WebAssembly.validate(bytes)) return null;
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  return {
+    memory: inst.exports.mem as WebAssembly.Memory,
+    gebp: inst.exports.gebp as unknown as Gebp,
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Driver for the wasm SIMD macro-kernel: the Goto/BLIS blocking of gemm.ts, with the packed
+ * panels and the C block in wasm memory. Packing is JS (it reads the caller's Float32Arrays);
+ * the kernel computes an MC x NC block of C into wasm memory, and C is copied in (when adding)
+ * and out with Float32Array.set, i.e. memcpy, which is cheap next to the kc multiply-adds per
+ * element.
+ */
+import type { BPacker } from "../gemm.ts";
+import { type GemmSimd, instantiateGemmSimd, WASM_MR } from "./gemm-simd.ts";
+
+const MR = WASM_MR;
+const KC = 256;
+/** A block rows (multiple of MR; 66 covers the common 64 output channels in one block). */
+const MC = 11 * MR;
+const NC = 2048;
+
+let simd: GemmSimd | null | undefined;
+let view = new Float32Array(0);
+
+/** The instantiated kernel, or null without wasm SIMD (instantiated once, on first use). */
+export function gemmSimd(): GemmSimd | null {
+  if (simd === undefined) {
+    try {
+      simd = instantiateGemmSimd();
+    } catch {
+      simd = null;
+    }
+  }
+  return simd;
+}
+
+/** A Float32Array over the first `floats` floats of wasm memory, growing it when needed. */
+function memoryView(s: GemmSimd, floats: number): Float32Array {
+  const bytes = floats * 4;
+  const have = s.memory.buffer.byteLength;
+  if (have < bytes) s.memory.grow(Math.ceil((bytes - have) / 65536));
+  // Growing detaches the old buffer, so the view is rebuilt whenever the buffer changed.
+  if (view.buffer !== s.memory.buffer) view = new Float32Array(s.memory.buffer);
+  return view;
+}
+
+/** Packs op(A)[ic:ic+mc, pc:pc+kc] into MR-row panels at f[o..], zero-padding the last. */
+function packA(
+  f: Float32Array,
+  o: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  transA: boolean,
+  ic: number,
+  mc: number,
+  pc: number,
+  kc: number,
+): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const mr = Math.min(MR, mc - ir);
+    if (transA) {
+      // op(A)[i, p] = a[p * lda + i]: mr contiguous floats per step.
+      let src = aOff + pc * lda + ic + ir;
+      for (let p = 0; p < kc; p++) {
+        for (let i = 0; i < MR; i++) f[o + i] = i < mr ? a[src + i] : 0;
+        o += MR;
+        src += lda;
+      }
+    } else {
+      // op(A)[i, p] = a[i * lda + p]: read each row contiguously, scatter with stride MR.
+      const src = aOff + (ic + ir) * lda + pc;
+      for (let i = 0; i < MR; i++) {
+        let d = o + i;
+        if (i < mr) {
+          const row = src + i * lda;
+          for (let p = 0; p < kc; p = (p + 1) | 0) {
+            f[d] = a[(row + p) | 0];
+            d = (d + MR) | 0;
+          }
+        } else {
+          for (let p = 0; p < kc; p++, d += MR) f[d] = 0;
+        }
+      }
+      o += kc * MR;
+    }
+  }
+}
+
+/** gemmPackB on the wasm kernel; same contract as gemm.ts's. `s` must be gemmSimd(). */
+export function gemmPackBWasm(
+  s: GemmSimd,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  transA: boolean,
+  packer: BPacker,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+  accumulate: boolean,
+): void {
+  const kBlocks = Math.ceil(k / KC);
+  const kcMax = Math.ceil(k / kBlocks);
+  const mcMax = Math.min(MC, Math.ceil(m / MR) * MR);
+  const ncMax = Math.min(NC, Math.ceil(n / 4) * 4);
+  // Layout (floats): A block, B block, C block, each starting on a 64-byte cache line.
+  const align = (v: number) => Math.ceil(v / 16) * 16;
+  const aBase = 0;
+  const bBase = align(kcMax * mcMax);
+  const cBase = align(bBase + kcMax * ncMax);
+  const f = memoryView(s, cBase + mcMax * ncMax);
+  const gebp = s.gebp;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = Math.min(NC, n - jc);
+    const ncPad = Math.ceil(nc / 4) * 4;
+    for (let pc = 0; pc < k; pc += kcMax) {
+      const kc = Math.min(kcMax, k - pc);
+      const add = accumulate || pc > 0;
+      packer.pack(f, bBase, pc, kc, jc, nc);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = Math.min(MC, m - ic);
+        packA(f, aBase, a, aOff, lda, transA, ic, mc, pc, kc);
+        if (add) {
+          for (let i = 0; i < mc; i++) {
+            const row = cOff + (ic + i) * ldc + jc;
+            f.set(c.subarray(row, row + nc), cBase + i * ncPad);
+          }
+        }
+        gebp(kc, ncPad / 4, Math.ceil(mc / MR), aBase * 4, bBase * 4, cBase * 4, ncPad * 4, +add);
+        for (let i = 0; i < mc; i++) {
+          const src = cBase + i * ncPad;
+          c.set(f.subarray(src, src + nc), cOff + (ic + i) * ldc + jc);
+        }
+      }
+    }
+  }
+}

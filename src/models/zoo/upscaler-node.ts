@@ -1,0 +1,38 @@
+/**
+ * The UpscalerJS packages as zoo modules (Node): Rdn or Rrdn built with the package's published
+ * hyperparameters and loaded from its tfjs shards. Unlike the generic graph loader this gives the
+ * named architecture, with Keras layer names as module paths.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { kerasConvStateDict } from "../io/tfjs/keras-kernels.ts";
+import { type UpscalerPackage, upscalerPackageDir } from "../io/tfjs/node.ts";
+import { readTfjsWeights } from "../io/tfjs/weights.ts";
+import { skipInit } from "../nn/init.ts";
+import { RDN_MEDIUM, RDN_SLIM, Rdn } from "./rdn.ts";
+import { Rrdn } from "./rrdn.ts";
+
+export function loadUpscalerModule(
+  pkg: UpscalerPackage,
+  scale = pkg === "default-model" ? 2 : 4,
+): Rdn | Rrdn {
+  const root = upscalerPackageDir(pkg);
+  if (pkg === "default-model" && scale !== 2) {
+    throw new Error(`loadUpscalerModule: default-model is x2 only, asked for x${scale}`);
+  }
+  const dir = pkg === "default-model" ? join(root, "models") : join(root, "models", `x${scale}`);
+  const path = join(dir, "model.json");
+  const json = JSON.parse(readFileSync(path, "utf8"));
+  const weights = readTfjsWeights(
+    json.weightsManifest,
+    (p) => new Uint8Array(readFileSync(join(dir, p))),
+    path,
+  );
+  const model = skipInit(() =>
+    pkg === "esrgan-thick"
+      ? new Rrdn(scale)
+      : new Rdn(scale, pkg === "esrgan-medium" ? RDN_MEDIUM : RDN_SLIM),
+  );
+  model.loadStateDict(kerasConvStateDict(weights));
+  return model;
+}
