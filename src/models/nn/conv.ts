@@ -17,19 +17,33 @@ export interface Conv2dConfig {
 
 const pair = (k: number | [number, number]): [number, number] =>
   typeof k === "number" ? [k, k] : k;
-const rngOf = (s: number | Random | undefined) => (s instanceof Random ? s : new Random(s ?? 0));
 
-/** torch.nn.Conv2d (weight [out, in/groups, kh, kw], bias [out]). */
-export class Conv2d extends Module {
+/** Holds a conv's `weight` and optional `bias`, initialised as PyTorch does for the fan-in. */
+abstract class ConvParams extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  constructor(
+    weightShape: number[],
+    fanIn: number,
+    outChannels: number,
+    config: { bias?: boolean; seed?: number | Random },
+  ) {
+    super();
+    const rng = config.seed instanceof Random ? config.seed : new Random(config.seed ?? 0);
+    this.weight = this.param("weight", defaultUniform(weightShape, fanIn, rng));
+    this.bias =
+      config.bias === false ? null : this.param("bias", defaultUniform([outChannels], fanIn, rng));
+  }
+}
+
+/** torch.nn.Conv2d (weight [out, in/groups, kh, kw], bias [out]). */
+export class Conv2d extends ConvParams {
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
     kernel: number | [number, number],
     readonly config: Conv2dConfig = {},
   ) {
-    super();
     const [kh, kw] = pair(kernel);
     const groups = config.groups ?? 1;
     if (inChannels % groups || outChannels % groups) {
@@ -37,14 +51,8 @@ export class Conv2d extends Module {
         `Conv2d: groups ${groups} must divide in (${inChannels}) and out (${outChannels}) channels`,
       );
     }
-    const rng = rngOf(config.seed);
     const fanIn = (inChannels / groups) * kh * kw;
-    this.weight = this.param(
-      "weight",
-      defaultUniform([outChannels, inChannels / groups, kh, kw], fanIn, rng),
-    );
-    this.bias =
-      config.bias === false ? null : this.param("bias", defaultUniform([outChannels], fanIn, rng));
+    super([outChannels, inChannels / groups, kh, kw], fanIn, outChannels, config);
   }
   forward(x: Tensor): Tensor {
     const c = this.config;
@@ -70,27 +78,18 @@ export interface ConvTranspose2dConfig {
 }
 
 /** torch.nn.ConvTranspose2d (weight [in, out/groups, kh, kw]). */
-export class ConvTranspose2d extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
+export class ConvTranspose2d extends ConvParams {
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
     kernel: number | [number, number],
     readonly config: ConvTranspose2dConfig = {},
   ) {
-    super();
     const [kh, kw] = pair(kernel);
     const groups = config.groups ?? 1;
-    const rng = rngOf(config.seed);
     // PyTorch computes fan-in from weight.size(1) * kh * kw for transposed convs.
     const fanIn = (outChannels / groups) * kh * kw;
-    this.weight = this.param(
-      "weight",
-      defaultUniform([inChannels, outChannels / groups, kh, kw], fanIn, rng),
-    );
-    this.bias =
-      config.bias === false ? null : this.param("bias", defaultUniform([outChannels], fanIn, rng));
+    super([inChannels, outChannels / groups, kh, kw], fanIn, outChannels, config);
   }
   forward(x: Tensor): Tensor {
     const c = this.config;

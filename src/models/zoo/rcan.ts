@@ -9,10 +9,10 @@ import { add } from "../../ops/binary.ts";
 import { Random } from "../../random.ts";
 import { ReLU } from "../nn/activation.ts";
 import { ChannelAttention } from "../nn/channel-attention.ts";
-import { MeanShift } from "../nn/mean-shift.ts";
 import { Module } from "../nn/module.ts";
 import { Sequential } from "../nn/sequential.ts";
-import { checkScale, defaultConv, upsampler } from "./common.ts";
+import { defaultConv } from "./common.ts";
+import { ResidualSrFrame } from "./residual-sr-frame.ts";
 
 export interface RcanConfig {
   nResgroups: number;
@@ -60,7 +60,7 @@ export class ResidualGroup extends Module {
   }
 }
 
-export class Rcan extends Module {
+export class Rcan extends ResidualSrFrame {
   static readonly defaults: RcanConfig = {
     nResgroups: 10,
     nResblocks: 20,
@@ -71,39 +71,16 @@ export class Rcan extends Module {
     seed: 0,
   };
   readonly config: RcanConfig;
-  readonly subMean: MeanShift;
-  readonly head: Sequential;
-  readonly body: Sequential;
-  readonly tail: Sequential;
-  readonly addMean: MeanShift;
 
-  constructor(
-    readonly scale: number,
-    config: Partial<RcanConfig> = {},
-  ) {
-    super();
-    checkScale("Rcan", scale);
+  constructor(scale: number, config: Partial<RcanConfig> = {}) {
     const c = { ...Rcan.defaults, ...config };
-    this.config = c;
     const rng = new Random(c.seed);
-    const f = c.nFeats;
-    this.subMean = this.child("sub_mean", new MeanShift(c.rgbRange, undefined, -1));
-    this.head = this.child("head", new Sequential(defaultConv(c.nColors, f, 3, rng)));
-    const groups = Array.from(
-      { length: c.nResgroups },
-      () => new ResidualGroup(f, c.reduction, c.nResblocks, rng),
+    super("Rcan", scale, c, rng, () =>
+      Array.from(
+        { length: c.nResgroups },
+        () => new ResidualGroup(c.nFeats, c.reduction, c.nResblocks, rng),
+      ),
     );
-    this.body = this.child("body", new Sequential(...groups, defaultConv(f, f, 3, rng)));
-    this.tail = this.child(
-      "tail",
-      new Sequential(upsampler(scale, f, rng), defaultConv(f, c.nColors, 3, rng)),
-    );
-    this.addMean = this.child("add_mean", new MeanShift(c.rgbRange, undefined, 1));
-  }
-
-  forward(x: Tensor): Tensor {
-    const h = this.head.call(this.subMean.call(x));
-    const res = add(this.body.call(h), h);
-    return this.addMean.call(this.tail.call(res));
+    this.config = c;
   }
 }
