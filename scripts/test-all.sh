@@ -14,10 +14,19 @@ step "system packages used by the tests"
 bash scripts/ensure-apt.sh libonnx-testdata dataset-fashion-mnist || status=1
 
 step "type check (tsc --noEmit, strict)"
-if npx tsc --noEmit -p .; then echo "type check: ok"; else echo "type check: FAILED"; status=1; fi
+# The type check and the lint count as one test each in the closing total.
+if npx tsc --noEmit -p .; then
+  echo "type check: ok"; passed=$((passed + 1))
+else
+  echo "type check: FAILED"; failed=$((failed + 1)); status=1
+fi
 
 step "lint and format (biome)"
-if npx biome check . ; then echo "lint: ok"; else echo "lint: FAILED"; status=1; fi
+if npx biome check .; then
+  echo "lint: ok"; passed=$((passed + 1))
+else
+  echo "lint: FAILED"; failed=$((failed + 1)); status=1
+fi
 
 step "vitest (CPU backend, models, attribution)"
 npx vitest run --reporter=default --reporter=json --outputFile=.cache/vitest.json

@@ -95,7 +95,11 @@ export function runOp<K extends OpName>(
   // rules only test the sign, and relu(z) > 0 exactly where z > 0, so the alias is exact for them.
   const preActivation = epilogue ? aliasOf(out) : out;
   const nodes: TapeNode[] = [
-    { name: def.name, ctx: { inputs: [...inputs], out: preActivation, attrs, saved }, vjp: resolve(def) },
+    {
+      name: def.name,
+      ctx: { inputs: [...inputs], out: preActivation, attrs, saved },
+      vjp: resolve(def),
+    },
   ];
   if (epilogue) {
     nodes.push({

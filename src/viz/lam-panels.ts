@@ -4,10 +4,11 @@
  * 0.5 blend of that with the LR image upsampled by PIL's bicubic, and the weighted-KDE view
  * (bicubic-enlarged) blended the same way; all four side by side.
  */
-import { tidy } from "../autodiff/tidy.ts";
-import { gradAbsNorm } from "../attribution/lam/normalize.ts";
+
 import { weightedKde } from "../attribution/lam/kde.ts";
+import { gradAbsNorm } from "../attribution/lam/normalize.ts";
 import type { LamWindow } from "../attribution/lam/window.ts";
+import { tidy } from "../autodiff/tidy.ts";
 import { tensor } from "../ops/creation.ts";
 import { resize } from "../ops/resize.ts";
 import { applyColormap } from "./colormap.ts";
@@ -16,7 +17,11 @@ import { blend, enlarge, type RgbImage, toRgb } from "./overlay.ts";
 
 /** An [3, h, w] image in [0, 1] resized by PIL's bicubic (antialiased when shrinking). */
 function pilBicubic(img: ArrayLike<number>, h: number, w: number, H: number, W: number): RgbImage {
-  const up = tidy(() => resize(tensor(Float32Array.from(img), [1, 3, h, w]), [H, W], { mode: "antialias-bicubic" }).dataSync());
+  const up = tidy(() =>
+    resize(tensor(Float32Array.from(img), [1, 3, h, w]), [H, W], {
+      mode: "antialias-bicubic",
+    }).dataSync(),
+  );
   return toRgb(up, 3, H, W);
 }
 
@@ -24,7 +29,8 @@ function pilBicubic(img: ArrayLike<number>, h: number, w: number, H: number, W: 
 function planar(img: RgbImage): Float32Array {
   const hw = img.width * img.height;
   const out = new Float32Array(3 * hw);
-  for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) out[c * hw + p] = img.data[p * 3 + c] / 255;
+  for (let p = 0; p < hw; p++)
+    for (let c = 0; c < 3; c++) out[c * hw + p] = img.data[p * 3 + c] / 255;
   return out;
 }
 
@@ -76,11 +82,17 @@ export function lamPanels(p: LamPanelsInput): LamPanels {
   const H = h * scale;
   const W = w * scale;
   if (p.hr.width !== W || p.hr.height !== H) {
-    throw new Error(`lamPanels: the HR image is ${p.hr.width}x${p.hr.height}, expected ${W}x${H} (${scale} x the LR size)`);
+    throw new Error(
+      `lamPanels: the HR image is ${p.hr.width}x${p.hr.height}, expected ${W}x${H} (${scale} x the LR size)`,
+    );
   }
   const alpha = p.alpha ?? 0.5;
   const absNorm = gradAbsNorm(p.map, 3, h, w);
-  const seismic = (m: ArrayLike<number>) => applyColormap(Float64Array.from(m, (v) => 0.5 + 0.5 * v), "seismic");
+  const seismic = (m: ArrayLike<number>) =>
+    applyColormap(
+      Float64Array.from(m, (v) => 0.5 + 0.5 * v),
+      "seismic",
+    );
   const absSmall: RgbImage = { width: w, height: h, data: seismic(absNorm) };
   const absBig = enlarge(absSmall, scale);
   const lrUp = pilBicubic(p.lr, h, w, H, W);

@@ -15,13 +15,22 @@ function luma(r: number, g: number, b: number): number {
 }
 
 /** a and b are [3, H, W] planar RGB arrays in [0, 255]. */
-export function psnr(a: ArrayLike<number>, b: ArrayLike<number>, height: number, width: number, o: PsnrOptions = {}): number {
+export function psnr(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  height: number,
+  width: number,
+  o: PsnrOptions = {},
+): number {
   const px = height * width;
   if (a.length !== 3 * px || b.length !== 3 * px) {
-    throw new Error(`psnr: expected two [3, ${height}, ${width}] images, got ${a.length} and ${b.length} values`);
+    throw new Error(
+      `psnr: expected two [3, ${height}, ${width}] images, got ${a.length} and ${b.length} values`,
+    );
   }
   const shave = o.shave ?? 0;
-  if (2 * shave >= Math.min(height, width)) throw new Error(`psnr: shave ${shave} leaves nothing of a ${width}x${height} image`);
+  if (2 * shave >= Math.min(height, width))
+    throw new Error(`psnr: shave ${shave} leaves nothing of a ${width}x${height} image`);
   let se = 0;
   let n = 0;
   for (let y = shave; y < height - shave; y++) {
