@@ -5,7 +5,10 @@ import { runCompareModels } from "./compare-models.ts";
 import { runDemo } from "./demo.ts";
 import { runExplain } from "./explain.ts";
 import { parseWindow, runLam } from "./lam.ts";
+import { runModels } from "./models-list.ts";
 import { DEMO_DEFAULTS, runReport } from "./report.ts";
+import { runModel } from "./run-model.ts";
+import { runUpscale } from "./upscale.ts";
 
 const USAGE = `usage: salient <command> [options]
 
@@ -19,6 +22,9 @@ commands:
   lam --model M (--image HR | --lr LR) --window x,y[,size] --out PREFIX   LAM of an SR model
   compare-models [--models a,b] [--images a,b] --out PREFIX   LAM diffusion index vs PSNR, per model
   explain [--model multi-fashion] --image F --out PREFIX   per-class masks from a trained explainer
+  run --model M --input x.npy|img.png [--input ...] --out PREFIX   one forward pass, outputs as .npy
+  upscale --model M --image in.png --out out.png [--scale N] [--tile 64]   tiled super-resolution
+  models [--json]                              the bundled and zoo models, sizes and licences
 `;
 
 function positive(name: string, v: string): number {
@@ -83,6 +89,12 @@ function main(argv: string[]): number | Promise<number> {
   if (command === "lam") return runLam(rest, (line) => console.log(line)).then(() => 0);
   if (command === "compare-models") {
     return runCompareModels(rest, (line) => console.log(line)).then(() => 0);
+  }
+  if (command === "run") return runModel(rest, (line) => console.log(line)).then(() => 0);
+  if (command === "upscale") return runUpscale(rest, (line) => console.log(line)).then(() => 0);
+  if (command === "models") {
+    runModels(rest, (text) => process.stdout.write(text));
+    return 0;
   }
   if (command === "methods") {
     process.stdout.write(methodsText());

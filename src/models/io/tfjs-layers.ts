@@ -162,7 +162,11 @@ export class TfjsLayersModel extends Module {
         throw new Error(`${where}: input/output layer "${r[0]}" does not exist`);
     }
     // Shapes are checked for every entry before any assignment.
-    this.loadStateDict(state);
+    try {
+      this.loadStateDict(state);
+    } catch (e) {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    }
   }
 
   private buildLayer(
@@ -195,14 +199,21 @@ export class TfjsLayersModel extends Module {
       },
     };
     const shuffle = /^PixelShuffle(\d+)x$/.exec(spec.className);
-    if (shuffle) return pixelShuffleLayer(ctx, Number(shuffle[1]));
-    const builder = LAYER_BUILDERS[spec.className];
+    const builder = shuffle
+      ? (c: LayerContext) => pixelShuffleLayer(c, Number(shuffle[1]))
+      : LAYER_BUILDERS[spec.className];
     if (!builder) {
       throw new Error(
         `${this.where}: layer "${spec.name}" has class "${spec.className}", which is not supported (supported: ${SUPPORTED_CLASSES.join(", ")})`,
       );
     }
-    return builder(ctx);
+    try {
+      return builder(ctx);
+    } catch (e) {
+      // Builders name the layer; the file name comes from here.
+      const msg = (e as Error).message;
+      throw msg.startsWith(this.where) ? e : new Error(`${this.where}: ${msg}`);
+    }
   }
 
   /** Runs the graph on NCHW inputs (one per model input) and returns every model output. */
