@@ -1,7 +1,10 @@
 /**
  * The runtime around the kernels: uniform layouts checked against the WGSL, size limits, the
  * buffer pool and deferred release, batched submission, device loss, and a missing adapter.
+ * More of the runtime's requirements (pipeline cache, buckets, readback, axis-map cache) are in
+ * requirements.test.ts.
  */
+import * as s from "../../src/index.ts";
 import { CpuBackend } from "../../src/kernels/cpu/cpu-backend.ts";
 import {
   checkKernelSource,
@@ -10,7 +13,7 @@ import {
 } from "../../src/kernels/webgpu/index.ts";
 import { gpuBackend } from "./gpu.ts";
 
-function assertThrows(fn: () => unknown, fragments: readonly string[]): void {
+function assertThrows(fn: () => unknown, fragments: readonly string[]): string {
   let msg: string | null = null;
   try {
     fn();
@@ -22,6 +25,7 @@ function assertThrows(fn: () => unknown, fragments: readonly string[]): void {
   const missing = fragments.filter((f) => !msg.includes(f));
   if (missing.length)
     throw new Error(`error "${msg}" does not mention ${missing.map((m) => `"${m}"`).join(", ")}`);
+  return msg;
 }
 
 const PROBE_WGSL = /* wgsl */ `
@@ -202,37 +206,66 @@ Deno.test("dispatches are batched: nothing is submitted until the batch fills or
   for (const h of handles) gpu.free(h);
 });
 
-Deno.test("device loss is reported as an Error naming it; the CPU backend keeps working", async () => {
+Deno.test("device loss is reported as an Error naming the device and what was lost; the CPU backend keeps working", async () => {
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error("no WebGPU adapter");
   const device = await adapter.requestDevice();
   // The embedding path: the backend wraps a device the application already owns.
   const gpu = await createWebGPUBackend({ device });
-  const x = gpu.upload(new Float32Array([1, 2, 3]), [3], "float32");
-  const y = gpu.unary("square", { handle: x, shape: [3], dtype: "float32" });
-  const before = await gpu.read({ handle: y, shape: [3], dtype: "float32" });
-  if (Array.from(before).join() !== "1,4,9") throw new Error(`square gave ${Array.from(before)}`);
+  const [x, y] = s.withBackend(gpu, () => {
+    const a = s.tensor([1, 2, 3]);
+    return [a, s.square(a)];
+  });
+  if (Array.from(await y.data()).join() !== "1,4,9") throw new Error("square before the loss");
+  const held = gpu.stats().inUseBuffers;
+  // A recorded but unsubmitted op, then the device goes (as on a driver reset or a GPU unplug).
+  const pending = s.withBackend(gpu, () => s.exp(x));
   device.destroy();
   await device.lost;
-  assertThrows(
-    () => gpu.unary("exp", { handle: x, shape: [3], dtype: "float32" }),
-    ["WebGPU device lost", "destroyed", "cpu"],
-  );
-  let readError = "";
-  await gpu.read({ handle: y, shape: [3], dtype: "float32" }).catch((e: Error) => {
-    readError = e.message;
-  });
-  if (!readError.includes("WebGPU device lost")) throw new Error(`read after loss: "${readError}"`);
-  gpu.free(x);
-  gpu.free(y);
+  // The message names the device, the reason, what was lost and what still works.
+  const fragments = [
+    "WebGPU device lost",
+    gpu.adapterDescription,
+    "reason: destroyed",
+    "buffer(s)",
+    "every webgpu tensor",
+    "createWebGPUBackend",
+    '"cpu" backend is unaffected',
+  ];
+  const msg = assertThrows(() => s.withBackend(gpu, () => s.exp(x)), fragments);
+  // x, y, the pending output (and the pending dispatch's uniforms) were on the device.
+  const lost = /the (\d+) buffer\(s\) \((\d+) bytes\)/.exec(msg);
+  if (!lost || Number(lost[1]) < held + 1 || Number(lost[2]) < 3 * 3 * 4)
+    throw new Error(`the message does not count what was lost (${held + 1}+ buffers): ${msg}`);
+  assertThrows(() => gpu.unary("exp", x), ["WebGPU device lost"]);
+  for (const t of [y, pending]) {
+    let readError = "";
+    await t.data().catch((e: Error) => {
+      readError = e.message;
+    });
+    if (!readError.includes("WebGPU device lost"))
+      throw new Error(`read after loss: "${readError}"`);
+  }
+  // Disposing what was on the lost device is harmless and accounts it as gone.
+  s.dispose([x, y, pending]);
+  if (gpu.liveBytes() !== 0) throw new Error(`liveBytes ${gpu.liveBytes()} after disposing all`);
+  // The CPU backend, through the public API and directly.
+  const c = s.withBackend("cpu", () => s.sum(s.square(s.tensor([1, 2, 3]))));
+  if (c.dataSync()[0] !== 14) throw new Error("cpu backend broken after device loss");
+  c.dispose();
   const cpu = new CpuBackend();
-  const c = cpu.unary("square", {
+  const d = cpu.unary("square", {
     handle: cpu.upload(new Float32Array([3]), [1], "float32"),
     shape: [1],
     dtype: "float32",
   });
-  if (cpu.readSync({ handle: c, shape: [1], dtype: "float32" })[0] !== 9)
+  if (cpu.readSync({ handle: d, shape: [1], dtype: "float32" })[0] !== 9)
     throw new Error("cpu backend broken after device loss");
+  // Another backend on another device is unaffected too.
+  const other = await gpuBackend();
+  const z = s.withBackend(other, () => s.add(s.tensor([1]), s.tensor([2])));
+  if ((await z.data())[0] !== 3) throw new Error("the shared test device broke with the other");
+  z.dispose();
 });
 
 Deno.test("no adapter: createWebGPUBackend throws saying what to install", async () => {

@@ -43,6 +43,7 @@ export class BufferPool {
   private freeBytes = 0;
   private freeCount = 0;
   private created = 0;
+  private closed = false;
 
   constructor(
     private readonly device: GPUDevice,
@@ -84,7 +85,7 @@ export class BufferPool {
   }
 
   private recycle(key: string, buf: GPUBuffer): void {
-    if (this.freeBytes + buf.size > this.maxFreeBytes) {
+    if (this.closed || this.freeBytes + buf.size > this.maxFreeBytes) {
       buf.destroy();
       return;
     }
@@ -93,6 +94,13 @@ export class BufferPool {
     else this.free.set(key, [buf]);
     this.freeBytes += buf.size;
     this.freeCount++;
+  }
+
+  /** Destroys every pooled buffer and, from now on, every buffer returned (backend disposed). */
+  close(): void {
+    this.flushPending();
+    this.trim();
+    this.closed = true;
   }
 
   /** Destroys every pooled (not in-use) buffer. */

@@ -86,6 +86,7 @@ async function requestDevice(opts: GPURequestAdapterOptions | undefined): Promis
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
   let device = opts.device;
   let info: GPUAdapterInfo | undefined;
+  const ownsDevice = !device;
   if (device) {
     info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
   } else {
@@ -100,5 +101,11 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   const description = info
     ? [info.vendor, info.architecture, info.description].filter(Boolean).join(" ")
     : "unknown adapter";
-  return new WebGPUBackend(new GpuRuntime(device, opts), tiling, description);
+  return new WebGPUBackend(
+    new GpuRuntime(device, opts, description),
+    tiling,
+    description,
+    info,
+    ownsDevice,
+  );
 }

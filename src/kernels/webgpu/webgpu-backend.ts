@@ -40,7 +40,22 @@ export class WebGPUBackend implements Backend, KernelContext {
     readonly tiling: Tiling,
     /** Adapter description, for reports ("llvmpipe (LLVM 15...)", a GPU's name, ...). */
     readonly adapterDescription: string,
+    /** The adapter's info where known (vendor, architecture, ...), e.g. to hand to another library. */
+    readonly adapterInfo: GPUAdapterInfo | undefined = undefined,
+    /** Whether createWebGPUBackend requested the device (then dispose() destroys it). */
+    private readonly ownsDevice = false,
   ) {}
+
+  /**
+   * Frees what the backend keeps besides tensors (cached axis maps, pooled free buffers) and
+   * refuses any later use; destroys the device too when createWebGPUBackend requested it (a
+   * device passed in stays the caller's). Tensors still alive should be disposed first.
+   */
+  dispose(): void {
+    if (this.rt.isDisposed()) return;
+    this.rt.dispose();
+    if (this.ownsDevice) this.device.destroy();
+  }
 
   get device(): GPUDevice {
     return this.rt.device;
@@ -79,7 +94,8 @@ export class WebGPUBackend implements Backend, KernelContext {
     if (d.freed) return;
     d.freed = true;
     this.bytes -= d.bytes;
-    // A lost device has no pool to return to; the buffers are gone with it.
+    // A lost device has no pool to return to; the buffers are gone with it. After dispose() the
+    // pool destroys what comes back.
     if (!this.rt.isLost()) this.rt.release(d.buffer);
   }
 
@@ -87,7 +103,10 @@ export class WebGPUBackend implements Backend, KernelContext {
     return this.bytes;
   }
 
-  /** Pool and pipeline statistics (buffers created, in use, pooled; pipelines; submits). */
+  /**
+   * Pool, pipeline and constant-cache statistics (buffers created, in use, pooled; pipelines;
+   * submits; cached axis-map uploads with hits and misses).
+   */
   stats(): ReturnType<GpuRuntime["stats"]> {
     return this.rt.stats();
   }

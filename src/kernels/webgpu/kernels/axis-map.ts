@@ -2,7 +2,9 @@
  * Applies a CSR sparse linear map along one axis: out[b, o, k] = sum_j w[j] * x[b, cols[j], k] for
  * j in row o. Resize, blur and adaptive pooling are such maps; their gradients are the transposed
  * map, which the ops layer passes in as another map, so this gather is the only kernel needed.
- * The map (small: about outLength x taps) is uploaded per call into batch-scoped scratch buffers.
+ * The map (small: about outLength x taps) is uploaded once and kept in the runtime's bounded
+ * constant cache, found again by the map object or by its content (resize and blur build a fresh
+ * but identical map on every call), so repeated resizes upload nothing.
  */
 import type { AxisMap } from "../../axis-map.ts";
 import type { TensorInfo } from "../../backend.ts";
@@ -48,17 +50,15 @@ ${flatMain(`  let kk = i % u.inner;
   }
   out[i] = acc;`)}`,
   }));
-  const nnz = map.rowStart[map.outLength];
+  // An all-zero map has empty cols/weights; the cache gives those a zeroed (unused) buffer.
+  const [rowStart, cols, weights] = ctx.rt.constantBuffers(
+    map,
+    [map.rowStart, map.cols, map.weights],
+    `axisMap's map (${map.inLength} -> ${map.outLength})`,
+  );
   ctx.rt.dispatch(
     k,
-    {
-      x: bufferOf(x),
-      rowStart: ctx.rt.scratchData(map.rowStart),
-      // WebGPU bindings cannot be empty: an all-zero map still gets one (unused) entry.
-      cols: ctx.rt.scratchData(nnz > 0 ? map.cols : new Int32Array(1)),
-      weights: ctx.rt.scratchData(nnz > 0 ? map.weights : new Float32Array(1)),
-      out: out.buffer,
-    },
+    { x: bufferOf(x), rowStart, cols, weights, out: out.buffer },
     { size: n, inner, inLen: map.inLength, outLen: map.outLength },
     flatGroups(n),
   );
