@@ -7,7 +7,11 @@
  *     shards; tfjs: the same Keras graph as tfjs ops, fused conv + bias for the forward row and
  *     plain ops (as bench/rdn.ts for tfjs-cpu) for the gradient row): forward, and forward + input
  *     gradient for a given output cotangent;
- *   - a small SR-like net (ours only): forward, forward + input gradient.
+ *   - a small SR-like net (ours only): forward, forward + input gradient;
+ *   - LAM on RDN slim x4 (fold 50, batch 10, blur path, gradient-magnitude detector on a 16x16 SR
+ *     window): ours is `lam(...)` on WebGPU; tfjs does the same work from path images computed on
+ *     the host once: fold forward + input-gradient passes (tf.grad, plain ops) in batches of 10,
+ *     each gradient times its path increment, summed. The two LAM maps are compared first.
  *
  * Every peer row first runs once on both sides with the same inputs (NCHW for us, NHWC for tfjs)
  * and reports the largest |tfjs - ours| / max |ours| of each output, outside the timed region.
@@ -17,8 +21,9 @@
  *     --outfile=dist/bench-webgpu.mjs && node dist/bench-webgpu.mjs   # Node, `webgpu` package
  *
  * Options: --runs N (timed runs per median, default 5), --quick (2 runs, conv 32x32, RDN 16x16
- * LR, SR-like net 32x32), --conv-size N, --lr N (RDN LR side, default 32), --no-tfjs, --no-rdn,
- * --no-sr, --tiling shared|registers (default: both).
+ * LR, SR-like net 32x32, LAM LR 8x8), --conv-size N, --lr N (RDN LR side, default 32), --lam-lr N
+ * (LAM LR side, default 32), --lam-fold N (50), --lam-batch N (10), --no-tfjs, --no-rdn, --no-sr,
+ * --no-lam, --tiling shared|registers (default: both).
  * Numbers from a software adapter (llvmpipe/lavapipe, SwiftShader) say nothing about GPUs.
  */
 
@@ -29,6 +34,7 @@ import { join } from "node:path";
 import { version as tfjsVersion } from "@tensorflow/tfjs";
 import { WebGPUBackend as TfjsWebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import * as tf from "@tensorflow/tfjs-core";
+import { lam } from "../src/attribution/lam/lam.ts";
 import * as s from "../src/index.ts";
 import {
   createWebGPUBackend,
@@ -54,15 +60,21 @@ const RUNS = option("--runs", quick ? 2 : 5);
 const CONV = option("--conv-size", quick ? 32 : 64);
 const LR = option("--lr", quick ? 16 : 32);
 const SR = quick ? 32 : 64;
+const LAM_LR = option("--lam-lr", quick ? 8 : 32);
+const LAM_FOLD = option("--lam-fold", 50);
+const LAM_BATCH = option("--lam-batch", 10);
 const tilingAt = argv.indexOf("--tiling");
 const TILINGS = (tilingAt >= 0 ? [argv[tilingAt + 1]] : ["shared", "registers"]) as (
   | "shared"
   | "registers"
 )[];
 
-/** Median of RUNS timed calls after one warm-up call (pipelines compiled, pools warm). */
-async function median(once: () => Promise<number>): Promise<number> {
-  await once();
+/**
+ * Median of RUNS timed calls after one warm-up call (pipelines compiled, pools warm); `warm`: the
+ * caller has just made such a call (the LAM row's comparison run), so none is added.
+ */
+async function median(once: () => Promise<number>, warm = false): Promise<number> {
+  if (!warm) await once();
   const ts: number[] = [];
   for (let i = 0; i < RUNS; i++) ts.push(await once());
   ts.sort((a, b) => a - b);
@@ -465,6 +477,193 @@ function srWorkloads(): Workload[] {
   ];
 }
 
+/**
+ * LAM's progressive-blur path on the host, in float64, as the reference (LAM_Demo) builds it: an
+ * l x l Gaussian (std sigma + 1e-5, coordinates floor(-l/2)+1 .. floor(l/2), normalised) correlated
+ * per channel with OpenCV's reflect-101 border (anchor floor(l/2)), at the blur widths
+ * sigma (1 - k/fold), k = 0..fold. Returns the fold path images at the right end of each segment
+ * and their increments gamma(t_k+1) - gamma(t_k), each [fold, h, w, c] (NHWC, as tfjs wants).
+ */
+function hostBlurPath(
+  x: Float32Array,
+  [c, h, w]: readonly number[],
+  sigma: number,
+  l: number,
+  fold: number,
+) {
+  const reflect101 = (i: number, n: number) => {
+    if (n === 1) return 0;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+    return i;
+  };
+  const blur = (s: number): Float64Array => {
+    const first = Math.floor(-l / 2) + 1;
+    const std = s + 1e-5;
+    const k = Array.from({ length: l }, (_, i) => Math.exp(-((first + i) ** 2) / (2 * std * std)));
+    const total = k.reduce((a, b) => a + b, 0);
+    const taps = k.map((v) => v / total);
+    const anchor = Math.floor(l / 2);
+    const rows = new Float64Array(c * h * w);
+    const out = new Float64Array(c * h * w); // NHWC
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < w; xx++) {
+          let acc = 0;
+          for (let i = 0; i < l; i++)
+            acc += taps[i] * x[(ch * h + reflect101(y + i - anchor, h)) * w + xx];
+          rows[(ch * h + y) * w + xx] = acc;
+        }
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < w; xx++) {
+          let acc = 0;
+          for (let i = 0; i < l; i++)
+            acc += taps[i] * rows[(ch * h + y) * w + reflect101(xx + i - anchor, w)];
+          out[(y * w + xx) * c + ch] = acc;
+        }
+    return out;
+  };
+  // The grid as src/attribution/lam/paths.ts spaces it (linspace(sigma, 0, fold)).
+  const grid = Array.from({ length: fold + 1 }, (_, k) =>
+    k === fold ? 0 : sigma - (sigma * k) / fold,
+  );
+  const images = grid.map(blur);
+  const n = c * h * w;
+  const points = new Float32Array(fold * n);
+  const increments = new Float32Array(fold * n);
+  for (let k = 0; k < fold; k++) {
+    for (let i = 0; i < n; i++) {
+      points[k * n + i] = images[k + 1][i];
+      increments[k * n + i] = images[k + 1][i] - images[k][i];
+    }
+  }
+  return { points, increments };
+}
+
+/**
+ * The LAM gradient-magnitude detector on NHWC SR outputs, per batch item, summed over the batch:
+ * sqrt(dV^2 + dH^2) of forward differences over the window (one extra row and column, truncated at
+ * the image edge), summed over channels and window. sqrt's derivative at 0 is taken as 0, as ours
+ * does (RDN's nearest upsampling before its last conv gives exactly flat spots), with plain ops.
+ */
+function tfjsGradientMagnitude(sr: tf.Tensor4D, win: { x: number; y: number; size: number }) {
+  const [b, hh, ww, c] = sr.shape;
+  const rows = Math.min(win.size + 1, hh - win.y);
+  const cols = Math.min(win.size + 1, ww - win.x);
+  const crop = tf.slice(sr, [0, win.y, win.x, 0], [b, rows, cols, c]);
+  const r = rows - 1;
+  const k = cols - 1;
+  const base = tf.slice(crop, [0, 0, 0, 0], [b, r, k, c]);
+  const dv = tf.sub(base, tf.slice(crop, [0, 1, 0, 0], [b, r, k, c]));
+  const dh = tf.sub(base, tf.slice(crop, [0, 0, 1, 0], [b, r, k, c]));
+  const q = tf.add(tf.square(dv), tf.square(dh));
+  // mask = sign(q) (q >= 0; tfjs's Sign has a zero gradient, Greater none): sqrt(q + 1 - mask) * mask
+  // is sqrt(q) where q > 0 and 0 where q = 0, with a finite slope (times 0) at 0.
+  const mask = tf.sign(q);
+  return tf.sum(tf.mul(tf.sqrt(tf.add(q, tf.sub(1, mask))), mask));
+}
+
+/**
+ * LAM fold 50 on RDN slim x4 (LAM_LR x LAM_LR LR, values in [0, 255], 16x16 SR window at the
+ * centre). Ours: `lam(model, lr, { window, fold, batch })` on each tiling, timed to the map's
+ * readback (it also runs the blur path on the GPU, one forward to learn the SR size and D at both
+ * ends, batch 1 each). tfjs: path images and increments from the host (hostBlurPath) uploaded
+ * once, outside the timed region; timed: fold forward + input-gradient passes in batches, the
+ * products with the increments summed, the map read back.
+ */
+async function lamRow(
+  gpus: Record<string, WebGPUBackend>,
+  tfb: TfjsWebGPUBackend | null,
+): Promise<Result> {
+  const h = LAM_LR;
+  const fold = LAM_FOLD;
+  const batch = LAM_BATCH;
+  const size = Math.min(16, 4 * h - 1);
+  const corner = 2 * h - Math.floor(size / 2);
+  const window = { x: corner, y: corner, size };
+  const x = uniform(11, 3 * h * h, 255);
+  const xShape = [1, 3, h, h];
+  const res: Result = {
+    name: `LAM fold ${fold} batch ${batch} RDN slim x4 ${h}x${h} LR, ${size}x${size} window`,
+    // fold forward + input-gradient passes (each about 2 forwards); ours adds 3 batch-1 forwards.
+    gflop: 2 * fold * rdnForwardGflop(h, h),
+    ours: {},
+  };
+  let reference: Float32Array | null = null;
+  for (const [tiling, gpu] of Object.entries(gpus)) {
+    const saved = s.getBackend();
+    s.setBackend(gpu); // lam is async: the default backend must stay ours across its awaits
+    const m = loadUpscalerModule("esrgan-slim", 4).eval();
+    const lr = s.keep(s.tensor(x, xShape));
+    try {
+      const once = async () => {
+        const r = await lam((v: s.Tensor) => m.call(v), lr, { window, fold, batch });
+        const v = Float32Array.from(await r.map.data());
+        r.map.dispose();
+        return v;
+      };
+      // The first call (pipelines compiled, pools warm) is the warm-up and, on the first tiling,
+      // the reference map.
+      const first = await once();
+      reference ??= first;
+      res.ours[tiling] = await median(async () => {
+        const t0 = performance.now();
+        await once();
+        return (performance.now() - t0) / 1000;
+      }, true);
+    } finally {
+      lr.dispose();
+      s.dispose(m.parameters());
+      s.setBackend(saved);
+    }
+  }
+  if (tfb && reference) {
+    const model = tfjsRdn(false);
+    const path = hostBlurPath(x, [3, h, h], 1.2, 9, fold);
+    const shape: [number, number, number, number] = [fold, h, h, 3];
+    const points = tf.tensor4d(path.points, shape);
+    const increments = tf.tensor4d(path.increments, shape);
+    const g = tf.grad((v: tf.Tensor) => tfjsGradientMagnitude(model.run(v as tf.Tensor4D), window));
+    const run = () => {
+      let acc: tf.Tensor = tf.zeros([1, h, h, 3]);
+      for (let a = 0; a < fold; a += batch) {
+        const n = Math.min(batch, fold - a);
+        const next = tf.tidy(() => {
+          const pts = tf.slice(points, [a, 0, 0, 0], [n, h, h, 3]);
+          const inc = tf.slice(increments, [a, 0, 0, 0], [n, h, h, 3]);
+          return tf.add(acc, tf.sum(tf.mul(g(pts), inc), 0, true));
+        });
+        acc.dispose();
+        acc = next;
+      }
+      return acc;
+    };
+    const once = async () => {
+      const acc = run();
+      const v = Float32Array.from(await acc.data());
+      acc.dispose();
+      return v;
+    };
+    try {
+      // Checked against ours before anything is timed.
+      res.diff = [maxRelDiff(nhwcToNchw(await once(), xShape), reference)];
+      res.tfjs = await median(async () => {
+        const t0 = performance.now();
+        await once();
+        return (performance.now() - t0) / 1000;
+      }, true);
+    } catch (e) {
+      res.note = `tfjs-webgpu failed: ${(e as Error).message.split("\n")[0]}`;
+    } finally {
+      tf.dispose([points, increments]);
+      model.dispose();
+    }
+  } else if (!tfb) {
+    res.note = "tfjs-webgpu not run";
+  }
+  return res;
+}
+
 async function readOurs(gpu: WebGPUBackend, fn: () => s.Tensor | s.Tensor[]) {
   const out = asList(s.withBackend(gpu, () => s.tidy(fn)));
   const values = await Promise.all(out.map(async (t) => Float32Array.from(await t.data())));
@@ -558,8 +757,10 @@ console.log(
   `| benchmark | GFLOP | ${TILINGS.map((t) => `salient ${t}`).join(" | ")} | tfjs-webgpu | tfjs / salient best | max rel diff tfjs vs salient | note |`,
 );
 console.log(`| --- | --- | ${TILINGS.map(() => "---").join(" | ")} | --- | --- | --- | --- |`);
-for (const w of workloads) {
-  const r = await runWorkload(w, gpus, tfb);
+const rows = workloads.map((w) => () => runWorkload(w, gpus, tfb));
+if (!flag("--no-lam")) rows.push(() => lamRow(gpus, tfb));
+for (const row of rows) {
+  const r = await row();
   const best = Math.min(...Object.values(r.ours));
   console.log(
     `| ${r.name} | ${r.gflop.toFixed(3)} | ${TILINGS.map((t) => cell(r.ours[t], r.gflop)).join(" | ")} | ${cell(r.tfjs, r.gflop)} | ${r.tfjs === undefined ? "-" : (r.tfjs / best).toFixed(2)} | ${r.diff?.map((d) => d.toExponential(1)).join(" / ") ?? "-"} | ${r.note ?? ""} |`,
