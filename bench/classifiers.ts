@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { integratedGradients } from "../src/attribution/methods/integrated-gradients.ts";
 import type { Tensor } from "../src/autodiff/tensor.ts";
+import { trackPeakBytes } from "../src/autodiff/tidy.ts";
 import { ResNet } from "../src/models/classifiers/resnet.ts";
 import { SmallCnn } from "../src/models/classifiers/small-cnn.ts";
 import { loadFashionMnist } from "../src/models/data/fashion-mnist-node.ts";
@@ -20,7 +21,8 @@ import { TORCH_SCRIPT } from "./rdn.ts";
 export interface ClassifierBenchResult {
   igSteps: number;
   igBatch: number;
-  ig: { model: string; ours: Timing; torch: Timing | null }[];
+  /** peakLiveMiB: most live tensor bytes above the starting bytes during one IG call. */
+  ig: { model: string; ours: Timing; torch: Timing | null; peakLiveMiB: number }[];
   train: { images: number; batch: number; ours: Timing; torch: Timing | null } | null;
 }
 
@@ -39,14 +41,22 @@ export async function runClassifierBench(o: {
   const models = { smallCnn: new SmallCnn().eval(), resnet: new ResNet().eval() };
   for (const [name, m] of Object.entries(models)) {
     const model = (t: Tensor) => m.call(t);
+    let peak = 0;
     const ours = await timeIt(
       async () => {
-        const a = await integratedGradients(model, x, 3, { steps: igSteps, batchSize: igBatch });
+        const {
+          value: a,
+          peakBytes,
+          startBytes,
+        } = await trackPeakBytes(() =>
+          integratedGradients(model, x, 3, { steps: igSteps, batchSize: igBatch }),
+        );
+        peak = Math.max(peak, peakBytes - startBytes);
         a.map.dispose();
       },
       { runs: o.runs, warmup: 1 },
     );
-    ig.push({ model: name, ours, torch: null });
+    ig.push({ model: name, ours, torch: null, peakLiveMiB: peak / 2 ** 20 });
   }
   x.dispose();
   const t = runTorch(
@@ -99,16 +109,18 @@ export function formatClassifierTable(res: ClassifierBenchResult): string {
     p === null ? "-" : `${(p.ms / o.ms).toFixed(2)} (${(p.cpuMs / o.cpuMs).toFixed(2)})`;
   const lines = [
     `Classifiers (28x28x1): IG ${res.igSteps} steps, ${res.igBatch} per pass; training: SmallCnn, SGD momentum, batch ${res.train?.batch ?? "-"}`,
-    "| row | ours ms | (cpu ms) | pytorch 1 thr ms | (cpu ms) | pytorch/ours time (cpu) |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| row | ours ms | (cpu ms) | pytorch 1 thr ms | (cpu ms) | pytorch/ours time (cpu) | peak live MiB |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of res.ig) {
-    lines.push(`| IG ${r.model} | ${f(r.ours)} | ${f(r.torch)} | ${ratio(r.torch, r.ours)} |`);
+    lines.push(
+      `| IG ${r.model} | ${f(r.ours)} | ${f(r.torch)} | ${ratio(r.torch, r.ours)} | ${r.peakLiveMiB.toFixed(1)} |`,
+    );
   }
   if (res.train) {
     const t = res.train;
     lines.push(
-      `| train epoch (${t.images} Fashion-MNIST images) | ${f(t.ours)} | ${f(t.torch)} | ${ratio(t.torch, t.ours)} |`,
+      `| train epoch (${t.images} Fashion-MNIST images) | ${f(t.ours)} | ${f(t.torch)} | ${ratio(t.torch, t.ours)} | - |`,
     );
   }
   return lines.join("\n");

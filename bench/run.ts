@@ -5,6 +5,7 @@
  * --quick: fewer runs, RDN and LAM on a 16x16 LR image, no tfjs-cpu RDN gradient, 2000
  * training images (~2 min). --lr N (RDN LR size, default 64), --lam-lr N (default 32),
  * --train-images N (default 10000; 60000 is a full Fashion-MNIST epoch).
+ * --only conv,lam,cls,rdn runs only the named sections (cls = IG and the training row).
  * SALIENT_CPU_GEMM=ts in the environment forces the pure-TypeScript GEMM kernel.
  */
 import { loadavg } from "node:os";
@@ -30,6 +31,15 @@ const lr = num("--lr", quick ? 16 : 64);
 const lamLr = num("--lam-lr", quick ? 16 : 32);
 // A full epoch (60000) takes minutes here under load; the default is a sixth of one.
 const trainImages = num("--train-images", quick ? 2000 : 10000);
+const SECTIONS = ["conv", "lam", "cls", "rdn"] as const;
+const onlyAt = args.indexOf("--only");
+const only = new Set(onlyAt < 0 ? SECTIONS : (args[onlyAt + 1] ?? "").split(","));
+for (const name of only) {
+  if (!(SECTIONS as readonly string[]).includes(name)) {
+    throw new Error(`--only: unknown section "${name}" (sections: ${SECTIONS.join(", ")})`);
+  }
+}
+const want = (name: (typeof SECTIONS)[number]) => only.has(name);
 const log = (s: string) => {
   if (!json) console.log(s);
 };
@@ -40,8 +50,10 @@ const loadBefore = loadavg()[0];
 log(`GEMM micro-kernel: ${activeGemmImpl()}`);
 // 10 warm-ups: with the wasm GEMM, the stride-2 row (phase split) is dominated by its JS loops
 // until V8 has optimised them, which takes more calls than the GEMM itself.
-const conv = await runConvBench({ runs, warmup: quick ? 3 : 10 });
-const torchConv = runTorch({ tasks: ["conv"], threads: 1, runs, warmup: 3 }, TORCH_SCRIPT);
+const conv = want("conv") ? await runConvBench({ runs, warmup: quick ? 3 : 10 }) : [];
+const torchConv = want("conv")
+  ? runTorch({ tasks: ["conv"], threads: 1, runs, warmup: 3 }, TORCH_SCRIPT)
+  : null;
 const torchKeys = ["convForward", "convInputGrad", "convFilterGrad", "convInputGradStride2"];
 const convRows = conv.map((r, i) => {
   const t = torchConv?.[torchKeys[i]] as Timing | undefined;
@@ -53,28 +65,40 @@ const convRows = conv.map((r, i) => {
     torchOverOursCpu: t ? r.oursCpuGflops / (r.gflop / (t.cpuMs / 1e3)) : undefined,
   };
 });
-log(
-  `conv 3x3, 64 -> 64 channels, 64x64 image, batch 1, pad 1 (single thread, median; tfjs-backend-cpu ${tfjsCpuVersion})`,
-);
-log(formatConvTable(conv));
-log("PyTorch 1 thread, same convs (CPU time): ours / PyTorch throughput");
-for (const r of convRows) {
+if (want("conv")) {
   log(
-    `  ${r.case.padEnd(22)} pytorch ${r.torchCpuGflops?.toFixed(2) ?? "-"} GFLOP/s, ours ${r.oursCpuGflops.toFixed(2)}: ours/pytorch ${r.torchOverOursCpu?.toFixed(2) ?? "-"}`,
+    `conv 3x3, 64 -> 64 channels, 64x64 image, batch 1, pad 1 (single thread, median; tfjs-backend-cpu ${tfjsCpuVersion})`,
   );
+  log(formatConvTable(conv));
+  log("PyTorch 1 thread, same convs (CPU time): ours / PyTorch throughput");
+  for (const r of convRows) {
+    log(
+      `  ${r.case.padEnd(22)} pytorch ${r.torchCpuGflops?.toFixed(2) ?? "-"} GFLOP/s, ours ${r.oursCpuGflops.toFixed(2)}: ours/pytorch ${r.torchOverOursCpu?.toFixed(2) ?? "-"}`,
+    );
+  }
 }
 // LAM and the classifier rows run before the RDN row: that one loads tfjs-wasm, and in one
 // full run our LAM, timed after it, took 4.8x its CPU time in wall clock (1.5x run alone;
 // cause not found).
-const lamRes = await runLamBench({ lr: lamLr, runs: 1, torchThreads: [1, 2] });
-log("");
-log(formatLamTable(lamRes));
-const cls = await runClassifierBench({ runs: quick ? 1 : 3, trainCount: trainImages });
-log("");
-log(formatClassifierTable(cls));
-const rdn = await runRdnBench({ lr, runs, warmup: 2, quick, torchThreads: [1, 2] });
-log("");
-log(formatRdnTable(rdn));
+const lamRes = want("lam") ? await runLamBench({ lr: lamLr, runs: 1, torchThreads: [1, 2] }) : null;
+if (lamRes) {
+  log("");
+  log(formatLamTable(lamRes));
+}
+const cls = want("cls")
+  ? await runClassifierBench({ runs: quick ? 1 : 3, trainCount: trainImages })
+  : null;
+if (cls) {
+  log("");
+  log(formatClassifierTable(cls));
+}
+const rdn = want("rdn")
+  ? await runRdnBench({ lr, runs, warmup: 2, quick, torchThreads: [1, 2] })
+  : null;
+if (rdn) {
+  log("");
+  log(formatRdnTable(rdn));
+}
 log("");
 const load = { before: loadBefore, after: loadavg()[0] };
 log(`1-min load average: ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after`);

@@ -11,7 +11,7 @@ export { setFlags } from "./autodiff/flags.ts";
 export { grad, grads, valueAndGrad, valueAndGrads, variableGrads, vjp } from "./autodiff/grad.ts";
 export { type RuleSet, withRules } from "./autodiff/rule-set.ts";
 export { Tensor, Variable } from "./autodiff/tensor.ts";
-export { dispose, keep, memory, tidy } from "./autodiff/tidy.ts";
+export { dispose, keep, memory, tidy, trackPeakBytes } from "./autodiff/tidy.ts";
 export type { Backend } from "./kernels/backend.ts";
 export { CpuBackend } from "./kernels/cpu/cpu-backend.ts";
 export * from "./ops/index.ts";

@@ -27,10 +27,25 @@ class EngineState {
   /** >0 while an op's forward runs: the sub-ops it calls are not recorded. */
   recordingPaused = 0;
   liveTensors = 0;
+  /**
+   * High-water mark of liveBytes() since the last reset (trackPeakBytes). Sampled whenever a
+   * tensor is made: backend bytes only grow when a kernel's output is wrapped, and every output
+   * becomes a tensor right away, so the samples see every maximum.
+   */
+  peakBytes = 0;
   flags: EngineFlags = { checkNaN: false };
+
+  /** Bytes held by live buffers on every registered backend. */
+  liveBytes(): number {
+    let bytes = 0;
+    for (const b of this.backends.values()) bytes += b.liveBytes();
+    return bytes;
+  }
 
   onCreate(t: Tensor): void {
     this.liveTensors++;
+    const bytes = this.liveBytes();
+    if (bytes > this.peakBytes) this.peakBytes = bytes;
     const scope = this.scopes[this.scopes.length - 1];
     if (scope) scope.tensors.push(t);
   }

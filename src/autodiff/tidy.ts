@@ -56,7 +56,48 @@ export function dispose(value: unknown): void {
 
 /** Live tensors and backend bytes, for leak checks. */
 export function memory(): { tensors: number; bytes: number } {
-  let bytes = 0;
-  for (const b of state.backends.values()) bytes += b.liveBytes();
-  return { tensors: state.liveTensors, bytes };
+  return { tensors: state.liveTensors, bytes: state.liveBytes() };
+}
+
+export interface PeakBytes<T> {
+  value: T;
+  /** Live bytes (all backends) when fn started. */
+  startBytes: number;
+  /** The most live bytes at any moment while fn ran (>= startBytes). */
+  peakBytes: number;
+}
+
+/**
+ * Runs fn (synchronous or async) and reports the high-water mark of live tensor bytes while it
+ * ran: storage of live tensors on every registered backend, not the backends' kernel scratch or
+ * buffer pools. Nests; for an async fn, work that other callers interleave is counted too.
+ */
+export function trackPeakBytes<T>(fn: () => Promise<T>): Promise<PeakBytes<T>>;
+export function trackPeakBytes<T>(fn: () => T): PeakBytes<T>;
+export function trackPeakBytes<T>(fn: () => T | Promise<T>): PeakBytes<T> | Promise<PeakBytes<T>> {
+  const outer = state.peakBytes;
+  const startBytes = state.liveBytes();
+  state.peakBytes = startBytes;
+  const finish = (value: T): PeakBytes<T> => {
+    const peakBytes = Math.max(state.peakBytes, state.liveBytes());
+    state.peakBytes = Math.max(outer, peakBytes);
+    return { value, startBytes, peakBytes };
+  };
+  const restore = () => {
+    state.peakBytes = Math.max(outer, state.peakBytes);
+  };
+  let result: T | Promise<T>;
+  try {
+    result = fn();
+  } catch (e) {
+    restore();
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.then(finish, (e) => {
+      restore();
+      throw e;
+    });
+  }
+  return finish(result);
 }

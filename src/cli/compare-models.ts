@@ -1,11 +1,13 @@
 /**
  * `salient compare-models`: LAM and its diffusion index for several SR models on the same images
  * and windows, with each model's PSNR on those images; writes a table (Markdown and JSON) and
- * two plots (DI against model size and against PSNR), and reports the Spearman correlation
- * between DI and PSNR across models.
+ * two plots (DI against model size and against PSNR), and reports the Spearman correlations
+ * of DI with PSNR and with model size across models. Windows are shared by all images, or given
+ * per image with labels (edge, texture, flat, ...) in a JSON file, which adds mean DI per label.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { checkWindow, type LamWindow } from "../attribution/lam/window.ts";
 import { spearman } from "../attribution/metrics/rank-correlation.ts";
 import { tidy } from "../autodiff/tidy.ts";
 import { psnr } from "../models/eval/psnr.ts";
@@ -17,17 +19,64 @@ import { assetPath } from "./report.ts";
 import { resolveSrModel, type SrModel } from "./sr-models.ts";
 
 export const COMPARE_USAGE = `usage: salient compare-models [--models bicubic,esrgan-slim,ARCH:WEIGHTS,...] [--images a,b,...]
-                              [--windows "x,y,s;x,y,s"] [--fold 50] [--scale 4] [--crop N] --out PREFIX
+                              [--windows "x,y,s;label=x,y,s" | --windows FILE.json] [--fold 50]
+                              [--scale 4] [--crop N] --out PREFIX
   images: bundled photo names (astronaut, chelsea, coffee, rocket, brick) or PNG/JPEG paths (HR)
+  windows (HR pixels of the cropped image, x = column): shared by all images, optionally labelled,
+    or per image from a JSON file {"image": {"label": [x, y, size], ...}, ...}
   writes PREFIX.md, PREFIX.json, PREFIX-di-vs-size.svg, PREFIX-di-vs-psnr.svg
 `;
+
+/** A LAM window with an optional label (edge, texture, flat, ...) that the table averages by. */
+export interface StudyWindow extends LamWindow {
+  label?: string;
+}
+
+/** Windows for every image, or per image (by the name given in --images). */
+export type StudyWindows =
+  | readonly StudyWindow[]
+  | Readonly<Record<string, readonly StudyWindow[]>>;
+
+/** "x,y,s;label=x,y,s" (shared by all images) or a JSON file of windows per image. */
+export function parseStudyWindows(v: string): StudyWindows {
+  if (v.toLowerCase().endsWith(".json")) {
+    const data = JSON.parse(readFileSync(v, "utf8")) as unknown;
+    if (!data || typeof data !== "object" || Array.isArray(data))
+      throw new Error(`${v}: expected {"image": {"label": [x, y, size], ...}, ...}`);
+    const out: Record<string, StudyWindow[]> = {};
+    for (const [image, labelled] of Object.entries(data as Record<string, unknown>)) {
+      if (!labelled || typeof labelled !== "object" || Array.isArray(labelled))
+        throw new Error(`${v}: windows of "${image}" must be {"label": [x, y, size], ...}`);
+      out[image] = Object.entries(labelled as Record<string, unknown>).map(([label, w]) => {
+        if (!Array.isArray(w)) throw new Error(`${v}: ${image}.${label} must be [x, y, size]`);
+        return { ...parseWindow(w.join(",")), label };
+      });
+    }
+    return out;
+  }
+  return v.split(";").map((part) => {
+    const eq = part.indexOf("=");
+    return eq < 0
+      ? parseWindow(part)
+      : { ...parseWindow(part.slice(eq + 1)), label: part.slice(0, eq).trim() };
+  });
+}
+
+function windowsOf(windows: StudyWindows, image: string): readonly StudyWindow[] {
+  if (Array.isArray(windows)) return windows;
+  const own = (windows as Record<string, readonly StudyWindow[]>)[image];
+  if (!own?.length) throw new Error(`--windows: no windows given for image "${image}"`);
+  return own;
+}
 
 export interface ModelRow {
   model: string;
   parameters: number;
   psnr: number;
   di: number;
-  perImage: { image: string; psnr: number; di: number[] }[];
+  /** Mean DI over the windows with each label (when windows are labelled). */
+  diByLabel: Record<string, number>;
+  perImage: { image: string; psnr: number; di: number[]; windows: StudyWindow[] }[];
 }
 
 function modelSpec(entry: string, scale: number): SrModel {
@@ -44,13 +93,26 @@ function imagePath(name: string): string {
 export async function compareModels(o: {
   models: string[];
   images: string[];
-  windows: { x: number; y: number; size: number }[];
+  windows: StudyWindows;
   fold: number;
   scale: number;
   /** Centre-crop the HR images to crop x crop first. */
   crop?: number;
   log: (line: string) => void;
-}): Promise<{ rows: ModelRow[]; spearmanDiPsnr: number }> {
+}): Promise<{ rows: ModelRow[]; spearmanDiPsnr: number; spearmanDiSize: number }> {
+  // Check every image's windows against its size before any (long) LAM run starts.
+  for (const name of o.images) {
+    const images = lamImagesFromHr(imagePath(name), o.scale, o.crop);
+    const [, , h, w] = images.lr.shape;
+    images.lr.dispose();
+    for (const win of windowsOf(o.windows, name)) {
+      try {
+        checkWindow(win, h * o.scale, w * o.scale);
+      } catch (e) {
+        throw new Error(`${name}: ${(e as Error).message}`);
+      }
+    }
+  }
   const rows: ModelRow[] = [];
   for (const entry of o.models) {
     const model = modelSpec(entry, o.scale);
@@ -74,11 +136,12 @@ export async function compareModels(o: {
           { shave: o.scale },
         );
         const dis: number[] = [];
-        for (const window of o.windows) {
+        const windows = windowsOf(o.windows, name);
+        for (const window of windows) {
           const run = await runLamOn(model, images, { window, fold: o.fold });
           dis.push(run.summary.diffusion_index as number);
         }
-        perImage.push({ image: name, psnr: p, di: dis });
+        perImage.push({ image: name, psnr: p, di: dis, windows: windows.map((w) => ({ ...w })) });
         o.log(
           `${model.name} on ${name}: PSNR ${p.toFixed(2)} dB, DI ${dis.map((d) => d.toFixed(2)).join(", ")}`,
         );
@@ -87,34 +150,61 @@ export async function compareModels(o: {
       }
     }
     const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    const byLabel = new Map<string, number[]>();
+    for (const r of perImage)
+      r.windows.forEach((w, i) => {
+        if (w.label !== undefined) byLabel.set(w.label, [...(byLabel.get(w.label) ?? []), r.di[i]]);
+      });
     rows.push({
       model: model.name,
       parameters: model.parameters,
       psnr: mean(perImage.map((r) => r.psnr)),
       di: mean(perImage.flatMap((r) => r.di)),
+      diByLabel: Object.fromEntries([...byLabel].map(([k, v]) => [k, mean(v)])),
       perImage,
     });
   }
-  const spearmanDiPsnr =
+  const rho = (y: (r: ModelRow) => number) =>
     rows.length > 2
       ? spearman(
           rows.map((r) => r.di),
-          rows.map((r) => r.psnr),
+          rows.map(y),
         )
       : Number.NaN;
-  return { rows, spearmanDiPsnr };
+  return { rows, spearmanDiPsnr: rho((r) => r.psnr), spearmanDiSize: rho((r) => r.parameters) };
 }
 
-export function comparisonMarkdown(rows: readonly ModelRow[], rho: number): string {
+export function comparisonMarkdown(
+  rows: readonly ModelRow[],
+  rho: number,
+  rhoSize: number = Number.NaN,
+): string {
+  const labels = [...new Set(rows.flatMap((r) => Object.keys(r.diByLabel ?? {})))];
+  const images = rows[0]?.perImage.map((p) => p.image) ?? [];
+  const fmt = (v: number) => (Number.isNaN(v) ? "n/a (fewer than 3 models)" : v.toFixed(3));
   const lines = [
-    "| model | parameters | mean PSNR (dB, Y) | mean DI |",
-    "|---|---:|---:|---:|",
+    `| model | parameters | mean PSNR (dB, Y) | mean DI |${labels.map((l) => ` DI ${l} |`).join("")}`,
+    `|---|---:|---:|---:|${labels.map(() => "---:|").join("")}`,
     ...rows.map(
-      (r) => `| ${r.model} | ${r.parameters} | ${r.psnr.toFixed(2)} | ${r.di.toFixed(2)} |`,
+      (r) =>
+        `| ${r.model} | ${r.parameters} | ${r.psnr.toFixed(2)} | ${r.di.toFixed(2)} |${labels.map((l) => ` ${r.diByLabel?.[l]?.toFixed(2) ?? ""} |`).join("")}`,
     ),
     "",
-    `Spearman correlation between DI and PSNR across models: ${Number.isNaN(rho) ? "n/a (fewer than 3 models)" : rho.toFixed(3)}`,
+    `Spearman correlation between DI and PSNR across models: ${fmt(rho)}`,
   ];
+  if (!Number.isNaN(rhoSize))
+    lines.push("", `Spearman correlation between DI and parameters across models: ${fmt(rhoSize)}`);
+  if (labels.length) {
+    lines.push(
+      "",
+      `| model |${images.map((i) => ` PSNR ${i} |`).join("")}${images.map((i) => ` DI ${i} |`).join("")}`,
+      `|---|${images.map(() => "---:|").join("")}${images.map(() => "---:|").join("")}`,
+      ...rows.map(
+        (r) =>
+          `| ${r.model} |${r.perImage.map((p) => ` ${p.psnr.toFixed(2)} |`).join("")}${r.perImage.map((p) => ` ${p.di.map((d, i) => `${p.windows[i].label ?? ""} ${d.toFixed(2)}`.trim()).join(", ")} |`).join("")}`,
+      ),
+    );
+  }
   return lines.join("\n");
 }
 
@@ -135,22 +225,34 @@ export async function runCompareModels(args: string[], log: (line: string) => vo
   const fold = Number(v.fold);
   if (!Number.isInteger(fold) || fold < 1)
     throw new Error(`--fold must be a positive integer, got "${v.fold}"`);
-  const { rows, spearmanDiPsnr } = await compareModels({
+  const { rows, spearmanDiPsnr, spearmanDiSize } = await compareModels({
     models: v.models.split(",").map((s) => s.trim()),
     images: v.images.split(",").map((s) => s.trim()),
-    windows: v.windows.split(";").map(parseWindow),
+    windows: parseStudyWindows(v.windows),
     fold,
     scale: Number(v.scale),
     crop: v.crop === undefined ? undefined : Number(v.crop),
     log,
   });
-  const md = comparisonMarkdown(rows, spearmanDiPsnr);
+  const md = comparisonMarkdown(rows, spearmanDiPsnr, spearmanDiSize);
   const points = (y: (r: ModelRow) => number, x: (r: ModelRow) => number) =>
     rows.map((r) => ({ x: x(r), y: y(r), label: r.model }));
   writeFileSync(`${v.out}.md`, `${md}\n`);
   writeFileSync(
     `${v.out}.json`,
-    JSON.stringify({ rows, spearman_di_psnr: spearmanDiPsnr, fold, windows: v.windows }, null, 2),
+    JSON.stringify(
+      {
+        rows,
+        spearman_di_psnr: spearmanDiPsnr,
+        spearman_di_size: spearmanDiSize,
+        fold,
+        scale: Number(v.scale),
+        crop: v.crop === undefined ? null : Number(v.crop),
+        windows: v.windows,
+      },
+      null,
+      2,
+    ),
   );
   writeFileSync(
     `${v.out}-di-vs-size.svg`,

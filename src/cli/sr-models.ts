@@ -2,8 +2,9 @@
  * Super-resolution models for `salient lam` and `compare-models`, as functions from an LR image in
  * [0, 1] to an SR image in [0, 1] (models published for [0, 255] are wrapped), which is the range
  * LAM_Demo attributes in. Sources: the UpscalerJS packages by name, bicubic interpolation (a
- * fixed linear map, the reference point of the zoo study), ONNX graphs, or a zoo architecture with
- * a weights file (safetensors, PyTorch .pth, ONNX initialisers).
+ * fixed linear map, the reference point of the zoo study), the bundled FSRCNN x2 trained here
+ * (`fsrcnn-x2`: FSRCNN on BT.601 Y, bicubic Cb/Cr), ONNX graphs, or a zoo architecture with a
+ * weights file (safetensors, PyTorch .pth, ONNX initialisers).
  */
 import { readFileSync } from "node:fs";
 import type { Tensor } from "../autodiff/tensor.ts";
@@ -12,6 +13,8 @@ import { loadOnnx } from "../models/io/onnx/model.ts";
 import { UPSCALER_PACKAGES, type UpscalerPackage } from "../models/io/tfjs/node.ts";
 import type { Module } from "../models/nn/module.ts";
 import { ARCHITECTURES, createArchitecture } from "../models/registry.ts";
+import { loadFsrcnnX2 } from "../models/zoo/fsrcnn-pretrained.ts";
+import { fsrcnnRgb } from "../models/zoo/fsrcnn-rgb.ts";
 import { loadUpscalerModule } from "../models/zoo/upscaler-node.ts";
 import { div, mul } from "../ops/binary.ts";
 import { resize } from "../ops/resize.ts";
@@ -25,7 +28,7 @@ export interface SrModel {
 }
 
 /** Input range of each UpscalerJS package (thick was exported for [0, 1], the RDNs for [0, 255]). */
-const PACKAGE_RANGE: Record<UpscalerPackage, number> = {
+export const PACKAGE_RANGE: Record<UpscalerPackage, number> = {
   "esrgan-slim": 255,
   "esrgan-medium": 255,
   "esrgan-thick": 1,
@@ -36,7 +39,7 @@ function inUnitRange(m: Module, range: number): (x: Tensor) => Tensor {
   return range === 1 ? (x) => m.call(x) : (x) => div(m.call(mul(x, range)), range);
 }
 
-export const SR_MODEL_NAMES = ["bicubic", ...UPSCALER_PACKAGES] as const;
+export const SR_MODEL_NAMES = ["bicubic", "fsrcnn-x2", ...UPSCALER_PACKAGES] as const;
 
 export interface SrModelSpec {
   model: string;
@@ -58,6 +61,15 @@ export function resolveSrModel(spec: SrModelSpec): SrModel {
       parameters: 0,
       run: (x) => resize(x, [x.shape[2] * scale, x.shape[3] * scale], { mode: "bicubic" }),
     };
+  }
+  if (model === "fsrcnn-x2") {
+    if (scale !== 2) {
+      throw new Error(
+        `fsrcnn-x2 is trained for x2 only: run it with --scale 2 (got --scale ${scale})`,
+      );
+    }
+    const m = loadFsrcnnX2();
+    return { name: "fsrcnn-x2", scale, parameters: m.parameterCount(), run: fsrcnnRgb(m) };
   }
   if ((UPSCALER_PACKAGES as readonly string[]).includes(model)) {
     const pkg = model as UpscalerPackage;

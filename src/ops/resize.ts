@@ -51,6 +51,13 @@ export function resize(
   if (ac && mode !== "bilinear" && mode !== "bicubic") {
     throw new Error(`resize: alignCorners applies to bilinear and bicubic only, not ${mode}`);
   }
+  if (mode === "nearest" && x.shape[2] !== height && x.shape[3] !== width) {
+    // Nearest is a pure copy, so the order of the two axes does not change a bit of the result;
+    // widening first keeps the last-axis pass (the slower, element-wise one) on the smaller
+    // tensor and leaves whole-row copies for the height pass.
+    const w = mapAxis(x, 3, mapFor(mode, x.shape[3], width, ac));
+    return mapAxis(w, 2, mapFor(mode, x.shape[2], height, ac));
+  }
   const h =
     x.shape[2] === height ? identity(x) : mapAxis(x, 2, mapFor(mode, x.shape[2], height, ac));
   return x.shape[3] === width ? h : mapAxis(h, 3, mapFor(mode, x.shape[3], width, ac));

@@ -11,9 +11,12 @@
  * panels of col (forward) or col^T (filter gradient), and both packers read the input through
  * the same ColMatrix, so neither the dilated input nor the column matrix is materialised.
  */
+
 import type { Conv2dGeometry } from "../conv-geometry.ts";
+import { allocF32 } from "./buffers.ts";
 import { activeGemmImpl, type BPacker, gemm, gemmPackB, NR, type PanelBuffer } from "./gemm.ts";
 import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
+import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 
 if (NR !== 4) throw new Error("conv2d packers write 4-wide panels; update them with gemm's NR");
 
@@ -23,7 +26,7 @@ if (NR !== 4) throw new Error("conv2d packers write 4-wide panels; update them w
  * output pixel q = (oy, ox), zero on padding and on the zeros inserted by input dilation.
  */
 /** Zero-padded input planes of the current batch item and group, reused across calls. */
-let padBuf = new Float32Array(0);
+let padBuf: Float32Array = new Float32Array(0);
 
 class ColMatrix {
   xOff = 0;
@@ -32,7 +35,14 @@ class ColMatrix {
    * every tap of every output pixel lies inside; col[t, q] = xp[pixBase(q) + tapLinP[t]] with
    * pixBase(oy, ox) = oy*sh*Wp + ox*sw. Set by setInput; all packers then run branch-free.
    */
-  xp = padBuf;
+  xp: Float32Array = padBuf;
+  /** Where the padded planes start in xp (0 in padBuf; past the GEMM workspace in wasm memory). */
+  xpOff = 0;
+  /**
+   * With the wasm GEMM the padded planes live in its memory, after a table of the taps' byte
+   * offsets at wasm float index `wasmTaps`, and the wasm packer reads them there; -1 otherwise.
+   */
+  wasmTaps = -1;
   readonly Wp: number = 0;
   readonly tapLinP: Int32Array;
   /** Flat input offset of each tap relative to pixel (oy*sh, ox*sw); used where `fast`. */
@@ -111,16 +121,31 @@ class ColMatrix {
     if (!this.fast) return;
     const { H, W, Hp, Wp, offY, offX, channels } = this;
     const need = channels * Hp * Wp;
-    if (padBuf.length < need) padBuf = new Float32Array(need);
-    const xp = padBuf;
-    xp.fill(0, 0, need);
+    const simd = activeGemmImpl() === "wasm" ? gemmSimd() : null;
+    let xp: Float32Array;
+    let base = 0;
+    if (simd !== null) {
+      const taps = this.tapLinP.length;
+      const tapFloats = Math.ceil(taps / 16) * 16;
+      xp = packScratch(simd, tapFloats + need);
+      this.wasmTaps = GEMM_WORKSPACE_FLOATS;
+      const ti = new Int32Array(xp.buffer, this.wasmTaps * 4, taps);
+      for (let t = 0; t < taps; t++) ti[t] = this.tapLinP[t] * 4;
+      base = this.wasmTaps + tapFloats;
+    } else {
+      if (padBuf.length < need) padBuf = new Float32Array(need);
+      xp = padBuf;
+      this.wasmTaps = -1;
+    }
+    xp.fill(0, base, base + need);
     for (let c = 0; c < channels; c++) {
       for (let y = 0; y < H; y++) {
         const src = xOff + (c * H + y) * W;
-        xp.set(this.x.subarray(src, src + W), (c * Hp + y + offY) * Wp + offX);
+        xp.set(this.x.subarray(src, src + W), base + (c * Hp + y + offY) * Wp + offX);
       }
     }
     this.xp = xp;
+    this.xpOff = base;
   }
 
   value(t: number, oy: number, ox: number): number {
@@ -173,15 +198,28 @@ class ColPacker implements BPacker {
     const W = m.W;
     if (m.fast) {
       // Padded input: every pixel reads in bounds, so row ends and borders need no checks.
-      const { xp, tapLinP } = m;
+      const { xpOff, tapLinP } = m;
       const rowStep = m.sh * m.Wp;
-      for (let jr = 0; jr < nc; jr += 4) {
+      let xp = m.xp;
+      let jr0 = 0;
+      if (m.wasmTaps >= 0 && s instanceof Float32Array) {
+        // The wasm packer writes the full 4-pixel panels; a last partial panel is done below.
+        const simd = gemmSimd();
+        if (simd !== null && s.buffer === simd.memory.buffer) {
+          const full = nc >> 2;
+          simd.packcols(4 * o, 4 * xpOff, 4 * (m.wasmTaps + pc), kc, jc, full, outW, rowStep, sw);
+          o += 4 * kc * full;
+          jr0 = 4 * full;
+          xp = s;
+        }
+      }
+      for (let jr = jr0; jr < nc; jr += 4) {
         const q = jc + jr;
         const nr = Math.min(4, nc - jr);
         const oy = Math.floor(q / outW);
         const ox = q - oy * outW;
         if (nr === 4) {
-          const b0 = oy * rowStep + ox * sw;
+          const b0 = xpOff + oy * rowStep + ox * sw;
           let b1 = b0 + sw;
           let b2 = b1 + sw;
           let b3 = b2 + sw;
@@ -189,7 +227,7 @@ class ColPacker implements BPacker {
           if (ox + 3 >= outW) {
             const base = (j: number) => {
               const y = Math.floor((q + j) / outW);
-              return y * rowStep + (q + j - y * outW) * sw;
+              return xpOff + y * rowStep + (q + j - y * outW) * sw;
             };
             b1 = base(1);
             b2 = base(2);
@@ -208,7 +246,7 @@ class ColPacker implements BPacker {
             let d = o + j;
             if (j < nr) {
               const y = Math.floor((q + j) / outW);
-              const b = y * rowStep + (q + j - y * outW) * sw;
+              const b = xpOff + y * rowStep + (q + j - y * outW) * sw;
               for (let t = pc; t < pc + kc; t++, d += 4) s[d] = xp[b + tapLinP[t]];
             } else {
               for (let t = pc; t < pc + kc; t++, d += 4) s[d] = 0;
@@ -265,7 +303,7 @@ class ColTPacker implements BPacker {
     const oy0 = Math.floor(pc / outW);
     const ox0 = pc - oy0 * outW;
     if (m.fast) {
-      const { xp, tapLinP } = m;
+      const { xp, xpOff, tapLinP } = m;
       const rowStepP = m.sh * m.Wp;
       for (let jr = 0; jr < nc; jr += 4) {
         const t0 = jc + jr;
@@ -280,7 +318,7 @@ class ColTPacker implements BPacker {
         let ox = ox0;
         for (let left = kc; left > 0; ) {
           const run = Math.min(left, outW - ox);
-          let b = oy * rowStepP + ox * sw;
+          let b = xpOff + oy * rowStepP + ox * sw;
           for (let px = 0; px < run; px++, o += 4, b += sw) {
             s[o] = xp[b + l0];
             s[o + 1] = xp[b + l1];
@@ -472,7 +510,8 @@ export function conv2dForward(
   const og = O / groups;
   const kDim = cg * g.kernelH * g.kernelW;
   const inPlane = g.inHeight * g.inWidth;
-  const out = new Float32Array(N * O * P);
+  const out = allocF32(N * O * P);
+  let epilogueBias = bias;
   const [idh, idw] = g.inputDilation;
   if ((idh > 1 || idw > 1) && g.stride[0] === 1 && g.stride[1] === 1) {
     forwardPhases(x, w, g, out);
@@ -506,23 +545,32 @@ export function conv2dForward(
   } else {
     const cols = isPointwise(g) ? null : colMatrix(x, g);
     const packer = cols === null ? null : new ColPacker(cols);
+    // The bias is written first and the GEMM adds to it (a fill and, in the wasm GEMM, a copy
+    // into its C block, rather than a separate pass adding it afterwards).
+    const acc = bias !== null;
+    if (bias !== null) {
+      for (let plane = 0; plane < N * O; plane++) {
+        out.fill(bias[plane % O], plane * P, (plane + 1) * P);
+      }
+    }
     for (let n = 0; n < N; n++) {
       for (let grp = 0; grp < groups; grp++) {
         const xOff = (n * C + grp * cg) * inPlane;
         const outOff = (n * O + grp * og) * P;
         const wOff = grp * og * kDim;
         if (cols === null || packer === null) {
-          gemm(og, P, cg, w, wOff, kDim, false, x, xOff, inPlane, false, out, outOff, P, false);
+          gemm(og, P, cg, w, wOff, kDim, false, x, xOff, inPlane, false, out, outOff, P, acc);
         } else {
           cols.setInput(xOff);
-          gemmPackB(og, P, kDim, w, wOff, kDim, false, packer, out, outOff, P, false);
+          gemmPackB(og, P, kDim, w, wOff, kDim, false, packer, out, outOff, P, acc);
         }
       }
     }
+    epilogueBias = null;
   }
-  if (bias !== null || relu) {
+  if (epilogueBias !== null || relu) {
     for (let plane = 0; plane < N * O; plane++) {
-      const bv = bias === null ? 0 : bias[plane % O];
+      const bv = epilogueBias === null ? 0 : epilogueBias[plane % O];
       const start = plane * P;
       const end = start + P;
       if (relu) {
@@ -550,7 +598,7 @@ export function conv2dBackpropFilter(
   const og = O / groups;
   const kDim = cg * g.kernelH * g.kernelW;
   const inPlane = g.inHeight * g.inWidth;
-  const dW = new Float32Array(O * kDim);
+  const dW = allocF32(O * kDim);
   const cols = isPointwise(g) ? null : colMatrix(x, g);
   const packer = cols === null ? null : new ColTPacker(cols);
   for (let grp = 0; grp < groups; grp++) {

@@ -1,4 +1,5 @@
 /** The CPU backend: TypeScript loops over typed arrays. Always available; the reference for parity. */
+
 import type { AxisMap } from "../axis-map.ts";
 import type {
   Backend,
@@ -15,6 +16,7 @@ import type {
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import type { PoolGeometry } from "../pool-geometry.ts";
 import { applyAxisMap } from "./axis-map.ts";
+import { allocF32, allocI32, noteLiveBytes, recycle } from "./buffers.ts";
 import { conv2dBackpropFilter, conv2dForward } from "./conv2d.ts";
 import { CpuData, f32, sizeOf, valuesOf } from "./cpu-data.ts";
 import * as ew from "./elementwise.ts";
@@ -29,11 +31,13 @@ export class CpuBackend implements Backend {
 
   private wrap(values: TypedArray): DataHandle {
     this.bytes += values.byteLength;
+    noteLiveBytes(this.bytes);
     return new CpuData(values);
   }
 
   upload(values: TypedArray, _shape: readonly number[], dtype: DType): DataHandle {
-    const copy = dtype === "int32" ? Int32Array.from(values) : Float32Array.from(values);
+    const copy = dtype === "int32" ? allocI32(values.length) : allocF32(values.length);
+    copy.set(values);
     return this.wrap(copy);
   }
   read(x: TensorInfo): Promise<TypedArray> {
@@ -43,7 +47,11 @@ export class CpuBackend implements Backend {
     return valuesOf(x).slice();
   }
   free(data: DataHandle): void {
-    this.bytes -= (data as CpuData).values.byteLength;
+    const { values } = data as CpuData;
+    this.bytes -= values.byteLength;
+    // Tensors never share a CpuData's array (every kernel returns a new one; reshapes share the
+    // storage, freed once), so a freed array can be handed to the next kernel.
+    recycle(values);
   }
   liveBytes(): number {
     return this.bytes;
@@ -51,9 +59,7 @@ export class CpuBackend implements Backend {
 
   fill(shape: readonly number[], value: number, dtype: DType): DataHandle {
     const n = sizeOf(shape);
-    return this.wrap(
-      dtype === "int32" ? new Int32Array(n).fill(value) : new Float32Array(n).fill(value),
-    );
+    return this.wrap(dtype === "int32" ? allocI32(n).fill(value) : allocF32(n).fill(value));
   }
   cast(x: TensorInfo, dtype: DType): DataHandle {
     const v = valuesOf(x);
@@ -119,7 +125,7 @@ export class CpuBackend implements Backend {
     const k = transA ? ar : ac;
     const n = transB ? br : bc;
     const batch = Math.max(ba, bb);
-    const out = new Float32Array(batch * m * n);
+    const out = allocF32(batch * m * n);
     const av = f32(a);
     const bv = f32(b);
     for (let i = 0; i < batch; i++) {

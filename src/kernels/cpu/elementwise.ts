@@ -1,5 +1,7 @@
 /** CPU elementwise kernels: unary maps, broadcasting binary ops and select. */
+
 import type { BinaryOp, TypedArray, UnaryOp, UnaryParams } from "../backend.ts";
+import { allocF32 } from "./buffers.ts";
 import { broadcastStrides, sizeOf } from "./cpu-data.ts";
 import { erf, gelu, sigmoid, softplus } from "./scalar-math.ts";
 
@@ -63,7 +65,7 @@ function unaryFn(op: UnaryOp, p: UnaryParams): Fn1 {
 }
 
 export function unary(op: UnaryOp, x: TypedArray, p: UnaryParams = {}): Float32Array {
-  const out = new Float32Array(x.length);
+  const out = allocF32(x.length);
   if (op === "relu") {
     for (let i = 0; i < x.length; i++) out[i] = Math.max(x[i], 0);
     return out;
@@ -146,7 +148,7 @@ export function binary(
   bShape: readonly number[],
   outShape: readonly number[],
 ): Float32Array {
-  const out = new Float32Array(sizeOf(outShape));
+  const out = allocF32(sizeOf(outShape));
   // Same shapes only take the flat path when no broadcasting happens (broadcastTo passes two
   // equal shapes and a larger outShape).
   if (sameShape(aShape, bShape) && sameShape(aShape, outShape)) {
@@ -177,7 +179,7 @@ export function select(
   bShape: readonly number[],
   outShape: readonly number[],
 ): Float32Array {
-  const out = new Float32Array(sizeOf(outShape));
+  const out = allocF32(sizeOf(outShape));
   const strides = [condShape, aShape, bShape].map((s) => broadcastStrides(s, outShape));
   forEachRow(outShape, strides, (start, len, [oc, oa, ob], [ic, ia, ib]) => {
     for (let i = 0; i < len; i++) {

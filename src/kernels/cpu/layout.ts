@@ -1,9 +1,11 @@
 /** CPU data-movement kernels: transpose, strided slice, pad, concat, gather and its adjoint. */
+
 import type { PadMode, TypedArray } from "../backend.ts";
+import { allocF32, allocI32 } from "./buffers.ts";
 import { sizeOf, stridesOf } from "./cpu-data.ts";
 
 function like(x: TypedArray, n: number): TypedArray {
-  return x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n);
+  return x instanceof Int32Array ? allocI32(n) : allocF32(n);
 }
 
 /**
@@ -37,13 +39,21 @@ function gatherSeparable(
     }
   };
   recompute();
+  // A last-axis map that reads one contiguous run (m, m + 1, ...) copies rows with set().
+  let run = len >= 16;
+  for (let i = 1; run && i < len; i++) run = last[i] === last[0] + i;
+  run &&= last[0] >= 0;
   for (let start = 0; start < out.length; start += len) {
-    if (valid) {
+    if (!valid) out.fill(fill, start, start + len);
+    else if (run) {
+      const from = base + last[0];
+      out.set(x.subarray(from, from + len), start);
+    } else {
       for (let i = 0; i < len; i++) {
         const m = last[i];
         out[start + i] = m < 0 ? fill : x[base + m];
       }
-    } else out.fill(fill, start, start + len);
+    }
     for (let ax = rank - 2; ax >= 0; ax--) {
       idx[ax]++;
       if (idx[ax] < outShape[ax]) break;
@@ -54,18 +64,92 @@ function gatherSeparable(
   return out;
 }
 
-export function transpose(
-  x: TypedArray,
+/**
+ * The same transpose on fewer axes: size-1 axes dropped, and input axes that stay adjacent and in
+ * order in perm merged into one (e.g. [O, C, kh, kw] -> [C, O, kh, kw] is [O, C, kh*kw]).
+ */
+function coalesceTranspose(
   shape: readonly number[],
   perm: readonly number[],
+): { shape: number[]; perm: number[] } {
+  const keep = perm.filter((p) => shape[p] !== 1);
+  const groups: number[][] = [];
+  for (const p of keep) {
+    const g = groups[groups.length - 1];
+    if (g && g[g.length - 1] + 1 === p) g.push(p);
+    else groups.push([p]);
+  }
+  // Number the groups in input order.
+  const byInput = [...groups].sort((a, b) => a[0] - b[0]);
+  const newShape = byInput.map((g) => g.reduce((n, p) => n * shape[p], 1));
+  const newPerm = groups.map((g) => byInput.indexOf(g));
+  return { shape: newShape, perm: newPerm };
+}
+
+export function transpose(
+  x: TypedArray,
+  shape0: readonly number[],
+  perm0: readonly number[],
 ): TypedArray {
+  const { shape, perm } = coalesceTranspose(shape0, perm0);
+  if (perm.every((p, i) => p === i)) {
+    const out = like(x, x.length);
+    out.set(x);
+    return out;
+  }
   const strides = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]);
   const maps = perm.map((p) => Int32Array.from({ length: shape[p] }, (_, i) => i * strides[p]));
   return gatherSeparable(x, outShape, maps);
 }
 
+/**
+ * The same strided slice on fewer axes: an axis merges into the one before it when it is taken
+ * whole in the same direction (step 1 from 0, or step -1 from the end) and the one before has
+ * that step too, e.g. a channel range of NCHW is one contiguous run per batch item.
+ */
+function coalesceSlice(
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  step: readonly number[],
+): { shape: number[]; begin: number[]; size: number[]; step: number[] } {
+  const out = { shape: [shape[0]], begin: [begin[0]], size: [size[0]], step: [step[0]] };
+  for (let ax = 1; ax < shape.length; ax++) {
+    const n = shape[ax];
+    const k = out.shape.length - 1;
+    const whole =
+      size[ax] === n &&
+      ((step[ax] === 1 && begin[ax] === 0) || (step[ax] === -1 && begin[ax] === n - 1));
+    if (whole && step[ax] === out.step[k]) {
+      out.begin[k] = out.begin[k] * n + begin[ax];
+      out.shape[k] *= n;
+      out.size[k] *= n;
+    } else {
+      out.shape.push(n);
+      out.begin.push(begin[ax]);
+      out.size.push(size[ax]);
+      out.step.push(step[ax]);
+    }
+  }
+  return out;
+}
+
 export function slice(
+  x: TypedArray,
+  shape0: readonly number[],
+  begin0: readonly number[],
+  size0: readonly number[],
+  step0: readonly number[],
+): TypedArray {
+  if (shape0.length === 0 || size0.some((d) => d === 0)) {
+    return gatherSlice(x, shape0, begin0, size0, step0);
+  }
+  const { shape, begin, size, step } = coalesceSlice(shape0, begin0, size0, step0);
+  return gatherSlice(x, shape, begin, size, step);
+}
+
+function gatherSlice(
   x: TypedArray,
   shape: readonly number[],
   begin: readonly number[],
@@ -73,10 +157,36 @@ export function slice(
   step: readonly number[],
 ): TypedArray {
   const strides = stridesOf(shape);
-  const maps = size.map((n, ax) =>
-    Int32Array.from({ length: n }, (_, i) => (begin[ax] + i * step[ax]) * strides[ax]),
+  const rank = shape.length;
+  const mapOf = (ax: number) => {
+    const m = new Int32Array(size[ax]);
+    for (let i = 0; i < m.length; i++) m[i] = (begin[ax] + i * step[ax]) * strides[ax];
+    return m;
+  };
+  if (rank > 0 && step[rank - 1] === 1 && size[rank - 1] >= 16) {
+    // Contiguous rows (after coalescing, often one long run): no per-element map for them.
+    const len = size[rank - 1];
+    const outer = size.slice(0, rank - 1);
+    const maps = outer.map((_, ax) => mapOf(ax));
+    const out = like(x, sizeOf(size));
+    const idx = new Array<number>(rank - 1).fill(0);
+    const first = begin[rank - 1];
+    for (let start = 0; start < out.length; start += len) {
+      let from = first;
+      for (let ax = 0; ax < rank - 1; ax++) from += maps[ax][idx[ax]];
+      out.set(x.subarray(from, from + len), start);
+      for (let ax = rank - 2; ax >= 0; ax--) {
+        if (++idx[ax] < outer[ax]) break;
+        idx[ax] = 0;
+      }
+    }
+    return out;
+  }
+  return gatherSeparable(
+    x,
+    size,
+    size.map((_, ax) => mapOf(ax)),
   );
-  return gatherSeparable(x, size, maps);
 }
 
 /** Source index along an axis of length n for padded position p (may be out of range). */
@@ -164,7 +274,7 @@ export function scatterAdd(
   const outer = sizeOf(shape.slice(0, axis));
   const inner = sizeOf(shape.slice(axis + 1));
   const m = indices.length;
-  const out = new Float32Array(outer * length * inner);
+  const out = allocF32(outer * length * inner);
   for (const i of indices) checkIndex(i, length, "scatterAdd");
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {

@@ -2,7 +2,9 @@
  * 2-D max and average pooling over NCHW planes, with the window and divisor rules of PyTorch's
  * CPU kernels (aten/src/ATen/native/cpu/{Max,Avg}PoolKernel.cpp).
  */
+
 import type { PoolGeometry } from "../pool-geometry.ts";
+import { allocF32, allocI32 } from "./buffers.ts";
 
 function checkLength(op: string, what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${op}: ${what} has length ${got}, expected ${want}`);
@@ -24,8 +26,8 @@ export function maxPool2d(
   const padLeft = g.pad[2];
   checkLength("maxPool2d", "x", x.length, batch * channels * H * W);
   const planes = batch * channels;
-  const out = new Float32Array(planes * OH * OW);
-  const argmax = new Int32Array(planes * OH * OW);
+  const out = allocF32(planes * OH * OW);
+  const argmax = allocI32(planes * OH * OW);
   for (let p = 0; p < planes; p++) {
     const base = p * H * W;
     let q = p * OH * OW;
@@ -69,7 +71,7 @@ export function maxPool2dBackward(
   const planes = batch * channels;
   checkLength("maxPool2dBackward", "dy", dy.length, planes * OH * OW);
   checkLength("maxPool2dBackward", "argmax", argmax.length, planes * OH * OW);
-  const dx = new Float32Array(planes * H * W);
+  const dx = allocF32(planes * H * W);
   const plane = H * W;
   for (let p = 0; p < planes; p++) {
     const base = p * plane;
@@ -130,7 +132,7 @@ export function avgPool2d(x: Float32Array, g: PoolGeometry): Float32Array {
   checkLength("avgPool2d", "x", x.length, batch * channels * H * W);
   const { hs, he, ws, we, hDiv, wDiv } = avgWindows(g);
   const planes = batch * channels;
-  const out = new Float32Array(planes * OH * OW);
+  const out = allocF32(planes * OH * OW);
   for (let p = 0, q = 0; p < planes; p++) {
     const base = p * H * W;
     for (let oh = 0; oh < OH; oh++) {
@@ -154,7 +156,7 @@ export function avgPool2dBackward(dy: Float32Array, g: PoolGeometry): Float32Arr
   const planes = batch * channels;
   checkLength("avgPool2dBackward", "dy", dy.length, planes * OH * OW);
   const { hs, he, ws, we, hDiv, wDiv } = avgWindows(g);
-  const dx = new Float32Array(planes * H * W);
+  const dx = allocF32(planes * H * W);
   for (let p = 0, q = 0; p < planes; p++) {
     const base = p * H * W;
     for (let oh = 0; oh < OH; oh++) {

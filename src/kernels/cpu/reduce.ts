@@ -1,5 +1,7 @@
 /** CPU reductions over any set of axes. */
+
 import type { ReduceOp, TypedArray } from "../backend.ts";
+import { allocF32, allocI32 } from "./buffers.ts";
 import { sizeOf, stridesOf } from "./cpu-data.ts";
 
 /**
@@ -50,7 +52,7 @@ export function reduce(
   axes: readonly number[],
 ): Float32Array {
   const { bases, group } = reductionLayout(shape, axes);
-  const out = new Float32Array(bases.length);
+  const out = allocF32(bases.length);
   const n = group.length;
   for (let o = 0; o < bases.length; o++) {
     const base = bases[o];
@@ -77,7 +79,7 @@ export function reduce(
 
 export function argMax(x: TypedArray, shape: readonly number[], axis: number): Int32Array {
   const { bases, group } = reductionLayout(shape, [axis]);
-  const out = new Int32Array(bases.length);
+  const out = allocI32(bases.length);
   for (let o = 0; o < bases.length; o++) {
     let best = 0;
     let bestV = x[bases[o]];

@@ -10,36 +10,14 @@
  * rounded to float32 after each (unlike the TS kernel, which sums in float64).
  */
 
+import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
+import { section, sleb, uleb } from "./wasm-encode.ts";
+
+export { section, sleb, uleb } from "./wasm-encode.ts";
+
 /** Rows per A micro panel: 6x8 (12 accumulators + 2 B + 1 splat = 15 of x64's 16 XMM registers)
  * measured 16-22 GFLOP/s in cache against 10-12 for 4x8 and 12-20 for 8x8 (bench/README.md). */
 export const WASM_MR = 6;
-
-export function uleb(n: number, out: number[]): void {
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-}
-
-export function sleb(n: number, out: number[]): void {
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-export function section(id: number, body: number[], out: number[]): void {
-  out.push(id);
-  uleb(body.length, out);
-  out.push(...body);
-}
 
 // Opcodes used below (core and 0xfd-prefixed SIMD).
 const I32 = 0x7f;
@@ -268,20 +246,25 @@ function emitGebp(mr: number): number[] {
   return body;
 }
 
-/** The complete module: one exported memory "mem" and one exported function "gebp". */
+/**
+ * The complete module: one exported memory "mem" and two functions, "gebp" (above) and
+ * "packcols" (the convolution's im2col packer, pack-cols.ts), which share that memory.
+ */
 export function gemmSimdModuleBytes(mr = WASM_MR): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
-  uleb(1, types);
-  types.push(0x60);
-  uleb(8, types);
-  for (let i = 0; i < 8; i++) types.push(I32);
-  uleb(0, types);
+  uleb(2, types);
+  for (const params of [8, PACK_COLS_PARAMS]) {
+    types.push(0x60);
+    uleb(params, types);
+    for (let i = 0; i < params; i++) types.push(I32);
+    uleb(0, types);
+  }
   section(1, types, out);
-  section(3, [1, 0], out); // one function of type 0
+  section(3, [2, 0, 1], out); // gebp: type 0, packcols: type 1
   section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   const exp: number[] = [];
-  uleb(2, exp);
+  uleb(3, exp);
   const name = (s: string) => {
     uleb(s.length, exp);
     for (const ch of s) exp.push(ch.charCodeAt(0));
@@ -290,12 +273,15 @@ export function gemmSimdModuleBytes(mr = WASM_MR): Uint8Array<ArrayBuffer> {
   exp.push(0x02, 0);
   name("gebp");
   exp.push(0x00, 0);
+  name("packcols");
+  exp.push(0x00, 1);
   section(7, exp, out);
-  const body = emitGebp(mr);
   const codeSec: number[] = [];
-  uleb(1, codeSec);
-  uleb(body.length, codeSec);
-  codeSec.push(...body);
+  uleb(2, codeSec);
+  for (const body of [emitGebp(mr), emitPackCols()]) {
+    uleb(body.length, codeSec);
+    codeSec.push(...body);
+  }
   section(10, codeSec, out);
   return new Uint8Array(out);
 }
@@ -311,9 +297,23 @@ export type Gebp = (
   add: number,
 ) => void;
 
+/** See pack-cols.ts: (dst, xp, taps, kc, q0, np, outW, rowStep, sw), addresses in bytes. */
+export type PackCols = (
+  dst: number,
+  xp: number,
+  taps: number,
+  kc: number,
+  q0: number,
+  np: number,
+  outW: number,
+  rowStep: number,
+  sw: number,
+) => void;
+
 export interface GemmSimd {
   memory: WebAssembly.Memory;
   gebp: Gebp;
+  packcols: PackCols;
 }
 
 /** Instantiates the kernel, or returns null where the runtime lacks wasm SIMD. */
@@ -325,5 +325,6 @@ export function instantiateGemmSimd(mr = WASM_MR): GemmSimd | null {
   return {
     memory: inst.exports.mem as WebAssembly.Memory,
     gebp: inst.exports.gebp as unknown as Gebp,
+    packcols: inst.exports.packcols as unknown as PackCols,
   };
 }

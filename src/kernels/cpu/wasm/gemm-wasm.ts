@@ -29,6 +29,22 @@ export function gemmSimd(): GemmSimd | null {
   return simd;
 }
 
+/**
+ * The most floats one gemmPackBWasm call lays out (A, B and C blocks at their largest, each
+ * 16-float aligned). The conv packer's scratch (tap table, padded input) starts here, so packing
+ * data written before a GEMM call survives it.
+ */
+export const GEMM_WORKSPACE_FLOATS =
+  Math.ceil((KC * MC) / 16) * 16 + Math.ceil((KC * NC) / 16) * 16 + MC * NC;
+
+/**
+ * A view of wasm memory with at least `floats` floats free from GEMM_WORKSPACE_FLOATS on (the
+ * memory grows when needed, which replaces the view: take it again after this call).
+ */
+export function packScratch(s: GemmSimd, floats: number): Float32Array {
+  return memoryView(s, GEMM_WORKSPACE_FLOATS + floats);
+}
+
 /** A Float32Array over the first `floats` floats of wasm memory, growing it when needed. */
 function memoryView(s: GemmSimd, floats: number): Float32Array {
   const bytes = floats * 4;
@@ -109,26 +125,33 @@ export function gemmPackBWasm(
   const cBase = align(bBase + kcMax * ncMax);
   const f = memoryView(s, cBase + mcMax * ncMax);
   const gebp = s.gebp;
+  // With a single block of rows (m <= MC, e.g. up to 66 output channels) the C block stays in
+  // wasm memory across the k blocks: copied in once (when accumulating) and out once.
+  const resident = m <= MC;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     const ncPad = Math.ceil(nc / 4) * 4;
     for (let pc = 0; pc < k; pc += kcMax) {
       const kc = Math.min(kcMax, k - pc);
       const add = accumulate || pc > 0;
+      const copyIn = add && !(resident && pc > 0);
+      const copyOut = !resident || pc + kc >= k;
       packer.pack(f, bBase, pc, kc, jc, nc);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
         packA(f, aBase, a, aOff, lda, transA, ic, mc, pc, kc);
-        if (add) {
+        if (copyIn) {
           for (let i = 0; i < mc; i++) {
             const row = cOff + (ic + i) * ldc + jc;
             f.set(c.subarray(row, row + nc), cBase + i * ncPad);
           }
         }
         gebp(kc, ncPad / 4, Math.ceil(mc / MR), aBase * 4, bBase * 4, cBase * 4, ncPad * 4, +add);
-        for (let i = 0; i < mc; i++) {
-          const src = cBase + i * ncPad;
-          c.set(f.subarray(src, src + nc), cOff + (ic + i) * ldc + jc);
+        if (copyOut) {
+          for (let i = 0; i < mc; i++) {
+            const src = cBase + i * ncPad;
+            c.set(f.subarray(src, src + nc), cOff + (ic + i) * ldc + jc);
+          }
         }
       }
     }
