@@ -3,16 +3,31 @@
  * on a 16x16 SR window) against PyTorch doing the same 50 forward + backward passes in batches
  * of 8 (bench/torch_bench.py `lam_like`: blur-to-image path, the same kind of detector). Our side
  * also runs the model on the input and the baseline for the completeness check (two extra
- * batch-1 forwards), so the comparison slightly favours PyTorch. tfjs is not run: one tfjs-cpu
- * forward + input gradient is timed by the RDN row, and 50 of them would take minutes.
+ * batch-1 forwards), so the comparison slightly favours PyTorch. tfjs-cpu (unless `tfjs: false`):
+ * the same 50 forward + input-gradient passes (in batches of 1: see TFJS_BATCH) through RDN
+ * slim x4 built from plain tfjs ops (`tfjsRdnOps`, as the RDN row), on blur-path images computed
+ * on the host in float64
+ * (`hostBlurPath`, as bench/webgpu.ts), each gradient times its path increment, summed. Its map is
+ * compared with ours (max relative difference); it takes minutes, so it is timed once, and that
+ * run is the one compared (the comparison is outside the timed region).
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { lam } from "../src/attribution/lam/lam.ts";
 import type { Tensor } from "../src/autodiff/tensor.ts";
 import { trackPeakBytes } from "../src/autodiff/tidy.ts";
 import { loadUpscalerModule } from "../src/models/zoo/upscaler-node.ts";
 import { tensor } from "../src/ops/creation.ts";
-import { rng, runTorch, type Timing, timeIt, writeF32 } from "./common.ts";
-import { TORCH_SCRIPT, torchModelJob } from "./rdn.ts";
+import {
+  clock,
+  maxRelDiff,
+  nhwcToNchw,
+  rng,
+  runTorch,
+  type Timing,
+  timeIt,
+  writeF32,
+} from "./common.ts";
+import { TORCH_SCRIPT, tfjsRdnOps, torchModelJob } from "./rdn.ts";
 
 export interface LamBenchResult {
   lr: number;
@@ -20,6 +35,8 @@ export interface LamBenchResult {
   batch: number;
   ours: Timing;
   torch: { threads: number; lam: Timing }[];
+  /** tfjs-cpu, one timed call; null when not run. */
+  tfjsCpu: { lam: Timing; mapDiff: number } | null;
   /** Peak resident set of this process after our runs, MiB. */
   maxRssMiB: number;
   /** Most live tensor bytes above the starting bytes during one of our LAM calls, MiB. */
@@ -30,6 +47,8 @@ export async function runLamBench(o: {
   lr: number;
   runs: number;
   torchThreads: number[];
+  /** Run the tfjs-cpu side (minutes). */
+  tfjs: boolean;
 }): Promise<LamBenchResult> {
   const h = o.lr;
   const fold = 50;
@@ -42,6 +61,7 @@ export async function runLamBench(o: {
   const lr = tensor(x, [1, 3, h, h]);
   const window = { x: 2 * h - size / 2, y: 2 * h - size / 2, size };
   let peakLive = 0;
+  let oursMap: Float32Array | null = null;
   const ours = await timeIt(
     async () => {
       const {
@@ -50,6 +70,7 @@ export async function runLamBench(o: {
         startBytes,
       } = await trackPeakBytes(() => lam(model, lr, { window, fold, batch }));
       peakLive = Math.max(peakLive, peakBytes - startBytes);
+      oursMap = Float32Array.from(res.map.dataSync());
       res.map.dispose();
     },
     { runs: o.runs, warmup: 1, slowMs: 1e9 },
@@ -75,7 +96,165 @@ export async function runLamBench(o: {
     );
     if (t !== null) torch.push({ threads: t.threads as number, lam: t.lam as Timing });
   }
-  return { lr: h, fold, batch, ours, torch, maxRssMiB, peakLiveMiB: peakLive / 2 ** 20 };
+  const tfjsCpu =
+    o.tfjs && oursMap
+      ? await tfjsLam(x, h, { fold, batch, window, sigma: 1.2, l: 9 }, oursMap)
+      : null;
+  return {
+    lr: h,
+    fold,
+    batch,
+    ours,
+    torch,
+    tfjsCpu,
+    maxRssMiB,
+    peakLiveMiB: peakLive / 2 ** 20,
+  };
+}
+
+/**
+ * LAM's progressive-blur path on the host, in float64, as bench/webgpu.ts builds it (LAM_Demo's
+ * recipe): an l x l Gaussian (std sigma + 1e-5, normalised) correlated per channel with a
+ * reflect-101 border, at the blur widths of src/attribution/lam/paths.ts (linspace(sigma, 0,
+ * fold)). Returns the fold path images at the right end of each segment and their increments,
+ * each [fold, h, w, c] (NHWC).
+ */
+function hostBlurPath(
+  x: Float32Array,
+  [c, h, w]: readonly number[],
+  sigma: number,
+  l: number,
+  fold: number,
+) {
+  const reflect101 = (i: number, n: number) => {
+    if (n === 1) return 0;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+    return i;
+  };
+  const blur = (s: number): Float64Array => {
+    const first = Math.floor(-l / 2) + 1;
+    const std = s + 1e-5;
+    const k = Array.from({ length: l }, (_, i) => Math.exp(-((first + i) ** 2) / (2 * std * std)));
+    const total = k.reduce((a, b) => a + b, 0);
+    const taps = k.map((v) => v / total);
+    const anchor = Math.floor(l / 2);
+    const rows = new Float64Array(c * h * w);
+    const out = new Float64Array(c * h * w); // NHWC
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < w; xx++) {
+          let acc = 0;
+          for (let i = 0; i < l; i++)
+            acc += taps[i] * x[(ch * h + reflect101(y + i - anchor, h)) * w + xx];
+          rows[(ch * h + y) * w + xx] = acc;
+        }
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < w; xx++) {
+          let acc = 0;
+          for (let i = 0; i < l; i++)
+            acc += taps[i] * rows[(ch * h + y) * w + reflect101(xx + i - anchor, w)];
+          out[(y * w + xx) * c + ch] = acc;
+        }
+    return out;
+  };
+  const grid = Array.from({ length: fold + 1 }, (_, k) =>
+    k === fold ? 0 : sigma - (sigma * k) / fold,
+  );
+  const images = grid.map(blur);
+  const n = c * h * w;
+  const points = new Float32Array(fold * n);
+  const increments = new Float32Array(fold * n);
+  for (let k = 0; k < fold; k++) {
+    for (let i = 0; i < n; i++) {
+      points[k * n + i] = images[k + 1][i];
+      increments[k * n + i] = images[k + 1][i] - images[k][i];
+    }
+  }
+  return { points, increments };
+}
+
+/**
+ * The gradient-magnitude detector on NHWC SR outputs, summed over the batch: sqrt(dV^2 + dH^2)
+ * of forward differences over the window (one extra row and column, truncated at the edge),
+ * summed over channels and window. sqrt's derivative at 0 is taken as 0, as ours does (RDN's
+ * nearest upsampling gives exactly flat spots): with mask = sign(q) (q >= 0; tfjs's Sign has a
+ * zero gradient), sqrt(q + 1 - mask) * mask is sqrt(q) where q > 0 and 0 at q = 0, with a finite
+ * slope there (times 0), so no NaN.
+ */
+function tfjsGradientMagnitude(sr: tf.Tensor4D, win: { x: number; y: number; size: number }) {
+  const [b, hh, ww, c] = sr.shape;
+  const rows = Math.min(win.size + 1, hh - win.y);
+  const cols = Math.min(win.size + 1, ww - win.x);
+  const crop = tf.slice(sr, [0, win.y, win.x, 0], [b, rows, cols, c]);
+  const r = rows - 1;
+  const k = cols - 1;
+  const base = tf.slice(crop, [0, 0, 0, 0], [b, r, k, c]);
+  const dv = tf.sub(base, tf.slice(crop, [0, 1, 0, 0], [b, r, k, c]));
+  const dh = tf.sub(base, tf.slice(crop, [0, 0, 1, 0], [b, r, k, c]));
+  const q = tf.add(tf.square(dv), tf.square(dh));
+  const mask = tf.sign(q);
+  return tf.sum(tf.mul(tf.sqrt(tf.add(q, tf.sub(1, mask))), mask));
+}
+
+/**
+ * Path images per tfjs-cpu pass. Not the batch of 8 the other sides use: tfjs-backend-cpu's
+ * ResizeNearestNeighborGrad is wrong for batch > 1 (a [2, 8, 8, 3] -> 16x16 resize gave input
+ * gradients off by up to 6.8 against two batch-1 calls; conv2d, concat and addN gradients
+ * matched exactly), which made the batch-8 map differ from ours by 0.94 of its largest value.
+ * tfjs-cpu's time is nearly linear in the batch (8x8 LR: batch 1 6.7 s, batch 2 6.9 s).
+ */
+const TFJS_BATCH = 1;
+
+/**
+ * tfjs-cpu LAM: fold forward + input-gradient passes in batches, each gradient times its path
+ * increment, summed over the path. The host path is built outside the timed region (ours builds
+ * its path inside `lam`, a small share of its time). One timed call; its map is then compared
+ * with ours.
+ */
+async function tfjsLam(
+  x: Float32Array,
+  h: number,
+  o: {
+    fold: number;
+    batch: number;
+    window: { x: number; y: number; size: number };
+    sigma: number;
+    l: number;
+  },
+  oursMap: Float32Array,
+): Promise<{ lam: Timing; mapDiff: number }> {
+  await tf.setBackend("cpu");
+  await tf.ready();
+  const model = tfjsRdnOps();
+  const path = hostBlurPath(x, [3, h, h], o.sigma, o.l, o.fold);
+  const shape: [number, number, number, number] = [o.fold, h, h, 3];
+  const points = tf.tensor4d(path.points, shape);
+  const increments = tf.tensor4d(path.increments, shape);
+  const g = tf.grad((v: tf.Tensor) => tfjsGradientMagnitude(model.run(v as tf.Tensor4D), o.window));
+  try {
+    const t = clock(() => {
+      let acc: tf.Tensor = tf.zeros([1, h, h, 3]);
+      for (let a = 0; a < o.fold; a += TFJS_BATCH) {
+        const n = Math.min(TFJS_BATCH, o.fold - a);
+        const next = tf.tidy(() => {
+          const pts = tf.slice(points, [a, 0, 0, 0], [n, h, h, 3]);
+          const inc = tf.slice(increments, [a, 0, 0, 0], [n, h, h, 3]);
+          return tf.add(acc, tf.sum(tf.mul(g(pts), inc), 0, true));
+        });
+        acc.dispose();
+        acc = next;
+      }
+      const v = Float32Array.from(acc.dataSync());
+      acc.dispose();
+      return v;
+    });
+    const mapDiff = maxRelDiff(nhwcToNchw(t.value, [1, 3, h, h]), oursMap);
+    return { lam: { ms: t.wall, cpuMs: t.cpu, samples: 1 }, mapDiff };
+  } finally {
+    tf.dispose([points, increments]);
+    model.dispose();
+  }
 }
 
 export function formatLamTable(res: LamBenchResult): string {
@@ -90,5 +269,11 @@ export function formatLamTable(res: LamBenchResult): string {
       `| pytorch (${t.threads} thr) | ${t.lam.ms.toFixed(0)} | ${t.lam.cpuMs.toFixed(0)} | ${(t.lam.ms / res.ours.ms).toFixed(2)} (${(t.lam.cpuMs / res.ours.cpuMs).toFixed(2)}) |`,
     );
   }
+  const t = res.tfjsCpu;
+  lines.push(
+    t
+      ? `| tfjs-cpu (1 call, batch ${TFJS_BATCH}; map max rel diff ${t.mapDiff.toExponential(1)}) | ${t.lam.ms.toFixed(0)} | ${t.lam.cpuMs.toFixed(0)} | ${(t.lam.ms / res.ours.ms).toFixed(2)} (${(t.lam.cpuMs / res.ours.cpuMs).toFixed(2)}) |`
+      : "| tfjs-cpu | not run (--quick or --no-tfjs-lam) | - | - |",
+  );
   return lines.join("\n");
 }

@@ -6,10 +6,15 @@
  * training images (~2 min). --lr N (RDN LR size, default 64), --lam-lr N (default 32),
  * --train-images N (default 10000; 60000 is a full Fashion-MNIST epoch).
  * --only conv,lam,cls,rdn runs only the named sections (cls = IG and the training row).
- * SALIENT_CPU_GEMM=ts in the environment forces the pure-TypeScript GEMM kernel.
+ * --no-tfjs-lam skips the tfjs-cpu LAM row (one call of 2-3 minutes; also off under --quick).
+ * SALIENT_CPU_GEMM=ts in the environment forces the pure-TypeScript GEMM kernel;
+ * SALIENT_CPU_THREADS=1 keeps the wasm GEMM on one thread (default: a worker takes part of
+ * each large block).
  */
 import { loadavg } from "node:os";
-import { activeGemmImpl } from "../src/kernels/cpu/gemm.ts";
+import { activeGemmImpl, gemmThreadsActive } from "../src/kernels/cpu/gemm.ts";
+import { helperReady } from "../src/kernels/cpu/wasm/gemm-threads.ts";
+import { gemmSimd } from "../src/kernels/cpu/wasm/gemm-wasm.ts";
 import { formatClassifierTable, runClassifierBench } from "./classifiers.ts";
 import { runTorch, type Timing } from "./common.ts";
 import { formatConvTable, runConvBench, tfjsCpuVersion } from "./conv.ts";
@@ -47,7 +52,10 @@ const log = (s: string) => {
 // Timings are medians of wall clock and of process CPU time: other processes on this 2-core
 // machine time-slice both sides, so the load average is reported next to them.
 const loadBefore = loadavg()[0];
-log(`GEMM micro-kernel: ${activeGemmImpl()}`);
+// The GEMM's helper thread starts on the first GEMM; wait for it so every row sees the same setup.
+if (activeGemmImpl() === "wasm") await helperReady(gemmSimd());
+const gemmThreads = gemmThreadsActive() ? 2 : 1;
+log(`GEMM micro-kernel: ${activeGemmImpl()}, ${gemmThreads} thread(s) for large GEMM blocks`);
 // 10 warm-ups: with the wasm GEMM, the stride-2 row (phase split) is dominated by its JS loops
 // until V8 has optimised them, which takes more calls than the GEMM itself.
 const conv = want("conv") ? await runConvBench({ runs, warmup: quick ? 3 : 10 }) : [];
@@ -67,7 +75,7 @@ const convRows = conv.map((r, i) => {
 });
 if (want("conv")) {
   log(
-    `conv 3x3, 64 -> 64 channels, 64x64 image, batch 1, pad 1 (single thread, median; tfjs-backend-cpu ${tfjsCpuVersion})`,
+    `conv 3x3, 64 -> 64 channels, 64x64 image, batch 1, pad 1 (ours: ${gemmThreads} GEMM thread(s); median; tfjs-backend-cpu ${tfjsCpuVersion})`,
   );
   log(formatConvTable(conv));
   log("PyTorch 1 thread, same convs (CPU time): ours / PyTorch throughput");
@@ -80,7 +88,11 @@ if (want("conv")) {
 // LAM and the classifier rows run before the RDN row: that one loads tfjs-wasm, and in one
 // full run our LAM, timed after it, took 4.8x its CPU time in wall clock (1.5x run alone;
 // cause not found).
-const lamRes = want("lam") ? await runLamBench({ lr: lamLr, runs: 1, torchThreads: [1, 2] }) : null;
+// tfjs-cpu LAM: one call of minutes (50 x its RDN fwd+grad at --lam-lr); off under --quick.
+const tfjsLam = !quick && !args.includes("--no-tfjs-lam");
+const lamRes = want("lam")
+  ? await runLamBench({ lr: lamLr, runs: 1, torchThreads: [1, 2], tfjs: tfjsLam })
+  : null;
 if (lamRes) {
   log("");
   log(formatLamTable(lamRes));
@@ -107,6 +119,7 @@ if (json) {
     JSON.stringify(
       {
         gemm: activeGemmImpl(),
+        gemmThreads,
         conv3x3_c64_64x64: convRows,
         rdnSlimX4: rdn,
         lam: lamRes,

@@ -2,6 +2,9 @@
  * Single-threaded float32 GEMM (Goto/BLIS structure). Where the runtime has WebAssembly SIMD,
  * gemmPackB hands the blocks to a wasm macro-kernel generated at load time (wasm/gemm-wasm.ts,
  * ~3x faster); the plain TypeScript kernel below is the fallback (setGemmImpl("ts") forces it).
+ * In Node the wasm kernel splits large blocks with a worker thread (wasm/gemm-threads.ts,
+ * bitwise the same results; SALIENT_CPU_THREADS=1 or setCpuThreads(1) keeps one thread); the
+ * TypeScript kernel always runs on one thread.
  *
  * Both operands are packed into one reusable scratch array so that the micro-kernel reads
  * contiguous memory whatever the transposes and leading dimensions are: A into MR-row micro
@@ -18,6 +21,13 @@
  */
 
 import { gemmPackBWasm, gemmSimd } from "./wasm/gemm-wasm.ts";
+
+export {
+  cpuThreads,
+  gemmThreadsActive,
+  setCpuThreads,
+  setGemmSplitMinWork,
+} from "./wasm/gemm-threads.ts";
 
 const MR = 4;
 /** Panel width every BPacker writes (columns of op(B) per panel). */

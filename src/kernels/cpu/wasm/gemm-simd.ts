@@ -246,11 +246,16 @@ function emitGebp(mr: number): number[] {
   return body;
 }
 
+/** Maximum pages of the shared memory variant (a shared memory must declare one): 4 GiB. */
+export const SHARED_MAX_PAGES = 65536;
+
 /**
  * The complete module: one exported memory "mem" and two functions, "gebp" (above) and
- * "packcols" (the convolution's im2col packer, pack-cols.ts), which share that memory.
+ * "packcols" (the convolution's im2col packer, pack-cols.ts), which share that memory. With
+ * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
+ * re-exported, so a second instance in a worker thread runs the same code on the same memory.
  */
-export function gemmSimdModuleBytes(mr = WASM_MR): Uint8Array<ArrayBuffer> {
+export function gemmSimdModuleBytes(mr = WASM_MR, shared = false): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
   uleb(2, types);
@@ -261,8 +266,14 @@ export function gemmSimdModuleBytes(mr = WASM_MR): Uint8Array<ArrayBuffer> {
     uleb(0, types);
   }
   section(1, types, out);
+  if (shared) {
+    // One import: "env" "mem", a memory (kind 2) with limits flags 3 (max present, shared).
+    const imp: number[] = [1, 3, 0x65, 0x6e, 0x76, 3, 0x6d, 0x65, 0x6d, 0x02, 0x03, 1];
+    uleb(SHARED_MAX_PAGES, imp);
+    section(2, imp, out);
+  }
   section(3, [2, 0, 1], out); // gebp: type 0, packcols: type 1
-  section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
+  if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   const exp: number[] = [];
   uleb(3, exp);
   const name = (s: string) => {
@@ -312,18 +323,54 @@ export type PackCols = (
 
 export interface GemmSimd {
   memory: WebAssembly.Memory;
+  /** The compiled module (for a worker's instance when the memory is shared). */
+  module: WebAssembly.Module;
+  /** True when `memory` is a shared memory (SharedArrayBuffer-backed). */
+  shared: boolean;
   gebp: Gebp;
   packcols: PackCols;
 }
 
-/** Instantiates the kernel, or returns null where the runtime lacks wasm SIMD. */
-export function instantiateGemmSimd(mr = WASM_MR): GemmSimd | null {
+/**
+ * Instantiates the kernel, or returns null where the runtime lacks wasm SIMD. With `shared`,
+ * tries the shared-memory variant first and falls back to a private memory where shared wasm
+ * memories are unavailable (browsers without cross-origin isolation).
+ */
+export function instantiateGemmSimd(mr = WASM_MR, shared = false): GemmSimd | null {
   if (typeof WebAssembly !== "object") return null;
+  if (shared) {
+    try {
+      const bytes = gemmSimdModuleBytes(mr, true);
+      if (WebAssembly.validate(bytes)) {
+        const memory = new WebAssembly.Memory({
+          initial: 1,
+          maximum: SHARED_MAX_PAGES,
+          shared: true,
+        } as WebAssembly.MemoryDescriptor);
+        if (typeof SharedArrayBuffer === "function" && memory.buffer instanceof SharedArrayBuffer) {
+          const module = new WebAssembly.Module(bytes);
+          const inst = new WebAssembly.Instance(module, { env: { mem: memory } });
+          return {
+            memory,
+            module,
+            shared: true,
+            gebp: inst.exports.gebp as unknown as Gebp,
+            packcols: inst.exports.packcols as unknown as PackCols,
+          };
+        }
+      }
+    } catch {
+      // Fall through to the private memory.
+    }
+  }
   const bytes = gemmSimdModuleBytes(mr);
   if (!WebAssembly.validate(bytes)) return null;
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  const module = new WebAssembly.Module(bytes);
+  const inst = new WebAssembly.Instance(module, {});
   return {
     memory: inst.exports.mem as WebAssembly.Memory,
+    module,
+    shared: false,
     gebp: inst.exports.gebp as unknown as Gebp,
     packcols: inst.exports.packcols as unknown as PackCols,
   };

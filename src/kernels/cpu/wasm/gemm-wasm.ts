@@ -7,6 +7,7 @@
  */
 import type { BPacker } from "../gemm.ts";
 import { type GemmSimd, instantiateGemmSimd, WASM_MR } from "./gemm-simd.ts";
+import { cpuThreads, gebpSplit, startHelper, threadsSupported } from "./gemm-threads.ts";
 
 const MR = WASM_MR;
 const KC = 256;
@@ -17,11 +18,17 @@ const NC = 2048;
 let simd: GemmSimd | null | undefined;
 let view = new Float32Array(0);
 
-/** The instantiated kernel, or null without wasm SIMD (instantiated once, on first use). */
+/**
+ * The instantiated kernel, or null without wasm SIMD (instantiated once, on first use). Where a
+ * second thread can help (gemm-threads.ts), the memory is shared and the helper worker starts
+ * in the background here.
+ */
 export function gemmSimd(): GemmSimd | null {
   if (simd === undefined) {
     try {
-      simd = instantiateGemmSimd();
+      const shared = cpuThreads() === 2 && threadsSupported();
+      simd = instantiateGemmSimd(WASM_MR, shared);
+      if (simd?.shared) startHelper(simd);
     } catch {
       simd = null;
     }
@@ -124,7 +131,6 @@ export function gemmPackBWasm(
   const bBase = align(kcMax * mcMax);
   const cBase = align(bBase + kcMax * ncMax);
   const f = memoryView(s, cBase + mcMax * ncMax);
-  const gebp = s.gebp;
   // With a single block of rows (m <= MC, e.g. up to 66 output channels) the C block stays in
   // wasm memory across the k blocks: copied in once (when accumulating) and out once.
   const resident = m <= MC;
@@ -146,7 +152,17 @@ export function gemmPackBWasm(
             f.set(c.subarray(row, row + nc), cBase + i * ncPad);
           }
         }
-        gebp(kc, ncPad / 4, Math.ceil(mc / MR), aBase * 4, bBase * 4, cBase * 4, ncPad * 4, +add);
+        gebpSplit(
+          s,
+          kc,
+          ncPad / 4,
+          Math.ceil(mc / MR),
+          aBase * 4,
+          bBase * 4,
+          cBase * 4,
+          ncPad * 4,
+          +add,
+        );
         if (copyOut) {
           for (let i = 0; i < mc; i++) {
             const src = cBase + i * ncPad;
