@@ -5,9 +5,9 @@
  * also runs the model on the input and the baseline for the completeness check (two extra
  * batch-1 forwards), so the comparison slightly favours PyTorch. tfjs-cpu (unless `tfjs: false`):
  * the same 50 forward + input-gradient passes (in batches of 1: see TFJS_BATCH) through RDN
- * slim x4 built from plain tfjs ops (`tfjsRdnOps`, as the RDN row), on blur-path images computed
+ * slim x4 built from plain tfjs ops (`tfjsRdn`, as the RDN row), on blur-path images computed
  * on the host in float64
- * (`hostBlurPath`, as bench/webgpu.ts), each gradient times its path increment, summed. Its map is
+ * (`hostBlurPath`), each gradient times its path increment, summed. Its map is
  * compared with ours (max relative difference); it takes minutes, so it is timed once, and that
  * run is the one compared (the comparison is outside the timed region).
  */
@@ -27,7 +27,8 @@ import {
   timeIt,
   writeF32,
 } from "./common.ts";
-import { TORCH_SCRIPT, tfjsRdnOps, torchModelJob } from "./rdn.ts";
+import { TORCH_SCRIPT, torchModelJob } from "./rdn.ts";
+import { hostBlurPath, tfjsGradientMagnitude, tfjsRdn } from "./tfjs-rdn.ts";
 
 export interface LamBenchResult {
   lr: number;
@@ -113,91 +114,6 @@ export async function runLamBench(o: {
 }
 
 /**
- * LAM's progressive-blur path on the host, in float64, as bench/webgpu.ts builds it (LAM_Demo's
- * recipe): an l x l Gaussian (std sigma + 1e-5, normalised) correlated per channel with a
- * reflect-101 border, at the blur widths of src/attribution/lam/paths.ts (linspace(sigma, 0,
- * fold)). Returns the fold path images at the right end of each segment and their increments,
- * each [fold, h, w, c] (NHWC).
- */
-function hostBlurPath(
-  x: Float32Array,
-  [c, h, w]: readonly number[],
-  sigma: number,
-  l: number,
-  fold: number,
-) {
-  const reflect101 = (i: number, n: number) => {
-    if (n === 1) return 0;
-    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
-    return i;
-  };
-  const blur = (s: number): Float64Array => {
-    const first = Math.floor(-l / 2) + 1;
-    const std = s + 1e-5;
-    const k = Array.from({ length: l }, (_, i) => Math.exp(-((first + i) ** 2) / (2 * std * std)));
-    const total = k.reduce((a, b) => a + b, 0);
-    const taps = k.map((v) => v / total);
-    const anchor = Math.floor(l / 2);
-    const rows = new Float64Array(c * h * w);
-    const out = new Float64Array(c * h * w); // NHWC
-    for (let ch = 0; ch < c; ch++)
-      for (let y = 0; y < h; y++)
-        for (let xx = 0; xx < w; xx++) {
-          let acc = 0;
-          for (let i = 0; i < l; i++)
-            acc += taps[i] * x[(ch * h + reflect101(y + i - anchor, h)) * w + xx];
-          rows[(ch * h + y) * w + xx] = acc;
-        }
-    for (let ch = 0; ch < c; ch++)
-      for (let y = 0; y < h; y++)
-        for (let xx = 0; xx < w; xx++) {
-          let acc = 0;
-          for (let i = 0; i < l; i++)
-            acc += taps[i] * rows[(ch * h + y) * w + reflect101(xx + i - anchor, w)];
-          out[(y * w + xx) * c + ch] = acc;
-        }
-    return out;
-  };
-  const grid = Array.from({ length: fold + 1 }, (_, k) =>
-    k === fold ? 0 : sigma - (sigma * k) / fold,
-  );
-  const images = grid.map(blur);
-  const n = c * h * w;
-  const points = new Float32Array(fold * n);
-  const increments = new Float32Array(fold * n);
-  for (let k = 0; k < fold; k++) {
-    for (let i = 0; i < n; i++) {
-      points[k * n + i] = images[k + 1][i];
-      increments[k * n + i] = images[k + 1][i] - images[k][i];
-    }
-  }
-  return { points, increments };
-}
-
-/**
- * The gradient-magnitude detector on NHWC SR outputs, summed over the batch: sqrt(dV^2 + dH^2)
- * of forward differences over the window (one extra row and column, truncated at the edge),
- * summed over channels and window. sqrt's derivative at 0 is taken as 0, as ours does (RDN's
- * nearest upsampling gives exactly flat spots): with mask = sign(q) (q >= 0; tfjs's Sign has a
- * zero gradient), sqrt(q + 1 - mask) * mask is sqrt(q) where q > 0 and 0 at q = 0, with a finite
- * slope there (times 0), so no NaN.
- */
-function tfjsGradientMagnitude(sr: tf.Tensor4D, win: { x: number; y: number; size: number }) {
-  const [b, hh, ww, c] = sr.shape;
-  const rows = Math.min(win.size + 1, hh - win.y);
-  const cols = Math.min(win.size + 1, ww - win.x);
-  const crop = tf.slice(sr, [0, win.y, win.x, 0], [b, rows, cols, c]);
-  const r = rows - 1;
-  const k = cols - 1;
-  const base = tf.slice(crop, [0, 0, 0, 0], [b, r, k, c]);
-  const dv = tf.sub(base, tf.slice(crop, [0, 1, 0, 0], [b, r, k, c]));
-  const dh = tf.sub(base, tf.slice(crop, [0, 0, 1, 0], [b, r, k, c]));
-  const q = tf.add(tf.square(dv), tf.square(dh));
-  const mask = tf.sign(q);
-  return tf.sum(tf.mul(tf.sqrt(tf.add(q, tf.sub(1, mask))), mask));
-}
-
-/**
  * Path images per tfjs-cpu pass. Not the batch of 8 the other sides use: tfjs-backend-cpu's
  * ResizeNearestNeighborGrad is wrong for batch > 1 (a [2, 8, 8, 3] -> 16x16 resize gave input
  * gradients off by up to 6.8 against two batch-1 calls; conv2d, concat and addN gradients
@@ -226,7 +142,7 @@ async function tfjsLam(
 ): Promise<{ lam: Timing; mapDiff: number }> {
   await tf.setBackend("cpu");
   await tf.ready();
-  const model = tfjsRdnOps();
+  const model = tfjsRdn();
   const path = hostBlurPath(x, [3, h, h], o.sigma, o.l, o.fold);
   const shape: [number, number, number, number] = [o.fold, h, h, 3];
   const points = tf.tensor4d(path.points, shape);

@@ -16,7 +16,6 @@ import "@tensorflow/tfjs-backend-cpu";
 import { version as tfjsVersion } from "@tensorflow/tfjs";
 import { valueAndGrad } from "../src/autodiff/grad.ts";
 import type { Tensor } from "../src/autodiff/tensor.ts";
-import { upscalerPackageDir } from "../src/models/io/tfjs/node.ts";
 import { loadUpscalerModule } from "../src/models/zoo/upscaler-node.ts";
 import { tensor } from "../src/ops/creation.ts";
 import {
@@ -30,10 +29,9 @@ import {
   timeIt,
   writeF32,
 } from "./common.ts";
+import { RDN_DIR, tfjsRdn } from "./tfjs-rdn.ts";
 
 export const TFJS_VERSION: string = tfjsVersion.tfjs;
-
-export const RDN_DIR = join(upscalerPackageDir("esrgan-slim"), "models", "x4");
 
 export interface PeerResult {
   name: string;
@@ -66,76 +64,6 @@ export function rdnForwardGflop(h: number, w: number): number {
     flop += 2 * kh * kw * ci * co * h * w * scale * scale;
   }
   return flop / 1e9;
-}
-
-/**
- * The Keras graph as plain tfjs ops (conv2d then bias add, not the LayersModel's fused conv):
- * tf.grad through a LayersModel goes through fused conv2d's custom gradient, which computes
- * every filter and bias gradient along with the input gradient (Conv2DBackpropFilter; tfjs-cpu
- * spends nearly all its time there and tfjs-wasm has no such kernel). Built from plain ops, the
- * input gradient only takes Conv2DBackpropInput, the fair comparison.
- */
-export function tfjsRdnOps(): { run: (x: tf.Tensor4D) => tf.Tensor4D; dispose: () => void } {
-  const json = JSON.parse(readFileSync(join(RDN_DIR, "model.json"), "utf8"));
-  const bytes = readFileSync(join(RDN_DIR, json.weightsManifest[0].paths[0]));
-  const flat = new Float32Array(
-    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-  );
-  const weights = new Map<string, tf.Tensor>();
-  let offset = 0;
-  for (const w of json.weightsManifest[0].weights as { name: string; shape: number[] }[]) {
-    const n = w.shape.reduce((a, b) => a * b, 1);
-    weights.set(w.name, tf.tensor(flat.subarray(offset, offset + n), w.shape));
-    offset += n;
-  }
-  type Layer = {
-    class_name: string;
-    name: string;
-    config: Record<string, unknown>;
-    inbound_nodes: [string, number, number, object][][];
-  };
-  const layers: Layer[] = json.modelTopology.model_config.config.layers;
-  const outName: string = json.modelTopology.model_config.config.output_layers[0][0];
-  const run = (x: tf.Tensor4D): tf.Tensor4D => {
-    const v = new Map<string, tf.Tensor4D>();
-    for (const l of layers) {
-      const ins = (l.inbound_nodes[0] ?? []).map((n) => v.get(n[0]) as tf.Tensor4D);
-      const c = l.config;
-      let y: tf.Tensor4D;
-      switch (l.class_name) {
-        case "InputLayer":
-          y = x;
-          break;
-        case "Conv2D": {
-          const k = weights.get(`${l.name}/kernel`) as tf.Tensor4D;
-          const b = weights.get(`${l.name}/bias`) as tf.Tensor1D;
-          y = tf.add(tf.conv2d(ins[0], k, 1, c.padding as "same" | "valid"), b);
-          if (c.activation === "relu") y = tf.relu(y);
-          else if (c.activation !== "linear") throw new Error(`activation ${c.activation}`);
-          break;
-        }
-        case "Activation":
-          y = tf.relu(ins[0]);
-          break;
-        case "Concatenate":
-          y = tf.concat(ins, 3);
-          break;
-        case "Add":
-          y = tf.addN(ins);
-          break;
-        case "UpSampling2D": {
-          const [sh, sw] = c.size as number[];
-          y = tf.image.resizeNearestNeighbor(ins[0], [ins[0].shape[1] * sh, ins[0].shape[2] * sw]);
-          break;
-        }
-        default:
-          throw new Error(`layer ${l.class_name}`);
-      }
-      v.set(l.name, y);
-    }
-    return v.get(outName) as tf.Tensor4D;
-  };
-  return { run, dispose: () => tf.dispose([...weights.values()]) };
 }
 
 /** The job fields bench/torch_bench.py needs to rebuild the network. */
@@ -176,7 +104,7 @@ async function tfjsSide(
   }
   await tf.setBackend(backend);
   await tf.ready();
-  const model = tfjsRdnOps();
+  const model = tfjsRdn();
   const xt = tf.tensor4d(nchwToNhwc(x, xShape), [xShape[0], xShape[2], xShape[3], xShape[1]]);
   const dyt = tf.tensor4d(nchwToNhwc(dy, yShape), [yShape[0], yShape[2], yShape[3], yShape[1]]);
   const res: PeerResult = { name, fwdGrad: null, fwd: null };

@@ -10,7 +10,7 @@
  * [C][kh][kw][4] (4 output channels, zero where absent), out row stride cols8, plane stride
  * outPlane floats. All pointers in bytes, strides in floats.
  */
-import { section, uleb } from "./gemm-simd.ts";
+import { codeWriter, section, uleb } from "./wasm-encode.ts";
 
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -48,28 +48,7 @@ function body(): number[] {
   const v1 = n + 9;
   const ws = n + 10;
   const nV = 11;
-  const code: number[] = [];
-  const e = (...b: number[]) => code.push(...b);
-  const get = (l: number) => {
-    e(0x20);
-    uleb(l, code);
-  };
-  const set = (l: number) => {
-    e(0x21);
-    uleb(l, code);
-  };
-  const c32 = (v: number) => {
-    e(0x41);
-    uleb(v, code); // small non-negative constants only (< 64 encode identically)
-  };
-  const simd = (op: number, align?: number, off?: number) => {
-    e(0xfd);
-    uleb(op, code);
-    if (align !== undefined) {
-      uleb(align, code);
-      uleb(off ?? 0, code);
-    }
-  };
+  const { code, e, get, set, c32, simd } = codeWriter();
   const inc = (l: number, by: number | (() => void)) => {
     get(l);
     if (typeof by === "number") c32(by);

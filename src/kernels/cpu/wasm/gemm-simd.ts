@@ -11,9 +11,7 @@
  */
 
 import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
-import { section, sleb, uleb } from "./wasm-encode.ts";
-
-export { section, sleb, uleb } from "./wasm-encode.ts";
+import { codeWriter, section, uleb } from "./wasm-encode.ts";
 
 /** Rows per A micro panel: 6x8 (12 accumulators + 2 B + 1 splat = 15 of x64's 16 XMM registers)
  * measured 16-22 GFLOP/s in cache against 10-12 for 4x8 and 12-20 for 8x8 (bench/README.md). */
@@ -30,10 +28,7 @@ const OP = {
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
-  get: 0x20,
-  set: 0x21,
   tee: 0x22,
-  i32const: 0x41,
   i32eqz: 0x45,
   i32ltU: 0x49,
   i32geU: 0x4f,
@@ -68,28 +63,7 @@ function emitGebp(mr: number): number[] {
   const va = vb0 + 2;
   const nV128 = mr * 2 + 3;
 
-  const code: number[] = [];
-  const e = (...bytes: number[]) => code.push(...bytes);
-  const get = (l: number) => {
-    e(OP.get);
-    uleb(l, code);
-  };
-  const set = (l: number) => {
-    e(OP.set);
-    uleb(l, code);
-  };
-  const c32 = (v: number) => {
-    e(OP.i32const);
-    sleb(v, code);
-  };
-  const simd = (op: number, memAlign?: number, memOffset?: number) => {
-    e(0xfd);
-    uleb(op, code);
-    if (memAlign !== undefined) {
-      uleb(memAlign, code);
-      uleb(memOffset ?? 0, code);
-    }
-  };
+  const { code, e, get, set, c32, simd } = codeWriter();
 
   /** Tile over `halves` (1 or 2) panels starting at panel j; then j += halves. */
   const tile = (halves: number) => {

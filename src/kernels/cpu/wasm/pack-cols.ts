@@ -11,7 +11,7 @@
  * taps holds byte offsets (i32). dst, xp and taps are byte addresses; rowStep and sw are in floats.
  * Panels that cross a row end, or any stride other than 1, take four scalar loads per tap.
  */
-import { sleb, uleb } from "./wasm-encode.ts";
+import { codeWriter, uleb } from "./wasm-encode.ts";
 
 export const PACK_COLS_PARAMS = 9;
 
@@ -34,35 +34,7 @@ export function emitPackCols(): number[] {
     t: n++,
   };
   const nLocals = n - PACK_COLS_PARAMS;
-  const code: number[] = [];
-  const e = (...b: number[]) => code.push(...b);
-  const get = (l: number) => {
-    e(0x20);
-    uleb(l, code);
-  };
-  const set = (l: number) => {
-    e(0x21);
-    uleb(l, code);
-  };
-  const tee = (l: number) => {
-    e(0x22);
-    uleb(l, code);
-  };
-  const c32 = (v: number) => {
-    e(0x41);
-    sleb(v, code);
-  };
-  const mem = (op: number, align: number, offset: number) => {
-    e(op);
-    uleb(align, code);
-    uleb(offset, code);
-  };
-  const simdMem = (op: number, align: number, offset: number) => {
-    e(0xfd);
-    uleb(op, code);
-    uleb(align, code);
-    uleb(offset, code);
-  };
+  const { code, e, get, set, tee, c32, mem, simd: simdMem } = codeWriter();
   const ADD = 0x6a;
   const SUB = 0x6b;
   const MUL = 0x6c;

@@ -26,3 +26,39 @@ export function section(id: number, body: number[], out: number[]): void {
   uleb(body.length, out);
   out.push(...body);
 }
+
+/** A function body being written: raw bytes plus the instructions every generator uses. */
+export function codeWriter() {
+  const code: number[] = [];
+  const e = (...bytes: number[]) => code.push(...bytes);
+  const local = (op: number) => (l: number) => {
+    e(op);
+    uleb(l, code);
+  };
+  return {
+    code,
+    e,
+    get: local(0x20),
+    set: local(0x21),
+    tee: local(0x22),
+    c32: (v: number) => {
+      e(0x41);
+      sleb(v, code);
+    },
+    /** A scalar load/store `op` with its memarg. */
+    mem: (op: number, align: number, offset: number) => {
+      e(op);
+      uleb(align, code);
+      uleb(offset, code);
+    },
+    /** A SIMD (0xfd-prefixed) op, with a memarg when it loads or stores. */
+    simd: (op: number, align?: number, offset?: number) => {
+      e(0xfd);
+      uleb(op, code);
+      if (align !== undefined) {
+        uleb(align, code);
+        uleb(offset ?? 0, code);
+      }
+    },
+  };
+}
