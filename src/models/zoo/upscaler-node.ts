@@ -21,18 +21,32 @@ export function loadUpscalerModule(
     throw new Error(`loadUpscalerModule: default-model is x2 only, asked for x${scale}`);
   }
   const dir = pkg === "default-model" ? join(root, "models") : join(root, "models", `x${scale}`);
+  const build = () =>
+    pkg === "esrgan-thick"
+      ? new Rrdn(scale)
+      : new Rdn(scale, pkg === "esrgan-medium" ? RDN_MEDIUM : RDN_SLIM);
+  return loadUpscalerModuleFrom(dir, build);
+}
+
+/** Loads `dir`/model.json and its shards into the module `build` makes; errors name the file. */
+export function loadUpscalerModuleFrom<M extends Rdn | Rrdn>(dir: string, build: () => M): M {
   const path = join(dir, "model.json");
-  const json = JSON.parse(readFileSync(path, "utf8"));
+  let json: { weightsManifest: unknown };
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`tfjs model ${path}: cannot read it as JSON (${(e as Error).message})`);
+  }
   const weights = readTfjsWeights(
     json.weightsManifest,
     (p) => new Uint8Array(readFileSync(join(dir, p))),
     path,
   );
-  const model = skipInit(() =>
-    pkg === "esrgan-thick"
-      ? new Rrdn(scale)
-      : new Rdn(scale, pkg === "esrgan-medium" ? RDN_MEDIUM : RDN_SLIM),
-  );
-  model.loadStateDict(kerasConvStateDict(weights));
+  const model = skipInit(build);
+  try {
+    model.loadStateDict(kerasConvStateDict(weights));
+  } catch (e) {
+    throw new Error(`tfjs model ${path}: ${(e as Error).message}`);
+  }
   return model;
 }
