@@ -119,7 +119,7 @@ export type Padding =
 const pair = (v: number | readonly [number, number]): [number, number] =>
   typeof v === "number" ? [v, v] : [v[0], v[1]];
 
-function resolvePadding(
+export function resolvePadding(
   padding: Padding,
   inSize: readonly [number, number],
   kernel: readonly [number, number],

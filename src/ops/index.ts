@@ -59,3 +59,4 @@ export {
   step,
   tanh,
 } from "./unary.ts";
+export { nearestUpsampleConv2d } from "./upsample-conv.ts";

@@ -418,7 +418,54 @@ const kinkCase: SuiteCase = {
   },
 };
 
+/** IEEE corner values: signed zeros, subnormals, the largest floats, infinities and NaN. */
+const SPECIAL = [
+  -0,
+  0,
+  1e-45,
+  -1e-45,
+  1.2e-38,
+  -1.2e-38,
+  3.4028234e38,
+  -3.4028234e38,
+  1,
+  -1,
+  0.5,
+  -2.5,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  Number.NaN,
+].map(Math.fround);
+
+const specialValuesCase: SuiteCase = {
+  name: "relu and step on IEEE corner values (signed zeros, subnormals, max floats, infinities, NaN), shuffled into every position: exact",
+  run: (ctx) =>
+    property(ctx, "relu/step special values", 6, seedArb, async (seed) => {
+      const r = new Rng(seed);
+      const n = r.int(SPECIAL.length, 3 * SPECIAL.length);
+      const x = nd(
+        [n],
+        Array.from({ length: n }, () => SPECIAL[r.int(0, SPECIAL.length - 1)]),
+      );
+      for (const [name, op] of [
+        ["relu", s.relu],
+        ["step", s.step],
+      ] as const) {
+        await checkOp(ctx, {
+          op: name,
+          desc: `x [${x.data.join(", ")}]`,
+          inputs: [x],
+          engine: ([t]) => op(t),
+          reference: ([v]) => unaryRef(name, v, {}),
+          fwd: tol(0, 0),
+          seed,
+        });
+      }
+    }),
+};
+
 export const elementwiseCases: SuiteCase[] = [
+  specialValuesCase,
   kinkCase,
   ...UNARY.map(unaryCase),
   ...BINARY.map(binaryCase),

@@ -26,6 +26,7 @@ import {
   samePads,
 } from "../reference/nn.ts";
 import { meanOf, reduceRef } from "../reference/reduce.ts";
+import { resizeRef } from "../reference/resample.ts";
 import { Rng } from "../reference/rng.ts";
 import { checkOp, describeInputs, property, type SuiteCase, seedArb, tol } from "./harness.ts";
 
@@ -293,11 +294,62 @@ const adaptivePoolCase: SuiteCase = {
     }),
 };
 
+const nearestUpsampleConvCase: SuiteCase = {
+  name: "nearestUpsampleConv2d (scale 1-4, kernel 1-5 odd and even, 'same' / size-keeping / other padding, stride 1-2, bias, relu): forward vs conv2d of the float64 nearest upsampling, backward (x, w, b)",
+  run: (ctx) =>
+    property(ctx, "nearestUpsampleConv2d", 30, seedArb, async (seed) => {
+      const r = new Rng(seed);
+      const scale = r.int(1, 4);
+      const [kh, kw] = pairs(() => r.int(1, 5));
+      const [h, w] = pairs(() => r.int(1, 4));
+      // Mostly size-keeping convs (the merged path); a stride or other padding takes the plain one.
+      const stride = r.bool(0.8) ? 1 : 2;
+      const kind = r.int(0, 3);
+      const [uh, uw] = [h * scale, w * scale];
+      const [top, left] = [r.int(0, kh - 1), r.int(0, kw - 1)];
+      // "same" and explicit size-keeping pads merge; a uniform pad may not keep the size.
+      const padding: PaddingSpec =
+        kind <= 1 ? "same" : kind === 2 ? [top, kh - 1 - top, left, kw - 1 - left] : r.int(0, 2);
+      const pad: [number, number, number, number] =
+        padding === "same"
+          ? [...samePads(uh, kh, stride, 1), ...samePads(uw, kw, stride, 1)]
+          : typeof padding === "number"
+            ? [padding, padding, padding, padding]
+            : (padding as [number, number, number, number]);
+      fc.pre(
+        convOutLen(uh, kh, stride, 1, pad[0], pad[1]) >= 1 &&
+          convOutLen(uw, kw, stride, 1, pad[2], pad[3]) >= 1,
+      );
+      const [cin, cout] = pairs(() => r.int(1, 3));
+      const x = r.nd([r.int(1, 2), cin, h, w]);
+      const wt = r.nd([cout, cin, kh, kw]);
+      const bias = r.bool() ? r.nd([cout]) : null;
+      const relu = r.bool(0.3);
+      const p: ConvParams64 = { stride: [stride, stride], pad, dilation: [1, 1], groups: 1 };
+      const ref = (a: Nd, b: Nd, c: Nd | null) =>
+        conv2dRef(resizeRef(a, uh, uw, "nearest", false), b, p, c, relu);
+      if (relu) fc.pre(minAbs(ref(x, wt, bias)) > 2e-3);
+      const inputs = bias ? [x, wt, bias] : [x, wt];
+      await checkOp(ctx, {
+        op: "nearestUpsampleConv2d",
+        desc: `${describeInputs(inputs, ["x", "w", "b"])} scale ${scale} stride ${stride} padding ${JSON.stringify(padding)}${relu ? " relu" : ""}`,
+        inputs,
+        engine: ([a, b, c]) =>
+          s.nearestUpsampleConv2d(a, b, scale, { bias: c, stride, padding, relu }),
+        reference: ([a, b, c]) => ref(a, b, c ?? null),
+        fwd: tol(2e-5, 1e-4),
+        bwd: tol(5e-5, 1e-4),
+        seed,
+      });
+    }),
+};
+
 export const nnCases: SuiteCase[] = [
   matmulCase,
   linearCase,
   conv2dCase,
   conv2dTransposeCase,
+  nearestUpsampleConvCase,
   maxPoolCase,
   avgPoolCase,
   adaptivePoolCase,

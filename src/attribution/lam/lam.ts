@@ -45,21 +45,30 @@ export interface LamResult {
 
 export const LAM_DEFAULTS = { sigma: 1.2, fold: 50, l: 9, batch: 8, window: 16 } as const;
 
-/** Runs the model once to learn the SR size and check that it is an image-to-image upscaler. */
-function srGeometry(model: SrModel, lr: Tensor): { height: number; width: number; scale: number } {
-  const shape = tidy(() => model(lr).shape);
-  if (shape.length !== 4 || shape[0] !== 1 || shape[1] !== lr.shape[1]) {
-    throw new Error(
-      `LAM: the model must map [1, C, h, w] images to [1, C, H, W]; it returned [${shape}] for [${lr.shape}]`,
-    );
-  }
+/**
+ * Runs the model once on `end` (the path's end image, shaped like `lr`) to learn the SR size and
+ * check that it is an image-to-image upscaler. The output is the caller's (it gives the detector
+ * at the path's end, so the path integral needs no second forward there).
+ */
+function srForward(
+  model: SrModel,
+  end: Tensor,
+  lr: Tensor,
+): { sr: Tensor; height: number; width: number; scale: number } {
+  const sr = tidy(() => keep(model(end)));
+  const shape = sr.shape;
   const scale = shape[2] / lr.shape[2];
-  if (!Number.isInteger(scale) || shape[3] / lr.shape[3] !== scale) {
-    throw new Error(
-      `LAM: output ${shape[2]}x${shape[3]} is not an integer upscale of the ${lr.shape[2]}x${lr.shape[3]} input`,
-    );
+  let problem = "";
+  if (shape.length !== 4 || shape[0] !== 1 || shape[1] !== lr.shape[1]) {
+    problem = `LAM: the model must map [1, C, h, w] images to [1, C, H, W]; it returned [${shape}] for [${lr.shape}]`;
+  } else if (!Number.isInteger(scale) || shape[3] / lr.shape[3] !== scale) {
+    problem = `LAM: output ${shape[2]}x${shape[3]} is not an integer upscale of the ${lr.shape[2]}x${lr.shape[3]} input`;
   }
-  return { height: shape[2], width: shape[3], scale };
+  if (problem) {
+    sr.dispose();
+    throw new Error(problem);
+  }
+  return { sr, height: shape[2], width: shape[3], scale };
 }
 
 /** LAM of `model` at the LR image `lr` [1, C, h, w]. */
@@ -75,12 +84,27 @@ export async function lam(model: SrModel, lr: Tensor, o: LamOptions): Promise<La
     throw new Error(`LAM: batch ${batch} must be a positive integer`);
   const detector = o.detector ?? gradientMagnitude;
   const kind = o.path ?? "blur";
-  const { height, width, scale } = srGeometry(model, lr);
-  checkWindow(o.window, height, width);
-
   const samples = lamSamples(kind, lr, { sigma, fold, l });
+  const end = tidy(() => keep(samples.end()));
+  let endScore: number;
+  let scale: number;
+  try {
+    const out = srForward(model, end, lr);
+    scale = out.scale;
+    try {
+      checkWindow(o.window, out.height, out.width);
+      const score = tidy(() => keep(detector(out.sr, o.window)));
+      endScore = (await score.data())[0];
+      score.dispose();
+    } finally {
+      out.sr.dispose();
+    }
+  } finally {
+    end.dispose();
+  }
   const r = await integratePath(model, samples, (sr) => detector(sr, o.window), 1, {
     batchSize: batch,
+    endScores: [endScore],
   });
   const map = tidy(() => keep(reshape(r.map, lr.shape.slice(1))));
   r.map.dispose();

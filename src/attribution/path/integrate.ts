@@ -22,6 +22,8 @@ export interface IntegrateOptions {
   rules?: RuleSet;
   /** Called after each batch of nodes with the number of nodes done. */
   onProgress?: (done: number, total: number) => void;
+  /** Target scores at the path's end when the caller has them already (saves that forward). */
+  endScores?: readonly number[];
 }
 
 export interface PathIntegral {
@@ -63,7 +65,9 @@ export async function integratePath(
     let endScores: Float64Array;
     let startScores: Float64Array;
     try {
-      endScores = await evalScores(model, ends, target, o.batchSize);
+      endScores = o.endScores
+        ? Float64Array.from(o.endScores)
+        : await evalScores(model, ends, target, o.batchSize);
       startScores = await evalScores(model, starts, target, o.batchSize);
     } finally {
       ends.dispose();

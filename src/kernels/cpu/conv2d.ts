@@ -14,8 +14,17 @@
 
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import { allocF32 } from "./buffers.ts";
-import { activeGemmImpl, type BPacker, gemm, gemmPackB, NR, type PanelBuffer } from "./gemm.ts";
+import {
+  activeGemmImpl,
+  type BPacker,
+  gemm,
+  gemmPackB,
+  NR,
+  type PanelBuffer,
+  type WasmPanels,
+} from "./gemm.ts";
 import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
+import type { GemmSimd } from "./wasm/gemm-simd.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 
 if (NR !== 4) throw new Error("conv2d packers write 4-wide panels; update them with gemm's NR");
@@ -137,11 +146,22 @@ class ColMatrix {
       xp = padBuf;
       this.wasmTaps = -1;
     }
-    xp.fill(0, base, base + need);
+    // Only the border is zeroed; rows are copied with a loop when short (a subarray per row
+    // costs more than copying 32 floats).
+    const x = this.x;
+    const below = Hp - offY - H;
+    const right = Wp - offX - W;
     for (let c = 0; c < channels; c++) {
+      const plane = base + c * Hp * Wp;
+      xp.fill(0, plane, plane + offY * Wp);
+      xp.fill(0, plane + (offY + H) * Wp, plane + (offY + H + below) * Wp);
       for (let y = 0; y < H; y++) {
         const src = xOff + (c * H + y) * W;
-        xp.set(this.x.subarray(src, src + W), base + (c * Hp + y + offY) * Wp + offX);
+        const row = plane + (y + offY) * Wp;
+        if (offX > 0) xp.fill(0, row, row + offX);
+        if (right > 0) xp.fill(0, row + offX + W, row + Wp);
+        if (W >= 64) xp.set(x.subarray(src, src + W), row + offX);
+        else for (let i = 0; i < W; i++) xp[row + offX + i] = x[src + i];
       }
     }
     this.xp = xp;
@@ -192,69 +212,104 @@ function colMatrix(x: Float32Array, g: Conv2dGeometry): ColMatrix {
 class ColPacker implements BPacker {
   constructor(readonly m: ColMatrix) {}
 
+  /**
+   * Panels from jr0 on, from the zero-padded input xp (padBuf, or the wasm memory `s` itself):
+   * every pixel reads in bounds, so row ends and borders need no checks.
+   */
+  private packPadded(
+    s: PanelBuffer,
+    xp: Float32Array,
+    o: number,
+    pc: number,
+    kc: number,
+    jc: number,
+    nc: number,
+    jr0: number,
+  ): void {
+    const m = this.m;
+    const { xpOff, tapLinP, outW, sw } = m;
+    const rowStep = m.sh * m.Wp;
+    for (let jr = jr0; jr < nc; jr += 4) {
+      const q = jc + jr;
+      const nr = Math.min(4, nc - jr);
+      const oy = Math.floor(q / outW);
+      const ox = q - oy * outW;
+      if (nr === 4) {
+        const b0 = xpOff + oy * rowStep + ox * sw;
+        let b1 = b0 + sw;
+        let b2 = b1 + sw;
+        let b3 = b2 + sw;
+        // Panels crossing a row end: recompute the bases of the pixels on the next rows.
+        if (ox + 3 >= outW) {
+          const base = (j: number) => {
+            const y = Math.floor((q + j) / outW);
+            return xpOff + y * rowStep + (q + j - y * outW) * sw;
+          };
+          b1 = base(1);
+          b2 = base(2);
+          b3 = base(3);
+        }
+        for (let t = pc; t < pc + kc; t = (t + 1) | 0) {
+          const l = tapLinP[t];
+          s[o] = xp[(b0 + l) | 0];
+          s[(o + 1) | 0] = xp[(b1 + l) | 0];
+          s[(o + 2) | 0] = xp[(b2 + l) | 0];
+          s[(o + 3) | 0] = xp[(b3 + l) | 0];
+          o = (o + 4) | 0;
+        }
+      } else {
+        for (let j = 0; j < 4; j++) {
+          let d = o + j;
+          if (j < nr) {
+            const y = Math.floor((q + j) / outW);
+            const b = xpOff + y * rowStep + (q + j - y * outW) * sw;
+            for (let t = pc; t < pc + kc; t++, d += 4) s[d] = xp[b + tapLinP[t]];
+          } else {
+            for (let t = pc; t < pc + kc; t++, d += 4) s[d] = 0;
+          }
+        }
+        o += 4 * kc;
+      }
+    }
+  }
+
+  wasmPanels(
+    s: PanelBuffer,
+    o: number,
+    pc: number,
+    kc: number,
+    jc: number,
+    nc: number,
+  ): WasmPanels | null {
+    const m = this.m;
+    if (!m.fast || m.wasmTaps < 0 || !(s instanceof Float32Array)) return null;
+    const simd = gemmSimd();
+    if (simd === null || s.buffer !== simd.memory.buffer) return null;
+    const full = nc >> 2;
+    // The padded input is in the same wasm memory: a last partial panel is packed from there.
+    if (4 * full < nc) this.packPadded(s, s, o + 4 * kc * full, pc, kc, jc, nc, 4 * full);
+    const rowStep = m.sh * m.Wp;
+    return {
+      xp: 4 * m.xpOff,
+      taps: 4 * (m.wasmTaps + pc),
+      q0: jc,
+      full,
+      outW: m.outW,
+      rowStep,
+      sw: m.sw,
+    };
+  }
+
   pack(s: PanelBuffer, o: number, pc: number, kc: number, jc: number, nc: number): void {
     const m = this.m;
     const { x, outW, sw, tapLin } = m;
     const W = m.W;
     if (m.fast) {
-      // Padded input: every pixel reads in bounds, so row ends and borders need no checks.
-      const { xpOff, tapLinP } = m;
-      const rowStep = m.sh * m.Wp;
-      let xp = m.xp;
-      let jr0 = 0;
-      if (m.wasmTaps >= 0 && s instanceof Float32Array) {
-        // The wasm packer writes the full 4-pixel panels; a last partial panel is done below.
-        const simd = gemmSimd();
-        if (simd !== null && s.buffer === simd.memory.buffer) {
-          const full = nc >> 2;
-          simd.packcols(4 * o, 4 * xpOff, 4 * (m.wasmTaps + pc), kc, jc, full, outW, rowStep, sw);
-          o += 4 * kc * full;
-          jr0 = 4 * full;
-          xp = s;
-        }
-      }
-      for (let jr = jr0; jr < nc; jr += 4) {
-        const q = jc + jr;
-        const nr = Math.min(4, nc - jr);
-        const oy = Math.floor(q / outW);
-        const ox = q - oy * outW;
-        if (nr === 4) {
-          const b0 = xpOff + oy * rowStep + ox * sw;
-          let b1 = b0 + sw;
-          let b2 = b1 + sw;
-          let b3 = b2 + sw;
-          // Panels crossing a row end: recompute the bases of the pixels on the next rows.
-          if (ox + 3 >= outW) {
-            const base = (j: number) => {
-              const y = Math.floor((q + j) / outW);
-              return xpOff + y * rowStep + (q + j - y * outW) * sw;
-            };
-            b1 = base(1);
-            b2 = base(2);
-            b3 = base(3);
-          }
-          for (let t = pc; t < pc + kc; t = (t + 1) | 0) {
-            const l = tapLinP[t];
-            s[o] = xp[(b0 + l) | 0];
-            s[(o + 1) | 0] = xp[(b1 + l) | 0];
-            s[(o + 2) | 0] = xp[(b2 + l) | 0];
-            s[(o + 3) | 0] = xp[(b3 + l) | 0];
-            o = (o + 4) | 0;
-          }
-        } else {
-          for (let j = 0; j < 4; j++) {
-            let d = o + j;
-            if (j < nr) {
-              const y = Math.floor((q + j) / outW);
-              const b = xpOff + y * rowStep + (q + j - y * outW) * sw;
-              for (let t = pc; t < pc + kc; t++, d += 4) s[d] = xp[b + tapLinP[t]];
-            } else {
-              for (let t = pc; t < pc + kc; t++, d += 4) s[d] = 0;
-            }
-          }
-          o += 4 * kc;
-        }
-      }
+      const w = this.wasmPanels(s, o, pc, kc, jc, nc);
+      if (w !== null) {
+        const simd = gemmSimd() as GemmSimd;
+        simd.packcols(4 * o, w.xp, w.taps, kc, jc, w.full, outW, w.rowStep, w.sw);
+      } else this.packPadded(s, m.xp, o, pc, kc, jc, nc, 0);
       return;
     }
     for (let jr = 0; jr < nc; jr += 4) {

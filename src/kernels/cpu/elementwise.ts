@@ -64,10 +64,43 @@ function unaryFn(op: UnaryOp, p: UnaryParams): Fn1 {
   }
 }
 
+/** The bits of a float32 array (or the values of an int32 one) as int32. */
+function bitsOf(x: TypedArray): Int32Array {
+  return x instanceof Int32Array ? x : new Int32Array(x.buffer, x.byteOffset, x.length);
+}
+
+/*
+ * ReLU and its step mask on the float32 bits, without branches: on data whose sign is
+ * unpredictable (conv outputs) the branch of `x > 0 ? ...` mispredicts about every other
+ * element, which made these 6-9x slower than a copy. For an int32 bit pattern v:
+ *   negative (sign bit set)  v >> 31 = -1
+ *   NaN                      (0x7f800000 - (v & 0x7fffffff)) >> 31 = -1
+ *   greater than zero        (-v >> 31) & ~(v >> 31) = -1 for 0 < v as int32 (positive floats,
+ *                            +Inf, positive NaNs; -0 is 0x80000000, whose negation wraps).
+ * relu keeps the bits of non-negative values and NaNs and writes +0 otherwise; step writes
+ * 1.0f (0x3f800000) for values > 0, the NaN itself for NaNs, +0 otherwise.
+ */
+function reluBits(x: Int32Array, out: Int32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    const nan = (0x7f800000 - (v & 0x7fffffff)) >> 31;
+    out[i] = v & (~(v >> 31) | nan);
+  }
+}
+
+function stepBits(x: Int32Array, out: Int32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    const nan = (0x7f800000 - (v & 0x7fffffff)) >> 31;
+    const pos = (-v >> 31) & ~(v >> 31);
+    out[i] = (pos & ~nan & 0x3f800000) | (nan & v);
+  }
+}
+
 export function unary(op: UnaryOp, x: TypedArray, p: UnaryParams = {}): Float32Array {
   const out = allocF32(x.length);
-  if (op === "relu") {
-    for (let i = 0; i < x.length; i++) out[i] = Math.max(x[i], 0);
+  if ((op === "relu" || op === "step") && x instanceof Float32Array) {
+    (op === "relu" ? reluBits : stepBits)(bitsOf(x), bitsOf(out));
     return out;
   }
   const f = unaryFn(op, p);

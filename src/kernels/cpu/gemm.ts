@@ -302,6 +302,32 @@ export function activeGemmImpl(): "wasm" | "ts" {
  */
 export interface BPacker {
   pack(s: PanelBuffer, o: number, pc: number, kc: number, jc: number, nc: number): void;
+  /**
+   * Optional, for the wasm GEMM: packs only what the wasm packer cannot (a last partial panel)
+   * and returns the wasm packer's arguments for the full panels, so the threads that compute
+   * the panels can pack them first (gemm-threads.ts); null when the wasm packer does not apply.
+   */
+  wasmPanels?(
+    s: PanelBuffer,
+    o: number,
+    pc: number,
+    kc: number,
+    jc: number,
+    nc: number,
+  ): WasmPanels | null;
+}
+
+/** packcols arguments for the full 4-pixel panels of one packed B block (byte addresses). */
+export interface WasmPanels {
+  xp: number;
+  taps: number;
+  /** First output pixel of the block (panel p starts at q0 + 4p). */
+  q0: number;
+  /** Full panels, packed by packcols; panels from here on are already packed. */
+  full: number;
+  outW: number;
+  rowStep: number;
+  sw: number;
 }
 
 /** Packs a row-major B (or B^T) from a Float32Array. */

@@ -26,6 +26,11 @@ function gatherSeparable(
   }
   const last = maps[rank - 1];
   const len = outShape[rank - 1];
+  // Short rows (a pixel shuffle's inner axis of r) walk the last two axes in one inner loop:
+  // the odometer below costs as much per row as a few copies.
+  if (rank >= 2 && len < 16 && maps[rank - 2].every((m) => m >= 0) && last.every((m) => m >= 0)) {
+    return gatherInnerPairs(x, out, outShape, maps, fill);
+  }
   const idx = new Array<number>(rank).fill(0);
   let base = 0;
   let valid = true;
@@ -60,6 +65,46 @@ function gatherSeparable(
       idx[ax] = 0;
     }
     recompute();
+  }
+  return out;
+}
+
+/** gatherSeparable when the last two axes' maps have no fill entries: one inner loop over both. */
+function gatherInnerPairs(
+  x: TypedArray,
+  out: TypedArray,
+  outShape: readonly number[],
+  maps: Int32Array[],
+  fill: number,
+): TypedArray {
+  const rank = outShape.length;
+  const last = maps[rank - 1];
+  const prev = maps[rank - 2];
+  const len = outShape[rank - 1];
+  const rows = outShape[rank - 2];
+  const block = len * rows;
+  const idx = new Array<number>(Math.max(rank - 2, 0)).fill(0);
+  for (let start = 0; start < out.length; start += block) {
+    let base = 0;
+    let valid = true;
+    for (let ax = 0; ax < rank - 2; ax++) {
+      const m = maps[ax][idx[ax]];
+      if (m < 0) valid = false;
+      base += m;
+    }
+    if (!valid) out.fill(fill, start, start + block);
+    else {
+      let o = start;
+      for (let j = 0; j < rows; j++) {
+        const b = base + prev[j];
+        for (let i = 0; i < len; i++) out[o++] = x[b + last[i]];
+      }
+    }
+    for (let ax = rank - 3; ax >= 0; ax--) {
+      idx[ax]++;
+      if (idx[ax] < outShape[ax]) break;
+      idx[ax] = 0;
+    }
   }
   return out;
 }

@@ -1,8 +1,10 @@
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { conv2d, conv2dTranspose, type Padding } from "../../ops/conv.ts";
+import { nearestUpsampleConv2d } from "../../ops/upsample-conv.ts";
 import { Random } from "../../random.ts";
 import { defaultUniform } from "./init.ts";
 import { Module } from "./module.ts";
+import { applyTap } from "./taps.ts";
 
 export interface Conv2dConfig {
   stride?: number | [number, number];
@@ -54,16 +56,26 @@ export class Conv2d extends ConvParams {
     const fanIn = (inChannels / groups) * kh * kw;
     super([outChannels, inChannels / groups, kh, kw], fanIn, outChannels, config);
   }
-  forward(x: Tensor): Tensor {
+  private options() {
     const c = this.config;
-    return conv2d(x, this.weight, {
+    return {
       bias: this.bias,
       stride: c.stride,
       padding: c.padding,
       dilation: c.dilation,
       groups: c.groups,
       relu: c.relu,
-    });
+    };
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.options());
+  }
+  /**
+   * call(upsample(x, scale, "nearest")) without making the upsampled image (nearestUpsampleConv2d:
+   * the same values to float32 rounding; taps on this module see its output as usual).
+   */
+  callOnUpsampled(x: Tensor, scale: number): Tensor {
+    return applyTap(this.path, nearestUpsampleConv2d(x, this.weight, scale, this.options()));
   }
 }
 

@@ -10,7 +10,6 @@ import type { Tensor } from "../../autodiff/tensor.ts";
 import { add } from "../../ops/binary.ts";
 import { concat } from "../../ops/concat.ts";
 import { pixelShuffle } from "../../ops/pixel-shuffle.ts";
-import { upsample } from "../../ops/resize.ts";
 import { relu } from "../../ops/unary.ts";
 import { Random } from "../../random.ts";
 import { Conv2d } from "../nn/conv.ts";
@@ -88,10 +87,8 @@ export class Rdn extends Module {
     const fdf = applyTap("FDF", add(gff, fm1));
     const u = relu(this.conv("UPN2", relu(this.conv("UPN1", fdf))));
     const up3 = this.conv("UPN3", u);
-    const hr =
-      c.upscaling === "ups"
-        ? upsample(up3, this.scale, "nearest")
-        : pixelShuffle(up3, this.scale, "tf");
-    return this.conv("SR", hr);
+    // UpSampling2D + SR conv run as one low-resolution conv and a depth-to-space.
+    if (c.upscaling === "ups") return this.convs.get("SR")!.callOnUpsampled(up3, this.scale);
+    return this.conv("SR", pixelShuffle(up3, this.scale, "tf"));
   }
 }

@@ -9,7 +9,6 @@ import type { Tensor } from "../../autodiff/tensor.ts";
 import { add, mul } from "../../ops/binary.ts";
 import { concat } from "../../ops/concat.ts";
 import { pixelUnshuffle } from "../../ops/pixel-shuffle.ts";
-import { upsample } from "../../ops/resize.ts";
 import { leakyRelu } from "../../ops/unary.ts";
 import { Random } from "../../random.ts";
 import { Conv2d } from "../nn/conv.ts";
@@ -105,8 +104,8 @@ export class RrdbNet extends Module {
       this.scale === 2 ? pixelUnshuffle(x, 2) : this.scale === 1 ? pixelUnshuffle(x, 4) : x;
     let feat = this.convFirst.call(folded);
     feat = add(feat, this.convBody.call(this.body.call(feat)));
-    feat = lrelu(this.convUp1.call(upsample(feat, 2, "nearest")));
-    feat = lrelu(this.convUp2.call(upsample(feat, 2, "nearest")));
+    feat = lrelu(this.convUp1.callOnUpsampled(feat, 2));
+    feat = lrelu(this.convUp2.callOnUpsampled(feat, 2));
     return this.convLast.call(lrelu(this.convHr.call(feat)));
   }
 }

@@ -1,35 +1,48 @@
 /**
  * A second thread for the wasm GEMM macro-kernel (Node only). A worker thread holds its own
  * instance of the GEMM module on the same shared wasm memory; for a large enough block the
- * driver (gemm-wasm.ts) hands the worker one range of B panels (output columns) through a small
- * SharedArrayBuffer, runs `gebp` on the other range itself, and blocks in Atomics.wait until the
- * worker is done (the engine's ops are synchronous). Packing, copying C in and out and
- * everything else stay on the calling thread. Each output element is computed by the same
- * `gebp` code from the same packed data on one thread, so results are bitwise those of one
- * thread.
+ * driver (gemm-wasm.ts) publishes the block's `gebp` arguments in a small SharedArrayBuffer and
+ * both threads take chunks of B panels (output columns) from a shared counter until none are
+ * left, so the split follows whichever thread is faster (the worker reads panels the calling
+ * thread has just packed, from the other core's cache, and ran ~1.2x slower on a fixed share).
+ * The calling thread blocks in Atomics.wait until the worker has finished its last chunk (the
+ * engine's ops are synchronous). Packing, copying C in and out and everything else stay on the
+ * calling thread. Each output element is computed by the same `gebp` code from the same packed
+ * data on one thread, so results are bitwise those of one thread.
  *
  * The worker starts in the background on the first GEMM; until it reports ready, GEMMs run on
  * one thread. It is unref'd, so it never keeps the process alive. Off (one thread) wherever
  * `process.getBuiltinModule` (Node >= 20.16), shared wasm memory or two cores are missing, in
  * Deno and Bun, and when SALIENT_CPU_THREADS=1 or `setCpuThreads(1)`.
  */
+import type { WasmPanels } from "../gemm.ts";
 import { type GemmSimd, WASM_MR } from "./gemm-simd.ts";
 
-/** ctrl slots (Int32): job sequence (main), done sequence (worker), ready, error, gebp args. */
+/**
+ * ctrl slots (Int32): job sequence (main), done sequence (worker), ready, error, join (1: job
+ * open to the worker, 2: worker joined, 0: closed), next free panel, panels per chunk, gebp args,
+ * packcols args (full panels first: 0 when B is packed already).
+ */
 const SEQ = 0;
 const DONE = 1;
 const READY = 2;
 const ERROR = 3;
-const ARGS = 4;
+const JOIN = 4;
+const NEXT = 5;
+const CHUNK = 6;
+const ARGS = 8;
+/** packcols arguments (WasmPanels) when the chunks are packed by the thread computing them. */
+const PACK = 16;
+const SLOTS = 24;
 
 /** The worker: CommonJS source run with `eval: true` (no file to locate after bundling). */
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 parentPort.once("message", ({ module, memory, ctrl }) => {
   const c = new Int32Array(ctrl);
-  let gebp;
+  let gebp, packcols;
   try {
-    gebp = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.gebp;
+    ({ gebp, packcols } = new WebAssembly.Instance(module, { env: { mem: memory } }).exports);
   } catch {
     Atomics.store(c, ${ERROR}, 1);
     return;
@@ -41,8 +54,24 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
     const seq = Atomics.load(c, ${SEQ});
     if (seq === seen) continue;
     seen = seq;
+    // Join only a job that is still open (the caller closes one it finished alone).
+    if (Atomics.compareExchange(c, ${JOIN}, 1, 2) !== 1) continue;
+    seen = Atomics.load(c, ${SEQ});
+    const kc = c[${ARGS}], np = c[${ARGS + 1}], mp = c[${ARGS + 2}], a = c[${ARGS + 3}];
+    const b = c[${ARGS + 4}], cc = c[${ARGS + 5}], ldc = c[${ARGS + 6}], add = c[${ARGS + 7}];
+    const chunk = c[${CHUNK}];
+    const full = c[${PACK}];
     try {
-      gebp(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}]);
+      for (;;) {
+        const p = Atomics.add(c, ${NEXT}, chunk);
+        if (p >= np) break;
+        const n = Math.min(chunk, np - p);
+        if (p < full) {
+          packcols(b + p * kc * 16, c[${PACK + 1}], c[${PACK + 2}], kc, c[${PACK + 3}] + 4 * p,
+            Math.min(n, full - p), c[${PACK + 4}], c[${PACK + 5}], c[${PACK + 6}]);
+        }
+        gebp(kc, n, mp, a, b + p * kc * 16, cc + p * 16, ldc, add);
+      }
     } catch {
       Atomics.store(c, ${ERROR}, 1);
     }
@@ -58,12 +87,8 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
  * 0.92-1.08x) and gained 1.2-1.3x at 2.6 M (n 128) on this 2-core machine.
  */
 let splitMinWork = 1 << 20;
-/**
- * Share of the panels the calling thread computes. The worker reads A and B panels that the
- * calling thread has just packed (in its own caches), and took 1.17x as long for the same work
- * in an RDN fwd+grad (time the caller waited), so the caller takes a little more than half.
- */
-const MAIN_SHARE = 0.55;
+/** Chunks per split block: small enough to balance, large enough that taking one is cheap. */
+const CHUNKS = 24;
 let wanted = envThreads();
 let ctrl: Int32Array | null = null;
 let started = false;
@@ -139,7 +164,7 @@ export function startHelper(s: GemmSimd): void {
       | typeof import("node:worker_threads")
       | undefined;
     if (!wt) return;
-    const c = new Int32Array(new SharedArrayBuffer(16 * 4));
+    const c = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
     const w = new wt.Worker(WORKER_SOURCE, { eval: true });
     w.unref();
     // A dead worker (an error, or terminated): later GEMMs stay on the calling thread.
@@ -180,9 +205,10 @@ export async function helperReady(s: GemmSimd | null, timeoutMs = 10000): Promis
 }
 
 /**
- * gebp(kc, np, mp, a, b, c, ldc, add) over np B panels, split by panels over the calling thread
- * (the first half, an even number of panels) and the helper (the rest) when the block is large
- * enough and the helper is up; otherwise one call here.
+ * gebp(kc, np, mp, a, b, c, ldc, add) over np B panels, shared in chunks of panels between the
+ * calling thread and the helper when the block is large enough and the helper is up; otherwise
+ * one call here. With `pack`, the full panels are not packed yet: each chunk is packed by the
+ * thread that then computes it (in its own cache).
  */
 export function gebpSplit(
   s: GemmSimd,
@@ -194,32 +220,70 @@ export function gebpSplit(
   c: number,
   ldc: number,
   add: number,
+  pack: WasmPanels | null = null,
 ): void {
   const work = kc * np * 4 * mp * WASM_MR;
+  const packChunk = (p: number, n: number) => {
+    if (pack !== null && p < pack.full) {
+      const { xp, taps, q0, full, outW, rowStep, sw } = pack;
+      s.packcols(
+        b + p * kc * 16,
+        xp,
+        taps,
+        kc,
+        q0 + 4 * p,
+        Math.min(n, full - p),
+        outW,
+        rowStep,
+        sw,
+      );
+    }
+  };
   if (np < 4 || work < splitMinWork || !helperUp()) {
+    packChunk(0, np);
     s.gebp(kc, np, mp, a, b, c, ldc, add);
     return;
   }
   const ctl = ctrl as Int32Array;
-  // An even number of panels here: gebp pairs adjacent panels (the pairing changes no sum).
-  const h = Math.min(np - 2, 2 * Math.round((np * MAIN_SHARE) / 2));
+  // An even chunk: gebp pairs adjacent panels (the pairing changes no sum, only speed).
+  const chunk = Math.max(2, 2 * Math.ceil(np / CHUNKS / 2));
   ctl[ARGS] = kc;
-  ctl[ARGS + 1] = np - h;
+  ctl[ARGS + 1] = np;
   ctl[ARGS + 2] = mp;
   ctl[ARGS + 3] = a;
-  ctl[ARGS + 4] = b + h * kc * 16;
-  ctl[ARGS + 5] = c + h * 16;
+  ctl[ARGS + 4] = b;
+  ctl[ARGS + 5] = c;
   ctl[ARGS + 6] = ldc;
   ctl[ARGS + 7] = add;
+  ctl[CHUNK] = chunk;
+  ctl[PACK] = pack === null ? 0 : pack.full;
+  if (pack !== null) {
+    ctl[PACK + 1] = pack.xp;
+    ctl[PACK + 2] = pack.taps;
+    ctl[PACK + 3] = pack.q0;
+    ctl[PACK + 4] = pack.outW;
+    ctl[PACK + 5] = pack.rowStep;
+    ctl[PACK + 6] = pack.sw;
+  }
+  Atomics.store(ctl, NEXT, 0);
   seq = (seq + 1) | 0;
   if (seq === 0) seq = 1;
   Atomics.store(ctl, SEQ, seq);
+  // Opened after SEQ: a worker that joins reads this job's sequence number.
+  Atomics.store(ctl, JOIN, 1);
   Atomics.notify(ctl, SEQ);
-  s.gebp(kc, h, mp, a, b, c, ldc, add);
+  for (;;) {
+    const p = Atomics.add(ctl, NEXT, chunk);
+    if (p >= np) break;
+    const n = Math.min(chunk, np - p);
+    packChunk(p, n);
+    s.gebp(kc, n, mp, a, b + p * kc * 16, c + p * 16, ldc, add);
+  }
+  // Not joined yet: close the job (the worker will skip it) and return at once.
+  if (Atomics.compareExchange(ctl, JOIN, 1, 0) === 1) return;
   for (;;) {
     const done = Atomics.load(ctl, DONE);
-    if (done === seq) break;
-    if (Atomics.load(ctl, ERROR) !== 0) break;
+    if (done === seq || Atomics.load(ctl, ERROR) !== 0) break;
     if (canWait) {
       try {
         Atomics.wait(ctl, DONE, done, 1000);
@@ -229,7 +293,9 @@ export function gebpSplit(
     }
   }
   if (Atomics.load(ctl, ERROR) !== 0) {
-    // The helper failed: compute its half here (and stop splitting: helperUp is now false).
-    s.gebp(kc, np - h, mp, a, b + h * kc * 16, c + h * 16, ldc, add);
+    // Panels the worker took may be half written (C accumulates), so nothing can be redone.
+    throw new Error(
+      "GEMM helper thread failed in the middle of a block; later GEMMs run on one thread (set SALIENT_CPU_THREADS=1 to avoid the helper)",
+    );
   }
 }

@@ -5,7 +5,7 @@
  * and out with Float32Array.set, i.e. memcpy, which is cheap next to the kc multiply-adds per
  * element.
  */
-import type { BPacker } from "../gemm.ts";
+import type { BPacker, WasmPanels } from "../gemm.ts";
 import { type GemmSimd, instantiateGemmSimd, WASM_MR } from "./gemm-simd.ts";
 import { cpuThreads, gebpSplit, startHelper, threadsSupported } from "./gemm-threads.ts";
 
@@ -142,7 +142,9 @@ export function gemmPackBWasm(
       const add = accumulate || pc > 0;
       const copyIn = add && !(resident && pc > 0);
       const copyOut = !resident || pc + kc >= k;
-      packer.pack(f, bBase, pc, kc, jc, nc);
+      // With the wasm packer, the threads computing the panels pack them (first row block).
+      const wasmPack = packer.wasmPanels?.(f, bBase, pc, kc, jc, nc) ?? null;
+      if (wasmPack === null) packer.pack(f, bBase, pc, kc, jc, nc);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
         packA(f, aBase, a, aOff, lda, transA, ic, mc, pc, kc);
@@ -162,6 +164,7 @@ export function gemmPackBWasm(
           cBase * 4,
           ncPad * 4,
           +add,
+          ic === 0 ? wasmPack : null,
         );
         if (copyOut) {
           for (let i = 0; i < mc; i++) {
