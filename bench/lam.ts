@@ -175,7 +175,7 @@ async function tfjsLam(
 
 export function formatLamTable(res: LamBenchResult): string {
   const lines = [
-    `LAM, fold ${res.fold}, batch ${res.batch}, RDN slim x4 on ${res.lr}x${res.lr} LR (peak live tensor bytes in one call ${res.peakLiveMiB.toFixed(1)} MiB; peak RSS of the bench process so far ${res.maxRssMiB.toFixed(0)} MiB)`,
+    `LAM, fold ${res.fold}, batch ${res.batch}, RDN slim x4 on ${res.lr}x${res.lr} LR (peak live tensor bytes in one call ${res.peakLiveMiB.toFixed(1)} MiB; peak RSS of the bench process so far ${res.maxRssMiB.toFixed(0)} MiB; ours and PyTorch: median of ${res.ours.samples} calls)`,
     "| side | ms | (cpu ms) | peer/ours time (cpu) |",
     "| --- | --- | --- | --- |",
     `| salient (cpu) | ${res.ours.ms.toFixed(0)} | ${res.ours.cpuMs.toFixed(0)} | 1.00 |`,

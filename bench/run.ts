@@ -90,8 +90,9 @@ if (want("conv")) {
 // cause not found).
 // tfjs-cpu LAM: one call of minutes (50 x its RDN fwd+grad at --lam-lr); off under --quick.
 const tfjsLam = !quick && !args.includes("--no-tfjs-lam");
+// Ours and PyTorch: median of 3 calls after one warm-up (one call moved by 10-25% with the load).
 const lamRes = want("lam")
-  ? await runLamBench({ lr: lamLr, runs: 1, torchThreads: [1, 2], tfjs: tfjsLam })
+  ? await runLamBench({ lr: lamLr, runs: quick ? 1 : 3, torchThreads: [1, 2], tfjs: tfjsLam })
   : null;
 if (lamRes) {
   log("");
