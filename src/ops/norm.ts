@@ -3,7 +3,7 @@ import type { Tensor } from "../autodiff/tensor.ts";
 import { add, div, mul, sub } from "./binary.ts";
 import { mean, variance } from "./reduce.ts";
 import { reshape } from "./reshape.ts";
-import { sqrt } from "./unary.ts";
+import { neg, sqrt } from "./unary.ts";
 
 export interface BatchNormParams {
   runningMean: Tensor;
@@ -41,12 +41,15 @@ function checkChannels(op: string, x: Tensor, ...ts: (Tensor | null | undefined)
 /** Inference: normalise with the running statistics (PyTorch eval mode). */
 export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
   checkChannels("batchNorm", x, p.runningMean, p.runningVar, p.weight, p.bias);
+  // As PyTorch's CPU inference kernel: per-channel scale = weight / sqrt(var + eps) and shift =
+  // bias - mean * scale on the [C] vectors, then one multiply and one add over x (instead of
+  // four ops over x, and one op in its gradient instead of two).
+  let scale = div(1, sqrt(add(p.runningVar, p.eps ?? 1e-5)));
+  if (p.weight) scale = mul(scale, p.weight);
+  let shift = mul(neg(p.runningMean), scale);
+  if (p.bias) shift = add(shift, p.bias);
   const r = x.rank;
-  const y = div(
-    sub(x, perChannel(p.runningMean, r)),
-    sqrt(add(perChannel(p.runningVar, r), p.eps ?? 1e-5)),
-  );
-  return affine(y, p.weight, p.bias, r);
+  return add(mul(x, perChannel(scale, r)), perChannel(shift, r));
 }
 
 /**

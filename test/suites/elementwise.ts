@@ -242,6 +242,67 @@ function binaryCase(c: BinaryCase): SuiteCase {
   };
 }
 
+/** Operand shapes against [N, C, H, W] outputs of 1024+ elements (the CPU's expand-then-loop path). */
+const LARGE_PATTERNS: [string, (o: number[]) => [number[], number[]]][] = [
+  [
+    "per channel [C,1,1]",
+    ([n, c, h, w]) => [
+      [n, c, h, w],
+      [c, 1, 1],
+    ],
+  ],
+  [
+    "per channel [1,C,1,1] on the left",
+    ([n, c, h, w]) => [
+      [1, c, 1, 1],
+      [n, c, h, w],
+    ],
+  ],
+  ["row [W]", ([n, c, h, w]) => [[n, c, h, w], [w]]],
+  [
+    "column [H,1]",
+    ([n, c, h, w]) => [
+      [n, c, h, w],
+      [h, 1],
+    ],
+  ],
+  ["scalar", ([n, c, h, w]) => [[n, c, h, w], []]],
+  [
+    "both broadcast [N,1,H,1] and [1,C,1,W]",
+    ([n, c, h, w]) => [
+      [n, 1, h, 1],
+      [1, c, 1, w],
+    ],
+  ],
+];
+
+const largeBroadcastCase: SuiteCase = {
+  name: "binary add/sub/mul/div/maximum/pow/greater/equal broadcasting on 1024+ elements (per channel, row, column, scalar, both sides): forward vs float64",
+  run: (ctx) =>
+    property(ctx, "large broadcast", 4, seedArb, async (seed) => {
+      const r = new Rng(seed);
+      const out = [r.int(1, 3), r.int(2, 5), r.int(8, 20), r.int(9, 30)];
+      fc.pre(out.reduce((p, d) => p * d, 1) >= 1024);
+      for (const [pattern, shapes] of LARGE_PATTERNS) {
+        const [sa, sb] = shapes(out);
+        for (const name of ["add", "sub", "mul", "div", "maximum", "pow", "greater", "equal"]) {
+          const x = name === "pow" ? r.nd(sa, 0.2, 3) : tieValues(r, sa);
+          const y = name === "div" ? r.ndAwayFromZero(sb, 0.5, 2) : tieValues(r, sb);
+          const fn = (s as unknown as Record<string, (a: Tensor, b: Tensor) => Tensor>)[name];
+          await checkOp(ctx, {
+            op: name,
+            desc: `${pattern}: ${describeInputs([x, y], ["a", "b"])}`,
+            inputs: [x, y],
+            engine: ([u, v]) => fn(u, v),
+            reference: ([u, v]) => binaryRef(name, u, v),
+            fwd: tol(1e-5, 3e-5),
+            seed,
+          });
+        }
+      }
+    }),
+};
+
 const scalarOperandCase: SuiteCase = {
   name: "binary ops with a JS number operand (left and right): forward and backward",
   run: (ctx) =>
@@ -466,6 +527,7 @@ const specialValuesCase: SuiteCase = {
 
 export const elementwiseCases: SuiteCase[] = [
   specialValuesCase,
+  largeBroadcastCase,
   kinkCase,
   ...UNARY.map(unaryCase),
   ...BINARY.map(binaryCase),

@@ -1,7 +1,7 @@
 /** CPU elementwise kernels: unary maps, broadcasting binary ops and select. */
 
 import type { BinaryOp, TypedArray, UnaryOp, UnaryParams } from "../backend.ts";
-import { allocF32 } from "./buffers.ts";
+import { allocF32, recycle } from "./buffers.ts";
 import { broadcastStrides, sizeOf } from "./cpu-data.ts";
 import { erf, gelu, sigmoid, softplus } from "./scalar-math.ts";
 
@@ -173,6 +173,63 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/**
+ * Axes merged where every operand reads them as one run: axis i joins axis i + 1 when each
+ * operand's stride there is its stride on i + 1 times that axis's length (0 = 0 * n covers axes
+ * broadcast in both). [N, C, H, W] against [C, 1, 1] becomes [N, C, H*W] with strides [0, 1, 0].
+ */
+function coalesceAxes(
+  shape: readonly number[],
+  strides: number[][],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const out: number[][] = strides.map(() => []);
+  for (let ax = shape.length - 1; ax >= 0; ax--) {
+    if (shape[ax] === 1) continue;
+    const k = outShape.length - 1;
+    if (k >= 0 && strides.every((st, i) => st[ax] === out[i][0] * outShape[0])) {
+      outShape[0] *= shape[ax];
+      continue;
+    }
+    outShape.unshift(shape[ax]);
+    strides.forEach((st, i) => out[i].unshift(st[ax]));
+  }
+  return { shape: outShape, strides: out };
+}
+
+/**
+ * x broadcast to outShape as a new float32 array: whole rows are filled (a broadcast inner axis)
+ * or copied (a contiguous one), so a per-channel operand costs about a memset.
+ */
+function expand(
+  x: Float32Array,
+  xShape: readonly number[],
+  outShape: readonly number[],
+): Float32Array {
+  const out = allocF32(sizeOf(outShape));
+  const { shape, strides } = coalesceAxes(outShape, [broadcastStrides(xShape, outShape)]);
+  forEachRow(shape, strides, (start, len, [o], [inner]) => {
+    if (inner === 0) out.fill(x[o], start, start + len);
+    else if (inner === 1 && len >= 16) out.set(x.subarray(o, o + len), start);
+    else for (let i = 0; i < len; i++) out[start + i] = x[o + i * inner];
+  });
+  return out;
+}
+
+/** The op on two arrays of one length, with monomorphic loops for the arithmetic ops. */
+function binaryFlat(op: BinaryOp, a: TypedArray, b: TypedArray): Float32Array {
+  const out = allocF32(a.length);
+  if (op === "add") for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+  else if (op === "mul") for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i];
+  else if (op === "sub") for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i];
+  else if (op === "div") for (let i = 0; i < out.length; i++) out[i] = a[i] / b[i];
+  else {
+    const f = binaryFn(op);
+    for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
+  }
+  return out;
+}
+
 export function binary(
   op: BinaryOp,
   a: TypedArray,
@@ -181,19 +238,23 @@ export function binary(
   bShape: readonly number[],
   outShape: readonly number[],
 ): Float32Array {
-  const out = allocF32(sizeOf(outShape));
+  const n = sizeOf(outShape);
   // Same shapes only take the flat path when no broadcasting happens (broadcastTo passes two
   // equal shapes and a larger outShape).
-  if (sameShape(aShape, bShape) && sameShape(aShape, outShape)) {
-    if (op === "add") for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
-    else if (op === "mul") for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i];
-    else if (op === "sub") for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i];
-    else {
-      const f = binaryFn(op);
-      for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
-    }
+  const aFull = a.length === n && sameShape(aShape, outShape);
+  const bFull = b.length === n && sameShape(bShape, outShape);
+  if (aFull && bFull) return binaryFlat(op, a, b);
+  if (a instanceof Float32Array && b instanceof Float32Array && n >= 1024) {
+    // Broadcasting: materialise the smaller operand(s) and run the flat loop; a fill or a copy
+    // plus a tight loop is several times faster than one strided, closure-called loop.
+    const av = aFull ? a : expand(a, aShape, outShape);
+    const bv = bFull ? b : expand(b, bShape, outShape);
+    const out = binaryFlat(op, av, bv);
+    if (av !== a) recycle(av);
+    if (bv !== b) recycle(bv);
     return out;
   }
+  const out = allocF32(n);
   const f = binaryFn(op);
   const sa = broadcastStrides(aShape, outShape);
   const sb = broadcastStrides(bShape, outShape);

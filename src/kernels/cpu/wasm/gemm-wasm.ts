@@ -5,7 +5,7 @@
  * and out with Float32Array.set, i.e. memcpy, which is cheap next to the kc multiply-adds per
  * element.
  */
-import type { BPacker, WasmPanels } from "../gemm.ts";
+import type { BPacker } from "../gemm.ts";
 import { type GemmSimd, instantiateGemmSimd, WASM_MR } from "./gemm-simd.ts";
 import { cpuThreads, gebpSplit, startHelper, threadsSupported } from "./gemm-threads.ts";
 
