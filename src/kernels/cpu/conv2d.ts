@@ -157,11 +157,17 @@ class ColMatrix {
       xp.fill(0, plane + (offY + H) * Wp, plane + (offY + H + below) * Wp);
       for (let y = 0; y < H; y++) {
         const src = xOff + (c * H + y) * W;
-        const row = plane + (y + offY) * Wp;
-        if (offX > 0) xp.fill(0, row, row + offX);
-        if (right > 0) xp.fill(0, row + offX + W, row + Wp);
-        if (W >= 64) xp.set(x.subarray(src, src + W), row + offX);
-        else for (let i = 0; i < W; i++) xp[row + offX + i] = x[src + i];
+        let d = plane + (y + offY) * Wp;
+        if (W >= 64) {
+          xp.fill(0, d, d + offX);
+          xp.set(x.subarray(src, src + W), d + offX);
+          xp.fill(0, d + offX + W, d + Wp);
+          continue;
+        }
+        // Short rows: one pass of plain stores (each fill / subarray call costs ~30 copies).
+        for (let i = 0; i < offX; i++) xp[d++] = 0;
+        for (let i = 0; i < W; i++) xp[d++] = x[src + i];
+        for (let i = 0; i < right; i++) xp[d++] = 0;
       }
     }
     this.xp = xp;
