@@ -26,9 +26,9 @@ function gatherSeparable(
   }
   const last = maps[rank - 1];
   const len = outShape[rank - 1];
-  // Short rows (a pixel shuffle's inner axis of r) walk the last two axes in one inner loop:
+  // Short rows (a pixel shuffle's inner axes, r and W) walk the last two axes in one inner loop:
   // the odometer below costs as much per row as a few copies.
-  if (rank >= 2 && len < 16 && maps[rank - 2].every((m) => m >= 0) && last.every((m) => m >= 0)) {
+  if (rank >= 2 && len < 64 && maps[rank - 2].every((m) => m >= 0) && last.every((m) => m >= 0)) {
     return gatherInnerPairs(x, out, outShape, maps, fill);
   }
   const idx = new Array<number>(rank).fill(0);
