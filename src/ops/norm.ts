@@ -41,15 +41,23 @@ function checkChannels(op: string, x: Tensor, ...ts: (Tensor | null | undefined)
 /** Inference: normalise with the running statistics (PyTorch eval mode). */
 export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
   checkChannels("batchNorm", x, p.runningMean, p.runningVar, p.weight, p.bias);
-  // As PyTorch's CPU inference kernel: per-channel scale = weight / sqrt(var + eps) and shift =
-  // bias - mean * scale on the [C] vectors, then one multiply and one add over x (instead of
-  // four ops over x, and one op in its gradient instead of two).
+  // As PyTorch's CPU inference kernel: one multiply and one add over x (instead of four ops
+  // over x, and one op in its gradient instead of two).
+  const { scale, shift } = batchNormScaleShift(p);
+  const r = x.rank;
+  return add(mul(x, perChannel(scale, r)), perChannel(shift, r));
+}
+
+/**
+ * Inference batch norm as y = x * scale + shift per channel: scale = weight / sqrt(var + eps),
+ * shift = bias - mean * scale ([C] vectors, differentiable in every parameter).
+ */
+export function batchNormScaleShift(p: BatchNormParams): { scale: Tensor; shift: Tensor } {
   let scale = div(1, sqrt(add(p.runningVar, p.eps ?? 1e-5)));
   if (p.weight) scale = mul(scale, p.weight);
   let shift = mul(neg(p.runningMean), scale);
   if (p.bias) shift = add(shift, p.bias);
-  const r = x.rank;
-  return add(mul(x, perChannel(scale, r)), perChannel(shift, r));
+  return { scale, shift };
 }
 
 /**

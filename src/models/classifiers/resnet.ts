@@ -11,11 +11,13 @@ import { flatten } from "../../ops/reshape.ts";
 import { relu } from "../../ops/unary.ts";
 import { Random } from "../../random.ts";
 import { Conv2d } from "../nn/conv.ts";
+import { convBatchNorm } from "../nn/conv-batch-norm.ts";
 import { Linear } from "../nn/linear.ts";
 import { Module } from "../nn/module.ts";
 import { BatchNorm2d } from "../nn/norm.ts";
 import { AdaptiveAvgPool2d } from "../nn/pooling.ts";
 import { Sequential } from "../nn/sequential.ts";
+import { applyTap } from "../nn/taps.ts";
 
 export interface ResNetConfig {
   inChannels: number;
@@ -55,9 +57,14 @@ export class BasicBlock extends Module {
         : null;
   }
   forward(x: Tensor): Tensor {
-    const h = relu(this.bn1.call(this.conv1.call(x)));
-    const y = this.bn2.call(this.conv2.call(h));
-    return relu(add(y, this.downsample ? this.downsample.call(x) : x));
+    const h = relu(convBatchNorm(this.conv1, this.bn1, x));
+    const y = convBatchNorm(this.conv2, this.bn2, h);
+    return relu(add(y, this.downsample ? this.shortcut(this.downsample, x) : x));
+  }
+  /** The strided 1x1 conv + BatchNorm shortcut, folded like the main path. */
+  private shortcut(ds: Sequential, x: Tensor): Tensor {
+    const [conv, bn] = ds.layers as [Conv2d, BatchNorm2d];
+    return applyTap(ds.path, convBatchNorm(conv, bn, x));
   }
 }
 
@@ -109,7 +116,7 @@ export class ResNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let h = relu(this.bn1.call(this.conv1.call(x)));
+    let h = relu(convBatchNorm(this.conv1, this.bn1, x));
     for (const s of this.stages) h = s.call(h);
     return this.fc.call(flatten(this.avgpool.call(h), 1));
   }

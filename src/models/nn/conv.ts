@@ -70,6 +70,10 @@ export class Conv2d extends ConvParams {
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.options());
   }
+  /** This conv's geometry with another weight and bias (e.g. a BatchNorm folded in). */
+  forwardWith(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+    return conv2d(x, weight, { ...this.options(), bias });
+  }
   /**
    * call(upsample(x, scale, "nearest")) without making the upsampled image (nearestUpsampleConv2d:
    * the same values to float32 rounding; taps on this module see its output as usual).

@@ -2,7 +2,7 @@ import type { Tensor } from "../../autodiff/tensor.ts";
 import { tidy } from "../../autodiff/tidy.ts";
 import { add, mul } from "../../ops/binary.ts";
 import { ones, zeros } from "../../ops/creation.ts";
-import { batchNorm, batchNormTrain, layerNorm } from "../../ops/norm.ts";
+import { type BatchNormParams, batchNorm, batchNormTrain, layerNorm } from "../../ops/norm.ts";
 import { Module } from "./module.ts";
 
 /** torch.nn.BatchNorm2d: batch statistics in training (updating running averages), running ones in eval. */
@@ -22,16 +22,18 @@ export class BatchNorm2d extends Module {
     this.runningMean = this.buffer("running_mean", zeros([channels]));
     this.runningVar = this.buffer("running_var", ones([channels]));
   }
+  /** The running statistics and affine parameters (eval mode's normalisation). */
+  evalParams(): BatchNormParams {
+    return {
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      weight: this.weight,
+      bias: this.bias,
+      eps: this.eps,
+    };
+  }
   forward(x: Tensor): Tensor {
-    if (!this.training) {
-      return batchNorm(x, {
-        runningMean: this.runningMean,
-        runningVar: this.runningVar,
-        weight: this.weight,
-        bias: this.bias,
-        eps: this.eps,
-      });
-    }
+    if (!this.training) return batchNorm(x, this.evalParams());
     const r = batchNormTrain(x, { weight: this.weight, bias: this.bias, eps: this.eps });
     const m = this.momentum;
     tidy(() => {

@@ -25,3 +25,8 @@ export function applyTap(path: string, output: Tensor): Tensor {
   const tap = active.get(path);
   return tap ? tap(output, path) : output;
 }
+
+/** Whether a tap on `path` is active (a fused op that skips that module's output checks this). */
+export function tapActive(path: string): boolean {
+  return active.has(path);
+}
