@@ -4,6 +4,7 @@ import type { BinaryOp, TypedArray, UnaryOp, UnaryParams } from "../backend.ts";
 import { allocF32, recycle } from "./buffers.ts";
 import { broadcastStrides, sizeOf } from "./cpu-data.ts";
 import { erf, gelu, sigmoid, softplus } from "./scalar-math.ts";
+import { elementwiseSimd } from "./wasm/elementwise-simd.ts";
 
 type Fn1 = (x: number) => number;
 
@@ -100,7 +101,9 @@ function stepBits(x: Int32Array, out: Int32Array): void {
 export function unary(op: UnaryOp, x: TypedArray, p: UnaryParams = {}): Float32Array {
   const out = allocF32(x.length);
   if ((op === "relu" || op === "step") && x instanceof Float32Array) {
-    (op === "relu" ? reluBits : stepBits)(bitsOf(x), bitsOf(out));
+    if (x.length < WASM_MIN || !elementwiseSimd(op, x, null, out)) {
+      (op === "relu" ? reluBits : stepBits)(bitsOf(x), bitsOf(out));
+    }
     return out;
   }
   const f = unaryFn(op, p);
@@ -216,9 +219,25 @@ function expand(
   return out;
 }
 
-/** The op on two arrays of one length, with monomorphic loops for the arithmetic ops. */
+/** Below this many elements the wasm round trip is not worth its fixed cost. */
+const WASM_MIN = 256;
+
+/**
+ * The op on two arrays of one length: the arithmetic ops on float32 in wasm SIMD (bitwise the
+ * same results: float64 arithmetic rounded to float32 is exact for + - * /), otherwise
+ * monomorphic loops.
+ */
 function binaryFlat(op: BinaryOp, a: TypedArray, b: TypedArray): Float32Array {
   const out = allocF32(a.length);
+  if (
+    (op === "add" || op === "sub" || op === "mul" || op === "div") &&
+    a.length >= WASM_MIN &&
+    a instanceof Float32Array &&
+    b instanceof Float32Array &&
+    elementwiseSimd(op, a, b, out)
+  ) {
+    return out;
+  }
   if (op === "add") for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
   else if (op === "mul") for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i];
   else if (op === "sub") for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i];
