@@ -87,6 +87,18 @@ describe("PyTorch pooling fixtures", () => {
     }
   }
 
+  it("2x2 stride 2 windows (the unrolled path): NaN, -inf and ties follow PyTorch's rule", () => {
+    // One [2, 10] plane, five windows: a NaN first; two NaNs (the later wins); all -inf (the
+    // first pixel); all equal (the first); the maximum last. PyTorch: val > max || isnan(val).
+    const N = Number.NaN;
+    const I = Number.NEGATIVE_INFINITY;
+    const x = Float32Array.from([N, 5, 1, N, I, I, 2, 2, 0, 1, 1, 3, N, 0, I, I, 2, 2, 3, 9]);
+    const g = poolGeometry([1, 1, 2, 10], { kernel: [2, 2], stride: [2, 2], pad: [0, 0, 0, 0] });
+    const { out, argmax } = maxPool2d(x, g);
+    expect(Array.from(out)).toEqual([N, N, I, 2, 9]);
+    expect(Array.from(argmax)).toEqual([0, 12, 4, 6, 19]);
+  });
+
   it("covers ties, NaN and ceil-mode windows past the padding", () => {
     expect(fx.cases.some((c) => c.max.out.includes(null))).toBe(true);
     expect(fx.cases.some((c) => c.ceilMode && c.pad.some((p) => p > 0))).toBe(true);

@@ -28,6 +28,12 @@ export function maxPool2d(
   const planes = batch * channels;
   const out = allocF32(planes * OH * OW);
   const argmax = allocI32(planes * OH * OW);
+  if (kh === 2 && kw === 2 && sh === 2 && sw === 2 && padTop === 0 && padLeft === 0) {
+    if (2 * OH <= H && 2 * OW <= W) {
+      maxPool2x2(x, planes, H, W, OH, OW, out, argmax);
+      return { out, argmax };
+    }
+  }
   for (let p = 0; p < planes; p++) {
     const base = p * H * W;
     let q = p * OH * OW;
@@ -59,6 +65,53 @@ export function maxPool2d(
     }
   }
   return { out, argmax };
+}
+
+/**
+ * maxPool2d for 2x2 windows at stride 2 that all lie inside the input (the common CNN case),
+ * unrolled: the same order of comparisons, ties and NaN rule as the general loop, without its
+ * per-window bounds and inner loops.
+ */
+function maxPool2x2(
+  x: Float32Array,
+  planes: number,
+  H: number,
+  W: number,
+  OH: number,
+  OW: number,
+  out: Float32Array,
+  argmax: Int32Array,
+): void {
+  let q = 0;
+  for (let p = 0; p < planes; p++) {
+    const base = p * H * W;
+    for (let oh = 0; oh < OH; oh++) {
+      const top = 2 * oh * W;
+      for (let ow = 0; ow < OW; ow++, q++) {
+        const i0 = top + 2 * ow;
+        let at = i0;
+        let best = x[base + i0];
+        // The first pixel starts the search (as PyTorch; -inf or NaN there stays unless beaten).
+        let v = x[base + i0 + 1];
+        if (v > best || v !== v) {
+          best = v;
+          at = i0 + 1;
+        }
+        v = x[base + i0 + W];
+        if (v > best || v !== v) {
+          best = v;
+          at = i0 + W;
+        }
+        v = x[base + i0 + W + 1];
+        if (v > best || v !== v) {
+          best = v;
+          at = i0 + W + 1;
+        }
+        out[q] = best;
+        argmax[q] = at;
+      }
+    }
+  }
 }
 
 /** Gradient of maxPool2d: each dy goes to its window's argmax (overlapping windows add up). */
