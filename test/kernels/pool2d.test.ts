@@ -93,7 +93,12 @@ describe("PyTorch pooling fixtures", () => {
     const N = Number.NaN;
     const I = Number.NEGATIVE_INFINITY;
     const x = Float32Array.from([N, 5, 1, N, I, I, 2, 2, 0, 1, 1, 3, N, 0, I, I, 2, 2, 3, 9]);
-    const g = poolGeometry([1, 1, 2, 10], { kernel: [2, 2], stride: [2, 2], pad: [0, 0, 0, 0] });
+    const g = poolGeometry([1, 1, 2, 10], {
+      kernel: [2, 2],
+      stride: [2, 2],
+      pad: [0, 0, 0, 0],
+      countIncludePad: true,
+    });
     const { out, argmax } = maxPool2d(x, g);
     expect(Array.from(out)).toEqual([N, N, I, 2, 9]);
     expect(Array.from(argmax)).toEqual([0, 12, 4, 6, 19]);

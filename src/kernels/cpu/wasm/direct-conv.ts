@@ -10,7 +10,7 @@
  * [C][kh][kw][4] (4 output channels, zero where absent), out row stride cols8, plane stride
  * outPlane floats. All pointers in bytes, strides in floats.
  */
-import { codeWriter, section, uleb } from "./wasm-encode.ts";
+import { codeWriter, instantiateGenerated, section, uleb } from "./wasm-encode.ts";
 
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -213,16 +213,8 @@ let inst: { memory: WebAssembly.Memory; dconv: Dconv } | null | undefined;
 
 function instance(): { memory: WebAssembly.Memory; dconv: Dconv } | null {
   if (inst === undefined) {
-    try {
-      const bytes = directConvModuleBytes();
-      if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes)) inst = null;
-      else {
-        const i = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-        inst = { memory: i.exports.mem as WebAssembly.Memory, dconv: i.exports.dconv as Dconv };
-      }
-    } catch {
-      inst = null;
-    }
+    const i = instantiateGenerated(directConvModuleBytes());
+    inst = i && { memory: i.exports.mem as WebAssembly.Memory, dconv: i.exports.dconv as Dconv };
   }
   return inst;
 }

@@ -8,7 +8,7 @@
  * Exports (byte addresses; n a multiple of 16 bytes): add, sub, mul, div (a op b), relu
  * (max(a, 0); NaN stays NaN) and step (1 where a > 0, NaN where a is NaN, else 0).
  */
-import { codeWriter, section, uleb } from "./wasm-encode.ts";
+import { codeWriter, instantiateGenerated, section, uleb } from "./wasm-encode.ts";
 
 export type SimdBinaryOp = "add" | "sub" | "mul" | "div";
 export type SimdUnaryOp = "relu" | "step";
@@ -144,13 +144,10 @@ let inst: Instance | null | undefined;
 
 function instance(): Instance | null {
   if (inst === undefined) {
-    try {
-      const bytes = elementwiseModuleBytes();
-      if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes)) inst = null;
-      else {
-        const i = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-        const x = i.exports as Record<string, Loop> & { mem: WebAssembly.Memory };
-        inst = {
+    const i = instantiateGenerated(elementwiseModuleBytes());
+    const x = i?.exports as (Record<string, Loop> & { mem: WebAssembly.Memory }) | undefined;
+    inst = x
+      ? {
           view: new Float32Array(x.mem.buffer),
           add: x.add,
           sub: x.sub,
@@ -158,11 +155,8 @@ function instance(): Instance | null {
           div: x.div,
           relu: x.relu,
           step: x.step,
-        };
-      }
-    } catch {
-      inst = null;
-    }
+        }
+      : null;
   }
   return inst;
 }

@@ -62,3 +62,16 @@ export function codeWriter() {
     },
   };
 }
+
+/**
+ * Instantiates generated module bytes that import nothing; null where WebAssembly, or a feature
+ * the module uses (SIMD), is missing.
+ */
+export function instantiateGenerated(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Instance | null {
+  try {
+    if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes)) return null;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  } catch {
+    return null;
+  }
+}
