@@ -24,7 +24,7 @@ const REF: Record<string, (a: number, b: number) => number> = {
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
-  relu: (a) => (Number.isNaN(a) ? a : a > 0 ? a : 0),
+  relu: (a) => (Number.isNaN(a) ? a : Math.max(a, 0)),
   step: (a) => (Number.isNaN(a) ? a : a > 0 ? 1 : 0),
 };
 

@@ -120,7 +120,11 @@ describe("conv + BatchNorm folding", () => {
       [1, 1, 28, 28],
     );
     let seen: number[] = [];
-    tidy(() => withTaps({ conv1: (t) => ((seen = Array.from(t.dataSync())), t) }, () => m.call(x)));
+    const record: Tap = (t) => {
+      seen = Array.from(t.dataSync());
+      return t;
+    };
+    tidy(() => withTaps({ conv1: record }, () => m.call(x)));
     const own = tidy(() => Array.from(m.conv1.call(x).dataSync()));
     expect(seen).toEqual(own);
   });

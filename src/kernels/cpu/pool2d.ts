@@ -93,17 +93,17 @@ function maxPool2x2(
         let best = x[base + i0];
         // The first pixel starts the search (as PyTorch; -inf or NaN there stays unless beaten).
         let v = x[base + i0 + 1];
-        if (v > best || v !== v) {
+        if (v > best || Number.isNaN(v)) {
           best = v;
           at = i0 + 1;
         }
         v = x[base + i0 + W];
-        if (v > best || v !== v) {
+        if (v > best || Number.isNaN(v)) {
           best = v;
           at = i0 + W;
         }
         v = x[base + i0 + W + 1];
-        if (v > best || v !== v) {
+        if (v > best || Number.isNaN(v)) {
           best = v;
           at = i0 + W + 1;
         }
