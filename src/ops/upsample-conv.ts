@@ -2,7 +2,8 @@
  * A convolution of a nearest-upsampled image, computed without the upsampled image: conv(k x k,
  * stride 1) of upsample(x, r) equals a conv on x itself with r*r phases of merged taps (each
  * output phase sees at most ceil(k / r) + 1 source pixels per axis), followed by depth-to-space.
- * The multiply-adds are the same, but the r*r-times larger intermediate, the upsampling and its
+ * The multiply-adds stay about the same (the merged kernel covers every phase, so some of its
+ * taps are zero for some phases), but the r*r-times larger intermediate, the upsampling and its
  * adjoint disappear, and the few-output-channel conv at the high resolution (the last layer of an
  * SR network) becomes a conv with r*r times more output channels at the low resolution, which
  * suits a GEMM. The merged kernel is made with differentiable ops, so weight gradients flow too.
