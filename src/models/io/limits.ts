@@ -1,0 +1,104 @@
+/**
+ * Resource limits for everything salient reads from files it did not write: weight files, ONNX
+ * graphs, images. A hostile or corrupt file can declare sizes far beyond its own length (a
+ * 69-byte PNG claiming 20000x20000 pixels, a stride-0 tensor of 1.6e9 elements, a zip bomb);
+ * importers check every declared size against these limits *before* allocating, and refuse with
+ * a `LimitError` that names the file, the quantity and the limit. Users with genuinely large
+ * inputs raise a limit with `setImportLimits`.
+ */
+
+export interface ImportLimits {
+  /** Elements of any one tensor read from a weight file or made by an imported graph. */
+  maxTensorElements: number;
+  /** Bytes produced by decompressing one entry (zip, deflate, PNG IDAT). */
+  maxInflatedBytes: number;
+  /** Pixels (width x height) of a decoded image. */
+  maxImagePixels: number;
+  /** Nesting depth of a parsed structure (pickle containers, JSON headers, ONNX subgraphs). */
+  maxNestingDepth: number;
+}
+
+/** The defaults: 2^28 elements (1 GiB of float32), 1 GiB inflated, 100 megapixels, depth 1000. */
+export const DEFAULT_IMPORT_LIMITS: Readonly<ImportLimits> = Object.freeze({
+  maxTensorElements: 2 ** 28,
+  maxInflatedBytes: 2 ** 30,
+  maxImagePixels: 100_000_000,
+  maxNestingDepth: 1000,
+});
+
+let current: ImportLimits = { ...DEFAULT_IMPORT_LIMITS };
+
+/** The limits in force now. */
+export function importLimits(): Readonly<ImportLimits> {
+  return current;
+}
+
+/**
+ * Raises or lowers some limits and returns the previous set (pass it back to restore).
+ * Every value must be a positive number; `Infinity` turns a limit off.
+ */
+export function setImportLimits(limits: Partial<ImportLimits>): ImportLimits {
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Object.hasOwn(DEFAULT_IMPORT_LIMITS, key)) {
+      throw new Error(
+        `setImportLimits: unknown limit "${key}" (known: ${Object.keys(DEFAULT_IMPORT_LIMITS).join(", ")})`,
+      );
+    }
+    if (typeof value !== "number" || Number.isNaN(value) || value <= 0) {
+      throw new Error(`setImportLimits: ${key} must be a positive number, got ${String(value)}`);
+    }
+  }
+  const previous = current;
+  current = { ...current, ...limits };
+  return previous;
+}
+
+/** Runs fn with some limits changed, restoring the previous ones afterwards (sync only). */
+export function withImportLimits<T>(limits: Partial<ImportLimits>, fn: () => T): T {
+  const previous = setImportLimits(limits);
+  try {
+    return fn();
+  } finally {
+    current = previous;
+  }
+}
+
+/** A declared size in an input file exceeds a limit (see `setImportLimits`). */
+export class LimitError extends Error {
+  constructor(
+    readonly source: string,
+    readonly quantity: string,
+    readonly value: number,
+    readonly limit: keyof ImportLimits,
+  ) {
+    super(
+      `${source}: ${quantity} is ${formatCount(value)}, over the limit of ${formatCount(current[limit])} ` +
+        `(${limit}; raise it with setImportLimits({ ${limit}: ... }) if the file is trusted)`,
+    );
+    this.name = "LimitError";
+  }
+}
+
+/** Throws a LimitError when `value` exceeds the named limit (NaN and negatives also refused). */
+export function checkLimit(
+  source: string,
+  quantity: string,
+  value: number,
+  limit: keyof ImportLimits,
+): void {
+  if (!(value >= 0 && value <= current[limit]))
+    throw new LimitError(source, quantity, value, limit);
+}
+
+function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  return n >= 1e6 ? n.toExponential(2) : String(n);
+}
+
+/**
+ * Looks a name read from a file up in a table by own property only, so names like
+ * "constructor" or "toString" never match an inherited member.
+ */
+export function ownLookup<V>(table: Readonly<Record<string, V>>, name: string): V | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
