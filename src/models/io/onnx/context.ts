@@ -3,6 +3,7 @@ import { Tensor } from "../../../autodiff/tensor.ts";
 import type { Attrs } from "./attrs.ts";
 import { OnnxUnsupportedError } from "./errors.ts";
 import { type HostArray, toHost, toTensor, type Value } from "./host.ts";
+import { checkedElements } from "./sizes.ts";
 
 export class OpContext {
   constructor(
@@ -25,6 +26,14 @@ export class OpContext {
   /** A valid model using a feature this importer does not implement. */
   unsupported(msg: string): never {
     throw new OnnxUnsupportedError(`${this.where}: ${msg}`);
+  }
+
+  /**
+   * Checks a shape this node is about to allocate (computed from attributes or constant inputs)
+   * against the import limits, before the allocation; returns its element count.
+   */
+  allocates(shape: readonly number[], what = "its output"): number {
+    return checkedElements(this.where, what, shape);
   }
 
   has(i: number): boolean {

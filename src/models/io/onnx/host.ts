@@ -6,6 +6,7 @@
 import { shapeEq } from "../../../autodiff/make.ts";
 import { Tensor } from "../../../autodiff/tensor.ts";
 import { tensor } from "../../../ops/creation.ts";
+import { checkedElements, formatShape } from "./sizes.ts";
 
 export type HostDType =
   | "float32"
@@ -31,7 +32,7 @@ export class HostArray {
   ) {
     this.size = shape.reduce((a, b) => a * b, 1);
     if (data.length !== this.size) {
-      throw new Error(`host array: ${data.length} values for shape [${shape}]`);
+      throw new Error(`host array: ${data.length} values for shape ${formatShape(shape)}`);
     }
   }
   get rank(): number {
@@ -92,15 +93,15 @@ export function broadcastShape(a: readonly number[], b: readonly number[], what:
     const x = a[a.length - n + i] ?? 1;
     const y = b[b.length - n + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1)
-      throw new Error(`${what}: shapes [${a}] and [${b}] do not broadcast`);
+      throw new Error(`${what}: shapes ${formatShape(a)} and ${formatShape(b)} do not broadcast`);
     out.push(x === 1 ? y : x);
   }
   return out;
 }
 
 /** Index into `src` (of shape `from`) for each element of the broadcast shape `to`. */
-function broadcastIndex(from: readonly number[], to: readonly number[]): Int32Array {
-  const n = to.reduce((a, b) => a * b, 1);
+function broadcastIndex(from: readonly number[], to: readonly number[], where: string): Int32Array {
+  const n = checkedElements(where, "the broadcast result", to);
   const idx = new Int32Array(n);
   const lead = to.length - from.length;
   const srcStrides = stridesOf(from);
@@ -124,16 +125,16 @@ export function hostBinary(
   dtype: HostDType = a.dtype,
 ): HostArray {
   const shape = broadcastShape(a.shape, b.shape, what);
-  const ia = broadcastIndex(a.shape, shape);
-  const ib = broadcastIndex(b.shape, shape);
+  const ia = broadcastIndex(a.shape, shape, what);
+  const ib = broadcastIndex(b.shape, shape, what);
   const out = new Float64Array(ia.length);
   for (let i = 0; i < out.length; i++) out[i] = coerce(dtype, f(a.data[ia[i]], b.data[ib[i]]));
   return new HostArray(dtype, shape, out);
 }
 
-export function hostExpand(a: HostArray, shape: readonly number[]): HostArray {
-  const to = broadcastShape(a.shape, shape, "Expand");
-  const idx = broadcastIndex(a.shape, to);
+export function hostExpand(a: HostArray, shape: readonly number[], where: string): HostArray {
+  const to = broadcastShape(a.shape, shape, where);
+  const idx = broadcastIndex(a.shape, to, where);
   return new HostArray(
     a.dtype,
     to,
@@ -141,9 +142,9 @@ export function hostExpand(a: HostArray, shape: readonly number[]): HostArray {
   );
 }
 
-export function hostWhere(c: HostArray, a: HostArray, b: HostArray): HostArray {
-  const shape = broadcastShape(broadcastShape(c.shape, a.shape, "Where"), b.shape, "Where");
-  const [ic, ia, ib] = [c, a, b].map((t) => broadcastIndex(t.shape, shape));
+export function hostWhere(c: HostArray, a: HostArray, b: HostArray, where: string): HostArray {
+  const shape = broadcastShape(broadcastShape(c.shape, a.shape, where), b.shape, where);
+  const [ic, ia, ib] = [c, a, b].map((t) => broadcastIndex(t.shape, shape, where));
   const out = new Float64Array(ic.length);
   for (let i = 0; i < out.length; i++) out[i] = c.data[ic[i]] ? a.data[ia[i]] : b.data[ib[i]];
   return new HostArray(a.dtype, shape, out);
@@ -173,11 +174,15 @@ export function hostTranspose(a: HostArray, perm: readonly number[]): HostArray 
 }
 
 /** Per-axis index lists: out[i0, i1, ...] = a[idx[0][i0], idx[1][i1], ...]. */
-export function hostTake(a: HostArray, idx: readonly (readonly number[])[]): HostArray {
+export function hostTake(
+  a: HostArray,
+  idx: readonly (readonly number[])[],
+  where: string,
+): HostArray {
   const shape = idx.map((l) => l.length);
   const inStrides = stridesOf(a.shape);
   const outStrides = stridesOf(shape);
-  const n = shape.reduce((p, d) => p * d, 1);
+  const n = checkedElements(where, "the result", shape);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let src = 0;
@@ -189,11 +194,11 @@ export function hostTake(a: HostArray, idx: readonly (readonly number[])[]): Hos
   return new HostArray(a.dtype, shape, out);
 }
 
-export function hostConcat(xs: readonly HostArray[], axis: number): HostArray {
+export function hostConcat(xs: readonly HostArray[], axis: number, where: string): HostArray {
   const shape = [...xs[0].shape];
   shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  const out = new Float64Array(checkedElements(where, "the result", shape));
   let p = 0;
   for (let o = 0; o < outer; o++) {
     for (const x of xs) {

@@ -9,6 +9,7 @@ import { tidy } from "../../../autodiff/tidy.ts";
 import { tensor } from "../../../ops/creation.ts";
 import { Module, type StateDict } from "../../nn/module.ts";
 import type { StoredDType } from "../dtypes.ts";
+import { checkLimit, LimitError } from "../limits.ts";
 import type { WeightMap } from "../weights.ts";
 import { Attrs } from "./attrs.ts";
 import { OpContext, type OpSpec } from "./context.ts";
@@ -21,6 +22,7 @@ import { nnOps } from "./ops-nn.ts";
 import { shapeOps } from "./ops-shape.ts";
 import { decodeTensor, type ModelProto, type NodeProto, parseModel } from "./proto.ts";
 import { resizeOps } from "./resize.ts";
+import { formatShape } from "./sizes.ts";
 
 export const ONNX_OPS: Readonly<Record<string, OpSpec>> = {
   ...elementwiseOps,
@@ -107,7 +109,7 @@ export class OnnxModel extends Module {
 
   static fromBytes(bytes: Uint8Array, o: OnnxOptions = {}): OnnxModel {
     const name = o.name ?? "ONNX model";
-    return new OnnxModel(parseModel(bytes, name), { ...o, name });
+    return namingFile(name, () => new OnnxModel(parseModel(bytes, name), { ...o, name }));
   }
 
   /** Checks every node and orders them so each runs after the nodes it reads from. */
@@ -138,20 +140,39 @@ export class OnnxModel extends Module {
         outputs: [...(node.output ?? [])],
       };
     });
-    const order: Prepared[] = [];
+    // Kahn's algorithm, always taking the earliest ready node in file order: linear in the graph
+    // size (a hostile file may list a long chain backwards), same order as the file when sorted.
     const ready = new Set(available);
-    while (pending.length) {
-      const i = pending.findIndex((p) => p.inputs.every((n) => !n || ready.has(n)));
-      if (i < 0) {
-        const p = pending[0];
-        const missing = p.inputs.filter((n) => n && !ready.has(n));
-        throw new Error(
-          `${p.where}: input(s) ${missing.map((m) => `"${m}"`).join(", ")} are never produced (or the graph has a cycle)`,
-        );
+    const waitingOn = pending.map((p) => new Set(p.inputs.filter((n) => n && !ready.has(n))).size);
+    const readers = new Map<string, number[]>();
+    pending.forEach((p, i) => {
+      for (const n of new Set(p.inputs)) {
+        if (!n || ready.has(n)) continue;
+        const list = readers.get(n);
+        if (list) list.push(i);
+        else readers.set(n, [i]);
       }
-      const [p] = pending.splice(i, 1);
-      for (const o of p.outputs) if (o) ready.add(o);
+    });
+    const queue = new MinHeap();
+    waitingOn.forEach((w, i) => {
+      if (w === 0) queue.push(i);
+    });
+    const order: Prepared[] = [];
+    while (queue.size > 0) {
+      const p = pending[queue.pop()];
       order.push(p);
+      for (const o of p.outputs) {
+        if (!o || ready.has(o)) continue;
+        ready.add(o);
+        for (const j of readers.get(o) ?? []) if (--waitingOn[j] === 0) queue.push(j);
+      }
+    }
+    if (order.length < pending.length) {
+      const p = pending[waitingOn.findIndex((w) => w > 0)];
+      const missing = p.inputs.filter((n) => n && !ready.has(n));
+      throw new Error(
+        `${p.where}: input(s) ${missing.map((m) => `"${m}"`).join(", ")} are never produced (or the graph has a cycle)`,
+      );
     }
     for (const o of this.outputNames) {
       if (!ready.has(o)) throw new Error(`${this.name}: graph output "${o}" is never produced`);
@@ -224,7 +245,7 @@ export class OnnxModel extends Module {
         try {
           result = p.spec.run(ctx);
         } catch (e) {
-          throw rewrap(e as Error, p.where);
+          throw rewrap(e, p.where);
         }
         const outs = Array.isArray(result) ? result : [result];
         p.outputs.forEach((name, k) => {
@@ -232,6 +253,15 @@ export class OnnxModel extends Module {
           const v = outs[k];
           if (v === undefined)
             throw new Error(`${p.where}: produced no value for output ${k} ("${name}")`);
+          // Ops check the sizes they compute before allocating; this catches any that grew
+          // through a path without such a check, before later nodes build on it.
+          const size = v.shape.reduce((a, b) => a * b, 1);
+          checkLimit(
+            p.where,
+            `the element count of output "${name}" ${formatShape(v.shape)} (a graph intermediate)`,
+            size,
+            "maxTensorElements",
+          );
           env.set(name, v);
         });
         this.release(env, keepSet, p.inputs, i);
@@ -266,10 +296,71 @@ export class OnnxModel extends Module {
   }
 }
 
-function rewrap(e: Error, where: string): Error {
+/** Prefixes an op's error with the file and node (keeping its class where callers test it). */
+function rewrap(thrown: unknown, where: string): Error {
+  const e = thrown instanceof Error ? thrown : new Error(String(thrown));
   if (e.message.includes(where)) return e;
+  if (e instanceof LimitError) return new LimitError(where, e.quantity, e.value, e.limit);
+  if (e instanceof RangeError) {
+    // The engine could not allocate or recurse: a size no check foresaw. Say where, plainly.
+    return new Error(
+      `${where}: this node's result is too large for memory or the stack (${e.message}); the model's shapes are likely corrupt or hostile`,
+    );
+  }
   const msg = `${where}: ${e.message}`;
   return e instanceof OnnxUnsupportedError ? new OnnxUnsupportedError(msg) : new Error(msg);
+}
+
+/** Runs fn so that every error it throws starts with the file name. */
+function namingFile<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (thrown) {
+    const e = thrown instanceof Error ? thrown : new Error(String(thrown));
+    if (e.message.startsWith(name)) throw e;
+    if (e instanceof LimitError) throw new LimitError(name, e.quantity, e.value, e.limit);
+    const msg = `${name}: ${e.message}`;
+    throw e instanceof OnnxUnsupportedError ? new OnnxUnsupportedError(msg) : new Error(msg);
+  }
+}
+
+/** A binary min-heap of node indices (the next ready node in file order). */
+class MinHeap {
+  private readonly items: number[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  push(v: number): void {
+    const a = this.items;
+    a.push(v);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (a[parent] <= a[i]) break;
+      [a[parent], a[i]] = [a[i], a[parent]];
+      i = parent;
+    }
+  }
+  pop(): number {
+    const a = this.items;
+    const top = a[0];
+    const lastItem = a.pop()!;
+    if (a.length > 0) {
+      a[0] = lastItem;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l] < a[m]) m = l;
+        if (r < a.length && a[r] < a[m]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 const STORED = new Set<string>([
@@ -292,7 +383,10 @@ export function loadOnnx(bytes: Uint8Array, o: OnnxOptions = {}): OnnxModel {
 
 /** The float initializers of an ONNX file as a weight map (without building the graph). */
 export function readOnnxInitializers(bytes: Uint8Array, name = "ONNX model"): WeightMap {
-  const m = parseModel(bytes, name);
+  return namingFile(name, () => initializersOf(parseModel(bytes, name), name));
+}
+
+function initializersOf(m: ModelProto, name: string): WeightMap {
   const out: WeightMap = new Map();
   for (const init of m.graph?.initializer ?? []) {
     const h = decodeTensor(init, `${name}: initializer "${init.name}"`);

@@ -36,6 +36,9 @@ function pair(ctx: OpContext, name: string, lifted: boolean, fallback: number): 
   const n = lifted ? 1 : 2;
   if (v && v.length !== n) ctx.fail(`${name} [${v}] should have ${n} entries`);
   const vals = v ?? new Array<number>(n).fill(fallback);
+  // strides and dilations (fallback 1) must be positive; output_padding (fallback 0) non-negative.
+  if (vals.some((d) => !Number.isInteger(d) || d < fallback))
+    ctx.fail(`${name} [${vals}] must be integers >= ${fallback}`);
   return lifted ? [fallback === 0 ? 0 : 1, vals[0]] : [vals[0], vals[1]];
 }
 
@@ -80,6 +83,21 @@ function forwardPads(
   return [p[0], p[2], p[1], p[3]];
 }
 
+/**
+ * Checks the padded input (an upper bound on what conv and pooling allocate: their output and
+ * any explicit padding) before the engine allocates it; pads come from the file.
+ */
+function checkPadded(
+  ctx: OpContext,
+  shape: readonly number[],
+  channels: number,
+  [t, b, l, r]: readonly number[],
+): void {
+  if ([t, b, l, r].some((p) => !Number.isInteger(p) || p < 0))
+    ctx.fail(`pads [${[t, b, l, r]}] must be non-negative integers`);
+  ctx.allocates([shape[0], channels, shape[2] + t + b, shape[3] + l + r], "the padded input");
+}
+
 function conv(ctx: OpContext): Tensor {
   const s = lift(ctx, ctx.tensor(0));
   const wIn = ctx.tensor(1);
@@ -93,6 +111,7 @@ function conv(ctx: OpContext): Tensor {
   const stride = pair(ctx, "strides", s.lifted, 1);
   const dilation = pair(ctx, "dilations", s.lifted, 1);
   const pads = forwardPads(ctx, s.lifted, [s.x.shape[2], s.x.shape[3]], kernel, stride, dilation);
+  checkPadded(ctx, s.x.shape, Math.max(s.x.shape[1], w.shape[0]), pads);
   const y = conv2d(s.x, w, {
     bias: ctx.has(2) ? ctx.tensor(2) : null,
     stride,
@@ -142,6 +161,9 @@ function convTranspose(ctx: OpContext): Tensor {
     out = [0, 1].map((i) => full[i] + outPad[i] - p[2 * i] - p[2 * i + 1]);
   }
   if (out.some((d) => d < 1)) ctx.fail(`empty output [${out}] for input [${s.x.shape}]`);
+  const cOut = w.shape[1] * groups;
+  ctx.allocates([s.x.shape[0], cOut, full[0] + outPad[0], full[1] + outPad[1]], "the full result");
+  ctx.allocates([s.x.shape[0], cOut, out[0], out[1]]);
   const bias = ctx.has(2) ? ctx.tensor(2) : null;
   const symmetric = [0, 1].every(
     (i) =>
@@ -195,6 +217,7 @@ function pool(ctx: OpContext, kind: "max" | "avg"): Tensor {
   if (ctx.attrs.int("storage_order", 0) !== 0) ctx.unsupported("storage_order 1 is not supported");
   const stride = pair(ctx, "strides", s.lifted, 1);
   const pads = forwardPads(ctx, s.lifted, [s.x.shape[2], s.x.shape[3]], kernel, stride, [1, 1]);
+  checkPadded(ctx, s.x.shape, s.x.shape[1], pads);
   const countIncludePad = ctx.attrs.int("count_include_pad", 0) === 1;
   const ceilMode = ctx.attrs.int("ceil_mode", 0) === 1;
   const run = (x: Tensor, pad4: [number, number, number, number]) => {

@@ -31,7 +31,22 @@ import {
   tanh,
 } from "../../../ops/unary.ts";
 import type { OpContext, OpSpec } from "./context.ts";
-import { HostArray, hostBinary, hostWhere, isFloat, toTensor, type Value } from "./host.ts";
+import {
+  broadcastShape,
+  HostArray,
+  hostBinary,
+  hostWhere,
+  isFloat,
+  toTensor,
+  type Value,
+} from "./host.ts";
+
+/** Checks the broadcast shape of some inputs against the limits before an op allocates it. */
+function checkBroadcast(ctx: OpContext, values: readonly Value[]): void {
+  let shape: readonly number[] = [];
+  for (const v of values) shape = broadcastShape(shape, v.shape, ctx.where);
+  ctx.allocates(shape);
+}
 
 const unary = (f: (x: Tensor, ctx: OpContext) => Tensor, attrs: string[] = []): OpSpec => ({
   attrs,
@@ -58,6 +73,7 @@ function binary(
         const shape = [...b.shape, ...Array<number>(a.shape.length - ax - b.shape.length).fill(1)];
         b = b instanceof HostArray ? new HostArray(b.dtype, shape, b.data) : reshape(b, shape);
       }
+      checkBroadcast(ctx, [a, b]);
       if (a instanceof HostArray && b instanceof HostArray) {
         const f = isFloat(a.dtype) ? hostFn : intFn;
         return hostBinary(a, b, f, ctx.where, boolOut ? "bool" : a.dtype);
@@ -73,6 +89,10 @@ function variadic(f: (a: Tensor, b: Tensor) => Tensor, h: HostFn, scaleByCount =
     attrs: [],
     run(ctx) {
       if (ctx.inputs.length === 0) ctx.fail("needs at least one input");
+      checkBroadcast(
+        ctx,
+        ctx.inputs.map((_, i) => ctx.value(i)),
+      );
       if (ctx.inputs.every((v) => v instanceof HostArray) && !scaleByCount) {
         return (ctx.inputs as HostArray[]).reduce((a, b) => hostBinary(a, b, h, ctx.where));
       }
@@ -199,8 +219,9 @@ export const elementwiseOps: Record<string, OpSpec> = {
     attrs: [],
     run(ctx) {
       const [c, a, b] = [0, 1, 2].map((i) => ctx.value(i));
+      checkBroadcast(ctx, [c, a, b]);
       if (c instanceof HostArray && a instanceof HostArray && b instanceof HostArray)
-        return hostWhere(c, a, b);
+        return hostWhere(c, a, b, ctx.where);
       return where(ctx.tensor(0), ctx.tensor(1), ctx.tensor(2));
     },
   },

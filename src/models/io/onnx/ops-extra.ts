@@ -21,7 +21,7 @@ import {
   square,
 } from "../../../ops/unary.ts";
 import type { OpContext, OpSpec } from "./context.ts";
-import { HostArray, hostBinary, hostTake, type Value } from "./host.ts";
+import { broadcastShape, HostArray, hostBinary, hostTake, type Value } from "./host.ts";
 
 const unary = (f: (x: Tensor, ctx: OpContext) => Tensor, attrs: string[] = []): OpSpec => ({
   attrs,
@@ -80,6 +80,7 @@ function logical(
     run(ctx) {
       const a = ctx.value(0);
       const b = ctx.value(1);
+      ctx.allocates(broadcastShape(a.shape, b.shape, ctx.where));
       if (a instanceof HostArray && b instanceof HostArray) {
         return hostBinary(a, b, (x, y) => (f(x !== 0, y !== 0) ? 1 : 0), ctx.where, "bool");
       }
@@ -94,10 +95,12 @@ function tile(ctx: OpContext): Value {
   const reps = ctx.ints(1);
   if (reps.length !== x.shape.length)
     ctx.fail(`repeats [${reps}] should have ${x.shape.length} entries`);
+  ctx.allocates(x.shape.map((d, ax) => d * reps[ax]));
   if (x instanceof HostArray) {
     return hostTake(
       x,
       x.shape.map((d, ax) => Array.from({ length: d * reps[ax] }, (_, i) => i % d)),
+      ctx.where,
     );
   }
   let y = x;

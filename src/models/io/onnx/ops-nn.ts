@@ -11,6 +11,27 @@ import { sqrt } from "../../../ops/unary.ts";
 import type { OpContext, OpSpec } from "./context.ts";
 import type { Value } from "./host.ts";
 
+/** Checks a matrix product's output size ([...batch, M, N]) before the engine allocates it. */
+function checkProduct(
+  ctx: OpContext,
+  a: readonly number[],
+  b: readonly number[],
+  transA = false,
+  transB = false,
+): void {
+  if (a.length === 0 || b.length === 0) return;
+  const m = a.length === 1 ? 1 : a[a.length - (transA ? 1 : 2)];
+  const n = b.length === 1 ? 1 : b[b.length - (transB ? 2 : 1)];
+  const ba = a.slice(0, -2);
+  const bb = b.slice(0, -2);
+  const rank = Math.max(ba.length, bb.length);
+  // Batch dims broadcast; a mismatch is left to the engine's own (clearer) message.
+  const batch = Array.from({ length: rank }, (_, i) =>
+    Math.max(ba[ba.length - rank + i] ?? 1, bb[bb.length - rank + i] ?? 1),
+  );
+  ctx.allocates([...batch, m, n]);
+}
+
 function gemm(ctx: OpContext): Tensor {
   const a = ctx.tensor(0);
   const b = ctx.tensor(1);
@@ -21,6 +42,7 @@ function gemm(ctx: OpContext): Tensor {
   const beta = ctx.attrs.float("beta", 1);
   if (a.rank !== 2 || b.rank !== 2)
     ctx.fail(`expects 2-D A and B, got [${a.shape}] and [${b.shape}]`);
+  checkProduct(ctx, a.shape, b.shape, transA, transB);
   // The dense-layer pattern runs as one `linear` op (what LRP rules replace as a unit).
   if (
     !transA &&
@@ -100,7 +122,13 @@ function depthToSpace(ctx: OpContext): Tensor {
 
 export const nnOps: Record<string, OpSpec> = {
   Gemm: { attrs: ["alpha", "beta", "transA", "transB", "broadcast"], run: gemm },
-  MatMul: { attrs: [], run: (ctx) => matmul(ctx.tensor(0), ctx.tensor(1)) },
+  MatMul: {
+    attrs: [],
+    run(ctx) {
+      checkProduct(ctx, ctx.value(0).shape, ctx.value(1).shape);
+      return matmul(ctx.tensor(0), ctx.tensor(1));
+    },
+  },
   Softmax: { attrs: ["axis"], run: softmaxLike(softmax) },
   LogSoftmax: { attrs: ["axis"], run: softmaxLike(logSoftmax) },
   BatchNormalization: {

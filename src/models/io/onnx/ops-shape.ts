@@ -28,6 +28,7 @@ import {
   type Value,
 } from "./host.ts";
 import { dtypeOf } from "./proto.ts";
+import { formatShape } from "./sizes.ts";
 
 const withShape = (v: Value, shape: number[]): Value =>
   v instanceof HostArray ? hostReshape(v, shape) : reshape(v, shape);
@@ -36,18 +37,28 @@ function reshapeOp(ctx: OpContext): Value {
   const x = ctx.value(0);
   const spec = ctx.opset >= 5 ? ctx.ints(1) : ctx.attrs.ints("shape");
   if (!spec) ctx.fail("no target shape");
+  const size = x.shape.reduce((a, b) => a * b, 1);
+  const from = `${formatShape(x.shape)} (${size} elements)`;
+  const refuse = (why: string): never =>
+    ctx.fail(`cannot reshape input ${from} to ${formatShape(spec)}: ${why}`);
   const allowZero = ctx.attrs.int("allowzero", 0) === 1;
-  const shape = spec.map((d, i) => (d === 0 && !allowZero ? x.shape[i] : d));
+  if (spec.filter((d) => d === -1).length > 1) refuse("more than one -1");
+  const shape = spec.map((d, i) => {
+    if (d < -1) refuse(`dimension ${d} is negative`);
+    if (d !== 0 || allowZero) return d;
+    if (i >= x.shape.length)
+      refuse(`0 at position ${i} copies an input dimension the rank-${x.shape.length} input lacks`);
+    return x.shape[i];
+  });
   const free = shape.indexOf(-1);
   if (free >= 0) {
     const known = shape.reduce((a, d, i) => (i === free ? a : a * d), 1);
-    const size = x.shape.reduce((a, b) => a * b, 1);
-    if (known === 0 || size % known) ctx.fail(`cannot reshape [${x.shape}] to [${spec}]`);
+    if (known === 0 || size % known)
+      refuse(`-1 cannot be inferred (the other dimensions hold ${known} elements)`);
     shape[free] = size / known;
   }
-  if (shape.reduce((a, b) => a * b, 1) !== x.shape.reduce((a, b) => a * b, 1)) {
-    ctx.fail(`cannot reshape [${x.shape}] to [${spec}]`);
-  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n !== size) refuse(`the target holds ${n} elements`);
   return withShape(x, shape);
 }
 
@@ -56,7 +67,7 @@ function flattenOp(ctx: OpContext): Value {
   let axis = ctx.attrs.int("axis", 1);
   if (axis < 0) axis += x.shape.length;
   if (axis < 0 || axis > x.shape.length)
-    ctx.fail(`axis ${ctx.attrs.int("axis", 1)} is out of range for [${x.shape}]`);
+    ctx.fail(`axis ${ctx.attrs.int("axis", 1)} is out of range for ${formatShape(x.shape)}`);
   const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(axis).reduce((a, b) => a * b, 1);
   return withShape(x, [outer, inner]);
@@ -74,7 +85,8 @@ function squeezeOp(ctx: OpContext): Value {
   const axes = given
     ? given.map((a) => ctx.axis(a, x.shape.length))
     : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
-  for (const a of axes) if (x.shape[a] !== 1) ctx.fail(`cannot squeeze axis ${a} of [${x.shape}]`);
+  for (const a of axes)
+    if (x.shape[a] !== 1) ctx.fail(`cannot squeeze axis ${a} of ${formatShape(x.shape)}`);
   return withShape(
     x,
     x.shape.filter((_, i) => !axes.includes(i)),
@@ -98,7 +110,8 @@ function concatOp(ctx: OpContext): Value {
   const xs = ctx.inputs.filter((v): v is Value => v !== undefined);
   if (xs.length === 0) ctx.fail("needs at least one input");
   const axis = ctx.axis(ctx.attrs.int("axis", Number.NaN), xs[0].shape.length);
-  if (xs.every((v) => v instanceof HostArray)) return hostConcat(xs as HostArray[], axis);
+  if (xs.every((v) => v instanceof HostArray))
+    return hostConcat(xs as HostArray[], axis, ctx.where);
   const nonEmpty = xs.filter((v) => v.shape.reduce((a, b) => a * b, 1) > 0);
   return concat((nonEmpty.length ? nonEmpty : xs).map(toTensor), axis);
 }
@@ -143,7 +156,7 @@ function sliceOp(ctx: OpContext): Value {
     size[ax] = idx[ax].length;
     step[ax] = steps[k];
   });
-  if (x instanceof HostArray) return hostTake(x, idx);
+  if (x instanceof HostArray) return hostTake(x, idx, ctx.where);
   if (size.some((d) => d === 0)) return zeros(size);
   return slice(x, begin, size, step);
 }
@@ -168,6 +181,7 @@ function padOp(ctx: OpContext): Value {
     before[ax] = pads[k];
     after[ax] = pads[k + axes.length];
   });
+  ctx.allocates(x.shape.map((d, i) => Math.max(0, d + before[i] + after[i])));
   // Negative pads crop.
   if (before.some((p) => p < 0) || after.some((p) => p < 0)) {
     const b = before.map((p) => Math.max(0, -p));
@@ -188,13 +202,14 @@ function gatherOp(ctx: OpContext): Value {
   const flat = Array.from(ind.data, (i) => {
     const j = i < 0 ? i + n : i;
     if (!Number.isInteger(j) || j < 0 || j >= n)
-      ctx.fail(`index ${i} is out of range for axis ${ax} of [${x.shape}]`);
+      ctx.fail(`index ${i} is out of range for axis ${ax} of ${formatShape(x.shape)}`);
     return j;
   });
   const shape = [...x.shape.slice(0, ax), ...ind.shape, ...x.shape.slice(ax + 1)];
+  ctx.allocates(shape);
   if (x instanceof HostArray) {
     const lists = x.shape.map((d, i) => (i === ax ? flat : Array.from({ length: d }, (_, k) => k)));
-    return hostReshape(hostTake(x, lists), shape);
+    return hostReshape(hostTake(x, lists, ctx.where), shape);
   }
   return reshape(gather(x, flat, ax), shape);
 }
@@ -211,14 +226,17 @@ function castOp(ctx: OpContext): Value {
 function constantOfShape(ctx: OpContext): Value {
   const shape = ctx.ints(0);
   const v = ctx.attrs.tensor("value");
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = ctx.allocates(shape);
   return new HostArray(v?.dtype ?? "float32", shape, new Float64Array(n).fill(v?.data[0] ?? 0));
 }
 
 function expandOp(ctx: OpContext): Value {
   const x = ctx.value(0);
-  const shape = broadcastShape(x.shape, ctx.ints(1), ctx.where);
-  return x instanceof HostArray ? hostExpand(x, shape) : broadcastTo(x, shape);
+  const target = ctx.ints(1);
+  ctx.allocates(target, "the requested shape");
+  const shape = broadcastShape(x.shape, target, ctx.where);
+  ctx.allocates(shape);
+  return x instanceof HostArray ? hostExpand(x, shape, ctx.where) : broadcastTo(x, shape);
 }
 
 function constantOp(ctx: OpContext): Value {
@@ -254,7 +272,9 @@ function splitOp(ctx: OpContext): Value[] {
 
 function rangeOp(ctx: OpContext): Value {
   const [start, limit, delta] = [0, 1, 2].map((i) => ctx.host(i).data[0]);
+  if (delta === 0) ctx.fail("delta is 0");
   const n = Math.max(Math.ceil((limit - start) / delta), 0);
+  ctx.allocates([n]);
   const dtype: HostDType = ctx.host(0).dtype;
   return HostArray.of(
     dtype,

@@ -3,6 +3,7 @@
  * tensor payloads (raw_data or the typed repeated fields) decoded into host arrays.
  */
 import { decodeNumbers, type StoredDType } from "../dtypes.ts";
+import { checkLimit } from "../limits.ts";
 import { OnnxUnsupportedError } from "./errors.ts";
 import { HostArray, type HostDType } from "./host.ts";
 import { WireReader } from "./wire.ts";
@@ -189,40 +190,52 @@ function readModel(r: WireReader): ModelProto {
   return m;
 }
 
-/** TensorProto.DataType -> our dtype, the bytes per element in raw_data, and the decoder. */
-const TYPES: Record<number, { dtype: HostDType; stored?: StoredDType; bytes: number }> = {
-  1: { dtype: "float32", stored: "float32", bytes: 4 },
-  2: { dtype: "uint8", stored: "uint8", bytes: 1 },
-  3: { dtype: "int8", stored: "int8", bytes: 1 },
-  4: { dtype: "uint16", bytes: 2 },
-  5: { dtype: "int16", stored: "int16", bytes: 2 },
-  6: { dtype: "int32", stored: "int32", bytes: 4 },
-  7: { dtype: "int64", stored: "int64", bytes: 8 },
-  9: { dtype: "bool", stored: "bool", bytes: 1 },
-  10: { dtype: "float16", stored: "float16", bytes: 2 },
-  11: { dtype: "float64", stored: "float64", bytes: 8 },
-  12: { dtype: "uint32", bytes: 4 },
-  13: { dtype: "uint64", bytes: 8 },
-  16: { dtype: "bfloat16", stored: "bfloat16", bytes: 2 },
-};
+interface ElementType {
+  dtype: HostDType;
+  stored?: StoredDType;
+  /** Bytes per element in raw_data. */
+  bytes: number;
+}
 
-const TYPE_NAMES: Record<number, string> = {
-  8: "string",
-  14: "complex64",
-  15: "complex128",
-};
+/** TensorProto.DataType codes (read from the file, so looked up in a Map, never an object). */
+const TYPES = new Map<number, ElementType>([
+  [1, { dtype: "float32", stored: "float32", bytes: 4 }],
+  [2, { dtype: "uint8", stored: "uint8", bytes: 1 }],
+  [3, { dtype: "int8", stored: "int8", bytes: 1 }],
+  [4, { dtype: "uint16", bytes: 2 }],
+  [5, { dtype: "int16", stored: "int16", bytes: 2 }],
+  [6, { dtype: "int32", stored: "int32", bytes: 4 }],
+  [7, { dtype: "int64", stored: "int64", bytes: 8 }],
+  [9, { dtype: "bool", stored: "bool", bytes: 1 }],
+  [10, { dtype: "float16", stored: "float16", bytes: 2 }],
+  [11, { dtype: "float64", stored: "float64", bytes: 8 }],
+  [12, { dtype: "uint32", bytes: 4 }],
+  [13, { dtype: "uint64", bytes: 8 }],
+  [16, { dtype: "bfloat16", stored: "bfloat16", bytes: 2 }],
+]);
 
-export function dtypeOf(dataType: number, what: string): HostDType {
-  const t = TYPES[dataType];
+const TYPE_NAMES = new Map<number, string>([
+  [8, "string"],
+  [14, "complex64"],
+  [15, "complex128"],
+]);
+
+function elementType(dataType: number, what: string): ElementType {
+  const t = TYPES.get(dataType);
   if (!t)
     throw new OnnxUnsupportedError(
-      `${what}: unsupported tensor element type ${TYPE_NAMES[dataType] ?? dataType}`,
+      `${what}: unsupported tensor element type ${TYPE_NAMES.get(dataType) ?? dataType}` +
+        ` (supported: ${[...TYPES.values()].map((e) => e.dtype).join(", ")})`,
     );
-  return t.dtype;
+  return t;
+}
+
+export function dtypeOf(dataType: number, what: string): HostDType {
+  return elementType(dataType, what).dtype;
 }
 
 function decodeRaw(dataType: number, raw: Uint8Array, n: number, what: string): Float64Array {
-  const t = TYPES[dataType];
+  const t = elementType(dataType, what);
   if (raw.length !== n * t.bytes) {
     throw new Error(
       `${what}: raw_data has ${raw.length} bytes, ${n} ${t.dtype} elements need ${n * t.bytes}`,
@@ -249,8 +262,9 @@ export function decodeTensor(t: TensorProto, what = `tensor "${t.name ?? ""}"`):
   }
   const shape = t.dims ?? [];
   if (!shape.every((d) => Number.isInteger(d) && d >= 0))
-    throw new Error(`${what}: invalid dims [${shape}]`);
+    throw new Error(`${what}: invalid dims [${shape}] (dimensions must be non-negative integers)`);
   const n = shape.reduce((a, b) => a * b, 1);
+  checkLimit(what, `the element count of dims [${shape}]`, n, "maxTensorElements");
   let data: Float64Array;
   if (t.rawData && t.rawData.length > 0) data = decodeRaw(t.dataType!, t.rawData, n, what);
   else {

@@ -80,53 +80,90 @@ function cubic(a: number, t: number): number {
   return 0;
 }
 
-/** The map for one axis, and which outputs fall outside the input (tf_crop_and_resize only). */
-export function resizeAxisMap(s: ResizeAxisSpec): { map: AxisMap; outside: boolean[] } {
+/** Input taps each output reads: the capacity a map needs per output index. */
+const TAPS = { nearest: 1, linear: 2, cubic: 4 } as const;
+
+/**
+ * The map for one axis, and which outputs fall outside the input (tf_crop_and_resize only).
+ * Built in typed arrays sized up front (outLen x taps), which the caller has checked against the
+ * import limits: an output length comes from the file's scales or sizes.
+ */
+export function resizeAxisMap(s: ResizeAxisSpec): { map: AxisMap; outside: Uint8Array } {
+  const taps = TAPS[s.mode];
   const rowStart = new Int32Array(s.outLen + 1);
-  const cols: number[] = [];
-  const weights: number[] = [];
-  const outside: boolean[] = [];
+  const cols = new Int32Array(s.outLen * taps);
+  const weights = new Float32Array(s.outLen * taps);
+  const outside = new Uint8Array(s.outLen);
   const last = s.inLen - 1;
   const clampIdx = (i: number) => Math.min(Math.max(i, 0), last);
+  // One row's taps, merged by input index (clamping can repeat one) and kept sorted.
+  const rowIdx = new Int32Array(4);
+  const rowW = new Float64Array(4);
+  let rowLen = 0;
+  const put = (i: number, w: number) => {
+    let k = 0;
+    while (k < rowLen && rowIdx[k] < i) k++;
+    if (k < rowLen && rowIdx[k] === i) {
+      rowW[k] += w;
+      return;
+    }
+    for (let j = rowLen; j > k; j--) {
+      rowIdx[j] = rowIdx[j - 1];
+      rowW[j] = rowW[j - 1];
+    }
+    rowIdx[k] = i;
+    rowW[k] = w;
+    rowLen++;
+  };
+  const tapIdx = [0, 0, 0, 0];
+  const tapW = [0, 0, 0, 0];
+  let n = 0;
   for (let o = 0; o < s.outLen; o++) {
     const x = source(o, s);
-    const row = new Map<number, number>();
-    const put = (i: number, w: number) => row.set(i, (row.get(i) ?? 0) + w);
+    rowLen = 0;
     const out = s.coord === "tf_crop_and_resize" && (x < 0 || x > last);
-    outside.push(out);
+    outside[o] = out ? 1 : 0;
     if (!out) {
       if (s.mode === "nearest") put(clampIdx(nearestIndex(x, s.nearest)), 1);
       else {
         const x0 = Math.floor(x);
         const f = x - x0;
-        const taps =
-          s.mode === "linear"
-            ? [
-                [x0, 1 - f],
-                [x0 + 1, f],
-              ]
-            : [-1, 0, 1, 2].map((k) => [x0 + k, cubic(s.cubicA, f - k)]);
+        if (s.mode === "linear") {
+          tapIdx[0] = x0;
+          tapW[0] = 1 - f;
+          tapIdx[1] = x0 + 1;
+          tapW[1] = f;
+        } else {
+          for (let k = 0; k < 4; k++) {
+            tapIdx[k] = x0 + k - 1;
+            tapW[k] = cubic(s.cubicA, f - (k - 1));
+          }
+        }
         if (s.excludeOutside) {
-          const inside = taps.filter(([i]) => i >= 0 && i <= last);
-          const total = inside.reduce((acc, [, w]) => acc + w, 0);
-          for (const [i, w] of inside) put(i, total === 0 ? 0 : w / total);
-        } else for (const [i, w] of taps) put(clampIdx(i), w);
+          let total = 0;
+          for (let k = 0; k < taps; k++) if (tapIdx[k] >= 0 && tapIdx[k] <= last) total += tapW[k];
+          for (let k = 0; k < taps; k++) {
+            if (tapIdx[k] >= 0 && tapIdx[k] <= last)
+              put(tapIdx[k], total === 0 ? 0 : tapW[k] / total);
+          }
+        } else for (let k = 0; k < taps; k++) put(clampIdx(tapIdx[k]), tapW[k]);
       }
     }
-    for (const [i, w] of [...row].sort((p, q) => p[0] - q[0])) {
-      if (w === 0) continue;
-      cols.push(i);
-      weights.push(w);
+    for (let k = 0; k < rowLen; k++) {
+      if (rowW[k] === 0) continue;
+      cols[n] = rowIdx[k];
+      weights[n] = rowW[k];
+      n++;
     }
-    rowStart[o + 1] = cols.length;
+    rowStart[o + 1] = n;
   }
   return {
     map: {
       inLength: s.inLen,
       outLength: s.outLen,
       rowStart,
-      cols: Int32Array.from(cols),
-      weights: Float32Array.from(weights),
+      cols: cols.slice(0, n),
+      weights: weights.slice(0, n),
     },
     outside,
   };
@@ -142,8 +179,15 @@ function applyResize(
   base: Omit<ResizeAxisSpec, "inLen" | "outLen" | "resizedLen" | "scale" | "roi">,
   roi?: number[],
 ): Tensor {
+  for (let ax = 0; ax < x.rank; ax++) {
+    if (!Number.isInteger(outLens[ax]) || outLens[ax] < 1)
+      ctx.fail(`output size ${outLens[ax]} on axis ${ax} is not a positive integer`);
+  }
+  // Before any map is built: the output, and the largest map (one entry per output and tap).
+  ctx.allocates(outLens);
+  ctx.allocates([Math.max(1, ...outLens), TAPS[base.mode]], "an axis map");
   let y = x;
-  const masks: { axis: number; outside: boolean[] }[] = [];
+  const masks: { axis: number; outside: Uint8Array }[] = [];
   for (let ax = 0; ax < x.rank; ax++) {
     const inLen = x.shape[ax];
     const spec: ResizeAxisSpec = {
@@ -154,14 +198,17 @@ function applyResize(
       scale: scales[ax],
       roi: roi ? [roi[ax], roi[ax + x.rank]] : [0, 1],
     };
-    if (!Number.isInteger(spec.outLen) || spec.outLen < 1)
-      ctx.fail(`output size ${spec.outLen} on axis ${ax} is not a positive integer`);
     const trivial =
       spec.outLen === inLen && spec.scale === 1 && base.coord !== "tf_crop_and_resize";
     if (trivial) continue;
+    // Axes resize one at a time: an early upscale can outgrow a final shape a later axis shrinks.
+    ctx.allocates(
+      y.shape.map((d, i) => (i === ax ? spec.outLen : d)),
+      `the result of resizing axis ${ax}`,
+    );
     const { map, outside } = resizeAxisMap(spec);
     y = mapAxis(y, ax, map);
-    if (outside.some(Boolean)) masks.push({ axis: ax, outside });
+    if (outside.includes(1)) masks.push({ axis: ax, outside });
   }
   const extrapolation = ctx.attrs.float("extrapolation_value", 0);
   if (masks.length && extrapolation !== 0) {
@@ -170,7 +217,7 @@ function applyResize(
     for (const { axis, outside } of masks) {
       const shape = y.shape.map((d, i) => (i === axis ? d : 1));
       const m = tensor(
-        Float32Array.from(outside, (o) => (o ? 0 : 1)),
+        Float32Array.from(outside, (o) => 1 - o),
         shape,
       );
       inside = inside ? mul(inside, m) : m;

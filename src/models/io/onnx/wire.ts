@@ -2,7 +2,13 @@
  * A minimal protobuf wire-format reader: varints (int64 as numbers), fixed 32/64-bit values,
  * length-delimited fields and packed repeated scalars. Every read is bounds-checked and errors
  * carry the byte offset. Enough to decode ONNX without a protobuf runtime.
+ *
+ * Unknown fields (subgraphs included) are skipped by length, never descended into, so nesting in
+ * the file cannot grow the stack; sub-message readers still count their depth against
+ * maxNestingDepth in case a schema ever recurses.
  */
+import { checkLimit } from "../limits.ts";
+
 export class WireReader {
   pos: number;
   private readonly view: DataView;
@@ -12,7 +18,9 @@ export class WireReader {
     readonly what: string,
     start = 0,
     readonly end = bytes.length,
+    readonly depth = 0,
   ) {
+    checkLimit(what, "the message nesting depth", depth, "maxNestingDepth");
     this.pos = start;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -97,7 +105,7 @@ export class WireReader {
   message(): WireReader {
     const n = this.uvarint();
     this.need(n);
-    const sub = new WireReader(this.bytes, this.what, this.pos, this.pos + n);
+    const sub = new WireReader(this.bytes, this.what, this.pos, this.pos + n, this.depth + 1);
     this.pos += n;
     return sub;
   }
