@@ -1,4 +1,11 @@
-/** salient: attribution maps for image models on an autodiff engine of its own. */
+/**
+ * salient: attribution maps for image models on an autodiff engine of its own.
+ *
+ * This root entry is platform neutral (Node, Deno, browsers). File paths, PNG/JPEG files and the
+ * UpscalerJS packages are in "salient/node"; the WebGPU backend is in "salient/webgpu".
+ */
+
+// ---- Engine: tensors, gradients, memory, backends ----
 export {
   getBackend,
   registerBackend,
@@ -11,11 +18,108 @@ export { setFlags } from "./autodiff/flags.ts";
 export { grad, grads, valueAndGrad, valueAndGrads, variableGrads, vjp } from "./autodiff/grad.ts";
 export { type RuleSet, withRules } from "./autodiff/rule-set.ts";
 export { Tensor, Variable } from "./autodiff/tensor.ts";
-export { dispose, keep, memory, tidy, trackPeakBytes } from "./autodiff/tidy.ts";
+export { dispose, keep, memory, type PeakBytes, tidy, trackPeakBytes } from "./autodiff/tidy.ts";
 export type { Backend } from "./kernels/backend.ts";
 export { CpuBackend } from "./kernels/cpu/cpu-backend.ts";
-export * from "./ops/index.ts";
+// ---- Ops (differentiable) ----
+export { prelu } from "./ops/activations.ts";
+export { mapAxis } from "./ops/axis-map.ts";
+export {
+  add,
+  div,
+  equal,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  maximum,
+  minimum,
+  mul,
+  pow,
+  sub,
+  type TensorLike,
+} from "./ops/binary.ts";
+export {
+  type BlurBorder,
+  depthwiseFilter2d,
+  gaussianFilter,
+  lamGaussianBlur,
+  lamGaussianKernel2d,
+} from "./ops/blur.ts";
+export { broadcastTo } from "./ops/broadcast.ts";
+export { cast } from "./ops/cast.ts";
+export { concat, stack } from "./ops/concat.ts";
+export {
+  type Conv2dOptions,
+  type Conv2dTransposeOptions,
+  conv2d,
+  conv2dTranspose,
+  convInputGrad,
+  type Padding,
+} from "./ops/conv.ts";
+export {
+  arange,
+  fill,
+  fillLike,
+  ones,
+  onesLike,
+  type RandomOptions,
+  randomNormal,
+  randomUniform,
+  scalar,
+  tensor,
+  zeros,
+  zerosLike,
+} from "./ops/creation.ts";
+export { dropout } from "./ops/dropout.ts";
+export { gather, scatterAdd } from "./ops/gather.ts";
+export { linear, matmul } from "./ops/matmul.ts";
+export { type BatchNormParams, batchNorm, batchNormTrain, layerNorm } from "./ops/norm.ts";
+export { pad, pad2d } from "./ops/pad.ts";
+export { pixelShuffle, pixelUnshuffle, type ShuffleOrder } from "./ops/pixel-shuffle.ts";
+export {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  globalAvgPool2d,
+  maxPool2d,
+  type Pool2dOptions,
+} from "./ops/pool.ts";
+export { argMax, logSumExp, max, mean, min, sum, variance } from "./ops/reduce.ts";
+export { expandDims, flatten, reshape, squeeze } from "./ops/reshape.ts";
+export { type ResizeMode, type ResizeOptions, resize, upsample } from "./ops/resize.ts";
+export { where } from "./ops/select.ts";
+export { reverse, slice, split } from "./ops/slice.ts";
+export { logSoftmax, softmax } from "./ops/softmax.ts";
+export { permute, transpose } from "./ops/transpose.ts";
+export {
+  abs,
+  clamp,
+  cos,
+  erf,
+  exp,
+  floor,
+  gelu,
+  isnan,
+  leakyRelu,
+  log,
+  log1p,
+  neg,
+  reciprocal,
+  relu,
+  rsqrt,
+  sigmoid,
+  sign,
+  sin,
+  softplus,
+  sqrt,
+  square,
+  step,
+  tanh,
+} from "./ops/unary.ts";
+export { nearestUpsampleConv2d } from "./ops/upsample-conv.ts";
 export { Random } from "./random.ts";
+
+// ---- Gradient rule sets (for withRules) ----
 export { lrpEpsilonRules, lrpZPlusRules } from "./rules/lrp.ts";
 export { deconvnetRules, gradientRules, guidedBackpropRules } from "./rules/relu-rules.ts";
 
@@ -30,11 +134,164 @@ export const rules = {
   lrpEpsilon: lrpEpsilonRules,
   lrpZPlus: lrpZPlusRules,
 };
-// NN-Explainer (issue 6) and its multi-object Fashion-MNIST canvases.
-export * from "./attribution/explainer/index.ts";
-// Attribution methods, path quadrature, metrics (issue 5) and platform-neutral visualisation.
-export * from "./attribution/index.ts";
-export { createWebGPUBackend, WebGPUBackend } from "./kernels/webgpu/index.ts";
+
+// ---- Attribution methods, their building blocks and the method registry ----
+export { type BaselineSpec, DEFAULT_BLUR_SIGMA, makeBaseline } from "./attribution/baselines.ts";
+// ---- NN-Explainer: a trained explainer network for a multi-label classifier ----
+export {
+  BUNDLED_EXPLAINERS,
+  type ExplainerPair,
+  loadExplainerPair,
+} from "./attribution/explainer/bundled.ts";
+export {
+  MultiLabelCnn,
+  type MultiLabelCnnConfig,
+  multiLabelCnnFrom,
+} from "./attribution/explainer/classifier.ts";
+export {
+  type ClassMapMethod,
+  type EvaluationOptions,
+  type EvaluationRow,
+  evaluateMethod,
+} from "./attribution/explainer/evaluate.ts";
+export {
+  classMasks,
+  combineMasks,
+  type Explanation,
+  explainImage,
+} from "./attribution/explainer/explain.ts";
+export {
+  EXPLAINER_LOSS_DEFAULTS,
+  type ExplainerLossOptions,
+  type ExplainerLossTerms,
+  explainerLoss,
+  explainerMasks,
+} from "./attribution/explainer/loss.ts";
+export {
+  COMPARISON_DEFAULTS,
+  comparisonMethods,
+  explainerMethod,
+  riseAllClasses,
+} from "./attribution/explainer/methods.ts";
+export {
+  type MultiLabelScores,
+  multiLabelScores,
+  saliencyMetric,
+} from "./attribution/explainer/metrics.ts";
+export { evaluateMultiLabel, fitMultiLabel } from "./attribution/explainer/train-classifier.ts";
+export {
+  type TrainExplainerOptions,
+  type TrainExplainerResult,
+  trainExplainer,
+} from "./attribution/explainer/train-explainer.ts";
+export {
+  ExplainerNet,
+  type ExplainerNetConfig,
+  explainerNetFrom,
+} from "./attribution/explainer/unet.ts";
+// ---- LAM: local attribution maps for super-resolution networks ----
+export { type Detector, gradientMagnitude, intensity } from "./attribution/lam/detectors.ts";
+export { countSaliencyPixels, diffusionIndex, gini } from "./attribution/lam/gini.ts";
+export { weightedKde } from "./attribution/lam/kde.ts";
+export {
+  LAM_DEFAULTS,
+  type LamOptions,
+  type LamResult,
+  lam,
+  type SrModel,
+} from "./attribution/lam/lam.ts";
+export { gradAbsNorm } from "./attribution/lam/normalize.ts";
+export {
+  type LamPathKind,
+  type LamPathOptions,
+  lamSamples,
+  progressiveBlurPath,
+} from "./attribution/lam/paths.ts";
+export type { LamWindow } from "./attribution/lam/window.ts";
+export { type LayerGradient, layerGradient } from "./attribution/layer-gradient.ts";
+export {
+  type BlurIgDetails,
+  type BlurIgOptions,
+  blurIg,
+  blurIgSigmas,
+} from "./attribution/methods/blur-ig.ts";
+export {
+  type ClassModelDetails,
+  type ClassModelOptions,
+  classModelVisualization,
+} from "./attribution/methods/class-model.ts";
+export {
+  type FeatureAblationDetails,
+  type FeatureAblationOptions,
+  featureAblation,
+} from "./attribution/methods/feature-ablation.ts";
+export {
+  type CamDetails,
+  type CamOptions,
+  type CamVariant,
+  camMethod,
+  gradCam,
+  gradCamPlusPlus,
+  hiResCam,
+  layerCam,
+} from "./attribution/methods/grad-cam.ts";
+export {
+  type GradientDetails,
+  type GradientOptions,
+  gradient,
+  saliency,
+} from "./attribution/methods/gradient.ts";
+export { deconvnet, guidedBackprop } from "./attribution/methods/guided-backprop.ts";
+export { guidedGradCam } from "./attribution/methods/guided-grad-cam.ts";
+export { inputXGradient } from "./attribution/methods/input-x-gradient.ts";
+export {
+  type IntegratedGradientsDetails,
+  type IntegratedGradientsOptions,
+  integratedGradients,
+} from "./attribution/methods/integrated-gradients.ts";
+export { type LrpDetails, type LrpOptions, lrp } from "./attribution/methods/lrp.ts";
+export {
+  leaveOneOut,
+  type OcclusionDetails,
+  type OcclusionOptions,
+  occlusion,
+} from "./attribution/methods/occlusion.ts";
+export { type RiseDetails, type RiseOptions, rise, riseMasks } from "./attribution/methods/rise.ts";
+export {
+  type NoiseVariant,
+  type SmoothGradDetails,
+  type SmoothGradOptions,
+  smoothGrad,
+} from "./attribution/methods/smooth-grad.ts";
+// ---- Attribution metrics ----
+export * from "./attribution/metrics/index.ts";
+export {
+  type IntegrateOptions,
+  integratePath,
+  type PathIntegral,
+} from "./attribution/path/integrate.ts";
+export { type BlurPathOptions, blurPath, linearPath, type Path } from "./attribution/path/path.ts";
+export {
+  gaussLegendre,
+  QUADRATURE_RULES,
+  type Quadrature,
+  type QuadratureRule,
+  quadrature,
+} from "./attribution/path/quadrature.ts";
+export { PRESETS, type Preset, type PresetName, preset } from "./attribution/presets.ts";
+export { gridSegments } from "./attribution/segments/grid.ts";
+export { type SlicOptions, slicSegments } from "./attribution/segments/slic.ts";
+export { targetScores } from "./attribution/target.ts";
+export type {
+  Attribution,
+  AttributionMethod,
+  BatchOptions,
+  Model,
+  Target,
+  TargetFn,
+} from "./attribution/types.ts";
+
+// ---- Models: layers, the SR zoo, classifiers, bundled weights, training ----
 export {
   FASHION_CLASSES,
   fashionCnnAccuracy,
@@ -52,6 +309,9 @@ export {
   type SourcePool,
   sourcePool,
 } from "./models/data/multi-fashion.ts";
+// ---- Browser images and models from URLs (platform neutral) ----
+export * from "./models/io/fetch-model.ts";
+// ---- Model loading from bytes (ONNX, PyTorch, safetensors, tfjs) ----
 export {
   type LoadIntoOptions,
   type LoadReport,
@@ -61,7 +321,6 @@ export {
   type WeightFormat,
 } from "./models/io/load-weights.ts";
 export { OnnxUnsupportedError } from "./models/io/onnx/errors.ts";
-export { HostArray } from "./models/io/onnx/host.ts";
 export {
   loadOnnx,
   OnnxModel,
@@ -70,19 +329,18 @@ export {
 } from "./models/io/onnx/model.ts";
 export { type PytorchOptions, readPytorchCheckpoint } from "./models/io/pytorch/checkpoint.ts";
 export { readSafetensors, writeSafetensors } from "./models/io/safetensors.ts";
-export { kerasConvStateDict } from "./models/io/tfjs/keras-kernels.ts";
 export { readTfjsWeights } from "./models/io/tfjs/weights.ts";
 export { loadTfjsLayersModel, TfjsLayersModel } from "./models/io/tfjs-layers.ts";
 export type { WeightEntry, WeightMap } from "./models/io/weights.ts";
-// Models (issue 4): nn layers, the SR zoo, classifiers, tfjs layers-model import, training.
 export * from "./models/nn/index.ts";
 export {
   ARCHITECTURES,
+  type Architecture,
   BUNDLED_MODELS,
+  type BundledModel,
   createArchitecture,
   loadBundledClassifier,
 } from "./models/registry.ts";
-export { batchesPerEpoch, permutation, shuffledBatches } from "./models/train/data-loader.ts";
 export {
   accuracy,
   type FitOptions,
@@ -93,5 +351,16 @@ export { bceWithLogits, crossEntropy, l1, mse, oneHot } from "./models/train/los
 export { Adam, type Optimizer, SGD } from "./models/train/optim.ts";
 export { cosineSchedule, type Schedule, stepSchedule } from "./models/train/schedule.ts";
 export { downscale, modcrop, psnr, randomPatches, rgbToY } from "./models/train/sr-data.ts";
+export { fsrcnnX2Weights, loadFsrcnnX2 } from "./models/zoo/fsrcnn-pretrained.ts";
+export { fsrcnnRgb, rgbToYcbcr, ycbcrToRgb } from "./models/zoo/fsrcnn-rgb.ts";
 export * from "./models/zoo/index.ts";
+export * from "./viz/browser-image.ts";
+// ---- Visualisation (platform neutral) ----
 export * from "./viz/index.ts";
+export {
+  drawWindow,
+  type LamPanels,
+  type LamPanelsInput,
+  lamPanels,
+} from "./viz/lam-panels.ts";
+export { type ScatterPoint, scatterSvg } from "./viz/scatter-svg.ts";
