@@ -102,3 +102,40 @@ function formatCount(n: number): string {
 export function ownLookup<V>(table: Readonly<Record<string, V>>, name: string): V | undefined {
   return Object.hasOwn(table, name) ? table[name] : undefined;
 }
+
+/**
+ * A name or string read from a file, quoted and cut to `max` characters for an error message (a
+ * hostile file's names can be megabytes long).
+ */
+export function quoteBounded(text: string, max = 80): string {
+  return text.length <= max
+    ? JSON.stringify(text)
+    : `${JSON.stringify(text.slice(0, max))}... (${text.length} characters)`;
+}
+
+/**
+ * Makes an error name its source: messages that already start with `source` pass through; others
+ * are prefixed with it (LimitErrors stay LimitErrors). A stack overflow, which only a structure
+ * deeper than the readers' own depth checks can cause, is reported as such.
+ */
+export function nameSource(source: string, e: unknown): Error {
+  if (e instanceof Error && e.message.startsWith(source)) return e;
+  if (e instanceof LimitError)
+    return new LimitError(`${source}: ${e.source}`, e.quantity, e.value, e.limit);
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    return new Error(`${source}: nested too deeply to read (${e.message}; maxNestingDepth)`, {
+      cause: e,
+    });
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return new Error(`${source}: ${message}`, { cause: e });
+}
+
+/** Runs an importer, making any error it throws name `source` (see nameSource). */
+export function withSourceName<T>(source: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw nameSource(source, e);
+  }
+}

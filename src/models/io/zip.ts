@@ -2,8 +2,17 @@
  * A read-only zip archive reader (with zip64) for PyTorch checkpoints: the central directory is
  * parsed and bounds-checked up front; stored entries are returned as views (no copy), deflated
  * ones are inflated with fflate. Every entry's CRC-32 is verified when it is read.
+ *
+ * The sizes in the directory are the file's word, not a promise: an entry's declared size is
+ * checked against maxInflatedBytes (one entry, and all entries of the archive together) before
+ * anything is allocated, and inflating stops as soon as the output passes the declared size, so
+ * a zip bomb costs at most one input chunk's worth of work beyond what it declared.
  */
-import { inflateSync } from "fflate";
+import { Inflate } from "fflate";
+import { checkLimit } from "./limits.ts";
+
+/** Compressed bytes fed to the inflater at a time (deflate expands at most ~1032x). */
+const INFLATE_CHUNK = 16 * 1024;
 
 interface Entry {
   name: string;
@@ -39,6 +48,8 @@ export function crc32(bytes: Uint8Array): number {
 export class ZipReader {
   private readonly entries = new Map<string, Entry>();
   private readonly view: DataView;
+  /** Bytes inflated from this archive so far (bounded by maxInflatedBytes as a whole). */
+  private inflated = 0;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -84,13 +95,20 @@ export class ZipReader {
     let data: Uint8Array;
     if (e.method === 0) data = raw;
     else if (e.method === 8) {
-      try {
-        data = inflateSync(raw, { out: new Uint8Array(e.size) });
-      } catch (err) {
-        throw new Error(
-          `${this.fileName}: cannot inflate "${name}" at offset ${start}: ${(err as Error).message}`,
-        );
-      }
+      checkLimit(
+        `${this.fileName}: entry "${name}"`,
+        "the declared uncompressed size",
+        e.size,
+        "maxInflatedBytes",
+      );
+      checkLimit(
+        this.fileName,
+        `the bytes inflated from the archive (with "${name}")`,
+        this.inflated + e.size,
+        "maxInflatedBytes",
+      );
+      this.inflated += e.size;
+      data = this.inflate(raw, e.size, name, start);
     } else {
       throw new Error(
         `${this.fileName}: entry "${name}" uses compression method ${e.method} (only stored and deflate are supported)`,
@@ -108,6 +126,36 @@ export class ZipReader {
       );
     }
     return data;
+  }
+
+  /**
+   * Inflates `raw` into a buffer of the declared `size`, a chunk at a time, refusing the entry
+   * as soon as the output would pass `size`.
+   */
+  private inflate(raw: Uint8Array, size: number, name: string, start: number): Uint8Array {
+    const out = new Uint8Array(size);
+    let written = 0;
+    const inflater = new Inflate((chunk) => {
+      if (written + chunk.length > size) {
+        throw new Error(
+          `${this.fileName}: entry "${name}" inflates past its declared ${size} bytes (corrupt archive or zip bomb); stopped`,
+        );
+      }
+      out.set(chunk, written);
+      written += chunk.length;
+    });
+    try {
+      for (let at = 0; at < raw.length; at += INFLATE_CHUNK) {
+        const end = Math.min(raw.length, at + INFLATE_CHUNK);
+        inflater.push(raw.subarray(at, end), end === raw.length);
+      }
+      if (raw.length === 0) inflater.push(raw, true);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message.startsWith(this.fileName)) throw err;
+      throw new Error(`${this.fileName}: cannot inflate "${name}" at offset ${start}: ${message}`);
+    }
+    return out.subarray(0, written);
   }
 
   private need(at: number, len: number, what: string): void {

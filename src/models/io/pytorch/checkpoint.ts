@@ -3,8 +3,14 @@
  * format (a sequence of pickles followed by raw storages). The pickle is read by the restricted
  * unpickler; tensors are rebuilt from their storages (offset, size and stride honoured) into
  * contiguous float32 arrays.
+ *
+ * Sizes, strides and offsets come from the file, so every view is checked to lie inside its
+ * storage, and the elements materialised are bounded before allocating: per tensor by
+ * maxTensorElements, and in total to the storages' own elements plus maxTensorElements (a
+ * stride-0 view or one storage shared by many keys would otherwise multiply a small file).
  */
 import { DTYPE_BYTES, decodeFloat32, type StoredDType } from "../dtypes.ts";
+import { checkLimit, withSourceName } from "../limits.ts";
 import type { WeightEntry, WeightMap } from "../weights.ts";
 import { ZipReader } from "../zip.ts";
 import { StorageRef, TensorRef, torchPolicy } from "./torch-policy.ts";
@@ -37,20 +43,65 @@ export interface PytorchArchive {
 /** Reads a checkpoint and returns its state dict (name -> contiguous float32 values). */
 export function readPytorchCheckpoint(bytes: Uint8Array, o: PytorchOptions = {}): WeightMap {
   const name = o.name ?? "PyTorch checkpoint";
-  const archive = openPytorchArchive(bytes, name);
-  const dict = selectStateDict(archive.root, name, o.key);
-  const entries = [...dict].filter(([, v]) => v instanceof TensorRef) as [string, TensorRef][];
-  const prefix =
-    o.stripPrefix ??
-    (entries.length && entries.every(([k]) => k.startsWith("module.")) ? "module." : "");
-  const out: WeightMap = new Map();
-  for (const [k, ref] of entries) {
-    const key = prefix && k.startsWith(prefix) ? k.slice(prefix.length) : k;
-    if (out.has(key))
-      throw new Error(`${name}: key "${key}" appears twice after removing the prefix "${prefix}"`);
-    out.set(key, archive.tensor(ref, k));
+  return withSourceName(name, () => {
+    const archive = openPytorchArchive(bytes, name);
+    const dict = selectStateDict(archive.root, name, o.key);
+    const entries = [...dict].filter(([, v]) => v instanceof TensorRef) as [unknown, TensorRef][];
+    for (const [k] of entries) {
+      if (typeof k !== "string")
+        throw new Error(`${name}: a tensor is stored under the key ${describe(k)}, not a name`);
+    }
+    const named = entries as [string, TensorRef][];
+    const prefix =
+      o.stripPrefix ??
+      (named.length && named.every(([k]) => k.startsWith("module.")) ? "module." : "");
+    const budget = new ElementBudget(name);
+    const out: WeightMap = new Map();
+    for (const [k, ref] of named) {
+      const key = prefix && k.startsWith(prefix) ? k.slice(prefix.length) : k;
+      if (out.has(key))
+        throw new Error(
+          `${name}: key ${describe(key)} appears twice after removing the prefix "${prefix}"`,
+        );
+      budget.take(ref, k);
+      out.set(key, archive.tensor(ref, k));
+    }
+    return out;
+  });
+}
+
+/**
+ * Bounds the elements a checkpoint materialises: the storages' own elements (counted once each)
+ * plus at most maxTensorElements more from views that repeat elements or storages shared by
+ * several keys.
+ */
+class ElementBudget {
+  private stored = 0;
+  private materialised = 0;
+  private readonly seen = new Set<string>();
+  constructor(private readonly name: string) {}
+
+  take(ref: TensorRef, key: string): void {
+    const n = elementCount(ref.size, `${this.name}: tensor ${describe(key)}`);
+    if (!this.seen.has(ref.storage.key)) {
+      this.seen.add(ref.storage.key);
+      this.stored += ref.storage.numel;
+    }
+    this.materialised += n;
+    checkLimit(
+      `${this.name}: up to tensor ${describe(key)}`,
+      "elements materialised beyond those the storages hold (stride-0 views, shared storages)",
+      Math.max(0, this.materialised - this.stored),
+      "maxTensorElements",
+    );
   }
-  return out;
+}
+
+/** The element count of a tensor of `size`, refused past maxTensorElements. */
+function elementCount(size: readonly number[], what: string): number {
+  const n = size.reduce((a, b) => a * b, 1);
+  checkLimit(what, `the element count of size [${size.slice(0, 8)}]`, n, "maxTensorElements");
+  return n;
 }
 
 /** Unpickles a checkpoint (zip or legacy) without reading any tensor data yet. */
@@ -87,14 +138,22 @@ function openZip(bytes: Uint8Array, name: string): PytorchArchive {
     (key, dtype, numel, location) => new StorageRef(key, dtype, numel, location),
   );
   const { value } = unpickle(zip.read(pkl), policy, `${name} (${pkl})`);
-  const cache = new Map<string, Float32Array>();
+  const cache = new Map<string, { ref: StorageRef; values: Float32Array }>();
   const storage = (s: StorageRef, key: string): Float32Array => {
-    let v = cache.get(s.key);
-    if (!v) {
+    const cached = cache.get(s.key);
+    if (cached) {
+      if (cached.ref.dtype !== s.dtype || cached.ref.numel !== s.numel) {
+        throw new Error(
+          `${name}: tensor ${describe(key)} reads storage ${describe(s.key)} as ${s.numel} ${s.dtype} elements, another tensor as ${cached.ref.numel} ${cached.ref.dtype}`,
+        );
+      }
+      return cached.values;
+    }
+    {
       const entry = `${prefix}data/${s.key}`;
       if (!zip.has(entry))
         throw new Error(
-          `${name}: tensor "${key}" needs storage "${entry}", which the archive lacks`,
+          `${name}: tensor ${describe(key)} needs storage ${describe(entry)}, which the archive lacks`,
         );
       const raw = zip.read(entry);
       const need = s.numel * DTYPE_BYTES[s.dtype];
@@ -103,14 +162,15 @@ function openZip(bytes: Uint8Array, name: string): PytorchArchive {
           `${name}: storage "${entry}" has ${raw.length} bytes, ${s.numel} ${s.dtype} elements need ${need}`,
         );
       }
-      v = decodeFloat32(s.dtype, raw, s.numel);
-      cache.set(s.key, v);
+      const values = decodeFloat32(s.dtype, raw, s.numel);
+      cache.set(s.key, { ref: s, values });
+      return values;
     }
-    return v;
   };
   return {
     root: value,
-    tensor: (ref, key) => rebuild(ref, storage(ref.storage, key), `${name}: tensor "${key}"`),
+    tensor: (ref, key) =>
+      rebuild(ref, storage(ref.storage, key), `${name}: tensor ${describe(key)}`),
   };
 }
 
@@ -150,13 +210,28 @@ function openLegacy(bytes: Uint8Array, name: string): PytorchArchive {
   }
   const roots = new Map<string, { dtype: StoredDType; numel: number }>();
   const policy = torchPolicy((key, dtype, numel, location, view) => {
-    roots.set(key, { dtype, numel });
-    if (view instanceof PyTuple) {
-      const offset = view.items[1];
-      if (typeof offset !== "number") throw new Error(`storage view of "${key}" has no offset`);
-      return new StorageRef(key, dtype, numel, location, offset);
+    const known = roots.get(key);
+    if (known && (known.dtype !== dtype || known.numel !== numel)) {
+      throw new Error(
+        `storage ${describe(key)} is declared as ${numel} ${dtype} elements here and as ${known.numel} ${known.dtype} elsewhere`,
+      );
     }
-    return new StorageRef(key, dtype, numel, location);
+    roots.set(key, { dtype, numel });
+    if (view === null || view === undefined) return new StorageRef(key, dtype, numel, location);
+    // (view_key, offset, view_size): elements [offset, offset + view_size) of the root storage.
+    const [, offset, viewSize] = view instanceof PyTuple ? view.items : [];
+    const count = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v >= 0;
+    if (!(view instanceof PyTuple) || !count(offset) || !count(viewSize)) {
+      throw new Error(
+        `storage view of ${describe(key)} must be (key, offset, size) with non-negative integer offset and size, got ${describe(view)} (offset ${describe(offset)}, size ${describe(viewSize)})`,
+      );
+    }
+    if ((offset as number) + (viewSize as number) > numel) {
+      throw new Error(
+        `storage view of ${describe(key)} covers elements ${offset} to ${(offset as number) + (viewSize as number)}, past the end of its ${numel}-element storage`,
+      );
+    }
+    return new StorageRef(key, dtype, numel, location, offset as number, viewSize as number);
   });
   const root = next(policy, "object");
   const keys = next(plainData, "storage keys");
@@ -167,16 +242,16 @@ function openLegacy(bytes: Uint8Array, name: string): PytorchArchive {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const key of keys as string[]) {
     const info = roots.get(key);
-    if (!info) throw new Error(`${name}: storage "${key}" is listed but never referenced`);
+    if (!info) throw new Error(`${name}: storage ${describe(key)} is listed but never referenced`);
     if (pos + 8 > bytes.length)
       throw new Error(
-        `${name}: storage "${key}" header at offset ${pos} is past the end of the file (truncated?)`,
+        `${name}: storage ${describe(key)} header at offset ${pos} is past the end of the file (truncated?)`,
       );
     const count = Number(view.getBigInt64(pos, true));
     const need = count * DTYPE_BYTES[info.dtype];
     if (count !== info.numel || pos + 8 + need > bytes.length) {
       throw new Error(
-        `${name}: storage "${key}" at offset ${pos}: ${count} elements recorded (${info.numel} expected), ${bytes.length - pos - 8} bytes left (truncated?)`,
+        `${name}: storage ${describe(key)} at offset ${pos}: ${count} elements recorded (${info.numel} expected), ${bytes.length - pos - 8} bytes left (truncated?)`,
       );
     }
     data.set(key, decodeFloat32(info.dtype, bytes.subarray(pos + 8, pos + 8 + need), count));
@@ -188,24 +263,23 @@ function openLegacy(bytes: Uint8Array, name: string): PytorchArchive {
       const v = data.get(ref.storage.key);
       if (!v)
         throw new Error(
-          `${name}: tensor "${key}" needs storage "${ref.storage.key}", which the file lacks`,
+          `${name}: tensor ${describe(key)} needs storage ${describe(ref.storage.key)}, which the file lacks`,
         );
-      return rebuild(ref, v, `${name}: tensor "${key}"`);
+      return rebuild(ref, v, `${name}: tensor ${describe(key)}`);
     },
   };
 }
 
 /** Picks the dict that holds the weights (see PytorchOptions.key). */
-export function selectStateDict(root: unknown, name: string, key?: string): Map<string, unknown> {
+export function selectStateDict(root: unknown, name: string, key?: string): Map<unknown, unknown> {
   if (!(root instanceof PyDict))
     throw new Error(`${name}: the checkpoint holds a ${describe(root)}, not a dict of tensors`);
   const holdsTensors = (v: unknown) =>
     v instanceof PyDict && [...v.map.values()].some((t) => t instanceof TensorRef);
-  const keys = [...root.map.keys()].map(String);
+  const keys = listKeys(root);
   if (key !== undefined) {
     const v = root.map.get(key);
-    if (!root.map.has(key))
-      throw new Error(`${name}: no top-level key "${key}" (have: ${keys.join(", ")})`);
+    if (!root.map.has(key)) throw new Error(`${name}: no top-level key "${key}" (have: ${keys})`);
     if (!holdsTensors(v))
       throw new Error(`${name}: "${key}" holds ${describe(v)}, not a dict of tensors`);
     return asStringMap(v as PyDict);
@@ -213,24 +287,45 @@ export function selectStateDict(root: unknown, name: string, key?: string): Map<
   for (const k of DEFAULT_STATE_KEYS)
     if (holdsTensors(root.map.get(k))) return asStringMap(root.map.get(k) as PyDict);
   if (holdsTensors(root)) return asStringMap(root);
-  throw new Error(`${name}: no dict of tensors found (top-level keys: ${keys.join(", ")})`);
+  throw new Error(`${name}: no dict of tensors found (top-level keys: ${keys})`);
 }
 
-const asStringMap = (d: PyDict) => new Map([...d.map].map(([k, v]) => [String(k), v]));
+/** The first few keys of a dict, each cut short, for a message. */
+function listKeys(d: PyDict, max = 12): string {
+  const shown = [...d.map.keys()]
+    .slice(0, max)
+    .map((k) => (typeof k === "string" && k.length <= 80 ? k : describe(k)));
+  return d.map.size > max ? `${shown.join(", ")}, ... (${d.map.size} keys)` : shown.join(", ");
+}
 
-/** Gathers a (possibly strided) view of a decoded storage into a contiguous array. */
+// Non-string keys keep their identity here; readPytorchCheckpoint refuses them for tensors.
+const asStringMap = (d: PyDict) => new Map<unknown, unknown>(d.map);
+
+/**
+ * Gathers a (possibly strided) view of a decoded storage into a contiguous array. The view must
+ * lie inside the storage (or, for a legacy storage view, inside that view of the root storage);
+ * its element count is checked before anything is allocated.
+ */
 function rebuild(ref: TensorRef, storage: Float32Array, what: string): WeightEntry {
-  const { size, stride, offset } = ref;
-  const n = size.reduce((a, b) => a * b, 1);
+  const { size, stride } = ref;
+  const { viewOffset, viewSize } = ref.storage;
+  const rank = `[${size.slice(0, 8)}] with stride [${stride.slice(0, 8)}] at offset ${ref.offset}`;
+  const counts = [ref.offset, viewOffset, viewSize, ...size, ...stride];
+  if (!counts.every((v) => Number.isSafeInteger(v) && v >= 0) || size.length !== stride.length)
+    throw new Error(`${what} ${rank}: sizes, strides and offsets must be non-negative integers`);
+  const n = elementCount(size, what);
   const shape = [...size];
   const dtype = ref.storage.dtype;
   if (n === 0) return { shape, values: new Float32Array(0), dtype };
-  const last = size.reduce((s, d, i) => s + (d - 1) * stride[i], offset);
-  if (last >= storage.length) {
+  // This tensor sees elements [viewOffset, viewOffset + viewSize) of the decoded storage.
+  const available = Math.min(viewSize, storage.length - viewOffset);
+  const last = size.reduce((s, d, i) => s + (d - 1) * stride[i], ref.offset);
+  if (!(last < available)) {
     throw new Error(
-      `${what} [${size}] with stride [${stride}] at offset ${offset} reads element ${last} of a storage of ${storage.length}`,
+      `${what} ${rank} reads element ${last} of a storage of ${Math.max(0, available)} elements`,
     );
   }
+  const offset = viewOffset + ref.offset;
   let contiguous = true;
   for (let i = size.length - 1, expect = 1; i >= 0; i--) {
     if (size[i] !== 1 && stride[i] !== expect) contiguous = false;

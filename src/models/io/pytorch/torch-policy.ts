@@ -4,7 +4,15 @@
  * (storage, offset, size, stride); their values are read later from the archive.
  */
 import type { StoredDType } from "../dtypes.ts";
-import { describe, type PyCallable, PyDict, PyTuple, type UnpicklePolicy } from "./unpickler.ts";
+import { ownLookup, quoteBounded } from "../limits.ts";
+import {
+  describe,
+  dictKey,
+  type PyCallable,
+  PyDict,
+  PyTuple,
+  type UnpicklePolicy,
+} from "./unpickler.ts";
 
 export const STORAGE_DTYPES: Record<string, StoredDType> = {
   FloatStorage: "float32",
@@ -26,14 +34,16 @@ export class StorageRef {
     readonly dtype: StoredDType,
     readonly numel: number,
     readonly location: string,
-    /** Legacy files: an element offset into the root storage for a view. */
+    /** Legacy files: a view of elements [viewOffset, viewOffset + viewSize) of the root storage. */
     readonly viewOffset = 0,
+    readonly viewSize = numel,
   ) {}
 }
 
 export class TensorRef {
   constructor(
     readonly storage: StorageRef,
+    /** Elements from the start of the storage (of the view, for a legacy storage view). */
     readonly offset: number,
     readonly size: number[],
     readonly stride: number[],
@@ -65,7 +75,7 @@ function rebuildTensor(args: unknown[]): TensorRef {
   const sz = ints(size, "size");
   const st = ints(stride, "stride");
   if (sz.length !== st.length) throw new Error(`size [${sz}] and stride [${st}] differ in rank`);
-  return new TensorRef(storage, offset + storage.viewOffset, sz, st);
+  return new TensorRef(storage, offset, sz, st);
 }
 
 const fn = (qualname: string, call: (args: unknown[]) => unknown): PyCallable => ({
@@ -85,7 +95,8 @@ const ALLOWED: Record<string, PyCallable> = {
     const pairs = args[0];
     if (Array.isArray(pairs)) {
       for (const p of pairs)
-        if (p instanceof PyTuple && p.items.length === 2) d.map.set(p.items[0], p.items[1]);
+        if (p instanceof PyTuple && p.items.length === 2)
+          d.map.set(dictKey(p.items[0]), p.items[1]);
     }
     return d;
   }),
@@ -113,13 +124,14 @@ export function torchPolicy(
 ): UnpicklePolicy {
   return {
     global(module, name) {
+      // Own-property lookups only: "torch.constructor" must not match Object.prototype.
       const q = `${module}.${name}`;
-      const allowed = ALLOWED[q];
+      const allowed = ownLookup(ALLOWED, q);
       if (allowed) return allowed;
-      if (module === "torch" && name in STORAGE_DTYPES)
-        return new StorageType(q, STORAGE_DTYPES[name]);
+      const dtype = module === "torch" ? ownLookup(STORAGE_DTYPES, name) : undefined;
+      if (dtype) return new StorageType(q, dtype);
       throw new Error(
-        `refused global ${q}: a weights file may only reference tensor rebuilds, typed storages and collections.OrderedDict (nothing was executed)`,
+        `refused global ${q.length <= 120 ? q : quoteBounded(q, 120)}: a weights file may only reference tensor rebuilds, typed storages and collections.OrderedDict (nothing was executed)`,
       );
     },
     persistentLoad(pid) {
@@ -131,9 +143,10 @@ export function torchPolicy(
         );
       }
       if (typeof numel !== "number" || !Number.isInteger(numel) || numel < 0) {
-        throw new Error(`storage "${String(key)}" has an invalid element count ${describe(numel)}`);
+        throw new Error(`storage ${describe(key)} has an invalid element count ${describe(numel)}`);
       }
-      return storage(String(key), type.dtype, numel, String(location), view);
+      if (typeof key !== "string") throw new Error(`storage key ${describe(key)} is not a string`);
+      return storage(key, type.dtype, numel, String(location), view);
     },
     build(obj, state) {
       if (obj instanceof PyDict)

@@ -3,7 +3,13 @@
  * plain data (numbers, strings, bytes, lists, tuples, dicts) itself; every GLOBAL is passed to a
  * caller-supplied policy, which must return a JS stand-in or refuse it. Nothing in the file is
  * ever executed: a reference to `os.system` is just a name the policy refuses.
+ *
+ * A few hundred bytes of pickle can describe a structure far larger than themselves (memo
+ * references shared many times over, containers nested thousands deep), so nothing here walks a
+ * value without a budget: container depth is tracked as containers are built and refused past
+ * maxNestingDepth, and tuple dict keys are canonicalised only while they are small.
  */
+import { checkLimit, quoteBounded } from "../limits.ts";
 
 /** A Python dict (or OrderedDict) in insertion order; `attrs` holds state set by BUILD. */
 export class PyDict {
@@ -132,7 +138,46 @@ export function unpickle(
     v instanceof PyDict ? v : fail(`expected a dict to set items on, got ${describe(v)}`);
   const asList = (v: unknown): unknown[] =>
     Array.isArray(v) ? v : fail(`expected a list to append to, got ${describe(v)}`);
-  const key = (k: unknown): unknown => (k instanceof PyTuple ? JSON.stringify(k.items) : k);
+  // Container depth, tracked as containers are built (see the module comment). Values that are
+  // not objects have depth 0, objects not recorded here (bytes, stand-ins) depth 1.
+  const depths = new WeakMap<object, number>();
+  const depthOf = (v: unknown): number =>
+    v !== null && typeof v === "object" ? (depths.get(v) ?? 1) : 0;
+  const setDepth = (container: object, depth: number) => {
+    checkLimit(
+      `${fileName}: pickle opcode at offset ${opAt}`,
+      "container nesting depth",
+      depth,
+      "maxNestingDepth",
+    );
+    depths.set(container, depth);
+  };
+  /** Records a new container holding `items`; returns it. */
+  const nested = <T extends object>(container: T, items: readonly unknown[]): T => {
+    let depth = 1;
+    for (const item of items) depth = Math.max(depth, depthOf(item) + 1);
+    setDepth(container, depth);
+    return container;
+  };
+  /** An item was added to an existing container. */
+  const grow = (container: unknown, item: unknown) => {
+    if (container === null || typeof container !== "object") return;
+    const depth = depthOf(item) + 1;
+    if (depth > depthOf(container)) setDepth(container, depth);
+  };
+  /** The result of a call is at least as deep as its arguments. */
+  const result = (value: unknown, args: unknown): unknown => {
+    if (value !== null && typeof value === "object") {
+      const depth = Math.max(depthOf(value), depthOf(args));
+      if (depth > 1) setDepth(value, depth);
+    }
+    return value;
+  };
+  const setItem = (d: PyDict, k: unknown, v: unknown) => {
+    d.map.set(dictKey(k), v);
+    grow(d, k);
+    grow(d, v);
+  };
   const callable = (f: unknown): PyCallable =>
     f && typeof f === "object" && "qualname" in f
       ? (f as PyCallable)
@@ -273,29 +318,34 @@ export function unpickle(
       case 0x74: {
         // TUPLE (popMark replaces `stack`, so take the items before pushing)
         const items = popMark();
-        stack.push(new PyTuple(items));
+        stack.push(nested(new PyTuple(items), items));
         break;
       }
-      case 0x85: // TUPLE1
-        stack.push(new PyTuple([pop()]));
+      case 0x85: {
+        // TUPLE1
+        const items = [pop()];
+        stack.push(nested(new PyTuple(items), items));
         break;
+      }
       case 0x86: {
         // TUPLE2
         const b = pop();
-        stack.push(new PyTuple([pop(), b]));
+        const items = [pop(), b];
+        stack.push(nested(new PyTuple(items), items));
         break;
       }
       case 0x87: {
         // TUPLE3
         const c = pop();
         const b = pop();
-        stack.push(new PyTuple([pop(), b, c]));
+        const items = [pop(), b, c];
+        stack.push(nested(new PyTuple(items), items));
         break;
       }
       case 0x6c: {
         // LIST
         const items = popMark();
-        stack.push(items);
+        stack.push(nested(items, items));
         break;
       }
       case 0x64: {
@@ -303,7 +353,7 @@ export function unpickle(
         const items = popMark();
         if (items.length % 2) fail("odd number of items for a dict");
         const d = new PyDict();
-        for (let i = 0; i < items.length; i += 2) d.map.set(key(items[i]), items[i + 1]);
+        for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]);
         stack.push(d);
         break;
       }
@@ -311,7 +361,7 @@ export function unpickle(
         // SETITEM
         const v = pop();
         const k = pop();
-        asDict(top()).map.set(key(k), v);
+        setItem(asDict(top()), k, v);
         break;
       }
       case 0x75: {
@@ -319,19 +369,26 @@ export function unpickle(
         const items = popMark();
         if (items.length % 2) fail("odd number of items for SETITEMS");
         const d = asDict(top());
-        for (let i = 0; i < items.length; i += 2) d.map.set(key(items[i]), items[i + 1]);
+        for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]);
         break;
       }
       case 0x61: {
         // APPEND
         const v = pop();
-        asList(top()).push(v);
+        const list = asList(top());
+        list.push(v);
+        grow(list, v);
         break;
       }
       case 0x65: {
         // APPENDS
+        // A loop, not push(...items): spreading a huge MARK overflows the call stack.
         const items = popMark();
-        asList(top()).push(...items);
+        const list = asList(top());
+        for (const item of items) {
+          list.push(item);
+          grow(list, item);
+        }
         break;
       }
       case 0x90: {
@@ -339,13 +396,16 @@ export function unpickle(
         const items = popMark();
         const s = top();
         if (!(s instanceof PySet)) fail(`expected a set, got ${describe(s)}`);
-        (s as PySet).items.push(...items);
+        for (const item of items) {
+          (s as PySet).items.push(item);
+          grow(s, item);
+        }
         break;
       }
       case 0x91: {
         // FROZENSET
         const items = popMark();
-        stack.push(new PySet(items, true));
+        stack.push(nested(new PySet(items, true), items));
         break;
       }
       case 0x71: // BINPUT
@@ -385,13 +445,13 @@ export function unpickle(
       case 0x52: {
         // REDUCE
         const args = pop();
-        stack.push(call(pop(), args));
+        stack.push(result(call(pop(), args), args));
         break;
       }
       case 0x81: {
         // NEWOBJ
         const args = pop();
-        stack.push(call(pop(), args));
+        stack.push(result(call(pop(), args), args));
         break;
       }
       case 0x92: {
@@ -402,7 +462,7 @@ export function unpickle(
         if (!(kwargs instanceof PyDict) || kwargs.map.size) {
           fail(`keyword arguments for ${callable(cls).qualname} are not supported`);
         }
-        stack.push(call(cls, args));
+        stack.push(result(call(cls, args), args));
         break;
       }
       case 0x62: {
@@ -411,12 +471,13 @@ export function unpickle(
         const obj = pop();
         if (policy.build) {
           try {
-            stack.push(policy.build(obj, state));
+            stack.push(result(policy.build(obj, state), state));
           } catch (e) {
             fail((e as Error).message);
           }
         } else if (obj instanceof PyDict) {
           obj.attrs = state;
+          grow(obj, state);
           stack.push(obj);
         } else fail(`cannot set state on ${describe(obj)}`);
         break;
@@ -426,7 +487,7 @@ export function unpickle(
         const pid = pop();
         if (!policy.persistentLoad) fail("persistent ids are not allowed here");
         try {
-          stack.push(policy.persistentLoad!(pid, opAt));
+          stack.push(result(policy.persistentLoad!(pid, opAt), pid));
         } catch (e) {
           fail((e as Error).message);
         }
@@ -442,6 +503,31 @@ export function unpickle(
   }
 }
 
+const KEY_BUDGET = 64;
+
+/**
+ * A dict key as stored in PyDict.map. Python compares tuple keys by value, so a small tuple of
+ * plain values becomes a canonical string (equal tuples, one key); a tuple beyond a small budget
+ * of elements (which shared memo references can make astronomically large when expanded) or one
+ * holding other objects keeps its identity instead of being expanded.
+ */
+export function dictKey(k: unknown): unknown {
+  if (!(k instanceof PyTuple)) return k;
+  let budget = KEY_BUDGET;
+  const plain = (v: unknown): unknown => {
+    if (--budget < 0) throw new RangeError("key too large to canonicalise");
+    if (v instanceof PyTuple) return v.items.map(plain);
+    if (typeof v === "bigint") return v.toString();
+    if (v === null || ["string", "number", "boolean"].includes(typeof v)) return v;
+    throw new TypeError("not a plain value");
+  };
+  try {
+    return JSON.stringify(plain(k));
+  } catch {
+    return k;
+  }
+}
+
 /** A short description of an unpickled value for error messages. */
 export function describe(v: unknown): string {
   if (v === null) return "None";
@@ -451,5 +537,5 @@ export function describe(v: unknown): string {
   if (v instanceof Uint8Array) return `bytes of ${v.length}`;
   if (v && typeof v === "object" && "qualname" in v) return (v as PyCallable).qualname;
   if (v && typeof v === "object") return v.constructor?.name ?? "object";
-  return typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : String(v);
+  return typeof v === "string" ? quoteBounded(v) : String(v);
 }
