@@ -2,6 +2,7 @@
  * Running the model for attribution: target scores with their input gradient (under an optional
  * gradient-rule set), scores alone in bounded batches, and input checks shared by every method.
  */
+import { type EngineContext, engineContext } from "../autodiff/context.ts";
 import { valueAndGrads } from "../autodiff/grad.ts";
 import { type RuleSet, withRules } from "../autodiff/rule-set.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
@@ -21,14 +22,39 @@ export async function checkInput(x: Tensor, api: string): Promise<void> {
   if (x.rank < 2 || x.shape[0] < 1) {
     throw new Error(`${api}: the input must be a batch [N, ...] with N >= 1, got [${x.shape}]`);
   }
-  const v = await x.data();
+  await checkFinite(x, api, "input");
+}
+
+/** Rejects a tensor with NaN or +-Infinity, naming `what` (input, baseline) and the first index. */
+export async function checkFinite(t: Tensor, api: string, what: string): Promise<void> {
+  const v = await t.data();
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i])) {
       throw new Error(
-        `${api}: the input contains ${v[i]} at flat index ${i} of [${x.shape}]; attributions need finite inputs`,
+        `${api}: the ${what} contains ${v[i]} at flat index ${i} of [${t.shape}]; attributions need a finite ${what}`,
       );
     }
   }
+}
+
+/**
+ * Reads target scores back and refuses NaN or infinite ones: a gradient or a perturbation
+ * difference taken there is meaningless (a NaN map), so the error names the example instead.
+ */
+export async function readScores(
+  scores: Tensor,
+  api: string,
+  rowOffset = 0,
+): Promise<Float32Array> {
+  const v = (await scores.data()) as Float32Array;
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) {
+      throw new Error(
+        `${api}: the model output for the target is ${v[i]} for batch row ${rowOffset + i}; attributions need a finite score (look for overflow, 0/0 or NaN weights in the model)`,
+      );
+    }
+  }
+  return v;
 }
 
 /** Input checks plus the target check most methods start with. */
@@ -55,21 +81,27 @@ export function scoresAndGrad(
   return rules ? withRules(rules, run) : run();
 }
 
-/** Target scores of every row of `x`, evaluated `batchSize` rows at a time. */
-export async function evalScores(
+/**
+ * Target scores of every row of `x`, evaluated `batchSize` rows at a time in the engine context
+ * `ctx` (by default the one active when called); non-finite scores are refused.
+ */
+export function evalScores(
   model: Model,
   x: Tensor,
   target: Target,
   batchSize: number,
+  ctx: EngineContext = engineContext(),
+  api = "evalScores",
 ): Promise<Float64Array> {
-  const out = new Float64Array(x.shape[0]);
-  for (const [a, b] of chunks(x.shape[0], batchSize)) {
-    const s = tidy(() => targetScores(model(slice(x, [a], [b - a])), target, a));
-    const v = await s.data();
-    s.dispose();
-    out.set(v, a);
-  }
-  return out;
+  return evalScoresOf(
+    model,
+    x.shape[0],
+    (a, b) => slice(x, [a], [b - a]),
+    target,
+    batchSize,
+    ctx,
+    api,
+  );
 }
 
 /** Scores of inputs produced lazily per chunk: `make(a, b)` builds rows [a, b). */
@@ -79,13 +111,17 @@ export async function evalScoresOf(
   make: (a: number, b: number) => Tensor,
   target: Target,
   batchSize: number,
+  ctx: EngineContext = engineContext(),
+  api = "evalScoresOf",
 ): Promise<Float64Array> {
   const out = new Float64Array(count);
   for (const [a, b] of chunks(count, batchSize)) {
-    const s = tidy(() => targetScores(model(make(a, b)), target, a));
-    const v = await s.data();
-    s.dispose();
-    out.set(v, a);
+    const s = ctx.run(() => tidy(() => targetScores(model(make(a, b)), target, a)));
+    try {
+      out.set(await readScores(s, api, a), a);
+    } finally {
+      s.dispose();
+    }
   }
   return out;
 }

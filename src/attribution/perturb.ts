@@ -3,12 +3,13 @@
  * the pixels where its mask is 1 (all channels) by a fill value or a fill image. Shared by
  * occlusion, feature ablation, RISE-style masking and the deletion metrics.
  */
+import { type EngineContext, engineContext } from "../autodiff/context.ts";
 import { Tensor } from "../autodiff/tensor.ts";
 import { keep, tidy } from "../autodiff/tidy.ts";
 import { add, mul, sub } from "../ops/binary.ts";
 import { tensor } from "../ops/creation.ts";
 import { chunks } from "./batching.ts";
-import { evalScores, replicate } from "./evaluate.ts";
+import { evalScores, readScores, replicate } from "./evaluate.ts";
 import { targetScores } from "./target.ts";
 import type { Model, Target } from "./types.ts";
 
@@ -63,18 +64,24 @@ export async function perturbedScores(
   writeMask: (j: number, mask: Float32Array) => void,
   fill: Fill,
   batchSize: number,
+  ctx: EngineContext = engineContext(),
+  api = "perturbedScores",
 ): Promise<{ scores: Float64Array; base: Float64Array }> {
   const [n, , h, w] = x.shape;
-  const base = await evalScores(model, x, target, batchSize);
+  const base = await evalScores(model, x, target, batchSize, ctx, api);
   const scores = new Float64Array(count * n);
   const perCall = Math.max(1, Math.floor(batchSize / n));
   for (const [a, b] of chunks(count, perCall)) {
     const masks = new Float32Array((b - a) * h * w);
     for (let j = a; j < b; j++) writeMask(j, masks.subarray((j - a) * h * w, (j - a + 1) * h * w));
-    const s = tidy(() => keep(targetScores(model(maskedBatch(x, masks, b - a, fill)), target)));
-    const v = await s.data();
-    s.dispose();
-    scores.set(v, a * n);
+    const s = ctx.run(() =>
+      tidy(() => keep(targetScores(model(maskedBatch(x, masks, b - a, fill)), target))),
+    );
+    try {
+      scores.set(await readScores(s, api, a * n), a * n);
+    } finally {
+      s.dispose();
+    }
   }
   return { scores, base };
 }

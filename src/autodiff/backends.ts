@@ -1,5 +1,6 @@
 /** Choosing the backend new tensors are made on, and moving tensors between backends. */
 import type { Backend } from "../kernels/backend.ts";
+import { resolveBackend, runInScope } from "./context.ts";
 import { fromHandle } from "./make.ts";
 import { state } from "./state.ts";
 import type { Tensor } from "./tensor.ts";
@@ -34,13 +35,18 @@ export async function toBackend(t: Tensor, backend: Backend | string): Promise<T
   return fromHandle(b.upload(values, t.shape, t.dtype), t.shape, t.dtype, b);
 }
 
-/** Runs fn with `backend` as the default backend for new tensors. */
+/**
+ * Runs fn with `backend` as the default backend for new tensors.
+ *
+ * Like withRules, the scope covers fn's synchronous part and every salient method called there
+ * (each keeps it until it settles). Your own code after an `await` inside fn is outside the
+ * scope; making a tensor on the default backend there throws while fn's promise is pending
+ * instead of silently using the outer backend. Pass `{ backend }` to a method, or capture
+ * `const ctx = engineContext()` before the await and use `ctx.run(...)` after it.
+ */
 export function withBackend<T>(backend: Backend | string, fn: () => T): T {
-  const saved = state.backend;
-  setBackend(backend);
-  try {
-    return fn();
-  } finally {
-    state.backend = saved;
-  }
+  const b = resolveBackend(backend, "withBackend");
+  // Registered, as setBackend does, so memory() counts its bytes and its name resolves later.
+  state.backends.set(b.name, b);
+  return runInScope(state.activeRules, b, ["backend"], fn);
 }

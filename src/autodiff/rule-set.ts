@@ -5,20 +5,31 @@
  * be active while the forward pass runs (wrap the whole `grad(...)` call).
  */
 
+import { runInScope } from "./context.ts";
 import type { Vjp } from "./op.ts";
 import type { OpName } from "./op-attrs.ts";
 import { state } from "./state.ts";
 
 export type RuleSet = { readonly [K in OpName]?: Vjp<K> };
 
+/**
+ * Runs fn with `rules` active (innermost over any enclosing rule sets).
+ *
+ * The scope covers the code that runs synchronously inside fn, including every salient
+ * attribution method called there: a method captures the scope when called and keeps it until
+ * its promise settles, so `await withRules(rules.guidedBackprop, () => gradient(model, x, t))`
+ * is guided backprop, and concurrent calls under different scopes each keep their own.
+ *
+ * Code of your own after an `await` inside fn is no longer in the scope (no portable JavaScript
+ * feature carries it there). Rather than silently use the outer rules, gradient recording there
+ * throws while fn's promise is pending, and so does starting a method there when fn started none
+ * before its first await. (Not detected: fn starts a method, awaits, then starts a second one,
+ * which gets the outer rules.) Call methods before the first await, pass `{ rules }` to a method,
+ * or capture `const ctx = engineContext()` first and use `ctx.run(() => grad(f)(x))` after the
+ * await.
+ */
 export function withRules<T>(rules: RuleSet, fn: () => T): T {
-  const saved = state.rules;
-  state.rules = [...saved, rules];
-  try {
-    return fn();
-  } finally {
-    state.rules = saved;
-  }
+  return runInScope([...state.activeRules, rules], state.activeBackend, ["rules"], fn);
 }
 
 /** The rule for `name` in a snapshot of the rule stack (innermost wins), if any overrides it. */

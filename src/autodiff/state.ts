@@ -17,13 +17,38 @@ export interface EngineFlags {
   checkNaN: boolean;
 }
 
+/** Which part of the engine context a scope sets. */
+export type ScopeKind = "rules" | "backend";
+
+const SCOPE_LOST: Record<ScopeKind, string> = {
+  rules: "withRules",
+  backend: "withBackend",
+};
+
 class EngineState {
-  backend: Backend = new CpuBackend();
-  readonly backends = new Map<string, Backend>([["cpu", this.backend]]);
+  /** The default backend for new tensors; read it through `backend` outside the engine's scopes. */
+  activeBackend: Backend = new CpuBackend();
+  readonly backends = new Map<string, Backend>([["cpu", this.activeBackend]]);
   readonly scopes: Scope[] = [];
   tapes: Tape[] = [];
   /** Innermost last; replaced (not mutated) so tape nodes can keep a snapshot. */
-  rules: readonly RuleSet[] = [];
+  activeRules: readonly RuleSet[] = [];
+  /** >0 while a scope (withRules, withBackend, EngineContext.run) runs its callback. */
+  scopeDepth = 0;
+  /**
+   * Scopes whose callback returned a promise that has not settled yet, by kind. While one is
+   * pending, scope-dependent reads outside every scope are ambiguous (they may be that callback's
+   * code after an `await`, which no longer sees the scope), so they throw instead of guessing.
+   */
+  readonly pendingAsync: Record<ScopeKind, number> = { rules: 0, backend: 0 };
+  /**
+   * The pending ones whose callback captured no context synchronously (it called no salient
+   * method before its first await), so a method called later outside every scope may be that
+   * callback's code after an `await`: capturing a context then throws too.
+   */
+  readonly pendingUncaptured: Record<ScopeKind, number> = { rules: 0, backend: 0 };
+  /** Contexts captured so far (engineContext calls), to tell whether a scope's callback made one. */
+  captures = 0;
   /** >0 while an op's forward runs: the sub-ops it calls are not recorded. */
   recordingPaused = 0;
   liveTensors = 0;
@@ -34,6 +59,33 @@ class EngineState {
    */
   peakBytes = 0;
   flags: EngineFlags = { checkNaN: false };
+
+  /** The default backend for new tensors (checked: see pendingAsync). */
+  get backend(): Backend {
+    this.checkScope("backend");
+    return this.activeBackend;
+  }
+  set backend(b: Backend) {
+    this.activeBackend = b;
+  }
+
+  /** The active rule sets, innermost last (checked: see pendingAsync). */
+  get rules(): readonly RuleSet[] {
+    this.checkScope("rules");
+    return this.activeRules;
+  }
+  set rules(r: readonly RuleSet[]) {
+    this.activeRules = r;
+  }
+
+  /** Throws if `kind` is read outside every scope while an async scope of that kind is pending. */
+  checkScope(kind: ScopeKind, pending: Record<ScopeKind, number> = this.pendingAsync): void {
+    if (this.scopeDepth > 0 || pending[kind] === 0) return;
+    const api = SCOPE_LOST[kind];
+    throw new Error(
+      `${api}: engine work that depends on the ${kind === "rules" ? "active rule set" : "default backend"} ran outside every scope while an async ${api} callback is still pending. A scope covers the code that runs synchronously inside its callback, and the salient methods called there (they keep it until they settle); code after an \`await\` inside the callback is no longer in the scope. Call the method before awaiting, pass { ${kind} } to it, or capture \`const ctx = engineContext()\` before the await and run the work in \`ctx.run(() => ...)\`.`,
+    );
+  }
 
   /** Bytes held by live buffers on every registered backend. */
   liveBytes(): number {

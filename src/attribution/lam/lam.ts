@@ -4,6 +4,7 @@
  * integral runs on the shared path module: path images are evaluated in batches, one backward
  * pass of sum_b D(F(x_b)) giving each image its own gradient, so any batch size gives the same map.
  */
+import { engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { reshape } from "../../ops/reshape.ts";
@@ -73,6 +74,8 @@ function srForward(
 
 /** LAM of `model` at the LR image `lr` [1, C, h, w]. */
 export async function lam(model: SrModel, lr: Tensor, o: LamOptions): Promise<LamResult> {
+  // The path integral starts after an await: it runs in the context lam was called in.
+  const ctx = engineContext();
   if (lr.rank !== 4 || lr.shape[0] !== 1) {
     throw new Error(`LAM: expected one LR image [1, C, h, w], got [${lr.shape}]`);
   }
@@ -84,6 +87,13 @@ export async function lam(model: SrModel, lr: Tensor, o: LamOptions): Promise<La
     throw new Error(`LAM: batch ${batch} must be a positive integer`);
   const detector = o.detector ?? gradientMagnitude;
   const kind = o.path ?? "blur";
+  // At sigma 0 the blurred baseline is the input itself: a path of length zero, a zero map.
+  if (kind !== "linear-black" && !(sigma > 0 && Number.isFinite(sigma)))
+    throw new Error(
+      `LAM: sigma ${sigma} must be a finite number > 0 (the ${kind} path starts from the input blurred with it; at 0 the baseline is the input and the map is zero)`,
+    );
+  if (!Number.isInteger(l) || l < 1)
+    throw new Error(`LAM: kernel size l ${l} must be a positive integer`);
   const samples = lamSamples(kind, lr, { sigma, fold, l });
   const end = tidy(() => keep(samples.end()));
   let endScore: number;
@@ -105,6 +115,9 @@ export async function lam(model: SrModel, lr: Tensor, o: LamOptions): Promise<La
   const r = await integratePath(model, samples, (sr) => detector(sr, o.window), 1, {
     batchSize: batch,
     endScores: [endScore],
+    onProgress: o.onProgress,
+    context: ctx,
+    api: "LAM",
   });
   const map = tidy(() => keep(reshape(r.map, lr.shape.slice(1))));
   r.map.dispose();

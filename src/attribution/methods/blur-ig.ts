@@ -6,6 +6,7 @@
  * batched code, each node keeps its own step width (PAIR multiplies a whole batch by its last
  * width, which is wrong for sqrt schedules).
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { rowsPerCall } from "../batching.ts";
 import { checkCall } from "../evaluate.ts";
@@ -14,7 +15,7 @@ import { blurPath } from "../path/path.ts";
 import { stieltjesSamples } from "../path/samples.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
-export interface BlurIgOptions extends BatchOptions {
+export interface BlurIgOptions extends BatchOptions, EngineOptions {
   /** Largest blur width (PAIR default 50). */
   sigmaMax?: number;
   /** Number of nodes N (PAIR default 100). */
@@ -47,6 +48,7 @@ export async function blurIg(
   target: Target,
   o: BlurIgOptions = {},
 ): Promise<Attribution<BlurIgDetails>> {
+  const ctx = engineContext(o);
   await checkCall(x, target, "blurIg");
   if (x.rank !== 4)
     throw new Error(`blurIg: expected an [N, C, H, W] image batch, got [${x.shape}]`);
@@ -59,6 +61,8 @@ export async function blurIg(
   const samples = stieltjesSamples(path, grid, { at: "right", increment: "derivative" });
   const r = await integratePath(model, samples, target, x.shape[0], {
     batchSize: rowsPerCall(x, o.batchSize, "blurIg"),
+    context: ctx,
+    api: "blurIg",
   });
   return {
     map: r.map,

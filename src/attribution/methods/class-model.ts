@@ -3,14 +3,15 @@
  * by gradient ascent I <- I + lr (dS_c/dI - 2 lambda I) from a starting image (zeros in the paper;
  * the input argument here). Optional clipping keeps I in the model's input range.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { add, mul, sub } from "../../ops/binary.ts";
 import { clamp } from "../../ops/unary.ts";
-import { checkCall, scoresAndGrad } from "../evaluate.ts";
+import { checkCall, readScores, scoresAndGrad } from "../evaluate.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 
-export interface ClassModelOptions {
+export interface ClassModelOptions extends EngineOptions {
   /** Ascent steps (default 200). */
   steps?: number;
   /** Step size (default 1). */
@@ -34,6 +35,7 @@ export async function classModelVisualization(
   target: Target,
   o: ClassModelOptions = {},
 ): Promise<Attribution<ClassModelDetails>> {
+  const ctx = engineContext(o);
   await checkCall(start, target, "classModelVisualization");
   const steps = o.steps ?? 200;
   const lr = o.lr ?? 1;
@@ -44,18 +46,27 @@ export async function classModelVisualization(
   if (!(l2 >= 0)) throw new Error(`classModelVisualization: l2 must be non-negative, got ${l2}`);
   const n = start.shape[0];
   const scores: number[][] = Array.from({ length: n }, () => []);
-  let img = tidy(() => keep(add(start, 0)));
+  let img = ctx.run(() => tidy(() => keep(add(start, 0))));
   try {
     for (let t = 0; t <= steps; t++) {
-      const r = tidy(() => {
-        const { scores: s, grad } = scoresAndGrad(model, img, target);
-        if (t === steps) return { s: keep(s), next: null };
-        let next = add(img, mul(sub(grad, mul(img, 2 * l2)), lr));
-        if (o.clip) next = clamp(next, o.clip[0], o.clip[1]);
-        return { s: keep(s), next: keep(next) };
-      });
-      const v = await r.s.data();
-      r.s.dispose();
+      const r = ctx.run(() =>
+        tidy(() => {
+          const { scores: s, grad } = scoresAndGrad(model, img, target);
+          if (t === steps) return { s: keep(s), next: null };
+          let next = add(img, mul(sub(grad, mul(img, 2 * l2)), lr));
+          if (o.clip) next = clamp(next, o.clip[0], o.clip[1]);
+          return { s: keep(s), next: keep(next) };
+        }),
+      );
+      let v: Float32Array;
+      try {
+        v = await readScores(r.s, "classModelVisualization");
+      } catch (e) {
+        r.next?.dispose();
+        throw e;
+      } finally {
+        r.s.dispose();
+      }
       v.forEach((s, i) => scores[i].push(s));
       if (r.next) {
         img.dispose();

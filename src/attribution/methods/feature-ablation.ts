@@ -4,6 +4,7 @@
  * f(x) - f(x ablated) is credited to every pixel of the group. k groups cost exactly k + 1 rows
  * of model evaluation per example (the unperturbed input once, then one per group).
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
 import { rowsPerCall } from "../batching.ts";
@@ -11,7 +12,7 @@ import { checkCall } from "../evaluate.ts";
 import { checkFill, type Fill, perturbedScores } from "../perturb.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
-export interface FeatureAblationOptions extends BatchOptions {
+export interface FeatureAblationOptions extends BatchOptions, EngineOptions {
   /** Integer group label per pixel, [H, W] row-major (any integers; each distinct value is a group). */
   mask: Int32Array | readonly number[];
   /** Replacement value or image (default 0). */
@@ -32,6 +33,7 @@ export async function featureAblation(
   target: Target,
   o: FeatureAblationOptions,
 ): Promise<Attribution<FeatureAblationDetails>> {
+  const ctx = engineContext(o ?? {});
   await checkCall(x, target, "featureAblation");
   if (x.rank !== 4)
     throw new Error(`featureAblation: expected an [N, C, H, W] input, got [${x.shape}]`);
@@ -59,6 +61,8 @@ export async function featureAblation(
     },
     fill,
     rowsPerCall(x, o.batchSize, "featureAblation"),
+    ctx,
+    "featureAblation",
   );
   const groupScores = labels.map((_, g) =>
     Array.from({ length: n }, (_, i) => base[i] - scores[g * n + i]),
@@ -71,7 +75,7 @@ export async function featureAblation(
     }
   }
   return {
-    map: tensor(out, x.shape),
+    map: ctx.run(() => tensor(out, x.shape)),
     details: { labels, groupScores, scores: Array.from(base) },
   };
 }

@@ -8,19 +8,20 @@
  * The map is upsampled to the input's spatial size (bilinear by default, the paper's choice;
  * Captum uses nearest) and returned as [N, 1, H, W]; the layer-resolution map is in the details.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { add, div, equal, mul, sub } from "../../ops/binary.ts";
 import { mean, sum } from "../../ops/reduce.ts";
 import { type ResizeMode, resize } from "../../ops/resize.ts";
 import { relu, square } from "../../ops/unary.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkCall, readScores } from "../evaluate.ts";
 import { layerGradient } from "../layer-gradient.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 
 export type CamVariant = "gradcam" | "gradcam++" | "hirescam" | "layercam";
 
-export interface CamOptions {
+export interface CamOptions extends EngineOptions {
   /** Dotted path of the layer (module) whose output is A, e.g. "features.4". */
   layer: string;
   /** Apply the final ReLU (default true, as in the paper; Captum's default is false). */
@@ -74,29 +75,33 @@ export async function camMethod(
   o: CamOptions,
 ): Promise<Attribution<CamDetails>> {
   const api = variant;
+  const ctx = engineContext(o ?? {});
   await checkCall(x, target, api);
   if (!o || typeof o.layer !== "string" || !o.layer) {
     throw new Error(`${api}: options.layer must name the layer (e.g. "features.4")`);
   }
   if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
-  const lg = layerGradient(model, x, o.layer, target);
+  const lg = ctx.run(() => layerGradient(model, x, o.layer, target));
   try {
     if (lg.activation.rank !== 4) {
       throw new Error(
         `${api}: layer "${o.layer}" outputs [${lg.activation.shape}]; CAM methods need a convolutional layer [N, K, h, w]`,
       );
     }
-    const { layer, map, weights } = tidy(() => {
-      const { cam, weights } = camOf(variant, lg.activation, lg.grad);
-      const c = (o.relu ?? true) ? relu(cam) : cam;
-      const up = resize(c, [x.shape[2], x.shape[3]], { mode: o.upsample ?? "bilinear" });
-      // resize returns its input when the sizes already match; the map must be its own tensor.
-      return {
-        layer: keep(c),
-        map: keep(up === c ? add(c, 0) : up),
-        weights: weights ? keep(weights) : null,
-      };
-    });
+    const scores = Array.from(await readScores(lg.scores, api));
+    const { layer, map, weights } = ctx.run(() =>
+      tidy(() => {
+        const { cam, weights } = camOf(variant, lg.activation, lg.grad);
+        const c = (o.relu ?? true) ? relu(cam) : cam;
+        const up = resize(c, [x.shape[2], x.shape[3]], { mode: o.upsample ?? "bilinear" });
+        // resize returns its input when the sizes already match; the map must be its own tensor.
+        return {
+          layer: keep(c),
+          map: keep(up === c ? add(c, 0) : up),
+          weights: weights ? keep(weights) : null,
+        };
+      }),
+    );
     try {
       return {
         map,
@@ -105,7 +110,7 @@ export async function camMethod(
           layerMap: Float32Array.from(await layer.data()),
           layerShape: [...layer.shape],
           weights: weights ? Float32Array.from(await weights.data()) : new Float32Array(0),
-          scores: Array.from(await lg.scores.data()),
+          scores,
         },
       };
     } finally {

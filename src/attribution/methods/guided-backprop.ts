@@ -3,6 +3,7 @@
  * with the engine's ReLU rule sets active for the whole forward and backward pass, so every ReLU
  * (module, functional or fused into a conv) follows the rule without patching the model.
  */
+import type { EngineOptions } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { deconvnetRules, guidedBackpropRules } from "../../rules/relu-rules.ts";
 import type { Attribution, Model, Target } from "../types.ts";
@@ -12,14 +13,16 @@ export function guidedBackprop(
   model: Model,
   x: Tensor,
   target: Target,
+  o: EngineOptions = {},
 ): Promise<Attribution<GradientDetails>> {
-  return ruledGradient(model, x, target, "guidedBackprop", guidedBackpropRules);
+  return ruledGradient(model, x, target, "guidedBackprop", guidedBackpropRules, undefined, o);
 }
 
 export function deconvnet(
   model: Model,
   x: Tensor,
   target: Target,
+  o: EngineOptions = {},
 ): Promise<Attribution<GradientDetails>> {
-  return ruledGradient(model, x, target, "deconvnet", deconvnetRules);
+  return ruledGradient(model, x, target, "deconvnet", deconvnetRules, undefined, o);
 }

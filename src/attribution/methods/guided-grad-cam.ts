@@ -2,6 +2,7 @@
  * Guided Grad-CAM (Selvaraju et al.; Captum `GuidedGradCam`): guided backprop times the ReLU'd
  * Grad-CAM map upsampled to the input (bilinear by default as in the paper; Captum: nearest).
  */
+import { engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { mul } from "../../ops/binary.ts";
@@ -15,9 +16,11 @@ export async function guidedGradCam(
   target: Target,
   o: Omit<CamOptions, "relu">,
 ): Promise<Attribution<CamDetails>> {
-  const cam = await gradCam(model, x, target, { ...o, relu: true });
+  // Both passes run in the context of the call (the second one starts after an await).
+  const ctx = engineContext(o);
+  const cam = await ctx.run(() => gradCam(model, x, target, { ...o, relu: true }));
   try {
-    const gb = await guidedBackprop(model, x, target);
+    const gb = await ctx.run(() => guidedBackprop(model, x, target));
     const map = tidy(() => keep(mul(gb.map, cam.map)));
     gb.map.dispose();
     return { map, details: cam.details };

@@ -2,18 +2,19 @@
  * Integrated gradients (Sundararajan et al. 2017): (x - x') * integral_0^1 grad f(x' + a (x - x')) da,
  * by any quadrature of the shared path module, with the completeness delta per example.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { type BaselineSpec, makeBaseline } from "../baselines.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkCall, checkFinite } from "../evaluate.ts";
 import { integratePath } from "../path/integrate.ts";
 import { linearPath } from "../path/path.ts";
 import { type QuadratureRule, quadrature } from "../path/quadrature.ts";
 import { quadratureSamples } from "../path/samples.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
-export interface IntegratedGradientsOptions extends BatchOptions {
+export interface IntegratedGradientsOptions extends BatchOptions, EngineOptions {
   /** Default 0 (black for [0, 1] images), as in Captum, PAIR and Zennit. */
   baseline?: BaselineSpec;
   /** Default 50 (Captum's n_steps). */
@@ -36,12 +37,16 @@ export async function integratedGradients(
   target: Target,
   o: IntegratedGradientsOptions = {},
 ): Promise<Attribution<IntegratedGradientsDetails>> {
+  const ctx = engineContext(o);
   await checkCall(x, target, "integratedGradients");
   const rule = o.quadrature ?? "gausslegendre";
   const steps = o.steps ?? 50;
   const q = quadrature(rule, steps);
-  const baseline = tidy(() => keep(makeBaseline(o.baseline ?? 0, x, "integratedGradients")));
+  const baseline = ctx.run(() =>
+    tidy(() => keep(makeBaseline(o.baseline ?? 0, x, "integratedGradients"))),
+  );
   try {
+    await checkFinite(baseline, "integratedGradients", "baseline");
     const r = await integratePath(
       model,
       quadratureSamples(linearPath(baseline, x), q),
@@ -49,6 +54,8 @@ export async function integratedGradients(
       x.shape[0],
       {
         batchSize: rowsPerCall(x, o.batchSize, "integratedGradients"),
+        context: ctx,
+        api: "integratedGradients",
       },
     );
     return {

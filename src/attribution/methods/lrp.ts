@@ -4,16 +4,17 @@
  * relevance the rules absorb (biases, epsilon). LRP-0 (epsilon 0) equals gradient x input on
  * ReLU networks.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import { valueAndGrads } from "../../autodiff/grad.ts";
 import { withRules } from "../../autodiff/rule-set.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { lrpEpsilonRules, lrpZPlusRules } from "../../rules/lrp.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkCall, readScores } from "../evaluate.ts";
 import { targetScores } from "../target.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 
-export interface LrpOptions {
+export interface LrpOptions extends EngineOptions {
   /** "epsilon" (default) or "zplus". */
   rule?: "epsilon" | "zplus";
   /** Stabiliser (default 1e-6; 0 gives LRP-0). */
@@ -32,6 +33,7 @@ export async function lrp(
   target: Target,
   o: LrpOptions = {},
 ): Promise<Attribution<LrpDetails>> {
+  const ctx = engineContext(o);
   await checkCall(x, target, "lrp");
   const rule = o.rule ?? "epsilon";
   if (rule !== "epsilon" && rule !== "zplus") {
@@ -39,14 +41,17 @@ export async function lrp(
   }
   const eps = o.epsilon ?? 1e-6;
   if (!(eps >= 0)) throw new Error(`lrp: epsilon must be >= 0, got ${eps}`);
-  const scores = tidy(() => keep(targetScores(model(x), target)));
+  const scores = ctx.run(() => tidy(() => keep(targetScores(model(x), target))));
   try {
+    const scoreValues = Array.from(await readScores(scores, "lrp"));
     const rules = rule === "epsilon" ? lrpEpsilonRules(eps) : lrpZPlusRules(eps);
-    const map = withRules(rules, () =>
-      tidy(() => {
-        const f = (v: Tensor) => targetScores(model(v), target);
-        return keep(valueAndGrads(f)([x], scores).grads[0]);
-      }),
+    const map = ctx.run(() =>
+      withRules(rules, () =>
+        tidy(() => {
+          const f = (v: Tensor) => targetScores(model(v), target);
+          return keep(valueAndGrads(f)([x], scores).grads[0]);
+        }),
+      ),
     );
     const v = await map.data();
     const per = x.size / x.shape[0];
@@ -55,7 +60,7 @@ export async function lrp(
       for (let j = i * per; j < (i + 1) * per; j++) t += v[j];
       return t;
     });
-    return { map, details: { scores: Array.from(await scores.data()), totals } };
+    return { map, details: { scores: scoreValues, totals } };
   } finally {
     scores.dispose();
   }

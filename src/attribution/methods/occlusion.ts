@@ -6,6 +6,7 @@
  * "mean" over the windows covering a pixel (Captum) or "sum" (PAIR). Leave-one-out is the 1 x 1
  * window.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
 import { rowsPerCall } from "../batching.ts";
@@ -13,7 +14,7 @@ import { checkCall } from "../evaluate.ts";
 import { checkFill, type Fill, perturbedScores } from "../perturb.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
-export interface OcclusionOptions extends BatchOptions {
+export interface OcclusionOptions extends BatchOptions, EngineOptions {
   /** Window [kh, kw] or a square side (default 15, PAIR's size, clipped to the image). */
   window?: number | readonly [number, number];
   /** Stride (default 1). */
@@ -41,6 +42,7 @@ export async function occlusion(
   target: Target,
   o: OcclusionOptions = {},
 ): Promise<Attribution<OcclusionDetails>> {
+  const ctx = engineContext(o);
   await checkCall(x, target, "occlusion");
   if (x.rank !== 4) throw new Error(`occlusion: expected an [N, C, H, W] input, got [${x.shape}]`);
   const [n, c, h, w] = x.shape;
@@ -81,6 +83,8 @@ export async function occlusion(
     },
     fill,
     rowsPerCall(x, o.batchSize, "occlusion"),
+    ctx,
+    "occlusion",
   );
   const total = new Float64Array(n * h * w);
   const cover = new Float64Array(h * w);
@@ -104,7 +108,7 @@ export async function occlusion(
     }
   }
   return {
-    map: tensor(out, x.shape),
+    map: ctx.run(() => tensor(out, x.shape)),
     details: {
       window: [kh, kw],
       stride: [sh, sw],

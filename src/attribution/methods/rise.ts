@@ -5,6 +5,7 @@
  * seeded generator in mask order, so the map does not depend on the batch size. RISE scores the
  * softmax probability of the class; pass `scores: "target"` to use the target as given.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
 import { Random } from "../../random.ts";
@@ -14,7 +15,7 @@ import { perturbedScores } from "../perturb.ts";
 import { probabilityOf } from "../target.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
-export interface RiseOptions extends BatchOptions {
+export interface RiseOptions extends BatchOptions, EngineOptions {
   /** Number of masks N (default 2000). */
   masks?: number;
   /** Grid cells per side s (default 8). */
@@ -104,6 +105,7 @@ export async function rise(
   target: Target,
   o: RiseOptions = {},
 ): Promise<Attribution<RiseDetails>> {
+  const ctx = engineContext(o);
   await checkCall(x, target, "rise");
   if (x.rank !== 4) throw new Error(`rise: expected an [N, C, H, W] input, got [${x.shape}]`);
   const [n, c, h, w] = x.shape;
@@ -127,6 +129,8 @@ export async function rise(
     },
     0,
     rowsPerCall(x, o.batchSize, "rise"),
+    ctx,
+    "rise",
   );
   const sal = new Float64Array(n * h * w);
   for (let j = 0; j < count; j++) {
@@ -142,5 +146,8 @@ export async function rise(
       for (let ch = 0; ch < c; ch++) out[(i * c + ch) * h * w + p] = v;
     }
   }
-  return { map: tensor(out, x.shape), details: { masks: count, cells: o.cells ?? 8, keep: keepP } };
+  return {
+    map: ctx.run(() => tensor(out, x.shape)),
+    details: { masks: count, cells: o.cells ?? 8, keep: keepP },
+  };
 }

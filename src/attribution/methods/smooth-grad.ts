@@ -5,6 +5,7 @@
  * (max x - min x) per example, as PAIR and Zennit), drawn from a seeded generator in sample order,
  * so the result is the same for any batch size.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { add, div, mul, sub } from "../../ops/binary.ts";
@@ -19,7 +20,7 @@ import type { Attribution, AttributionMethod, BatchOptions, Model, Target } from
 
 export type NoiseVariant = "mean" | "squared" | "vargrad";
 
-export interface SmoothGradOptions<O> extends BatchOptions {
+export interface SmoothGradOptions<O> extends BatchOptions, EngineOptions {
   /** Number of noisy samples S (default 25, as PAIR). */
   samples?: number;
   /** Noise level: a fraction of each example's value range (relative) or a standard deviation. */
@@ -48,6 +49,8 @@ export async function smoothGrad<O>(
   target: Target,
   o: SmoothGradOptions<O> = {},
 ): Promise<Attribution<SmoothGradDetails>> {
+  // The wrapped method is called after awaits: each call re-enters the context of this one.
+  const ctx = engineContext(o);
   await checkCall(x, target, "smoothGrad");
   const samples = o.samples ?? 25;
   if (!Number.isInteger(samples) || samples < 1) {
@@ -92,12 +95,12 @@ export async function smoothGrad<O>(
         const sd = sigmas[r % n];
         for (let j = 0; j < per; j++) noise[r * per + j] = sd * rng.normal();
       }
-      const noisy = tidy(() =>
-        keep(add(replicate(x, k), tensor(noise, [k * n, ...x.shape.slice(1)]))),
+      const noisy = ctx.run(() =>
+        tidy(() => keep(add(replicate(x, k), tensor(noise, [k * n, ...x.shape.slice(1)])))),
       );
       let res: Attribution<Record<string, unknown>>;
       try {
-        res = await method(model, noisy, rowTarget, o.methodOptions);
+        res = await ctx.run(() => method(model, noisy, rowTarget, o.methodOptions));
       } finally {
         noisy.dispose();
       }

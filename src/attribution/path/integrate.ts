@@ -4,11 +4,13 @@
  * evaluated several at a time (replicas of the N-example input per model call), and their
  * contributions are added in node order, so the result does not depend on the batch size.
  */
+import { type EngineContext, engineContext } from "../../autodiff/context.ts";
 import type { RuleSet } from "../../autodiff/rule-set.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { add, mul } from "../../ops/binary.ts";
 import { zeros } from "../../ops/creation.ts";
+import { sum as sumAll } from "../../ops/reduce.ts";
 import { slice } from "../../ops/slice.ts";
 import { chunks, replicasPerCall } from "../batching.ts";
 import { evalScores, perExampleSums, scoresAndGrad } from "../evaluate.ts";
@@ -24,6 +26,10 @@ export interface IntegrateOptions {
   onProgress?: (done: number, total: number) => void;
   /** Target scores at the path's end when the caller has them already (saves that forward). */
   endScores?: readonly number[];
+  /** The engine context every pass runs in (default: the one active when called). */
+  context?: EngineContext;
+  /** The method's name, for errors. */
+  api?: string;
 }
 
 export interface PathIntegral {
@@ -43,42 +49,66 @@ export async function integratePath(
   examples: number,
   o: IntegrateOptions,
 ): Promise<PathIntegral> {
+  const ctx = o.context ?? engineContext();
+  const api = o.api ?? "integratePath";
   const nodesPerCall = replicasPerCall(o.batchSize, examples);
   let acc: Tensor | null = null;
+  // Sum of the target scores at every node, read once at the end: NaN anywhere on the path shows.
+  let nodeScores: Tensor | null = null;
   try {
     for (const [a, b] of chunks(samples.count, nodesPerCall)) {
       const ks = Array.from({ length: b - a }, (_, j) => a + j);
-      const next: Tensor = tidy(() => {
-        const { grad } = scoresAndGrad(model, samples.points(ks), target, o.rules);
-        const prod = mul(grad, samples.increments(ks));
-        let sum = acc ?? zeros([examples, ...prod.shape.slice(1)]);
-        for (let j = 0; j < ks.length; j++) sum = add(sum, slice(prod, [j * examples], [examples]));
-        return keep(sum);
-      });
+      const next = ctx.run(() =>
+        tidy(() => {
+          const { scores, grad } = scoresAndGrad(model, samples.points(ks), target, o.rules);
+          const prod = mul(grad, samples.increments(ks));
+          let sum = acc ?? zeros([examples, ...prod.shape.slice(1)]);
+          for (let j = 0; j < ks.length; j++)
+            sum = add(sum, slice(prod, [j * examples], [examples]));
+          const s = sumAll(scores);
+          return { sum: keep(sum), scores: keep(nodeScores ? add(nodeScores, s) : s) };
+        }),
+      );
       acc?.dispose();
-      acc = next;
+      nodeScores?.dispose();
+      acc = next.sum;
+      nodeScores = next.scores;
       o.onProgress?.(b, samples.count);
     }
-    if (!acc) throw new Error("integratePath: the path has no nodes");
-    const ends = tidy(() => keep(samples.end()));
-    const starts = tidy(() => keep(samples.start()));
+    if (!acc) throw new Error(`${api}: the path has no nodes`);
+    const ends = ctx.run(() => tidy(() => keep(samples.end())));
+    const starts = ctx.run(() => tidy(() => keep(samples.start())));
     let endScores: Float64Array;
     let startScores: Float64Array;
     try {
       endScores = o.endScores
         ? Float64Array.from(o.endScores)
-        : await evalScores(model, ends, target, o.batchSize);
-      startScores = await evalScores(model, starts, target, o.batchSize);
+        : await evalScores(model, ends, target, o.batchSize, ctx, api);
+      startScores = await evalScores(model, starts, target, o.batchSize, ctx, api);
     } finally {
       ends.dispose();
       starts.dispose();
     }
+    const nodeTotal = (await (nodeScores as Tensor).data())[0];
+    if (!Number.isFinite(nodeTotal)) {
+      throw new Error(
+        `${api}: the model output for the target is ${nodeTotal} at a point inside the path (finite at both ends); attributions need a finite score along the whole path (look for overflow, 0/0 or log of a negative value)`,
+      );
+    }
     const sums = await perExampleSums(acc);
+    // Finite scores at both ends but a NaN sum: the model or its gradient was NaN along the path.
+    const bad = sums.findIndex((s) => Number.isNaN(s));
+    if (bad >= 0) {
+      throw new Error(
+        `${api}: the attribution for example ${bad} is NaN although the scores at both ends are finite: the model's gradient is NaN somewhere along the path (look for overflow, 0/0 or a non-differentiable point such as sqrt at 0)`,
+      );
+    }
     const delta = sums.map((s, i) => s - (endScores[i] - startScores[i]));
     const map = acc;
     acc = null;
     return { map, delta, endScores: Array.from(endScores), startScores: Array.from(startScores) };
   } finally {
     acc?.dispose();
+    nodeScores?.dispose();
   }
 }
