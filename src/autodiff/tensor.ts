@@ -123,8 +123,30 @@ export class Variable extends Tensor {
         `assign: variable "${this.name}" lives on ${this.backend.name}, value on ${value.backend.name}`,
       );
     }
+    this.rebind(value);
+  }
+
+  /**
+   * Takes over value's storage, which may live on another backend (Module.to moves parameters
+   * this way, so every holder of the variable sees the move). Same shape and dtype only.
+   */
+  moveTo(value: Tensor): void {
+    this.assertAlive("move");
+    if (value.dtype !== this.dtype || !sameShape(value.shape, this.shape)) {
+      throw new Error(
+        `moveTo: variable "${this.name}" is ${this.dtype} [${this.shape}] but the new value is ${value.dtype} [${value.shape}]`,
+      );
+    }
+    this.rebind(value);
+  }
+
+  private rebind(value: Tensor): void {
     value.storage.refs++;
     this.storage.release();
     this.storage = value.storage;
   }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

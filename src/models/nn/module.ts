@@ -2,8 +2,11 @@
  * Module: a differentiable function with named parameters, PyTorch-style. Parameters and buffers
  * are Variables with dotted names (`body.0.conv1.weight`) so PyTorch state dicts load as they are.
  */
+import { resolveBackend } from "../../autodiff/context.ts";
+import { fromHandle } from "../../autodiff/make.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { Variable } from "../../autodiff/tensor.ts";
+import type { Backend } from "../../kernels/backend.ts";
 import { tensor } from "../../ops/creation.ts";
 import { applyTap } from "./taps.ts";
 
@@ -108,6 +111,30 @@ export abstract class Module {
 
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Moves every parameter and buffer of this module tree to `backend` (an instance or a registered
+   * name), e.g. CPU-loaded weights onto a WebGPU backend, and resolves to the module itself. Reads
+   * the values back first (async on a GPU) and swaps them in only once all are uploaded, so a
+   * failure leaves the module where it was. Tensors already on `backend` are left alone; the old
+   * storage is freed unless something else still holds it.
+   */
+  async to(backend: Backend | string): Promise<this> {
+    const b = resolveBackend(backend, "Module.to");
+    const vars = [...new Set(this.stateDict().values())].filter((v) => v.backend !== b);
+    const values = await Promise.all(vars.map((v) => v.data()));
+    const moved: Tensor[] = [];
+    try {
+      for (let i = 0; i < vars.length; i++) {
+        const v = vars[i];
+        moved.push(fromHandle(b.upload(values[i], v.shape, v.dtype), v.shape, v.dtype, b));
+      }
+      vars.forEach((v, i) => v.moveTo(moved[i]));
+    } finally {
+      for (const t of moved) t.dispose();
+    }
+    return this;
   }
 
   stateDict(): Map<string, Variable> {
