@@ -24,6 +24,7 @@ interface Explanation {
   /** The backend the map was computed on. */
   backend: string;
   top: number;
+  logits: Float32Array;
   map: Float32Array;
   delta: number;
 }
@@ -40,6 +41,7 @@ async function explain(bitmap: ImageBitmap, canvas?: HTMLCanvasElement): Promise
   return {
     backend: ig.map.backend.name,
     top,
+    logits: Float32Array.from(logits),
     map: Float32Array.from(await ig.map.data()),
     delta: ig.delta?.[0] ?? Number.NaN,
   };
@@ -68,6 +70,7 @@ async function main(): Promise<Record<string, unknown>> {
     maxAbsDiff = Math.max(maxAbsDiff, Math.abs(onGpu.map[i] - onCpu.map[i]));
     maxAbs = Math.max(maxAbs, Math.abs(onCpu.map[i]));
   }
+  const logitsMaxAbsDiff = Math.max(...onCpu.logits.map((v, i) => Math.abs(v - onGpu.logits[i])));
   // The device is still the app's: it can run its own work after salient's.
   const probe = device.createBuffer({ size: 4, usage: GPUBufferUsage.STORAGE });
   probe.destroy();
@@ -81,6 +84,7 @@ async function main(): Promise<Record<string, unknown>> {
     label: FASHION_CLASSES[onGpu.top],
     maxAbsDiff,
     maxAbsMap: maxAbs,
+    logitsMaxAbsDiff,
     deltaCpu: onCpu.delta,
     deltaGpu: onGpu.delta,
     canvas: canvas ? [canvas.width, canvas.height] : null,

@@ -146,6 +146,8 @@ if (!(result.maxAbsDiff < TOLERANCE)) {
     `WebGPU and CPU maps differ by up to ${result.maxAbsDiff} (tolerance ${TOLERANCE})`,
   );
 }
+if (!(result.logitsMaxAbsDiff < TOLERANCE))
+  problems.push(`logits differ by ${result.logitsMaxAbsDiff}`);
 if (!(result.maxAbsMap > 0)) problems.push("the attribution map is all zeros");
 if (JSON.stringify(result.canvas) !== "[28,28]")
   problems.push(`the overlay canvas is ${result.canvas}`);
@@ -153,5 +155,5 @@ finish(
   problems.length === 0,
   problems.length
     ? problems.join("; ")
-    : `${inRepo ? "repo sources" : "installed package"}, "${result.label}" (class ${result.topClassGpu}) on WebGPU and CPU, integrated gradients max |diff| ${result.maxAbsDiff.toExponential(2)} (map max ${result.maxAbsMap.toExponential(2)}), ${result.adapter}`,
+    : `${inRepo ? "repo sources" : "installed package"}, "${result.label}" (class ${result.topClassGpu}) on WebGPU and CPU, integrated gradients max |diff| ${result.maxAbsDiff.toExponential(2)} (map max ${result.maxAbsMap.toExponential(2)}), logits max |diff| ${result.logitsMaxAbsDiff.toExponential(2)}, ${result.adapter}`,
 );
