@@ -28,6 +28,14 @@ export const DTYPE_BYTES: Record<StoredDType, number> = {
   bool: 1,
 };
 
+/** Counts come from files: anything but a non-negative integer of a known dtype is refused. */
+function checkCount(dtype: StoredDType, count: number): void {
+  if (!Object.hasOwn(DTYPE_BYTES, dtype))
+    throw new Error(`decode: unknown dtype ${String(dtype).slice(0, 40)}`);
+  if (!Number.isSafeInteger(count) || count < 0)
+    throw new Error(`decode: element count ${count} is not a non-negative integer`);
+}
+
 /** IEEE half precision bits to a number (subnormals, infinities and NaN included). */
 export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
@@ -43,6 +51,7 @@ export function halfToFloat(h: number): number {
  * loses precision, as any float conversion must).
  */
 export function decodeNumbers(dtype: StoredDType, bytes: Uint8Array, count: number): Float64Array {
+  checkCount(dtype, count);
   const need = count * DTYPE_BYTES[dtype];
   if (bytes.length < need) {
     throw new Error(`decode: ${count} ${dtype} values need ${need} bytes, have ${bytes.length}`);
@@ -89,6 +98,7 @@ export function decodeNumbers(dtype: StoredDType, bytes: Uint8Array, count: numb
 
 /** The same values as float32 (fast path for float32 input). */
 export function decodeFloat32(dtype: StoredDType, bytes: Uint8Array, count: number): Float32Array {
+  checkCount(dtype, count);
   if (dtype === "float32") {
     if (bytes.length < 4 * count) {
       throw new Error(

@@ -4,6 +4,7 @@
  * loadWeightsIntoModule checks the map against a module's architecture before assigning anything.
  */
 import type { Module } from "../nn/module.ts";
+import { withSourceName } from "./limits.ts";
 import { readOnnxInitializers } from "./onnx/model.ts";
 import { type PytorchOptions, readPytorchCheckpoint } from "./pytorch/checkpoint.ts";
 import { readSafetensors } from "./safetensors.ts";
@@ -46,15 +47,18 @@ export function loadWeights(
   name = "weights file",
   o: LoadWeightsOptions = {},
 ): WeightMap {
-  const format = o.format ?? sniffWeightFormat(bytes, name);
-  switch (format) {
-    case "safetensors":
-      return readSafetensors(bytes, name);
-    case "pytorch":
-      return readPytorchCheckpoint(bytes, { name, key: o.key, stripPrefix: o.stripPrefix });
-    case "onnx":
-      return readOnnxInitializers(bytes, name);
-  }
+  // Every reader names the file; withSourceName also covers anything they let through.
+  return withSourceName(name, () => {
+    const format = o.format ?? sniffWeightFormat(bytes, name);
+    switch (format) {
+      case "safetensors":
+        return readSafetensors(bytes, name);
+      case "pytorch":
+        return readPytorchCheckpoint(bytes, { name, key: o.key, stripPrefix: o.stripPrefix });
+      case "onnx":
+        return readOnnxInitializers(bytes, name);
+    }
+  });
 }
 
 export interface LoadIntoOptions extends LoadWeightsOptions {

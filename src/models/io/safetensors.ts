@@ -1,9 +1,13 @@
 /**
  * safetensors (Hugging Face): an 8-byte little-endian header length, a JSON header mapping names
- * to {dtype, shape, data_offsets}, then the raw little-endian data. Every offset is checked
- * against the file before anything is read; f16 and bf16 are widened to float32.
+ * to {dtype, shape, data_offsets}, then the raw little-endian data. The header is validated as
+ * the reference implementation does before anything is read: at most 100 MB, nested no deeper
+ * than maxNestingDepth, each tensor's byte range the size its shape and dtype need, and the
+ * ranges, sorted, tiling the data section exactly (no overlaps, gaps or trailing bytes). f16 and
+ * bf16 are widened to float32.
  */
 import { DTYPE_BYTES, decodeFloat32, type StoredDType } from "./dtypes.ts";
+import { checkLimit, importLimits, ownLookup, quoteBounded, withSourceName } from "./limits.ts";
 
 export interface NamedArray {
   shape: number[];
@@ -23,62 +27,162 @@ const DTYPES: Record<string, StoredDType> = {
   BOOL: "bool",
 };
 
+/** The reference implementation's cap on the header length. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+interface Placed {
+  key: string;
+  dtype: StoredDType;
+  shape: number[];
+  count: number;
+  begin: number;
+  end: number;
+}
+
+/** A value from the header, as JSON cut short for a message. */
+const shown = (v: unknown, max = 80): string => {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
+};
+
 export function readSafetensors(
   bytes: Uint8Array,
   name = "safetensors file",
 ): Map<string, NamedArray> {
+  return withSourceName(name, () => {
+    const { header, dataStart } = readHeader(bytes, name);
+    const dataLen = bytes.length - dataStart;
+    const placed = placeTensors(header, dataLen, name);
+    const out = new Map<string, NamedArray>();
+    for (const t of placed) {
+      const raw = bytes.subarray(dataStart + t.begin, dataStart + t.end);
+      out.set(t.key, { shape: t.shape, values: decodeFloat32(t.dtype, raw, t.count) });
+    }
+    return out;
+  });
+}
+
+function readHeader(bytes: Uint8Array, name: string) {
   if (bytes.length < 8)
     throw new Error(`${name}: ${bytes.length} bytes is too short (needs an 8-byte header length)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > bytes.length - 8) {
+  const declared = view.getBigUint64(0, true);
+  if (declared > BigInt(bytes.length - 8)) {
     throw new Error(
-      `${name}: header length ${headerLen} runs past the end of the ${bytes.length}-byte file (truncated?)`,
+      `${name}: header length ${declared} runs past the end of the ${bytes.length}-byte file (truncated?)`,
     );
   }
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const headerLen = Number(declared);
+  if (headerLen > MAX_HEADER_BYTES) {
+    throw new Error(
+      `${name}: header length ${headerLen} is over the format's limit of ${MAX_HEADER_BYTES} bytes`,
+    );
+  }
+  const text = new TextDecoder().decode(bytes.subarray(8, 8 + headerLen));
+  checkJsonDepth(text, `${name}: header`);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+    header = JSON.parse(text);
   } catch (e) {
     throw new Error(`${name}: header is not valid JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) {
     throw new Error(`${name}: header must be a JSON object mapping tensor names to their entries`);
   }
-  const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
-  const out = new Map<string, NamedArray>();
+  return { header: header as Record<string, unknown>, dataStart: 8 + headerLen };
+}
+
+/**
+ * Refuses JSON nested deeper than maxNestingDepth before it is parsed (a header of a few hundred
+ * kilobytes of brackets would otherwise overflow the stack of whatever walks it).
+ */
+function checkJsonDepth(text: string, where: string): void {
+  const max = importLimits().maxNestingDepth;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) checkLimit(where, "JSON nesting depth", depth, "maxNestingDepth");
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
+/** Validates every entry and that the byte ranges tile the data section. */
+function placeTensors(header: Record<string, unknown>, dataLen: number, name: string): Placed[] {
+  const placed: Placed[] = [];
   for (const [key, info] of Object.entries(header)) {
     if (key === "__metadata__") continue;
-    const { dtype, shape, data_offsets: off } = info ?? {};
-    if (!Object.hasOwn(DTYPES, dtype)) {
+    const tensor = `${name}: tensor ${quoteBounded(key)}`;
+    if (info === null || typeof info !== "object" || Array.isArray(info))
       throw new Error(
-        `${name}: tensor "${key}" has unsupported dtype ${dtype} (expected one of ${Object.keys(DTYPES).join(", ")})`,
+        `${tensor} must be an object {dtype, shape, data_offsets}, got ${shown(info)}`,
+      );
+    const { dtype, shape, data_offsets: off } = info as Record<string, unknown>;
+    const stored = typeof dtype === "string" ? ownLookup(DTYPES, dtype) : undefined;
+    if (!stored) {
+      throw new Error(
+        `${tensor} has unsupported dtype ${typeof dtype === "string" && dtype.length <= 40 ? dtype : shown(dtype)} (expected one of ${Object.keys(DTYPES).join(", ")})`,
       );
     }
-    const bytesPer = DTYPE_BYTES[DTYPES[dtype]];
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new Error(`${name}: tensor "${key}" has an invalid shape ${JSON.stringify(shape)}`);
-    }
-    const n = shape.reduce((a, b) => a * b, 1);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new Error(`${tensor} has an invalid shape ${shown(shape)}`);
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    checkLimit(tensor, `the element count of shape ${shown(shape)}`, count, "maxTensorElements");
     if (
       !Array.isArray(off) ||
       off.length !== 2 ||
+      !off.every((o) => Number.isSafeInteger(o)) ||
       !(off[0] >= 0 && off[1] >= off[0] && off[1] <= dataLen)
     ) {
       throw new Error(
-        `${name}: tensor "${key}" has offsets ${JSON.stringify(off)} outside the ${dataLen}-byte data section`,
+        `${tensor} has offsets ${shown(off)} outside the ${dataLen}-byte data section`,
       );
     }
-    if (off[1] - off[0] !== n * bytesPer) {
+    const need = count * DTYPE_BYTES[stored];
+    if (off[1] - off[0] !== need) {
       throw new Error(
-        `${name}: tensor "${key}" [${shape}] ${dtype} needs ${n * bytesPer} bytes, offsets give ${off[1] - off[0]}`,
+        `${tensor} ${shown(shape)} ${dtype} needs ${need} bytes, offsets give ${off[1] - off[0]}`,
       );
     }
-    const raw = bytes.subarray(dataStart + off[0], dataStart + off[1]);
-    out.set(key, { shape, values: decodeFloat32(DTYPES[dtype], raw, n) });
+    placed.push({
+      key,
+      dtype: stored,
+      shape: shape as number[],
+      count,
+      begin: off[0],
+      end: off[1],
+    });
   }
-  return out;
+  const sorted = [...placed].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: Placed | undefined;
+  const label = (t: Placed) => `${quoteBounded(t.key)} (bytes ${t.begin} to ${t.end})`;
+  for (const t of sorted) {
+    if (t.begin < at) {
+      throw new Error(
+        `${name}: tensors ${label(previous!)} and ${label(t)} overlap; each byte of the data section must belong to one tensor`,
+      );
+    }
+    if (t.begin > at) {
+      throw new Error(
+        `${name}: data bytes ${at} to ${t.begin} belong to no tensor (before ${label(t)}); the tensors must cover the data section without gaps`,
+      );
+    }
+    at = t.end;
+    if (t.end > t.begin) previous = t;
+  }
+  if (at !== dataLen) {
+    throw new Error(
+      `${name}: the tensors cover ${at} bytes of the ${dataLen}-byte data section; the remaining bytes belong to no tensor`,
+    );
+  }
+  return placed;
 }
 
 /** Writes float32 tensors (names sorted, 8-byte aligned header as the reference writer does). */

@@ -2,8 +2,11 @@
  * tfjs weightsManifest reading: each group's shards are concatenated and its weights laid out one
  * after another (tfjs io/weights_loader). Every weight's byte range is checked against the bytes
  * the shards actually hold before anything is decoded; quantised weights (uint8/uint16 with
- * min + scale, or float16) are expanded to float32.
+ * min + scale, or float16) are expanded to float32. Names and dtypes read from the manifest
+ * index tables by own property only, and element counts are bounded before anything is decoded.
  */
+import { checkLimit, ownLookup, quoteBounded } from "../limits.ts";
+
 export interface TfjsWeightEntry {
   name: string;
   shape: number[];
@@ -33,21 +36,23 @@ function half(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+const label = (w: TfjsWeightEntry) => quoteBounded(String(w.name));
+
 function bytesPer(w: TfjsWeightEntry, where: string): number {
   const q = w.quantization;
   if (q) {
-    const b = QUANT_BYTES[q.dtype];
+    const b = ownLookup(QUANT_BYTES, String(q.dtype));
     if (!b) {
       throw new Error(
-        `${where}: weight "${w.name}" uses quantization dtype "${q.dtype}" (supported: uint8, uint16, float16)`,
+        `${where}: weight ${label(w)} uses quantization dtype ${quoteBounded(String(q.dtype))} (supported: uint8, uint16, float16)`,
       );
     }
     return b;
   }
-  const b = STORED_BYTES[w.dtype];
+  const b = ownLookup(STORED_BYTES, String(w.dtype));
   if (!b) {
     throw new Error(
-      `${where}: weight "${w.name}" has dtype "${w.dtype}" (supported: float32, int32, bool)`,
+      `${where}: weight ${label(w)} has dtype ${quoteBounded(String(w.dtype))} (supported: float32, int32, bool)`,
     );
   }
   return b;
@@ -104,20 +109,23 @@ export function readTfjsWeights(
     const data = concatShards(group.paths, readShard);
     let offset = 0;
     for (const w of group.weights) {
-      if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      if (w === null || typeof w !== "object")
+        throw new Error(`${where}: weightsManifest[${gi}] lists a weight that is not an object`);
+      if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
         throw new Error(
-          `${where}: weight "${w.name}" has an invalid shape ${JSON.stringify(w.shape)}`,
+          `${where}: weight ${label(w)} has an invalid shape (expected non-negative integers)`,
         );
       }
       const n = w.shape.reduce((a, b) => a * b, 1);
+      checkLimit(`${where}: weight ${label(w)}`, "the element count", n, "maxTensorElements");
       const len = n * bytesPer(w, where);
       if (offset + len > data.length) {
         throw new Error(
-          `${where}: weight "${w.name}" [${w.shape}] needs ${len} bytes at offset ${offset} of shards ${group.paths.join(", ")}, which hold only ${data.length} bytes (truncated shard?)`,
+          `${where}: weight ${label(w)} [${w.shape}] needs ${len} bytes at offset ${offset} of shards ${group.paths.join(", ")}, which hold only ${data.length} bytes (truncated shard?)`,
         );
       }
       if (out.has(w.name))
-        throw new Error(`${where}: weight "${w.name}" appears twice in the manifest`);
+        throw new Error(`${where}: weight ${label(w)} appears twice in the manifest`);
       out.set(w.name, {
         shape: [...w.shape],
         values: decode(w, data.subarray(offset, offset + len), n),
