@@ -22,6 +22,7 @@ import { slicSegments } from "../attribution/segments/slic.ts";
 import type { Attribution, AttributionMethod, Model, Target } from "../attribution/types.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { zeros } from "../ops/creation.ts";
+import { choiceFlag, flag, numberFlag, UsageError } from "./args.ts";
 
 export interface MethodContext {
   model: Model;
@@ -51,19 +52,11 @@ export interface MethodEntry {
 }
 
 export function int(name: string, v: string | undefined, fallback: number, min = 1): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new Error(`--${name} must be an integer >= ${min}, got "${v}"`);
-  return n;
+  return numberFlag(name, v, { integer: true, min }, fallback);
 }
 
 export function num(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || v.trim() === "")
-    throw new Error(`--${name} must be a number, got "${v}"`);
-  return n;
+  return numberFlag(name, v, {}, fallback);
 }
 
 function pairOf(name: string, v: string | undefined): number | [number, number] | undefined {
@@ -71,7 +64,7 @@ function pairOf(name: string, v: string | undefined): number | [number, number] 
   const parts = v.split(/[x,]/).map((p) => int(name, p, 1));
   if (parts.length === 1) return parts[0];
   if (parts.length === 2) return [parts[0], parts[1]];
-  throw new Error(`--${name} must be N or HxW, got "${v}"`);
+  throw new UsageError(`${flag(name)} must be N or HxW, got "${v}"`);
 }
 
 function oneOf<T extends string>(
@@ -80,11 +73,11 @@ function oneOf<T extends string>(
   allowed: readonly T[],
   fallback: T,
 ): T {
-  if (v === undefined) return fallback;
-  if (!allowed.includes(v as T))
-    throw new Error(`--${name} must be one of ${allowed.join(", ")}, got "${v}"`);
-  return v as T;
+  return choiceFlag(name, v, allowed, fallback);
 }
+
+const BASELINE_WORDS = ["black", "white", "blur", "noise"];
+const IMAGE_FILE = /\.(png|jpe?g)$/i;
 
 function baselineOf(c: MethodContext): BaselineSpec {
   const b = c.opt("baseline");
@@ -92,8 +85,8 @@ function baselineOf(c: MethodContext): BaselineSpec {
   if (b === "white") return "white";
   if (b === "blur") return { kind: "blur" };
   if (b === "noise") return { kind: "uniform", seed: c.seed };
-  if (/\.(png|jpe?g)$/i.test(b)) return c.readBaseline(b);
-  throw new Error(
+  if (IMAGE_FILE.test(b)) return c.readBaseline(b);
+  throw new UsageError(
     `--baseline must be black, white, blur, noise or an image file (.png/.jpg), got "${b}"`,
   );
 }
@@ -175,7 +168,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       const baseName = c.opt("base-method") ?? "gradient";
       const base = BASES[baseName];
       if (!base)
-        throw new Error(
+        throw new UsageError(
           `--base-method must be one of ${Object.keys(BASES).join(", ")}, got "${baseName}"`,
         );
       const p = c.preset?.smoothGrad ?? {};
@@ -256,7 +249,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     run: async (c) => {
       const spec = c.opt("segments") ?? "grid:4";
       const m = /^(grid|slic):(\d+)$/.exec(spec);
-      if (!m) throw new Error(`--segments must be grid:N or slic:N, got "${spec}"`);
+      if (!m) throw new UsageError(`--segments must be grid:N or slic:N, got "${spec}"`);
       const [, ch, h, w] = c.x.shape;
       const k = int("segments", m[2], 1);
       const mask =
@@ -297,6 +290,29 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       }),
   },
 };
+
+/**
+ * The method options given as words or formats (not plain numbers), checked before any model
+ * runs: each method reads them only when it starts.
+ */
+export function checkMethodFlags(opt: (name: string) => string | undefined): void {
+  choiceFlag("base-method", opt("base-method"), Object.keys(BASES), "gradient");
+  choiceFlag("variant", opt("variant"), ["mean", "squared", "vargrad"], "mean");
+  choiceFlag("quadrature", opt("quadrature"), QUADRATURE_RULES, "gausslegendre");
+  pairOf("window", opt("window"));
+  pairOf("stride", opt("stride"));
+  const b = opt("baseline");
+  if (b !== undefined && !BASELINE_WORDS.includes(b) && !IMAGE_FILE.test(b))
+    throw new UsageError(
+      `--baseline must be black, white, blur, noise or an image file (.png/.jpg), got "${b}"`,
+    );
+  const seg = opt("segments");
+  if (seg !== undefined) {
+    const m = /^(grid|slic):(\d+)$/.exec(seg);
+    if (!m) throw new UsageError(`--segments must be grid:N or slic:N, got "${seg}"`);
+    int("segments", m[2], 1);
+  }
+}
 
 /** A black image of the given input shape (the class-model start). */
 export const blackImage = (shape: readonly number[]): Tensor => zeros(shape);

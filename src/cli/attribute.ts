@@ -6,8 +6,8 @@
  * Normalisation (--mean/--std) is folded into the model, so maps and baselines live in [0, 1]
  * image space.
  */
-import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+
+import { QUADRATURE_RULES } from "../attribution/path/quadrature.ts";
 import { preset } from "../attribution/presets.ts";
 import type { Attribution, Model } from "../attribution/types.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
@@ -21,66 +21,179 @@ import { galleryHtml, galleryStrip } from "../viz/gallery.ts";
 import { encodePng, readImage } from "../viz/image-io-node.ts";
 import { encodeNpy } from "../viz/npy.ts";
 import { blend, enlarge, heatmap, type RgbImage, toRgb } from "../viz/overlay.ts";
-import { blackImage, int, METHODS, type MethodEntry, num } from "./attribute-methods.ts";
-import { type ResolvedModel, resolveModel } from "./attribute-models.ts";
+import {
+  type CommandSpec,
+  choiceFlag,
+  didYouMean,
+  type FlagSpec,
+  flag,
+  type NumberRule,
+  numberFlag,
+  parseFlags,
+  UsageError,
+} from "./args.ts";
+import {
+  blackImage,
+  checkMethodFlags,
+  int,
+  METHODS,
+  type MethodEntry,
+  num,
+} from "./attribute-methods.ts";
+import { ARCHS, type ResolvedModel, resolveModel } from "./attribute-models.ts";
+import { outPrefix, writeOutputs } from "./output-set.ts";
+import { progressBar } from "./progress.ts";
 
-const OPTIONS = {
-  model: { type: "string" },
-  arch: { type: "string" },
-  image: { type: "string" },
-  method: { type: "string" },
-  methods: { type: "string" },
-  target: { type: "string" },
-  layer: { type: "string" },
-  out: { type: "string" },
-  preset: { type: "string" },
-  resize: { type: "string" },
-  mean: { type: "string" },
-  std: { type: "string" },
-  channels: { type: "string" },
-  shape: { type: "string" },
-  "base-method": { type: "string" },
-  samples: { type: "string" },
-  noise: { type: "string" },
-  variant: { type: "string" },
-  steps: { type: "string" },
-  quadrature: { type: "string" },
-  baseline: { type: "string" },
-  "sigma-max": { type: "string" },
-  window: { type: "string" },
-  stride: { type: "string" },
-  fill: { type: "string" },
-  segments: { type: "string" },
-  masks: { type: "string" },
-  cells: { type: "string" },
-  lr: { type: "string" },
-  l2: { type: "string" },
-  "batch-size": { type: "string" },
-  seed: { type: "string" },
-  colormap: { type: "string" },
-  sign: { type: "string" },
-  "clip-percentile": { type: "string" },
-  vmax: { type: "string" },
-  alpha: { type: "string" },
-  zoom: { type: "string" },
-} as const;
+/** Largest --zoom: a 28x28 input becomes 1792x1792. */
+const MAX_ZOOM = 64;
+const GALLERY_DEFAULT = "gradient,integrated-gradients,smoothgrad,gradcam,occlusion";
 
-type Values = Partial<Record<keyof typeof OPTIONS, string>>;
+const SIGNS = ["positive", "negative", "absolute", "all"] as const;
 
-export const ATTRIBUTE_USAGE = `usage: salient attribute --model <bundled name | file.onnx | weights --arch NAME> --image <png|jpg>
-                         --method NAME [--target N] [options] --out PREFIX
-  writes PREFIX.npy (float32 map) and PREFIX.png (overlay); prints a JSON summary line last.
-  --target N        class index (default: the predicted class)
-  --layer NAME      layer for CAM methods (default: the architecture's)
-  --preset captum|pair   those libraries' defaults
-  --resize HxW|auto resize the image (default: never; a size mismatch is an error)
-  --mean a,b,c --std a,b,c   normalisation the model expects (folded into the model)
-  --channels 1|3    input channels of an ONNX model (default 3); --shape C,H,W for class-model
-  --colormap ${COLORMAPS.join("|")}  --sign positive|negative|absolute|all
-  --clip-percentile P (99) or --vmax F (fixed scale)  --alpha A (0.5)  --zoom N (1)
-  --batch-size N  --seed N (0)
-  methods: salient methods
-       salient gallery ... --methods a,b,c --out PREFIX   (several methods side by side)`;
+/** Flags shared by attribute and gallery: model, image, target and rendering. */
+const COMMON_FLAGS: Record<string, FlagSpec> = {
+  model: {
+    value: "M",
+    required: true,
+    help: "fashion-cnn | file.onnx | a weights file with --arch",
+  },
+  arch: {
+    value: "NAME",
+    help: `architecture of a weights file (${Object.keys(ARCHS).join(", ")})`,
+  },
+  image: { value: "FILE", help: "the input image (PNG or JPEG)" },
+  target: { value: "N", defaultText: "the predicted class", help: "class index" },
+  layer: { value: "NAME", defaultText: "the architecture's", help: "layer for CAM methods" },
+  preset: { value: "captum|pair", help: "those libraries' defaults and aggregation rules" },
+  resize: {
+    value: "HxW|auto",
+    help: "resize the image first (otherwise a size mismatch is an error)",
+  },
+  mean: { value: "a,b,c", help: "normalisation mean the model expects (folded into the model)" },
+  std: { value: "a,b,c", help: "normalisation std the model expects (folded into the model)" },
+  channels: { value: "1|3", defaultText: "3", help: "input channels of an ONNX model" },
+  "batch-size": { value: "N", help: "rows per model call (memory, not results)" },
+  seed: { value: "N", default: "0", help: "seed of the random methods" },
+  colormap: {
+    value: "NAME",
+    defaultText: "seismic for signed maps, else viridis",
+    help: COLORMAPS.join(" | "),
+  },
+  sign: { value: "MODE", defaultText: "the method's", help: SIGNS.join(" | ") },
+  "clip-percentile": {
+    value: "P",
+    default: "99",
+    help: "colour scale clipped at this percentile of |map| (0 < P <= 100)",
+  },
+  vmax: { value: "F", help: "fixed colour scale instead of --clip-percentile" },
+  alpha: { value: "A", default: "0.5", help: "heat map opacity in [0, 1]" },
+};
+
+/** Options of individual methods (salient methods lists which method reads which). */
+const METHOD_FLAGS: Record<string, FlagSpec> = {
+  shape: {
+    value: "C,H,W",
+    help: "class-model: the input shape when the architecture does not fix it",
+  },
+  "base-method": { value: "NAME", default: "gradient", help: "smoothgrad: the method it wraps" },
+  samples: { value: "N", default: "25", help: "smoothgrad: noisy samples" },
+  noise: { value: "F", default: "0.15", help: "smoothgrad: noise std relative to the input range" },
+  variant: { value: "NAME", default: "mean", help: "smoothgrad: mean | squared | vargrad" },
+  steps: {
+    value: "N",
+    defaultText: "50; blur-ig 100; class-model 200",
+    help: "path steps / ascent steps",
+  },
+  quadrature: { value: "RULE", default: "gausslegendre", help: QUADRATURE_RULES.join(" | ") },
+  baseline: {
+    value: "B",
+    default: "black",
+    help: "integrated-gradients: black | white | blur | noise | FILE.png",
+  },
+  "sigma-max": { value: "F", default: "50", help: "blur-ig: largest blur" },
+  window: { value: "N|HxW", default: "15", help: "occlusion: window (clipped to the image)" },
+  stride: { value: "N|HxW", default: "1", help: "occlusion: stride" },
+  fill: { value: "F", default: "0", help: "occlusion, feature-ablation: value of removed pixels" },
+  segments: { value: "grid:N|slic:N", default: "grid:4", help: "feature-ablation: segments" },
+  masks: { value: "N", default: "2000", help: "rise: random masks" },
+  cells: { value: "N", default: "8", help: "rise: mask grid cells" },
+  lr: { value: "F", default: "1", help: "class-model: step size" },
+  l2: { value: "F", default: "0.01", help: "class-model: L2 penalty" },
+};
+
+/** Ranges of every numeric flag, checked before any model is loaded. */
+const NUMBER_RULES: Record<string, NumberRule> = {
+  target: { integer: true, min: 0 },
+  channels: { integer: true, min: 1, max: 3 },
+  "batch-size": { integer: true, min: 1, max: 1 << 20 },
+  seed: { integer: true, min: 0 },
+  "clip-percentile": { min: 0, minExclusive: true, max: 100 },
+  vmax: { min: 0, minExclusive: true },
+  alpha: { min: 0, max: 1 },
+  zoom: { integer: true, min: 1, max: MAX_ZOOM },
+  samples: { integer: true, min: 1, max: 100000 },
+  noise: { min: 0 },
+  steps: { integer: true, min: 0, max: 100000 },
+  "sigma-max": { min: 0, minExclusive: true },
+  fill: {},
+  masks: { integer: true, min: 1, max: 1000000 },
+  cells: { integer: true, min: 1, max: 1024 },
+  lr: { min: 0, minExclusive: true },
+  l2: { min: 0 },
+};
+
+export const ATTRIBUTE_SPEC: CommandSpec = {
+  name: "attribute",
+  summary: "one attribution map for one image: PREFIX.npy (float32 map) and PREFIX.png (overlay)",
+  synopsis: "--model M --image FILE --method NAME [--target N] [options] --out PREFIX",
+  flags: {
+    ...COMMON_FLAGS,
+    method: { value: "NAME", required: true, help: "the attribution method (salient methods)" },
+    out: {
+      value: "PREFIX",
+      required: true,
+      help: "writes PREFIX.npy and PREFIX.png; a trailing .npy/.png is dropped",
+    },
+    zoom: { value: "N", default: "1", help: `enlarge the PNG N times (1 to ${MAX_ZOOM})` },
+    ...METHOD_FLAGS,
+  },
+  notes: "prints a JSON summary line last, with the files written. Methods: salient methods",
+};
+
+export const GALLERY_SPEC: CommandSpec = {
+  name: "gallery",
+  summary: "several attribution methods side by side: PREFIX.png and PREFIX.html",
+  synopsis: "--model M --image FILE [--methods a,b,c] [options] --out PREFIX",
+  flags: {
+    ...COMMON_FLAGS,
+    image: { ...COMMON_FLAGS.image, required: true },
+    methods: { value: "a,b,c", default: GALLERY_DEFAULT, help: "the methods (salient methods)" },
+    out: {
+      value: "PREFIX",
+      required: true,
+      help: "writes PREFIX.png and PREFIX.html; a trailing .png/.html is dropped",
+    },
+    zoom: {
+      value: "N",
+      defaultText: "about 160 pixels per panel",
+      help: `enlarge each panel N times (1 to ${MAX_ZOOM})`,
+    },
+    ...METHOD_FLAGS,
+  },
+  notes: "prints a JSON summary line last, with the files written.",
+};
+
+type Values = Record<string, string | undefined>;
+
+/** Every flag's value checked (numbers, words, formats) before any model is loaded. */
+function checkFlags(v: Values): void {
+  for (const [name, rule] of Object.entries(NUMBER_RULES)) numberFlag(name, v[name], rule);
+  choiceFlag("sign", v.sign, SIGNS, "all");
+  choiceFlag("colormap", v.colormap, COLORMAPS, COLORMAPS[0]);
+  checkMethodFlags((name) => v[name]);
+  if (v.resize !== undefined && v.resize !== "auto") parseSize(v.resize, "resize");
+  if (v.preset !== undefined) choiceFlag("preset", v.preset, ["captum", "pair"], "captum");
+}
 
 interface Prepared {
   values: Values;
@@ -94,15 +207,6 @@ interface Prepared {
   classes: number;
 }
 
-function parse(args: string[]): Values {
-  try {
-    return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false })
-      .values as Values;
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${ATTRIBUTE_USAGE}`);
-  }
-}
-
 function list(name: string, v: string | undefined, channels: number): number[] | null {
   if (v === undefined) return null;
   const parts = v.split(",").map((p) => num(name, p.trim(), 0));
@@ -114,10 +218,11 @@ function list(name: string, v: string | undefined, channels: number): number[] |
   return parts;
 }
 
-function parseSize(v: string, what: string): [number, number] {
+function parseSize(v: string, name: string): [number, number] {
   const m = /^(\d+)x(\d+)$/.exec(v);
-  if (!m) throw new Error(`${what} must be HxW (e.g. 28x28), got "${v}"`);
-  return [int(what, m[1], 1), int(what, m[2], 1)];
+  if (!m) throw new UsageError(`${flag(name)} must be HxW (e.g. 28x28), got "${v}"`);
+  const side = { integer: true, min: 1, max: 16384 };
+  return [numberFlag(name, m[1], side), numberFlag(name, m[2], side)];
 }
 
 /** The model with the normalisation folded in: f(x) = net((x - mean) / std). */
@@ -135,9 +240,8 @@ function wrapModel(r: ResolvedModel, mean: number[] | null, std: number[] | null
 }
 
 async function prepare(values: Values, method: MethodEntry | null): Promise<Prepared> {
-  if (!values.model) throw new Error(`--model is required\n${ATTRIBUTE_USAGE}`);
   const resolved = resolveModel(
-    values.model,
+    values.model!,
     values.arch,
     values.channels === undefined ? undefined : int("channels", values.channels, 1),
   );
@@ -159,11 +263,12 @@ async function prepare(values: Values, method: MethodEntry | null): Promise<Prep
       );
     x = keep(blackImage([1, ...size]));
   } else {
-    if (!values.image) throw new Error(`--image is required for this method\n${ATTRIBUTE_USAGE}`);
+    if (!values.image)
+      throw new UsageError("--image is required for this method; see salient attribute --help");
     const img = readImage(values.image, c === 1 ? 1 : 3);
     let t = tensor(img.data, [1, c, img.height, img.width]);
     if (values.resize !== undefined) {
-      const size = values.resize === "auto" ? resolved.size : parseSize(values.resize, "--resize");
+      const size = values.resize === "auto" ? resolved.size : parseSize(values.resize, "resize");
       if (!size)
         throw new Error(
           "--resize auto needs an architecture with a fixed input size; give --resize HxW",
@@ -281,22 +386,6 @@ function render(
   return enlarge(blend(base, heat, num("alpha", v.alpha, 0.5)), zoom);
 }
 
-/** Rendering flags are checked before any model work. */
-function checkRenderFlags(v: Values): void {
-  if (v.sign !== undefined && !["positive", "negative", "absolute", "all"].includes(v.sign)) {
-    throw new Error(`--sign must be positive, negative, absolute or all, got "${v.sign}"`);
-  }
-  if (v.colormap !== undefined && !COLORMAPS.includes(v.colormap as ColormapName)) {
-    throw new Error(`--colormap must be one of ${COLORMAPS.join(", ")}, got "${v.colormap}"`);
-  }
-  num("clip-percentile", v["clip-percentile"], 99);
-  if (v.vmax !== undefined && !(num("vmax", v.vmax, 1) > 0))
-    throw new Error("--vmax must be positive");
-  const a = num("alpha", v.alpha, 0.5);
-  if (!(a >= 0 && a <= 1)) throw new Error(`--alpha must be in [0, 1], got ${a}`);
-  int("zoom", v.zoom, 1);
-}
-
 export interface AttributeSummary {
   method: string;
   model: string;
@@ -307,43 +396,45 @@ export interface AttributeSummary {
   shape: number[];
   npy: string;
   png: string;
+  files: string[];
 }
 
 export async function runAttribute(
   args: string[],
   log: (line: string) => void,
 ): Promise<AttributeSummary> {
-  const values = parse(args);
-  if (!values.method)
-    throw new Error(`--method is required (see salient methods)\n${ATTRIBUTE_USAGE}`);
-  if (!values.out) throw new Error(`--out PREFIX is required\n${ATTRIBUTE_USAGE}`);
-  checkRenderFlags(values);
-  const entry = METHODS[values.method];
+  const values = parseFlags(ATTRIBUTE_SPEC, args);
+  const method = values.method!;
+  const entry = METHODS[method];
   if (!entry)
-    throw new Error(
-      `unknown method "${values.method}" (known: ${Object.keys(METHODS).join(", ")}); see salient methods`,
+    throw new UsageError(
+      `unknown method "${method}"${didYouMean(method, Object.keys(METHODS), (s) => `"${s}"`)} (known: ${Object.keys(METHODS).join(", ")}; see salient methods)`,
     );
+  checkFlags(values);
+  const prefix = outPrefix(values.out!, [".npy", ".png"]);
   const p = await prepare(values, entry);
   try {
-    const { result, seconds } = await attributeWith(p, values.method);
+    const { result, seconds } = await attributeWith(p, method);
     const map = Float32Array.from(await result.map.data());
     const shape = [...result.map.shape];
     result.map.dispose();
     const png = encodePng(render(p, entry, map, shape));
     const npy = encodeNpy(map, shape);
-    // Everything is computed before anything is written.
-    writeFileSync(`${values.out}.npy`, npy);
-    writeFileSync(`${values.out}.png`, png);
+    const files = writeOutputs([
+      [`${prefix}.npy`, npy],
+      [`${prefix}.png`, png],
+    ]);
     const summary: AttributeSummary = {
-      method: values.method,
+      method,
       model: p.resolved.name,
       target: p.target,
       score: p.score,
       ...(result.delta ? { delta: result.delta[0] } : {}),
       time_s: Math.round(seconds * 1000) / 1000,
       shape,
-      npy: `${values.out}.npy`,
-      png: `${values.out}.png`,
+      npy: files[0],
+      png: files[1],
+      files,
     };
     log(JSON.stringify(summary));
     return summary;
@@ -352,25 +443,29 @@ export async function runAttribute(
   }
 }
 
-export async function runGallery(args: string[], log: (line: string) => void): Promise<void> {
-  const values = parse(args);
-  if (!values.out) throw new Error(`--out PREFIX is required\n${ATTRIBUTE_USAGE}`);
-  checkRenderFlags(values);
-  const names = (values.methods ?? "gradient,integrated-gradients,smoothgrad,gradcam,occlusion")
-    .split(",")
-    .map((s) => s.trim());
+const GALLERY_METHODS = () => Object.keys(METHODS).filter((k) => !METHODS[k].noImage);
+
+export async function runGallery(args: string[], log: (line: string) => void): Promise<string[]> {
+  const values = parseFlags(GALLERY_SPEC, args);
+  const names = values.methods!.split(",").map((s) => s.trim());
   for (const n of names) {
     if (!METHODS[n] || METHODS[n].noImage)
-      throw new Error(
-        `--methods: "${n}" is not an image method (known: ${Object.keys(METHODS)
-          .filter((k) => !METHODS[k].noImage)
-          .join(", ")})`,
+      throw new UsageError(
+        `--methods: "${n}" is not an image method${didYouMean(n, GALLERY_METHODS(), (s) => `"${s}"`)} (known: ${GALLERY_METHODS().join(", ")})`,
       );
   }
+  checkFlags(values);
+  const prefix = outPrefix(values.out!, [".png", ".html"]);
   const p = await prepare(values, null);
+  const bar = progressBar("gallery methods", names.length);
   try {
     const [, c, h, w] = p.x.shape;
-    const zoom = int("zoom", values.zoom, Math.max(1, Math.floor(160 / Math.max(h, w))));
+    const zoom = numberFlag(
+      "zoom",
+      values.zoom,
+      NUMBER_RULES.zoom,
+      Math.max(1, Math.floor(160 / Math.max(h, w))),
+    );
     const panels = [
       {
         title: `input (target ${p.target}, logit ${p.score.toFixed(3)})`,
@@ -378,7 +473,8 @@ export async function runGallery(args: string[], log: (line: string) => void): P
         note: "",
       },
     ];
-    for (const n of names) {
+    for (const [i, n] of names.entries()) {
+      bar.update(i, undefined, `gallery: ${n}`);
       const { result, seconds } = await attributeWith(p, n);
       const map = Float32Array.from(await result.map.data());
       const img = render(
@@ -391,23 +487,29 @@ export async function runGallery(args: string[], log: (line: string) => void): P
       const delta = result.delta ? `, delta ${result.delta[0].toExponential(2)}` : "";
       panels.push({ title: n, image: img, note: `${seconds.toFixed(2)} s${delta}` });
     }
-    writeFileSync(`${values.out}.png`, encodePng(galleryStrip(panels)));
+    bar.stop();
     const html = galleryHtml(
       `salient: ${p.resolved.name}, target ${p.target}`,
       panels.map((q) => ({ title: q.title, png: encodePng(q.image), note: q.note })),
       1,
     );
-    writeFileSync(`${values.out}.html`, html);
+    const files = writeOutputs([
+      [`${prefix}.png`, encodePng(galleryStrip(panels))],
+      [`${prefix}.html`, html],
+    ]);
     log(
       JSON.stringify({
         methods: names,
         target: p.target,
         score: p.score,
-        png: `${values.out}.png`,
-        html: `${values.out}.html`,
+        png: files[0],
+        html: files[1],
+        files,
       }),
     );
+    return files;
   } finally {
+    bar.stop();
     p.x.dispose();
   }
 }

@@ -5,27 +5,53 @@
  * of DI with PSNR and with model size across models. Windows are shared by all images, or given
  * per image with labels (edge, texture, flat, ...) in a JSON file, which adds mean DI per label.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { existsSync, readFileSync } from "node:fs";
 import { checkWindow, type LamWindow } from "../attribution/lam/window.ts";
 import { spearman } from "../attribution/metrics/rank-correlation.ts";
 import { tidy } from "../autodiff/tidy.ts";
 import { psnr } from "../models/eval/psnr.ts";
 import { clamp } from "../ops/unary.ts";
 import { scatterSvg } from "../viz/scatter-svg.ts";
+import { type CommandSpec, didYouMean, numberFlag, parseFlags, UsageError } from "./args.ts";
 import { parseWindow, runLamOn } from "./lam.ts";
 import { lamImagesFromHr } from "./lam-images.ts";
-import { assetPath } from "./report.ts";
-import { resolveSrModel, type SrModel } from "./sr-models.ts";
+import { outPrefix, writeOutputs } from "./output-set.ts";
+import { assetPath } from "./package-files.ts";
+import { progressBar } from "./progress.ts";
+import { resolveSrModel, SR_MODEL_NAMES, type SrModel } from "./sr-models.ts";
 
-export const COMPARE_USAGE = `usage: salient compare-models [--models bicubic,esrgan-slim,ARCH:WEIGHTS,...] [--images a,b,...]
-                              [--windows "x,y,s;label=x,y,s" | --windows FILE.json] [--fold 50]
-                              [--scale 4] [--crop N] --out PREFIX
-  images: bundled photo names (astronaut, chelsea, coffee, rocket, brick) or PNG/JPEG paths (HR)
-  windows (HR pixels of the cropped image, x = column): shared by all images, optionally labelled,
-    or per image from a JSON file {"image": {"label": [x, y, size], ...}, ...}
-  writes PREFIX.md, PREFIX.json, PREFIX-di-vs-size.svg, PREFIX-di-vs-psnr.svg
-`;
+export const COMPARE_SPEC: CommandSpec = {
+  name: "compare-models",
+  summary: "LAM diffusion index against PSNR and model size, for several SR models",
+  synopsis:
+    "[--models a,b,...] [--images a,b,...] [--windows SPEC|FILE.json] [--fold 50] --out PREFIX",
+  flags: {
+    models: {
+      value: "a,b,...",
+      default: "bicubic,esrgan-slim,esrgan-medium",
+      help: "SR models by name, or ARCH:WEIGHTS for a zoo architecture with a weights file",
+    },
+    images: {
+      value: "a,b,...",
+      default: "astronaut,chelsea,coffee,rocket,brick",
+      help: "bundled photo names or PNG/JPEG paths (HR)",
+    },
+    windows: {
+      value: "SPEC",
+      default: "24,24,16;56,56,16;88,88,16",
+      help: 'HR windows "x,y,s;label=x,y,s" shared by all images, or a JSON file {"image": {"label": [x, y, size]}}',
+    },
+    fold: { value: "N", default: "50", help: "LAM path steps" },
+    scale: { value: "N", default: "4", help: "SR scale" },
+    crop: { value: "N", help: "centre-crop the HR images to N x N first" },
+    out: {
+      value: "PREFIX",
+      required: true,
+      help: "writes PREFIX.md, PREFIX.json, PREFIX-di-vs-size.svg, PREFIX-di-vs-psnr.svg",
+    },
+  },
+  notes: "prints the Markdown table, then a JSON line with the files written.",
+};
 
 /** A LAM window with an optional label (edge, texture, flat, ...) that the table averages by. */
 export interface StudyWindow extends LamWindow {
@@ -40,7 +66,12 @@ export type StudyWindows =
 /** "x,y,s;label=x,y,s" (shared by all images) or a JSON file of windows per image. */
 export function parseStudyWindows(v: string): StudyWindows {
   if (v.toLowerCase().endsWith(".json")) {
-    const data = JSON.parse(readFileSync(v, "utf8")) as unknown;
+    let data: unknown;
+    try {
+      data = JSON.parse(readFileSync(v, "utf8"));
+    } catch (e) {
+      throw new UsageError(`--windows ${v}: ${(e as Error).message}`);
+    }
     if (!data || typeof data !== "object" || Array.isArray(data))
       throw new Error(`${v}: expected {"image": {"label": [x, y, size], ...}, ...}`);
     const out: Record<string, StudyWindow[]> = {};
@@ -86,8 +117,25 @@ function modelSpec(entry: string, scale: number): SrModel {
   return resolveSrModel({ model: entry, scale });
 }
 
+const PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "brick"];
+
 function imagePath(name: string): string {
-  return existsSync(name) ? name : assetPath("photos", `${name}.png`);
+  if (existsSync(name)) return name;
+  if (!PHOTOS.includes(name))
+    throw new UsageError(
+      `--images: "${name}" is neither a bundled photo (${PHOTOS.join(", ")}) nor an existing file${didYouMean(name, PHOTOS, (s) => `"${s}"`)}`,
+    );
+  return assetPath("photos", `${name}.png`);
+}
+
+/** A model entry that cannot resolve fails here, before any LAM run. */
+function checkModelEntry(entry: string): void {
+  const i = entry.indexOf(":");
+  const file = i > 0 && !existsSync(entry) ? entry.slice(i + 1) : entry;
+  if ((SR_MODEL_NAMES as readonly string[]).includes(file) || existsSync(file)) return;
+  throw new UsageError(
+    `--models: "${entry}" is neither an SR model (${SR_MODEL_NAMES.join(", ")}) nor an existing file (ARCH:WEIGHTS for a zoo architecture)${didYouMean(entry, SR_MODEL_NAMES, (s) => `"${s}"`)}`,
+  );
 }
 
 export async function compareModels(o: {
@@ -99,8 +147,11 @@ export async function compareModels(o: {
   /** Centre-crop the HR images to crop x crop first. */
   crop?: number;
   log: (line: string) => void;
+  /** Called before each LAM run with the runs done, the total, and what runs next. */
+  onLam?: (done: number, total: number, label: string) => void;
 }): Promise<{ rows: ModelRow[]; spearmanDiPsnr: number; spearmanDiSize: number }> {
-  // Check every image's windows against its size before any (long) LAM run starts.
+  // Check every model name and image's windows before any (long) LAM run starts.
+  for (const entry of o.models) checkModelEntry(entry);
   for (const name of o.images) {
     const images = lamImagesFromHr(imagePath(name), o.scale, o.crop);
     const [, , h, w] = images.lr.shape;
@@ -114,6 +165,9 @@ export async function compareModels(o: {
     }
   }
   const rows: ModelRow[] = [];
+  const total =
+    o.models.length * o.images.reduce((n, name) => n + windowsOf(o.windows, name).length, 0);
+  let done = 0;
   for (const entry of o.models) {
     const model = modelSpec(entry, o.scale);
     const perImage: ModelRow["perImage"] = [];
@@ -138,6 +192,7 @@ export async function compareModels(o: {
         const dis: number[] = [];
         const windows = windowsOf(o.windows, name);
         for (const window of windows) {
+          o.onLam?.(done++, total, `${model.name} on ${name}`);
           const run = await runLamOn(model, images, { window, fold: o.fold });
           dis.push(run.summary.diffusion_index as number);
         }
@@ -208,76 +263,77 @@ export function comparisonMarkdown(
   return lines.join("\n");
 }
 
-export async function runCompareModels(args: string[], log: (line: string) => void): Promise<void> {
-  const { values: v } = parseArgs({
-    args,
-    options: {
-      models: { type: "string", default: "bicubic,esrgan-slim,esrgan-medium" },
-      images: { type: "string", default: "astronaut,chelsea,coffee,rocket,brick" },
-      windows: { type: "string", default: "24,24,16;56,56,16;88,88,16" },
-      fold: { type: "string", default: "50" },
-      scale: { type: "string", default: "4" },
-      crop: { type: "string" },
-      out: { type: "string" },
-    },
-  });
-  if (!v.out) throw new Error(`--out PREFIX is required\n${COMPARE_USAGE}`);
-  const fold = Number(v.fold);
-  if (!Number.isInteger(fold) || fold < 1)
-    throw new Error(`--fold must be a positive integer, got "${v.fold}"`);
-  const { rows, spearmanDiPsnr, spearmanDiSize } = await compareModels({
-    models: v.models.split(",").map((s) => s.trim()),
-    images: v.images.split(",").map((s) => s.trim()),
-    windows: parseStudyWindows(v.windows),
-    fold,
-    scale: Number(v.scale),
-    crop: v.crop === undefined ? undefined : Number(v.crop),
-    log,
-  });
+export async function runCompareModels(
+  args: string[],
+  log: (line: string) => void,
+): Promise<string[]> {
+  const v = parseFlags(COMPARE_SPEC, args);
+  const fold = numberFlag("fold", v.fold, { integer: true, min: 1, max: 100000 }, 50);
+  const scale = numberFlag("scale", v.scale, { integer: true, min: 2, max: 16 }, 4);
+  const crop = numberFlag("crop", v.crop, { integer: true, min: 2 });
+  const windows = parseStudyWindows(v.windows!);
+  const models = v.models!.split(",").map((s) => s.trim());
+  const images = v.images!.split(",").map((s) => s.trim());
+  const prefix = outPrefix(v.out!, [".md", ".json"]);
+  const bar = progressBar("compare-models LAM runs", 1);
+  let result: Awaited<ReturnType<typeof compareModels>>;
+  try {
+    result = await compareModels({
+      models,
+      images,
+      windows,
+      fold,
+      scale,
+      crop,
+      log,
+      onLam: (done, total, label) => bar.update(done, total, label),
+    });
+  } finally {
+    bar.stop();
+  }
+  const { rows, spearmanDiPsnr, spearmanDiSize } = result;
   const md = comparisonMarkdown(rows, spearmanDiPsnr, spearmanDiSize);
   const points = (y: (r: ModelRow) => number, x: (r: ModelRow) => number) =>
     rows.map((r) => ({ x: x(r), y: y(r), label: r.model }));
-  writeFileSync(`${v.out}.md`, `${md}\n`);
-  writeFileSync(
-    `${v.out}.json`,
-    JSON.stringify(
-      {
-        rows,
-        spearman_di_psnr: spearmanDiPsnr,
-        spearman_di_size: spearmanDiSize,
-        fold,
-        scale: Number(v.scale),
-        crop: v.crop === undefined ? null : Number(v.crop),
-        windows: v.windows,
-      },
-      null,
-      2,
-    ),
+  const json = JSON.stringify(
+    {
+      rows,
+      spearman_di_psnr: spearmanDiPsnr,
+      spearman_di_size: spearmanDiSize,
+      fold,
+      scale,
+      crop: crop ?? null,
+      windows: v.windows,
+    },
+    null,
+    2,
   );
-  writeFileSync(
-    `${v.out}-di-vs-size.svg`,
-    scatterSvg(
-      points(
-        (r) => r.di,
-        (r) => r.parameters,
-      ),
-      {
-        title: "Diffusion index vs model size",
-        xLabel: "parameters (log)",
-        yLabel: "mean DI",
-        logX: true,
-      },
+  const bySize = scatterSvg(
+    points(
+      (r) => r.di,
+      (r) => r.parameters,
     ),
+    {
+      title: "Diffusion index vs model size",
+      xLabel: "parameters (log)",
+      yLabel: "mean DI",
+      logX: true,
+    },
   );
-  writeFileSync(
-    `${v.out}-di-vs-psnr.svg`,
-    scatterSvg(
-      points(
-        (r) => r.di,
-        (r) => r.psnr,
-      ),
-      { title: "Diffusion index vs PSNR", xLabel: "mean PSNR (dB)", yLabel: "mean DI" },
+  const byPsnr = scatterSvg(
+    points(
+      (r) => r.di,
+      (r) => r.psnr,
     ),
+    { title: "Diffusion index vs PSNR", xLabel: "mean PSNR (dB)", yLabel: "mean DI" },
   );
+  const files = writeOutputs([
+    [`${prefix}.md`, `${md}\n`],
+    [`${prefix}.json`, json],
+    [`${prefix}-di-vs-size.svg`, bySize],
+    [`${prefix}-di-vs-psnr.svg`, byPsnr],
+  ]);
   log(md);
+  log(JSON.stringify({ files }));
+  return files;
 }

@@ -4,8 +4,6 @@
  * explainer's logits, NumPy .npy 1.0) and PREFIX.png (the input, the combined mask of the
  * predicted classes over it, then one overlay per predicted class), then a one-line JSON summary.
  */
-import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { BUNDLED_EXPLAINERS, loadExplainerPair } from "../attribution/explainer/bundled.ts";
 import { explainImage } from "../attribution/explainer/explain.ts";
 import { FASHION_CLASSES } from "../models/data/classes.ts";
@@ -13,67 +11,63 @@ import { galleryStrip } from "../viz/gallery.ts";
 import { encodePng, readImage } from "../viz/image-io-node.ts";
 import { encodeNpy } from "../viz/npy.ts";
 import { blend, enlarge, heatmap, toRgb } from "../viz/overlay.ts";
+import { type CommandSpec, choiceFlag, numberFlag, parseFlags } from "./args.ts";
+import { outPrefix, writeOutputs } from "./output-set.ts";
 
-export const EXPLAIN_USAGE = `usage: salient explain [--model ${BUNDLED_EXPLAINERS.join("|")}] --image <png|jpg> --out PREFIX
-  writes PREFIX.npy (float32 [classes, H, W] masks in [0, 1]) and PREFIX.png (overlays);
-  prints a JSON summary line last. The image is read as grey; H and W must be multiples of 8
-  (the bundled pair was trained on 64x64 canvases of Fashion-MNIST items).
-  --threshold Z   classifier logit at which a class counts as present (default 0)
-  --alpha A (0.5)  --zoom N (4)`;
+export const EXPLAIN_SPEC: CommandSpec = {
+  name: "explain",
+  summary: "per-class masks of a bundled classifier + explainer pair for one grey image",
+  synopsis: `[--model ${BUNDLED_EXPLAINERS.join("|")}] --image FILE --out PREFIX`,
+  flags: {
+    model: { value: "NAME", default: "multi-fashion", help: BUNDLED_EXPLAINERS.join(" | ") },
+    image: {
+      value: "FILE",
+      required: true,
+      help: "read as grey; H and W multiples of 8 (trained on 64x64 canvases of Fashion-MNIST items)",
+    },
+    out: {
+      value: "PREFIX",
+      required: true,
+      help: "writes PREFIX.npy (float32 [classes, H, W] masks in [0, 1]) and PREFIX.png (overlays); a trailing .npy/.png is dropped",
+    },
+    threshold: {
+      value: "Z",
+      default: "0",
+      help: "classifier logit at which a class counts as present",
+    },
+    alpha: { value: "A", default: "0.5", help: "mask opacity in [0, 1]" },
+    zoom: { value: "N", default: "4", help: "enlarge the panels N times (1 to 64)" },
+  },
+  notes: "prints a JSON summary line last, with the files written.",
+};
 
 export interface ExplainSummary {
   model: string;
   npy: string;
   png: string;
+  files: string[];
   shape: number[];
   predicted: { class: number; name: string; probability: number; maskArea: number }[];
-}
-
-function number(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n))
-    throw new Error(`--${name} must be a number, got "${v}"`);
-  return n;
 }
 
 export async function runExplain(
   args: string[],
   log: (line: string) => void,
 ): Promise<ExplainSummary> {
-  let values: Record<string, string | undefined>;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        model: { type: "string" },
-        image: { type: "string" },
-        out: { type: "string" },
-        threshold: { type: "string" },
-        alpha: { type: "string" },
-        zoom: { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${EXPLAIN_USAGE}`);
-  }
-  if (!values.image) throw new Error(`--image is required\n${EXPLAIN_USAGE}`);
-  if (!values.out) throw new Error(`--out is required\n${EXPLAIN_USAGE}`);
-  const zoom = number("zoom", values.zoom, 4);
-  if (!Number.isInteger(zoom) || zoom < 1)
-    throw new Error(`--zoom must be a positive integer, got ${zoom}`);
-  const alpha = number("alpha", values.alpha, 0.5);
-  const name = values.model ?? "multi-fashion";
+  const values = parseFlags(EXPLAIN_SPEC, args);
+  const zoom = numberFlag("zoom", values.zoom, { integer: true, min: 1, max: 64 }, 4);
+  const alpha = numberFlag("alpha", values.alpha, { min: 0, max: 1 }, 0.5);
+  const threshold = numberFlag("threshold", values.threshold, {}, 0);
+  const name = choiceFlag("model", values.model, BUNDLED_EXPLAINERS, "multi-fashion");
+  const prefix = outPrefix(values.out!, [".npy", ".png"]);
   const pair = loadExplainerPair(name);
-  const img = readImage(values.image, 1);
+  const img = readImage(values.image!, 1);
   const e = await explainImage(
     { classifier: (x) => pair.classifier.call(x), explainer: (x) => pair.explainer.call(x) },
     img.data,
     img.height,
     img.width,
-    { threshold: number("threshold", values.threshold, 0) },
+    { threshold },
   ).catch((err: Error) => {
     throw new Error(`"${values.image}" (${img.height}x${img.width}): ${err.message}`);
   });
@@ -93,14 +87,15 @@ export async function runExplain(
       image: overlay(e.masks.subarray(c * hw, (c + 1) * hw)),
     })),
   ];
-  const npy = `${values.out}.npy`;
-  const png = `${values.out}.png`;
-  writeFileSync(npy, encodeNpy(e.masks, [e.classes, e.height, e.width]));
-  writeFileSync(png, encodePng(galleryStrip(panels)));
+  const files = writeOutputs([
+    [`${prefix}.npy`, encodeNpy(e.masks, [e.classes, e.height, e.width])],
+    [`${prefix}.png`, encodePng(galleryStrip(panels))],
+  ]);
   const summary: ExplainSummary = {
     model: name,
-    npy,
-    png,
+    npy: files[0],
+    png: files[1],
+    files,
     shape: [e.classes, e.height, e.width],
     predicted: e.predicted.map((c) => {
       let area = 0;

@@ -3,9 +3,6 @@
  * (the LR-sized map, float32 [3, h, w]) and PREFIX.png (LAM_Demo's four-panel grid), with a JSON
  * summary line last (Gini, diffusion index, completeness delta, timing).
  */
-import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { SingleBar } from "cli-progress";
 import { countSaliencyPixels, gini } from "../attribution/lam/gini.ts";
 import { LAM_DEFAULTS, lam } from "../attribution/lam/lam.ts";
 import type { LamPathKind } from "../attribution/lam/paths.ts";
@@ -16,37 +13,74 @@ import { encodePng } from "../viz/image-io-node.ts";
 import { lamPanels } from "../viz/lam-panels.ts";
 import { encodeNpy } from "../viz/npy.ts";
 import { toRgb } from "../viz/overlay.ts";
+import { type CommandSpec, choiceFlag, flag, numberFlag, parseFlags, UsageError } from "./args.ts";
 import { type LamImages, lamImagesFromHr, lamImagesFromLr } from "./lam-images.ts";
+import { outPrefix, writeOutputs } from "./output-set.ts";
+import { progressBar } from "./progress.ts";
 import { resolveSrModel, SR_MODEL_NAMES, type SrModel } from "./sr-models.ts";
 
-export const LAM_USAGE = `usage: salient lam --model <${SR_MODEL_NAMES.join(" | ")} | file.onnx | weights --arch NAME>
-                   (--image HR.png | --lr LR.png) [--scale 4] --window x,y[,size] --out PREFIX
-                   [--sigma 1.2] [--fold 50] [--l 9] [--batch 8] [--path blur|linear-black|linear-blur]
-  x is the column and y the row of the window's top-left corner in SR/HR pixels (size 16).
-  writes PREFIX.npy ([3, h, w] float32) and PREFIX.png (HR+window | map | blend | KDE blend);
-  prints a JSON summary line last.
-`;
+const LAM_PATHS: readonly LamPathKind[] = ["blur", "linear-black", "linear-blur"];
 
-export function parseWindow(v: string): LamWindow {
+export const LAM_SPEC: CommandSpec = {
+  name: "lam",
+  summary: "the local attribution map (LAM) of an SR model for one window of its output",
+  synopsis: "--model M (--image HR.png | --lr LR.png) --window x,y[,size] --out PREFIX [options]",
+  flags: {
+    model: {
+      value: "M",
+      required: true,
+      help: `${SR_MODEL_NAMES.join(" | ")} | file.onnx | a weights file with --arch`,
+    },
+    arch: { value: "NAME", help: "zoo architecture of a weights file (salient models)" },
+    range: { value: "R", default: "1", help: "value range an ONNX model expects" },
+    image: { value: "HR.png", help: "HR image, cropped to a multiple of --scale and downscaled" },
+    lr: { value: "LR.png", help: "LR image, used as it is (instead of --image)" },
+    scale: { value: "N", default: "4", help: "SR scale" },
+    window: {
+      value: "x,y[,size]",
+      required: true,
+      help: `window in SR pixels: x the column, y the row of its top-left corner; size ${LAM_DEFAULTS.window} if omitted`,
+    },
+    sigma: { value: "S", default: String(LAM_DEFAULTS.sigma), help: "blur of the baseline (> 0)" },
+    fold: { value: "N", default: String(LAM_DEFAULTS.fold), help: "path steps" },
+    l: { value: "N", default: String(LAM_DEFAULTS.l), help: "Gaussian kernel size" },
+    batch: {
+      value: "N",
+      default: String(LAM_DEFAULTS.batch),
+      help: "path images per pass (memory, not results)",
+    },
+    path: { value: "KIND", default: "blur", help: LAM_PATHS.join(" | ") },
+    out: {
+      value: "PREFIX",
+      required: true,
+      help: "writes PREFIX.npy ([3, h, w] float32) and PREFIX.png (HR+window | map | blend | KDE blend); a trailing .npy/.png is dropped",
+    },
+  },
+  notes: "prints a JSON summary line last (Gini, diffusion index, completeness delta, files).",
+};
+
+export function parseWindow(v: string, name = "window"): LamWindow {
   const parts = v.split(",").map((s) => Number(s.trim()));
   if (
     (parts.length !== 2 && parts.length !== 3) ||
-    !parts.every((n) => Number.isInteger(n) && n >= 0)
+    !parts.every((n) => Number.isInteger(n) && n >= 0) ||
+    parts[2] === 0
   ) {
-    throw new Error(`--window must be x,y or x,y,size with non-negative integers, got "${v}"`);
+    throw new UsageError(
+      `${flag(name)} must be x,y or x,y,size (integers, x and y >= 0, size >= 1), got "${v}"`,
+    );
   }
   return { x: parts[0], y: parts[1], size: parts[2] ?? LAM_DEFAULTS.window };
 }
 
-function number(name: string, v: string | undefined, fallback: number, integer = false): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < 0) {
-    throw new Error(
-      `--${name} must be a non-negative ${integer ? "integer" : "number"}, got "${v}"`,
+/** The window must lie inside the SR image of an h x w LR input at `scale`. */
+export function checkWindowFits(win: LamWindow, h: number, w: number, scale: number): void {
+  const H = h * scale;
+  const W = w * scale;
+  if (win.x + win.size > W || win.y + win.size > H)
+    throw new UsageError(
+      `--window ${win.x},${win.y},${win.size} does not fit the ${W}x${H} (WxH) SR image (${w}x${h} LR at x${scale}): x + size must be <= ${W} and y + size <= ${H}`,
     );
-  }
-  return n;
 }
 
 export interface LamRunOptions {
@@ -56,7 +90,7 @@ export interface LamRunOptions {
   l?: number;
   batch?: number;
   path?: LamPathKind;
-  progress?: boolean;
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface LamRun {
@@ -73,28 +107,26 @@ export async function runLamOn(
   o: LamRunOptions,
 ): Promise<LamRun> {
   const [, , h, w] = images.lr.shape;
-  const out = tidy(() => model.run(images.lr).shape);
+  let out: number[];
+  try {
+    out = tidy(() => [...model.run(images.lr).shape]);
+  } catch (e) {
+    throw new Error(
+      `${model.name} failed on the [1, 3, ${h}, ${w}] LR image: ${(e as Error).message}; lam needs a super-resolution model (an RGB image in, a larger RGB image out)`,
+    );
+  }
+  if (out.length !== 4 || out[1] !== 3 || !(out[2] > h && out[3] > w)) {
+    throw new Error(
+      `${model.name} is not an SR model: it turns the [1, 3, ${h}, ${w}] LR image into [${out.join(", ")}], not a larger image; lam needs a super-resolution model whose output is the input upscaled ([1, 3, ${h * model.scale}, ${w * model.scale}] at --scale ${model.scale})`,
+    );
+  }
   if (out[2] !== h * model.scale || out[3] !== w * model.scale) {
     throw new Error(
       `${model.name}: turns the ${w}x${h} LR image into ${out[3]}x${out[2]}, not the x${model.scale} (${w * model.scale}x${h * model.scale}) that --scale ${model.scale} says; the model and the images disagree on the scale`,
     );
   }
   const t0 = performance.now();
-  const bar =
-    o.progress && process.stderr.isTTY
-      ? new SingleBar({
-          format: "LAM path steps [{bar}] {value}/{total} {eta_formatted}",
-          stream: process.stderr,
-        })
-      : null;
-  const fold = o.fold ?? LAM_DEFAULTS.fold;
-  bar?.start(fold, 0);
-  let r: Awaited<ReturnType<typeof lam>>;
-  try {
-    r = await lam(model.run, images.lr, { ...o, fold, onProgress: (done) => bar?.update(done) });
-  } finally {
-    bar?.stop();
-  }
+  const r = await lam(model.run, images.lr, o);
   const seconds = (performance.now() - t0) / 1000;
   const map = Float32Array.from(await r.map.data());
   r.map.dispose();
@@ -139,52 +171,43 @@ export async function runLamOn(
 }
 
 export async function runLam(args: string[], log: (line: string) => void): Promise<void> {
-  const { values: v } = parseArgs({
-    args,
-    options: {
-      model: { type: "string" },
-      arch: { type: "string" },
-      range: { type: "string" },
-      image: { type: "string" },
-      lr: { type: "string" },
-      scale: { type: "string" },
-      window: { type: "string" },
-      sigma: { type: "string" },
-      fold: { type: "string" },
-      l: { type: "string" },
-      batch: { type: "string" },
-      path: { type: "string" },
-      out: { type: "string" },
-    },
-  });
-  if (!v.model || !v.window || !v.out || (!v.image && !v.lr)) {
-    throw new Error(`lam needs --model, --image or --lr, --window and --out\n${LAM_USAGE}`);
-  }
-  if (v.image && v.lr)
-    throw new Error("give either --image (HR, downscaled here) or --lr, not both");
-  const path = (v.path ?? "blur") as LamPathKind;
-  if (!["blur", "linear-black", "linear-blur"].includes(path)) {
-    throw new Error(`--path must be blur, linear-black or linear-blur, got "${v.path}"`);
-  }
-  const scale = number("scale", v.scale, 4, true);
-  const model = resolveSrModel({
-    model: v.model,
-    scale,
-    arch: v.arch,
-    range: number("range", v.range, 1),
-  });
-  const images = v.image ? lamImagesFromHr(v.image, scale) : lamImagesFromLr(v.lr!);
-  const run = await runLamOn(model, images, {
-    window: parseWindow(v.window),
-    sigma: number("sigma", v.sigma, LAM_DEFAULTS.sigma),
-    fold: number("fold", v.fold, LAM_DEFAULTS.fold, true),
-    l: number("l", v.l, LAM_DEFAULTS.l, true),
-    batch: number("batch", v.batch, LAM_DEFAULTS.batch, true),
+  const v = parseFlags(LAM_SPEC, args);
+  if (!v.image === !v.lr)
+    throw new UsageError(
+      "lam needs exactly one of --image (HR, downscaled here) and --lr (the LR image as it is)",
+    );
+  // Every setting is checked before any image is read or model loaded.
+  const path = choiceFlag("path", v.path, LAM_PATHS, "blur");
+  const scale = numberFlag("scale", v.scale, { integer: true, min: 2, max: 16 }, 4);
+  const range = numberFlag("range", v.range, { min: 0, minExclusive: true }, 1);
+  const window = parseWindow(v.window!);
+  const options: LamRunOptions = {
+    window,
+    sigma: numberFlag("sigma", v.sigma, { min: 0, minExclusive: true, max: 100 }),
+    fold: numberFlag("fold", v.fold, { integer: true, min: 1, max: 100000 }),
+    l: numberFlag("l", v.l, { integer: true, min: 1, max: 255 }),
+    batch: numberFlag("batch", v.batch, { integer: true, min: 1, max: 4096 }),
     path,
-    progress: true,
-  });
-  images.lr.dispose();
-  writeFileSync(`${v.out}.npy`, encodeNpy(run.map, run.shape));
-  writeFileSync(`${v.out}.png`, run.png);
-  log(JSON.stringify(run.summary));
+  };
+  const prefix = outPrefix(v.out!, [".npy", ".png"]);
+  const images = v.image ? lamImagesFromHr(v.image, scale) : lamImagesFromLr(v.lr!);
+  try {
+    const [, , h, w] = images.lr.shape;
+    checkWindowFits(window, h, w, scale);
+    const model = resolveSrModel({ model: v.model!, scale, arch: v.arch, range });
+    const bar = progressBar("LAM path steps", options.fold!);
+    let run: LamRun;
+    try {
+      run = await runLamOn(model, images, { ...options, onProgress: (done) => bar.update(done) });
+    } finally {
+      bar.stop();
+    }
+    const files = writeOutputs([
+      [`${prefix}.npy`, encodeNpy(run.map, run.shape)],
+      [`${prefix}.png`, run.png],
+    ]);
+    log(JSON.stringify({ ...run.summary, files }));
+  } finally {
+    images.lr.dispose();
+  }
 }

@@ -7,7 +7,6 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   multiFashionClassifierWeights,
   multiFashionExplainerWeights,
@@ -19,6 +18,14 @@ import { skipInit } from "../models/nn/init.ts";
 import type { Module } from "../models/nn/module.ts";
 import { ARCHITECTURES, BUNDLED_MODELS, createArchitecture } from "../models/registry.ts";
 import { fsrcnnX2Weights } from "../models/zoo/fsrcnn-pretrained.ts";
+import { type CommandSpec, parseFlags } from "./args.ts";
+
+export const MODELS_SPEC: CommandSpec = {
+  name: "models",
+  summary: "the bundled and zoo models: parameter counts, sizes, scales, input ranges, licences",
+  synopsis: "[--json]",
+  flags: { json: { type: "boolean", help: "one JSON array instead of the table" } },
+};
 
 export interface ModelEntry {
   name: string;
@@ -175,13 +182,8 @@ export function modelsTable(entries: readonly ModelEntry[]): string {
 }
 
 export function runModels(args: string[], write: (text: string) => void): ModelEntry[] {
-  const { values } = parseArgs({
-    args,
-    options: { json: { type: "boolean", default: false } },
-    strict: true,
-    allowPositionals: false,
-  });
+  const values = parseFlags(MODELS_SPEC, args);
   const entries = listModels();
-  write(values.json ? `${JSON.stringify(entries)}\n` : modelsTable(entries));
+  write(values.json === "true" ? `${JSON.stringify(entries)}\n` : modelsTable(entries));
   return entries;
 }

@@ -5,8 +5,7 @@
  * become [1, C, H, W] in the layout and value range the model expects; .npy inputs go in as they
  * are, after a shape check against what the model declares.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { existsSync, readFileSync } from "node:fs";
 import { multiFashionClassifierWeights } from "../attribution/explainer/bundled.ts";
 import { multiLabelCnnFrom } from "../attribution/explainer/classifier.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
@@ -20,15 +19,16 @@ import type { Module } from "../models/nn/module.ts";
 import { ARCHITECTURES, createArchitecture } from "../models/registry.ts";
 import { loadFsrcnnX2 } from "../models/zoo/fsrcnn-pretrained.ts";
 import { rgbToYcbcr } from "../models/zoo/fsrcnn-rgb.ts";
-import { loadUpscalerModule } from "../models/zoo/upscaler-node.ts";
 import { mul } from "../ops/binary.ts";
 import { tensor } from "../ops/creation.ts";
 import { slice } from "../ops/slice.ts";
 import { readImage } from "../viz/image-io-node.ts";
 import { decodeNpy, encodeNpy } from "../viz/npy.ts";
+import { type CommandSpec, numberFlag, parseFlagLists } from "./args.ts";
 import { ARCHS, BUNDLED, type ResolvedModel, resolveModel } from "./attribute-models.ts";
 import { inChannels } from "./models-list.ts";
-import { PACKAGE_RANGE } from "./sr-models.ts";
+import { OutputSet, outPrefix } from "./output-set.ts";
+import { loadUpscalerAt, PACKAGE_RANGE } from "./sr-models.ts";
 
 /** A fixed size per axis, or the name of a free axis (N, H, W, or the ONNX dim_param). */
 export type Dim = number | string;
@@ -56,13 +56,37 @@ export const RUN_BUNDLED = [
   ...UPSCALER_PACKAGES,
 ] as const;
 
-export const RUN_USAGE = `usage: salient run --model <${RUN_BUNDLED.join(" | ")} | file.onnx | weights --arch NAME>
-                   --input <x.npy | image.png> [--input ...] --out PREFIX [--scale N] [--range R]
-  runs the model forward once and writes each output as PREFIX_<i>.npy (float32);
-  prints a JSON line last with the output names and shapes.
-  images are converted to [1, C, H, W] in the model's range; .npy inputs must be float32.
-  --scale N   SR scale for the UpscalerJS packages and zoo architectures (default 4)
-  --range R   value range of an ONNX model's image input (default 1: pixels in [0, 1])`;
+export const RUN_SPEC: CommandSpec = {
+  name: "run",
+  summary: "one forward pass of a model; each output is written as PREFIX_<i>.npy (float32)",
+  synopsis: "--model M --input x.npy|img.png [--input ...] --out PREFIX [--scale N] [--range R]",
+  flags: {
+    model: {
+      value: "M",
+      required: true,
+      help: `${RUN_BUNDLED.join(" | ")} | file.onnx | a weights file with --arch`,
+    },
+    arch: { value: "NAME", help: "architecture of a weights file (salient models)" },
+    input: {
+      value: "FILE",
+      multiple: true,
+      required: true,
+      help: "one per model input: .npy (float32, as it is) or an image (converted to [1, C, H, W] in the model's range)",
+    },
+    out: {
+      value: "PREFIX",
+      required: true,
+      help: "writes PREFIX_0.npy, PREFIX_1.npy, ... (one per output); a trailing .npy is dropped",
+    },
+    scale: {
+      value: "N",
+      defaultText: "2 for default-model, else 4",
+      help: "SR scale of the UpscalerJS packages and zoo architectures",
+    },
+    range: { value: "R", default: "1", help: "value range of an ONNX model's image input" },
+  },
+  notes: "prints a JSON line last with the output names, shapes and files.",
+};
 
 export const describeShape = (s: readonly Dim[]) => `[${s.join(", ")}]`;
 
@@ -175,7 +199,7 @@ export function resolveRunnable(spec: RunModelSpec): RunnableModel {
   if ((UPSCALER_PACKAGES as readonly string[]).includes(model)) {
     const pkg = model as UpscalerPackage;
     const scale = spec.scale ?? (pkg === "default-model" ? 2 : 4);
-    const m = loadUpscalerModule(pkg, scale).eval();
+    const m = loadUpscalerAt(pkg, scale);
     return moduleModel(`${pkg} x${scale}`, m, imageInput("x", 3, PACKAGE_RANGE[pkg]));
   }
   if (/\.onnx$/i.test(model)) return onnxModel(model, spec.range ?? 1);
@@ -229,53 +253,22 @@ export interface RunSummary {
   parameters: number;
   inputs: { name: string; shape: number[]; file: string }[];
   outputs: { name: string; shape: number[]; file: string }[];
+  files: string[];
   ms: number;
 }
 
-function number(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n <= 0)
-    throw new Error(`--${name} must be a positive number, got "${v}"`);
-  return n;
-}
-
-const OPTIONS = {
-  model: { type: "string" },
-  arch: { type: "string" },
-  input: { type: "string", multiple: true },
-  out: { type: "string" },
-  scale: { type: "string" },
-  range: { type: "string" },
-} as const;
-
-function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${RUN_USAGE}`);
-  }
-}
-
 export async function runModel(args: string[], log: (line: string) => void): Promise<RunSummary> {
-  const v = parse(args);
-  if (!v.model || !v.input?.length || !v.out)
-    throw new Error(`run needs --model, --input and --out\n${RUN_USAGE}`);
-  const scale = number("scale", v.scale);
-  if (scale !== undefined && !Number.isInteger(scale))
-    throw new Error(`--scale must be an integer, got "${v.scale}"`);
-  const model = resolveRunnable({
-    model: v.model,
-    arch: v.arch,
-    scale,
-    range: number("range", v.range),
-  });
-  if (v.input.length !== model.inputs.length) {
+  const { values: v, lists } = parseFlagLists(RUN_SPEC, args);
+  const scale = numberFlag("scale", v.scale, { integer: true, min: 1, max: 16 });
+  const range = numberFlag("range", v.range, { min: 0, minExclusive: true });
+  const prefix = outPrefix(v.out!, [".npy"]);
+  const inputs = lists.input;
+  const model = resolveRunnable({ model: v.model!, arch: v.arch, scale, range });
+  if (inputs.length !== model.inputs.length) {
     throw new Error(
-      `${model.name} takes ${model.inputs.length} input(s) (${model.inputs.map((i) => `"${i.name}" ${i.shape ? describeShape(i.shape) : ""}`.trim()).join(", ")}), got ${v.input.length} --input`,
+      `${model.name} takes ${model.inputs.length} input(s) (${model.inputs.map((i) => `"${i.name}" ${i.shape ? describeShape(i.shape) : ""}`.trim()).join(", ")}), got ${inputs.length} --input`,
     );
   }
-  const inputs = v.input;
   const xs: Tensor[] = [];
   try {
     inputs.forEach((p, i) => xs.push(readInput(p, model.inputs[i], i)));
@@ -289,12 +282,20 @@ export async function runModel(args: string[], log: (line: string) => void): Pro
       );
     }
     const outputs: RunSummary["outputs"] = [];
-    for (const [i, y] of ys.entries()) {
-      const file = `${v.out}_${i}.npy`;
-      writeFileSync(file, encodeNpy(Float32Array.from(await y.data()), y.shape));
-      outputs.push({ name: model.outputNames[i], shape: [...y.shape], file });
-      y.dispose();
+    const set = new OutputSet();
+    try {
+      for (const [i, y] of ys.entries()) {
+        const file = `${prefix}_${i}.npy`;
+        set.add(file, encodeNpy(Float32Array.from(await y.data()), y.shape));
+        outputs.push({ name: model.outputNames[i], shape: [...y.shape], file });
+      }
+    } catch (e) {
+      set.abort();
+      throw e;
+    } finally {
+      for (const y of ys) y.dispose();
     }
+    const files = set.commit();
     const summary: RunSummary = {
       model: model.name,
       parameters: model.parameters,
@@ -304,6 +305,7 @@ export async function runModel(args: string[], log: (line: string) => void): Pro
         file: inputs[i],
       })),
       outputs,
+      files,
       ms: Math.round(performance.now() - t0),
     };
     log(JSON.stringify(summary));

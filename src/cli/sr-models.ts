@@ -6,11 +6,16 @@
  * (`fsrcnn-x2`: FSRCNN on BT.601 Y, bicubic Cb/Cr), ONNX graphs, or a zoo architecture with a
  * weights file (safetensors, PyTorch .pth, ONNX initialisers).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { loadWeightsIntoModule } from "../models/io/load-weights.ts";
 import { loadOnnx } from "../models/io/onnx/model.ts";
-import { UPSCALER_PACKAGES, type UpscalerPackage } from "../models/io/tfjs/node.ts";
+import {
+  UPSCALER_PACKAGES,
+  type UpscalerPackage,
+  upscalerPackageDir,
+} from "../models/io/tfjs/node.ts";
 import type { Module } from "../models/nn/module.ts";
 import { ARCHITECTURES, createArchitecture } from "../models/registry.ts";
 import { loadFsrcnnX2 } from "../models/zoo/fsrcnn-pretrained.ts";
@@ -37,6 +42,24 @@ export const PACKAGE_RANGE: Record<UpscalerPackage, number> = {
 
 function inUnitRange(m: Module, range: number): (x: Tensor) => Tensor {
   return range === 1 ? (x) => m.call(x) : (x) => div(m.call(mul(x, range)), range);
+}
+
+/** Scales an UpscalerJS package may publish (each has its own models/xN folder). */
+const PACKAGE_SCALES = [2, 3, 4, 8];
+
+/** The scales of an installed UpscalerJS package (default-model is x2 only). */
+export function upscalerScales(pkg: UpscalerPackage): number[] {
+  if (pkg === "default-model") return [2];
+  const root = upscalerPackageDir(pkg);
+  return PACKAGE_SCALES.filter((s) => existsSync(join(root, "models", `x${s}`, "model.json")));
+}
+
+/** Loads an UpscalerJS package at `scale`, after checking that the package has that scale. */
+export function loadUpscalerAt(pkg: UpscalerPackage, scale: number) {
+  const scales = upscalerScales(pkg);
+  if (!scales.includes(scale))
+    throw new Error(`${pkg} has no x${scale} model; available scales: ${scales.join(", ")}`);
+  return loadUpscalerModule(pkg, scale).eval();
 }
 
 export const SR_MODEL_NAMES = ["bicubic", "fsrcnn-x2", ...UPSCALER_PACKAGES] as const;
@@ -73,7 +96,7 @@ export function resolveSrModel(spec: SrModelSpec): SrModel {
   }
   if ((UPSCALER_PACKAGES as readonly string[]).includes(model)) {
     const pkg = model as UpscalerPackage;
-    const m = loadUpscalerModule(pkg, scale).eval();
+    const m = loadUpscalerAt(pkg, scale);
     return {
       name: `${pkg} x${scale}`,
       scale,
@@ -90,7 +113,7 @@ export function resolveSrModel(spec: SrModelSpec): SrModel {
     );
   }
   if (model.toLowerCase().endsWith(".onnx")) {
-    const m = loadOnnx(bytes);
+    const m = loadOnnx(bytes, { name: model });
     return {
       name: model,
       scale,

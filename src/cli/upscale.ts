@@ -8,23 +8,50 @@
  * context beyond the margin, so a larger margin bounds it (and for convolutional networks it
  * decays with the weights' reach).
  */
-import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { SingleBar } from "cli-progress";
+import { resolve } from "node:path";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { tidy } from "../autodiff/tidy.ts";
 import { tensor } from "../ops/creation.ts";
 import { slice } from "../ops/slice.ts";
 import { encodePng, readImage } from "../viz/image-io-node.ts";
 import { toRgb } from "../viz/overlay.ts";
+import { type CommandSpec, numberFlag, parseFlags, UsageError } from "./args.ts";
+import { outPrefix, writeOutputs } from "./output-set.ts";
+import { progressBar } from "./progress.ts";
 import { resolveSrModel, SR_MODEL_NAMES } from "./sr-models.ts";
 
-export const UPSCALE_USAGE = `usage: salient upscale --model <${SR_MODEL_NAMES.join(" | ")} | file.onnx | weights --arch NAME>
-                       --image in.png --out out.png [--scale N] [--tile 64] [--margin 8]
-  runs the SR model on the RGB image in tiles of --tile LR pixels, each with --margin LR pixels
-  of context that are computed and dropped; prints a JSON summary line last.
-  --scale N   default 2 for fsrcnn-x2 and default-model, otherwise 4
-  --range R   value range of an ONNX model (default 1)`;
+export const UPSCALE_SPEC: CommandSpec = {
+  name: "upscale",
+  summary: "an SR model on an RGB image, tile by tile so memory stays bounded",
+  synopsis: "--model M --image in.png --out PREFIX [--scale N] [--tile 64] [--margin 8]",
+  flags: {
+    model: {
+      value: "M",
+      required: true,
+      help: `${SR_MODEL_NAMES.join(" | ")} | file.onnx | a weights file with --arch`,
+    },
+    arch: { value: "NAME", help: "zoo architecture of a weights file (salient models)" },
+    range: { value: "R", default: "1", help: "value range an ONNX model expects" },
+    image: { value: "in.png", required: true, help: "the RGB image (PNG or JPEG)" },
+    out: {
+      value: "PREFIX",
+      required: true,
+      help: "writes PREFIX.png (--out out.png is accepted and means the same); never the input",
+    },
+    scale: {
+      value: "N",
+      defaultText: "2 for fsrcnn-x2 and default-model, else 4",
+      help: "SR scale",
+    },
+    tile: { value: "N", default: "64", help: "tile side in LR pixels" },
+    margin: {
+      value: "N",
+      default: "8",
+      help: "LR pixels of context around each tile, computed and dropped",
+    },
+  },
+  notes: "prints a JSON summary line last, with the file written.",
+};
 
 export interface TileOptions {
   /** Tile side in LR pixels. */
@@ -114,78 +141,47 @@ export interface UpscaleSummary {
   tiles: number;
   ms: number;
   out: string;
-}
-
-function int(name: string, v: string | undefined, fallback: number, min: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isInteger(n) || n < min)
-    throw new Error(`--${name} must be an integer >= ${min}, got "${v}"`);
-  return n;
-}
-
-const OPTIONS = {
-  model: { type: "string" },
-  arch: { type: "string" },
-  range: { type: "string" },
-  image: { type: "string" },
-  out: { type: "string" },
-  scale: { type: "string" },
-  tile: { type: "string" },
-  margin: { type: "string" },
-} as const;
-
-function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${UPSCALE_USAGE}`);
-  }
+  files: string[];
 }
 
 export async function runUpscale(
   args: string[],
   log: (line: string) => void,
 ): Promise<UpscaleSummary> {
-  const v = parse(args);
-  if (!v.model || !v.image || !v.out)
-    throw new Error(`upscale needs --model, --image and --out\n${UPSCALE_USAGE}`);
+  const v = parseFlags(UPSCALE_SPEC, args);
   const x2 = v.model === "fsrcnn-x2" || v.model === "default-model";
-  const range = v.range === undefined ? 1 : Number(v.range);
-  if (!(range > 0)) throw new Error(`--range must be a positive number, got "${v.range}"`);
-  const model = resolveSrModel({
-    model: v.model,
-    scale: int("scale", v.scale, x2 ? 2 : 4, 2),
-    arch: v.arch,
-    range,
-  });
-  const tile = int("tile", v.tile, 64, 1);
-  const margin = int("margin", v.margin, 8, 0);
-  const img = readImage(v.image, 3);
+  const range = numberFlag("range", v.range, { min: 0, minExclusive: true }, 1);
+  const scale = numberFlag("scale", v.scale, { integer: true, min: 2, max: 16 }, x2 ? 2 : 4);
+  const tile = numberFlag("tile", v.tile, { integer: true, min: 1, max: 4096 }, 64);
+  const margin = numberFlag("margin", v.margin, { integer: true, min: 0, max: 1024 }, 8);
+  const out = `${outPrefix(v.out!, [".png"])}.png`;
+  if (resolve(out) === resolve(v.image!))
+    throw new UsageError(
+      `--out ${v.out} would overwrite the input image ${v.image}; choose another output name`,
+    );
+  const img = readImage(v.image!, 3);
+  const model = resolveSrModel({ model: v.model!, scale, arch: v.arch, range });
   const lr = tensor(img.data, [1, 3, img.height, img.width]);
-  const bar = process.stderr.isTTY
-    ? new SingleBar({
-        format: "upscale tiles [{bar}] {value}/{total} {eta_formatted}",
-        stream: process.stderr,
-      })
-    : null;
+  const bar = progressBar(
+    "upscale tiles",
+    Math.ceil(img.height / tile) * Math.ceil(img.width / tile),
+  );
   const t0 = performance.now();
   let r: Tiled;
   try {
-    bar?.start(Math.ceil(img.height / tile) * Math.ceil(img.width / tile), 0);
     r = await upscaleTiled(model.run, lr, model.scale, {
       tile,
       margin,
-      onTile: (done) => bar?.update(done),
+      onTile: (done) => bar.update(done),
     });
   } finally {
-    bar?.stop();
+    bar.stop();
     lr.dispose();
   }
   const ms = Math.round(performance.now() - t0);
   const [c, H, W] = r.shape;
   if (c !== 3) throw new Error(`${model.name} returned ${c} channels; upscale writes RGB images`);
-  writeFileSync(v.out, encodePng(toRgb(r.values, 3, H, W))); // toRgb clamps to [0, 1]
+  const files = writeOutputs([[out, encodePng(toRgb(r.values, 3, H, W))]]); // toRgb clamps to [0, 1]
   const summary: UpscaleSummary = {
     model: model.name,
     scale: model.scale,
@@ -196,7 +192,8 @@ export async function runUpscale(
     margin,
     tiles: r.tiles,
     ms,
-    out: v.out,
+    out,
+    files,
   };
   log(JSON.stringify(summary));
   return summary;

@@ -124,14 +124,14 @@ describe("salient upscale", () => {
   test("bad options", async () => {
     const input = join(dir, "in.png");
     await expect(runUpscale(["--model", "bicubic", "--image", input], () => {})).rejects.toThrow(
-      /upscale needs --model, --image and --out/,
+      "upscale needs --out; see salient upscale --help",
     );
     await expect(
       runUpscale(
         ["--model", "bicubic", "--image", input, "--out", join(dir, "x.png"), "--tile", "0"],
         () => {},
       ),
-    ).rejects.toThrow('--tile must be an integer >= 1, got "0"');
+    ).rejects.toThrow('--tile must be an integer from 1 to 4096, got "0"');
     await expect(
       runUpscale(
         ["--model", "fsrcnn-x2", "--scale", "3", "--image", input, "--out", join(dir, "x.png")],

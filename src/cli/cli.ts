@@ -1,0 +1,200 @@
+/**
+ * The `salient` command line: dispatch, `--help` for the program and for every command,
+ * `--version`, and exit statuses (0 done, 1 failed, 2 usage error; usage errors suggest the
+ * nearest command or flag). `salient` alone prints the usage on stderr and exits 1, as git does.
+ */
+import {
+  type CommandSpec,
+  didYouMean,
+  helpText,
+  numberFlag,
+  parseFlags,
+  UsageError,
+} from "./args.ts";
+import {
+  ATTRIBUTE_SPEC,
+  GALLERY_SPEC,
+  methodsText,
+  runAttribute,
+  runGallery,
+} from "./attribute.ts";
+import { COMPARE_SPEC, runCompareModels } from "./compare-models.ts";
+import { runDemo } from "./demo.ts";
+import { EXPLAIN_SPEC, runExplain } from "./explain.ts";
+import { LAM_SPEC, parseWindow, runLam } from "./lam.ts";
+import { MODELS_SPEC, runModels } from "./models-list.ts";
+import { packageVersion } from "./package-files.ts";
+import { DEMO_DEFAULTS, runReport } from "./report.ts";
+import { RUN_SPEC, runModel } from "./run-model.ts";
+import { runUpscale, UPSCALE_SPEC } from "./upscale.ts";
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const DEMO_SPEC: CommandSpec = {
+  name: "demo",
+  summary:
+    "the main job on bundled defaults: LAM of the bundled SR models and the classifier gallery, as an HTML report",
+  synopsis: "[--out salient-report] [--models a,b] [--fold 50] [--photo NAME] [--window x,y,size]",
+  flags: {
+    out: {
+      value: "DIR",
+      default: "salient-report",
+      help: "the report folder (DIR/index.html and its pictures), replaced as a whole when done",
+    },
+    models: { value: "a,b", default: DEMO_DEFAULTS.models.join(","), help: "SR models for LAM" },
+    photo: {
+      value: "NAME|FILE",
+      default: DEMO_DEFAULTS.photo,
+      help: "bundled photo (astronaut, chelsea, coffee, rocket, brick) or an HR image",
+    },
+    window: {
+      value: "x,y,size",
+      default: `${DEMO_DEFAULTS.window.x},${DEMO_DEFAULTS.window.y},${DEMO_DEFAULTS.window.size}`,
+      help: "LAM window in HR pixels (x column, y row)",
+    },
+    fold: { value: "N", default: String(DEMO_DEFAULTS.fold), help: "LAM path steps" },
+    methods: {
+      value: "a,b",
+      default: DEMO_DEFAULTS.methods.join(","),
+      help: "attribution methods of the classifier gallery",
+    },
+  },
+  notes: "prints progress lines, then a JSON line with the report's index.html.",
+};
+
+const TRAIN_SPEC: CommandSpec = {
+  name: "train-cnn",
+  summary: "train a small CNN on Fashion-MNIST and print the loss falling (an engine demo)",
+  synopsis: "[--steps 300] [--batch 32] [--seed 0]",
+  flags: {
+    steps: { value: "N", default: "300", help: "Adam steps" },
+    batch: { value: "N", default: "32", help: "batch size" },
+    seed: { value: "N", default: "0", help: "seed of the initialisation and batches" },
+  },
+  notes: "needs Debian's Fashion-MNIST (apt-get install dataset-fashion-mnist); writes no files.",
+};
+
+const METHODS_SPEC: CommandSpec = {
+  name: "methods",
+  summary: "list the attribution methods and their options",
+  synopsis: "",
+  flags: {},
+};
+
+interface Command {
+  spec: CommandSpec;
+  run(args: string[], io: CliIo): Promise<void> | void;
+}
+
+const line = (io: CliIo) => (s: string) => io.out(`${s}\n`);
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  demo: {
+    spec: DEMO_SPEC,
+    async run(args, io) {
+      const v = parseFlags(DEMO_SPEC, args);
+      const list = (s: string) => s.split(",").map((x) => x.trim());
+      const index = await runReport({
+        out: v.out!,
+        photo: v.photo!,
+        window: parseWindow(v.window!),
+        models: list(v.models!),
+        fold: numberFlag("fold", v.fold, { integer: true, min: 1, max: 100000 }, 50),
+        methods: list(v.methods!),
+        log: line(io),
+      });
+      io.out(`report: ${index}\n${JSON.stringify({ report: index, files: [index] })}\n`);
+    },
+  },
+  "train-cnn": {
+    spec: TRAIN_SPEC,
+    run(args, io) {
+      const v = parseFlags(TRAIN_SPEC, args);
+      const positive = { integer: true, min: 1, max: 1000000 };
+      runDemo({
+        steps: numberFlag("steps", v.steps, positive, 300),
+        batch: numberFlag("batch", v.batch, positive, 32),
+        seed: numberFlag("seed", v.seed, { integer: true, min: 0 }, 0),
+        log: line(io),
+      });
+    },
+  },
+  attribute: { spec: ATTRIBUTE_SPEC, run: (a, io) => runAttribute(a, line(io)).then(() => {}) },
+  gallery: { spec: GALLERY_SPEC, run: (a, io) => runGallery(a, line(io)).then(() => {}) },
+  methods: {
+    spec: METHODS_SPEC,
+    run(args, io) {
+      parseFlags(METHODS_SPEC, args);
+      io.out(methodsText());
+    },
+  },
+  lam: { spec: LAM_SPEC, run: (a, io) => runLam(a, line(io)) },
+  "compare-models": {
+    spec: COMPARE_SPEC,
+    run: (a, io) => runCompareModels(a, line(io)).then(() => {}),
+  },
+  explain: { spec: EXPLAIN_SPEC, run: (a, io) => runExplain(a, line(io)).then(() => {}) },
+  run: { spec: RUN_SPEC, run: (a, io) => runModel(a, line(io)).then(() => {}) },
+  upscale: { spec: UPSCALE_SPEC, run: (a, io) => runUpscale(a, line(io)).then(() => {}) },
+  models: {
+    spec: MODELS_SPEC,
+    run(args, io) {
+      runModels(args, io.out);
+    },
+  },
+};
+
+export function usage(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  return `usage: salient <command> [options]
+
+commands:
+${names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n].spec.summary}`).join("\n")}
+
+salient <command> --help   that command's options and defaults
+salient --version          the version
+--out PREFIX means a path prefix everywhere (PREFIX.npy, PREFIX.png, ...); demo's --out is a folder.
+`;
+}
+
+const isHelp = (a: string) => a === "--help" || a === "-h";
+
+/** Runs the command line `argv` (without node and the script); resolves to the exit status. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined) {
+    io.err(usage());
+    return 1;
+  }
+  if (isHelp(command)) {
+    io.out(usage());
+    return 0;
+  }
+  if (command === "--version" || command === "-v") {
+    io.out(`${packageVersion()}\n`);
+    return 0;
+  }
+  try {
+    const cmd = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (!cmd) {
+      const names = Object.keys(COMMANDS);
+      const what = command.startsWith("-") ? "option" : "command";
+      throw new UsageError(
+        `unknown ${what} "${command}"${didYouMean(command, names, (s) => `"${s}"`)} (commands: ${names.join(", ")}; see salient --help)`,
+      );
+    }
+    if (rest.some(isHelp)) {
+      io.out(helpText(cmd.spec));
+      return 0;
+    }
+    await cmd.run(rest, io);
+    return 0;
+  } catch (e) {
+    io.err(`salient: ${(e as Error).message}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
