@@ -16,6 +16,13 @@ export type TypedArray = Float32Array | Int32Array;
 /** Opaque per-backend storage (a Float32Array on CPU, a GPUBuffer on WebGPU). */
 export type DataHandle = object;
 
+/** Where a tensor's values sit in a GPUBuffer: bytes [byteOffset, byteOffset + byteLength). */
+export interface GPUBufferView {
+  buffer: GPUBuffer;
+  byteOffset: number;
+  byteLength: number;
+}
+
 export interface TensorInfo {
   readonly handle: DataHandle;
   readonly shape: readonly number[];
@@ -85,6 +92,10 @@ export interface Backend {
   free(data: DataHandle): void;
   /** Bytes currently held by live buffers (for leak tests and memory reports). */
   liveBytes(): number;
+  /** GPU backends: storage over a GPUBuffer the application owns (zero-copy; never destroyed). */
+  wrapGPUBuffer?(buffer: GPUBuffer, shape: readonly number[], dtype: DType): DataHandle;
+  /** GPU backends: the GPUBuffer holding x's values, with pending work on it submitted. */
+  exportGPUBuffer?(x: TensorInfo): GPUBufferView;
 
   fill(shape: readonly number[], value: number, dtype: DType): DataHandle;
   cast(x: TensorInfo, dtype: DType): DataHandle;

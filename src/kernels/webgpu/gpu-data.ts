@@ -13,6 +13,8 @@ export class GpuData {
     readonly dtype: DType,
     /** The values, when known on the host (small int32 uploads and fills). */
     readonly host: Int32Array | null = null,
+    /** A buffer the application owns (wrapped, not allocated): never pooled or destroyed here. */
+    readonly external = false,
   ) {}
 }
 

@@ -9,6 +9,7 @@ import type {
   BinaryOp,
   DataHandle,
   DType,
+  GPUBufferView,
   PadMode,
   ReduceOp,
   TensorInfo,
@@ -30,6 +31,10 @@ import * as pool from "./kernels/pool2d.ts";
 import { argMax, reduce } from "./kernels/reduce.ts";
 import type { GpuRuntime } from "./runtime.ts";
 import { sizeOf } from "./shape-utils.ts";
+
+// GPUBufferUsage flags (the constants are not globals everywhere, e.g. Node before Dawn loads).
+const GPU_COPY_SRC = 0x04;
+const GPU_STORAGE = 0x80;
 
 export class WebGPUBackend implements Backend, KernelContext {
   readonly name = "webgpu";
@@ -83,8 +88,49 @@ export class WebGPUBackend implements Backend, KernelContext {
     return new GpuData(buffer, n * 4, dtype, host);
   }
 
+  /**
+   * Storage over an application-owned buffer, without a copy: the values are the buffer's first
+   * size x 4 bytes (kernels bind whole buffers, so there is no offset). The buffer must come from
+   * this backend's device with STORAGE usage (and COPY_SRC for `data()`). Freeing the storage
+   * never destroys or pools it; the application keeps it alive while the tensor is in use, and
+   * does not write to it while queued work may still read it (call flush() first).
+   */
+  wrapGPUBuffer(buffer: GPUBuffer, shape: readonly number[], dtype: DType): DataHandle {
+    this.rt.ensureAlive();
+    const n = sizeOf(shape);
+    const usage = buffer.usage;
+    if ((usage & GPU_STORAGE) === 0) {
+      throw new Error(
+        `webgpu: the buffer to wrap needs STORAGE usage (GPUBufferUsage.STORAGE), got usage ${usage}`,
+      );
+    }
+    if (buffer.size < n * 4) {
+      throw new Error(
+        `webgpu: the buffer to wrap holds ${buffer.size} bytes but a ${dtype} tensor [${shape}] needs ${n * 4}`,
+      );
+    }
+    return new GpuData(buffer, n * 4, dtype, null, true);
+  }
+
+  /**
+   * x's buffer, for the application to bind or copy from without a readback. Recorded work is
+   * submitted first, so commands the application submits afterwards see the values. The buffer
+   * stays the backend's: valid until the tensor (and every reshape of it) is disposed, after which
+   * it is reused for other tensors; it may be larger than byteLength; never write to it.
+   */
+  exportGPUBuffer(x: TensorInfo): GPUBufferView {
+    const d = gpuData(x);
+    this.rt.submit();
+    return { buffer: d.buffer, byteOffset: 0, byteLength: d.bytes };
+  }
+
   async read(x: TensorInfo): Promise<TypedArray> {
     const d = gpuData(x);
+    if (d.external && (d.buffer.usage & GPU_COPY_SRC) === 0) {
+      throw new Error(
+        "webgpu: reading a wrapped buffer back needs COPY_SRC usage (GPUBufferUsage.COPY_SRC); copy it with an op first (e.g. add(t, 0)) or create the buffer with COPY_SRC",
+      );
+    }
     const bytes = await this.rt.read(d.buffer, d.bytes);
     return x.dtype === "int32" ? new Int32Array(bytes) : new Float32Array(bytes);
   }
@@ -93,6 +139,7 @@ export class WebGPUBackend implements Backend, KernelContext {
     const d = data as GpuData;
     if (d.freed) return;
     d.freed = true;
+    if (d.external) return; // the application's buffer: not counted, pooled or destroyed here
     this.bytes -= d.bytes;
     // A lost device has no pool to return to; the buffers are gone with it. After dispose() the
     // pool destroys what comes back.
