@@ -15,6 +15,7 @@ import { blurPath } from "../path/path.ts";
 import { stieltjesSamples } from "../path/samples.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
+/** Options of Blur IG: the largest blur (the baseline), the number of steps and their spacing. */
 export interface BlurIgOptions extends BatchOptions, EngineOptions {
   /** Largest blur width (PAIR default 50). */
   sigmaMax?: number;
@@ -26,6 +27,9 @@ export interface BlurIgOptions extends BatchOptions, EngineOptions {
   sqrt?: boolean;
 }
 
+/**
+ * What Blur IG reports: the sigma grid and the scores at the input and at the most blurred image.
+ */
 export interface BlurIgDetails extends Record<string, unknown> {
   sigmas: number[];
   scores: number[];
@@ -42,6 +46,10 @@ export function blurIgSigmas(sigmaMax: number, steps: number, sqrt: boolean): nu
   );
 }
 
+/**
+ * Blur IG (Xu et al. 2020): the gradient integrated along ever weaker Gaussian blurs of x, from
+ * sigma_max down to x itself; the input's shape, with the completeness delta per example.
+ */
 export async function blurIg(
   model: Model,
   x: Tensor,

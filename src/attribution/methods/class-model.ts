@@ -11,6 +11,9 @@ import { clamp } from "../../ops/unary.ts";
 import { checkCall, readScores, scoresAndGrad } from "../evaluate.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 
+/**
+ * Options of class model visualisation: steps, learning rate, L2 weight and an optional value clip.
+ */
 export interface ClassModelOptions extends EngineOptions {
   /** Ascent steps (default 200). */
   steps?: number;
@@ -22,6 +25,7 @@ export interface ClassModelOptions extends EngineOptions {
   clip?: readonly [number, number];
 }
 
+/** The target scores and the objective S_c(I) - lambda ||I||^2 per step. */
 export interface ClassModelDetails extends Record<string, unknown> {
   /** S_c at each step's image before the update, and at the final image (steps + 1 values, per example). */
   scores: number[][];
@@ -29,6 +33,10 @@ export interface ClassModelDetails extends Record<string, unknown> {
   objective: number[];
 }
 
+/**
+ * Class model visualisation (Simonyan et al. 2013): gradient ascent on S_c(I) - lambda ||I||^2 from
+ * `start`; returns the synthesised image as the map.
+ */
 export async function classModelVisualization(
   model: Model,
   start: Tensor,

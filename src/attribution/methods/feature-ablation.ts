@@ -12,6 +12,7 @@ import { checkCall } from "../evaluate.ts";
 import { checkFill, type Fill, perturbedScores } from "../perturb.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
+/** Options of feature ablation: the integer group label per pixel [H, W] and the fill value. */
 export interface FeatureAblationOptions extends BatchOptions, EngineOptions {
   /** Integer group label per pixel, [H, W] row-major (any integers; each distinct value is a group). */
   mask: Int32Array | readonly number[];
@@ -19,6 +20,7 @@ export interface FeatureAblationOptions extends BatchOptions, EngineOptions {
   fill?: Fill;
 }
 
+/** The group labels, the target score with each group ablated, and the unperturbed scores. */
 export interface FeatureAblationDetails extends Record<string, unknown> {
   /** The distinct labels in ascending order; group g is labels[g]. */
   labels: number[];
@@ -27,6 +29,10 @@ export interface FeatureAblationDetails extends Record<string, unknown> {
   scores: number[];
 }
 
+/**
+ * Feature ablation: each pixel group of `o.mask` in turn set to the fill; f(x) - f(x ablated)
+ * credited to every pixel of the group. The input's shape.
+ */
 export async function featureAblation(
   model: Model,
   x: Tensor,

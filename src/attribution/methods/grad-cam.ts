@@ -19,8 +19,10 @@ import { checkCall, readScores } from "../evaluate.ts";
 import { layerGradient } from "../layer-gradient.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 
+/** Which member of the CAM family camMethod computes (see the module comment for each formula). */
 export type CamVariant = "gradcam" | "gradcam++" | "hirescam" | "layercam";
 
+/** Options of the CAM methods: the layer, the final ReLU and the upsampling to the input. */
 export interface CamOptions extends EngineOptions {
   /** Dotted path of the layer (module) whose output is A, e.g. "features.4". */
   layer: string;
@@ -30,6 +32,10 @@ export interface CamOptions extends EngineOptions {
   upsample?: ResizeMode;
 }
 
+/**
+ * What the CAM methods report besides the map: the layer-resolution map, the channel weights and
+ * the target scores.
+ */
 export interface CamDetails extends Record<string, unknown> {
   layer: string;
   /** The map at the layer's resolution, [N, 1, h, w] row-major. */
@@ -67,6 +73,10 @@ function camOf(variant: CamVariant, a: Tensor, g: Tensor): { cam: Tensor; weight
   }
 }
 
+/**
+ * A CAM-family map [N, 1, H, W] of the target at layer `o.layer`, upsampled to the input; `variant`
+ * picks Grad-CAM, Grad-CAM++, HiResCAM or LayerCAM.
+ */
 export async function camMethod(
   model: Model,
   x: Tensor,
@@ -124,11 +134,18 @@ export async function camMethod(
   }
 }
 
+/**
+ * Grad-CAM (Selvaraju et al.): relu(sum_k mean_ij(dy/dA^k) A^k) at layer `o.layer`, upsampled to
+ * the input, [N, 1, H, W].
+ */
 export const gradCam = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
   camMethod(model, x, target, "gradcam", o);
+/** Grad-CAM++ (Chattopadhyay et al., as pytorch-grad-cam computes it), [N, 1, H, W]. */
 export const gradCamPlusPlus = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
   camMethod(model, x, target, "gradcam++", o);
+/** HiResCAM (Draelos & Carin): relu(sum_k G^k * A^k) elementwise, [N, 1, H, W]. */
 export const hiResCam = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
   camMethod(model, x, target, "hirescam", o);
+/** LayerCAM (Jiang et al.): relu(sum_k relu(G^k) * A^k), [N, 1, H, W]. */
 export const layerCam = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
   camMethod(model, x, target, "layercam", o);

@@ -9,6 +9,10 @@ import { deconvnetRules, guidedBackpropRules } from "../../rules/relu-rules.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 import { type GradientDetails, ruledGradient } from "./gradient.ts";
 
+/**
+ * Guided backpropagation: the input gradient of the target score with every ReLU passing only
+ * positive gradients where its input was positive; the input's shape.
+ */
 export function guidedBackprop(
   model: Model,
   x: Tensor,
@@ -18,6 +22,10 @@ export function guidedBackprop(
   return ruledGradient(model, x, target, "guidedBackprop", guidedBackpropRules, undefined, o);
 }
 
+/**
+ * Deconvnet: the input gradient of the target score with every ReLU applied to the backward signal
+ * instead of gated by the forward input; the input's shape.
+ */
 export function deconvnet(
   model: Model,
   x: Tensor,

@@ -10,6 +10,10 @@ import type { Attribution, Model, Target } from "../types.ts";
 import { type CamDetails, type CamOptions, gradCam } from "./grad-cam.ts";
 import { guidedBackprop } from "./guided-backprop.ts";
 
+/**
+ * Guided Grad-CAM: guided backprop [N, C, H, W] times the ReLU'd Grad-CAM map at `o.layer`,
+ * upsampled to the input and broadcast over channels.
+ */
 export async function guidedGradCam(
   model: Model,
   x: Tensor,

@@ -5,6 +5,7 @@ import { mul } from "../../ops/binary.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 import { type GradientDetails, ruledGradient } from "./gradient.ts";
 
+/** Gradient x input: x * d score / d x, the input's shape. */
 export function inputXGradient(
   model: Model,
   x: Tensor,

@@ -14,6 +14,7 @@ import { checkCall, readScores } from "../evaluate.ts";
 import { targetScores } from "../target.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 
+/** Options of LRP: the rule ("epsilon", default, or "zplus") and epsilon. */
 export interface LrpOptions extends EngineOptions {
   /** "epsilon" (default) or "zplus". */
   rule?: "epsilon" | "zplus";
@@ -21,12 +22,20 @@ export interface LrpOptions extends EngineOptions {
   epsilon?: number;
 }
 
+/**
+ * The target scores and the total relevance per example (equal to the score up to what the rules
+ * absorb).
+ */
 export interface LrpDetails extends Record<string, unknown> {
   scores: number[];
   /** Sum of the map per example (equal to the score when relevance is conserved). */
   totals: number[];
 }
 
+/**
+ * Layer-wise relevance propagation of the target score to the input with the epsilon or z+ rules;
+ * the input's shape.
+ */
 export async function lrp(
   model: Model,
   x: Tensor,

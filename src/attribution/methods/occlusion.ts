@@ -14,6 +14,10 @@ import { checkCall } from "../evaluate.ts";
 import { checkFill, type Fill, perturbedScores } from "../perturb.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
+/**
+ * Options of occlusion: window and stride in pixels (Captum's placement), fill value and
+ * aggregation.
+ */
 export interface OcclusionOptions extends BatchOptions, EngineOptions {
   /** Window [kh, kw] or a square side (default 15, PAIR's size, clipped to the image). */
   window?: number | readonly [number, number];
@@ -25,6 +29,10 @@ export interface OcclusionOptions extends BatchOptions, EngineOptions {
   aggregation?: "mean" | "sum";
 }
 
+/**
+ * The window, stride and number of positions used, the model evaluations and the unperturbed
+ * scores.
+ */
 export interface OcclusionDetails extends Record<string, unknown> {
   window: [number, number];
   stride: [number, number];
@@ -36,6 +44,10 @@ export interface OcclusionDetails extends Record<string, unknown> {
 const pair = (v: number | readonly [number, number]): [number, number] =>
   typeof v === "number" ? [v, v] : [v[0], v[1]];
 
+/**
+ * Occlusion (Zeiler & Fergus): a sliding window replaced by the fill; f(x) - f(x occluded) credited
+ * to the window's pixels (mean over covering windows by default). The input's shape.
+ */
 export async function occlusion(
   model: Model,
   x: Tensor,

@@ -15,6 +15,10 @@ import { perturbedScores } from "../perturb.ts";
 import { probabilityOf } from "../target.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
+/**
+ * Options of RISE: number of masks (default 2000), grid cells, keep probability, seed, and which
+ * score to use.
+ */
 export interface RiseOptions extends BatchOptions, EngineOptions {
   /** Number of masks N (default 2000). */
   masks?: number;
@@ -27,6 +31,7 @@ export interface RiseOptions extends BatchOptions, EngineOptions {
   scores?: "probability" | "target";
 }
 
+/** The mask count, grid cells and keep probability used. */
 export interface RiseDetails extends Record<string, unknown> {
   masks: number;
   cells: number;
@@ -99,6 +104,10 @@ export function riseMasks(
   return out;
 }
 
+/**
+ * RISE (Petsiuk et al. 2018): sum over random upsampled binary masks of f(x * M) M / (N p), one map
+ * per example [N, 1, H, W].
+ */
 export async function rise(
   model: Model,
   x: Tensor,

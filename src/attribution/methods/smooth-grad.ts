@@ -18,8 +18,16 @@ import { checkCall, replicate } from "../evaluate.ts";
 import { targetScores } from "../target.ts";
 import type { Attribution, AttributionMethod, BatchOptions, Model, Target } from "../types.ts";
 
+/**
+ * How SmoothGrad reduces the noisy maps: their mean, the mean of their squares, or their variance
+ * (VarGrad).
+ */
 export type NoiseVariant = "mean" | "squared" | "vargrad";
 
+/**
+ * Options of SmoothGrad: samples, noise level and kind, reduction, seed, and the wrapped method's
+ * own options.
+ */
 export interface SmoothGradOptions<O> extends BatchOptions, EngineOptions {
   /** Number of noisy samples S (default 25, as PAIR). */
   samples?: number;
@@ -34,6 +42,10 @@ export interface SmoothGradOptions<O> extends BatchOptions, EngineOptions {
   methodOptions?: O;
 }
 
+/**
+ * The samples, the noise sigma per example, the reduction, and the wrapped method's deltas if it
+ * has them.
+ */
 export interface SmoothGradDetails extends Record<string, unknown> {
   samples: number;
   sigmas: number[];
@@ -42,6 +54,10 @@ export interface SmoothGradDetails extends Record<string, unknown> {
   deltas?: number[];
 }
 
+/**
+ * SmoothGrad (Smilkov et al. 2017) around any attribution method: its maps at noisy copies of x
+ * reduced by `o.variant` (mean by default); the input's shape.
+ */
 export async function smoothGrad<O>(
   method: AttributionMethod<O, Record<string, unknown>>,
   model: Model,
