@@ -10,6 +10,10 @@ import { gaussianFilter } from "../ops/blur.ts";
 import { broadcastTo } from "../ops/broadcast.ts";
 import { fillLike, randomUniform } from "../ops/creation.ts";
 
+/**
+ * An IG baseline: a value, a tensor, black (0), white (1), a blurred or uniform-noise copy of the
+ * input, or a function of the input.
+ */
 export type BaselineSpec =
   | number
   | Tensor

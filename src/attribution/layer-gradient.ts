@@ -12,6 +12,7 @@ import { ones } from "../ops/creation.ts";
 import { targetScores } from "./target.ts";
 import type { Model, Target } from "./types.ts";
 
+/** A layer's activation, the target scores' gradient with respect to it, and the scores. */
 export interface LayerGradient {
   /** The layer output A (the caller owns it). */
   activation: Tensor;
@@ -21,6 +22,10 @@ export interface LayerGradient {
   scores: Tensor;
 }
 
+/**
+ * The output A of the layer at dotted path `layer` and d(target score) / dA, without hooks (the CAM
+ * methods build on it).
+ */
 export function layerGradient(
   model: Model,
   x: Tensor,

@@ -10,8 +10,10 @@ import type { IntegratedGradientsOptions } from "./methods/integrated-gradients.
 import type { OcclusionOptions } from "./methods/occlusion.ts";
 import type { SmoothGradOptions } from "./methods/smooth-grad.ts";
 
+/** The libraries whose defaults are available as presets. */
 export type PresetName = "captum" | "pair";
 
+/** One library's defaults for each method that has them. */
 export interface Preset {
   gradient: GradientOptions;
   integratedGradients: IntegratedGradientsOptions;
@@ -21,6 +23,7 @@ export interface Preset {
   blurIg: BlurIgOptions;
 }
 
+/** Captum's and PAIR saliency's defaults, to spread under your own options. */
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   captum: {
     // Saliency(abs=True); IG n_steps=50 gausslegendre from 0; NoiseTunnel stdevs=1.0 (absolute),
@@ -46,6 +49,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   },
 };
 
+/** The preset of that name; throws for an unknown one. */
 export function preset(name: string): Preset {
   if (name !== "captum" && name !== "pair") {
     throw new Error(`preset: unknown preset "${name}" (expected "captum" or "pair")`);

@@ -19,6 +19,10 @@ export type TargetFn = (output: Tensor, rowOffset?: number) => Tensor;
  */
 export type Target = number | readonly number[] | TargetFn;
 
+/**
+ * What every attribution method resolves to: the map, the completeness delta for path methods, and
+ * method-specific details.
+ */
 export interface Attribution<D = Record<string, unknown>> {
   /** The attribution map; the caller owns it (dispose when done). */
   map: Tensor;
@@ -35,6 +39,7 @@ export type AttributionMethod<O = unknown, D = Record<string, unknown>> = (
   options?: O,
 ) => Promise<Attribution<D>>;
 
+/** Batching of model evaluations; results never depend on it. */
 export interface BatchOptions {
   /** Rows per model call (path steps, noise samples, occlusion windows); results do not depend on it. */
   batchSize?: number;

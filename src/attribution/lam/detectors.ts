@@ -9,6 +9,7 @@ import { slice } from "../../ops/slice.ts";
 import { sqrt, square } from "../../ops/unary.ts";
 import type { LamWindow } from "./window.ts";
 
+/** A window detector: one score per batch item [B] summarising the SR output inside the window. */
 export type Detector = (sr: Tensor, window: LamWindow) => Tensor;
 
 /**

@@ -13,8 +13,13 @@ import { type Detector, gradientMagnitude } from "./detectors.ts";
 import { type LamPathKind, lamSamples } from "./paths.ts";
 import { checkWindow, type LamWindow } from "./window.ts";
 
+/** A super-resolution model: [1, C, h, w] to [1, C, s h, s w]. */
 export type SrModel = (lr: Tensor) => Tensor;
 
+/**
+ * Options of LAM: the window in SR pixels, the blur path (sigma, fold steps, kernel size l), batch
+ * size, detector and path kind.
+ */
 export interface LamOptions {
   window: LamWindow;
   sigma?: number;
@@ -28,6 +33,7 @@ export interface LamOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** LAM's map [C, h, w] on the LR image, the completeness delta and the settings used. */
 export interface LamResult {
   /** The attribution, [C, h, w] like the LR input. */
   map: Tensor;
@@ -44,6 +50,9 @@ export interface LamResult {
   };
 }
 
+/**
+ * LAM_Demo's defaults: blur sigma 1.2, 50 path steps, 9 x 9 blur kernel, batch 8, 16-pixel window.
+ */
 export const LAM_DEFAULTS = { sigma: 1.2, fold: 50, l: 9, batch: 8, window: 16 } as const;
 
 /**

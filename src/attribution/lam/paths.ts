@@ -12,8 +12,13 @@ import { zerosLike } from "../../ops/creation.ts";
 import { linearPath, type Path } from "../path/path.ts";
 import { type PathSamples, stieltjesSamples } from "../path/samples.ts";
 
+/**
+ * LAM's path: the progressive blur (default), or a straight line from black or from the blurred
+ * image.
+ */
 export type LamPathKind = "blur" | "linear-black" | "linear-blur";
 
+/** The blur width of the baseline, the number of steps and the blur kernel size. */
 export interface LamPathOptions {
   /** Largest blur (the baseline's). Default 1.2. */
   sigma: number;

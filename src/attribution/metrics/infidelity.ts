@@ -17,6 +17,7 @@ import type { BatchOptions, Model, Target } from "../types.ts";
 /** Draws a perturbation I of x's shape (the perturbed input is x - I). */
 export type Perturbation = (x: Tensor, rng: Random) => Tensor;
 
+/** Options of infidelity: the perturbation, how many, and whether to rescale the map first. */
 export interface InfidelityOptions extends BatchOptions {
   /** Default: Gaussian I ~ N(0, 0.1^2) per element. */
   perturb?: Perturbation;
@@ -28,11 +29,16 @@ export interface InfidelityOptions extends BatchOptions {
   baseline?: number | Tensor;
 }
 
+/** A perturbation I ~ N(0, std^2) per element (default std 0.1, Captum's example). */
 export const gaussianPerturbation =
   (std = 0.1): Perturbation =>
   (x, rng) =>
     randomNormal(x.shape, { std, seed: rng });
 
+/**
+ * Infidelity per example, E[(I . map - (f(x) - f(x - I)))^2] over random perturbations I; lower is
+ * better. `map` has the input's shape.
+ */
 export async function infidelity(
   model: Model,
   x: Tensor,

@@ -13,6 +13,10 @@ export interface LocalisationOptions {
   normalise?: "max" | "minmax" | "none";
 }
 
+/**
+ * IoU per threshold and their mean, F1 at the F1 thresholds, continuous IoU and F1, soft accuracy
+ * and 1 - MAE.
+ */
 export interface LocalisationResult {
   thresholds: number[];
   iou: number[];
@@ -47,6 +51,10 @@ function scaled(map: ArrayLike<number>, how: LocalisationOptions["normalise"]): 
 /** Agreement of two binary sets: 1 when both are empty. */
 const ratio = (num: number, den: number) => (den === 0 ? 1 : num / den);
 
+/**
+ * Localisation scores of a map against a ground-truth mask of the same size (see the module comment
+ * for each score).
+ */
 export function localisation(
   map: ArrayLike<number>,
   mask: ArrayLike<number | boolean>,

@@ -10,6 +10,10 @@ export interface PointingResult {
   point: [number, number];
 }
 
+/**
+ * The pointing game on one [height, width] map: a hit when the mask has a pixel closer than
+ * `tolerance` (default 15 px) to the map's maximum.
+ */
 export function pointingGame(
   saliency: ArrayLike<number>,
   mask: ArrayLike<number | boolean>,

@@ -13,6 +13,10 @@ import { tensor } from "../../ops/creation.ts";
 import { Random } from "../../random.ts";
 import { spearman } from "./rank-correlation.ts";
 
+/**
+ * Options of the model-randomisation check: cascading or independent, which layers, and the
+ * correlation threshold.
+ */
 export interface RandomisationOptions {
   mode?: "cascading" | "independent";
   /** Dotted paths of the modules to randomise, top (output side) first; default every module owning parameters, output side first. */
@@ -22,12 +26,17 @@ export interface RandomisationOptions {
   threshold?: number;
 }
 
+/**
+ * One randomised layer: the Spearman correlations of the maps and of their absolute values with the
+ * original.
+ */
 export interface RandomisationStep {
   layer: string;
   spearman: number;
   spearmanAbs: number;
 }
 
+/** The correlation after each layer is randomised, and whether the explanation passed the check. */
 export interface RandomisationResult {
   steps: RandomisationStep[];
   /** True when the explanation changed enough: its correlation fell below the threshold. */
@@ -47,6 +56,11 @@ function parameterisedLayers(root: Module): string[] {
   return [...new Set(names)];
 }
 
+/**
+ * The model-randomisation sanity check (Adebayo et al. 2018): re-initialises `root`'s layers and
+ * compares `explain()`'s map with the original by rank correlation; parameters are restored
+ * afterwards.
+ */
 export async function modelRandomisation(
   root: Module,
   explain: () => Promise<Tensor>,

@@ -1,5 +1,6 @@
 /** Spearman rank correlation: Pearson correlation of the ranks, ties given their average rank. */
 
+/** Ranks 0..n-1 in ascending order of the values, ties given their average rank. */
 export function ranks(values: ArrayLike<number>): Float64Array {
   const n = values.length;
   const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a] - values[b]);
@@ -14,6 +15,7 @@ export function ranks(values: ArrayLike<number>): Float64Array {
   return r;
 }
 
+/** Pearson correlation coefficient of two equally long vectors (at least 2 values). */
 export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
   if (n !== b.length || n < 2)
@@ -40,6 +42,7 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
 }
 
+/** Spearman rank correlation: Pearson correlation of the ranks. */
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return pearson(ranks(a), ranks(b));
 }

@@ -114,6 +114,7 @@ export function noisyLinearImpute(
   return out;
 }
 
+/** Options of ROAD: removal order, removed fractions, imputation noise and seed. */
 export interface RoadOptions extends BatchOptions {
   /** "morf" (most relevant first; lower is better) or "lerf" (least relevant first; higher is better). */
   order?: "morf" | "lerf";
@@ -124,6 +125,9 @@ export interface RoadOptions extends BatchOptions {
   seed?: number;
 }
 
+/**
+ * The target score after each removed fraction, their mean per example and the unperturbed scores.
+ */
 export interface RoadResult {
   fractions: number[];
   /** Target score after removing each fraction, [example][fraction]. */
@@ -134,6 +138,10 @@ export interface RoadResult {
   base: number[];
 }
 
+/**
+ * ROAD (Rong et al. 2022): the target score after removing the most (or least) relevant pixels of
+ * `map` by noisy linear imputation, for each fraction.
+ */
 export async function road(
   model: Model,
   x: Tensor,

@@ -13,6 +13,10 @@ import { checkInput } from "../evaluate.ts";
 /** An explanation of an input batch: resolves to its map (the metric disposes it). */
 export type Explainer = (x: Tensor) => Promise<Tensor>;
 
+/**
+ * Options of max-sensitivity: the L-infinity radius (default 0.02), the samples (default 10) and
+ * the seed.
+ */
 export interface SensitivityOptions {
   radius?: number;
   samples?: number;
@@ -21,6 +25,10 @@ export interface SensitivityOptions {
   perturb?: (x: Tensor, rng: Random, sample: number) => Tensor;
 }
 
+/**
+ * Max-sensitivity per example: max over random perturbations d of ||phi(x + d) - phi(x)|| /
+ * ||phi(x)|| (Frobenius norms); lower is more stable.
+ */
 export async function maxSensitivity(
   explain: Explainer,
   x: Tensor,

@@ -17,6 +17,7 @@ import { evalScores, perExampleSums, scoresAndGrad } from "../evaluate.ts";
 import type { Model, Target } from "../types.ts";
 import type { PathSamples } from "./samples.ts";
 
+/** Options of integratePath: rows per model call, rules, progress callback and context. */
 export interface IntegrateOptions {
   /** Rows per model call; nodes are batched as whole replicas of the input. */
   batchSize: number;
@@ -32,6 +33,7 @@ export interface IntegrateOptions {
   api?: string;
 }
 
+/** The integrated map, the completeness delta and the scores at both ends, per example. */
 export interface PathIntegral {
   /** sum_k grad f(gamma_k) * d_k, the input's shape; the caller owns it. */
   map: Tensor;
@@ -42,6 +44,10 @@ export interface PathIntegral {
   startScores: number[];
 }
 
+/**
+ * sum_k grad f(gamma_k) * d_k over a sampled path (the core of IG, Blur IG and LAM), batched
+ * without changing the result.
+ */
 export async function integratePath(
   model: Model,
   samples: PathSamples,

@@ -9,6 +9,7 @@ import { add, div, mul, sub } from "../../ops/binary.ts";
 import { gaussianFilter } from "../../ops/blur.ts";
 import { concat } from "../../ops/concat.ts";
 
+/** A path from a baseline to the input, evaluated for many parameter values at once. */
 export interface Path {
   /** Parameter value at the baseline end. */
   readonly from: number;
@@ -45,6 +46,7 @@ export function linearPath(baseline: Tensor, input: Tensor): Path {
   };
 }
 
+/** Options of the blur path: the finite-difference step and the Gaussian truncation. */
 export interface BlurPathOptions {
   /** Step of the forward difference d gamma / d sigma ~ (gamma(s + h) - gamma(s)) / h. PAIR: 0.01. */
   gradStep?: number;

@@ -12,6 +12,7 @@ export type QuadratureRule =
   | "riemann-trapezoid"
   | "linspace";
 
+/** Every quadrature rule by name. */
 export const QUADRATURE_RULES: readonly QuadratureRule[] = [
   "gausslegendre",
   "riemann-left",
@@ -21,6 +22,7 @@ export const QUADRATURE_RULES: readonly QuadratureRule[] = [
   "linspace",
 ];
 
+/** Nodes in [0, 1] and weights summing to 1. */
 export interface Quadrature {
   readonly rule: QuadratureRule;
   /** Nodes in [0, 1], ascending. */
