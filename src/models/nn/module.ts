@@ -10,19 +10,29 @@ import type { Backend } from "../../kernels/backend.ts";
 import { tensor } from "../../ops/creation.ts";
 import { applyTap } from "./taps.ts";
 
+/**
+ * Values by dotted parameter name: tensors, or plain {shape, values} as the weight readers return
+ * them.
+ */
 export type StateDict = ReadonlyMap<
   string,
   Tensor | { shape: readonly number[]; values: Float32Array }
 >;
 
+/**
+ * A network layer or model (PyTorch's nn.Module shape): parameters, buffers and child modules by
+ * dotted name, forward on tensors, state dicts in and out.
+ */
 export abstract class Module {
   private readonly ownParams = new Map<string, Variable>();
   private readonly ownBuffers = new Map<string, Variable>();
   private readonly children = new Map<string, Module>();
   /** Dotted path of this module in its root (set when it is registered as a child). */
   path = "";
+  /** Training mode (dropout active, batch norm on batch statistics); set with train() / eval(). */
   training = false;
 
+  /** The computation; call `call` instead, so that taps on this module apply. */
   abstract forward(x: Tensor): Tensor;
 
   /** Runs forward and passes the output through any active tap for this module's path. */
@@ -30,6 +40,7 @@ export abstract class Module {
     return applyTap(this.path, this.forward(x));
   }
 
+  /** Registers a trainable parameter (takes ownership of `value`). */
   protected param(name: string, value: Tensor): Variable {
     const v = new Variable(value, name);
     value.dispose();
@@ -45,6 +56,7 @@ export abstract class Module {
     return v;
   }
 
+  /** Registers a child module under `name` (its parameters become `name.*`). */
   protected child<M extends Module>(name: string, m: M): M {
     this.children.set(name, m);
     m.setPath(this.path ? `${this.path}.${name}` : name);
@@ -56,6 +68,7 @@ export abstract class Module {
     for (const [n, c] of this.children) c.setPath(`${p}.${n}`);
   }
 
+  /** The direct children with their names. */
   namedChildren(): [string, Module][] {
     return [...this.children];
   }
@@ -67,6 +80,7 @@ export abstract class Module {
     return out;
   }
 
+  /** The submodule at a dotted path ("" is this module); throws listing the paths there are. */
   module(path: string): Module {
     const found = this.namedModules().find(([p]) => p === path);
     if (!found) {
@@ -80,6 +94,7 @@ export abstract class Module {
     return found[1];
   }
 
+  /** Every trainable parameter by dotted name, depth first in registration order. */
   namedParameters(prefix = ""): [string, Variable][] {
     const out: [string, Variable][] = [];
     const join = (n: string) => (prefix ? `${prefix}.${n}` : n);
@@ -88,6 +103,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Every buffer (non-trainable state such as running statistics) by dotted name. */
   namedBuffers(prefix = ""): [string, Variable][] {
     const out: [string, Variable][] = [];
     const join = (n: string) => (prefix ? `${prefix}.${n}` : n);
@@ -96,19 +112,23 @@ export abstract class Module {
     return out;
   }
 
+  /** Every trainable parameter. */
   parameters(): Variable[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** The number of trainable scalars. */
   parameterCount(): number {
     return this.parameters().reduce((n, p) => n + p.size, 0);
   }
 
+  /** Sets training mode on this module and every submodule; returns this. */
   train(on = true): this {
     for (const [, m] of this.namedModules()) m.training = on;
     return this;
   }
 
+  /** Sets evaluation mode (the mode attribution wants); returns this. */
   eval(): this {
     return this.train(false);
   }
@@ -137,6 +157,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Parameters and buffers by dotted name (the live variables, not copies). */
   stateDict(): Map<string, Variable> {
     return new Map([...this.namedParameters(), ...this.namedBuffers()]);
   }
