@@ -5,14 +5,7 @@
  */
 import type { StoredDType } from "../dtypes.ts";
 import { ownLookup, quoteBounded } from "../limits.ts";
-import {
-  describe,
-  dictKey,
-  type PyCallable,
-  PyDict,
-  PyTuple,
-  type UnpicklePolicy,
-} from "./unpickler.ts";
+import { describe, type PyCallable, PyDict, PyTuple, type UnpicklePolicy } from "./unpickler.ts";
 
 export const STORAGE_DTYPES: Record<string, StoredDType> = {
   FloatStorage: "float32",
@@ -95,8 +88,7 @@ const ALLOWED: Record<string, PyCallable> = {
     const pairs = args[0];
     if (Array.isArray(pairs)) {
       for (const p of pairs)
-        if (p instanceof PyTuple && p.items.length === 2)
-          d.map.set(dictKey(p.items[0]), p.items[1]);
+        if (p instanceof PyTuple && p.items.length === 2) d.set(p.items[0], p.items[1]);
     }
     return d;
   }),

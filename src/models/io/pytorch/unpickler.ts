@@ -15,7 +15,28 @@ import { checkLimit, quoteBounded } from "../limits.ts";
 export class PyDict {
   readonly map = new Map<unknown, unknown>();
   attrs?: unknown;
+  /** The first of each set of equal small tuple keys, by canonical form (see `set`). */
+  private tupleKeys?: Map<string, PyTuple>;
   constructor(readonly className = "dict") {}
+
+  /**
+   * Sets an item. Python compares tuple keys by value, so a small tuple of plain values equal to
+   * an earlier key replaces that key's value; a larger tuple (shared memo references can make
+   * one astronomically large when expanded) keeps its identity instead of being compared.
+   */
+  set(k: unknown, v: unknown): void {
+    let key = k;
+    if (k instanceof PyTuple) {
+      const canonical = canonicalTuple(k);
+      if (canonical !== undefined) {
+        this.tupleKeys ??= new Map();
+        const first = this.tupleKeys.get(canonical);
+        if (first) key = first;
+        else this.tupleKeys.set(canonical, k);
+      }
+    }
+    this.map.set(key, v);
+  }
 }
 
 export class PyTuple {
@@ -174,7 +195,7 @@ export function unpickle(
     return value;
   };
   const setItem = (d: PyDict, k: unknown, v: unknown) => {
-    d.map.set(dictKey(k), v);
+    d.set(k, v);
     grow(d, k);
     grow(d, v);
   };
@@ -506,13 +527,10 @@ export function unpickle(
 const KEY_BUDGET = 64;
 
 /**
- * A dict key as stored in PyDict.map. Python compares tuple keys by value, so a small tuple of
- * plain values becomes a canonical string (equal tuples, one key); a tuple beyond a small budget
- * of elements (which shared memo references can make astronomically large when expanded) or one
- * holding other objects keeps its identity instead of being expanded.
+ * A canonical string for a tuple of at most KEY_BUDGET plain values (nested tuples included), or
+ * undefined for a larger one or one holding other objects: it is never expanded past the budget.
  */
-export function dictKey(k: unknown): unknown {
-  if (!(k instanceof PyTuple)) return k;
+function canonicalTuple(k: PyTuple): string | undefined {
   let budget = KEY_BUDGET;
   const plain = (v: unknown): unknown => {
     if (--budget < 0) throw new RangeError("key too large to canonicalise");
@@ -524,7 +542,7 @@ export function dictKey(k: unknown): unknown {
   try {
     return JSON.stringify(plain(k));
   } catch {
-    return k;
+    return undefined;
   }
 }
 
