@@ -33,6 +33,10 @@ export const customOp: OpDef<"custom"> = defineOp({
   },
 });
 
+/**
+ * An op with a hand-written backward pass: `forward` returns the value and residuals, `backward`
+ * maps (dy, residuals, inputs) to one gradient per input (JAX's custom_vjp shape).
+ */
 export function customGrad<A extends Tensor[]>(
   forward: (...xs: A) => { value: Tensor; residuals?: Tensor[] },
   backward: (dy: Tensor, residuals: readonly Tensor[], inputs: readonly Tensor[]) => Tensor[],

@@ -90,6 +90,9 @@ export function valueAndGrads<A extends Tensor[]>(
   };
 }
 
+/**
+ * The gradients of f with respect to each of its tensor arguments (dy seeds non-scalar outputs).
+ */
 export function grads<A extends Tensor[]>(
   f: (...xs: A) => Tensor,
 ): (xs: A, dy?: Tensor) => Tensor[] {
@@ -101,6 +104,7 @@ export function grads<A extends Tensor[]>(
   };
 }
 
+/** f(x) and df/dx (dy seeds non-scalar outputs). */
 export function valueAndGrad(
   f: (x: Tensor) => Tensor,
 ): (x: Tensor, dy?: Tensor) => { value: Tensor; grad: Tensor } {
@@ -111,6 +115,10 @@ export function valueAndGrad(
   };
 }
 
+/**
+ * df/dx as a function of x (dy seeds non-scalar outputs); only the path from x to the output is
+ * differentiated.
+ */
 export function grad(f: (x: Tensor) => Tensor): (x: Tensor, dy?: Tensor) => Tensor {
   const vg = valueAndGrad(f);
   return (x, dy) => {

@@ -10,6 +10,10 @@ import type { Vjp } from "./op.ts";
 import type { OpName } from "./op-attrs.ts";
 import { state } from "./state.ts";
 
+/**
+ * Gradient rules by op name, replacing those ops' default VJPs inside withRules (guided backprop,
+ * deconvnet, LRP).
+ */
 export type RuleSet = { readonly [K in OpName]?: Vjp<K> };
 
 /**

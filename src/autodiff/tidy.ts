@@ -15,6 +15,10 @@ function collect(value: unknown, out: Set<Tensor>): void {
   }
 }
 
+/**
+ * Runs fn and disposes every tensor it made except those it returns (or keeps); fn must be
+ * synchronous.
+ */
 export function tidy<T>(fn: () => T): T {
   const scope = { tensors: [] as Tensor[] };
   state.scopes.push(scope);
@@ -48,6 +52,7 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
+/** Disposes every tensor in a value (a tensor, or arrays and objects holding tensors). */
 export function dispose(value: unknown): void {
   const all = new Set<Tensor>();
   collect(value, all);
@@ -59,6 +64,7 @@ export function memory(): { tensors: number; bytes: number } {
   return { tensors: state.liveTensors, bytes: state.liveBytes() };
 }
 
+/** fn's result with the largest number of live backend bytes seen while it ran. */
 export interface PeakBytes<T> {
   value: T;
   /** Live bytes (all backends) when fn started. */

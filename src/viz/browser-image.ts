@@ -18,6 +18,7 @@ export interface ImageDataLike {
 /** The memory order of a tensor's image axes. */
 export type ImageLayout = "CHW" | "HWC";
 
+/** How image bytes become a tensor: channels, layout and value range. */
 export interface FromImageOptions {
   /**
    * 3 (default): RGB; 1: grey as ITU-R 601 luma (PIL's "L", the same as readImage in Node);
@@ -30,6 +31,7 @@ export interface FromImageOptions {
   range?: number;
 }
 
+/** How a tensor becomes image bytes: layout and value range. */
 export interface ToImageOptions {
   /** The layout of the tensor's image axes (default "CHW"). */
   layout?: ImageLayout;
@@ -154,6 +156,7 @@ export function rgbToImageData(img: RgbImage): ImageDataLike {
   return makeImageData(bytes, img.width, img.height);
 }
 
+/** Heatmap options plus the blend weight and the image's value range. */
 export interface OverlayOptions extends HeatmapOptions {
   /** Weight of the heatmap in the blend: (1 - alpha) image + alpha heat (default 0.5). */
   alpha?: number;

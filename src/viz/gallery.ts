@@ -4,6 +4,7 @@
  */
 import type { RgbImage } from "./overlay.ts";
 
+/** One picture of a gallery with its caption. */
 export interface Panel {
   title: string;
   image: RgbImage;
@@ -30,6 +31,7 @@ export function galleryStrip(panels: readonly Panel[], gap = 4): RgbImage {
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/** Standard base64 (with padding) of bytes, e.g. for data: URLs. */
 export function base64(bytes: Uint8Array): string {
   let out = "";
   for (let i = 0; i < bytes.length; i += 3) {

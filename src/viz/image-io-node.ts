@@ -11,6 +11,7 @@ import { importLimits } from "../models/io/limits.ts";
 import { checkJpeg, checkPng, PNG_SIGNATURE } from "./image-check.ts";
 import type { RgbImage } from "./overlay.ts";
 
+/** A decoded image as planar float32 [C, H, W] in [0, 1]. */
 export interface LoadedImage {
   channels: number;
   height: number;
@@ -117,6 +118,7 @@ export function readImage(path: string, channels: 1 | 3 = 3): LoadedImage {
   return { channels, height, width, data };
 }
 
+/** RGB bytes [H, W, 3] as an opaque 8-bit PNG file's bytes. */
 export function encodePng(img: RgbImage): Uint8Array {
   const png = new PNG({ width: img.width, height: img.height });
   for (let p = 0; p < img.width * img.height; p++) {
@@ -128,6 +130,7 @@ export function encodePng(img: RgbImage): Uint8Array {
   return new Uint8Array(PNG.sync.write(png));
 }
 
+/** Writes RGB bytes [H, W, 3] as a PNG file. */
 export function writePng(path: string, img: RgbImage): void {
   writeFileSync(path, encodePng(img));
 }

@@ -55,6 +55,10 @@ export function drawWindow(img: RgbImage, w: LamWindow): RgbImage {
   return { width: img.width, height: img.height, data };
 }
 
+/**
+ * What lamPanels draws from: the HR (or SR) image, the LR image and LAM map, their sizes, the scale
+ * and the window.
+ */
 export interface LamPanelsInput {
   /** The HR (or SR) image, RGB bytes, scale times the LR size. */
   hr: RgbImage;
@@ -70,6 +74,7 @@ export interface LamPanelsInput {
   alpha?: number;
 }
 
+/** The four panels side by side, each panel, and the normalised map (for the Gini index and DI). */
 export interface LamPanels {
   grid: RgbImage;
   panels: Panel[];
@@ -77,6 +82,10 @@ export interface LamPanels {
   absNorm: Float64Array;
 }
 
+/**
+ * LAM's four pictures as LAM_Demo draws them: HR with the window, the |sum over channels| map, the
+ * map over the upsampled LR image, and the KDE view over it.
+ */
 export function lamPanels(p: LamPanelsInput): LamPanels {
   const { height: h, width: w, scale } = p;
   const H = h * scale;

@@ -5,7 +5,12 @@
  * the neutral 0.5 for diverging "all"), never NaN.
  */
 
+/**
+ * Which part of a signed map to show: positive, negative, absolute value, or all (diverging, 0.5 =
+ * zero).
+ */
 export type SignMode = "positive" | "negative" | "absolute" | "all";
+/** How channels of a map [C, H, W] become one value per pixel. */
 export type ChannelReduction = "sum" | "abs-sum" | "max-abs" | "mean";
 
 /** Reduces a map [C, H, W] (flat) to [H, W]. */
@@ -41,6 +46,7 @@ export function percentile(values: ArrayLike<number>, q: number): number {
   return v[lo] + (v[hi] - v[lo]) * (pos - lo);
 }
 
+/** How a map is scaled into [0, 1]: sign mode, and either a clipping percentile or a fixed vmax. */
 export interface ScaleOptions {
   sign?: SignMode;
   /** Magnitudes at or above this percentile saturate (default 99; 100 = the maximum). */

@@ -38,6 +38,7 @@ export function toRgb(
   return { width, height, data };
 }
 
+/** Scaling, colormap (viridis, or seismic for sign "all") and channel reduction of a heatmap. */
 export interface HeatmapOptions extends ScaleOptions {
   colormap?: ColormapName;
   /** How a multi-channel map becomes one value per pixel (default "sum"). */

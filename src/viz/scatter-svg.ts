@@ -13,6 +13,9 @@ function ticks(lo: number, hi: number, n = 5): number[] {
   return Array.from({ length: n + 1 }, (_, i) => lo + i * step);
 }
 
+/**
+ * A labelled scatter plot as standalone SVG text, with axes and ticks (x on a log scale if asked).
+ */
 export function scatterSvg(
   points: readonly ScatterPoint[],
   o: {

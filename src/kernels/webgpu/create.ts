@@ -83,6 +83,10 @@ async function requestDevice(opts: GPURequestAdapterOptions | undefined): Promis
   return { device, info: adapter.info };
 }
 
+/**
+ * A WebGPU backend: on `opts.device` if given (the app keeps owning it), else on a device requested
+ * from navigator.gpu or, in Node, the `webgpu` package.
+ */
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
   let device = opts.device;
   let info: GPUAdapterInfo | undefined;

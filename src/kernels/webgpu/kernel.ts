@@ -7,6 +7,7 @@
 import { type KernelBinding, reflectKernel } from "./reflect.ts";
 import { layoutUniforms, type UniformField, type UniformLayout } from "./uniform-layout.ts";
 
+/** A compute kernel's WGSL source and entry point, as checkKernelSource takes it. */
 export interface KernelSource {
   /** Human-readable name used in every error about this kernel. */
   readonly name: string;

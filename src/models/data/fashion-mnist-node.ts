@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parseIdx } from "./idx.ts";
 
+/** Where Debian's dataset-fashion-mnist package puts the IDX files. */
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 export { FASHION_CLASSES } from "./classes.ts";
 
+/** Images and their labels, as read from IDX files. */
 export interface LabelledImages {
   /** [count, 28, 28] pixels in [0, 255]. */
   images: Uint8Array;
@@ -29,6 +31,7 @@ function readIdx(dir: string, file: string) {
   return parseIdx(file.endsWith(".gz") ? gunzipSync(raw) : raw, path);
 }
 
+/** The Fashion-MNIST train or test split from its IDX files (gzipped or not). */
 export function loadFashionMnist(split: "train" | "test", dir = FASHION_MNIST_DIR): LabelledImages {
   const prefix = split === "train" ? "train" : "t10k";
   const imgs = readIdx(dir, `${prefix}-images-idx3-ubyte.gz`);

@@ -11,6 +11,7 @@ import { readSafetensors } from "./safetensors.ts";
 import type { WeightMap } from "./weights.ts";
 import { ZipReader } from "./zip.ts";
 
+/** The weight file formats loadWeights reads. */
 export type WeightFormat = "safetensors" | "pytorch" | "onnx";
 
 /** Recognises the format from the first bytes (the file name is only used in messages). */
@@ -61,6 +62,7 @@ export function loadWeights(
   });
 }
 
+/** Options of loadWeightsIntoModule: format, strictness and keys to ignore. */
 export interface LoadIntoOptions extends LoadWeightsOptions {
   /** Every key must match and none may be missing (default true). Shapes are always checked. */
   strict?: boolean;
@@ -71,6 +73,9 @@ export interface LoadIntoOptions extends LoadWeightsOptions {
   ignore?: readonly RegExp[];
 }
 
+/**
+ * What loadWeightsIntoModule did: the format, and the keys loaded, ignored, missing and unexpected.
+ */
 export interface LoadReport {
   format: WeightFormat;
   loaded: string[];

@@ -45,6 +45,7 @@ const shown = (v: unknown, max = 80): string => {
   return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
 };
 
+/** Reads a safetensors file into name -> {shape, values} (float32), checking every offset first. */
 export function readSafetensors(
   bytes: Uint8Array,
   name = "safetensors file",

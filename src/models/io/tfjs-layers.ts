@@ -106,6 +106,10 @@ export interface TfjsModelInfo {
   convertedBy?: string;
 }
 
+/**
+ * A TensorFlow.js layers-model as a salient Module on NCHW tensors; each Keras layer output can be
+ * tapped by its layer name.
+ */
 export class TfjsLayersModel extends Module {
   readonly inputNames: string[];
   readonly outputNames: string[];

@@ -5,10 +5,12 @@
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
 
+/** Sees (and may replace) a module's output; the path is the module's dotted path. */
 export type Tap = (output: Tensor, path: string) => Tensor;
 
 let active: ReadonlyMap<string, Tap> = new Map();
 
+/** Runs fn with taps on the modules at the given dotted paths; nothing outlives the call. */
 export function withTaps<T>(taps: Record<string, Tap> | ReadonlyMap<string, Tap>, fn: () => T): T {
   const saved = active;
   const merged = new Map(saved);

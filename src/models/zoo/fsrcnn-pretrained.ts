@@ -23,6 +23,10 @@ export function fsrcnnX2Weights(): Uint8Array {
   return base64Bytes(FSRCNN_X2_SAFETENSORS_BASE64);
 }
 
+/**
+ * The bundled FSRCNN x2 (trained here on photographs) in eval mode: input [N, 1, H, W] luminance in
+ * [0, 1]; fsrcnnRgb runs it on RGB.
+ */
 export function loadFsrcnnX2(): Fsrcnn {
   const model = skipInit(() => new Fsrcnn(2));
   model.loadStateDict(readSafetensors(fsrcnnX2Weights(), "fsrcnn-x2.safetensors"));

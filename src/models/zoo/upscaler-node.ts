@@ -12,6 +12,10 @@ import { skipInit } from "../nn/init.ts";
 import { RDN_MEDIUM, RDN_SLIM, Rdn } from "./rdn.ts";
 import { Rrdn } from "./rrdn.ts";
 
+/**
+ * An UpscalerJS package's model at a scale (x4 by default, x2 for default-model) as the zoo's Rdn
+ * or Rrdn, from node_modules.
+ */
 export function loadUpscalerModule(
   pkg: UpscalerPackage,
   scale = pkg === "default-model" ? 2 : 4,

@@ -68,6 +68,10 @@ export function unsupportedOps(model: ModelProto): string[] {
   return [...out];
 }
 
+/**
+ * An ONNX graph as a salient Module: initializers are its parameters (PyTorch names), and `run`
+ * evaluates the graph differentiably on any backend.
+ */
 export class OnnxModel extends Module {
   readonly name: string;
   readonly opset: number;
@@ -107,6 +111,7 @@ export class OnnxModel extends Module {
     });
   }
 
+  /** Parses an ONNX file's bytes; see loadOnnx. */
   static fromBytes(bytes: Uint8Array, o: OnnxOptions = {}): OnnxModel {
     const name = o.name ?? "ONNX model";
     return namingFile(name, () => new OnnxModel(parseModel(bytes, name), { ...o, name }));

@@ -16,6 +16,10 @@ import { ZipReader } from "../zip.ts";
 import { StorageRef, TensorRef, torchPolicy } from "./torch-policy.ts";
 import { describe, PyDict, PyTuple, type UnpicklePolicy, unpickle } from "./unpickler.ts";
 
+/**
+ * Options of readPytorchCheckpoint: the file name for errors, the state-dict key, and a key prefix
+ * to strip.
+ */
 export interface PytorchOptions {
   /** The file name used in error messages. */
   name?: string;
