@@ -10,6 +10,7 @@ import { reshape } from "./reshape.ts";
 import { where } from "./select.ts";
 import { log, neg } from "./unary.ts";
 
+/** A tensor or a plain number (broadcast as a scalar). */
 export type TensorLike = Tensor | number;
 
 const kernelName: { [K in keyof BinaryAttrs]: BinaryOp } = {
@@ -106,15 +107,27 @@ function bin<K extends keyof BinaryAttrs>(def: OpDef<K>) {
   };
 }
 
+/** a + b with NumPy broadcasting. */
 export const add: (a: TensorLike, b: TensorLike) => Tensor = bin(addOp);
+/** a - b with NumPy broadcasting. */
 export const sub: (a: TensorLike, b: TensorLike) => Tensor = bin(subOp);
+/** a * b with NumPy broadcasting. */
 export const mul: (a: TensorLike, b: TensorLike) => Tensor = bin(mulOp);
+/** a / b with NumPy broadcasting. */
 export const div: (a: TensorLike, b: TensorLike) => Tensor = bin(divOp);
+/** The larger of a and b, elementwise with broadcasting. */
 export const maximum: (a: TensorLike, b: TensorLike) => Tensor = bin(maximumOp);
+/** The smaller of a and b, elementwise with broadcasting. */
 export const minimum: (a: TensorLike, b: TensorLike) => Tensor = bin(minimumOp);
+/** a ^ b with NumPy broadcasting. */
 export const pow: (a: TensorLike, b: TensorLike) => Tensor = bin(powOp);
+/** 1 where a > b, else 0 (broadcasting; no gradient). */
 export const greater: (a: TensorLike, b: TensorLike) => Tensor = bin(greaterOp);
+/** 1 where a >= b, else 0 (broadcasting; no gradient). */
 export const greaterEqual: (a: TensorLike, b: TensorLike) => Tensor = bin(greaterEqualOp);
+/** 1 where a < b, else 0 (broadcasting; no gradient). */
 export const less: (a: TensorLike, b: TensorLike) => Tensor = bin(lessOp);
+/** 1 where a <= b, else 0 (broadcasting; no gradient). */
 export const lessEqual: (a: TensorLike, b: TensorLike) => Tensor = bin(lessEqualOp);
+/** 1 where a == b, else 0 (broadcasting; no gradient). */
 export const equal: (a: TensorLike, b: TensorLike) => Tensor = bin(equalOp);

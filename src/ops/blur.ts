@@ -8,6 +8,7 @@ import { tensor } from "./creation.ts";
 import { pad2d } from "./pad.ts";
 import { reshape } from "./reshape.ts";
 
+/** How a blur extends the image past its border (OpenCV's names). */
 export type BlurBorder = "reflect101" | "reflect" | "replicate" | "zero";
 
 /**

@@ -22,6 +22,7 @@ export const broadcastToOp: OpDef<"broadcastTo"> = defineOp({
   },
 });
 
+/** x repeated to `shape` by NumPy broadcasting; the gradient sums back. */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const target = broadcastShapes("broadcastTo", x.shape, shape);
   if (!shapeEq(target, shape)) {

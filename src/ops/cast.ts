@@ -14,6 +14,7 @@ export const castOp: OpDef<"cast"> = defineOp({
   vjp: (dy, { inputs: [x] }) => [x.dtype === "float32" ? () => dy : null],
 });
 
+/** x converted to another dtype (float32 or int32). */
 export function cast(x: Tensor, dtype: DType): Tensor {
   return x.dtype === dtype ? identity(x) : runOp(castOp, [x], { dtype });
 }

@@ -23,6 +23,7 @@ export const concatOp: OpDef<"concat"> = defineOp({
   },
 });
 
+/** Joins tensors along an existing axis; shapes must agree elsewhere. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new Error("concat: needs at least one tensor");
   const [ax] = normalizeAxes("concat", [axis], xs[0].rank);
@@ -39,6 +40,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   return runOp(concatOp, xs, { axis: ax });
 }
 
+/** Joins equally shaped tensors along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new Error("stack: needs at least one tensor");
   const ax = axis < 0 ? axis + xs[0].rank + 1 : axis;

@@ -109,6 +109,9 @@ export function convInputGrad(
   return slice(g, [0, 0, 0, 0], xShape, [1, 1, id0, id1]);
 }
 
+/**
+ * Conv padding: one size, [vertical, horizontal], [top, bottom, left, right], "same" or "valid".
+ */
 export type Padding =
   | number
   | readonly [number, number]
@@ -150,6 +153,7 @@ export function resolvePadding(
   return [...padding] as [number, number, number, number];
 }
 
+/** PyTorch's conv options (bias, stride, padding, dilation, groups) and an optional fused ReLU. */
 export interface Conv2dOptions {
   bias?: Tensor | null;
   stride?: number | readonly [number, number];
@@ -198,6 +202,7 @@ export function conv2d(x: Tensor, w: Tensor, o: Conv2dOptions = {}): Tensor {
   return runOp(conv2dOp, o.bias ? [x, w, o.bias] : [x, w], attrs);
 }
 
+/** PyTorch's transposed-conv options. */
 export interface Conv2dTransposeOptions {
   bias?: Tensor | null;
   stride?: number | readonly [number, number];

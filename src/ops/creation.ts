@@ -40,23 +40,30 @@ export function tensor(
   return fromHandle(state.backend.upload(typed, s, dtype), s, dtype);
 }
 
+/** A rank-0 tensor. */
 export function scalar(value: number, dtype: DType = "float32"): Tensor {
   return tensor([value], [], dtype);
 }
 
+/** A tensor of the given shape with every element `value`. */
 export function fill(shape: readonly number[], value: number, dtype: DType = "float32"): Tensor {
   checkShape("fill", shape);
   return fromHandle(state.backend.fill(shape, value, dtype), shape, dtype);
 }
 
+/** A tensor of zeros. */
 export const zeros = (shape: readonly number[], dtype: DType = "float32") => fill(shape, 0, dtype);
+/** A tensor of ones. */
 export const ones = (shape: readonly number[], dtype: DType = "float32") => fill(shape, 1, dtype);
 
+/** A tensor shaped like x (same dtype and backend) filled with `value`. */
 export function fillLike(x: Tensor, value: number): Tensor {
   const b = backendOf("fillLike", [x]);
   return fromHandle(b.fill(x.shape, value, x.dtype), x.shape, x.dtype, b);
 }
+/** Zeros shaped like x. */
 export const zerosLike = (x: Tensor) => fillLike(x, 0);
+/** Ones shaped like x. */
 export const onesLike = (x: Tensor) => fillLike(x, 1);
 
 /** [start, start + step, ...) below stop. */
@@ -67,6 +74,7 @@ export function arange(start: number, stop: number, step = 1, dtype: DType = "fl
   return tensor(v, [n], dtype);
 }
 
+/** The seed of a random draw (default 0), or a generator to continue. */
 export interface RandomOptions {
   /** A seed or a generator to draw from (continues its stream). */
   seed?: number | Random;
@@ -76,6 +84,10 @@ function rng(o: RandomOptions): Random {
   return o.seed instanceof Random ? o.seed : new Random(o.seed ?? 0);
 }
 
+/**
+ * Uniform draws in [low, high) (default [0, 1)) from a seeded generator: the same values on every
+ * backend.
+ */
 export function randomUniform(
   shape: readonly number[],
   o: RandomOptions & { low?: number; high?: number } = {},
@@ -89,6 +101,10 @@ export function randomUniform(
   return tensor(v, shape);
 }
 
+/**
+ * Normal draws N(mean, std^2) (default N(0, 1)) from a seeded generator: the same values on every
+ * backend.
+ */
 export function randomNormal(
   shape: readonly number[],
   o: RandomOptions & { mean?: number; std?: number } = {},

@@ -5,6 +5,10 @@ import { greaterEqual, mul } from "./binary.ts";
 import { randomUniform } from "./creation.ts";
 import { identity } from "./reshape.ts";
 
+/**
+ * Inverted dropout: in training, zeroes each element with probability `rate` and scales the rest by
+ * 1 / (1 - rate); the identity otherwise.
+ */
 export function dropout(
   x: Tensor,
   rate: number,

@@ -5,6 +5,7 @@ import { mean, variance } from "./reduce.ts";
 import { reshape } from "./reshape.ts";
 import { neg, sqrt } from "./unary.ts";
 
+/** Batch norm's running statistics, optional affine weight and bias, and eps (default 1e-5). */
 export interface BatchNormParams {
   runningMean: Tensor;
   runningVar: Tensor;

@@ -8,6 +8,7 @@ import type { Tensor } from "../autodiff/tensor.ts";
 import { reshape } from "./reshape.ts";
 import { transpose } from "./transpose.ts";
 
+/** Channel order of depth-to-space: PyTorch's (c r r) or TensorFlow's (r r c). */
 export type ShuffleOrder = "torch" | "tf";
 
 function checkFactor(op: string, x: Tensor, r: number): void {
@@ -16,6 +17,7 @@ function checkFactor(op: string, x: Tensor, r: number): void {
     throw new Error(`${op}: factor ${r} must be a positive integer`);
 }
 
+/** Depth-to-space: [N, C r^2, H, W] to [N, C, H r, W r]. */
 export function pixelShuffle(x: Tensor, r: number, order: ShuffleOrder = "torch"): Tensor {
   checkFactor("pixelShuffle", x, r);
   const [n, cr, h, w] = x.shape;
@@ -29,6 +31,7 @@ export function pixelShuffle(x: Tensor, r: number, order: ShuffleOrder = "torch"
   return reshape(y, [n, c, h * r, w * r]);
 }
 
+/** Space-to-depth, the inverse of pixelShuffle: [N, C, H r, W r] to [N, C r^2, H, W]. */
 export function pixelUnshuffle(x: Tensor, r: number, order: ShuffleOrder = "torch"): Tensor {
   checkFactor("pixelUnshuffle", x, r);
   const [n, c, hr, wr] = x.shape;

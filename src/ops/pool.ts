@@ -94,6 +94,7 @@ export const avgPool2dBackwardOp: OpDef<"avgPool2dBackward"> = defineOp({
   },
 });
 
+/** PyTorch's pooling options: kernel, stride (default the kernel), padding, ceil mode. */
 export interface Pool2dOptions {
   kernel: number | readonly [number, number];
   /** Defaults to the kernel size (PyTorch). */
@@ -119,6 +120,10 @@ function poolAttrs(o: Pool2dOptions): PoolAttrs {
   };
 }
 
+/**
+ * 2-D max pooling of [N, C, H, W] (PyTorch F.max_pool2d); the gradient goes to the first maximum of
+ * each window.
+ */
 export function maxPool2d(x: Tensor, o: Pool2dOptions): Tensor {
   requireFloat("maxPool2d", x);
   const a = poolAttrs(o);
@@ -126,6 +131,7 @@ export function maxPool2d(x: Tensor, o: Pool2dOptions): Tensor {
   return runOp(maxPool2dOp, [x], a);
 }
 
+/** 2-D average pooling of [N, C, H, W] (PyTorch F.avg_pool2d). */
 export function avgPool2d(x: Tensor, o: Pool2dOptions): Tensor {
   requireFloat("avgPool2d", x);
   const a = poolAttrs(o);

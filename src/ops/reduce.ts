@@ -61,8 +61,10 @@ type Axes = number | readonly number[];
 /** Sum over `axes` (all by default). */
 export const sum = (x: Tensor, axes?: Axes, keepDims = false) =>
   reduceWith(sumOp, x, axes, keepDims);
+/** Maximum over `axes` (all by default); the gradient is shared equally by tied maxima. */
 export const max = (x: Tensor, axes?: Axes, keepDims = false) =>
   reduceWith(maxOp, x, axes, keepDims);
+/** Minimum over `axes` (all by default); the gradient is shared equally by tied minima. */
 export const min = (x: Tensor, axes?: Axes, keepDims = false) =>
   reduceWith(minOp, x, axes, keepDims);
 
@@ -72,6 +74,7 @@ function countOf(x: Tensor, axes?: Axes): number {
   return normalizeAxes("mean", list, x.rank).reduce((n, a) => n * x.shape[a], 1);
 }
 
+/** Mean over `axes` (all by default). */
 export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   return div(sum(x, axes, keepDims), countOf(x, axes));
 }
@@ -83,6 +86,7 @@ export function variance(x: Tensor, axes?: Axes, keepDims = false, correction = 
   return div(sum(square(sub(x, m)), axes, keepDims), n - correction);
 }
 
+/** log(sum(exp(x))) over `axes`, computed stably (shifted by the maximum). */
 export function logSumExp(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   // Shift by the max for stability, but by 0 where the max is infinite (x - m would be
   // -inf - -inf = NaN): an all -inf group then gives -inf, as in PyTorch.

@@ -54,6 +54,7 @@ export function flatten(x: Tensor, start = 1, end = -1): Tensor {
   return reshape(x, [...x.shape.slice(0, a), mid, ...x.shape.slice(b + 1)]);
 }
 
+/** Inserts a size-1 axis at `axis` (negative counts from the end). */
 export function expandDims(x: Tensor, axis: number): Tensor {
   const ax = axis < 0 ? axis + x.rank + 1 : axis;
   if (ax < 0 || ax > x.rank)

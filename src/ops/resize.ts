@@ -9,6 +9,10 @@ import { antialiasResizeMap, bicubicMap, bilinearMap, nearestMap } from "../kern
 import { mapAxis } from "./axis-map.ts";
 import { identity } from "./reshape.ts";
 
+/**
+ * Interpolation: nearest, bilinear, bicubic (PyTorch), or PIL's antialiased bicubic/bilinear (which
+ * also filter when shrinking).
+ */
 export type ResizeMode =
   | "nearest"
   | "bilinear"
@@ -16,6 +20,7 @@ export type ResizeMode =
   | "antialias-bicubic"
   | "antialias-bilinear";
 
+/** Interpolation mode (default bilinear) and PyTorch's align_corners. */
 export interface ResizeOptions {
   mode?: ResizeMode;
   alignCorners?: boolean;

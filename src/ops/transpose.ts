@@ -33,4 +33,5 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   return runOp(transposeOp, [x], { perm: norm });
 }
 
+/** The same as transpose. */
 export const permute = transpose;

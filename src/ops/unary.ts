@@ -72,33 +72,58 @@ const u =
   (x: Tensor): Tensor =>
     runOp(unaryOps[name] as OpDef<K>, [x], {} as OpAttrs[K]);
 
+/** -x, elementwise. */
 export const neg = u("neg");
+/** |x|, elementwise (gradient sign(x), 0 at 0). */
 export const abs = u("abs");
+/** e^x, elementwise. */
 export const exp = u("exp");
+/** Natural logarithm, elementwise. */
 export const log = u("log");
+/** log(1 + x), elementwise, accurate near 0. */
 export const log1p = u("log1p");
+/** Square root, elementwise. */
 export const sqrt = u("sqrt");
+/** 1 / sqrt(x), elementwise. */
 export const rsqrt = u("rsqrt");
+/** x^2, elementwise. */
 export const square = u("square");
+/** 1 / x, elementwise. */
 export const reciprocal = u("reciprocal");
+/** The logistic function 1 / (1 + e^-x), elementwise. */
 export const sigmoid = u("sigmoid");
+/** Hyperbolic tangent, elementwise. */
 export const tanh = u("tanh");
+/**
+ * max(x, 0), elementwise; its gradient follows the active rule set (guided backprop, deconvnet,
+ * LRP).
+ */
 export const relu = u("relu");
+/** log(1 + e^x), elementwise. */
 export const softplus = u("softplus");
+/** GELU, x * Phi(x) with the exact normal CDF (PyTorch's default), elementwise. */
 export const gelu = u("gelu");
+/** The error function, elementwise. */
 export const erf = u("erf");
+/** Sine, elementwise. */
 export const sin = u("sin");
+/** Cosine, elementwise. */
 export const cos = u("cos");
 /** 1 where x > 0, else 0 (NaN stays NaN). */
 export const step = u("step");
+/** -1, 0 or 1 by the sign of x, elementwise (no gradient). */
 export const sign = u("sign");
+/** Rounds down, elementwise (no gradient). */
 export const floor = u("floor");
+/** 1 where x is NaN, else 0. */
 export const isnan = u("isnan");
 
+/** x where x > 0, slope * x elsewhere (default slope 0.01). */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   return runOp(unaryOps.leakyRelu, [x], { a: slope });
 }
 
+/** x clipped to [lo, hi]; the gradient is 1 on the closed interval (PyTorch's convention). */
 export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
   if (lo > hi) throw new Error(`clamp: lower bound ${lo} is above upper bound ${hi}`);
   return runOp(unaryOps.clamp, [x], { a: lo, b: hi });
