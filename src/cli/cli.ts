@@ -3,6 +3,8 @@
  * `--version`, and exit statuses (0 done, 1 failed, 2 usage error; usage errors suggest the
  * nearest command or flag). `salient` alone prints the usage on stderr and exits 1, as git does.
  */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import {
   type CommandSpec,
   didYouMean,
@@ -106,7 +108,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
         methods: list(v.methods!),
         log: line(io),
       });
-      io.out(`report: ${index}\n${JSON.stringify({ report: index, files: [index] })}\n`);
+      const files = readdirSync(v.out!)
+        .sort()
+        .map((f) => join(v.out!, f));
+      io.out(`report: ${index}\n${JSON.stringify({ report: index, files })}\n`);
     },
   },
   "train-cnn": {
