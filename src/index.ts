@@ -131,7 +131,9 @@ export const rules = {
   gradient: gradientRules,
   guidedBackprop: guidedBackpropRules,
   deconvnet: deconvnetRules,
+  /** LRP-epsilon rules: `rules.lrpEpsilon(epsilon)` (default 1e-6) gives the rule set. */
   lrpEpsilon: lrpEpsilonRules,
+  /** LRP z+ rules: `rules.lrpZPlus()` gives the rule set. */
   lrpZPlus: lrpZPlusRules,
 };
 

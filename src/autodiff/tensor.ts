@@ -19,6 +19,10 @@ export class Storage {
   }
 }
 
+/**
+ * An immutable n-d array (float32 or int32) on one backend; ops make new tensors, `await t.data()`
+ * reads the values.
+ */
 export class Tensor implements TensorInfo {
   readonly id = nextId++;
   readonly size: number;
@@ -80,10 +84,15 @@ export class Tensor implements TensorInfo {
     return nest(0, this.shape);
   }
 
+  /**
+   * Frees the storage now (deferred while a gradient tape still needs it); using the tensor
+   * afterwards throws.
+   */
   dispose(): void {
     state.dispose(this);
   }
 
+  /** Throws, naming `what` was attempted, if the tensor was disposed. */
   assertAlive(what: string): void {
     if (this.isDisposed) {
       throw new Error(`Cannot ${what} tensor #${this.id} [${this.shape}]: it was disposed`);

@@ -82,13 +82,20 @@ export type ReduceOp = (typeof REDUCE_OPS)[number];
 
 export type PadMode = "constant" | "reflect" | "replicate";
 
+/**
+ * The primitive kernels every backend implements (CPU, WebGPU); ops are written once on top of
+ * them. Handles are opaque storage owned by the backend.
+ */
 export interface Backend {
   readonly name: string;
 
+  /** Copies host values into new backend storage. */
   upload(values: TypedArray, shape: readonly number[], dtype: DType): DataHandle;
+  /** Reads a tensor's values back to the host. */
   read(x: TensorInfo): Promise<TypedArray>;
   /** Synchronous readback, only where the backend can (CPU); undefined otherwise. */
   readSync?(x: TensorInfo): TypedArray;
+  /** Releases storage (to the backend's pool). */
   free(data: DataHandle): void;
   /** Bytes currently held by live buffers (for leak tests and memory reports). */
   liveBytes(): number;
@@ -97,9 +104,12 @@ export interface Backend {
   /** GPU backends: the GPUBuffer holding x's values, with pending work on it submitted. */
   exportGPUBuffer?(x: TensorInfo): GPUBufferView;
 
+  /** New storage with every element `value`. */
   fill(shape: readonly number[], value: number, dtype: DType): DataHandle;
+  /** x converted to dtype. */
   cast(x: TensorInfo, dtype: DType): DataHandle;
 
+  /** An elementwise unary op. */
   unary(op: UnaryOp, x: TensorInfo, params?: UnaryParams): DataHandle;
   /** NumPy broadcasting; outShape is the broadcast shape. Comparisons return 0/1 floats. */
   binary(op: BinaryOp, a: TensorInfo, b: TensorInfo, outShape: readonly number[]): DataHandle;
@@ -110,6 +120,7 @@ export interface Backend {
   /** Index of the max along one axis (first on ties), int32, axis removed. */
   argMax(x: TensorInfo, axis: number): DataHandle;
 
+  /** x with its axes permuted by `perm`. */
   transpose(x: TensorInfo, perm: readonly number[]): DataHandle;
   /** Strided slice: out[i] = x[begin + i * step] per axis; size is the output shape. */
   slice(
@@ -125,6 +136,7 @@ export interface Backend {
     mode: PadMode,
     value: number,
   ): DataHandle;
+  /** xs joined along `axis` into `outShape`. */
   concat(xs: readonly TensorInfo[], axis: number, outShape: readonly number[]): DataHandle;
   /** out = x indexed along `axis` by int32 `indices` (flat); out shape replaces that axis by indices.length. */
   gather(x: TensorInfo, indices: TensorInfo, axis: number): DataHandle;
@@ -149,7 +161,9 @@ export interface Backend {
   maxPool2d(x: TensorInfo, geom: PoolGeometry): { out: DataHandle; argmax: DataHandle };
   /** Gradient of maxPool2d: routes dy to the recorded winners (sums where windows overlap). */
   maxPool2dBackward(dy: TensorInfo, argmax: TensorInfo, geom: PoolGeometry): DataHandle;
+  /** 2-D average pooling of [N, C, H, W] with the given geometry. */
   avgPool2d(x: TensorInfo, geom: PoolGeometry): DataHandle;
+  /** The input gradient of avgPool2d. */
   avgPool2dBackward(dy: TensorInfo, geom: PoolGeometry): DataHandle;
 
   /** Applies a sparse linear map along one axis (resize, blur, adaptive pooling are all such maps). */

@@ -23,7 +23,7 @@ export interface Explanation {
   probabilities: Float32Array;
   /** Classes with logit >= threshold, in index order. */
   predicted: number[];
-  /** [H, W]: max over the predicted classes' masks (zeros if none is predicted). */
+  /** Shape [H, W]: the maximum over the predicted classes' masks (zeros if none is predicted). */
   combined: Float32Array;
 }
 

@@ -12,11 +12,13 @@ import { abs } from "../../ops/unary.ts";
 import { checkCall, readScores, scoresAndGrad } from "../evaluate.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 
+/** Options of gradient: `abs` for |gradient| (Captum's Saliency). */
 export interface GradientOptions extends EngineOptions {
   /** Return |gradient| (Captum's Saliency default). */
   abs?: boolean;
 }
 
+/** The target score per example. */
 export interface GradientDetails extends Record<string, unknown> {
   /** The target score per example. */
   scores: number[];

@@ -14,6 +14,10 @@ import { type QuadratureRule, quadrature } from "../path/quadrature.ts";
 import { quadratureSamples } from "../path/samples.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
+/**
+ * Options of integrated gradients: baseline (default 0), steps (default 50) and quadrature rule
+ * (default Gauss-Legendre).
+ */
 export interface IntegratedGradientsOptions extends BatchOptions, EngineOptions {
   /** Default 0 (black for [0, 1] images), as in Captum, PAIR and Zennit. */
   baseline?: BaselineSpec;
@@ -23,6 +27,7 @@ export interface IntegratedGradientsOptions extends BatchOptions, EngineOptions 
   quadrature?: QuadratureRule;
 }
 
+/** The steps and rule used, and the target scores at the input and at the baseline. */
 export interface IntegratedGradientsDetails extends Record<string, unknown> {
   steps: number;
   quadrature: QuadratureRule;
@@ -31,6 +36,11 @@ export interface IntegratedGradientsDetails extends Record<string, unknown> {
   baselineScores: number[];
 }
 
+/**
+ * Integrated gradients (Sundararajan et al. 2017): (x - x') times the path integral of the gradient
+ * from the baseline x' to x; the input's shape, with the completeness delta sum(map) - (f(x) -
+ * f(x')) per example.
+ */
 export async function integratedGradients(
   model: Model,
   x: Tensor,

@@ -8,6 +8,10 @@ import type { Tiling } from "./context.ts";
 import { GpuRuntime, type RuntimeOptions } from "./runtime.ts";
 import { WebGPUBackend } from "./webgpu-backend.ts";
 
+/**
+ * Options of createWebGPUBackend: an existing device (or adapter options to request one), and the
+ * matmul/conv tiling.
+ */
 export interface WebGPUBackendOptions extends RuntimeOptions {
   /** Use this device instead of requesting one. */
   device?: GPUDevice;

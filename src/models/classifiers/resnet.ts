@@ -19,6 +19,7 @@ import { AdaptiveAvgPool2d } from "../nn/pooling.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { applyTap } from "../nn/taps.ts";
 
+/** ResNet layout: input channels, classes, stage widths, blocks per stage and init seed. */
 export interface ResNetConfig {
   inChannels: number;
   classes: number;

@@ -14,6 +14,10 @@ import { AdaptiveAvgPool2d, MaxPool2d } from "../nn/pooling.ts";
 import { Dropout, Flatten } from "../nn/reshaping.ts";
 import { Sequential } from "../nn/sequential.ts";
 
+/**
+ * VGG layout: input channels, classes, stage widths, convs per stage, pooled grid, hidden width,
+ * dropout and init seed.
+ */
 export interface VggConfig {
   inChannels: number;
   classes: number;

@@ -15,6 +15,7 @@ export interface FetchResponseLike {
   ok: boolean;
   status: number;
   statusText: string;
+  /** The response body. */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
@@ -24,6 +25,10 @@ export type FetchLike = (url: string) => Promise<FetchResponseLike>;
 /** How the bytes behind a URL are read. */
 export type UrlModelFormat = "onnx" | "tfjs" | "weights";
 
+/**
+ * Options of loadModelFromUrl: fetch, format, and for weight files the architecture, scale and
+ * config.
+ */
 export interface FetchModelOptions {
   /** Used instead of the global fetch. */
   fetch?: FetchLike;

@@ -6,6 +6,10 @@ import { defaultUniform } from "./init.ts";
 import { Module } from "./module.ts";
 import { applyTap } from "./taps.ts";
 
+/**
+ * PyTorch nn.Conv2d's options (stride, padding, dilation, groups, bias), an optional fused ReLU and
+ * an init seed.
+ */
 export interface Conv2dConfig {
   stride?: number | [number, number];
   padding?: Padding;
@@ -83,6 +87,7 @@ export class Conv2d extends ConvParams {
   }
 }
 
+/** PyTorch nn.ConvTranspose2d's options plus an init seed. */
 export interface ConvTranspose2dConfig {
   stride?: number | [number, number];
   padding?: number | [number, number];

@@ -8,6 +8,7 @@ import { sqrt, square } from "../../ops/unary.ts";
 export interface Optimizer {
   /** Current learning rate; schedules set it before each step. */
   lr: number;
+  /** Updates each variable from its gradient. */
   step(grads: ReadonlyMap<Variable, Tensor>): void;
 }
 

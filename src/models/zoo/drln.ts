@@ -20,6 +20,7 @@ import { Module } from "../nn/module.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { checkScale, upsampler } from "./common.ts";
 
+/** DRLN's width (channels), channel-attention reduction and init seed. */
 export interface DrlnConfig {
   channels: number;
   reduction: number;

@@ -8,6 +8,7 @@ import { Random } from "../../random.ts";
 import { ResBlock } from "./common.ts";
 import { ResidualSrFrame } from "./residual-sr-frame.ts";
 
+/** EDSR's size: residual blocks, features, residual scaling, colour channels and value range. */
 export interface EdsrConfig {
   nResblocks: number;
   nFeats: number;
@@ -17,6 +18,7 @@ export interface EdsrConfig {
   seed: number;
 }
 
+/** EDSR baseline: 16 blocks x 64 channels, residual scale 1. */
 export const EDSR_BASELINE: Omit<EdsrConfig, "seed"> = {
   nResblocks: 16,
   nFeats: 64,
@@ -24,6 +26,7 @@ export const EDSR_BASELINE: Omit<EdsrConfig, "seed"> = {
   nColors: 3,
   rgbRange: 255,
 };
+/** EDSR full: 32 blocks x 256 channels, residual scale 0.1. */
 export const EDSR_FULL: Omit<EdsrConfig, "seed"> = {
   nResblocks: 32,
   nFeats: 256,
@@ -32,6 +35,7 @@ export const EDSR_FULL: Omit<EdsrConfig, "seed"> = {
   rgbRange: 255,
 };
 
+/** EDSR (Lim et al. 2017) with EDSR-PyTorch's state-dict keys; RGB in [0, rgbRange]. */
 export class Edsr extends ResidualSrFrame {
   static readonly defaults: EdsrConfig = { ...EDSR_BASELINE, seed: 0 };
   readonly config: EdsrConfig;

@@ -19,6 +19,7 @@ import { Module } from "../nn/module.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { applyTap } from "../nn/taps.ts";
 
+/** FSRCNN's channels and sizes d, s, m (published: one channel, 56, 12, 4). */
 export interface FsrcnnConfig {
   /** Input/output channels: 1 (Y) as published; 3 for RGB variants. */
   channels: number;

@@ -19,6 +19,7 @@ import { Module } from "../nn/module.ts";
 import { PixelShuffle } from "../nn/reshaping.ts";
 import { Sequential } from "../nn/sequential.ts";
 
+/** IMDN's size: input and output channels, features and number of blocks. */
 export interface ImdnConfig {
   inChannels: number;
   outChannels: number;

@@ -14,6 +14,10 @@ import { Sequential } from "../nn/sequential.ts";
 import { defaultConv } from "./common.ts";
 import { ResidualSrFrame } from "./residual-sr-frame.ts";
 
+/**
+ * RCAN's size: residual groups, blocks per group, channels, channel-attention reduction and value
+ * range.
+ */
 export interface RcanConfig {
   nResgroups: number;
   nResblocks: number;
@@ -60,6 +64,7 @@ export class ResidualGroup extends Module {
   }
 }
 
+/** RCAN (Zhang et al. 2018) with the official state-dict keys; RGB in [0, rgbRange]. */
 export class Rcan extends ResidualSrFrame {
   static readonly defaults: RcanConfig = {
     nResgroups: 10,

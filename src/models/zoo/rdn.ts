@@ -16,6 +16,10 @@ import { Conv2d } from "../nn/conv.ts";
 import { Module } from "../nn/module.ts";
 import { applyTap } from "../nn/taps.ts";
 
+/**
+ * RDN's size in idealo's notation: C conv layers per block, D blocks, G growth, G0 features, and
+ * the upscaling layer.
+ */
 export interface RdnConfig {
   /** Conv layers per residual dense block. */
   C: number;
@@ -30,7 +34,9 @@ export interface RdnConfig {
   seed: number;
 }
 
+/** The size of UpscalerJS esrgan-slim (C1 D2 G4 G0 64). */
 export const RDN_SLIM: Omit<RdnConfig, "seed"> = { C: 1, D: 2, G: 4, G0: 64, upscaling: "ups" };
+/** The size of UpscalerJS esrgan-medium (C1 D10 G64 G0 64). */
 export const RDN_MEDIUM: Omit<RdnConfig, "seed"> = { C: 1, D: 10, G: 64, G0: 64, upscaling: "ups" };
 
 export class Rdn extends Module {

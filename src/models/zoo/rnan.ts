@@ -18,6 +18,7 @@ import { NonLocalBlock2d } from "../nn/non-local.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { checkScale, defaultConv, ResBlock, upsampler } from "./common.ts";
 
+/** RNAN's size: residual groups, features, colour channels and value range. */
 export interface RnanConfig {
   nResgroups: number;
   nFeats: number;

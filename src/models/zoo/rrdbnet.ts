@@ -15,6 +15,7 @@ import { Conv2d } from "../nn/conv.ts";
 import { Module } from "../nn/module.ts";
 import { Sequential } from "../nn/sequential.ts";
 
+/** RRDBNet (ESRGAN) size: input and output channels, features, RRDB blocks and growth channels. */
 export interface RrdbNetConfig {
   inChannels: number;
   outChannels: number;

@@ -16,6 +16,7 @@ import { Conv2d } from "../nn/conv.ts";
 import { Module } from "../nn/module.ts";
 import { applyTap } from "../nn/taps.ts";
 
+/** RRDN's size in idealo's notation (C, D, G, G0, T) and the residual scaling beta. */
 export interface RrdnConfig {
   C: number;
   D: number;

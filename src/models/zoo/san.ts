@@ -23,6 +23,10 @@ import { SecondOrderChannelAttention } from "../nn/second-order.ts";
 import { ModuleList, Sequential } from "../nn/sequential.ts";
 import { checkScale, defaultConv, upsampler } from "./common.ts";
 
+/**
+ * SAN's size: residual groups, blocks per group, features, attention reduction, colour channels and
+ * value range.
+ */
 export interface SanConfig {
   nResgroups: number;
   nResblocks: number;
