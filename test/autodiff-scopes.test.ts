@@ -13,6 +13,7 @@
 import { describe, expect, it } from "vitest";
 import { gradient } from "../src/attribution/methods/gradient.ts";
 import { integratedGradients } from "../src/attribution/methods/integrated-gradients.ts";
+import { smoothGrad } from "../src/attribution/methods/smooth-grad.ts";
 import { withBackend } from "../src/autodiff/backends.ts";
 import { engineContext } from "../src/autodiff/context.ts";
 import { grad } from "../src/autodiff/grad.ts";
@@ -77,6 +78,25 @@ describe("rule scopes across await", () => {
     expect(await values(b.map)).toEqual(PLAIN);
     const ig = await values(c.map);
     [2, -1].forEach((v, i) => expect(ig[i]).toBeCloseTo(v, 5));
+  });
+
+  it("a wrapper method (SmoothGrad) passes the scope on to the method it calls after awaits", async () => {
+    const { model, x } = network();
+    const f = (v: Tensor) => sum(model(v));
+    // Noise 0: every sample is x itself, so the mean is the wrapped method's map at x.
+    const [smooth, bare] = await Promise.all([
+      withRules(guidedBackpropRules, () =>
+        smoothGrad(gradient, model, x, 0, { samples: 3, noise: 0, batchSize: 1 }),
+      ),
+      // Unrelated plain work interleaved with it is neither refused nor affected.
+      (async () => {
+        await Promise.resolve();
+        await Promise.resolve();
+        return grad(f)(x);
+      })(),
+    ]);
+    expect(await values(smooth.map)).toEqual(GUIDED);
+    expect(await values(bare)).toEqual(PLAIN);
   });
 
   it("takes the rules as an explicit option, with no scope at all", async () => {

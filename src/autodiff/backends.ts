@@ -40,8 +40,9 @@ export async function toBackend(t: Tensor, backend: Backend | string): Promise<T
  *
  * Like withRules, the scope covers fn's synchronous part and every salient method called there
  * (each keeps it until it settles). Your own code after an `await` inside fn is outside the
- * scope; making a tensor on the default backend there throws while fn's promise is pending
- * instead of silently using the outer backend. Pass `{ backend }` to a method, or capture
+ * scope; when fn starts no method before its first await, making a tensor on the default backend
+ * or starting a method outside every scope throws until fn's promise settles, instead of silently
+ * using the outer backend (not detected after fn has started and awaited a method). Pass `{ backend }` to a method, or capture
  * `const ctx = engineContext()` before the await and use `ctx.run(...)` after it.
  */
 export function withBackend<T>(backend: Backend | string, fn: () => T): T {

@@ -9,12 +9,11 @@
  *   re-enters it (`ctx.run`) for each synchronous stretch of engine work after an `await`, so
  *   `withRules(rules, () => method(...))` holds for the whole method and concurrent calls under
  *   different scopes each keep their own;
- * - while a scope's callback has returned a promise that has not settled, scope-dependent work
- *   outside every scope (recording for gradients, making tensors on the default backend, and
- *   starting a method if the callback started none before its first await) throws rather than
- *   silently use the outer context (see EngineState.pendingAsync). One case stays undetected: a
- *   callback that starts a method, awaits, then starts another one; that second method runs in
- *   the outer context.
+ * - while a scope's async callback that started no method before its first await is pending,
+ *   scope-dependent work outside every scope (recording for gradients, making tensors on the
+ *   default backend, starting a method) throws rather than silently use the outer context (see
+ *   EngineState.pendingAsync). Not detected: a callback that starts a method, awaits it, then does
+ *   more engine work; that work runs in the outer context.
  */
 import type { Backend } from "../kernels/backend.ts";
 import type { RuleSet } from "./rule-set.ts";
@@ -59,8 +58,9 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 /**
  * Runs fn with the given rules and backend active, restoring the previous ones when fn returns.
- * If fn returns a promise, the scope still ends there; until the promise settles, `kinds` are
- * marked pending so that work that lost the scope fails loudly (see EngineState.pendingAsync).
+ * If fn returns a promise, the scope still ends there; if fn captured no context (started no
+ * method), `kinds` are marked pending until the promise settles, so that work that lost the
+ * scope fails loudly (see EngineState.pendingAsync).
  */
 export function runInScope<T>(
   rules: readonly RuleSet[],
@@ -82,17 +82,10 @@ export function runInScope<T>(
     state.activeRules = savedRules;
     state.activeBackend = savedBackend;
   }
-  if (isThenable(result)) {
-    const uncaptured = state.captures === captures;
-    for (const k of kinds) {
-      state.pendingAsync[k]++;
-      if (uncaptured) state.pendingUncaptured[k]++;
-    }
+  if (isThenable(result) && state.captures === captures && kinds.length > 0) {
+    for (const k of kinds) state.pendingAsync[k]++;
     const settle = () => {
-      for (const k of kinds) {
-        state.pendingAsync[k]--;
-        if (uncaptured) state.pendingUncaptured[k]--;
-      }
+      for (const k of kinds) state.pendingAsync[k]--;
     };
     result.then(settle, settle);
   }
@@ -105,8 +98,8 @@ export function runInScope<T>(
  * method was called in.
  */
 export function engineContext(o: EngineOptions = {}): EngineContext {
-  state.checkScope("rules", state.pendingUncaptured);
-  state.checkScope("backend", state.pendingUncaptured);
+  state.checkScope("rules");
+  state.checkScope("backend");
   state.captures++;
   const rules = o.rules ? [...state.activeRules, o.rules] : state.activeRules;
   const backend =

@@ -25,12 +25,12 @@ export type RuleSet = { readonly [K in OpName]?: Vjp<K> };
  * is guided backprop, and concurrent calls under different scopes each keep their own.
  *
  * Code of your own after an `await` inside fn is no longer in the scope (no portable JavaScript
- * feature carries it there). Rather than silently use the outer rules, gradient recording there
- * throws while fn's promise is pending, and so does starting a method there when fn started none
- * before its first await. (Not detected: fn starts a method, awaits, then starts a second one,
- * which gets the outer rules.) Call methods before the first await, pass `{ rules }` to a method,
- * or capture `const ctx = engineContext()` first and use `ctx.run(() => grad(f)(x))` after the
- * await.
+ * feature carries it there). When fn is async and starts no method before its first await,
+ * gradient recording or starting a method outside every scope throws until fn's promise settles,
+ * rather than silently use the outer rules. Not detected: fn starts a method, awaits it, then does
+ * more engine work, which gets the outer rules. Call methods before the first await, pass
+ * `{ rules }` to a method, or capture `const ctx = engineContext()` first and use
+ * `ctx.run(() => grad(f)(x))` after the await.
  */
 export function withRules<T>(rules: RuleSet, fn: () => T): T {
   return runInScope([...state.activeRules, rules], state.activeBackend, ["rules"], fn);

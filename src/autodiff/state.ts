@@ -36,17 +36,15 @@ class EngineState {
   /** >0 while a scope (withRules, withBackend, EngineContext.run) runs its callback. */
   scopeDepth = 0;
   /**
-   * Scopes whose callback returned a promise that has not settled yet, by kind. While one is
-   * pending, scope-dependent reads outside every scope are ambiguous (they may be that callback's
-   * code after an `await`, which no longer sees the scope), so they throw instead of guessing.
+   * Scopes, by kind, whose callback returned a promise that has not settled yet and started no
+   * salient method before returning it (captured no context): user async code that will do its
+   * engine work after an `await`, where the scope no longer applies. While one is pending,
+   * scope-dependent work outside every scope (reading the rules or the default backend, capturing
+   * a context) may be that code, so it throws instead of silently using the outer context. A
+   * callback that started a method (`() => gradient(...)`) is not counted: the method carries the
+   * scope itself, and unrelated concurrent work stays free.
    */
   readonly pendingAsync: Record<ScopeKind, number> = { rules: 0, backend: 0 };
-  /**
-   * The pending ones whose callback captured no context synchronously (it called no salient
-   * method before its first await), so a method called later outside every scope may be that
-   * callback's code after an `await`: capturing a context then throws too.
-   */
-  readonly pendingUncaptured: Record<ScopeKind, number> = { rules: 0, backend: 0 };
   /** Contexts captured so far (engineContext calls), to tell whether a scope's callback made one. */
   captures = 0;
   /** >0 while an op's forward runs: the sub-ops it calls are not recorded. */
@@ -79,8 +77,8 @@ class EngineState {
   }
 
   /** Throws if `kind` is read outside every scope while an async scope of that kind is pending. */
-  checkScope(kind: ScopeKind, pending: Record<ScopeKind, number> = this.pendingAsync): void {
-    if (this.scopeDepth > 0 || pending[kind] === 0) return;
+  checkScope(kind: ScopeKind): void {
+    if (this.scopeDepth > 0 || this.pendingAsync[kind] === 0) return;
     const api = SCOPE_LOST[kind];
     throw new Error(
       `${api}: engine work that depends on the ${kind === "rules" ? "active rule set" : "default backend"} ran outside every scope while an async ${api} callback is still pending. A scope covers the code that runs synchronously inside its callback, and the salient methods called there (they keep it until they settle); code after an \`await\` inside the callback is no longer in the scope. Call the method before awaiting, pass { ${kind} } to it, or capture \`const ctx = engineContext()\` before the await and run the work in \`ctx.run(() => ...)\`.`,

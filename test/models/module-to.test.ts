@@ -57,7 +57,7 @@ describe("Module.to", () => {
     const m = net();
     class Failing extends CpuBackend {
       uploads = 0;
-      upload(values: TypedArray, shape: readonly number[], dtype: DType) {
+      override upload(values: TypedArray, shape: readonly number[], dtype: DType) {
         if (++this.uploads === 3) throw new Error("out of memory (test)");
         return super.upload(values, shape, dtype);
       }

@@ -7,6 +7,7 @@
  * RISE is computed for all classes from one set of masked forward passes (riseAllClasses): the
  * same masks and sum as `rise` with the class's sigmoid probability as its score.
  */
+import { engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tidy } from "../../autodiff/tidy.ts";
 import { mul } from "../../ops/binary.ts";
@@ -86,8 +87,16 @@ function perClass(
   how: "abs" | "relu",
 ): ClassMapMethod {
   return async (x, classes) => {
+    // Classes after the first start after an await: each re-enters the caller's engine context.
+    const ctx = engineContext();
     const out: Float32Array[] = [];
-    for (const c of classes) out.push(await unitMap(run(c, x), how));
+    for (const c of classes)
+      out.push(
+        await unitMap(
+          ctx.run(() => run(c, x)),
+          how,
+        ),
+      );
     return out;
   };
 }
