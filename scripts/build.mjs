@@ -17,7 +17,9 @@ const out = join(root, `dist.build-${process.pid}`);
 rmSync(out, { recursive: true, force: true });
 
 // tsc exits 1 on a type error anywhere in the program but still writes every file; `npm run
-// typecheck` is the check of record, so the build reports the errors and goes on.
+// typecheck` is the check of record, so the build reports the errors and goes on, unless
+// SALIENT_BUILD_STRICT=1 (scripts/test-package.sh packs that way: a release must type-check).
+const strict = process.env.SALIENT_BUILD_STRICT === "1";
 try {
   execFileSync(
     process.execPath,
@@ -25,7 +27,8 @@ try {
     { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
   );
 } catch (e) {
-  if (!existsSync(join(out, "index.js"))) {
+  if (strict || !existsSync(join(out, "index.js"))) {
+    console.error(`build: tsc failed:\n${e.stdout}`);
     rmSync(out, { recursive: true, force: true });
     throw e;
   }

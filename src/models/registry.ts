@@ -1,7 +1,8 @@
 /**
  * What salient can build by name: the SR zoo architectures (random or hashed weights until a
  * checkpoint is loaded into them), the bundled trained classifier, and the UpscalerJS packages
- * (pretrained, loaded from node_modules in Node by io/tfjs/node.ts or zoo/upscaler-node.ts).
+ * (pretrained, loaded from node_modules in Node by io/tfjs/node.ts or zoo/upscaler-node.ts; they
+ * are optional peer dependencies of salient: `npm install @upscalerjs/esrgan-slim` to use one).
  * Platform-neutral: nothing here touches the file system.
  */
 import { loadFashionCnn } from "./classifiers/fashion-cnn.ts";
@@ -21,6 +22,7 @@ import { RrdbNet } from "./zoo/rrdbnet.ts";
 import { Rrdn } from "./zoo/rrdn.ts";
 import { San } from "./zoo/san.ts";
 
+/** A buildable architecture: where its key names come from, its value range, and a constructor. */
 export interface Architecture {
   /** Where the state-dict key names come from. */
   keys: string;
@@ -33,6 +35,7 @@ export interface Architecture {
 const rgb255 = [0, 255] as const;
 const unit = [0, 1] as const;
 
+/** The architectures createArchitecture builds by name: the SR zoo and the classifiers. */
 export const ARCHITECTURES: Record<string, Architecture> = {
   fsrcnn: { keys: "yjn870/FSRCNN-pytorch", range: unit, create: (s, c) => new Fsrcnn(s, c) },
   "edsr-baseline": {
@@ -92,6 +95,7 @@ export function createArchitecture(name: string, scale: number, config?: object)
   return a.create(scale, config);
 }
 
+/** A model salient ships or loads by name: description, source, licence and input format. */
 export interface BundledModel {
   description: string;
   source: string;
@@ -102,6 +106,9 @@ export interface BundledModel {
   nodeOnly: boolean;
 }
 
+/**
+ * The trained models salient ships (fashion-cnn, fsrcnn-x2) or loads from the UpscalerJS packages.
+ */
 export const BUNDLED_MODELS: Record<string, BundledModel> = {
   "fashion-cnn": {
     description:

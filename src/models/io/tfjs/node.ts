@@ -1,12 +1,14 @@
 /**
  * Node helpers for tfjs layers-models: load one from a directory (model.json + shards), and the
- * four UpscalerJS packages by name (resolved from node_modules, so it also works from the bundle).
+ * four UpscalerJS packages by name, resolved from the node_modules of whoever installed salient
+ * (they are optional peer dependencies: installed by the user, never by salient itself).
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { loadTfjsLayersModel, type TfjsLayersModel } from "../tfjs-layers.ts";
 
+/** Loads a tfjs layers-model from a folder (model.json and its shards); errors name the file. */
 export function loadTfjsLayersModelFromDir(dir: string, file = "model.json"): TfjsLayersModel {
   const path = join(dir, file);
   let json: object;
@@ -30,14 +32,19 @@ export function loadTfjsLayersModelFromDir(dir: string, file = "model.json"): Tf
   );
 }
 
+/** The UpscalerJS model packages salient can load by name. */
 export const UPSCALER_PACKAGES = [
   "esrgan-slim",
   "esrgan-medium",
   "esrgan-thick",
   "default-model",
 ] as const;
+/** One of UPSCALER_PACKAGES. */
 export type UpscalerPackage = (typeof UPSCALER_PACKAGES)[number];
 
+/**
+ * An UpscalerJS model loaded as a tfjs layers-model, with its scale, value range and architecture.
+ */
 export interface UpscalerModel {
   model: TfjsLayersModel;
   scale: number;
@@ -59,8 +66,10 @@ export function upscalerPackageDir(pkg: UpscalerPackage): string {
   try {
     entry = req.resolve(`@upscalerjs/${pkg}`);
   } catch {
+    // An optional peer dependency of salient: not installed with it (it would bring TensorFlow.js).
     throw new Error(
-      `loadUpscalerModel: @upscalerjs/${pkg} is not installed (npm install @upscalerjs/${pkg})`,
+      `@upscalerjs/${pkg} is not installed. Install it next to salient: npm install @upscalerjs/${pkg}` +
+        ` (or load a model folder you have with loadUpscalerModuleFrom / loadTfjsLayersModelFromDir from "salient/node")`,
     );
   }
   const marker = `${join("node_modules", "@upscalerjs", pkg)}`;
