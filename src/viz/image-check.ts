@@ -184,15 +184,16 @@ export function checkJpeg(bytes: Uint8Array, name: string): { width: number; hei
       if (!size) fail("corrupt JPEG: image data (SOS) before any frame header (SOF)");
       // Entropy-coded data: 0xff is stuffed as ff00 and RSTn markers may interleave; the next
       // other marker ends the scan.
-      while (
-        pos + 1 < bytes.length &&
-        !(
-          bytes[pos] === 0xff &&
-          bytes[pos + 1] !== 0 &&
-          !(bytes[pos + 1] >= 0xd0 && bytes[pos + 1] <= 0xd7)
-        )
-      )
-        pos++;
+      for (;;) {
+        pos = bytes.indexOf(0xff, pos);
+        if (pos < 0 || pos + 1 >= bytes.length) {
+          pos = bytes.length;
+          break;
+        }
+        const next = bytes[pos + 1];
+        if (next !== 0 && !(next >= 0xd0 && next <= 0xd7) && next !== 0xff) break;
+        pos += next === 0xff ? 1 : 2;
+      }
       if (pos + 1 >= bytes.length)
         fail(
           `truncated JPEG: the image data stops at byte ${bytes.length} without an end marker (EOI)`,
