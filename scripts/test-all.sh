@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: type check, lint, vitest (CPU), the Deno WebGPU suite (lavapipe) and the
-# browser smoke test. Ends with one line "N passed, N failed" totalling every suite.
+# The whole test suite: type check, lint, vitest (CPU), the Deno WebGPU suite (lavapipe), the
+# browser smoke test and the package test (scripts/test-package.sh). Ends with one line
+# "N passed, N failed" totalling every suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache
@@ -39,8 +40,9 @@ else
   failed=$((failed + 1))
 fi
 
-# Suites that need a WebGPU adapter or a browser; each script prints "suite: N passed, N failed".
-for suite in scripts/test-webgpu.sh scripts/test-browser.sh; do
+# Suites that need a WebGPU adapter or a browser, and the package as users install it (packs the
+# tarball into a fresh project: needs the npm registry); each prints "suite: N passed, N failed".
+for suite in scripts/test-webgpu.sh scripts/test-browser.sh scripts/test-package.sh; do
   [ -x "$suite" ] || continue
   step "$suite"
   bash "$suite" 2>&1 | tee .cache/suite.log
