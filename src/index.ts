@@ -13,6 +13,7 @@ export {
   toBackend,
   withBackend,
 } from "./autodiff/backends.ts";
+export { type EngineContext, type EngineOptions, engineContext } from "./autodiff/context.ts";
 export { customGrad } from "./autodiff/custom-grad.ts";
 export { setFlags } from "./autodiff/flags.ts";
 export { grad, grads, valueAndGrad, valueAndGrads, variableGrads, vjp } from "./autodiff/grad.ts";

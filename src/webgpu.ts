@@ -2,6 +2,8 @@
  * salient/webgpu: the WebGPU backend (browsers, Deno, and Node with a WebGPU binding). Create one
  * and pass it to setBackend / withBackend / toBackend from "salient".
  */
+export { gpuBufferOf, tensorFromGPUBuffer } from "./autodiff/gpu-buffer.ts";
+export type { GPUBufferView } from "./kernels/backend.ts";
 export type { Tiling } from "./kernels/webgpu/context.ts";
 export {
   createWebGPUBackend,
