@@ -219,6 +219,13 @@ describe("deep nesting", () => {
     );
   });
 
+  it("with the depth limit turned off, whatever overflows is still reported naming the file", () => {
+    withImportLimits({ maxNestingDepth: Number.POSITIVE_INFINITY }, () => {
+      const e = refusal(deepSafetensorsHeader(), "nolimit.safetensors");
+      expect(e.message).toMatch(/^nolimit\.safetensors: /);
+    });
+  });
+
   it("header depth counts the object, the entry and each array level", () => {
     // {"w": {"shape": [[...]]}}: 2 + n levels
     withImportLimits({ maxNestingDepth: 10 }, () => {
