@@ -41,7 +41,7 @@ import {
   num,
 } from "./attribute-methods.ts";
 import { ARCHS, type ResolvedModel, resolveModel } from "./attribute-models.ts";
-import { outPrefix, writeOutputs } from "./output-set.ts";
+import { letSignalsIn, outPrefix, writeOutputs } from "./output-set.ts";
 import { progressBar } from "./progress.ts";
 
 /** Largest --zoom: a 28x28 input becomes 1792x1792. */
@@ -475,6 +475,7 @@ export async function runGallery(args: string[], log: (line: string) => void): P
     ];
     for (const [i, n] of names.entries()) {
       bar.update(i, undefined, `gallery: ${n}`);
+      await letSignalsIn();
       const { result, seconds } = await attributeWith(p, n);
       const map = Float32Array.from(await result.map.data());
       const img = render(

@@ -15,7 +15,7 @@ import { scatterSvg } from "../viz/scatter-svg.ts";
 import { type CommandSpec, didYouMean, numberFlag, parseFlags, UsageError } from "./args.ts";
 import { parseWindow, runLamOn } from "./lam.ts";
 import { lamImagesFromHr } from "./lam-images.ts";
-import { outPrefix, writeOutputs } from "./output-set.ts";
+import { letSignalsIn, outPrefix, writeOutputs } from "./output-set.ts";
 import { assetPath } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
 import { resolveSrModel, SR_MODEL_NAMES, type SrModel } from "./sr-models.ts";
@@ -193,6 +193,7 @@ export async function compareModels(o: {
         const windows = windowsOf(o.windows, name);
         for (const window of windows) {
           o.onLam?.(done++, total, `${model.name} on ${name}`);
+          await letSignalsIn();
           const run = await runLamOn(model, images, { window, fold: o.fold });
           dis.push(run.summary.diffusion_index as number);
         }

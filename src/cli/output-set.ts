@@ -230,3 +230,10 @@ export function outPrefix(out: string, extensions: readonly string[]): string {
   const ext = extensions.find((e) => lower.endsWith(e) && out.length > e.length);
   return ext ? out.slice(0, -ext.length) : out;
 }
+
+/**
+ * Lets the event loop run (and with it a pending SIGINT/SIGTERM handler, which removes the
+ * temporaries). Long commands await this between stages: computation that only awaits resolved
+ * promises never gives signals a turn.
+ */
+export const letSignalsIn = () => new Promise<void>((resolve) => setImmediate(resolve));

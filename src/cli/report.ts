@@ -10,7 +10,7 @@ import { runGallery } from "./attribute.ts";
 import { METHODS } from "./attribute-methods.ts";
 import { checkWindowFits, runLamOn } from "./lam.ts";
 import { lamImagesFromHr } from "./lam-images.ts";
-import { OutputSet, writeError } from "./output-set.ts";
+import { letSignalsIn, OutputSet, writeError } from "./output-set.ts";
 import { assetPath } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
 import { resolveSrModel, SR_MODEL_NAMES } from "./sr-models.ts";
@@ -124,6 +124,7 @@ export async function runReport(o: DemoOptions): Promise<string> {
     const figures: string[] = [];
     try {
       for (const name of o.models) {
+        await letSignalsIn();
         const model = resolveSrModel({ model: name, scale: 4 });
         o.log(
           `LAM: ${model.name} (${model.parameters} parameters), window ${JSON.stringify(o.window)}, fold ${o.fold}`,
@@ -156,6 +157,7 @@ export async function runReport(o: DemoOptions): Promise<string> {
     // The classifier gallery on the first test image of a few classes.
     const galleries: string[] = [];
     for (const { path, image } of fashion) {
+      await letSignalsIn();
       const i = image.index;
       const input = `fashion-${i}.png`;
       write(input, readFileSync(path));

@@ -3,6 +3,8 @@
  * part-way through a write) leaves none of the set's files and no temporary files, and files a
  * failed commit would have replaced keep their previous contents.
  */
+
+import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -13,6 +15,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { build } from "esbuild";
 import { describe, expect, test } from "vitest";
 import { OutputSet, outPrefix, writeOutputs } from "../../src/cli/output-set.ts";
 import { encodeNpy } from "../../src/viz/npy.ts";
@@ -115,4 +118,49 @@ describe("output sets", () => {
     expect(outPrefix("eye.v2", [".npy", ".png"])).toBe("eye.v2");
     expect(outPrefix(".png", [".png"])).toBe(".png");
   });
+});
+
+describe("interrupted writes", () => {
+  test("SIGINT part-way through a set: no truncated .npy, no temporaries, exit 130", async () => {
+    const dir = fresh();
+    const script = join(dir, "..", `${dir.split("/").at(-1)}-writer.mjs`);
+    // A process that has written one file of the set and half of the next, then is interrupted.
+    await build({
+      stdin: {
+        contents: `
+          import { writeFileSync } from "node:fs";
+          import { join } from "node:path";
+          import { OutputSet } from ${JSON.stringify(join(import.meta.dirname, "..", "..", "src", "cli", "output-set.ts"))};
+          const dir = process.argv[2];
+          const set = new OutputSet((path, data) => writeFileSync(path, data.subarray(0, data.length >> 1)));
+          set.add(join(dir, "eye.png"), new Uint8Array(100));
+          set.add(join(dir, "eye.npy"), new Uint8Array(4096));
+          console.log("staged");
+          setInterval(() => {}, 1000);
+        `,
+        resolveDir: dir,
+        loader: "ts",
+      },
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      outfile: script,
+      logLevel: "silent",
+    });
+    const child = spawn(process.execPath, [script, dir]);
+    let staged = "";
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.on("data", (d) => {
+        staged += d;
+        if (staged.includes("staged")) {
+          // The temporaries exist (the partial .npy among them) before the interrupt.
+          expect(readdirSync(dir).filter((f) => f.endsWith(".tmp")).length).toBe(2);
+          child.kill("SIGINT");
+        }
+      });
+      child.on("close", resolve);
+    });
+    expect(code).toBe(130);
+    expect(readdirSync(dir)).toEqual([]);
+  }, 30_000);
 });

@@ -220,7 +220,10 @@ describe("messages that name the problem", () => {
     await expect(runLam(args(bad), () => {})).rejects.toThrow(bad);
     // A fixture network whose output is not x4 of its input: the error starts with its path.
     const cnn = join(FIXTURES, "small_cnn.onnx");
-    const err = await runLam(args(cnn), () => {}).catch((e: Error) => e.message);
+    const err = await runLam(args(cnn), () => {}).then(
+      () => "",
+      (e: Error) => e.message,
+    );
     expect(err.startsWith(`${cnn}: `)).toBe(true);
     expect(err).not.toMatch(/^ONNX model:/);
   });

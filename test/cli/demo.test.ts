@@ -1,0 +1,111 @@
+/**
+ * `salient demo` as a user runs it: the built CLI (dist/cli.js), started from a folder outside
+ * the repository, finds its bundled photos and Fashion-MNIST images next to itself and writes a
+ * complete report; interrupted, it leaves no report folder and no temporary folder. The shipped
+ * Fashion-MNIST images are checked against the dataset when Debian's copy is installed.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { PNG } from "pngjs";
+import { beforeAll, describe, expect, test } from "vitest";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const CLI = join(ROOT, "dist", "cli.js");
+const DEMO_JSON = join(ROOT, "assets", "fashion-mnist", "demo.json");
+const DATASET = "/usr/share/datasets/fashion-mnist";
+
+interface DemoImage {
+  file: string;
+  index: number;
+  label: number;
+}
+const shipped = JSON.parse(readFileSync(DEMO_JSON, "utf8")) as DemoImage[];
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT });
+}, 60_000);
+
+function runCli(cwd: string, args: string[], onStart?: (kill: () => void) => void) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    onStart?.(() => child.kill("SIGINT"));
+  });
+}
+
+describe("salient demo outside the repository", () => {
+  test("writes index.html with the LAM figure and one gallery per shipped image", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "salient-demo-"));
+    const r = await runCli(cwd, [
+      "demo",
+      "--models",
+      "bicubic",
+      "--fold",
+      "2",
+      "--methods",
+      "gradient",
+      "--out",
+      "rep",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(cwd, "rep", "index.html"), "utf8");
+    const pictures = ["lam-bicubic.png", ...shipped.map((s) => `gallery-${s.index}.png`)];
+    for (const p of pictures) {
+      expect(html).toContain(`src="${p}"`);
+      expect(existsSync(join(cwd, "rep", p)), p).toBe(true);
+    }
+    const summary = JSON.parse(r.stdout.trimEnd().split("\n").at(-1)!);
+    expect(summary.report).toBe(join("rep", "index.html"));
+    expect(summary.files).toEqual(
+      readdirSync(join(cwd, "rep"))
+        .sort()
+        .map((f) => join("rep", f)),
+    );
+    expect(readdirSync(cwd)).toEqual(["rep"]);
+  }, 60_000);
+
+  test("SIGINT while the report is being built leaves neither the report nor temporaries", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "salient-demo-int-"));
+    const r = await runCli(
+      cwd,
+      ["demo", "--models", "bicubic,bicubic,bicubic", "--fold", "8", "--out", "rep"],
+      (kill) => {
+        // Interrupt as soon as the temporary report folder exists.
+        const poll = setInterval(() => {
+          if (readdirSync(cwd).some((f) => f.startsWith(".rep."))) {
+            clearInterval(poll);
+            kill();
+          }
+        }, 5);
+      },
+    );
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain("interrupted (SIGINT); no output was written");
+    expect(readdirSync(cwd)).toEqual([]);
+  }, 60_000);
+});
+
+describe("the shipped Fashion-MNIST images", () => {
+  const installed = existsSync(join(DATASET, "t10k-labels-idx1-ubyte.gz"));
+
+  test.skipIf(!installed)("are the first test images of their classes, pixel for pixel", () => {
+    const idx = (f: string) => gunzipSync(readFileSync(join(DATASET, f)));
+    const labels = idx("t10k-labels-idx1-ubyte.gz").subarray(8);
+    const images = idx("t10k-images-idx3-ubyte.gz").subarray(16);
+    for (const s of shipped) {
+      expect(labels.indexOf(s.label)).toBe(s.index);
+      const png = PNG.sync.read(readFileSync(join(ROOT, "assets", "fashion-mnist", s.file)));
+      expect([png.width, png.height]).toEqual([28, 28]);
+      const grey = Uint8Array.from({ length: 784 }, (_, p) => png.data[p * 4]);
+      expect(grey).toEqual(new Uint8Array(images.subarray(s.index * 784, (s.index + 1) * 784)));
+    }
+  });
+});
