@@ -14,14 +14,25 @@ export const reshapeOp: OpDef<"reshape"> = defineOp({
   },
 });
 
+/** A shape for messages; rank 0 says so, and a missing entry shows as `undefined`. */
+const show = (s: readonly number[]) =>
+  s.length === 0 ? "[] (a scalar)" : `[${s.map((d) => String(d)).join(",")}]`;
+
 /** Reshape; one dimension may be -1 (inferred). */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const s = [...shape];
+  if (!s.every((d) => Number.isInteger(d) && d >= -1)) {
+    throw new Error(
+      `reshape: target shape ${show(shape)} must hold integers >= -1 (input ${show(x.shape)})`,
+    );
+  }
   const free = s.indexOf(-1);
   if (free >= 0) {
     const known = s.reduce((a, d, i) => (i === free ? a : a * d), 1);
     if (known === 0 || x.size % known !== 0) {
-      throw new Error(`reshape: cannot infer -1 in [${shape}] for ${x.size} elements [${x.shape}]`);
+      throw new Error(
+        `reshape: cannot infer -1 in ${show(shape)} for the ${x.size} elements of ${show(x.shape)}`,
+      );
     }
     s[free] = x.size / known;
   }

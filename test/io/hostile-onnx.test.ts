@@ -15,6 +15,7 @@ import { LimitError, setImportLimits, withImportLimits } from "../../src/models/
 import { OnnxUnsupportedError } from "../../src/models/io/onnx/errors.ts";
 import { loadOnnx, readOnnxInitializers } from "../../src/models/io/onnx/model.ts";
 import { tensor } from "../../src/ops/creation.ts";
+import { reshape } from "../../src/ops/reshape.ts";
 
 const DIR = join(import.meta.dirname, "..", "fixtures", "hostile", "onnx");
 const path = (n: string) => join(DIR, n);
@@ -200,6 +201,16 @@ describe("errors name the file and the problem", () => {
     const odd = loadOnnx(reshape([5, -1]), { name: "o.onnx" });
     expect(() => tidy(() => odd.run([input28()]))).toThrow(
       'o.onnx: node "flat" (Reshape): cannot reshape input [1,1,28,28] (784 elements) to [5,-1]: -1 cannot be inferred (the other dimensions hold 5 elements)',
+    );
+  });
+
+  it("the engine's reshape of a scalar model output as [batch, -1] says the output is a scalar", () => {
+    const y = tensor([3], []);
+    expect(() => reshape(y, [y.shape[0], -1])).toThrow(
+      "reshape: target shape [undefined,-1] must hold integers >= -1 (input [] (a scalar))",
+    );
+    expect(() => reshape(tensor([1, 2, 3], [3]), [2, -1])).toThrow(
+      "reshape: cannot infer -1 in [2,-1] for the 3 elements of [3]",
     );
   });
 
