@@ -153,23 +153,21 @@ function openZip(bytes: Uint8Array, name: string): PytorchArchive {
       }
       return cached.values;
     }
-    {
-      const entry = `${prefix}data/${s.key}`;
-      if (!zip.has(entry))
-        throw new Error(
-          `${name}: tensor ${describe(key)} needs storage ${describe(entry)}, which the archive lacks`,
-        );
-      const raw = zip.read(entry);
-      const need = s.numel * DTYPE_BYTES[s.dtype];
-      if (raw.length < need) {
-        throw new Error(
-          `${name}: storage "${entry}" has ${raw.length} bytes, ${s.numel} ${s.dtype} elements need ${need}`,
-        );
-      }
-      const values = decodeFloat32(s.dtype, raw, s.numel);
-      cache.set(s.key, { ref: s, values });
-      return values;
+    const entry = `${prefix}data/${s.key}`;
+    if (!zip.has(entry))
+      throw new Error(
+        `${name}: tensor ${describe(key)} needs storage ${describe(entry)}, which the archive lacks`,
+      );
+    const raw = zip.read(entry);
+    const need = s.numel * DTYPE_BYTES[s.dtype];
+    if (raw.length < need) {
+      throw new Error(
+        `${name}: storage "${entry}" has ${raw.length} bytes, ${s.numel} ${s.dtype} elements need ${need}`,
+      );
     }
+    const values = decodeFloat32(s.dtype, raw, s.numel);
+    cache.set(s.key, { ref: s, values });
+    return values;
   };
   return {
     root: value,
