@@ -230,13 +230,13 @@ describe("salient attribute", () => {
       /--std values must be non-zero/,
     );
     await expect(run(["--method", "gradient", "--sign", "sideways", ...out])).rejects.toThrow(
-      /--sign must be positive, negative, absolute or all/,
+      /--sign must be one of positive, negative, absolute, all/,
     );
     await expect(
       run(["--method", "integrated-gradients", "--quadrature", "simpson", ...out]),
     ).rejects.toThrow(/--quadrature must be one of gausslegendre/);
     await expect(run(["--method", "gradient", "--frobnicate", "1", ...out])).rejects.toThrow(
-      /Unknown option '--frobnicate'/,
+      /unknown option --frobnicate for attribute/,
     );
   });
 

@@ -56,10 +56,10 @@ describe("salient explain", () => {
 
   it("says what is wrong with bad arguments and images", async () => {
     const log = () => {};
-    await expect(runExplain(["--out", join(dir, "x")], log)).rejects.toThrow(/--image is required/);
+    await expect(runExplain(["--out", join(dir, "x")], log)).rejects.toThrow(/explain needs --image/);
     await expect(
       runExplain(["--image", "a.png", "--out", "x", "--model", "nope"], log),
-    ).rejects.toThrow(/unknown bundled explainer "nope"/);
+    ).rejects.toThrow(/--model must be one of multi-fashion, got "nope"/);
     const odd = join(dir, "odd.png");
     writePng(odd, { width: 30, height: 28, data: new Uint8Array(30 * 28 * 3) });
     await expect(runExplain(["--image", odd, "--out", join(dir, "odd")], log)).rejects.toThrow(
