@@ -76,6 +76,11 @@ function flattenOp(ctx: OpContext): Value {
 function transposeOp(ctx: OpContext): Value {
   const x = ctx.value(0);
   const perm = ctx.attrs.ints("perm") ?? x.shape.map((_, i) => x.shape.length - 1 - i);
+  const sorted = [...perm].sort((a, b) => a - b);
+  if (sorted.length !== x.shape.length || sorted.some((p, i) => p !== i))
+    ctx.fail(
+      `perm [${perm}] is not a permutation of the ${x.shape.length} axes of ${formatShape(x.shape)}`,
+    );
   return x instanceof HostArray ? hostTranspose(x, perm) : transpose(x, perm);
 }
 
