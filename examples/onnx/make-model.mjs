@@ -6,7 +6,7 @@
  * (no salient code), so the example's output can be checked against an independent forward pass.
  * The weights are seeded pseudo-random numbers: the model is a stand-in for a trained one.
  *
- * Run from the repository root: node examples/onnx/make-model.mjs
+ * Run from the repository root: node examples/onnx/make-model.mjs && npx biome check --write examples/onnx
  * Encoded with onnx-proto (a devDependency of the repository, an independent protobuf encoder).
  */
 import { readFileSync, writeFileSync } from "node:fs";
