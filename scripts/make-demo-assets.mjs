@@ -57,4 +57,26 @@ for (const cls of CLASSES) {
   index.push({ file, index: i, label: cls, name: NAMES[cls] });
 }
 writeFileSync(join(OUT, "demo.json"), `${JSON.stringify(index, null, 2)}\n`);
+
+// A 64x64 canvas with two items (sneaker top left, ankle boot bottom right), the kind of image
+// the bundled multi-label explainer was trained on: the input of `salient explain`.
+const canvas = new PNG({
+  width: 64,
+  height: 64,
+  colorType: 0,
+  inputColorType: 0,
+  inputHasAlpha: false,
+});
+canvas.data = Buffer.alloc(64 * 64);
+const place = (i, top, left) => {
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      canvas.data[(top + y) * 64 + left + x] = images.data[i * h * w + y * w + x];
+};
+place(labels.data.indexOf(7), 2, 2);
+place(labels.data.indexOf(9), 34, 34);
+writeFileSync(
+  join(OUT, "canvas-64.png"),
+  PNG.sync.write(canvas, { colorType: 0, inputColorType: 0, inputHasAlpha: false }),
+);
 console.log(`wrote ${index.map((e) => e.file).join(", ")} and demo.json to ${OUT}`);

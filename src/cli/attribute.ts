@@ -193,6 +193,10 @@ function checkFlags(v: Values): void {
   checkMethodFlags((name) => v[name]);
   if (v.resize !== undefined && v.resize !== "auto") parseSize(v.resize, "resize");
   if (v.preset !== undefined) choiceFlag("preset", v.preset, ["captum", "pair"], "captum");
+  for (const name of ["mean", "std"])
+    for (const part of v[name]?.split(",") ?? []) numberFlag(name, part.trim(), {});
+  if (v.std?.split(",").some((p) => Number(p) === 0))
+    throw new UsageError(`--std values must be non-zero, got "${v.std}"`);
 }
 
 interface Prepared {
@@ -213,7 +217,7 @@ function list(name: string, v: string | undefined, channels: number): number[] |
   if (parts.length === 1) return new Array(channels).fill(parts[0]);
   if (parts.length !== channels)
     throw new Error(
-      `--${name} needs 1 or ${channels} values (one per channel), got ${parts.length}`,
+      `${flag(name)} needs 1 or ${channels} values (one per channel), got ${parts.length}`,
     );
   return parts;
 }

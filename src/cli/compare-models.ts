@@ -16,7 +16,7 @@ import { type CommandSpec, didYouMean, numberFlag, parseFlags, UsageError } from
 import { parseWindow, runLamOn } from "./lam.ts";
 import { lamImagesFromHr } from "./lam-images.ts";
 import { letSignalsIn, outPrefix, writeOutputs } from "./output-set.ts";
-import { assetPath } from "./package-files.ts";
+import { assetPath, BUNDLED_PHOTOS } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
 import { resolveSrModel, SR_MODEL_NAMES, type SrModel } from "./sr-models.ts";
 
@@ -117,7 +117,7 @@ function modelSpec(entry: string, scale: number): SrModel {
   return resolveSrModel({ model: entry, scale });
 }
 
-const PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "brick"];
+const PHOTOS = BUNDLED_PHOTOS;
 
 function imagePath(name: string): string {
   if (existsSync(name)) return name;

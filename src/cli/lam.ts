@@ -16,6 +16,7 @@ import { toRgb } from "../viz/overlay.ts";
 import { type CommandSpec, choiceFlag, flag, numberFlag, parseFlags, UsageError } from "./args.ts";
 import { type LamImages, lamImagesFromHr, lamImagesFromLr } from "./lam-images.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
+import { BUNDLED_PHOTOS, imageArg } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
 import { resolveSrModel, SR_MODEL_NAMES, type SrModel } from "./sr-models.ts";
 
@@ -33,7 +34,10 @@ export const LAM_SPEC: CommandSpec = {
     },
     arch: { value: "NAME", help: "zoo architecture of a weights file (salient models)" },
     range: { value: "R", default: "1", help: "value range an ONNX model expects" },
-    image: { value: "HR.png", help: "HR image, cropped to a multiple of --scale and downscaled" },
+    image: {
+      value: "HR.png",
+      help: `HR image (or a bundled photo: ${BUNDLED_PHOTOS.join(", ")}), cropped to a multiple of --scale and downscaled`,
+    },
     lr: { value: "LR.png", help: "LR image, used as it is (instead of --image)" },
     scale: { value: "N", default: "4", help: "SR scale" },
     window: {
@@ -190,7 +194,7 @@ export async function runLam(args: string[], log: (line: string) => void): Promi
     path,
   };
   const prefix = outPrefix(v.out!, [".npy", ".png"]);
-  const images = v.image ? lamImagesFromHr(v.image, scale) : lamImagesFromLr(v.lr!);
+  const images = v.image ? lamImagesFromHr(imageArg(v.image), scale) : lamImagesFromLr(v.lr!);
   try {
     const [, , h, w] = images.lr.shape;
     checkWindowFits(window, h, w, scale);

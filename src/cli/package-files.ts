@@ -33,3 +33,12 @@ export function packageVersion(): string {
   }
   return "unknown";
 }
+
+/** The bundled photographs, assets/photos/NAME.png (HR images for LAM and upscaling). */
+export const BUNDLED_PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "brick"];
+
+/** An --image value: an existing file as it is, else a bundled photo's name (e.g. "astronaut"). */
+export function imageArg(v: string): string {
+  if (existsSync(v) || !BUNDLED_PHOTOS.includes(v)) return v;
+  return assetPath("photos", `${v}.png`);
+}

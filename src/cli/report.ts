@@ -11,12 +11,11 @@ import { METHODS } from "./attribute-methods.ts";
 import { checkWindowFits, runLamOn } from "./lam.ts";
 import { lamImagesFromHr } from "./lam-images.ts";
 import { letSignalsIn, OutputSet, writeError } from "./output-set.ts";
-import { assetPath } from "./package-files.ts";
+import { assetPath, BUNDLED_PHOTOS } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
 import { resolveSrModel, SR_MODEL_NAMES } from "./sr-models.ts";
 
-/** The bundled photographs (assets/photos/NAME.png). */
-export const DEMO_PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "brick"];
+const DEMO_PHOTOS = BUNDLED_PHOTOS;
 
 export { assetPath };
 

@@ -17,6 +17,7 @@ import { encodePng, readImage } from "../viz/image-io-node.ts";
 import { toRgb } from "../viz/overlay.ts";
 import { type CommandSpec, numberFlag, parseFlags, UsageError } from "./args.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
+import { BUNDLED_PHOTOS, imageArg } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
 import { resolveSrModel, SR_MODEL_NAMES } from "./sr-models.ts";
 
@@ -32,7 +33,11 @@ export const UPSCALE_SPEC: CommandSpec = {
     },
     arch: { value: "NAME", help: "zoo architecture of a weights file (salient models)" },
     range: { value: "R", default: "1", help: "value range an ONNX model expects" },
-    image: { value: "in.png", required: true, help: "the RGB image (PNG or JPEG)" },
+    image: {
+      value: "in.png",
+      required: true,
+      help: `the RGB image (PNG or JPEG), or a bundled photo (${BUNDLED_PHOTOS.join(", ")})`,
+    },
     out: {
       value: "PREFIX",
       required: true,
@@ -155,11 +160,12 @@ export async function runUpscale(
   const tile = numberFlag("tile", v.tile, { integer: true, min: 1, max: 4096 }, 64);
   const margin = numberFlag("margin", v.margin, { integer: true, min: 0, max: 1024 }, 8);
   const out = `${outPrefix(v.out!, [".png"])}.png`;
-  if (resolve(out) === resolve(v.image!))
+  if (resolve(out) === resolve(imageArg(v.image!)))
     throw new UsageError(
       `--out ${v.out} would overwrite the input image ${v.image}; choose another output name`,
     );
-  const img = readImage(v.image!, 3);
+  const image = imageArg(v.image!);
+  const img = readImage(image, 3);
   const model = resolveSrModel({ model: v.model!, scale, arch: v.arch, range });
   const lr = tensor(img.data, [1, 3, img.height, img.width]);
   const bar = progressBar(

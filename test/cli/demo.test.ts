@@ -72,6 +72,39 @@ describe("salient demo outside the repository", () => {
     expect(readdirSync(cwd)).toEqual(["rep"]);
   }, 60_000);
 
+  test("lam and upscale take a bundled photo's name as --image, whatever the folder", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "salient-photo-"));
+    const lamRun = await runCli(cwd, [
+      "lam",
+      "--model",
+      "bicubic",
+      "--image",
+      "astronaut",
+      "--window",
+      "40,44,16",
+      "--fold",
+      "2",
+      "--out",
+      "eye",
+    ]);
+    expect(lamRun.code).toBe(0);
+    expect(JSON.parse(lamRun.stdout.trim()).files).toEqual(["eye.npy", "eye.png"]);
+    const up = await runCli(cwd, [
+      "upscale",
+      "--model",
+      "bicubic",
+      "--image",
+      "coffee",
+      "--out",
+      "c",
+    ]);
+    expect(up.code).toBe(0);
+    const png = PNG.sync.read(readFileSync(join(cwd, "c.png")));
+    const photo = PNG.sync.read(readFileSync(join(ROOT, "assets", "photos", "coffee.png")));
+    expect([png.width, png.height]).toEqual([4 * photo.width, 4 * photo.height]);
+    expect(readdirSync(cwd).sort()).toEqual(["c.png", "eye.npy", "eye.png"]);
+  }, 60_000);
+
   test("SIGINT while the report is being built leaves neither the report nor temporaries", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "salient-demo-int-"));
     const r = await runCli(
