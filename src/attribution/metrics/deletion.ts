@@ -5,6 +5,7 @@
  * The score is recorded at n + 1 points (n = ceil(HW / step)) and
  * AUC = (sum of scores - s_0 / 2 - s_n / 2) / n. Lower deletion AUC and higher insertion AUC are better.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { add } from "../../ops/binary.ts";
@@ -16,7 +17,7 @@ import { checkFill, type Fill, perturbedScores } from "../perturb.ts";
 import type { BatchOptions, Model, Target } from "../types.ts";
 import { checkMapFor, pixelSaliency, rankPixels } from "./pixel-saliency.ts";
 
-export interface DeletionOptions extends BatchOptions {
+export interface DeletionOptions extends BatchOptions, EngineOptions {
   /** Pixels removed (or inserted) per step; default the image width (224 for 224 x 224, as RISE). */
   pixelsPerStep?: number;
   /**
@@ -49,6 +50,7 @@ async function run(
   map: Tensor,
   o: DeletionOptions,
 ): Promise<DeletionResult> {
+  const ctx = engineContext(o);
   await checkCall(x, target, mode);
   checkMapFor(map, x, mode);
   const [n, , h, w] = x.shape;
@@ -62,16 +64,16 @@ async function run(
   const curves: number[][] = [];
   for (let i = 0; i < n; i++) {
     // Copies (slice returns its input when it covers it all), so disposing them is safe.
-    const xi = tidy(() => keep(add(slice(x, [i], [1]), 0)));
+    const xi = ctx.run(() => tidy(() => keep(add(slice(x, [i], [1]), 0))));
     const given = o.substrate;
     const sub =
       given === undefined
         ? mode === "deletion"
           ? 0
-          : tidy(() => keep(gaussianFilter(xi, 5, { truncate: 1 })))
+          : ctx.run(() => tidy(() => keep(gaussianFilter(xi, 5, { truncate: 1 }))))
         : typeof given === "number"
           ? given
-          : tidy(() => keep(add(slice(given, [i], [1]), 0)));
+          : ctx.run(() => tidy(() => keep(add(slice(given, [i], [1]), 0))));
     try {
       const order = rankPixels(sal[i]);
       // Deletion: mask j covers the top j * step pixels. Insertion: everything but them.
@@ -90,6 +92,8 @@ async function run(
         },
         sub,
         batch,
+        ctx,
+        mode,
       );
       curves.push(Array.from(scores));
     } finally {

@@ -4,6 +4,7 @@
  * With `normalize`, phi is first rescaled by the best beta = E[ab] / E[a^2] (a = I . phi,
  * b = the score change), which makes the metric invariant to the map's scale.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { sub } from "../../ops/binary.ts";
@@ -18,7 +19,7 @@ import type { BatchOptions, Model, Target } from "../types.ts";
 export type Perturbation = (x: Tensor, rng: Random) => Tensor;
 
 /** Options of infidelity: the perturbation, how many, and whether to rescale the map first. */
-export interface InfidelityOptions extends BatchOptions {
+export interface InfidelityOptions extends BatchOptions, EngineOptions {
   /** Default: Gaussian I ~ N(0, 0.1^2) per element. */
   perturb?: Perturbation;
   /** Number of perturbations (Captum's n_perturb_samples, default 10). */
@@ -46,6 +47,7 @@ export async function infidelity(
   map: Tensor,
   o: InfidelityOptions = {},
 ): Promise<number[]> {
+  const ctx = engineContext(o);
   await checkCall(x, target, "infidelity");
   if (map.rank !== x.rank || map.shape.some((d, i) => d !== x.shape[i])) {
     throw new Error(`infidelity: the map [${map.shape}] must have the input's shape [${x.shape}]`);
@@ -78,7 +80,7 @@ export async function infidelity(
   const a = new Float64Array(samples * n);
   try {
     for (let s = 0; s < samples; s++) {
-      const I = tidy(() => keep(perturb(x, rng)));
+      const I = ctx.run(() => tidy(() => keep(perturb(x, rng))));
       perts.push(I);
       if (I.rank !== x.rank || I.shape.some((d, k) => d !== x.shape[k])) {
         throw new Error(
@@ -93,19 +95,21 @@ export async function infidelity(
       }
     }
     const batch = rowsPerCall(x, o.batchSize, "infidelity");
-    const moved = tidy(() =>
-      keep(
-        concat(
-          perts.map((I) => sub(x, I)),
-          0,
+    const moved = ctx.run(() =>
+      tidy(() =>
+        keep(
+          concat(
+            perts.map((I) => sub(x, I)),
+            0,
+          ),
         ),
       ),
     );
     let after: Float64Array;
     let before: Float64Array;
     try {
-      after = await evalScores(model, moved, target, batch);
-      before = await evalScores(model, x, target, batch);
+      after = await evalScores(model, moved, target, batch, ctx, "infidelity");
+      before = await evalScores(model, x, target, batch, ctx, "infidelity");
     } finally {
       moved.dispose();
     }

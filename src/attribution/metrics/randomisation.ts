@@ -5,6 +5,7 @@
  * depends on the model's parameters decorrelates; one that stays high (e.g. an edge detector)
  * fails the check. The model's parameters are restored afterwards.
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor, Variable } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import type { Module } from "../../models/nn/module.ts";
@@ -17,7 +18,7 @@ import { spearman } from "./rank-correlation.ts";
  * Options of the model-randomisation check: cascading or independent, which layers, and the
  * correlation threshold.
  */
-export interface RandomisationOptions {
+export interface RandomisationOptions extends EngineOptions {
   mode?: "cascading" | "independent";
   /** Dotted paths of the modules to randomise, top (output side) first; default every module owning parameters, output side first. */
   layers?: readonly string[];
@@ -66,6 +67,8 @@ export async function modelRandomisation(
   explain: () => Promise<Tensor>,
   o: RandomisationOptions = {},
 ): Promise<RandomisationResult> {
+  // explain() runs after awaits: re-enter the caller's rules and backend for each call.
+  const ctx = engineContext(o);
   const mode = o.mode ?? "cascading";
   const layers = o.layers ? [...o.layers] : parameterisedLayers(root).reverse();
   if (layers.length === 0)
@@ -79,7 +82,7 @@ export async function modelRandomisation(
     root.namedParameters().map(([n, p]) => [n, tidy(() => keep(add(p, 0)))]),
   );
   const read = async () => {
-    const m = await explain();
+    const m = await ctx.run(() => explain());
     const v = Float64Array.from(await m.data());
     m.dispose();
     return v;
@@ -102,9 +105,11 @@ export async function modelRandomisation(
         let sd = 0;
         for (const x of v) sd += (x - mean) ** 2;
         sd = Math.sqrt(sd / v.length) || 0.1;
-        const fresh = tensor(
-          Float32Array.from(v, () => sd * rng.normal()),
-          p.shape,
+        const fresh = ctx.run(() =>
+          tensor(
+            Float32Array.from(v, () => sd * rng.normal()),
+            p.shape,
+          ),
         );
         p.assign(fresh);
         fresh.dispose();

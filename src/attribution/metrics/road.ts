@@ -7,6 +7,7 @@
  * N(0, noise^2). Here `fraction` is the share of pixels removed for both orders (the reference's
  * `percentile` argument means opposite things for MoRF and LeRF).
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { tensor } from "../../ops/creation.ts";
@@ -115,7 +116,7 @@ export function noisyLinearImpute(
 }
 
 /** Options of ROAD: removal order, removed fractions, imputation noise and seed. */
-export interface RoadOptions extends BatchOptions {
+export interface RoadOptions extends BatchOptions, EngineOptions {
   /** "morf" (most relevant first; lower is better) or "lerf" (least relevant first; higher is better). */
   order?: "morf" | "lerf";
   /** Shares of pixels removed (default 0.1, 0.2, ..., 0.9). */
@@ -149,6 +150,7 @@ export async function road(
   map: Tensor,
   o: RoadOptions = {},
 ): Promise<RoadResult> {
+  const ctx = engineContext(o);
   await checkCall(x, target, "road");
   checkMapFor(map, x, "road");
   const [n, c, h, w] = x.shape;
@@ -176,12 +178,12 @@ export async function road(
     }
   }
   const batch = rowsPerCall(x, o.batchSize, "road");
-  const all = tidy(() => keep(tensor(imputed, [fractions.length * n, c, h, w])));
+  const all = ctx.run(() => tidy(() => keep(tensor(imputed, [fractions.length * n, c, h, w]))));
   let scores: Float64Array;
   let base: Float64Array;
   try {
-    scores = await evalScores(model, all, target, batch);
-    base = await evalScores(model, x, target, batch);
+    scores = await evalScores(model, all, target, batch, ctx, "road");
+    base = await evalScores(model, x, target, batch, ctx, "road");
   } finally {
     all.dispose();
   }

@@ -3,6 +3,7 @@
  * explanation under small input perturbations, max_s ||phi(x + d_s) - phi(x)||_F / ||phi(x)||_F,
  * with d_s uniform in the L-infinity ball of radius 0.02 by default (10 samples).
  */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { add } from "../../ops/binary.ts";
@@ -17,7 +18,7 @@ export type Explainer = (x: Tensor) => Promise<Tensor>;
  * Options of max-sensitivity: the L-infinity radius (default 0.02), the samples (default 10) and
  * the seed.
  */
-export interface SensitivityOptions {
+export interface SensitivityOptions extends EngineOptions {
   radius?: number;
   samples?: number;
   seed?: number;
@@ -34,6 +35,8 @@ export async function maxSensitivity(
   x: Tensor,
   o: SensitivityOptions = {},
 ): Promise<number[]> {
+  // The explainer runs after awaits: re-enter the caller's rules and backend for each call.
+  const ctx = engineContext(o);
   await checkInput(x, "maxSensitivity");
   const radius = o.radius ?? 0.02;
   const samples = o.samples ?? 10;
@@ -41,7 +44,7 @@ export async function maxSensitivity(
     throw new Error(`maxSensitivity: samples must be a positive integer, got ${samples}`);
   const rng = new Random(o.seed ?? 0);
   const n = x.shape[0];
-  const base = await explain(x);
+  const base = await ctx.run(() => explain(x));
   const b = Float64Array.from(await base.data());
   const per = base.size / n;
   base.dispose();
@@ -52,15 +55,17 @@ export async function maxSensitivity(
   });
   const worst = new Array<number>(n).fill(0);
   for (let s = 0; s < samples; s++) {
-    const moved = tidy(() => {
-      const d = o.perturb
-        ? o.perturb(x, rng, s)
-        : add(randomUniform(x.shape, { low: -radius, high: radius, seed: rng }), 0);
-      return keep(add(x, d));
-    });
+    const moved = ctx.run(() =>
+      tidy(() => {
+        const d = o.perturb
+          ? o.perturb(x, rng, s)
+          : add(randomUniform(x.shape, { low: -radius, high: radius, seed: rng }), 0);
+        return keep(add(x, d));
+      }),
+    );
     let m: Tensor;
     try {
-      m = await explain(moved);
+      m = await ctx.run(() => explain(moved));
     } finally {
       moved.dispose();
     }
