@@ -66,6 +66,12 @@ export function targetScores(output: Tensor, target: Target, rowOffset = 0): Ten
 
 /** A callable target: the softmax probability of class `index` (RISE, deletion/insertion). */
 export function probabilityOf(index: number | readonly number[]): TargetFn {
-  return (output, rowOffset = 0) =>
-    targetScores(softmax(reshape(output, [output.shape[0], -1])), index, rowOffset);
+  return (output, rowOffset = 0) => {
+    if (output.rank === 0) {
+      throw new Error(
+        "probabilityOf: the model returned a scalar; expected class scores [N, classes]",
+      );
+    }
+    return targetScores(softmax(reshape(output, [output.shape[0], -1])), index, rowOffset);
+  };
 }
