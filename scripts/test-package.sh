@@ -193,6 +193,16 @@ check "an UpscalerJS model that is not installed says what to install" missing_u
 check "the CLI runs from the installed package (npx salient methods)" \
   bash -c "cd '$app' && npx --no-install salient methods | grep -q integrated-gradients"
 
+# The main job from a fresh project: no UpscalerJS installed, so the demo says what it leaves out
+# and still writes the report from the shipped photos and Fashion-MNIST images.
+demo_outside() {
+  (cd "$app" && npx --no-install salient demo --fold 2 --methods gradient --out report) >"$work/demo.out" 2>&1 ||
+    { cat "$work/demo.out"; return 1; }
+  grep -q "not installed, so the demo leaves them out" "$work/demo.out" &&
+    grep -q 'lam-bicubic.png' "$app/report/index.html" && [ -s "$app/report/lam-bicubic.png" ]
+}
+check "npx salient demo works in a fresh project outside the repo" demo_outside
+
 # The root entry is platform neutral: it bundles for a browser without any node: module.
 bundle() {
   echo "$2" >"$app/$1.js" &&

@@ -6,6 +6,11 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
+  UPSCALER_PACKAGES,
+  type UpscalerPackage,
+  upscalerInstalled,
+} from "../models/io/tfjs/node.ts";
+import {
   type CommandSpec,
   didYouMean,
   helpText,
@@ -91,6 +96,24 @@ interface Command {
   run(args: string[], io: CliIo): Promise<void> | void;
 }
 
+/**
+ * The demo's default SR models that can run here: the UpscalerJS packages are optional peer
+ * dependencies, so a fresh install has only bicubic; say what to install for the rest.
+ */
+function installedDemoModels(log: (s: string) => void): string[] {
+  const missing = DEMO_DEFAULTS.models.filter(
+    (m) =>
+      (UPSCALER_PACKAGES as readonly string[]).includes(m) &&
+      !upscalerInstalled(m as UpscalerPackage),
+  );
+  if (missing.length > 0) {
+    log(
+      `note: ${missing.join(", ")} not installed, so the demo leaves them out (npm install ${missing.map((m) => `@upscalerjs/${m}`).join(" ")})`,
+    );
+  }
+  return DEMO_DEFAULTS.models.filter((m) => !missing.includes(m));
+}
+
 const line = (io: CliIo) => (s: string) => io.out(`${s}\n`);
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -99,11 +122,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     async run(args, io) {
       const v = parseFlags(DEMO_SPEC, args);
       const list = (s: string) => s.split(",").map((x) => x.trim());
+      const given = args.some((a) => a === "--models" || a.startsWith("--models="));
       const index = await runReport({
         out: v.out!,
         photo: v.photo!,
         window: parseWindow(v.window!),
-        models: list(v.models!),
+        models: given ? list(v.models!) : installedDemoModels(line(io)),
         fold: numberFlag("fold", v.fold, { integer: true, min: 1, max: 100000 }, 50),
         methods: list(v.methods!),
         log: line(io),

@@ -78,6 +78,16 @@ export function upscalerPackageDir(pkg: UpscalerPackage): string {
   return entry.slice(0, at + marker.length);
 }
 
+/** Whether `@upscalerjs/<pkg>` (an optional peer dependency) can be loaded from here. */
+export function upscalerInstalled(pkg: UpscalerPackage): boolean {
+  try {
+    upscalerPackageDir(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Loads `@upscalerjs/<pkg>` at `scale` (default-model is x2 only). */
 export function loadUpscalerModel(
   pkg: UpscalerPackage,
