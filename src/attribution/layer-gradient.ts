@@ -23,7 +23,8 @@ export interface LayerGradient {
 }
 
 /**
- * The output A of the layer at dotted path `layer` and d(target score) / dA, without hooks (the CAM
+ * The output A of the layer named `layer` (a module's dotted path, an ONNX tensor or node name, a
+ * tfjs layer name) and d(target score) / dA, without hooks (the CAM
  * methods build on it).
  */
 export function layerGradient(
@@ -48,7 +49,7 @@ export function layerGradient(
     );
     if (!captured) {
       throw new Error(
-        `layer "${layer}" was never reached in the forward pass; give the dotted path of a module the model calls (e.g. "features.4")`,
+        `layer "${layer}" was never reached in the forward pass; give the dotted path of a module the model calls (e.g. "features.4"), the name of a tensor or node of an ONNX graph (e.g. "/relu2/Relu_output_0"), or a tfjs layer name (listLayers lists them)`,
       );
     }
     return keep(captured as Tensor);

@@ -7,6 +7,8 @@
  * - LayerCAM (Jiang et al.): relu(sum_k relu(G^k) * A^k).
  * The map is upsampled to the input's spatial size (bilinear by default, the paper's choice;
  * Captum uses nearest) and returned as [N, 1, H, W]; the layer-resolution map is in the details.
+ * A transformer layer's tokens [N, T, C] are first laid out on a grid [N, C, h, w] (the class
+ * token dropped), activation and gradient alike, as pytorch-grad-cam's reshape_transform does.
  */
 import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
@@ -18,14 +20,23 @@ import { relu, square } from "../../ops/unary.ts";
 import { checkCall, readScores } from "../evaluate.ts";
 import { layerGradient } from "../layer-gradient.ts";
 import type { Attribution, Model, Target } from "../types.ts";
+import { type TokenLayout, tokenLayout, tokensToGrid } from "./token-grid.ts";
 
 /** Which member of the CAM family camMethod computes (see the module comment for each formula). */
 export type CamVariant = "gradcam" | "gradcam++" | "hirescam" | "layercam";
 
 /** Options of the CAM methods: the layer, the final ReLU and the upsampling to the input. */
 export interface CamOptions extends EngineOptions {
-  /** Dotted path of the layer (module) whose output is A, e.g. "features.4". */
+  /**
+   * The layer whose output is A: a module's dotted path (e.g. "features.4"), an ONNX tensor or
+   * node name, or a TensorFlow.js layer name.
+   */
   layer: string;
+  /**
+   * For a token layer [N, T, C]: the grid [h, w] its tokens lie on (T = h w, or h w + 1 with a
+   * class token, which is dropped). Default: the grid with the input's aspect ratio.
+   */
+  grid?: [number, number];
   /** Apply the final ReLU (default true, as in the paper; Captum's default is false). */
   relu?: boolean;
   /** Upsampling of the layer map to the input (default "bilinear"). */
@@ -44,6 +55,8 @@ export interface CamDetails extends Record<string, unknown> {
   /** Channel weights [N, K] for gradcam and gradcam++ (empty for the elementwise variants). */
   weights: Float32Array;
   scores: number[];
+  /** For a token layer: the class tokens dropped and the grid the rest were laid on. */
+  tokens?: TokenLayout;
 }
 
 /** The Grad-CAM++ stabiliser of pytorch-grad-cam. */
@@ -88,20 +101,37 @@ export async function camMethod(
   const ctx = engineContext(o ?? {});
   await checkCall(x, target, api);
   if (!o || typeof o.layer !== "string" || !o.layer) {
-    throw new Error(`${api}: options.layer must name the layer (e.g. "features.4")`);
+    throw new Error(
+      `${api}: options.layer must name the layer (a module path such as "features.4", an ONNX tensor or node name, or a tfjs layer name)`,
+    );
   }
   if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  if (o.grid !== undefined && (!Array.isArray(o.grid) || o.grid.length !== 2)) {
+    throw new Error(`${api}: options.grid must be [h, w], got ${JSON.stringify(o.grid)}`);
+  }
   const lg = ctx.run(() => layerGradient(model, x, o.layer, target));
   try {
-    if (lg.activation.rank !== 4) {
+    const rank = lg.activation.rank;
+    if (rank !== 4 && rank !== 3) {
       throw new Error(
-        `${api}: layer "${o.layer}" outputs [${lg.activation.shape}]; CAM methods need a convolutional layer [N, K, h, w]`,
+        `${api}: layer "${o.layer}" outputs [${lg.activation.shape}]; CAM methods need a convolutional layer [N, K, h, w] or a token layer [N, tokens, C]`,
       );
     }
+    if (rank === 4 && o.grid) {
+      throw new Error(
+        `${api}: options.grid is for token layers [N, tokens, C]; layer "${o.layer}" is already a grid [${lg.activation.shape}]`,
+      );
+    }
+    const tokens =
+      rank === 3
+        ? tokenLayout(lg.activation.shape[1], [x.shape[2], x.shape[3]], o.grid, api)
+        : undefined;
     const scores = Array.from(await readScores(lg.scores, api));
     const { layer, map, weights } = ctx.run(() =>
       tidy(() => {
-        const { cam, weights } = camOf(variant, lg.activation, lg.grad);
+        const a = tokens ? tokensToGrid(lg.activation, tokens) : lg.activation;
+        const g = tokens ? tokensToGrid(lg.grad, tokens) : lg.grad;
+        const { cam, weights } = camOf(variant, a, g);
         const c = (o.relu ?? true) ? relu(cam) : cam;
         const up = resize(c, [x.shape[2], x.shape[3]], { mode: o.upsample ?? "bilinear" });
         // resize returns its input when the sizes already match; the map must be its own tensor.
@@ -121,6 +151,7 @@ export async function camMethod(
           layerShape: [...layer.shape],
           weights: weights ? Float32Array.from(await weights.data()) : new Float32Array(0),
           scores,
+          ...(tokens ? { tokens } : {}),
         },
       };
     } finally {

@@ -220,6 +220,20 @@ export class TfjsLayersModel extends Module {
     }
   }
 
+  /**
+   * The layers that compute something (input layers excluded), in file order, with the layers each
+   * reads from: what a layer method may name.
+   */
+  layerNames(): { name: string; className: string; inputs: string[] }[] {
+    return [...this.specs.values()]
+      .filter((s) => s.className !== "InputLayer")
+      .map((s) => ({
+        name: s.name,
+        className: s.className,
+        inputs: [...new Set(s.inbound.flat().map((r) => r[0]))],
+      }));
+  }
+
   /** Runs the graph on NCHW inputs (one per model input) and returns every model output. */
   run(inputs: readonly Tensor[]): Tensor[] {
     if (inputs.length !== this.inputRefs.length) {

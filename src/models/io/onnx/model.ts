@@ -8,6 +8,7 @@ import { Tensor, type Variable } from "../../../autodiff/tensor.ts";
 import { tidy } from "../../../autodiff/tidy.ts";
 import { tensor } from "../../../ops/creation.ts";
 import { Module, type StateDict } from "../../nn/module.ts";
+import { applyTap, tapActive } from "../../nn/taps.ts";
 import type { StoredDType } from "../dtypes.ts";
 import { checkLimit, LimitError } from "../limits.ts";
 import type { WeightMap } from "../weights.ts";
@@ -49,6 +50,19 @@ export type OnnxFeeds =
   | Readonly<Record<string, Tensor | HostArray>>
   | readonly (Tensor | HostArray)[];
 
+/** A value the graph computes that a layer method can tap: by tensor name, or by node name. */
+export interface OnnxLayerName {
+  /** The tensor's name (e.g. "/relu2/Relu_output_0"). */
+  tensor: string;
+  /** The node that computes it ("" when unnamed), and its op type. */
+  node: string;
+  opType: string;
+  /** The node's input names (tensors, weights or graph inputs). */
+  inputs: string[];
+  /** Whether the node name also names this tensor (a node's first output). */
+  firstOutput: boolean;
+}
+
 export interface OnnxOptions {
   /** The file name used in error messages. */
   name?: string;
@@ -78,6 +92,8 @@ export class OnnxModel extends Module {
   /** Graph inputs the caller feeds (initializers excluded). */
   readonly inputNames: string[];
   readonly outputNames: string[];
+  /** The declared shape of each fed input (numbers, or symbolic names for dynamic axes). */
+  readonly inputShapes: (number | string)[][];
   private readonly nodes: Prepared[];
   private readonly weights = new Map<string, Variable>();
   /** Non-float initializers (host only) and host copies of small float ones. */
@@ -105,6 +121,10 @@ export class OnnxModel extends Module {
     const known = new Set([...this.weights.keys(), ...this.constants.keys()]);
     this.inputNames = (g.input ?? []).map((v) => v.name ?? "").filter((n) => !known.has(n));
     this.outputNames = (g.output ?? []).map((v) => v.name ?? "");
+    this.inputShapes = this.inputNames.map((n) => {
+      const info = (g.input ?? []).find((v) => v.name === n);
+      return [...(info?.type?.tensorType?.shape ?? [])];
+    });
     this.nodes = this.prepare(g.node ?? [], new Set([...known, ...this.inputNames]));
     this.nodes.forEach((p, i) => {
       for (const n of p.inputs) if (n) this.lastUse.set(n, i);
@@ -183,6 +203,24 @@ export class OnnxModel extends Module {
       if (!ready.has(o)) throw new Error(`${this.name}: graph output "${o}" is never produced`);
     }
     return order;
+  }
+
+  /**
+   * Every tensor a node computes, in evaluation order, with its node: what a layer method may
+   * name (a tap on a node name sees the node's first output).
+   */
+  layerNames(): OnnxLayerName[] {
+    return this.nodes.flatMap((p) =>
+      p.outputs
+        .filter((t) => t)
+        .map((tensor, k) => ({
+          tensor,
+          node: p.node.name ?? "",
+          opType: p.node.opType ?? "",
+          inputs: p.inputs.filter((n) => n),
+          firstOutput: k === 0,
+        })),
+    );
   }
 
   /** The float initializers by name (the graph's weights). */
@@ -267,7 +305,7 @@ export class OnnxModel extends Module {
             size,
             "maxTensorElements",
           );
-          env.set(name, v);
+          env.set(name, this.tapped(p, name, k, v, keepSet));
         });
         this.release(env, keepSet, p.inputs, i);
       }
@@ -275,6 +313,21 @@ export class OnnxModel extends Module {
       for (const n of this.outputNames) out[n] = toTensor(env.get(n)!);
       return out;
     });
+  }
+
+  /**
+   * Passes a node output through any active tap on its tensor name, or on the node's name for its
+   * first output. A tapped value is kept until the run ends: a tap may hold on to it.
+   */
+  private tapped(p: Prepared, name: string, k: number, v: Value, keepSet: Set<Value>): Value {
+    const nodeName = k === 0 ? (p.node.name ?? "") : "";
+    const byNode = nodeName !== "" && nodeName !== name && tapActive(nodeName);
+    if (!(v instanceof Tensor) || !(tapActive(name) || byNode)) return v;
+    let out = applyTap(name, v);
+    if (byNode) out = applyTap(nodeName, out);
+    keepSet.add(v);
+    keepSet.add(out);
+    return out;
   }
 
   /** Frees tensors whose last reader just ran (unless fed, a weight, or an output). */
