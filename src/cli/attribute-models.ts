@@ -107,11 +107,20 @@ export function resolveModel(
   if (Object.hasOwn(BUNDLED, model)) return BUNDLED[model].load();
   if (/\.onnx$/i.test(model)) {
     const net = loadOnnx(readBytes(model, "ONNX model"), { name: model });
+    // An image input declared [N, C, H, W] with numbers fixes the channels and the size.
+    const declared = net.inputShapes[0] ?? [];
+    const dim = (i: number) => (typeof declared[i] === "number" ? (declared[i] as number) : null);
+    const [c, h, w] = declared.length === 4 ? [dim(1), dim(2), dim(3)] : [null, null, null];
+    if (channels !== undefined && c !== null && channels !== c) {
+      throw new Error(
+        `--channels ${channels}: ${model} declares ${c} input channels (input shape [${declared}])`,
+      );
+    }
     return {
       name: model,
       module: net,
-      channels: channels ?? 3,
-      size: null,
+      channels: channels ?? c ?? 3,
+      size: h !== null && w !== null ? [h, w] : null,
       camLayer: null,
       layers: layersOf(net),
     };

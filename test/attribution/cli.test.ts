@@ -283,3 +283,45 @@ describe("salient attribute", () => {
     }
   });
 });
+
+describe("salient attribute on an ONNX classifier", () => {
+  const onnxPath = join(__dirname, "../../examples/onnx/tiny-cnn.onnx");
+
+  test("the declared input [1, 1, 28, 28] sets the channels: the map equals the library's on the grey image", async () => {
+    const lines: string[] = [];
+    const summary = await runAttribute(
+      ["--model", onnxPath, "--image", imagePath, "--method", "gradient", "--out", join(dir, "o")],
+      (l) => lines.push(l),
+    );
+    const npy = decodeNpy(new Uint8Array(readFileSync(summary.npy)));
+    expect(npy.shape).toEqual([1, 1, 28, 28]);
+    const net = s.loadOnnx(new Uint8Array(readFileSync(onnxPath)));
+    const model = (v: s.Tensor) => net.call(v);
+    const logits = Array.from(model(x).dataSync());
+    const pred = logits.indexOf(Math.max(...logits));
+    expect(summary.target).toBe(pred);
+    expect(Array.from(npy.values)).toEqual(
+      Array.from((await gradient(model, x, pred)).map.dataSync()),
+    );
+  });
+
+  test("--channels that contradicts the declared input is refused by name", async () => {
+    await expect(
+      runAttribute(
+        [
+          "--model",
+          onnxPath,
+          "--channels",
+          "3",
+          "--image",
+          imagePath,
+          "--method",
+          "gradient",
+          "--out",
+          join(dir, "c"),
+        ],
+        () => {},
+      ),
+    ).rejects.toThrow(/--channels 3: .*tiny-cnn\.onnx declares 1 input channels/);
+  });
+});
