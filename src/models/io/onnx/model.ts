@@ -269,6 +269,8 @@ export class OnnxModel extends Module {
     }
     for (const [k, v] of this.constants) env.set(k, v);
     for (const [k, v] of this.weights) env.set(k, v);
+    // Tapped values leave the run's scope (a tap may hold on to them, as with module outputs).
+    const tapped: Tensor[] = [];
     return tidy(() => {
       const keepSet = new Set<Value>([...env.values()]);
       for (let i = 0; i < this.nodes.length; i++) {
@@ -305,21 +307,28 @@ export class OnnxModel extends Module {
             size,
             "maxTensorElements",
           );
-          env.set(name, this.tapped(p, name, k, v, keepSet));
+          env.set(name, this.tapped(p, name, k, v, keepSet, tapped));
         });
         this.release(env, keepSet, p.inputs, i);
       }
       const out: Record<string, Tensor> = {};
       for (const n of this.outputNames) out[n] = toTensor(env.get(n)!);
-      return out;
-    });
+      return { out, tapped };
+    }).out;
   }
 
   /**
    * Passes a node output through any active tap on its tensor name, or on the node's name for its
    * first output. A tapped value is kept until the run ends: a tap may hold on to it.
    */
-  private tapped(p: Prepared, name: string, k: number, v: Value, keepSet: Set<Value>): Value {
+  private tapped(
+    p: Prepared,
+    name: string,
+    k: number,
+    v: Value,
+    keepSet: Set<Value>,
+    tapped: Tensor[],
+  ): Value {
     const nodeName = k === 0 ? (p.node.name ?? "") : "";
     const byNode = nodeName !== "" && nodeName !== name && tapActive(nodeName);
     if (!(v instanceof Tensor) || !(tapActive(name) || byNode)) return v;
@@ -327,6 +336,7 @@ export class OnnxModel extends Module {
     if (byNode) out = applyTap(nodeName, out);
     keepSet.add(v);
     keepSet.add(out);
+    tapped.push(v, out);
     return out;
   }
 
