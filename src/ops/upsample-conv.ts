@@ -13,10 +13,12 @@ import { ruleFor } from "../autodiff/rule-set.ts";
 import { state } from "../autodiff/state.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { mul } from "./binary.ts";
+import { concat } from "./concat.ts";
 import { type Conv2dOptions, conv2d, resolvePadding } from "./conv.ts";
-import { fill, tensor } from "./creation.ts";
-import { matmul } from "./matmul.ts";
+import { fill } from "./creation.ts";
+import { gather } from "./gather.ts";
 import { pixelShuffle } from "./pixel-shuffle.ts";
+import { sum } from "./reduce.ts";
 import { reshape } from "./reshape.ts";
 import { upsample } from "./resize.ts";
 import { transpose } from "./transpose.ts";
@@ -76,9 +78,11 @@ export function nearestUpsampleConv2d(
   const my = axisMerge(kh, top, scale);
   const mx = axisMerge(kw, left, scale);
   const r2 = scale * scale;
-  // T[(ty, tx), (a, b, t'y, t'x)]: the 0/1 map from original taps to merged phase taps.
+  // Each merged tap is the sum of the original taps landing on it, gathered rather than
+  // multiplied by a 0/1 matrix: 0 * Inf would turn one infinite weight into NaN in every merged
+  // tap. Slots a tap does not fill read an appended zero column (index kh * kw).
   const cols = r2 * my.size * mx.size;
-  const t = new Float32Array(kh * kw * cols);
+  const taps: number[][] = Array.from({ length: cols }, () => []);
   for (let a = 0; a < scale; a++)
     for (let b = 0; b < scale; b++)
       for (let sy = 0; sy < my.size; sy++)
@@ -87,10 +91,13 @@ export function nearestUpsampleConv2d(
           for (let ty = 0; ty < kh; ty++)
             for (let tx = 0; tx < kw; tx++)
               if (my.hit[(a * my.size + sy) * kh + ty] && mx.hit[(b * mx.size + sx) * kw + tx])
-                t[(ty * kw + tx) * cols + col] = 1;
+                taps[col].push(ty * kw + tx);
         }
-  // w [O, C, kh, kw] -> [O * C, kh * kw] @ T -> [O, C, r, r, K'h, K'w] -> [O, r, r, C, K'h, K'w].
-  const merged = matmul(reshape(w, [outC * inC, kh * kw]), tensor(t, [kh * kw, cols]));
+  const slots = Math.max(...taps.map((t) => t.length));
+  const index = taps.flatMap((t) => [...t, ...new Array<number>(slots - t.length).fill(kh * kw)]);
+  const flat = concat([reshape(w, [outC * inC, kh * kw]), fill([outC * inC, 1], 0)], 1);
+  // w [O, C, kh, kw] -> [O * C, cols] -> [O, C, r, r, K'h, K'w] -> [O, r, r, C, K'h, K'w].
+  const merged = sum(reshape(gather(flat, index, 1), [outC * inC, cols, slots]), [2]);
   const wm = reshape(
     transpose(reshape(merged, [outC, inC, scale, scale, my.size, mx.size]), [0, 2, 3, 1, 4, 5]),
     [outC * r2, inC, my.size, mx.size],

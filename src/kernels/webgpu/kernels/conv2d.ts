@@ -11,6 +11,7 @@ import type { Conv2dGeometry } from "../../conv-geometry.ts";
 import type { KernelContext } from "../context.ts";
 import { bufferOf, type GpuData } from "../gpu-data.ts";
 import type { UniformField } from "../uniform-layout.ts";
+import { NAN_HELPERS } from "../wgsl-common.ts";
 import { gemmGroups, gemmMain } from "./gemm.ts";
 
 const GEOMETRY = [
@@ -94,8 +95,11 @@ const LOAD4 = "select(vec4<f32>(0.0), vec4<f32>(x[src.x], x[src.y], x[src.z], x[
 
 function epilogue(bias: boolean, relu: boolean): string {
   const b = bias ? "v + bias[o]" : "v";
-  // Matches the CPU fused epilogue: v > 0 ? v : 0 (NaN -> 0 there too).
-  return relu ? `let r = ${b}; out[at] = select(0.0, r, r > 0.0);` : `out[at] = ${b};`;
+  // Matches the CPU fused epilogue max(v, 0), NaN kept: compilers may fold NaN comparisons (and
+  // max(NaN, 0) is 0 on lavapipe), so NaN is detected from its bits.
+  return relu
+    ? `let r = ${b}; out[at] = select(select(0.0, r, r > 0.0), r, is_nan(r));`
+    : `out[at] = ${b};`;
 }
 
 /** Register-tiled conv: TM output channels x 4 output pixels per thread, no barriers. */
@@ -199,6 +203,7 @@ export function conv2d(
         ? [...CONV_UNIFORMS, { name: "M", type: "i32" }, { name: "N", type: "i32" }]
         : CONV_UNIFORMS,
     wgsl: /* wgsl */ `
+${relu ? NAN_HELPERS : ""}
 ${tiling === "shared" ? CONV_STRUCT.replace(" }", " M: i32, N: i32, }") : CONV_STRUCT}
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
