@@ -23,7 +23,7 @@ export const customOp: OpDef<"custom"> = defineOp({
         grads = attrs.backward(dy, saved, inputs);
         if (grads.length !== inputs.length) {
           throw new Error(
-            `customGrad: backward returned ${grads.length} gradients for ${inputs.length} inputs`,
+            `customGrad${attrs.name ? ` "${attrs.name}"` : ""}: backward returned ${grads.length} gradients for ${inputs.length} inputs`,
           );
         }
       }
@@ -35,11 +35,17 @@ export const customOp: OpDef<"custom"> = defineOp({
 
 /**
  * An op with a hand-written backward pass: `forward` returns the value and residuals, `backward`
- * maps (dy, residuals, inputs) to one gradient per input (JAX's custom_vjp shape).
+ * maps (dy, residuals, inputs) to one gradient per input (JAX's custom_vjp shape). `name` lets a
+ * rule set target this op (`{ customRules: { [name]: rule } }`) and names it in messages.
  */
 export function customGrad<A extends Tensor[]>(
   forward: (...xs: A) => { value: Tensor; residuals?: Tensor[] },
   backward: (dy: Tensor, residuals: readonly Tensor[], inputs: readonly Tensor[]) => Tensor[],
+  name?: string,
 ): (...xs: A) => Tensor {
-  return (...xs) => runOp(customOp, xs, { forward: (ins) => forward(...(ins as A)), backward });
+  if (name !== undefined && (typeof name !== "string" || name === "")) {
+    throw new Error(`customGrad: name must be a non-empty string, got ${JSON.stringify(name)}`);
+  }
+  return (...xs) =>
+    runOp(customOp, xs, { name, forward: (ins) => forward(...(ins as A)), backward });
 }

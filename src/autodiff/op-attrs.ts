@@ -58,12 +58,16 @@ export interface Conv2dAttrs extends Conv2dParams {
 }
 
 export interface CustomAttrs {
+  /** The name rule sets use to target this op (customRules) and messages show. */
+  name?: string;
   forward: (inputs: readonly Tensor[]) => { value: Tensor; residuals?: Tensor[] };
   backward: (dy: Tensor, residuals: readonly Tensor[], inputs: readonly Tensor[]) => Tensor[];
 }
 
 export interface OpAttrs extends UnaryAttrs, BinaryAttrs {
   select: None;
+  /** x where x > 0, else alpha * x; inputs (x, alpha) with alpha broadcast to x. */
+  prelu: None;
   broadcastTo: { shape: readonly number[] };
   sum: { axes: readonly number[] };
   max: { axes: readonly number[] };

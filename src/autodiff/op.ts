@@ -7,7 +7,7 @@ import type { OpAttrs, OpName } from "./op-attrs.ts";
 
 export type { OpName } from "./op-attrs.ts";
 
-import { ruleFor } from "./rule-set.ts";
+import { resolveRule } from "./rule-set.ts";
 import { state } from "./state.ts";
 import { Tensor } from "./tensor.ts";
 import { tidy } from "./tidy.ts";
@@ -94,26 +94,18 @@ export function runOp<K extends OpName>(
   // A fused activation: the linear node's output is an alias of the activation output. ReLU-family
   // rules only test the sign, and relu(z) > 0 exactly where z > 0, so the alias is exact for them.
   const preActivation = epilogue ? aliasOf(out) : out;
-  const nodes: TapeNode[] = [
-    {
-      name: def.name,
-      ctx: { inputs: [...inputs], out: preActivation, attrs, saved },
-      vjp: resolve(def),
-    },
-  ];
+  const ctx: OpContext = { inputs: [...inputs], out: preActivation, attrs, saved };
+  const nodes: TapeNode[] = [{ name: def.name, ctx, vjp: resolve(def, ctx) }];
   if (epilogue) {
-    nodes.push({
-      name: epilogue.name,
-      ctx: { inputs: [preActivation], out, attrs: {}, saved: [] },
-      vjp: resolve(epilogue),
-    });
+    const actCtx: OpContext = { inputs: [preActivation], out, attrs: {}, saved: [] };
+    nodes.push({ name: epilogue.name, ctx: actCtx, vjp: resolve(epilogue, actCtx) });
   }
   for (const tape of tapes) for (const n of nodes) tape.record(n);
   return out;
 }
 
-function resolve<K extends OpName>(def: OpDef<K>): Vjp {
-  return (ruleFor(state.rules, def.name) ?? def.vjp) as Vjp;
+function resolve<K extends OpName>(def: OpDef<K>, ctx: OpContext): Vjp {
+  return resolveRule(state.rules, def.name, ctx) ?? (def.vjp as Vjp);
 }
 
 /** A second tensor over the same storage (freed when both are). */

@@ -1,20 +1,47 @@
 /**
  * Gradient-rule sets: partial tables that replace the default VJP of the named ops while a scope
- * is active. Gradient, Deconvnet and Guided Backprop differ in one entry (`relu`); LRP rules
- * replace `conv2d` and `linear`. Rules are looked up when an op is recorded, so a rule set must
- * be active while the forward pass runs (wrap the whole `grad(...)` call).
+ * is active. Gradient, Deconvnet and Guided Backprop differ in the rectifier entries; LRP and
+ * DeepLIFT replace the linear layers or the nonlinearities. Rules are looked up when an op is
+ * recorded, so a rule set must be active while the forward pass runs (wrap the whole `grad(...)`
+ * call).
+ *
+ * A rule set may declare its coverage: which ops keep their default gradient by the method's
+ * definition. An op that the set neither replaces nor passes through then fails when recorded
+ * (or warns, where the definition passes it through with a caveat), so a method never silently
+ * turns into the plain gradient on a layer it does not know.
  */
 
 import { runInScope } from "./context.ts";
-import type { Vjp } from "./op.ts";
+import type { OpContext, Vjp } from "./op.ts";
 import type { OpName } from "./op-attrs.ts";
 import { state } from "./state.ts";
 
+/** Which ops keep their default gradient under a rule set, by its method's definition. */
+export interface RuleCoverage {
+  /** The method, as messages name it ("guided backprop"). */
+  readonly name: string;
+  /** Ops that keep their default gradient by definition (silently). */
+  readonly passThrough: readonly OpName[];
+  /** Ops that keep their default gradient with a caveat: recording one warns once, with the reason. */
+  readonly warn?: { readonly [K in OpName]?: string };
+}
+
 /**
  * Gradient rules by op name, replacing those ops' default VJPs inside withRules (guided backprop,
- * deconvnet, LRP).
+ * deconvnet, LRP, DeepLIFT), plus optional coverage, rules for named customGrad ops, and a
+ * record-time selector.
  */
-export type RuleSet = { readonly [K in OpName]?: Vjp<K> };
+export type RuleSet = { readonly [K in OpName]?: Vjp<K> } & {
+  /** Declared coverage; without it the set is partial and every other op keeps its gradient. */
+  readonly coverage?: RuleCoverage;
+  /** Rules for customGrad ops, by the name given to customGrad. */
+  readonly customRules?: { readonly [name: string]: Vjp<"custom"> };
+  /**
+   * Picks a rule when an op is recorded, from its inputs and attributes (LRP composites assign
+   * rules by layer position); undefined falls back to the by-name entry.
+   */
+  readonly select?: (name: OpName, ctx: OpContext) => Vjp | undefined;
+};
 
 /**
  * Runs fn with `rules` active (innermost over any enclosing rule sets).
@@ -36,11 +63,63 @@ export function withRules<T>(rules: RuleSet, fn: () => T): T {
   return runInScope([...state.activeRules, rules], state.activeBackend, ["rules"], fn);
 }
 
-/** The rule for `name` in a snapshot of the rule stack (innermost wins), if any overrides it. */
+/** The by-name rule for `name` in a snapshot of the rule stack (innermost wins), if any. */
 export function ruleFor<K extends OpName>(rules: readonly RuleSet[], name: K): Vjp<K> | undefined {
   for (let i = rules.length - 1; i >= 0; i--) {
     const r = rules[i][name];
     if (r) return r as Vjp<K>;
   }
+  return undefined;
+}
+
+/** How messages name an op: customGrad ops by their own name. */
+export function opLabel(name: OpName, ctx: OpContext): string {
+  if (name !== "custom") return name;
+  const n = (ctx.attrs as { name?: string }).name;
+  return n ? `custom op "${n}"` : "an unnamed customGrad op";
+}
+
+const warned = new WeakMap<RuleCoverage, Set<string>>();
+
+function checkCoverage(set: RuleSet, name: OpName, ctx: OpContext): void {
+  const c = set.coverage;
+  if (!c || c.passThrough.includes(name)) return;
+  const label = opLabel(name, ctx);
+  const reason = c.warn?.[name];
+  if (reason === undefined) {
+    throw new Error(
+      `${c.name}: the recorded graph contains ${label}, which the ${c.name} rule set neither replaces nor passes through by definition; add a rule for it (withRules({ ${name === "custom" ? "customRules: { name: rule }" : `${name}: rule`} }, ...)) or use a model without it`,
+    );
+  }
+  const seen = warned.get(c) ?? new Set<string>();
+  warned.set(c, seen);
+  if (seen.has(label)) return;
+  seen.add(label);
+  console.warn(`${c.name}: ${label} keeps its plain gradient (${reason})`);
+}
+
+/**
+ * The rule recorded for an op: the innermost set's selector, named customGrad rule or by-name
+ * entry. When no set replaces the op, every set that declares coverage must pass it through
+ * (else this throws, or warns once where its definition allows it).
+ */
+export function resolveRule(
+  rules: readonly RuleSet[],
+  name: OpName,
+  ctx: OpContext,
+): Vjp | undefined {
+  for (let i = rules.length - 1; i >= 0; i--) {
+    const set = rules[i];
+    const picked = set.select?.(name, ctx);
+    if (picked) return picked;
+    if (name === "custom") {
+      const n = (ctx.attrs as { name?: string }).name;
+      const r = n ? set.customRules?.[n] : undefined;
+      if (r) return r as Vjp;
+    }
+    const r = set[name];
+    if (r) return r as Vjp;
+  }
+  for (const set of rules) checkCoverage(set, name, ctx);
   return undefined;
 }

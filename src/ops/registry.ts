@@ -5,6 +5,7 @@
 import { customOp } from "../autodiff/custom-grad.ts";
 import type { OpDef } from "../autodiff/op.ts";
 import type { OpName } from "../autodiff/op-attrs.ts";
+import { preluOp } from "./activations.ts";
 import { axisMapOp } from "./axis-map.ts";
 import * as bin from "./binary.ts";
 import { broadcastToOp } from "./broadcast.ts";
@@ -24,6 +25,7 @@ import { unaryOps } from "./unary.ts";
 
 export const ops: { readonly [K in OpName]: OpDef<K> } = {
   ...unaryOps,
+  prelu: preluOp,
   add: bin.addOp,
   sub: bin.subOp,
   mul: bin.mulOp,

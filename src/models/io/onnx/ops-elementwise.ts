@@ -1,5 +1,6 @@
 /** Elementwise ONNX ops: activations, arithmetic with NumPy broadcasting, comparisons. */
 import type { Tensor } from "../../../autodiff/tensor.ts";
+import { preluBroadcast } from "../../../ops/activations.ts";
 import {
   add,
   div,
@@ -155,7 +156,7 @@ export const elementwiseOps: Record<string, OpSpec> = {
       if (ctx.opset < 7 && slope.rank === 1 && slope.size > 1 && x.rank > 2) {
         slope = reshape(slope, [slope.size, ...Array<number>(x.rank - 2).fill(1)]);
       }
-      return add(relu(x), mul(slope, minimum(x, 0)));
+      return preluBroadcast(x, slope);
     },
   },
   Sigmoid: unary(sigmoid),
