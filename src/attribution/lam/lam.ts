@@ -31,6 +31,8 @@ export interface LamOptions {
   path?: LamPathKind;
   /** Called after each batch of path steps with the number of steps done. */
   onProgress?: (done: number, total: number) => void;
+  /** Called once if the model fails on a batch of path images and runs them one at a time. */
+  onNotice?: (message: string) => void;
 }
 
 /** LAM's map [C, h, w] on the LR image, the completeness delta and the settings used. */
@@ -47,6 +49,8 @@ export interface LamResult {
     fold: number;
     l: number;
     scale: number;
+    /** Set when the model only ran one path image per call (a fixed-batch export). */
+    note?: string;
   };
 }
 
@@ -125,6 +129,7 @@ export async function lam(model: SrModel, lr: Tensor, o: LamOptions): Promise<La
     batchSize: batch,
     endScores: [endScore],
     onProgress: o.onProgress,
+    onNotice: o.onNotice,
     context: ctx,
     api: "LAM",
   });
@@ -141,6 +146,7 @@ export async function lam(model: SrModel, lr: Tensor, o: LamOptions): Promise<La
       fold,
       l,
       scale,
+      ...(r.note !== undefined ? { note: r.note } : {}),
     },
   };
 }

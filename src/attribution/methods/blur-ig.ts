@@ -75,6 +75,11 @@ export async function blurIg(
   return {
     map: r.map,
     delta: r.delta,
-    details: { sigmas, scores: r.endScores, baselineScores: r.startScores },
+    details: {
+      sigmas,
+      scores: r.endScores,
+      baselineScores: r.startScores,
+      ...(r.note !== undefined ? { note: r.note } : {}),
+    },
   };
 }

@@ -71,7 +71,14 @@ export async function integratedGradients(
     return {
       map: r.map,
       delta: r.delta,
-      details: { steps, quadrature: rule, scores: r.endScores, baselineScores: r.startScores },
+      details: {
+        steps,
+        quadrature: rule,
+        scores: r.endScores,
+        baselineScores: r.startScores,
+        // Set when the model only ran one row per call (a fixed-batch export).
+        ...(r.note !== undefined ? { note: r.note } : {}),
+      },
     };
   } finally {
     baseline.dispose();

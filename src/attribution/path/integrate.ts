@@ -2,7 +2,9 @@
  * Batched path integration of the input gradient: sum_k grad f(gamma_k) * d_k over a discretised
  * path, with the completeness delta sum(map) - (f(end) - f(start)) per example. Nodes are
  * evaluated several at a time (replicas of the N-example input per model call), and their
- * contributions are added in node order, so the result does not depend on the batch size.
+ * contributions are added in node order, so the result does not depend on the batch size. A model
+ * that fails on a batch but runs on one row (a graph exported with a fixed batch of 1) is then
+ * evaluated one row per call, which it says once (onNotice, and `note` in the result).
  */
 import { type EngineContext, engineContext } from "../../autodiff/context.ts";
 import type { RuleSet } from "../../autodiff/rule-set.ts";
@@ -12,7 +14,7 @@ import { add, mul } from "../../ops/binary.ts";
 import { zeros } from "../../ops/creation.ts";
 import { sum as sumAll } from "../../ops/reduce.ts";
 import { slice } from "../../ops/slice.ts";
-import { chunks, replicasPerCall } from "../batching.ts";
+import { oneRowNote, replicasPerCall, rowByRow, runsOnOneRow } from "../batching.ts";
 import { evalScores, perExampleSums, scoresAndGrad } from "../evaluate.ts";
 import type { Model, Target } from "../types.ts";
 import type { PathSamples } from "./samples.ts";
@@ -31,6 +33,8 @@ export interface IntegrateOptions {
   context?: EngineContext;
   /** The method's name, for errors. */
   api?: string;
+  /** Called once if the model only runs one row per call (the note says why). */
+  onNotice?: (message: string) => void;
 }
 
 /** The integrated map, the completeness delta and the scores at both ends, per example. */
@@ -42,6 +46,8 @@ export interface PathIntegral {
   /** Target scores at the input end and at the baseline end, per example. */
   endScores: number[];
   startScores: number[];
+  /** Set when the model failed on a batch and was evaluated one row per call instead. */
+  note?: string;
 }
 
 /**
@@ -57,29 +63,44 @@ export async function integratePath(
 ): Promise<PathIntegral> {
   const ctx = o.context ?? engineContext();
   const api = o.api ?? "integratePath";
-  const nodesPerCall = replicasPerCall(o.batchSize, examples);
+  let nodesPerCall = replicasPerCall(o.batchSize, examples);
+  let m = model;
+  let note: string | undefined;
   let acc: Tensor | null = null;
   // Sum of the target scores at every node, read once at the end: NaN anywhere on the path shows.
   let nodeScores: Tensor | null = null;
   try {
-    for (const [a, b] of chunks(samples.count, nodesPerCall)) {
+    for (let a = 0; a < samples.count; ) {
+      const b = Math.min(samples.count, a + nodesPerCall);
       const ks = Array.from({ length: b - a }, (_, j) => a + j);
-      const next = ctx.run(() =>
-        tidy(() => {
-          const { scores, grad } = scoresAndGrad(model, samples.points(ks), target, o.rules);
-          const prod = mul(grad, samples.increments(ks));
-          let sum = acc ?? zeros([examples, ...prod.shape.slice(1)]);
-          for (let j = 0; j < ks.length; j++)
-            sum = add(sum, slice(prod, [j * examples], [examples]));
-          const s = sumAll(scores);
-          return { sum: keep(sum), scores: keep(nodeScores ? add(nodeScores, s) : s) };
-        }),
-      );
+      let next: { sum: Tensor; scores: Tensor };
+      try {
+        next = ctx.run(() =>
+          tidy(() => {
+            const { scores, grad } = scoresAndGrad(m, samples.points(ks), target, o.rules);
+            const prod = mul(grad, samples.increments(ks));
+            let sum = acc ?? zeros([examples, ...prod.shape.slice(1)]);
+            for (let j = 0; j < ks.length; j++)
+              sum = add(sum, slice(prod, [j * examples], [examples]));
+            const s = sumAll(scores);
+            return { sum: keep(sum), scores: keep(nodeScores ? add(nodeScores, s) : s) };
+          }),
+        );
+      } catch (e) {
+        const rows = ks.length * examples;
+        if (note !== undefined || rows === 1 || !oneRowWorks(m, samples, a, ctx)) throw e;
+        note = oneRowNote(api, rows, e);
+        o.onNotice?.(note);
+        m = rowByRow(model);
+        nodesPerCall = 1;
+        continue;
+      }
       acc?.dispose();
       nodeScores?.dispose();
       acc = next.sum;
       nodeScores = next.scores;
       o.onProgress?.(b, samples.count);
+      a = b;
     }
     if (!acc) throw new Error(`${api}: the path has no nodes`);
     const ends = ctx.run(() => tidy(() => keep(samples.end())));
@@ -89,8 +110,8 @@ export async function integratePath(
     try {
       endScores = o.endScores
         ? Float64Array.from(o.endScores)
-        : await evalScores(model, ends, target, o.batchSize, ctx, api);
-      startScores = await evalScores(model, starts, target, o.batchSize, ctx, api);
+        : await evalScores(m, ends, target, o.batchSize, ctx, api);
+      startScores = await evalScores(m, starts, target, o.batchSize, ctx, api);
     } finally {
       ends.dispose();
       starts.dispose();
@@ -112,9 +133,20 @@ export async function integratePath(
     const delta = sums.map((s, i) => s - (endScores[i] - startScores[i]));
     const map = acc;
     acc = null;
-    return { map, delta, endScores: Array.from(endScores), startScores: Array.from(startScores) };
+    return {
+      map,
+      delta,
+      endScores: Array.from(endScores),
+      startScores: Array.from(startScores),
+      ...(note !== undefined ? { note } : {}),
+    };
   } finally {
     acc?.dispose();
     nodeScores?.dispose();
   }
+}
+
+/** Whether the model runs on the first row of path node k alone. */
+function oneRowWorks(model: Model, samples: PathSamples, k: number, ctx: EngineContext): boolean {
+  return ctx.run(() => tidy(() => runsOnOneRow(model, samples.points([k]))));
 }
