@@ -5,6 +5,7 @@
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { setImportLimits } from "../models/io/limits.ts";
 import {
   UPSCALER_PACKAGES,
   type UpscalerPackage,
@@ -29,6 +30,7 @@ import { COMPARE_SPEC, runCompareModels } from "./compare-models.ts";
 import { runDemo } from "./demo.ts";
 import { EXPLAIN_SPEC, runExplain } from "./explain.ts";
 import { LAM_SPEC, parseWindow, runLam } from "./lam.ts";
+import { applyLimitEnv, cliLimitHint, LIMIT_ENV } from "./limits-env.ts";
 import { MODELS_SPEC, runModels } from "./models-list.ts";
 import { packageVersion } from "./package-files.ts";
 import { DEMO_DEFAULTS, runReport } from "./report.ts";
@@ -187,6 +189,9 @@ ${names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n].spec.summary}`).join("\n")
 salient <command> --help   that command's options and defaults
 salient --version          the version
 --out PREFIX means a path prefix everywhere (PREFIX.npy, PREFIX.png, ...); demo's --out is a folder.
+
+environment: limits on what an input file may declare, raised for trusted files:
+${Object.values(LIMIT_ENV).join(", ")}
 `;
 }
 
@@ -220,10 +225,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.out(helpText(cmd.spec));
       return 0;
     }
-    await cmd.run(rest, io);
+    const previous = applyLimitEnv(process.env);
+    try {
+      await cmd.run(rest, io);
+    } finally {
+      setImportLimits(previous);
+    }
     return 0;
   } catch (e) {
-    io.err(`salient: ${(e as Error).message}\n`);
+    io.err(`salient: ${cliLimitHint((e as Error).message)}\n`);
     return e instanceof UsageError ? 2 : 1;
   }
 }
