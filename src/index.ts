@@ -356,6 +356,7 @@ export { cosineSchedule, type Schedule, stepSchedule } from "./models/train/sche
 export { downscale, modcrop, psnr, randomPatches, rgbToY } from "./models/train/sr-data.ts";
 export { fsrcnnX2Weights, loadFsrcnnX2 } from "./models/zoo/fsrcnn-pretrained.ts";
 export { fsrcnnRgb, rgbToYcbcr, ycbcrToRgb } from "./models/zoo/fsrcnn-rgb.ts";
+export { imageInputChannels, rgbSr, yChannelSr } from "./models/sr/y-channel.ts";
 export * from "./models/zoo/index.ts";
 export * from "./viz/browser-image.ts";
 // ---- Visualisation (platform neutral) ----
