@@ -23,6 +23,7 @@ import type { Attribution, AttributionMethod, Model, Target } from "../attributi
 import type { Tensor } from "../autodiff/tensor.ts";
 import { zeros } from "../ops/creation.ts";
 import { choiceFlag, flag, numberFlag, UsageError } from "./args.ts";
+import { parseGrid } from "./layers.ts";
 
 export interface MethodContext {
   model: Model;
@@ -91,6 +92,12 @@ function baselineOf(c: MethodContext): BaselineSpec {
   );
 }
 
+/** --grid HxW for a token layer, when given. */
+const gridOption = (c: MethodContext) => {
+  const g = c.opt("grid");
+  return g === undefined ? {} : { grid: parseGrid(g) };
+};
+
 const cam = (variant: CamVariant): MethodEntry => ({
   summary: `${variant} on a named layer (ReLU'd, upsampled bilinearly to the input)`,
   options: ["--layer NAME"],
@@ -99,6 +106,7 @@ const cam = (variant: CamVariant): MethodEntry => ({
   run: (c) =>
     camMethod(c.model, c.x, c.target, variant, {
       layer: c.layer(),
+      ...gridOption(c),
       ...(variant === "gradcam" && c.preset ? c.preset.gradCam : {}),
       upsample: "bilinear",
     }),
@@ -152,7 +160,12 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     summary: "guided backprop times the upsampled Grad-CAM map",
     options: ["--layer NAME"],
     sign: "all",
-    run: (c) => guidedGradCam(c.model, c.x, c.target, { layer: c.layer(), upsample: "bilinear" }),
+    run: (c) =>
+      guidedGradCam(c.model, c.x, c.target, {
+        layer: c.layer(),
+        ...gridOption(c),
+        upsample: "bilinear",
+      }),
   },
   smoothgrad: {
     summary: "SmoothGrad / SmoothGrad^2 / VarGrad around a base method",

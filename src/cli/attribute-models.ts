@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { fashionCnnAccuracy, loadFashionCnn } from "../models/classifiers/fashion-cnn.ts";
 import { SmallCnn } from "../models/classifiers/small-cnn.ts";
+import { layerNames } from "../models/io/layer-list.ts";
 import { loadWeights, loadWeightsIntoModule } from "../models/io/load-weights.ts";
 import { loadOnnx } from "../models/io/onnx/model.ts";
 import type { Module } from "../models/nn/module.ts";
@@ -121,8 +122,9 @@ export function resolveModel(
       module: net,
       channels: channels ?? c ?? 3,
       size: h !== null && w !== null ? [h, w] : null,
+      // Chosen from a trace of the input when a CAM method needs it (see chooseCamLayer).
       camLayer: null,
-      layers: layersOf(net),
+      layers: layerNames(net).flatMap((l) => (l.alias ? [l.name, l.alias] : [l.name])),
     };
   }
   const bundled = Object.keys(BUNDLED);

@@ -41,6 +41,7 @@ import {
   num,
 } from "./attribute-methods.ts";
 import { ARCHS, type ResolvedModel, resolveModel } from "./attribute-models.ts";
+import { chooseCamLayer } from "./layers.ts";
 import { letSignalsIn, outPrefix, writeOutputs } from "./output-set.ts";
 import { progressBar } from "./progress.ts";
 
@@ -63,7 +64,16 @@ const COMMON_FLAGS: Record<string, FlagSpec> = {
   },
   image: { value: "FILE", help: "the input image (PNG or JPEG)" },
   target: { value: "N", defaultText: "the predicted class", help: "class index" },
-  layer: { value: "NAME", defaultText: "the architecture's", help: "layer for CAM methods" },
+  layer: {
+    value: "NAME",
+    defaultText: "the architecture's; for ONNX the last map before global pooling",
+    help: "layer for CAM methods (salient layers lists them)",
+  },
+  grid: {
+    value: "HxW",
+    defaultText: "inferred",
+    help: "token grid of a transformer layer [N, tokens, C] for CAM methods",
+  },
   preset: { value: "captum|pair", help: "those libraries' defaults and aggregation rules" },
   resize: {
     value: "HxW|auto",
@@ -321,6 +331,7 @@ async function prepare(values: Values, method: MethodEntry | null): Promise<Prep
 async function attributeWith(
   p: Prepared,
   name: string,
+  log: (line: string) => void = () => {},
 ): Promise<{ result: Attribution<Record<string, unknown>>; seconds: number }> {
   const entry = METHODS[name];
   if (!entry)
@@ -336,7 +347,14 @@ async function attributeWith(
     opt: (k) => v[k as keyof Values],
     preset: v.preset ? preset(v.preset) : null,
     layer: () => {
-      const l = v.layer ?? p.resolved.camLayer;
+      let l = v.layer ?? p.resolved.camLayer;
+      if (!l) {
+        const chosen = chooseCamLayer(p.resolved.module, p.x);
+        if (chosen) {
+          log(chosen.message);
+          l = p.resolved.camLayer = chosen.layer;
+        }
+      }
       if (!l)
         throw new Error(
           `${name} needs --layer NAME (layers: ${p.resolved.layers.slice(0, 20).join(", ")})`,
@@ -418,7 +436,7 @@ export async function runAttribute(
   const prefix = outPrefix(values.out!, [".npy", ".png"]);
   const p = await prepare(values, entry);
   try {
-    const { result, seconds } = await attributeWith(p, method);
+    const { result, seconds } = await attributeWith(p, method, log);
     const map = Float32Array.from(await result.map.data());
     const shape = [...result.map.shape];
     result.map.dispose();
@@ -480,7 +498,7 @@ export async function runGallery(args: string[], log: (line: string) => void): P
     for (const [i, n] of names.entries()) {
       bar.update(i, undefined, `gallery: ${n}`);
       await letSignalsIn();
-      const { result, seconds } = await attributeWith(p, n);
+      const { result, seconds } = await attributeWith(p, n, log);
       const map = Float32Array.from(await result.map.data());
       const img = render(
         { ...p, values: { ...values, zoom: String(zoom) } },

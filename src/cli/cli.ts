@@ -30,6 +30,7 @@ import { COMPARE_SPEC, runCompareModels } from "./compare-models.ts";
 import { runDemo } from "./demo.ts";
 import { EXPLAIN_SPEC, runExplain } from "./explain.ts";
 import { LAM_SPEC, parseWindow, runLam } from "./lam.ts";
+import { LAYERS_SPEC, runLayers } from "./layers.ts";
 import { applyLimitEnv, cliLimitHint, LIMIT_ENV } from "./limits-env.ts";
 import { MODELS_SPEC, runModels } from "./models-list.ts";
 import { packageVersion } from "./package-files.ts";
@@ -163,6 +164,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   lam: { spec: LAM_SPEC, run: (a, io) => runLam(a, line(io)) },
+  layers: { spec: LAYERS_SPEC, run: (a, io) => runLayers(a, line(io)) },
   "compare-models": {
     spec: COMPARE_SPEC,
     run: (a, io) => runCompareModels(a, line(io)).then(() => {}),
