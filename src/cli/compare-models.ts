@@ -31,6 +31,10 @@ export const COMPARE_SPEC: CommandSpec = {
       default: "bicubic,esrgan-slim,esrgan-medium",
       help: "SR models by name, or ARCH:WEIGHTS for a zoo architecture with a weights file",
     },
+    arch: {
+      value: "NAME",
+      help: "zoo architecture of the weights files in --models that have no ARCH: prefix",
+    },
     images: {
       value: "a,b,...",
       default: "astronaut,chelsea,coffee,rocket,brick",
@@ -110,11 +114,11 @@ export interface ModelRow {
   perImage: { image: string; psnr: number; di: number[]; windows: StudyWindow[] }[];
 }
 
-function modelSpec(entry: string, scale: number): SrModel {
+function modelSpec(entry: string, scale: number, arch?: string): SrModel {
   const i = entry.indexOf(":");
   if (i > 0 && !existsSync(entry))
     return resolveSrModel({ model: entry.slice(i + 1), arch: entry.slice(0, i), scale });
-  return resolveSrModel({ model: entry, scale });
+  return resolveSrModel({ model: entry, scale, arch });
 }
 
 const PHOTOS = BUNDLED_PHOTOS;
@@ -144,6 +148,8 @@ export async function compareModels(o: {
   windows: StudyWindows;
   fold: number;
   scale: number;
+  /** Zoo architecture of weights files given without an ARCH: prefix. */
+  arch?: string;
   /** Centre-crop the HR images to crop x crop first. */
   crop?: number;
   log: (line: string) => void;
@@ -169,7 +175,7 @@ export async function compareModels(o: {
     o.models.length * o.images.reduce((n, name) => n + windowsOf(o.windows, name).length, 0);
   let done = 0;
   for (const entry of o.models) {
-    const model = modelSpec(entry, o.scale);
+    const model = modelSpec(entry, o.scale, o.arch);
     const perImage: ModelRow["perImage"] = [];
     for (const name of o.images) {
       const images = lamImagesFromHr(imagePath(name), o.scale, o.crop);
@@ -285,6 +291,7 @@ export async function runCompareModels(
       windows,
       fold,
       scale,
+      arch: v.arch,
       crop,
       log,
       onLam: (done, total, label) => bar.update(done, total, label),

@@ -4,7 +4,8 @@
  * LAM_Demo attributes in. Sources: the UpscalerJS packages by name, bicubic interpolation (a
  * fixed linear map, the reference point of the zoo study), the bundled FSRCNN x2 trained here
  * (`fsrcnn-x2`: FSRCNN on BT.601 Y, bicubic Cb/Cr), ONNX graphs, or a zoo architecture with a
- * weights file (safetensors, PyTorch .pth, ONNX initialisers).
+ * weights file (safetensors, PyTorch .pth, ONNX initialisers). A model that reads one channel
+ * runs on BT.601 Y with bicubic Cb/Cr, as fsrcnn-x2 does.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import {
 } from "../models/io/tfjs/node.ts";
 import type { Module } from "../models/nn/module.ts";
 import { ARCHITECTURES, createArchitecture } from "../models/registry.ts";
+import { rgbSr } from "../models/sr/y-channel.ts";
 import { loadFsrcnnX2 } from "../models/zoo/fsrcnn-pretrained.ts";
 import { fsrcnnRgb } from "../models/zoo/fsrcnn-rgb.ts";
 import { loadUpscalerModule } from "../models/zoo/upscaler-node.ts";
@@ -101,7 +103,7 @@ export function resolveSrModel(spec: SrModelSpec): SrModel {
       name: `${pkg} x${scale}`,
       scale,
       parameters: m.parameterCount(),
-      run: inUnitRange(m, PACKAGE_RANGE[pkg]),
+      run: rgbSr(m, inUnitRange(m, PACKAGE_RANGE[pkg]), scale),
     };
   }
   let bytes: Uint8Array;
@@ -118,7 +120,7 @@ export function resolveSrModel(spec: SrModelSpec): SrModel {
       name: model,
       scale,
       parameters: m.parameterCount(),
-      run: inUnitRange(m, spec.range ?? 1),
+      run: rgbSr(m, inUnitRange(m, spec.range ?? 1), scale),
     };
   }
   if (!spec.arch) {
@@ -138,6 +140,6 @@ export function resolveSrModel(spec: SrModelSpec): SrModel {
     name: `${spec.arch} x${scale} (${model})`,
     scale,
     parameters: m.parameterCount(),
-    run: inUnitRange(m, arch.range[1]),
+    run: rgbSr(m, inUnitRange(m, arch.range[1]), scale),
   };
 }

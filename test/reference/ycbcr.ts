@@ -4,8 +4,11 @@
  */
 import type { Tensor } from "../../src/autodiff/tensor.ts";
 import { tidy } from "../../src/autodiff/tidy.ts";
-import { tensor } from "../../src/ops/creation.ts";
+import { add, mul, sub } from "../../src/ops/binary.ts";
+import { concat } from "../../src/ops/concat.ts";
+import { fill, tensor } from "../../src/ops/creation.ts";
 import { resize } from "../../src/ops/resize.ts";
+import { split } from "../../src/ops/slice.ts";
 import { Random } from "../../src/random.ts";
 
 /** [3, h, w] RGB in [0, 1] -> [Y, Cb, Cr] planes in [0, 1] (x / 255 of the 8-bit formulas). */
@@ -57,4 +60,52 @@ export function yPathByHand(
 export function randomImage(h: number, w: number, seed: number): Float32Array {
   const rng = new Random(seed);
   return Float32Array.from({ length: 3 * h * w }, () => rng.uniform());
+}
+
+/**
+ * The same path as differentiable ops written from the formulas (per-channel scalar multiply-adds,
+ * not the library's YCbCr matrices): x [1, 3, h, w] -> [1, 3, s h, s w].
+ */
+export function yPathOps(runY: (y: Tensor) => Tensor, s: number): (x: Tensor) => Tensor {
+  const lin = (terms: [Tensor, number][], offset: number) =>
+    terms.reduce((acc, [t, c]) => add(acc, mul(t, c)), fill(terms[0][0].shape, offset));
+  return (x) => {
+    const [r, g, b] = split(x, [1, 1, 1], 1);
+    const y = lin(
+      [
+        [r, 65.481 / 255],
+        [g, 128.553 / 255],
+        [b, 24.966 / 255],
+      ],
+      16 / 255,
+    );
+    const cb = lin(
+      [
+        [r, -37.797 / 255],
+        [g, -74.203 / 255],
+        [b, 112 / 255],
+      ],
+      128 / 255,
+    );
+    const cr = lin(
+      [
+        [r, 112 / 255],
+        [g, -93.786 / 255],
+        [b, -18.214 / 255],
+      ],
+      128 / 255,
+    );
+    const size: [number, number] = [x.shape[2] * s, x.shape[3] * s];
+    const l = lin([[runY(y), 255 / 219]], -16 / 219);
+    const u = lin([[resize(cb, size, { mode: "bicubic" }), 255 / 224]], -128 / 224);
+    const v = lin([[resize(cr, size, { mode: "bicubic" }), 255 / 224]], -128 / 224);
+    return concat(
+      [
+        add(l, mul(v, 1.402)),
+        sub(l, add(mul(u, (0.114 * 1.772) / 0.587), mul(v, (0.299 * 1.402) / 0.587))),
+        add(l, mul(u, 1.772)),
+      ],
+      1,
+    );
+  };
 }
