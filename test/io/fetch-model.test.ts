@@ -19,6 +19,7 @@ import { loadOnnx, type OnnxModel } from "../../src/models/io/onnx/model.ts";
 import { readSafetensors } from "../../src/models/io/safetensors.ts";
 import { TfjsLayersModel } from "../../src/models/io/tfjs-layers.ts";
 import { tensor } from "../../src/ops/creation.ts";
+import { tinyLayersModel } from "./tfjs-tiny.ts";
 
 const IO = join(import.meta.dirname, "..", "fixtures", "io");
 const bytes = (path: string) => new Uint8Array(readFileSync(path));
@@ -48,55 +49,6 @@ function expectClose(got: ArrayLike<number>, want: number[], atol = 1e-4) {
   for (let i = 0; i < want.length; i++)
     worst = Math.max(worst, Math.abs(got[i] - want[i]) - 1e-3 * Math.abs(want[i]));
   expect(worst).toBeLessThan(atol);
-}
-
-/** One 1x1 conv, 2 -> 3 channels, relu: kernel[0, 0, i, o] = i - o, bias [1, 5, -1]. */
-function tinyLayersModel(shardPath: string) {
-  const json = {
-    format: "layers-model",
-    modelTopology: {
-      model_config: {
-        class_name: "Functional",
-        config: {
-          layers: [
-            {
-              class_name: "InputLayer",
-              name: "in",
-              config: { name: "in", batch_input_shape: [null, null, null, 2] },
-              inbound_nodes: [],
-            },
-            {
-              class_name: "Conv2D",
-              name: "a",
-              config: {
-                name: "a",
-                filters: 3,
-                kernel_size: [1, 1],
-                strides: [1, 1],
-                padding: "same",
-                activation: "relu",
-                use_bias: true,
-              },
-              inbound_nodes: [[["in", 0, 0, {}]]],
-            },
-          ],
-          input_layers: [["in", 0, 0]],
-          output_layers: [["a", 0, 0]],
-        },
-      },
-    },
-    weightsManifest: [
-      {
-        paths: [shardPath],
-        weights: [
-          { name: "a/kernel", shape: [1, 1, 2, 3], dtype: "float32" },
-          { name: "a/bias", shape: [3], dtype: "float32" },
-        ],
-      },
-    ],
-  };
-  const w = new Float32Array([0, -1, -2, 1, 0, -1, 1, 5, -1]);
-  return { json: JSON.stringify(json), shard: new Uint8Array(w.buffer) };
 }
 
 describe("loadModelFromUrl", () => {
@@ -194,7 +146,7 @@ describe("failures name the URL and what was wrong", () => {
     );
     const { fetch } = fakeFetch({ [`${HOST}/model.json`]: "{not json" });
     await expect(loadModelFromUrl(`${HOST}/model.json`, { fetch })).rejects.toThrow(
-      `tfjs model ${HOST}/model.json: cannot read it as JSON`,
+      `tfjs model ${HOST}/model.json: not valid JSON`,
     );
   });
 

@@ -195,7 +195,7 @@ describe("tfjs layers models from a directory name the model.json and the weight
     const { dir, path } = tfjsDir();
     writeFileSync(path, "{ not json");
     expect(() => loadTfjsLayersModelFromDir(dir)).toThrow(
-      new RegExp(`^tfjs model ${reEscape(path)}: cannot read it as JSON`),
+      new RegExp(`^tfjs model ${reEscape(path)}: not valid JSON`),
     );
   });
 

@@ -25,7 +25,7 @@ describe("loadUpscalerModuleFrom", () => {
     const dir = copy();
     writeFileSync(join(dir, "model.json"), "{ not json");
     expect(() => loadUpscalerModuleFrom(dir, () => new Rdn(4, RDN_SLIM))).toThrow(
-      `tfjs model ${join(dir, "model.json")}: cannot read it as JSON`,
+      `tfjs model ${join(dir, "model.json")}: not valid JSON`,
     );
   });
 

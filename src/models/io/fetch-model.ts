@@ -6,6 +6,7 @@
  */
 import type { Module } from "../nn/module.ts";
 import { createArchitecture } from "../registry.ts";
+import { parseJsonBounded } from "./limits.ts";
 import { loadWeightsIntoModule, sniffWeightFormat } from "./load-weights.ts";
 import { loadOnnx, type OnnxModel } from "./onnx/model.ts";
 import { loadTfjsLayersModel, type TfjsLayersModel } from "./tfjs-layers.ts";
@@ -114,12 +115,7 @@ export async function loadTfjsLayersModelFromUrl(
   const jsonUrl = absoluteUrl(url);
   const where = `tfjs model ${jsonUrl.href}`;
   const text = new TextDecoder().decode(await fetchBytes(jsonUrl, o.fetch));
-  let json: { weightsManifest?: { paths?: unknown }[] };
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${where}: cannot read it as JSON (${(e as Error).message})`);
-  }
+  const json = parseJsonBounded(text, where) as { weightsManifest?: { paths?: unknown }[] } | null;
   const manifest = Array.isArray(json?.weightsManifest) ? json.weightsManifest : [];
   const paths = [
     ...new Set(
@@ -136,7 +132,7 @@ export async function loadTfjsLayersModelFromUrl(
     ),
   );
   return loadTfjsLayersModel(
-    json,
+    json as object,
     (p) => {
       const bytes = shards.get(p);
       if (!bytes) throw new Error(`${where}: shard "${p}" was not fetched`);

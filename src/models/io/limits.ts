@@ -139,3 +139,34 @@ export function withSourceName<T>(source: string, fn: () => T): T {
     throw nameSource(source, e);
   }
 }
+
+/**
+ * Refuses JSON nested deeper than maxNestingDepth before it is parsed (a header of a few hundred
+ * kilobytes of brackets would otherwise overflow the stack of whatever walks it).
+ */
+export function checkJsonDepth(text: string, where: string): void {
+  const max = importLimits().maxNestingDepth;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) checkLimit(where, "JSON nesting depth", depth, "maxNestingDepth");
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
+/** JSON.parse after checkJsonDepth; a syntax error names `where`. */
+export function parseJsonBounded(text: string, where: string): unknown {
+  checkJsonDepth(text, where);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
+  }
+}

@@ -7,7 +7,13 @@
  * bf16 are widened to float32.
  */
 import { DTYPE_BYTES, decodeFloat32, type StoredDType } from "./dtypes.ts";
-import { checkLimit, importLimits, ownLookup, quoteBounded, withSourceName } from "./limits.ts";
+import {
+  checkJsonDepth,
+  checkLimit,
+  ownLookup,
+  quoteBounded,
+  withSourceName,
+} from "./limits.ts";
 
 export interface NamedArray {
   shape: number[];
@@ -91,27 +97,6 @@ function readHeader(bytes: Uint8Array, name: string) {
     throw new Error(`${name}: header must be a JSON object mapping tensor names to their entries`);
   }
   return { header: header as Record<string, unknown>, dataStart: 8 + headerLen };
-}
-
-/**
- * Refuses JSON nested deeper than maxNestingDepth before it is parsed (a header of a few hundred
- * kilobytes of brackets would otherwise overflow the stack of whatever walks it).
- */
-function checkJsonDepth(text: string, where: string): void {
-  const max = importLimits().maxNestingDepth;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) checkLimit(where, "JSON nesting depth", depth, "maxNestingDepth");
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
 }
 
 /** Validates every entry and that the byte ranges tile the data section. */

@@ -292,6 +292,11 @@ export function loadTfjsLayersModel(
   readShard: (path: string) => Uint8Array,
   where = "tfjs model",
 ): TfjsLayersModel {
+  if (modelJson === null || typeof modelJson !== "object" || Array.isArray(modelJson)) {
+    throw new Error(
+      `${where}: model.json must be a JSON object with modelTopology and weightsManifest`,
+    );
+  }
   const json = modelJson as KerasConfig;
   const weights = readTfjsWeights(json.weightsManifest ?? [], readShard, where);
   return new TfjsLayersModel(json, weights, where);

@@ -3,10 +3,9 @@
  * hyperparameters and loaded from its tfjs shards. Unlike the generic graph loader this gives the
  * named architecture, with Keras layer names as module paths.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kerasConvStateDict } from "../io/tfjs/keras-kernels.ts";
-import { type UpscalerPackage, upscalerPackageDir } from "../io/tfjs/node.ts";
+import { readTfjsModelDir, type UpscalerPackage, upscalerPackageDir } from "../io/tfjs/node.ts";
 import { readTfjsWeights } from "../io/tfjs/weights.ts";
 import { skipInit } from "../nn/init.ts";
 import { RDN_MEDIUM, RDN_SLIM, Rdn } from "./rdn.ts";
@@ -34,16 +33,10 @@ export function loadUpscalerModule(
 
 /** Loads `dir`/model.json and its shards into the module `build` makes; errors name the file. */
 export function loadUpscalerModuleFrom<M extends Rdn | Rrdn>(dir: string, build: () => M): M {
-  const path = join(dir, "model.json");
-  let json: { weightsManifest: unknown };
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new Error(`tfjs model ${path}: cannot read it as JSON (${(e as Error).message})`);
-  }
+  const { path, json, readShard } = readTfjsModelDir(dir);
   const weights = readTfjsWeights(
-    json.weightsManifest,
-    (p) => new Uint8Array(readFileSync(join(dir, p))),
+    (json as { weightsManifest?: unknown } | null)?.weightsManifest,
+    readShard,
     path,
   );
   const model = skipInit(build);

@@ -5,31 +5,49 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { parseJsonBounded, quoteBounded } from "../limits.ts";
 import { loadTfjsLayersModel, type TfjsLayersModel } from "../tfjs-layers.ts";
+
+/**
+ * A tfjs model folder: model.json parsed with bounded nesting, and a reader for the shards its
+ * manifest names. Shards must lie inside the folder: a manifest path that is absolute or climbs
+ * out with ".." is refused rather than read.
+ */
+export function readTfjsModelDir(
+  dir: string,
+  file = "model.json",
+): { path: string; json: unknown; readShard: (p: string) => Uint8Array } {
+  const path = join(dir, file);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(`tfjs model ${path}: cannot read it (${(e as Error).message})`);
+  }
+  const json = parseJsonBounded(text, `tfjs model ${path}`);
+  const base = dirname(path);
+  const readShard = (p: string) => {
+    const shard = resolve(base, p);
+    const inside = relative(base, shard);
+    if (isAbsolute(p) || inside === "" || inside.startsWith("..") || isAbsolute(inside)) {
+      throw new Error(
+        `tfjs model ${path}: shard path ${quoteBounded(p)} leaves the model's folder; expected a file name next to model.json`,
+      );
+    }
+    try {
+      return new Uint8Array(readFileSync(shard));
+    } catch {
+      throw new Error(`tfjs model ${path}: shard ${quoteBounded(p)} is missing (${shard})`);
+    }
+  };
+  return { path, json, readShard };
+}
 
 /** Loads a tfjs layers-model from a folder (model.json and its shards); errors name the file. */
 export function loadTfjsLayersModelFromDir(dir: string, file = "model.json"): TfjsLayersModel {
-  const path = join(dir, file);
-  let json: object;
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new Error(`tfjs model ${path}: cannot read it as JSON (${(e as Error).message})`);
-  }
-  const base = dirname(path);
-  return loadTfjsLayersModel(
-    json,
-    (p) => {
-      const shard = resolve(base, p);
-      try {
-        return new Uint8Array(readFileSync(shard));
-      } catch {
-        throw new Error(`tfjs model ${path}: shard "${p}" is missing (${shard})`);
-      }
-    },
-    `tfjs model ${path}`,
-  );
+  const { path, json, readShard } = readTfjsModelDir(dir, file);
+  return loadTfjsLayersModel(json as object, readShard, `tfjs model ${path}`);
 }
 
 /** The UpscalerJS model packages salient can load by name. */
