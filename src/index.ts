@@ -17,7 +17,7 @@ export { type EngineContext, type EngineOptions, engineContext } from "./autodif
 export { customGrad } from "./autodiff/custom-grad.ts";
 export { setFlags } from "./autodiff/flags.ts";
 export { grad, grads, valueAndGrad, valueAndGrads, variableGrads, vjp } from "./autodiff/grad.ts";
-export { type RuleSet, withRules } from "./autodiff/rule-set.ts";
+export { type RuleCoverage, type RuleSet, withRules } from "./autodiff/rule-set.ts";
 export { Tensor, Variable } from "./autodiff/tensor.ts";
 export { dispose, keep, memory, type PeakBytes, tidy, trackPeakBytes } from "./autodiff/tidy.ts";
 export type { Backend } from "./kernels/backend.ts";
@@ -121,7 +121,18 @@ export { nearestUpsampleConv2d } from "./ops/upsample-conv.ts";
 export { Random } from "./random.ts";
 
 // ---- Gradient rule sets (for withRules) ----
-export { lrpEpsilonRules, lrpZPlusRules } from "./rules/lrp.ts";
+export {
+  LRP_COMPOSITES,
+  type LrpComposite,
+  type LrpRuleOptions,
+  lrpAlphaBetaRules,
+  lrpCompositeRules,
+  lrpEpsilonRules,
+  lrpFlatRules,
+  lrpGammaRules,
+  lrpWSquareRules,
+  lrpZPlusRules,
+} from "./rules/lrp.ts";
 export { deconvnetRules, gradientRules, guidedBackpropRules } from "./rules/relu-rules.ts";
 
 import { lrpEpsilonRules, lrpZPlusRules } from "./rules/lrp.ts";
@@ -266,6 +277,11 @@ export {
   type SmoothGradOptions,
   smoothGrad,
 } from "./attribution/methods/smooth-grad.ts";
+export {
+  type TokenLayout,
+  tokenLayout,
+  tokensToGrid,
+} from "./attribution/methods/token-grid.ts";
 // ---- Attribution metrics ----
 export * from "./attribution/metrics/index.ts";
 export {
@@ -314,6 +330,13 @@ export {
 } from "./models/data/multi-fashion.ts";
 // ---- Browser images and models from URLs (platform neutral) ----
 export * from "./models/io/fetch-model.ts";
+export {
+  defaultCamLayer,
+  type LayerInfo,
+  type LayerName,
+  layerNames,
+  listLayers,
+} from "./models/io/layer-list.ts";
 // ---- Model loading from bytes (ONNX, PyTorch, safetensors, tfjs) ----
 export {
   type LoadIntoOptions,
@@ -326,6 +349,7 @@ export {
 export { OnnxUnsupportedError } from "./models/io/onnx/errors.ts";
 export {
   loadOnnx,
+  type OnnxLayerName,
   OnnxModel,
   readOnnxInitializers,
   unsupportedOps as unsupportedOnnxOps,
@@ -344,6 +368,7 @@ export {
   createArchitecture,
   loadBundledClassifier,
 } from "./models/registry.ts";
+export { imageInputChannels, rgbSr, yChannelSr } from "./models/sr/y-channel.ts";
 export {
   accuracy,
   type FitOptions,
@@ -356,7 +381,6 @@ export { cosineSchedule, type Schedule, stepSchedule } from "./models/train/sche
 export { downscale, modcrop, psnr, randomPatches, rgbToY } from "./models/train/sr-data.ts";
 export { fsrcnnX2Weights, loadFsrcnnX2 } from "./models/zoo/fsrcnn-pretrained.ts";
 export { fsrcnnRgb, rgbToYcbcr, ycbcrToRgb } from "./models/zoo/fsrcnn-rgb.ts";
-export { imageInputChannels, rgbSr, yChannelSr } from "./models/sr/y-channel.ts";
 export * from "./models/zoo/index.ts";
 export * from "./viz/browser-image.ts";
 // ---- Visualisation (platform neutral) ----
