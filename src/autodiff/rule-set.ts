@@ -40,8 +40,22 @@ export type RuleSet = { readonly [K in OpName]?: Vjp<K> } & {
    * Picks a rule when an op is recorded, from its inputs and attributes (LRP composites assign
    * rules by layer position); undefined falls back to the by-name entry.
    */
-  readonly select?: (name: OpName, ctx: OpContext) => Vjp | undefined;
+  readonly chooseRule?: (name: OpName, ctx: OpContext) => Vjp | undefined;
+  /**
+   * The set's linear-layer rules expect an eval-mode BatchNorm folded into the conv before it
+   * (LRP's canonizer); without this, a set that replaces conv2d keeps the two layers apart.
+   */
+  readonly foldBatchNorm?: boolean;
 };
+
+/** Whether a conv + BatchNorm pair may run folded under these rules (see RuleSet.foldBatchNorm). */
+export function batchNormFoldable(rules: readonly RuleSet[]): boolean {
+  for (let i = rules.length - 1; i >= 0; i--) {
+    const set = rules[i];
+    if (set.conv2d || set.chooseRule) return set.foldBatchNorm === true;
+  }
+  return true;
+}
 
 /**
  * Runs fn with `rules` active (innermost over any enclosing rule sets).
@@ -99,7 +113,7 @@ function checkCoverage(set: RuleSet, name: OpName, ctx: OpContext): void {
 }
 
 /**
- * The rule recorded for an op: the innermost set's selector, named customGrad rule or by-name
+ * The rule recorded for an op: the innermost set's chooseRule, named customGrad rule or by-name
  * entry. When no set replaces the op, every set that declares coverage must pass it through
  * (else this throws, or warns once where its definition allows it).
  */
@@ -110,7 +124,7 @@ export function resolveRule(
 ): Vjp | undefined {
   for (let i = rules.length - 1; i >= 0; i--) {
     const set = rules[i];
-    const picked = set.select?.(name, ctx);
+    const picked = set.chooseRule?.(name, ctx);
     if (picked) return picked;
     if (name === "custom") {
       const n = (ctx.attrs as { name?: string }).name;

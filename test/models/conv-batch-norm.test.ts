@@ -3,11 +3,12 @@
  * conv against a float64 conv followed by the BN formula; the whole ResNet folded against the
  * same network with folding switched off (an identity tap on every conv keeps each conv's own
  * output, which disables folding there), for logits, input gradients and parameter gradients;
- * taps on a conv still see its own (pre-BN) output; an LRP rule set disables folding.
+ * taps on a conv still see its own (pre-BN) output; LRP rule sets fold (their canonizer), other
+ * sets that replace conv2d do not.
  */
 import { describe, expect, test } from "vitest";
 import { grad, variableGrads } from "../../src/autodiff/grad.ts";
-import { withRules } from "../../src/autodiff/rule-set.ts";
+import { type RuleSet, withRules } from "../../src/autodiff/rule-set.ts";
 import type { Tensor, Variable } from "../../src/autodiff/tensor.ts";
 import { tidy } from "../../src/autodiff/tidy.ts";
 import { ResNet } from "../../src/models/classifiers/resnet.ts";
@@ -18,6 +19,7 @@ import { BatchNorm2d } from "../../src/models/nn/norm.ts";
 import { type Tap, withTaps } from "../../src/models/nn/taps.ts";
 import { tensor } from "../../src/ops/creation.ts";
 import { sum } from "../../src/ops/reduce.ts";
+import { ops } from "../../src/ops/registry.ts";
 import { lrpEpsilonRules } from "../../src/rules/lrp.ts";
 import { conv2dRef } from "../reference/nn.ts";
 import { Rng } from "../reference/rng.ts";
@@ -129,17 +131,22 @@ describe("conv + BatchNorm folding", () => {
     expect(seen).toEqual(own);
   });
 
-  test("an LRP rule set (conv2d replaced) runs conv and BN unfolded", () => {
+  test("LRP rule sets fold BN into the conv (canonizer); other sets replacing conv2d do not", () => {
     const r = new Rng(6);
     const m = new ResNet({ seed: 4 });
     randomiseNorms(m, r);
     m.eval();
     const xs = Float32Array.from({ length: 28 * 28 }, () => r.uniform(0, 1));
-    const relevance = () =>
-      withRules(lrpEpsilonRules(1e-6), () =>
+    const relevance = (rules: RuleSet) => () =>
+      withRules(rules, () =>
         tidy(() => Array.from(grad((t) => sum(m.call(t)))(tensor(xs, [1, 1, 28, 28])).dataSync())),
       );
-    // Unfolded either way: identical bits.
-    expect(relevance()).toEqual(unfolded(m, relevance));
+    // The epsilon rule on a conv then on BN differs from the rule on the folded conv.
+    const lrp = relevance(lrpEpsilonRules(1e-6));
+    expect(lrp()).not.toEqual(unfolded(m, lrp));
+    // A set that replaces conv2d without asking for the fold runs the two layers apart.
+    const plain: RuleSet = { conv2d: (dy, ctx) => ops.conv2d.vjp(dy, ctx) };
+    const other = relevance(plain);
+    expect(other()).toEqual(unfolded(m, other));
   });
 });

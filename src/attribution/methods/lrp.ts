@@ -1,25 +1,40 @@
 /**
  * Layer-wise relevance propagation through the engine's LRP rule sets (rules/lrp.ts): the backward
  * signal is the relevance, seeded with the target score itself, so the map sums to f(x) up to the
- * relevance the rules absorb (biases, epsilon). LRP-0 (epsilon 0) equals gradient x input on
- * ReLU networks.
+ * relevance the rules absorb (biases, epsilon); that gap is reported per example as `delta`, like
+ * IG's convergence delta. LRP-0 (epsilon 0) equals gradient x input on bias-free ReLU networks.
  */
 import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import { valueAndGrads } from "../../autodiff/grad.ts";
 import { withRules } from "../../autodiff/rule-set.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
-import { lrpEpsilonRules, lrpZPlusRules } from "../../rules/lrp.ts";
+import {
+  LRP_COMPOSITES,
+  type LrpComposite,
+  lrpCompositeRules,
+  lrpZPlusRules,
+} from "../../rules/lrp.ts";
 import { checkCall, readScores } from "../evaluate.ts";
 import { targetScores } from "../target.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 
-/** Options of LRP: the rule ("epsilon", default, or "zplus") and epsilon. */
+/** Options of LRP: the composite (or a single rule), epsilon, gamma and the z^B input bounds. */
 export interface LrpOptions extends EngineOptions {
-  /** "epsilon" (default) or "zplus". */
+  /**
+   * Rules by layer type and position, as Zennit's composites: "epsilon" (default, the epsilon rule
+   * everywhere as Captum's LRP), "epsilon-plus", "epsilon-plus-flat", "epsilon-gamma-box",
+   * "epsilon-alpha2-beta1", "epsilon-alpha2-beta1-flat".
+   */
+  composite?: LrpComposite;
+  /** "epsilon" or "zplus" on every layer (a shorthand kept for older callers; overrides composite). */
   rule?: "epsilon" | "zplus";
   /** Stabiliser (default 1e-6; 0 gives LRP-0). */
   epsilon?: number;
+  /** Gamma of the gamma rule (default 0.25). */
+  gamma?: number;
+  /** Input bounds [low, high] of the z^B rule (default: the input's min and max). */
+  box?: readonly [number, number];
 }
 
 /**
@@ -30,6 +45,10 @@ export interface LrpDetails extends Record<string, unknown> {
   scores: number[];
   /** Sum of the map per example (equal to the score when relevance is conserved). */
   totals: number[];
+  /** totals - scores per example: the relevance absorbed (biases, epsilon) or created. */
+  delta: number[];
+  /** The composite used ("epsilon" for the default). */
+  composite: string;
 }
 
 /**
@@ -44,16 +63,31 @@ export async function lrp(
 ): Promise<Attribution<LrpDetails>> {
   const ctx = engineContext(o);
   await checkCall(x, target, "lrp");
-  const rule = o.rule ?? "epsilon";
-  if (rule !== "epsilon" && rule !== "zplus") {
+  const rule = o.rule;
+  if (rule !== undefined && rule !== "epsilon" && rule !== "zplus") {
     throw new Error(`lrp: rule must be "epsilon" or "zplus", got "${rule}"`);
+  }
+  const composite = o.composite ?? "epsilon";
+  if (!LRP_COMPOSITES.includes(composite)) {
+    throw new Error(
+      `lrp: unknown composite "${composite}" (expected one of ${LRP_COMPOSITES.join(", ")})`,
+    );
   }
   const eps = o.epsilon ?? 1e-6;
   if (!(eps >= 0)) throw new Error(`lrp: epsilon must be >= 0, got ${eps}`);
+  const gamma = o.gamma ?? 0.25;
+  if (!(gamma >= 0)) throw new Error(`lrp: gamma must be >= 0, got ${gamma}`);
+  if (o.box && !(o.box.length === 2 && o.box[0] <= o.box[1])) {
+    throw new Error(`lrp: box must be [low, high] with low <= high, got [${o.box}]`);
+  }
+  const box = o.box ?? (await inputRange(x));
   const scores = ctx.run(() => tidy(() => keep(targetScores(model(x), target))));
   try {
     const scoreValues = Array.from(await readScores(scores, "lrp"));
-    const rules = rule === "epsilon" ? lrpEpsilonRules(eps) : lrpZPlusRules(eps);
+    const rules =
+      rule === "zplus"
+        ? lrpZPlusRules(eps)
+        : lrpCompositeRules(rule ?? composite, { epsilon: eps, gamma, box });
     const map = ctx.run(() =>
       withRules(rules, () =>
         tidy(() => {
@@ -69,8 +103,23 @@ export async function lrp(
       for (let j = i * per; j < (i + 1) * per; j++) t += v[j];
       return t;
     });
-    return { map, details: { scores: scoreValues, totals } };
+    const delta = totals.map((t, i) => t - scoreValues[i]);
+    return {
+      map,
+      details: { scores: scoreValues, totals, delta, composite: rule ?? composite },
+    };
   } finally {
     scores.dispose();
   }
+}
+
+/** The input's [min, max], the default bounds of the z^B rule. */
+async function inputRange(x: Tensor): Promise<[number, number]> {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of await x.data()) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
 }

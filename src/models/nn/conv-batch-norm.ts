@@ -4,10 +4,10 @@
  * one of the BN in the backward pass) go; the folded weight and bias are small differentiable
  * ops, so parameter gradients still flow. Folded only when the result is the same as running
  * the two modules: BN in eval mode, no ReLU fused into the conv, no tap on the conv's own output
- * (taps on the BN's path still see the result), and no gradient-rule set replacing conv2d (LRP
- * rules would see other weights).
+ * (taps on the BN's path still see the result), and no gradient-rule set replacing conv2d unless
+ * it asks for the fold (LRP's canonizer).
  */
-import { ruleFor } from "../../autodiff/rule-set.ts";
+import { batchNormFoldable } from "../../autodiff/rule-set.ts";
 import { state } from "../../autodiff/state.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { add, mul } from "../../ops/binary.ts";
@@ -22,7 +22,7 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor 
     !bn.training &&
     !conv.config.relu &&
     !tapActive(conv.path) &&
-    ruleFor(state.rules, "conv2d") === undefined &&
+    batchNormFoldable(state.rules) &&
     bn.channels === conv.outChannels;
   if (!foldable) return bn.call(conv.call(x));
   const { scale, shift } = batchNormScaleShift(bn.evalParams());
