@@ -368,6 +368,7 @@ export {
   createArchitecture,
   loadBundledClassifier,
 } from "./models/registry.ts";
+export { type Tiled, type TileOptions, upscaleTiled } from "./models/sr/tiled.ts";
 export { imageInputChannels, rgbSr, yChannelSr } from "./models/sr/y-channel.ts";
 export {
   accuracy,

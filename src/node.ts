@@ -12,7 +12,6 @@ import { loadOnnx, type OnnxModel } from "./models/io/onnx/model.ts";
 // The method registry `salient attribute` and `salient methods` use: every method by name, with
 // its options (here rather than in the root entry because it shares the CLI's flag parsing).
 export { METHODS, type MethodContext, type MethodEntry } from "./cli/attribute-methods.ts";
-export { type Tiled, type TileOptions, upscaleTiled } from "./cli/upscale.ts";
 export {
   FASHION_MNIST_DIR,
   type LabelledImages,
