@@ -139,8 +139,8 @@ describe("BatchNorm canonizer", () => {
     const beta = [0.2, -0.4];
     const mean = [0.1, -0.2];
     const variance = [2, 0.5];
-    bn.weight.assign(s.tensor(gamma));
-    bn.bias.assign(s.tensor(beta));
+    (bn.weight as s.Variable).assign(s.tensor(gamma));
+    (bn.bias as s.Variable).assign(s.tensor(beta));
     bn.runningMean.assign(s.tensor(mean));
     bn.runningVar.assign(s.tensor(variance));
     const W3 = nd([2, 2 * H * H]) as number[][];
