@@ -1,14 +1,17 @@
 /**
- * Conv, ConvTranspose and pooling (1-D and 2-D; 1-D runs as 2-D with a unit height). Padding
- * follows ONNX: explicit [begin..., end...] pads or auto_pad SAME_UPPER / SAME_LOWER / VALID.
+ * Conv, ConvTranspose and pooling (1-D runs as 2-D with a unit height; 3-D and dilated pooling
+ * run on the N-D ops). Padding follows ONNX: explicit [begin..., end...] pads or auto_pad
+ * SAME_UPPER / SAME_LOWER / VALID.
  */
 import { runOp } from "../../../autodiff/op.ts";
 import type { Tensor } from "../../../autodiff/tensor.ts";
 import { add, div } from "../../../ops/binary.ts";
 import { conv2d, conv2dTranspose } from "../../../ops/conv.ts";
+import { conv3d, conv3dTransposeFull } from "../../../ops/conv3d.ts";
 import { onesLike } from "../../../ops/creation.ts";
 import { pad } from "../../../ops/pad.ts";
 import { avgPool2dOp, maxPool2dOp } from "../../../ops/pool.ts";
+import { avgPoolNd, maxPoolNd } from "../../../ops/pool-nd.ts";
 import { max, mean } from "../../../ops/reduce.ts";
 import { reshape } from "../../../ops/reshape.ts";
 import { slice } from "../../../ops/slice.ts";
@@ -98,7 +101,144 @@ function checkPadded(
   ctx.allocates([shape[0], channels, shape[2] + t + b, shape[3] + l + r], "the padded input");
 }
 
+/** A per-spatial-axis attribute with n entries (fallback when absent), each >= min. */
+function ints(ctx: OpContext, name: string, n: number, fallback: number, min: number): number[] {
+  const v = ctx.attrs.ints(name);
+  if (v && v.length !== n) ctx.fail(`${name} [${v}] should have ${n} entries`);
+  const vals = v ?? new Array<number>(n).fill(fallback);
+  if (vals.some((d) => !Number.isInteger(d) || d < min))
+    ctx.fail(`${name} [${vals}] must be integers >= ${min}`);
+  return [...vals];
+}
+
+/** [before, after] pads per spatial axis from pads or auto_pad, for any number of axes. */
+function padsNd(
+  ctx: OpContext,
+  inSize: readonly number[],
+  kernel: readonly number[],
+  stride: readonly number[],
+  dilation: readonly number[],
+): [number, number][] {
+  const n = inSize.length;
+  const mode = ctx.attrs.oneOf("auto_pad", "NOTSET", [
+    "NOTSET",
+    "SAME_UPPER",
+    "SAME_LOWER",
+    "VALID",
+  ]);
+  if (mode === "VALID") return inSize.map(() => [0, 0]);
+  if (mode !== "NOTSET") {
+    return inSize.map((size, i) => {
+      const total = Math.max(
+        (Math.ceil(size / stride[i]) - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - size,
+        0,
+      );
+      const begin = mode === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
+      return [begin, total - begin];
+    });
+  }
+  const p = ctx.attrs.ints("pads") ?? new Array<number>(2 * n).fill(0);
+  if (p.length !== 2 * n) ctx.fail(`pads [${p}] should have ${2 * n} entries`);
+  if (p.some((v) => !Number.isInteger(v) || v < 0))
+    ctx.fail(`pads [${p}] must be non-negative integers`);
+  return inSize.map((_, i) => [p[i], p[n + i]]);
+}
+
+const spatialOf = (x: Tensor) => x.shape.slice(2);
+
+function conv3(ctx: OpContext, x: Tensor): Tensor {
+  const w = ctx.tensor(1);
+  if (w.rank !== 5) ctx.fail(`weight [${w.shape}] does not match input rank ${x.rank}`);
+  const kernel = w.shape.slice(2);
+  const ks = ctx.attrs.ints("kernel_shape");
+  if (ks && ks.join() !== kernel.join())
+    ctx.fail(`kernel_shape [${ks}] disagrees with the weight [${w.shape}]`);
+  const stride = ints(ctx, "strides", 3, 1, 1);
+  const dilation = ints(ctx, "dilations", 3, 1, 1);
+  const pads = padsNd(ctx, spatialOf(x), kernel, stride, dilation);
+  ctx.allocates(
+    [
+      x.shape[0],
+      Math.max(x.shape[1], w.shape[0]),
+      ...spatialOf(x).map((d, i) => d + pads[i][0] + pads[i][1]),
+    ],
+    "the padded input",
+  );
+  return conv3d(x, w, {
+    bias: ctx.has(2) ? ctx.tensor(2) : null,
+    stride,
+    dilation,
+    pads,
+    groups: ctx.attrs.int("group", 1),
+  });
+}
+
+function convTranspose3(ctx: OpContext, x: Tensor): Tensor {
+  const w = ctx.tensor(1);
+  if (w.rank !== 5) ctx.fail(`weight [${w.shape}] does not match input rank ${x.rank}`);
+  const groups = ctx.attrs.int("group", 1);
+  const stride = ints(ctx, "strides", 3, 1, 1);
+  const dilation = ints(ctx, "dilations", 3, 1, 1);
+  const outPad = ints(ctx, "output_padding", 3, 0, 0);
+  const mode = ctx.attrs.oneOf("auto_pad", "NOTSET", [
+    "NOTSET",
+    "SAME_UPPER",
+    "SAME_LOWER",
+    "VALID",
+  ]);
+  const inSize = spatialOf(x);
+  const full = inSize.map((d, i) => (d - 1) * stride[i] + (w.shape[2 + i] - 1) * dilation[i] + 1);
+  const explicit = ctx.attrs.ints("output_shape");
+  let begin: number[];
+  let out: number[];
+  if (explicit || mode === "SAME_UPPER" || mode === "SAME_LOWER") {
+    out = explicit ? explicit.slice(-3) : inSize.map((d, i) => d * stride[i]);
+    begin = out.map((o, i) => {
+      const total = full[i] + outPad[i] - o;
+      return mode === "SAME_UPPER" ? Math.floor(total / 2) : total - Math.floor(total / 2);
+    });
+  } else {
+    const p = padsNd(ctx, [1, 1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]);
+    begin = p.map(([a]) => a);
+    out = full.map((f, i) => f + outPad[i] - p[i][0] - p[i][1]);
+  }
+  if (out.some((d) => d < 1)) ctx.fail(`empty output [${out}] for input [${x.shape}]`);
+  const cOut = w.shape[1] * groups;
+  ctx.allocates([x.shape[0], cOut, ...full.map((f, i) => f + outPad[i])], "the full result");
+  ctx.allocates([x.shape[0], cOut, ...out]);
+  let y = conv3dTransposeFull(x, w, { stride, dilation, groups });
+  // Crop (or zero-extend) to [begin, begin + out) per axis.
+  const before = begin.map((b) => Math.max(0, -b));
+  const after = out.map((o, i) => Math.max(0, begin[i] + o - full[i]));
+  y = pad(y, [[0, 0], [0, 0], ...before.map((b, i): [number, number] => [b, after[i]])]);
+  y = slice(y, [0, 0, ...begin.map((b, i) => b + before[i])], [y.shape[0], y.shape[1], ...out]);
+  const bias = ctx.has(2) ? ctx.tensor(2) : null;
+  return bias ? add(y, reshape(bias, [1, bias.size, 1, 1, 1])) : y;
+}
+
+/** Pooling on the N-D ops: 3-D inputs and dilated windows of any rank. */
+function poolNd(ctx: OpContext, kind: "max" | "avg", x: Tensor, kernel: number[]): Tensor {
+  const n = x.rank - 2;
+  const stride = ints(ctx, "strides", n, 1, 1);
+  const dilation = ints(ctx, "dilations", n, 1, 1);
+  const pads = padsNd(ctx, spatialOf(x), kernel, stride, dilation);
+  ctx.allocates(
+    [x.shape[0], x.shape[1], ...spatialOf(x).map((d, i) => d + pads[i][0] + pads[i][1])],
+    "the padded input",
+  );
+  const o = {
+    kernel,
+    stride,
+    dilation,
+    pads,
+    ceilMode: ctx.attrs.int("ceil_mode", 0) === 1,
+    countIncludePad: ctx.attrs.int("count_include_pad", 0) === 1,
+  };
+  return kind === "max" ? maxPoolNd(x, o) : avgPoolNd(x, o);
+}
+
 function conv(ctx: OpContext): Tensor {
+  if (ctx.tensor(0).rank === 5) return conv3(ctx, ctx.tensor(0));
   const s = lift(ctx, ctx.tensor(0));
   const wIn = ctx.tensor(1);
   const w = s.lifted ? reshape(wIn, [wIn.shape[0], wIn.shape[1], 1, wIn.shape[2]]) : wIn;
@@ -123,6 +263,7 @@ function conv(ctx: OpContext): Tensor {
 }
 
 function convTranspose(ctx: OpContext): Tensor {
+  if (ctx.tensor(0).rank === 5) return convTranspose3(ctx, ctx.tensor(0));
   const s = lift(ctx, ctx.tensor(0));
   const wIn = ctx.tensor(1);
   const w = s.lifted ? reshape(wIn, [wIn.shape[0], wIn.shape[1], 1, wIn.shape[2]]) : wIn;
@@ -203,18 +344,19 @@ function convTranspose(ctx: OpContext): Tensor {
 
 function pool(ctx: OpContext, kind: "max" | "avg"): Tensor {
   ctx.onlyOutputs(1, "MaxPool indices are not produced");
-  const s = lift(ctx, ctx.tensor(0));
   const ks = ctx.attrs.ints("kernel_shape");
   if (!ks) ctx.fail("kernel_shape is required");
+  if (ctx.attrs.int("storage_order", 0) !== 0) ctx.unsupported("storage_order 1 is not supported");
+  const x0 = ctx.tensor(0);
+  if (x0.rank >= 3 && ks.length !== x0.rank - 2)
+    ctx.fail(`kernel_shape [${ks}] does not match a ${x0.rank - 2}-D input`);
+  const dilated = (ctx.attrs.ints("dilations") ?? []).some((d) => d !== 1);
+  if (x0.rank === 5 || (x0.rank >= 3 && dilated)) return poolNd(ctx, kind, x0, [...ks]);
+  const s = lift(ctx, x0);
   const kernel = (s.lifted ? [1, ks[0]] : ks) as [number, number];
   if (kernel.length !== 2)
     ctx.fail(`kernel_shape [${ks}] does not match a ${s.lifted ? 1 : 2}-D input`);
-  const dil = pair(ctx, "dilations", s.lifted, 1);
-  if (dil[0] !== 1 || dil[1] !== 1)
-    ctx.unsupported(
-      `dilated pooling (dilations [${ctx.attrs.ints("dilations")}]) is not supported`,
-    );
-  if (ctx.attrs.int("storage_order", 0) !== 0) ctx.unsupported("storage_order 1 is not supported");
+  pair(ctx, "dilations", s.lifted, 1); // validated; all ones here
   const stride = pair(ctx, "strides", s.lifted, 1);
   const pads = forwardPads(ctx, s.lifted, [s.x.shape[2], s.x.shape[3]], kernel, stride, [1, 1]);
   checkPadded(ctx, s.x.shape, s.x.shape[1], pads);
@@ -272,7 +414,15 @@ export const convOps: Record<string, OpSpec> = {
     run: (ctx) => pool(ctx, "max"),
   },
   AveragePool: {
-    attrs: ["auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"],
+    attrs: [
+      "auto_pad",
+      "ceil_mode",
+      "count_include_pad",
+      "dilations",
+      "kernel_shape",
+      "pads",
+      "strides",
+    ],
     run: (ctx) => pool(ctx, "avg"),
   },
   GlobalAveragePool: {
