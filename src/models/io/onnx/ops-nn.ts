@@ -2,7 +2,7 @@
 import type { Tensor } from "../../../autodiff/tensor.ts";
 import { add, div, mul, sub } from "../../../ops/binary.ts";
 import { linear, matmul } from "../../../ops/matmul.ts";
-import { batchNorm } from "../../../ops/norm.ts";
+import { batchNorm, batchNormTrain } from "../../../ops/norm.ts";
 import { pixelShuffle, pixelUnshuffle } from "../../../ops/pixel-shuffle.ts";
 import { max, mean, min, sum, variance } from "../../../ops/reduce.ts";
 import { reshape } from "../../../ops/reshape.ts";
@@ -69,10 +69,24 @@ function softmaxLike(f: (x: Tensor, axis: number) => Tensor) {
   };
 }
 
-function batchNormalization(ctx: OpContext): Tensor {
-  if (ctx.attrs.int("training_mode", 0) === 1)
-    ctx.unsupported("training_mode=1 is not supported (export in eval mode)");
+/**
+ * Training mode normalises with the batch statistics (biased variance) and also returns the
+ * updated running statistics: input * momentum + batch * (1 - momentum), as ONNX defines them.
+ */
+function batchNormalizationTraining(ctx: OpContext): Tensor[] {
+  const r = batchNormTrain(ctx.tensor(0), {
+    weight: ctx.tensor(1),
+    bias: ctx.tensor(2),
+    eps: ctx.attrs.float("epsilon", 1e-5),
+  });
+  const m = ctx.attrs.float("momentum", 0.9);
+  const blend = (running: Tensor, batch: Tensor) => add(mul(running, m), mul(batch, 1 - m));
+  return [r.y, blend(ctx.tensor(3), r.mean), blend(ctx.tensor(4), r.variance)];
+}
+
+function batchNormalization(ctx: OpContext): Tensor | Tensor[] {
   if (ctx.attrs.int("spatial", 1) !== 1) ctx.unsupported("spatial=0 is not supported");
+  if (ctx.attrs.int("training_mode", 0) === 1) return batchNormalizationTraining(ctx);
   ctx.onlyOutputs(1, "running statistics are only produced in training mode");
   return batchNorm(ctx.tensor(0), {
     weight: ctx.tensor(1),
