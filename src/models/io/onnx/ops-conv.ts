@@ -27,7 +27,7 @@ interface Spatial {
 function lift(ctx: OpContext, x: Tensor): Spatial {
   if (x.rank === 4) return { lifted: false, x };
   if (x.rank === 3) return { lifted: true, x: reshape(x, [x.shape[0], x.shape[1], 1, x.shape[2]]) };
-  return ctx.unsupported(`only 1-D and 2-D ${ctx.opType} is supported (input [${x.shape}])`);
+  return ctx.unsupported(`only 1-D, 2-D and 3-D ${ctx.opType} is supported (input [${x.shape}])`);
 }
 
 const unlift = (s: Spatial, y: Tensor) =>
@@ -351,7 +351,7 @@ function pool(ctx: OpContext, kind: "max" | "avg"): Tensor {
   if (x0.rank >= 3 && ks.length !== x0.rank - 2)
     ctx.fail(`kernel_shape [${ks}] does not match a ${x0.rank - 2}-D input`);
   const dilated = (ctx.attrs.ints("dilations") ?? []).some((d) => d !== 1);
-  if (x0.rank === 5 || (x0.rank >= 3 && dilated)) return poolNd(ctx, kind, x0, [...ks]);
+  if (x0.rank >= 5 || (x0.rank >= 3 && dilated)) return poolNd(ctx, kind, x0, [...ks]);
   const s = lift(ctx, x0);
   const kernel = (s.lifted ? [1, ks[0]] : ks) as [number, number];
   if (kernel.length !== 2)
