@@ -119,7 +119,7 @@ export {
 } from "./ops/unary.ts";
 export { nearestUpsampleConv2d } from "./ops/upsample-conv.ts";
 export { Random } from "./random.ts";
-
+export { deepLiftRules } from "./rules/deeplift.ts";
 // ---- Gradient rule sets (for withRules) ----
 export {
   LRP_COMPOSITES,
@@ -135,6 +135,7 @@ export {
 } from "./rules/lrp.ts";
 export { deconvnetRules, gradientRules, guidedBackpropRules } from "./rules/relu-rules.ts";
 
+import { deepLiftRules } from "./rules/deeplift.ts";
 import { lrpEpsilonRules, lrpZPlusRules } from "./rules/lrp.ts";
 import { deconvnetRules, gradientRules, guidedBackpropRules } from "./rules/relu-rules.ts";
 
@@ -147,6 +148,8 @@ export const rules = {
   lrpEpsilon: lrpEpsilonRules,
   /** LRP z+ rules: `rules.lrpZPlus()` gives the rule set. */
   lrpZPlus: lrpZPlusRules,
+  /** DeepLIFT Rescale rules for a batch [inputs; references]: `rules.deepLift()` (see deepLift). */
+  deepLift: deepLiftRules,
 };
 
 // ---- Attribution methods, their building blocks and the method registry ----
@@ -234,6 +237,13 @@ export {
   type ClassModelOptions,
   classModelVisualization,
 } from "./attribution/methods/class-model.ts";
+export {
+  type DeepLiftDetails,
+  type DeepLiftOptions,
+  type DeepLiftShapOptions,
+  deepLift,
+  deepLiftShap,
+} from "./attribution/methods/deeplift.ts";
 export {
   type FeatureAblationDetails,
   type FeatureAblationOptions,

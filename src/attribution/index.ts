@@ -10,6 +10,13 @@ export {
   classModelVisualization,
 } from "./methods/class-model.ts";
 export {
+  type DeepLiftDetails,
+  type DeepLiftOptions,
+  type DeepLiftShapOptions,
+  deepLift,
+  deepLiftShap,
+} from "./methods/deeplift.ts";
+export {
   type FeatureAblationDetails,
   type FeatureAblationOptions,
   featureAblation,
