@@ -1,0 +1,88 @@
+/**
+ * Shared by KernelSHAP and LIME: pixel groups (a grid, superpixels, any integer label map [H, W])
+ * as interpretable features, model scores of coalitions (features present keep the input, absent
+ * ones take the fill), and the per-feature values spread back onto the pixels.
+ */
+import type { EngineContext } from "../../autodiff/context.ts";
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { tensor } from "../../ops/creation.ts";
+import { type Fill, perturbedScores } from "../perturb.ts";
+import type { Model, Target } from "../types.ts";
+
+/** Distinct labels of a pixel-group mask and the feature index of every pixel. */
+export interface Features {
+  labels: number[];
+  /** Feature index per pixel, [H * W]. */
+  index: Int32Array;
+}
+
+/** Checks a label mask [H, W] and numbers its distinct labels 0..M-1 in ascending order. */
+export function featuresOf(
+  mask: Int32Array | readonly number[] | undefined,
+  h: number,
+  w: number,
+  api: string,
+): Features {
+  if (!mask || mask.length !== h * w) {
+    throw new Error(
+      `${api}: options.mask must hold one integer label per pixel (${h} x ${w} = ${h * w}), got ${mask ? mask.length : "none"}`,
+    );
+  }
+  const labels = [...new Set(Array.from(mask))].sort((a, b) => a - b);
+  if (labels.some((l) => !Number.isInteger(l)))
+    throw new Error(`${api}: mask labels must be integers`);
+  const group = new Map(labels.map((l, g) => [l, g]));
+  const index = new Int32Array(h * w);
+  for (let p = 0; p < h * w; p++) index[p] = group.get(mask[p])!;
+  return { labels, index };
+}
+
+/**
+ * Target scores of every coalition (row j of `present`, M entries of 0/1: feature kept or filled),
+ * [count * N] coalition-major, plus the unperturbed scores [N].
+ */
+export function coalitionScores(
+  model: Model,
+  x: Tensor,
+  target: Target,
+  features: Features,
+  present: Uint8Array,
+  fill: Fill,
+  batchSize: number,
+  ctx: EngineContext,
+  api: string,
+): Promise<{ scores: Float64Array; base: Float64Array }> {
+  const m = features.labels.length;
+  const count = present.length / m;
+  return perturbedScores(
+    model,
+    x,
+    target,
+    count,
+    (j, buf) => {
+      const row = j * m;
+      for (let p = 0; p < buf.length; p++) if (!present[row + features.index[p]]) buf[p] = 1;
+    },
+    fill,
+    batchSize,
+    ctx,
+    api,
+  );
+}
+
+/** values[i][g] credited to every pixel of feature g (all channels), as a tensor of x's shape. */
+export function spreadToPixels(
+  values: readonly ArrayLike<number>[],
+  features: Features,
+  shape: readonly number[],
+): Tensor {
+  const [n, c, h, w] = shape;
+  const out = new Float32Array(n * c * h * w);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < h * w; p++) {
+      const v = values[i][features.index[p]];
+      for (let ch = 0; ch < c; ch++) out[(i * c + ch) * h * w + p] = v;
+    }
+  }
+  return tensor(out, shape);
+}
