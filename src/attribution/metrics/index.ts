@@ -1,4 +1,16 @@
 /** Metrics for attribution maps. */
+
+export {
+  type CompletenessOptions,
+  type CompletenessResult,
+  completeness,
+  type InputInvarianceResult,
+  inputInvariance,
+  type ModelExplainer,
+  type NonSensitivityOptions,
+  nonSensitivity,
+} from "./axiomatic.ts";
+export { complexity, effectiveComplexity, sparseness } from "./complexity.ts";
 export {
   curveAuc,
   type DeletionOptions,
@@ -13,8 +25,16 @@ export {
   type Perturbation,
 } from "./infidelity.ts";
 export { type LocalisationOptions, type LocalisationResult, localisation } from "./localisation.ts";
+export {
+  attributionLocalisation,
+  localisationAuc,
+  relevanceMassAccuracy,
+  relevanceRankAccuracy,
+  topKIntersection,
+} from "./localisation-quantus.ts";
 export { pixelSaliency, rankPixels } from "./pixel-saliency.ts";
 export { type PointingResult, pointingGame } from "./pointing-game.ts";
+export { type Baseline, normaliseMaxAbs } from "./quantus-common.ts";
 export {
   modelRandomisation,
   type RandomisationOptions,

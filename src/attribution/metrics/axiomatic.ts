@@ -1,0 +1,222 @@
+/**
+ * Axiomatic metrics (Quantus's axiomatic family):
+ * - completeness (Sundararajan et al. 2017): sum(a) = f(x) - f(x'), x' the baseline image
+ *   (Quantus default "black", the image minimum); reported as the gap and whether it is within a
+ *   relative tolerance (Quantus asks for exact equality, which float arithmetic rarely gives);
+ * - non-sensitivity (Nguyen & Martinez 2020): the number of pixel groups (`featuresInStep` pixels
+ *   in raster order) where the map and the model disagree about relevance: zero attribution
+ *   (sum |a| < eps) but a model change (mean |f(x) - f(x with the group replaced)| >= eps), or the
+ *   reverse. 0 is ideal. Quantus measures the change by the variance of repeated predictions,
+ *   which is 0 for any fixed baseline; the mean absolute change is the paper's intent;
+ * - input invariance (Kindermans et al. 2019): the model shifted to absorb a constant input shift,
+ *   m'(x + c) = m(x), must get the same explanation of x + c as m of x (default c = -1).
+ */
+import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { keep, tidy } from "../../autodiff/tidy.ts";
+import { add, sub } from "../../ops/binary.ts";
+import { Random } from "../../random.ts";
+import { rowsPerCall } from "../batching.ts";
+import { checkCall, checkInput, evalScores } from "../evaluate.ts";
+import type { BatchOptions, Model, Target } from "../types.ts";
+import { checkMapFor, pixelSaliency } from "./pixel-saliency.ts";
+import {
+  applyBaseline,
+  type Baseline,
+  checkBaseline,
+  checkPositiveInt,
+  exampleTarget,
+  hostImage,
+  variantScores,
+} from "./quantus-common.ts";
+
+export interface CompletenessOptions extends BatchOptions, EngineOptions {
+  /** The baseline image x': a Quantus baseline name or a value (default "black"). */
+  baseline?: Baseline;
+  /** Passed when |gap| <= tolerance * max(1, |f(x) - f(x')|) (default 1e-4). */
+  tolerance?: number;
+}
+
+export interface CompletenessResult {
+  /** sum(a) - (f(x) - f(x')) per example. */
+  gap: number[];
+  /** f(x) - f(x') per example. */
+  difference: number[];
+  passed: boolean[];
+}
+
+/** Completeness: does the map sum to the score difference between the input and the baseline? */
+export async function completeness(
+  model: Model,
+  x: Tensor,
+  target: Target,
+  map: Tensor,
+  o: CompletenessOptions = {},
+): Promise<CompletenessResult> {
+  const ctx = engineContext(o);
+  const api = "completeness";
+  await checkCall(x, target, api);
+  checkMapFor(map, x, api);
+  const baseline = o.baseline ?? "black";
+  checkBaseline(baseline, api);
+  if (baseline === "uniform")
+    throw new Error(`${api}: the baseline must be deterministic, not "uniform"`);
+  const tol = o.tolerance ?? 1e-4;
+  const batch = rowsPerCall(x, o.batchSize, api);
+  const sal = await pixelSaliency(map, api);
+  const xv = await x.data();
+  const base = await evalScores(model, x, target, batch, ctx, api);
+  const rng = new Random(0);
+  const gap: number[] = [];
+  const difference: number[] = [];
+  const passed: boolean[] = [];
+  for (let i = 0; i < x.shape[0]; i++) {
+    const img = hostImage(xv, x.shape, i);
+    const all = Int32Array.from({ length: img.height * img.width }, (_, p) => p);
+    const [fb] = await variantScores(
+      model,
+      img,
+      exampleTarget(target, i),
+      1,
+      (_, buf) => applyBaseline(buf, img, all, baseline, rng),
+      1,
+      ctx,
+      api,
+    );
+    let total = 0;
+    for (const v of sal[i]) total += v;
+    const d = base[i] - fb;
+    gap.push(total - d);
+    difference.push(d);
+    passed.push(Math.abs(total - d) <= tol * Math.max(1, Math.abs(d)));
+  }
+  return { gap, difference, passed };
+}
+
+export interface NonSensitivityOptions extends BatchOptions, EngineOptions {
+  /** Zero threshold for attributions and model changes (default 1e-5). */
+  eps?: number;
+  /** Repeats per group, used only for the random "uniform" baseline (default 100). */
+  samples?: number;
+  /** Pixels per group (default 1). */
+  featuresInStep?: number;
+  baseline?: Baseline;
+  seed?: number;
+}
+
+/** Non-sensitivity: the number of pixel groups where the map's and the model's relevance disagree. */
+export async function nonSensitivity(
+  model: Model,
+  x: Tensor,
+  target: Target,
+  map: Tensor,
+  o: NonSensitivityOptions = {},
+): Promise<number[]> {
+  const ctx = engineContext(o);
+  const api = "nonSensitivity";
+  await checkCall(x, target, api);
+  checkMapFor(map, x, api);
+  const eps = o.eps ?? 1e-5;
+  const step = o.featuresInStep ?? 1;
+  checkPositiveInt(step, "featuresInStep", api);
+  const baseline = o.baseline ?? "black";
+  checkBaseline(baseline, api);
+  const samples = baseline === "uniform" ? (o.samples ?? 100) : 1;
+  checkPositiveInt(samples, "samples", api);
+  const batch = rowsPerCall(x, o.batchSize, api);
+  const sal = await pixelSaliency(map, api);
+  const xv = await x.data();
+  const base = await evalScores(model, x, target, batch, ctx, api);
+  const rng = new Random(o.seed ?? 0);
+  const out: number[] = [];
+  for (let i = 0; i < x.shape[0]; i++) {
+    const img = hostImage(xv, x.shape, i);
+    const hw = img.height * img.width;
+    const groups = Math.ceil(hw / step);
+    const pixels = (g: number) =>
+      Int32Array.from({ length: Math.min(hw, (g + 1) * step) - g * step }, (_, k) => g * step + k);
+    const scores = await variantScores(
+      model,
+      img,
+      exampleTarget(target, i),
+      groups * samples,
+      (j, buf) => {
+        buf.set(img.values);
+        applyBaseline(buf, img, pixels(Math.floor(j / samples)), baseline, rng);
+      },
+      batch,
+      ctx,
+      api,
+    );
+    let disagree = 0;
+    for (let g = 0; g < groups; g++) {
+      let change = 0;
+      for (let r = 0; r < samples; r++) change += Math.abs(base[i] - scores[g * samples + r]);
+      change /= samples;
+      let mass = 0;
+      for (const p of pixels(g)) mass += Math.abs(sal[i][p]);
+      if (mass < eps !== change < eps) disagree++;
+    }
+    out.push(disagree);
+  }
+  return out;
+}
+
+/** An explanation of a batch under a given model: resolves to its map (the metric disposes it). */
+export type ModelExplainer = (model: Model, x: Tensor) => Promise<Tensor>;
+
+export interface InputInvarianceResult {
+  /** max |a(m, x) - a(m', x + c)| per example. */
+  maxAbsDiff: number[];
+  /** Whether maxAbsDiff <= tolerance * max(1, max |a|). */
+  passed: boolean[];
+}
+
+/**
+ * Input invariance: explains x with `model`, and x + shift with the model that undoes the shift
+ * first (the same function, as if its first layer's bias absorbed the shift); an input-invariant
+ * method gives the same map.
+ */
+export async function inputInvariance(
+  model: Model,
+  explain: ModelExplainer,
+  x: Tensor,
+  o: { shift?: number; tolerance?: number } & EngineOptions = {},
+): Promise<InputInvarianceResult> {
+  const ctx = engineContext(o);
+  await checkInput(x, "inputInvariance");
+  const shift = o.shift ?? -1;
+  if (!Number.isFinite(shift))
+    throw new Error(`inputInvariance: shift must be a finite number, got ${shift}`);
+  const tol = o.tolerance ?? 1e-5;
+  const shifted: Model = (v) => model(sub(v, shift));
+  const a = await ctx.run(() => explain(model, x));
+  const va = await a.data();
+  a.dispose();
+  const xs = ctx.run(() => tidy(() => keep(add(x, shift))));
+  let b: Tensor;
+  try {
+    b = await ctx.run(() => explain(shifted, xs));
+  } finally {
+    xs.dispose();
+  }
+  const vb = await b.data();
+  b.dispose();
+  if (va.length !== vb.length)
+    throw new Error("inputInvariance: the two explanations differ in size");
+  const n = x.shape[0];
+  const per = va.length / n;
+  const maxAbsDiff: number[] = [];
+  const passed: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    let m = 0;
+    for (let j = i * per; j < (i + 1) * per; j++) {
+      d = Math.max(d, Math.abs(va[j] - vb[j]));
+      m = Math.max(m, Math.abs(va[j]));
+    }
+    maxAbsDiff.push(d);
+    passed.push(d <= tol * Math.max(1, m));
+  }
+  return { maxAbsDiff, passed };
+}

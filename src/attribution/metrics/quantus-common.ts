@@ -1,0 +1,153 @@
+/**
+ * Shared pieces of the Quantus-style metrics: baseline values that replace perturbed pixels
+ * (Quantus's "black" = the image minimum, "white" = its maximum, "mean" = the per-channel mean,
+ * "uniform" = fresh uniform noise in [min, max]), the scores of many perturbed copies of one
+ * example built on the host and evaluated in batches, and small numeric helpers.
+ */
+import type { EngineContext } from "../../autodiff/context.ts";
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { tensor } from "../../ops/creation.ts";
+import type { Random } from "../../random.ts";
+import { evalScoresOf } from "../evaluate.ts";
+import type { Model, Target } from "../types.ts";
+
+/** What replaces a perturbed pixel (all channels): a Quantus baseline name or a fixed value. */
+export type Baseline = "black" | "white" | "mean" | "uniform" | number;
+
+const BASELINES = ["black", "white", "mean", "uniform"];
+
+export function checkBaseline(b: Baseline, api: string): void {
+  if (typeof b === "number" ? !Number.isFinite(b) : !BASELINES.includes(b)) {
+    throw new Error(
+      `${api}: the baseline must be a finite number or one of ${BASELINES.join(", ")}, got ${String(b)}`,
+    );
+  }
+}
+
+/** One example's pixels [C, H, W] on the host, with its value range and channel means. */
+export interface HostImage {
+  values: Float32Array;
+  channels: number;
+  height: number;
+  width: number;
+  min: number;
+  max: number;
+  channelMeans: Float64Array;
+}
+
+export function hostImage(all: ArrayLike<number>, shape: readonly number[], i: number): HostImage {
+  const [, c, h, w] = shape;
+  const per = c * h * w;
+  const values = Float32Array.from({ length: per }, (_, k) => all[i * per + k]);
+  let min = Infinity;
+  let max = -Infinity;
+  const channelMeans = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    for (let p = 0; p < h * w; p++) {
+      const v = values[ch * h * w + p];
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+      channelMeans[ch] += v / (h * w);
+    }
+  }
+  return { values, channels: c, height: h, width: w, min, max, channelMeans };
+}
+
+/**
+ * Writes the baseline into `buf` (an image [C, H, W]) at the given pixels, all channels; "uniform"
+ * draws a new value per element.
+ */
+export function applyBaseline(
+  buf: Float32Array,
+  img: HostImage,
+  pixels: ArrayLike<number>,
+  baseline: Baseline,
+  rng: Random,
+): void {
+  const hw = img.height * img.width;
+  for (let ch = 0; ch < img.channels; ch++) {
+    const fixed =
+      typeof baseline === "number"
+        ? baseline
+        : baseline === "black"
+          ? img.min
+          : baseline === "white"
+            ? img.max
+            : baseline === "mean"
+              ? img.channelMeans[ch]
+              : Number.NaN;
+    for (let k = 0; k < pixels.length; k++) {
+      buf[ch * hw + pixels[k]] = Number.isNaN(fixed)
+        ? img.min + (img.max - img.min) * rng.uniform()
+        : fixed;
+    }
+  }
+}
+
+/** The target of example i alone, for scoring its perturbed copies. */
+export function exampleTarget(target: Target, i: number): Target {
+  return typeof target === "object" ? [target[i]] : target;
+}
+
+/**
+ * Target scores of `count` variants of one image, `make(j, buf)` writing variant j into `buf`
+ * (an [C, H, W] image, not cleared between calls, called in order j = 0, 1, ...), evaluated
+ * `batchSize` rows at a time.
+ */
+export function variantScores(
+  model: Model,
+  img: HostImage,
+  target: Target,
+  count: number,
+  make: (j: number, buf: Float32Array) => void,
+  batchSize: number,
+  ctx: EngineContext,
+  api: string,
+): Promise<Float64Array> {
+  const { channels: c, height: h, width: w } = img;
+  const per = c * h * w;
+  return evalScoresOf(
+    model,
+    count,
+    (a, b) => {
+      const data = new Float32Array((b - a) * per);
+      for (let j = a; j < b; j++) make(j, data.subarray((j - a) * per, (j - a + 1) * per));
+      return tensor(data, [b - a, c, h, w]);
+    },
+    target,
+    batchSize,
+    ctx,
+    api,
+  );
+}
+
+/** Pixel indices by ascending value; ties keep raster order. */
+export function ascending(values: ArrayLike<number>): Int32Array {
+  const idx = Array.from({ length: values.length }, (_, i) => i);
+  idx.sort((a, b) => values[a] - values[b] || a - b);
+  return Int32Array.from(idx);
+}
+
+/** np.trapz(values, dx=1): the area Quantus's calculate_auc reports. */
+export function trapezoid(values: readonly number[]): number {
+  let s = 0;
+  for (let i = 1; i < values.length; i++) s += (values[i - 1] + values[i]) / 2;
+  return s;
+}
+
+export function checkPositiveInt(v: number, name: string, api: string): void {
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`${api}: ${name} must be a positive integer, got ${v}`);
+}
+
+/** Host copy of a tensor's values in float64. */
+export async function hostValues(t: Tensor): Promise<Float64Array> {
+  return Float64Array.from(await t.data());
+}
+
+/** Divides by the largest |value| (Quantus's normalise_by_max); an all-zero map is left as is. */
+export function normaliseMaxAbs(a: ArrayLike<number>): Float64Array {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return Float64Array.from(a, (v) => (m > 0 ? v / m : v));
+}
