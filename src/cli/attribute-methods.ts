@@ -2,9 +2,10 @@
  * The methods `salient attribute` runs: name, options, and how command-line values become the
  * library call. `salient methods` prints this table.
  */
-import type { BaselineSpec } from "../attribution/baselines.ts";
+import { type BaselineSpec, makeBaseline } from "../attribution/baselines.ts";
 import { blurIg } from "../attribution/methods/blur-ig.ts";
 import { classModelVisualization } from "../attribution/methods/class-model.ts";
+import { deepLift, deepLiftShap } from "../attribution/methods/deeplift.ts";
 import { featureAblation } from "../attribution/methods/feature-ablation.ts";
 import { type CamVariant, camMethod } from "../attribution/methods/grad-cam.ts";
 import { gradient, saliency } from "../attribution/methods/gradient.ts";
@@ -12,6 +13,7 @@ import { deconvnet, guidedBackprop } from "../attribution/methods/guided-backpro
 import { guidedGradCam } from "../attribution/methods/guided-grad-cam.ts";
 import { inputXGradient } from "../attribution/methods/input-x-gradient.ts";
 import { integratedGradients } from "../attribution/methods/integrated-gradients.ts";
+import { lrp } from "../attribution/methods/lrp.ts";
 import { occlusion } from "../attribution/methods/occlusion.ts";
 import { rise } from "../attribution/methods/rise.ts";
 import { type NoiseVariant, smoothGrad } from "../attribution/methods/smooth-grad.ts";
@@ -21,7 +23,9 @@ import { gridSegments } from "../attribution/segments/grid.ts";
 import { slicSegments } from "../attribution/segments/slic.ts";
 import type { Attribution, AttributionMethod, Model, Target } from "../attribution/types.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
+import { concat } from "../ops/concat.ts";
 import { zeros } from "../ops/creation.ts";
+import { LRP_COMPOSITES, type LrpComposite } from "../rules/lrp.ts";
 import { choiceFlag, flag, numberFlag, UsageError } from "./args.ts";
 import { parseGrid } from "./layers.ts";
 
@@ -92,6 +96,29 @@ function baselineOf(c: MethodContext): BaselineSpec {
   );
 }
 
+/** --baselines A.png,B.png (images shaped like the input) or noise:N, stacked [K, C, H, W]. */
+function baselinesOf(c: MethodContext): Tensor {
+  const b = c.opt("baselines") ?? "noise:8";
+  const noise = /^noise:(\d+)$/.exec(b);
+  if (noise) {
+    const k = int("baselines", noise[1], 8);
+    return concat(
+      Array.from({ length: k }, (_, i) =>
+        makeBaseline({ kind: "uniform", seed: c.seed + i }, c.x, "deepLiftShap"),
+      ),
+      0,
+    );
+  }
+  const files = b.split(",");
+  if (files.some((f) => !IMAGE_FILE.test(f))) {
+    throw new UsageError(`--baselines must be image files A.png,B.png,... or noise:N, got "${b}"`);
+  }
+  return concat(
+    files.map((f) => c.readBaseline(f)),
+    0,
+  );
+}
+
 /** --grid HxW for a token layer, when given. */
 const gridOption = (c: MethodContext) => {
   const g = c.opt("grid");
@@ -151,6 +178,29 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     options: [],
     sign: "all",
     run: (c) => deconvnet(c.model, c.x, c.target),
+  },
+  deeplift: {
+    summary: "DeepLIFT, Rescale rule (Captum's DeepLift): (x - baseline) * multipliers",
+    options: ["--baseline black|white|blur|noise|FILE.png (black)"],
+    sign: "all",
+    run: (c) => deepLift(c.model, c.x, c.target, { baseline: baselineOf(c) }),
+  },
+  "deeplift-shap": {
+    summary: "DeepLiftShap: DeepLIFT averaged over a baseline distribution",
+    options: ["--baselines A.png,B.png|noise:N (noise:8)", "--seed N"],
+    sign: "all",
+    run: (c) => deepLiftShap(c.model, c.x, c.target, { baselines: baselinesOf(c) }),
+  },
+  lrp: {
+    summary:
+      "layer-wise relevance propagation with a Zennit composite (default: epsilon everywhere)",
+    options: [`--composite ${LRP_COMPOSITES.join("|")} (epsilon)`, "--epsilon F (1e-6)"],
+    sign: "all",
+    run: (c) =>
+      lrp(c.model, c.x, c.target, {
+        composite: oneOf<LrpComposite>("composite", c.opt("composite"), LRP_COMPOSITES, "epsilon"),
+        epsilon: numberFlag("epsilon", c.opt("epsilon"), { min: 0 }, 1e-6),
+      }),
   },
   gradcam: cam("gradcam"),
   "gradcam++": cam("gradcam++"),

@@ -118,8 +118,19 @@ const METHOD_FLAGS: Record<string, FlagSpec> = {
   baseline: {
     value: "B",
     default: "black",
-    help: "integrated-gradients: black | white | blur | noise | FILE.png",
+    help: "integrated-gradients, deeplift: black | white | blur | noise | FILE.png",
   },
+  baselines: {
+    value: "A.png,B.png|noise:N",
+    default: "noise:8",
+    help: "deeplift-shap: baseline images, or N uniform-noise baselines",
+  },
+  composite: {
+    value: "NAME",
+    default: "epsilon",
+    help: "lrp: epsilon | epsilon-plus | epsilon-plus-flat | epsilon-gamma-box | epsilon-alpha2-beta1 | epsilon-alpha2-beta1-flat",
+  },
+  epsilon: { value: "F", default: "1e-6", help: "lrp: the rules' stabiliser (0 is LRP-0)" },
   "sigma-max": { value: "F", default: "50", help: "blur-ig: largest blur" },
   window: { value: "N|HxW", default: "15", help: "occlusion: window (clipped to the image)" },
   stride: { value: "N|HxW", default: "1", help: "occlusion: stride" },
@@ -150,6 +161,7 @@ const NUMBER_RULES: Record<string, NumberRule> = {
   cells: { integer: true, min: 1, max: 1024 },
   lr: { min: 0, minExclusive: true },
   l2: { min: 0 },
+  epsilon: { min: 0 },
 };
 
 export const ATTRIBUTE_SPEC: CommandSpec = {

@@ -106,6 +106,7 @@ export async function lrp(
     const delta = totals.map((t, i) => t - scoreValues[i]);
     return {
       map,
+      delta,
       details: { scores: scoreValues, totals, delta, composite: rule ?? composite },
     };
   } finally {
