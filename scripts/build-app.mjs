@@ -1,0 +1,67 @@
+// Builds the explorer (`salient app`) into a folder: esbuild bundles web/app/main.ts (the page)
+// and web/app/worker.ts (the worker that computes) against the library's sources, and the page,
+// its style sheet, the bundled photos and Fashion-MNIST images are copied next to them, with a
+// catalogue.json naming the photos. UpscalerJS models are not copied here: `salient app` serves
+// them from node_modules and `salient app --build` copies the ones asked for.
+//   node scripts/build-app.mjs [OUT]   (default dist/app)
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/**
+ * The method registry shares the CLI's flag checks and model resolution, whose modules import
+ * Node built-ins (node:util for parseArgs, node:fs for model files); the explorer never parses a
+ * command line or reads a path, so the browser bundle gets a stand-in that fails if ever called.
+ */
+const browserStandIns = {
+  name: "browser-stand-ins",
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: "stand-in" }));
+    b.onLoad({ filter: /.*/, namespace: "stand-in" }, (args) => ({
+      contents: `module.exports = new Proxy({}, { get: (_, key) => key === "__esModule" ? false : () => { throw new Error(${JSON.stringify(args.path)} + "." + String(key) + " is not available in the browser"); } });`,
+      loader: "js",
+    }));
+  },
+};
+
+export async function buildApp(out = join(root, "dist", "app")) {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  await build({
+    entryPoints: {
+      main: join(root, "web/app/main.ts"),
+      worker: join(root, "web/app/worker.ts"),
+    },
+    outdir: out,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    sourcemap: false,
+    plugins: [browserStandIns],
+    logLevel: "warning",
+  });
+  for (const f of ["index.html", "style.css"]) copyFileSync(join(root, "web/app", f), join(out, f));
+  const photos = [];
+  mkdirSync(join(out, "photos"));
+  for (const f of readdirSync(join(root, "assets/photos"))) {
+    if (!f.endsWith(".png")) continue;
+    copyFileSync(join(root, "assets/photos", f), join(out, "photos", f));
+    photos.push(f.slice(0, -4));
+  }
+  mkdirSync(join(out, "fashion-mnist"));
+  for (const f of readdirSync(join(root, "assets/fashion-mnist")))
+    if (/^test-\d+\.png$/.test(f))
+      copyFileSync(join(root, "assets/fashion-mnist", f), join(out, "fashion-mnist", f));
+  writeFileSync(join(out, "catalogue.json"), JSON.stringify({ photos, upscaler: [] }));
+  return out;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const out = await buildApp(process.argv[2] ? resolve(process.argv[2]) : undefined);
+  console.log(`build-app: wrote ${out}`);
+}

@@ -1,0 +1,324 @@
+// The explorer end to end: starts `salient app` (the CLI bundle given as argv[2], serving the app
+// folder in SALIENT_APP_DIR), opens it in headless Chromium (WebGPU on SwiftShader) through
+// playwright-core and checks what the page computes against the library run in Node here
+// (app-reference.mjs, the CLI's own code paths) and against PyTorch's gradient of a tiny ONNX
+// classifier. Then the same LAM link in a Chromium without WebGPU (the worker falls back to the
+// CPU). Prints "app: N passed, N failed".
+//   node test/browser/app.test.mjs CLI.mjs REFERENCE.mjs
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const [cli, referencePath] = process.argv.slice(2).map((p) => resolve(p));
+const ref = await import(referencePath);
+const FIX = resolve("test/fixtures/attribution");
+const tinyRef = JSON.parse(readFileSync(join(FIX, "tiny-reference.json"), "utf8"));
+
+let passed = 0;
+let failed = 0;
+const check = (name, ok, detail) => {
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
+  if (ok) passed++;
+  else failed++;
+};
+const maxRelDiff = (got, want) => {
+  const scale = Math.max(...want.map(Math.abs), 1e-12);
+  if (!got || got.length !== want.length) return Infinity;
+  return Math.max(...want.map((w, i) => Math.abs(got[i] - w) / scale));
+};
+
+// ---- `salient app --port 0`: the URL is in its first line ----
+const server = spawn(process.execPath, [cli, "app", "--port", "0"], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
+const base = await new Promise((ok, fail) => {
+  let text = "";
+  server.stdout.on("data", (d) => {
+    text += d;
+    const m = /serving the explorer on (\S+)/.exec(text);
+    if (m) ok(m[1]);
+  });
+  server.on("exit", (code) => fail(new Error(`salient app exited with ${code}: ${text}`)));
+  setTimeout(() => fail(new Error(`salient app printed no URL in 20 s: ${text}`)), 20000);
+});
+
+const FLAGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), "xdg-"));
+
+async function browser(webgpu) {
+  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "salient-app-")), {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: webgpu ? [...FLAGS, "--enable-unsafe-webgpu"] : [...FLAGS, "--disable-webgpu"],
+  });
+}
+
+/** A page that records uncaught errors and console errors (the tests require none). */
+async function openPage(context, query) {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.errors = [];
+  page.removeAllListeners("pageerror");
+  page.removeAllListeners("console");
+  page.on("pageerror", (e) => page.errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") page.errors.push(m.text());
+  });
+  await page.goto(`${base}${query}`);
+  return page;
+}
+
+const LAM_WINDOW = { x: 48, y: 48, size: 16 };
+const LAM_QUERY = "?model=bicubic&image=astronaut&window=48,48,16&fold=10";
+
+/** Waits for view `slot` to finish and returns its DI (full precision) and text. */
+async function lamResult(page, slot = "a", timeout = 90000) {
+  const view = page.locator(`.view[data-slot="${slot}"]`);
+  await page.waitForSelector(`.view[data-slot="${slot}"][data-state="done"]`, { timeout });
+  const di = page.locator(`.view[data-slot="${slot}"] .di`);
+  return { value: Number(await di.getAttribute("data-di")), text: await di.textContent(), view };
+}
+
+async function checkLamLink(page, label, wantBackend) {
+  const want = await ref.lamReference({
+    model: "bicubic",
+    scale: 4,
+    photo: "astronaut",
+    window: LAM_WINDOW,
+    fold: 10,
+  });
+  try {
+    const r = await lamResult(page);
+    const backend = await page.locator("#backend").getAttribute("data-backend");
+    check(
+      `${label}: the worker computes on ${wantBackend}`,
+      backend === wantBackend,
+      await page.locator("#backend").textContent(),
+    );
+    check(
+      `${label}: bicubic x4 LAM on astronaut, DI equals the CLI's to 1e-3`,
+      Math.abs(r.value - want) < 1e-3,
+      `page ${r.value}, CLI ${want}`,
+    );
+    check(
+      `${label}: the page shows "DI" with two decimals`,
+      r.text === `DI ${want.toFixed(2)}`,
+      r.text,
+    );
+    const panels = await page.locator('.view[data-slot="a"] .panel canvas').count();
+    check(`${label}: the four LAM panels are drawn`, panels === 4, `${panels} panels`);
+  } catch (e) {
+    check(
+      `${label}: LAM link finishes`,
+      false,
+      `${e.message}; page errors: ${page.errors.join("; ")}`,
+    );
+  }
+}
+
+let context = await browser(true);
+try {
+  // ---- LAM mode on WebGPU: a link, the second model side by side ----
+  let page = await openPage(context, LAM_QUERY);
+  await checkLamLink(page, "WebGPU", "webgpu");
+
+  page = await openPage(
+    context,
+    "?model=fsrcnn-x2&compare=bicubic&image=chelsea&crop=64&window=20,24,12&fold=6",
+  );
+  try {
+    const a = await lamResult(page, "a");
+    const b = await lamResult(page, "b");
+    const wa = await ref.lamReference({
+      model: "fsrcnn-x2",
+      scale: 2,
+      photo: "chelsea",
+      crop: 64,
+      window: { x: 20, y: 24, size: 12 },
+      fold: 6,
+    });
+    const wb = await ref.lamReference({
+      model: "bicubic",
+      scale: 2,
+      photo: "chelsea",
+      crop: 64,
+      window: { x: 20, y: 24, size: 12 },
+      fold: 6,
+    });
+    check(
+      "side by side: fsrcnn-x2 DI equals the CLI's to 1e-3",
+      Math.abs(a.value - wa) < 1e-3,
+      `page ${a.value}, CLI ${wa}`,
+    );
+    check(
+      "side by side: bicubic x2 DI equals the CLI's to 1e-3",
+      Math.abs(b.value - wb) < 1e-3,
+      `page ${b.value}, CLI ${wb}`,
+    );
+  } catch (e) {
+    check("side by side: both views finish", false, `${e.message}; ${page.errors.join("; ")}`);
+  }
+
+  // ---- Cancel mid-run, then the page still computes ----
+  page = await openPage(context, "?model=bicubic&image=coffee&window=40,40,16&fold=100000&batch=1");
+  try {
+    await page.waitForFunction(
+      () => (document.querySelector(".lam-progress")?.value ?? 0) > 0,
+      null,
+      { timeout: 60000 },
+    );
+    await page.click("#cancel");
+    await page.waitForSelector('.view[data-slot="a"][data-state="ready"]', { timeout: 30000 });
+    await page.fill("#fold", "5");
+    await page.dispatchEvent("#fold", "change");
+    await page.click("#rerun");
+    const r = await lamResult(page);
+    const want = await ref.lamReference({
+      model: "bicubic",
+      scale: 4,
+      photo: "coffee",
+      window: { x: 40, y: 40, size: 16 },
+      fold: 5,
+    });
+    check(
+      "cancel mid-run: the page runs LAM again and gets the CLI's DI",
+      Math.abs(r.value - want) < 1e-3,
+      `page ${r.value}, CLI ${want}`,
+    );
+    check("cancel mid-run: the URL keeps the new fold", page.url().includes("fold=5"), page.url());
+  } catch (e) {
+    check(
+      "cancel mid-run leaves the page usable",
+      false,
+      `${e.message}; ${page.errors.join("; ")}`,
+    );
+  }
+
+  // ---- A model that is not image-to-image: a message in the page, no console error ----
+  page = await openPage(context, "?model=bicubic&image=astronaut");
+  try {
+    await page.waitForSelector('.view[data-slot="a"][data-state="ready"]', { timeout: 30000 });
+    await page.setInputFiles("#files", join(FIX, "tiny-cnn.onnx"));
+    await page.waitForSelector("#message.error:not([hidden])", { timeout: 30000 });
+    const text = await page.locator("#message").textContent();
+    check(
+      "a classifier dropped in LAM mode gets a clear message",
+      /not an image-to-image super-resolution model/.test(text) && text.includes("tiny-cnn.onnx"),
+      text,
+    );
+    check(
+      "... and no console error or uncaught exception",
+      page.errors.length === 0,
+      page.errors.join("; "),
+    );
+  } catch (e) {
+    check(
+      "a classifier dropped in LAM mode gets a clear message",
+      false,
+      `${e.message}; ${page.errors.join("; ")}`,
+    );
+  }
+
+  // ---- Classifier mode: two registry methods against the library's maps ----
+  page = await openPage(
+    context,
+    "?mode=classify&model=fashion-cnn&image=test-0&method=saliency&target=9",
+  );
+  for (const method of ["saliency", "integrated-gradients"]) {
+    try {
+      if (method !== "saliency") {
+        await page.selectOption("#c-method", method);
+        await page.click("#c-run");
+        await page.waitForSelector(`#c-result .map-card[data-method="${method}"]`, {
+          timeout: 60000,
+        });
+      }
+      await page.waitForSelector(`#c-result .map-card[data-method="${method}"]`, {
+        timeout: 60000,
+      });
+      const got = await page.evaluate(() =>
+        Array.from(document.querySelector("#c-result .map-card").mapValues),
+      );
+      const want = await ref.classifierReference(method, "test-0", 9);
+      const d = maxRelDiff(got, want);
+      check(
+        `classifier: ${method} on fashion-cnn (class 9) equals the library's map`,
+        d < 1e-4,
+        `max diff ${d.toExponential(2)} of the map's max`,
+      );
+    } catch (e) {
+      check(`classifier: ${method} map`, false, `${e.message}; ${page.errors.join("; ")}`);
+    }
+  }
+  try {
+    const curves = await page.locator("#c-result .curves polyline").count();
+    check(
+      "classifier: deletion and insertion curves are plotted",
+      curves === 2,
+      `${curves} curves`,
+    );
+    const target = await page.locator("#c-target option:checked").textContent();
+    check("classifier: the target is shown by class name", /^9: Ankle boot/.test(target), target);
+  } catch (e) {
+    check("classifier: curves and class names", false, e.message);
+  }
+
+  // ---- A dropped ONNX classifier against PyTorch's gradient ----
+  page = await openPage(context, "?mode=classify");
+  try {
+    await page.waitForFunction(() => document.body.dataset.classify === "ready", null, {
+      timeout: 30000,
+    });
+    await page.setInputFiles("#files", [join(FIX, "tiny-cnn.onnx"), join(FIX, "tiny-input.png")]);
+    await page.waitForFunction(
+      () =>
+        document.body.dataset.classify === "ready" &&
+        document.querySelector("#c-model").value === "tiny-cnn.onnx",
+      null,
+      { timeout: 30000 },
+    );
+    await page.selectOption("#c-target", String(tinyRef.target));
+    await page.selectOption("#c-method", "gradient");
+    await page.click("#c-run");
+    await page.waitForSelector('#c-result .map-card[data-method="gradient"]', { timeout: 30000 });
+    const got = await page.evaluate(() =>
+      Array.from(document.querySelector("#c-result .map-card").mapValues),
+    );
+    // PyTorch's input gradient [1, 3, 8, 8], summed over channels.
+    const want = Array.from(
+      { length: 64 },
+      (_, p) => tinyRef.gradient[p] + tinyRef.gradient[64 + p] + tinyRef.gradient[128 + p],
+    );
+    const d = maxRelDiff(got, want);
+    check(
+      "a dropped ONNX classifier: its gradient map equals PyTorch's",
+      d < 1e-4,
+      `max diff ${d.toExponential(2)} of the map's max`,
+    );
+  } catch (e) {
+    check("a dropped ONNX classifier", false, `${e.message}; ${page.errors.join("; ")}`);
+  }
+} finally {
+  await context.close();
+}
+
+// ---- Without WebGPU: the worker falls back to the CPU ----
+context = await browser(false);
+try {
+  const page = await openPage(context, LAM_QUERY);
+  await checkLamLink(page, "no WebGPU", "cpu");
+} finally {
+  await context.close();
+  server.kill("SIGTERM");
+}
+console.log(`app: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
