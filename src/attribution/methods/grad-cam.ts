@@ -4,7 +4,9 @@
  * - Grad-CAM++ (Chattopadhyay et al., as pytorch-grad-cam computes it):
  *   a = G^2 / (2 G^2 + sum_ij(A) G^3 + eps), 0 where G = 0; weights sum_ij relu(G) a;
  * - HiResCAM (Draelos & Carin): relu(sum_k G^k * A^k) (elementwise);
- * - LayerCAM (Jiang et al.): relu(sum_k relu(G^k) * A^k).
+ * - LayerCAM (Jiang et al.): relu(sum_k relu(G^k) * A^k);
+ * - XGrad-CAM (Fu et al. 2020, as pytorch-grad-cam computes it): weights
+ *   sum_ij(G^k A^k) / (sum_ij(A^k) + 1e-7).
  * The map is upsampled to the input's spatial size (bilinear by default, the paper's choice;
  * Captum uses nearest) and returned as [N, 1, H, W]; the layer-resolution map is in the details.
  * A transformer layer's tokens [N, T, C] are first laid out on a grid [N, C, h, w] (the class
@@ -23,7 +25,7 @@ import type { Attribution, Model, Target } from "../types.ts";
 import { type TokenLayout, tokenLayout, tokensToGrid } from "./token-grid.ts";
 
 /** Which member of the CAM family camMethod computes (see the module comment for each formula). */
-export type CamVariant = "gradcam" | "gradcam++" | "hirescam" | "layercam";
+export type CamVariant = "gradcam" | "gradcam++" | "hirescam" | "layercam" | "xgradcam";
 
 /** Options of the CAM methods: the layer, the final ReLU and the upsampling to the input. */
 export interface CamOptions extends EngineOptions {
@@ -52,7 +54,7 @@ export interface CamDetails extends Record<string, unknown> {
   /** The map at the layer's resolution, [N, 1, h, w] row-major. */
   layerMap: Float32Array;
   layerShape: number[];
-  /** Channel weights [N, K] for gradcam and gradcam++ (empty for the elementwise variants). */
+  /** Channel weights [N, K] for the weighted variants (empty for the elementwise ones). */
   weights: Float32Array;
   scores: number[];
   /** For a token layer: the class tokens dropped and the grid the rest were laid on. */
@@ -61,6 +63,8 @@ export interface CamDetails extends Record<string, unknown> {
 
 /** The Grad-CAM++ stabiliser of pytorch-grad-cam. */
 export const GRADCAM_PP_EPS = 1e-6;
+/** The XGrad-CAM stabiliser of pytorch-grad-cam. */
+export const XGRADCAM_EPS = 1e-7;
 
 function camOf(variant: CamVariant, a: Tensor, g: Tensor): { cam: Tensor; weights: Tensor | null } {
   switch (variant) {
@@ -77,6 +81,10 @@ function camOf(variant: CamVariant, a: Tensor, g: Tensor): { cam: Tensor; weight
         sub(1, equal(g, 0)),
       );
       const w = sum(mul(relu(g), alpha), [2, 3], true);
+      return { cam: sum(mul(w, a), 1, true), weights: w };
+    }
+    case "xgradcam": {
+      const w = div(sum(mul(g, a), [2, 3], true), add(sum(a, [2, 3], true), XGRADCAM_EPS));
       return { cam: sum(mul(w, a), 1, true), weights: w };
     }
     case "hirescam":
@@ -180,3 +188,6 @@ export const hiResCam = (model: Model, x: Tensor, target: Target, o: CamOptions)
 /** LayerCAM (Jiang et al.): relu(sum_k relu(G^k) * A^k), [N, 1, H, W]. */
 export const layerCam = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
   camMethod(model, x, target, "layercam", o);
+/** XGrad-CAM (Fu et al. 2020): weights sum_ij(G A) / (sum_ij A + 1e-7), [N, 1, H, W]. */
+export const xGradCam = (model: Model, x: Tensor, target: Target, o: CamOptions) =>
+  camMethod(model, x, target, "xgradcam", o);
