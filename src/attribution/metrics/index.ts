@@ -19,6 +19,24 @@ export {
   insertionAuc,
 } from "./deletion.ts";
 export {
+  faithfulnessCorrelation,
+  faithfulnessEstimate,
+  type MonotonicityResult,
+  monotonicityArya,
+  monotonicityCorrelation,
+  type PerturbationOptions,
+  type StepOptions,
+  sensitivityN,
+} from "./faithfulness.ts";
+export {
+  type CurveResult,
+  type IrofOptions,
+  irof,
+  pixelFlipping,
+  regionPerturbation,
+  selectivity,
+} from "./faithfulness-curves.ts";
+export {
   gaussianPerturbation,
   type InfidelityOptions,
   infidelity,

@@ -4,12 +4,14 @@
  * "uniform" = fresh uniform noise in [min, max]), the scores of many perturbed copies of one
  * example built on the host and evaluated in batches, and small numeric helpers.
  */
-import type { EngineContext } from "../../autodiff/context.ts";
+import { type EngineContext, type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
 import type { Random } from "../../random.ts";
-import { evalScoresOf } from "../evaluate.ts";
-import type { Model, Target } from "../types.ts";
+import { rowsPerCall } from "../batching.ts";
+import { checkCall, evalScores, evalScoresOf } from "../evaluate.ts";
+import type { BatchOptions, Model, Target } from "../types.ts";
+import { checkMapFor, pixelSaliency } from "./pixel-saliency.ts";
 
 /** What replaces a perturbed pixel (all channels): a Quantus baseline name or a fixed value. */
 export type Baseline = "black" | "white" | "mean" | "uniform" | number;
@@ -150,4 +152,49 @@ export function normaliseMaxAbs(a: ArrayLike<number>): Float64Array {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return Float64Array.from(a, (v) => (m > 0 ? v / m : v));
+}
+
+/** What every perturbation metric starts from: checked inputs, per-pixel maps and clean scores. */
+export interface Prepared {
+  ctx: EngineContext;
+  batch: number;
+  /** Channel-summed map per example (H * W values). */
+  sal: Float64Array[];
+  xv: ArrayLike<number>;
+  /** Target scores of the unperturbed examples. */
+  base: Float64Array;
+  baseline: Baseline;
+}
+
+export async function prepare(
+  model: Model,
+  x: Tensor,
+  target: Target,
+  map: Tensor,
+  o: BatchOptions & EngineOptions & { baseline?: Baseline },
+  defaultBaseline: Baseline,
+  api: string,
+): Promise<Prepared> {
+  const ctx = engineContext(o);
+  await checkCall(x, target, api);
+  checkMapFor(map, x, api);
+  const baseline = o.baseline ?? defaultBaseline;
+  checkBaseline(baseline, api);
+  const batch = rowsPerCall(x, o.batchSize, api);
+  const sal = await pixelSaliency(map, api);
+  const xv = await x.data();
+  const base = await evalScores(model, x, target, batch, ctx, api);
+  return { ctx, batch, sal, xv, base, baseline };
+}
+
+/** The pixels of group g when `order` is cut into groups of `step`. */
+export function group(order: Int32Array, g: number, step: number): Int32Array {
+  return order.subarray(g * step, Math.min(order.length, (g + 1) * step));
+}
+
+/** Sum of the map over some pixels. */
+export function sumAt(a: ArrayLike<number>, pixels: ArrayLike<number>): number {
+  let s = 0;
+  for (let k = 0; k < pixels.length; k++) s += a[pixels[k]];
+  return s;
 }
