@@ -19,6 +19,7 @@ import {
   parseFlags,
   UsageError,
 } from "./args.ts";
+import { APP_SPEC, runApp } from "./app.ts";
 import {
   ATTRIBUTE_SPEC,
   GALLERY_SPEC,
@@ -164,6 +165,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   lam: { spec: LAM_SPEC, run: (a, io) => runLam(a, line(io)) },
+  app: { spec: APP_SPEC, run: (a, io) => runApp(a, line(io)) },
   layers: { spec: LAYERS_SPEC, run: (a, io) => runLayers(a, line(io)) },
   "compare-models": {
     spec: COMPARE_SPEC,
