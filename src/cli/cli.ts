@@ -11,6 +11,7 @@ import {
   type UpscalerPackage,
   upscalerInstalled,
 } from "../models/io/tfjs/node.ts";
+import { APP_SPEC, runApp } from "./app.ts";
 import {
   type CommandSpec,
   didYouMean,
@@ -19,7 +20,6 @@ import {
   parseFlags,
   UsageError,
 } from "./args.ts";
-import { APP_SPEC, runApp } from "./app.ts";
 import {
   ATTRIBUTE_SPEC,
   GALLERY_SPEC,
