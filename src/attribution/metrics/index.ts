@@ -61,4 +61,12 @@ export {
 } from "./randomisation.ts";
 export { pearson, ranks, spearman } from "./rank-correlation.ts";
 export { noisyLinearImpute, type RoadOptions, type RoadResult, road } from "./road.ts";
+export {
+  avgSensitivity,
+  type ContinuityOptions,
+  type ContinuityResult,
+  continuity,
+  localLipschitzEstimate,
+  type RobustnessOptions,
+} from "./robustness.ts";
 export { type Explainer, maxSensitivity, type SensitivityOptions } from "./sensitivity.ts";
