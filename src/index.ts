@@ -119,6 +119,7 @@ export {
 } from "./ops/unary.ts";
 export { nearestUpsampleConv2d } from "./ops/upsample-conv.ts";
 export { Random } from "./random.ts";
+export { type CoverageTable, coverageTable } from "./rules/coverage-table.ts";
 export { deepLiftRules } from "./rules/deeplift.ts";
 // ---- Gradient rule sets (for withRules) ----
 export {
@@ -233,6 +234,14 @@ export {
   blurIgSigmas,
 } from "./attribution/methods/blur-ig.ts";
 export {
+  ablationCam,
+  eigenCam,
+  type PerturbationCamOptions,
+  type PerturbationCamVariant,
+  perturbationCam,
+  scoreCam,
+} from "./attribution/methods/cam-family.ts";
+export {
   type ClassModelDetails,
   type ClassModelOptions,
   classModelVisualization,
@@ -250,6 +259,13 @@ export {
   featureAblation,
 } from "./attribution/methods/feature-ablation.ts";
 export {
+  type BiasLayer,
+  type FullGradDetails,
+  type FullGradOptions,
+  fullGrad,
+  fullGradBiases,
+} from "./attribution/methods/fullgrad.ts";
+export {
   type CamDetails,
   type CamOptions,
   type CamVariant,
@@ -258,6 +274,7 @@ export {
   gradCamPlusPlus,
   hiResCam,
   layerCam,
+  xGradCam,
 } from "./attribution/methods/grad-cam.ts";
 export {
   type GradientDetails,
@@ -265,14 +282,30 @@ export {
   gradient,
   saliency,
 } from "./attribution/methods/gradient.ts";
+export {
+  type GradientShapDetails,
+  type GradientShapOptions,
+  gradientShap,
+} from "./attribution/methods/gradient-shap.ts";
 export { deconvnet, guidedBackprop } from "./attribution/methods/guided-backprop.ts";
 export { guidedGradCam } from "./attribution/methods/guided-grad-cam.ts";
+export {
+  type GuidedIgDetails,
+  type GuidedIgOptions,
+  guidedIg,
+} from "./attribution/methods/guided-ig.ts";
 export { inputXGradient } from "./attribution/methods/input-x-gradient.ts";
 export {
   type IntegratedGradientsDetails,
   type IntegratedGradientsOptions,
   integratedGradients,
 } from "./attribution/methods/integrated-gradients.ts";
+export {
+  type KernelShapDetails,
+  type KernelShapOptions,
+  kernelShap,
+} from "./attribution/methods/kernel-shap.ts";
+export { type LimeDetails, type LimeOptions, lime } from "./attribution/methods/lime.ts";
 export { type LrpDetails, type LrpOptions, lrp } from "./attribution/methods/lrp.ts";
 export {
   leaveOneOut,

@@ -15,9 +15,11 @@ import {
 } from "../../src/attribution/index.ts";
 import type { Attribution, Model } from "../../src/attribution/types.ts";
 import type { Tensor } from "../../src/autodiff/tensor.ts";
+import * as s from "../../src/index.ts";
 import { loadFashionCnn } from "../../src/models/classifiers/fashion-cnn.ts";
 import { ResNet } from "../../src/models/classifiers/resnet.ts";
 import { tensor } from "../../src/ops/creation.ts";
+import { coverageTable } from "../../src/rules/coverage-table.ts";
 import { galleryStrip, type Panel } from "../../src/viz/gallery.ts";
 import { readImage, writePng } from "../../src/viz/image-io-node.ts";
 import { enlarge, heatmap, toRgb } from "../../src/viz/overlay.ts";
@@ -132,6 +134,28 @@ for (const c of claims) {
     );
   }
 }
+lines.push(
+  "## What each rule set covers",
+  "",
+  "Every built-in rule set declares the ops it passes through by definition; recording any other op it has no rule for fails (or warns, where the definition allows the plain gradient). Ops not listed keep their gradient by definition.",
+  "",
+  "| rule set | replaces | keeps the gradient with a warning | refuses |",
+  "| --- | --- | --- | --- |",
+);
+for (const [name, set] of [
+  ["guided backprop", s.rules.guidedBackprop],
+  ["deconvnet", s.rules.deconvnet],
+  ["LRP (every composite)", s.lrpEpsilonRules()],
+  ["DeepLIFT (Rescale)", s.deepLiftRules()],
+] as const) {
+  const t = coverageTable(set);
+  const list = (xs: readonly string[]) =>
+    xs.length ? xs.map((x) => `\`${x}\``).join(", ") : "none";
+  lines.push(
+    `| ${name} | ${list(t.changes)} | ${list(t.warns.map((w) => w.op))} | ${list(t.fails)} |`,
+  );
+}
+lines.push("");
 lines.push("## Warnings the rule sets raised during the study", "");
 if (warnings.size === 0) lines.push("None.");
 for (const w of warnings) lines.push(`- ${w}`);

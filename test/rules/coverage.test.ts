@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import * as s from "../../src/index.ts";
 import { ops } from "../../src/ops/registry.ts";
+import { coverageTable } from "../../src/rules/coverage-table.ts";
 import {
   CUSTOM,
   LINEAR,
@@ -137,5 +138,33 @@ describe("named customGrad ops", () => {
     expect(() =>
       s.withRules(strict, () => s.vjp(double("probe"), [s.tensor([1])], s.tensor([1]))),
     ).toThrow(/contains custom op "probe"/);
+  });
+});
+
+describe("coverage tables", () => {
+  test("guided backprop and deconvnet change exactly the rectifiers and refuse nothing", () => {
+    for (const set of [guidedBackpropRules, deconvnetRules]) {
+      const t = coverageTable(set);
+      expect(t.changes.sort()).toEqual(["leakyRelu", "prelu", "relu"]);
+      expect(t.fails).toEqual([]);
+      expect(t.warns.map((w) => w.op)).toContain("gelu");
+      expect(t.warns.map((w) => w.op)).toContain("custom");
+    }
+  });
+
+  test("LRP replaces the linear ops and activations and refuses ops without an LRP rule", () => {
+    const t = coverageTable(s.lrpEpsilonRules());
+    for (const op of ["conv2d", "linear", "matmul", "add", "sum", "avgPool2d", "relu", "prelu"])
+      expect(t.changes).toContain(op);
+    for (const op of ["exp", "sqrt", "custom", "maximum"]) expect(t.fails).toContain(op);
+    for (const op of ["concat", "maxPool2d", "reshape"]) expect(t.passThrough).toContain(op);
+  });
+
+  test("DeepLIFT rescales every unary nonlinearity and keeps linear ops", () => {
+    const t = coverageTable(s.deepLiftRules());
+    for (const op of ["relu", "leakyRelu", "prelu", "sigmoid", "tanh", "gelu"])
+      expect(t.changes).toContain(op);
+    for (const op of ["conv2d", "linear", "matmul", "add"]) expect(t.passThrough).toContain(op);
+    expect(t.warns.map((w) => w.op)).toContain("maxPool2d");
   });
 });
