@@ -6,7 +6,11 @@
 import type { BlurIgOptions } from "./methods/blur-ig.ts";
 import type { CamOptions } from "./methods/grad-cam.ts";
 import type { GradientOptions } from "./methods/gradient.ts";
+import type { GradientShapOptions } from "./methods/gradient-shap.ts";
+import type { GuidedIgOptions } from "./methods/guided-ig.ts";
 import type { IntegratedGradientsOptions } from "./methods/integrated-gradients.ts";
+import type { KernelShapOptions } from "./methods/kernel-shap.ts";
+import type { LimeOptions } from "./methods/lime.ts";
 import type { OcclusionOptions } from "./methods/occlusion.ts";
 import type { SmoothGradOptions } from "./methods/smooth-grad.ts";
 
@@ -21,6 +25,10 @@ export interface Preset {
   occlusion: OcclusionOptions;
   gradCam: Omit<CamOptions, "layer">;
   blurIg: BlurIgOptions;
+  kernelShap: Omit<KernelShapOptions, "mask">;
+  lime: Omit<LimeOptions, "mask">;
+  gradientShap: GradientShapOptions;
+  guidedIg: GuidedIgOptions;
 }
 
 /** Captum's and PAIR saliency's defaults, to spread under your own options. */
@@ -35,6 +43,12 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     occlusion: { stride: 1, fill: 0, aggregation: "mean" },
     gradCam: { relu: false, upsample: "nearest" },
     blurIg: {},
+    // KernelShap n_samples=25; Lime n_samples=50, Bernoulli(1/2) coalitions, exp cosine kernel of
+    // width 1, SkLearnLasso(alpha=0.01); GradientShap n_samples=5, stdevs=0.
+    kernelShap: { samples: 25, fill: 0 },
+    lime: { samples: 50, alpha: 0.01, kernelWidth: 1, fill: 0 },
+    gradientShap: { samples: 5, stdev: 0 },
+    guidedIg: {},
   },
   pair: {
     // Raw gradients; IG x_steps=25 on linspace(0, 1) with weights 1/n from zeros; GetSmoothedMask
@@ -46,6 +60,11 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     occlusion: { window: 15, stride: 1, fill: 0, aggregation: "sum" },
     gradCam: { relu: true, upsample: "bilinear" },
     blurIg: { sigmaMax: 50, steps: 100, gradStep: 0.01, sqrt: false },
+    kernelShap: {},
+    lime: {},
+    gradientShap: {},
+    // GuidedIG.GetMask: x_steps=200, fraction=0.25, max_dist=0.02, zeros baseline.
+    guidedIg: { steps: 200, fraction: 0.25, maxDist: 0.02, baseline: 0 },
   },
 };
 

@@ -4,15 +4,26 @@
  */
 import { type BaselineSpec, makeBaseline } from "../attribution/baselines.ts";
 import { blurIg } from "../attribution/methods/blur-ig.ts";
+import {
+  ablationCam,
+  eigenCam,
+  type PerturbationCamOptions,
+  scoreCam,
+} from "../attribution/methods/cam-family.ts";
 import { classModelVisualization } from "../attribution/methods/class-model.ts";
 import { deepLift, deepLiftShap } from "../attribution/methods/deeplift.ts";
 import { featureAblation } from "../attribution/methods/feature-ablation.ts";
+import { fullGrad, fullGradBiases } from "../attribution/methods/fullgrad.ts";
 import { type CamVariant, camMethod } from "../attribution/methods/grad-cam.ts";
 import { gradient, saliency } from "../attribution/methods/gradient.ts";
+import { gradientShap } from "../attribution/methods/gradient-shap.ts";
 import { deconvnet, guidedBackprop } from "../attribution/methods/guided-backprop.ts";
 import { guidedGradCam } from "../attribution/methods/guided-grad-cam.ts";
+import { guidedIg } from "../attribution/methods/guided-ig.ts";
 import { inputXGradient } from "../attribution/methods/input-x-gradient.ts";
 import { integratedGradients } from "../attribution/methods/integrated-gradients.ts";
+import { kernelShap } from "../attribution/methods/kernel-shap.ts";
+import { lime } from "../attribution/methods/lime.ts";
 import { lrp } from "../attribution/methods/lrp.ts";
 import { occlusion } from "../attribution/methods/occlusion.ts";
 import { rise } from "../attribution/methods/rise.ts";
@@ -23,6 +34,7 @@ import { gridSegments } from "../attribution/segments/grid.ts";
 import { slicSegments } from "../attribution/segments/slic.ts";
 import type { Attribution, AttributionMethod, Model, Target } from "../attribution/types.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
+import type { Module } from "../models/nn/module.ts";
 import { concat } from "../ops/concat.ts";
 import { zeros } from "../ops/creation.ts";
 import { LRP_COMPOSITES, type LrpComposite } from "../rules/lrp.ts";
@@ -36,6 +48,8 @@ export interface MethodContext {
   /** Parsed option values by flag name (without --). */
   opt: (name: string) => string | undefined;
   preset: Preset | null;
+  /** The model as a module, for methods that read its parameters (FullGrad's biases). */
+  module?: Module;
   /** The layer for CAM methods (--layer or the architecture's default). */
   layer: () => string;
   /** Reads a baseline image file shaped like the input. */
@@ -139,6 +153,40 @@ const cam = (variant: CamVariant): MethodEntry => ({
     }),
 });
 
+/** The pixel groups of --segments grid:N|slic:N (default grid:4). */
+async function segmentMask(c: MethodContext): Promise<Int32Array> {
+  const spec = c.opt("segments") ?? "grid:4";
+  const m = /^(grid|slic):(\d+)$/.exec(spec);
+  if (!m) throw new UsageError(`--segments must be grid:N or slic:N, got "${spec}"`);
+  const [, ch, h, w] = c.x.shape;
+  const k = int("segments", m[2], 1);
+  return m[1] === "grid"
+    ? gridSegments(h, w, k)
+    : slicSegments(Float32Array.from(await c.x.data()), ch, h, w, { segments: k });
+}
+
+/** A gradient-free CAM (Score-CAM, Ablation-CAM, Eigen-CAM) on --layer. */
+const perturbationCamEntry = (
+  summary: string,
+  method: (
+    m: Model,
+    x: Tensor,
+    t: Target,
+    o: PerturbationCamOptions,
+  ) => Promise<Attribution<Record<string, unknown>>>,
+): MethodEntry => ({
+  summary,
+  options: ["--layer NAME", "--batch-size N"],
+  layerMap: true,
+  sign: "positive",
+  run: (c) =>
+    method(c.model, c.x, c.target, {
+      layer: c.layer(),
+      upsample: "bilinear",
+      batchSize: c.batchSize,
+    }),
+});
+
 /** Base methods SmoothGrad can wrap. */
 const BASES: Record<string, AttributionMethod<unknown, Record<string, unknown>>> = {
   gradient: (m, x, t) => gradient(m, x, t),
@@ -206,6 +254,32 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   "gradcam++": cam("gradcam++"),
   hirescam: cam("hirescam"),
   layercam: cam("layercam"),
+  "xgrad-cam": cam("xgradcam"),
+  "score-cam": perturbationCamEntry(
+    "Score-CAM (pytorch-grad-cam): channels as input masks, softmax of their scores",
+    scoreCam,
+  ),
+  "ablation-cam": perturbationCamEntry(
+    "Ablation-CAM (pytorch-grad-cam): score drop when each channel is ablated",
+    ablationCam,
+  ),
+  "eigen-cam": perturbationCamEntry(
+    "Eigen-CAM: first principal component of the layer (no target)",
+    eigenCam,
+  ),
+  fullgrad: {
+    summary: "FullGrad (pytorch-grad-cam): |x * grad| plus |bias * grad| of every conv/BN layer",
+    options: [],
+    sign: "positive",
+    run: async (c) => {
+      const biases = c.module ? await fullGradBiases(c.module) : [];
+      if (!biases.length)
+        throw new Error(
+          "fullgrad: no Conv2d or BatchNorm2d layers with a bias found; FullGrad reads biases from built-in models only",
+        );
+      return fullGrad(c.model, c.x, c.target, { biases });
+    },
+  },
   "guided-gradcam": {
     summary: "guided backprop times the upsampled Grad-CAM map",
     options: ["--layer NAME"],
@@ -325,6 +399,79 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
         batchSize: c.batchSize,
       });
     },
+  },
+  "kernel-shap": {
+    summary: "KernelSHAP over segments (Captum sampling; exact Shapley when samples >= 2^segments)",
+    options: [
+      "--segments grid:N|slic:N (grid:4)",
+      "--fill F (0)",
+      "--samples N (25)",
+      "--seed N",
+      "--batch-size N",
+    ],
+    sign: "all",
+    run: async (c) => {
+      const p = c.preset?.kernelShap ?? {};
+      return kernelShap(c.model, c.x, c.target, {
+        mask: await segmentMask(c),
+        fill: num("fill", c.opt("fill"), 0),
+        samples: int("samples", c.opt("samples"), p.samples ?? 25, 2),
+        seed: c.seed,
+        batchSize: c.batchSize,
+      });
+    },
+  },
+  lime: {
+    summary: "LIME over segments (Captum: Bernoulli 1/2 samples, cosine kernel, Lasso 0.01)",
+    options: [
+      "--segments grid:N|slic:N (grid:4)",
+      "--fill F (0)",
+      "--samples N (50)",
+      "--seed N",
+      "--batch-size N",
+    ],
+    sign: "all",
+    run: async (c) => {
+      const p = c.preset?.lime ?? {};
+      return lime(c.model, c.x, c.target, {
+        ...p,
+        mask: await segmentMask(c),
+        fill: num("fill", c.opt("fill"), 0),
+        samples: int("samples", c.opt("samples"), p.samples ?? 50),
+        seed: c.seed,
+        batchSize: c.batchSize,
+      });
+    },
+  },
+  "gradient-shap": {
+    summary: "GradientSHAP / expected gradients (Captum: 5 samples, random path point)",
+    options: [
+      "--samples N (5)",
+      "--baseline black|white|blur|noise|FILE.png (black)",
+      "--seed N",
+      "--batch-size N",
+    ],
+    sign: "all",
+    run: (c) => {
+      const p = c.preset?.gradientShap ?? {};
+      return gradientShap(c.model, c.x, c.target, {
+        ...p,
+        baselines: baselineOf(c),
+        samples: int("samples", c.opt("samples"), p.samples ?? 5),
+        seed: c.seed,
+        batchSize: c.batchSize,
+      });
+    },
+  },
+  "guided-ig": {
+    summary: "Guided IG (PAIR: 200 steps, fraction 0.25, max_dist 0.02, black baseline)",
+    options: ["--steps N (200)", "--baseline black|white|blur|noise|FILE.png (black)"],
+    sign: "all",
+    run: (c) =>
+      guidedIg(c.model, c.x, c.target, {
+        steps: int("steps", c.opt("steps"), 200),
+        baseline: baselineOf(c),
+      }),
   },
   rise: {
     summary: "RISE: random masks weighted by the softmax probability of the target",

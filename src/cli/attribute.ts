@@ -106,7 +106,11 @@ const METHOD_FLAGS: Record<string, FlagSpec> = {
     help: "class-model: the input shape when the architecture does not fix it",
   },
   "base-method": { value: "NAME", default: "gradient", help: "smoothgrad: the method it wraps" },
-  samples: { value: "N", default: "25", help: "smoothgrad: noisy samples" },
+  samples: {
+    value: "N",
+    defaultText: "smoothgrad 25; kernel-shap 25; lime 50; gradient-shap 5",
+    help: "smoothgrad, kernel-shap, lime, gradient-shap: samples",
+  },
   noise: { value: "F", default: "0.15", help: "smoothgrad: noise std relative to the input range" },
   variant: { value: "NAME", default: "mean", help: "smoothgrad: mean | squared | vargrad" },
   steps: {
@@ -358,6 +362,7 @@ async function attributeWith(
     target: p.target,
     opt: (k) => v[k as keyof Values],
     preset: v.preset ? preset(v.preset) : null,
+    module: p.resolved.module,
     layer: () => {
       let l = v.layer ?? p.resolved.camLayer;
       if (!l) {

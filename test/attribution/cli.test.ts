@@ -197,7 +197,9 @@ describe("salient attribute", () => {
       () => {},
     );
     expect(resized.shape).toEqual([1, 1, 28, 28]);
-    await expect(run(["--method", "lime", ...out])).rejects.toThrow(/unknown method "lime"/);
+    await expect(run(["--method", "no-such-method", ...out])).rejects.toThrow(
+      /unknown method "no-such-method"/,
+    );
     await expect(run(["--method", "gradient", "--target", "10", ...out])).rejects.toThrow(
       /--target 10 is out of range: the model has 10 outputs/,
     );
