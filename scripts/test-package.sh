@@ -171,6 +171,17 @@ run_onnx() {
 }
 check "example onnx-classifier: logits match an independent forward pass, IG complete" run_onnx
 
+run_rules() {
+  (cd "$app" && node examples/node/rule-equivalences.js) >"$work/rules.out" || return 1
+  # Guided backprop written as one rule equals the built-in set and differs from the gradient;
+  # LRP-0 equals gradient x input on a ReLU network (up to float32 rounding).
+  expect "$work/rules.out" "
+    r.guidedVsBuiltIn === 0
+    r.guidedVsGradient > 0.1
+    r.lrp0VsGradientXInput < 1e-5"
+}
+check "example rule-equivalences: one-entry guided backprop equals the built-in set, LRP-0 = gradient x input" run_rules
+
 run_deno() {
   mkdir -p "$app/examples/deno" && cp "$work/deno-example/quick-start.ts" "$app/examples/deno/" &&
     (cd "$app" && "$bin/deno" run --allow-read --allow-env examples/deno/quick-start.ts) >"$work/deno.out" ||
