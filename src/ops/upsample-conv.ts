@@ -12,25 +12,21 @@
 import { ruleFor } from "../autodiff/rule-set.ts";
 import { state } from "../autodiff/state.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
-import { mul } from "./binary.ts";
-import { concat } from "./concat.ts";
+import { add, mul } from "./binary.ts";
 import { type Conv2dOptions, conv2d, resolvePadding } from "./conv.ts";
 import { fill } from "./creation.ts";
-import { gather } from "./gather.ts";
+import { pad } from "./pad.ts";
 import { pixelShuffle } from "./pixel-shuffle.ts";
-import { sum } from "./reduce.ts";
 import { reshape } from "./reshape.ts";
 import { upsample } from "./resize.ts";
+import { reverse, slice } from "./slice.ts";
 import { transpose } from "./transpose.ts";
 
-/** One axis of the merge: for phase a and low-res tap t', which original taps t land there. */
+/** One axis of the merge: the low-res kernel size and its padding before / after. */
 interface AxisMerge {
-  /** Low-res kernel size and its padding before / after. */
   size: number;
   padBefore: number;
   padAfter: number;
-  /** hit[(a * size + t') * k + t] = 1 when original tap t reads low-res offset t' at phase a. */
-  hit: Uint8Array;
 }
 
 function axisMerge(k: number, padBefore: number, r: number): AxisMerge {
@@ -39,11 +35,51 @@ function axisMerge(k: number, padBefore: number, r: number): AxisMerge {
   const offset = (a: number, t: number) => Math.floor((a + t - padBefore) / r);
   const lo = offset(0, 0);
   const hi = offset(r - 1, k - 1);
-  const size = hi - lo + 1;
-  const hit = new Uint8Array(r * size * k);
-  for (let a = 0; a < r; a++)
-    for (let t = 0; t < k; t++) hit[(a * size + offset(a, t) - lo) * k + t] = 1;
-  return { size, padBefore: -lo, padAfter: hi, hit };
+  return { size: hi - lo + 1, padBefore: -lo, padAfter: hi };
+}
+
+/**
+ * Sliding sums along the leading axis of t [k, ...]: row q of the result is the sum of the r taps
+ * from (first + q) on (zeros outside the kernel), for q in [0, size * r). For phase a and low-res
+ * offset t' the taps landing there are the run of r from (lo + t') r - a + padBefore (clipped to
+ * the kernel); with first = lo r - (r - 1) + padBefore these runs are rows t' r + (r - 1 - a).
+ * Sums of shifted slices, never a product with a 0/1 matrix: 0 * Inf would turn one infinite
+ * weight into NaN in every merged tap.
+ */
+function runSums(t: Tensor, m: AxisMerge, padBefore: number, r: number): Tensor {
+  const k = t.shape[0];
+  const first = -m.padBefore * r - (r - 1) + padBefore;
+  const before = Math.max(0, -first);
+  const after = Math.max(0, first + m.size * r - 1 + r - k);
+  const rest = t.shape.slice(1);
+  const padded = pad(t, [[before, after], ...rest.map((): [number, number] => [0, 0])]);
+  const rows = (j: number) =>
+    slice(padded, [first + before + j, ...rest.map(() => 0)], [m.size * r, ...rest]);
+  let sums = rows(0);
+  for (let j = 1; j < r; j++) sums = add(sums, rows(j));
+  return sums;
+}
+
+/**
+ * w [O, C, kh, kw] -> [O * r * r, C, K'h, K'w]: output channel o * r * r + a * r + b holds the
+ * merged taps of phase (a, b), each the sum of the original taps reading that low-res offset.
+ */
+function mergeTaps(
+  w: Tensor,
+  my: AxisMerge,
+  top: number,
+  mx: AxisMerge,
+  left: number,
+  r: number,
+): Tensor {
+  const [o, c, kh, kw] = w.shape;
+  // Rows first on [kh, kw, O C], then columns on [kw, rows, O C].
+  const byRows = runSums(reshape(transpose(w, [2, 3, 0, 1]), [kh, kw, o * c]), my, top, r);
+  const both = runSums(transpose(byRows, [1, 0, 2]), mx, left, r);
+  // Rows of both: t'x r + (r - 1 - b); columns: t'y r + (r - 1 - a).
+  const split = reverse(reshape(both, [mx.size, r, my.size, r, o, c]), [1, 3]);
+  // [t'x, b, t'y, a, O, C] -> [O, a, b, C, t'y, t'x].
+  return reshape(transpose(split, [4, 3, 1, 5, 2, 0]), [o * r * r, c, my.size, mx.size]);
 }
 
 /**
@@ -78,30 +114,8 @@ export function nearestUpsampleConv2d(
   const my = axisMerge(kh, top, scale);
   const mx = axisMerge(kw, left, scale);
   const r2 = scale * scale;
-  // Each merged tap is the sum of the original taps landing on it, gathered rather than
-  // multiplied by a 0/1 matrix: 0 * Inf would turn one infinite weight into NaN in every merged
-  // tap. Slots a tap does not fill read an appended zero column (index kh * kw).
-  const cols = r2 * my.size * mx.size;
-  const taps: number[][] = Array.from({ length: cols }, () => []);
-  for (let a = 0; a < scale; a++)
-    for (let b = 0; b < scale; b++)
-      for (let sy = 0; sy < my.size; sy++)
-        for (let sx = 0; sx < mx.size; sx++) {
-          const col = ((a * scale + b) * my.size + sy) * mx.size + sx;
-          for (let ty = 0; ty < kh; ty++)
-            for (let tx = 0; tx < kw; tx++)
-              if (my.hit[(a * my.size + sy) * kh + ty] && mx.hit[(b * mx.size + sx) * kw + tx])
-                taps[col].push(ty * kw + tx);
-        }
-  const slots = Math.max(...taps.map((t) => t.length));
-  const index = taps.flatMap((t) => [...t, ...new Array<number>(slots - t.length).fill(kh * kw)]);
-  const flat = concat([reshape(w, [outC * inC, kh * kw]), fill([outC * inC, 1], 0)], 1);
-  // w [O, C, kh, kw] -> [O * C, cols] -> [O, C, r, r, K'h, K'w] -> [O, r, r, C, K'h, K'w].
-  const merged = sum(reshape(gather(flat, index, 1), [outC * inC, cols, slots]), [2]);
-  const wm = reshape(
-    transpose(reshape(merged, [outC, inC, scale, scale, my.size, mx.size]), [0, 2, 3, 1, 4, 5]),
-    [outC * r2, inC, my.size, mx.size],
-  );
+  // w [O, C, kh, kw] -> [O, C, r * K'h, r * K'w] -> [O, C, r, K'h, r, K'w] -> [O, r, r, C, K'h, K'w].
+  const wm = mergeTaps(w, my, top, mx, left, scale);
   // Each output channel's bias repeats over its r*r phases (channel o*r*r + a*r + b).
   const bias = o.bias
     ? reshape(mul(reshape(o.bias, [outC, 1]), fill([1, r2], 1)), [outC * r2])
