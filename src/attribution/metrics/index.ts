@@ -59,6 +59,17 @@ export {
   type RandomisationResult,
   type RandomisationStep,
 } from "./randomisation.ts";
+export {
+  type ClassExplainer,
+  discreteEntropy,
+  type EfficientMprtResult,
+  efficientMprt,
+  randomLogit,
+  type SmoothMprtOptions,
+  smoothedExplanation,
+  smoothMprt,
+  ssim,
+} from "./randomisation-extra.ts";
 export { pearson, ranks, spearman } from "./rank-correlation.ts";
 export { noisyLinearImpute, type RoadOptions, type RoadResult, road } from "./road.ts";
 export {
