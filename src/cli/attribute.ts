@@ -52,7 +52,7 @@ const GALLERY_DEFAULT = "gradient,integrated-gradients,smoothgrad,gradcam,occlus
 const SIGNS = ["positive", "negative", "absolute", "all"] as const;
 
 /** Flags shared by attribute and gallery: model, image, target and rendering. */
-const COMMON_FLAGS: Record<string, FlagSpec> = {
+export const COMMON_FLAGS: Record<string, FlagSpec> = {
   model: {
     value: "M",
     required: true,
@@ -100,7 +100,7 @@ const COMMON_FLAGS: Record<string, FlagSpec> = {
 };
 
 /** Options of individual methods (salient methods lists which method reads which). */
-const METHOD_FLAGS: Record<string, FlagSpec> = {
+export const METHOD_FLAGS: Record<string, FlagSpec> = {
   shape: {
     value: "C,H,W",
     help: "class-model: the input shape when the architecture does not fix it",
@@ -147,7 +147,7 @@ const METHOD_FLAGS: Record<string, FlagSpec> = {
 };
 
 /** Ranges of every numeric flag, checked before any model is loaded. */
-const NUMBER_RULES: Record<string, NumberRule> = {
+export const NUMBER_RULES: Record<string, NumberRule> = {
   target: { integer: true, min: 0 },
   channels: { integer: true, min: 1, max: 3 },
   "batch-size": { integer: true, min: 1, max: 1 << 20 },
@@ -212,7 +212,7 @@ export const GALLERY_SPEC: CommandSpec = {
 type Values = Record<string, string | undefined>;
 
 /** Every flag's value checked (numbers, words, formats) before any model is loaded. */
-function checkFlags(v: Values): void {
+export function checkFlags(v: Values): void {
   for (const [name, rule] of Object.entries(NUMBER_RULES)) numberFlag(name, v[name], rule);
   choiceFlag("sign", v.sign, SIGNS, "all");
   choiceFlag("colormap", v.colormap, COLORMAPS, COLORMAPS[0]);
@@ -225,7 +225,7 @@ function checkFlags(v: Values): void {
     throw new UsageError(`--std values must be non-zero, got "${v.std}"`);
 }
 
-interface Prepared {
+export interface Prepared {
   values: Values;
   resolved: ResolvedModel;
   model: Model;
@@ -269,7 +269,7 @@ function wrapModel(r: ResolvedModel, mean: number[] | null, std: number[] | null
   };
 }
 
-async function prepare(values: Values, method: MethodEntry | null): Promise<Prepared> {
+export async function prepare(values: Values, method: MethodEntry | null): Promise<Prepared> {
   const resolved = resolveModel(
     values.model!,
     values.arch,
@@ -344,7 +344,7 @@ async function prepare(values: Values, method: MethodEntry | null): Promise<Prep
   return { values, resolved, model, x, image, target, score: logits[target], classes };
 }
 
-async function attributeWith(
+export async function attributeWith(
   p: Prepared,
   name: string,
   log: (line: string) => void = () => {},
