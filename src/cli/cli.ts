@@ -29,6 +29,7 @@ import {
 } from "./attribute.ts";
 import { COMPARE_SPEC, runCompareModels } from "./compare-models.ts";
 import { runDemo } from "./demo.ts";
+import { EVALUATE_SPEC, runEvaluate } from "./evaluate.ts";
 import { EXPLAIN_SPEC, runExplain } from "./explain.ts";
 import { LAM_SPEC, parseWindow, runLam } from "./lam.ts";
 import { LAYERS_SPEC, runLayers } from "./layers.ts";
@@ -172,6 +173,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     run: (a, io) => runCompareModels(a, line(io)).then(() => {}),
   },
   explain: { spec: EXPLAIN_SPEC, run: (a, io) => runExplain(a, line(io)).then(() => {}) },
+  evaluate: { spec: EVALUATE_SPEC, run: (a, io) => runEvaluate(a, line(io)).then(() => {}) },
   run: { spec: RUN_SPEC, run: (a, io) => runModel(a, line(io)).then(() => {}) },
   upscale: { spec: UPSCALE_SPEC, run: (a, io) => runUpscale(a, line(io)).then(() => {}) },
   models: {
