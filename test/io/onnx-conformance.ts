@@ -109,25 +109,32 @@ export function runCase(dir: string): Outcome {
   return { status: "passed" };
 }
 
-export function runConformance(filter?: (name: string) => boolean): CaseResult[] {
-  const out: CaseResult[] = [];
+/** Every conformance case directory: `suite/name` and its path, sorted. */
+export function listCases(filter?: (name: string) => boolean): { name: string; dir: string }[] {
+  const out: { name: string; dir: string }[] = [];
   for (const suite of SUITES) {
     const root = join(ONNX_TESTDATA, suite);
     if (!existsSync(root)) continue;
     for (const name of readdirSync(root).sort()) {
       if (filter && !filter(name)) continue;
       const dir = join(root, name);
-      if (!existsSync(join(dir, "model.onnx"))) continue;
-      let outcome: Outcome;
-      try {
-        outcome = runCase(dir);
-      } catch (e) {
-        outcome = { status: "failed", reason: (e as Error).message };
-      }
-      out.push({ name: `${suite}/${name}`, outcome });
+      if (existsSync(join(dir, "model.onnx"))) out.push({ name: `${suite}/${name}`, dir });
     }
   }
   return out;
+}
+
+/** runCase, with a throw turned into a failed outcome. */
+export function runCaseSafely(dir: string): Outcome {
+  try {
+    return runCase(dir);
+  } catch (e) {
+    return { status: "failed", reason: (e as Error).message };
+  }
+}
+
+export function runConformance(filter?: (name: string) => boolean): CaseResult[] {
+  return listCases(filter).map(({ name, dir }) => ({ name, outcome: runCaseSafely(dir) }));
 }
 
 export function summary(results: readonly CaseResult[]): string {
