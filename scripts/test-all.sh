@@ -1,49 +1,48 @@
 #!/usr/bin/env bash
-# The whole test suite: type check, lint, vitest (CPU), the Deno WebGPU suite (lavapipe), the
-# browser smoke test and the package test (scripts/test-package.sh). Ends with one line
-# "N passed, N failed" totalling every suite.
+# The whole suite: the gates (type check, lint, WebGPU adapter present) and the tests (vitest on
+# the CPU backend, the Deno WebGPU suite on lavapipe, headless Chromium: the browser smoke test and
+# the explorer, and the packed package with its examples). Gates are reported on their own line;
+# the closing line "N passed, N failed" totals the tests of every suite (the ONNX conformance
+# suite counts its cases). Any failed gate or test makes the exit status 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache
 passed=0
 failed=0
 status=0
+gates=()
+gate() { # gate NAME ok|FAILED
+  gates+=("$1 $2")
+  [ "$2" = ok ] || status=1
+}
 
 step() { echo; echo "=== $*"; }
 
 step "system packages used by the tests"
 bash scripts/ensure-apt.sh libonnx-testdata dataset-fashion-mnist || status=1
 
-step "type check (tsc --noEmit, strict)"
-# The type check and the lint count as one test each in the closing total.
-if npx tsc --noEmit -p .; then
-  echo "type check: ok"; passed=$((passed + 1))
-else
-  echo "type check: FAILED"; failed=$((failed + 1)); status=1
-fi
+step "gate: type check (tsc --noEmit, strict)"
+if npx tsc --noEmit -p .; then gate "type-check" ok; else gate "type-check" FAILED; fi
 
-step "lint and format (biome)"
-if npx biome check .; then
-  echo "lint: ok"; passed=$((passed + 1))
-else
-  echo "lint: FAILED"; failed=$((failed + 1)); status=1
-fi
+step "gate: lint and format (biome)"
+if npx biome check .; then gate "lint" ok; else gate "lint" FAILED; fi
 
-step "vitest (CPU backend, models, attribution)"
+step "vitest (CPU backend, models, attribution, importers, CLI)"
 npx vitest run --reporter=default --reporter=json --outputFile=.cache/vitest.json
 [ $? -eq 0 ] || status=1
 if [ -f .cache/vitest.json ]; then
   # Files that fail before running any test (e.g. an import error) count as one failure each.
   read -r p f < <(node -e 'const r=require("./.cache/vitest.json");const broken=r.testResults.filter(t=>t.status==="failed"&&t.assertionResults.length===0).length;console.log(r.numPassedTests, r.numFailedTests + broken)')
+  echo "vitest: $p passed, $f failed"
   passed=$((passed + p)); failed=$((failed + f))
 else
   failed=$((failed + 1))
 fi
 
-# Suites that need a WebGPU adapter or a browser, and the package as users install it (packs the
-# tarball into a fresh project: needs the npm registry); each prints "suite: N passed, N failed".
+# Suites that need a WebGPU adapter, a browser or the packed package; each prints
+# "suite: N passed, N failed", and may print "gate NAME: ok|FAILED" lines.
 for suite in scripts/test-webgpu.sh scripts/test-browser.sh scripts/test-package.sh; do
-  [ -x "$suite" ] || continue
+  [ -x "$suite" ] || [ -f "$suite" ] || continue
   step "$suite"
   bash "$suite" 2>&1 | tee .cache/suite.log
   rc=${PIPESTATUS[0]}
@@ -52,6 +51,9 @@ for suite in scripts/test-webgpu.sh scripts/test-browser.sh scripts/test-package
     passed=$((passed + $(echo "$line" | awk '{print $1}')))
     failed=$((failed + $(echo "$line" | awk '{print $3}')))
   fi
+  while read -r name result; do gate "$name" "$result"; done < <(
+    grep -Eo '^gate [a-z-]+: (ok|FAILED)' .cache/suite.log | sed 's/^gate //; s/://'
+  )
   if [ "$rc" -ne 0 ]; then
     status=1
     [ -z "$line" ] && failed=$((failed + 1))
@@ -59,6 +61,7 @@ for suite in scripts/test-webgpu.sh scripts/test-browser.sh scripts/test-package
 done
 
 echo
+echo "gates: ${gates[*]}"
 [ "$failed" -gt 0 ] && status=1
 echo "${passed} passed, ${failed} failed"
 exit $status
