@@ -27,6 +27,7 @@ import {
   runAttribute,
   runGallery,
 } from "./attribute.ts";
+import { BATCH_SPEC, runBatch } from "./batch.ts";
 import { COMPARE_SPEC, runCompareModels } from "./compare-models.ts";
 import { runDemo } from "./demo.ts";
 import { EVALUATE_SPEC, runEvaluate } from "./evaluate.ts";
@@ -34,6 +35,7 @@ import { EXPLAIN_SPEC, runExplain } from "./explain.ts";
 import { LAM_SPEC, parseWindow, runLam } from "./lam.ts";
 import { LAYERS_SPEC, runLayers } from "./layers.ts";
 import { applyLimitEnv, cliLimitHint, LIMIT_ENV } from "./limits-env.ts";
+import { MERGE_SPEC, runMerge } from "./merge.ts";
 import { MODELS_SPEC, runModels } from "./models-list.ts";
 import { packageVersion } from "./package-files.ts";
 import { DEMO_DEFAULTS, runReport } from "./report.ts";
@@ -182,6 +184,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       runModels(args, io.out);
     },
   },
+  batch: { spec: BATCH_SPEC, run: (a, io) => runBatch(a, line(io)).then(() => {}) },
+  merge: { spec: MERGE_SPEC, run: (a, io) => runMerge(a, line(io)).then(() => {}) },
 };
 
 export function usage(): string {

@@ -48,7 +48,9 @@ function windowsOf(s: LamSetup, item: BatchItem): StudyWindow[] {
   return own.map((v, i) => ({ ...v, label: v.label ?? `w${i}` }));
 }
 
-const keyOf = (model: string, label: string) => `${safe(model)}.${safe(label)}`;
+/** Records of a model are named MODEL.LABEL (file-name safe). */
+export const lamKeyPrefix = (model: string) => `${safe(model)}.`;
+const keyOf = (model: string, label: string) => `${lamKeyPrefix(model)}${safe(label)}`;
 
 /** Every item's record keys (model x window label); checked before any model runs. */
 export function lamKeys(s: LamSetup, items: BatchItem[]) {
