@@ -133,11 +133,20 @@ describe("LAM on a linear SR map (nearest x4 upsampling, intensity detector)", (
 });
 
 describe("LAM NaN policy (sqrt has derivative 0 at 0)", () => {
-  test("a window where the SR output is exactly flat gives a finite map", async () => {
-    const lr = tensor(new Float32Array(3 * 8 * 8).fill(0.5), [1, 3, 8, 8]);
-    const r = await lam((x) => upsample(x, 2), lr, { window: { x: 2, y: 2, size: 8 }, fold: 5 });
+  test("a window where the SR output is exactly flat gives an all-zero map and D = 0", async () => {
+    // Nearest x4 is the last op, so SR rows 4..7 x columns 8..11 copy one LR pixel whatever the
+    // input: the window (3 pixels plus the forward difference's extra row and column) sees one
+    // value on every path image. D = 0 along the whole path, and with sqrt's derivative taken as
+    // 0 at 0 every path gradient is exactly 0 (not NaN).
+    const lr = randomUniform([1, 3, 8, 8], { seed: 6 });
+    const w = randomNormal([3, 3, 3, 3], { seed: 7, std: 0.3 });
+    const net = (x: Tensor) => upsample(conv2d(x, w, { padding: 1, relu: true }), 4);
+    const r = await lam(net, lr, { window: { x: 8, y: 4, size: 3 }, fold: 5 });
     const v = await r.map.data();
-    expect(v.every(Number.isFinite)).toBe(true);
+    expect(v.every((e) => e === 0)).toBe(true);
+    expect(r.details.detectorAtInput).toBe(0);
+    expect(r.details.detectorAtBaseline).toBe(0);
+    expect(r.delta).toBe(0);
   });
 
   test("nearest upsampling before the last conv (flat 2x2 spots) still gives a non-empty finite map", async () => {
