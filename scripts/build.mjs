@@ -85,5 +85,8 @@ await build({
   logLevel: "warning",
 });
 
+// The explorer page `salient app` serves (dist/app).
+await (await import("./build-app.mjs")).buildApp(join(out, "app"));
+
 rmSync(join(root, "dist"), { recursive: true, force: true });
 renameSync(out, join(root, "dist"));

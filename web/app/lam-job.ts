@@ -116,7 +116,7 @@ export async function srOutput(net: SrNet, input: LamInput, scale: number): Prom
     out.dispose();
   } catch (e) {
     throw new Error(
-      `${net.name} failed on the [1, 3, ${h}, ${w}] LR image: ${(e as Error).message}. LAM needs a super-resolution model: an RGB image in, a larger RGB image out.`,
+      `${net.name} is not an image-to-image super-resolution model for this image: it fails on the [1, 3, ${h}, ${w}] LR image (${(e as Error).message}). LAM needs a model that takes an RGB image and returns it upscaled; classifiers belong in the classifier mode.`,
     );
   }
   if (shape.length !== 4 || shape[1] !== 3 || !(shape[2] > h && shape[3] > w)) {

@@ -349,7 +349,8 @@ function showMode(mode: AppState["mode"], fresh: boolean): void {
     reloadLam();
   } else {
     fillClassifyControls();
-    void reloadClassify(state.target !== null || fresh === false);
+    // A link that names a method shows its map at once; otherwise the user picks first.
+    void reloadClassify(!fresh && new URLSearchParams(location.search).has("method"));
   }
 }
 for (const tab of document.querySelectorAll<HTMLButtonElement>("[data-tab]"))
