@@ -98,10 +98,23 @@ describe("the shipped explainer", () => {
       64,
       64,
     );
-    const logits = pair.explainer.call(tensor(b.images, [1, 1, 64, 64])).dataSync();
-    expect(e.masks[1234]).toBeCloseTo(1 / (1 + Math.exp(-logits[1234])), 6);
-    expect(e.predicted.every((c) => e.logits[c] >= 0)).toBe(true);
-    expect(Array.from(e.combined)).toEqual(Array.from(combineMasks(e.masks, 4096, e.predicted)));
+    const x = tensor(b.images, [1, 1, 64, 64]);
+    const maskLogits = pair.explainer.call(x).dataSync();
+    const classLogits = Array.from(f(x).dataSync());
+    const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+    // Masks: sigmoid of every explainer logit, in float64.
+    expect(e.masks).toHaveLength(maskLogits.length);
+    for (let i = 0; i < maskLogits.length; i += 97)
+      expect(e.masks[i]).toBeCloseTo(sigmoid(maskLogits[i]), 6);
+    // Predicted: exactly the classes whose classifier logit is at least the threshold 0.
+    const predicted = classLogits.flatMap((z, c) => (z >= 0 ? [c] : []));
+    expect(predicted.length).toBeGreaterThan(0);
+    expect(e.predicted).toEqual(predicted);
+    // Combined: per-pixel max of the predicted classes' masks (0 where none is predicted).
+    for (let p = 0; p < 4096; p += 13) {
+      const want = Math.max(0, ...predicted.map((c) => sigmoid(maskLogits[c * 4096 + p])));
+      expect(e.combined[p]).toBeCloseTo(want, 6);
+    }
     await expect(
       explainImage({ classifier: f, explainer: f }, new Float32Array(60), 6, 10),
     ).rejects.toThrow(/divisible by 8/);
@@ -137,6 +150,17 @@ describe("pieces", () => {
     const a = net.call(x).dataSync();
     const c = fused.call(x).dataSync();
     for (let i = 0; i < a.length; i++) expect(c[i]).toBeCloseTo(a[i], 4);
+  });
+
+  it("combines masks by the per-pixel max over the listed classes", () => {
+    // Three classes of two pixels each, [C, H * W] flat.
+    const masks = Float32Array.from([0.1, 0.9, 0.5, 0.2, 0.7, 0.3]);
+    expect(Array.from(combineMasks(masks, 2, [0, 2]))).toEqual([
+      Math.fround(0.7),
+      Math.fround(0.9),
+    ]);
+    expect(Array.from(combineMasks(masks, 2, [1]))).toEqual([Math.fround(0.5), Math.fround(0.2)]);
+    expect(Array.from(combineMasks(masks, 2, []))).toEqual([0, 0]);
   });
 
   it("scores multi-label decisions and the saliency metric by hand", () => {
