@@ -407,7 +407,9 @@ export const EVALUATE_SPEC: CommandSpec = {
   },
   notes: `metrics (defaults as their anchors):\n${Object.entries(METRICS)
     .map(([n, e]) => `  ${n.padEnd(26)}${e.family}: ${e.about}`)
-    .join("\n")}\nprints a JSON summary line last, with the files written.`,
+    .join(
+      "\n",
+    )}\nsensitivity-n correlates across images: the library's sensitivityN takes a batch.\nprints a JSON summary line last, with the files written; exit 1 if a metric failed (the rest are written).`,
 };
 
 type Values = Record<string, string | undefined>;

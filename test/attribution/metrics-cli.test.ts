@@ -1,0 +1,180 @@
+/** `salient evaluate`, run in-process on a SmallCnn weights file. */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { faithfulnessEstimate, gradient } from "../../src/attribution/index.ts";
+import { UsageError } from "../../src/cli/args.ts";
+import { METRICS, runEvaluate } from "../../src/cli/evaluate.ts";
+import * as s from "../../src/index.ts";
+import { SmallCnn } from "../../src/models/classifiers/small-cnn.ts";
+import { writeSafetensors } from "../../src/models/io/safetensors.ts";
+import { writePng } from "../../src/viz/image-io-node.ts";
+import { encodeNpy } from "../../src/viz/npy.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "salient-evaluate-"));
+const weights = join(dir, "cnn.safetensors");
+const imagePath = join(dir, "img.png");
+const maskPath = join(dir, "mask.png");
+const hotPath = join(dir, "hot.npy");
+// The mask is the square rows and columns 6..21 (256 pixels); the one-hot map's pixel (10, 10) is inside.
+const inside = (p: number) => {
+  const r = Math.floor(p / 28);
+  const c = p % 28;
+  return r >= 6 && r < 22 && c >= 6 && c < 22;
+};
+let net: SmallCnn;
+let x: s.Tensor;
+
+beforeAll(() => {
+  net = new SmallCnn({ seed: 4, channels: [4, 8] });
+  const dict = new Map(
+    net
+      .namedParameters()
+      .map(([k, p]) => [k, { shape: [...p.shape], values: Float32Array.from(p.dataSync()) }]),
+  );
+  writeFileSync(weights, writeSafetensors(dict));
+  const px = Uint8Array.from({ length: 784 }, (_, p) => (p * 37) % 256);
+  writePng(imagePath, {
+    width: 28,
+    height: 28,
+    data: Uint8Array.from({ length: 784 * 3 }, (_, i) => px[Math.floor(i / 3)]),
+  });
+  writePng(maskPath, {
+    width: 28,
+    height: 28,
+    data: Uint8Array.from({ length: 784 * 3 }, (_, i) => (inside(Math.floor(i / 3)) ? 255 : 0)),
+  });
+  const hot = new Float32Array(784);
+  hot[10 * 28 + 10] = 2;
+  writeFileSync(hotPath, encodeNpy(hot, [1, 1, 28, 28]));
+  x = s.keep(
+    s.tensor(
+      Float32Array.from(px, (v) => v / 255),
+      [1, 1, 28, 28],
+    ),
+  );
+});
+
+const base = () => ["--model", weights, "--arch", "small-cnn", "--image", imagePath];
+const evaluate = async (extra: string[]) => {
+  const lines: string[] = [];
+  const summary = await runEvaluate([...base(), ...extra], (l) => lines.push(l));
+  expect(JSON.parse(lines[lines.length - 1])).toEqual(summary);
+  return { summary, report: JSON.parse(readFileSync(summary.json, "utf8")) };
+};
+
+describe("salient evaluate", () => {
+  test("a one-hot map inside the mask: closed-form complexity and localisation scores", async () => {
+    const { report } = await evaluate([
+      "--map",
+      hotPath,
+      "--mask",
+      maskPath,
+      "--metrics",
+      "sparseness,complexity,effective-complexity,relevance-mass-accuracy,attribution-localisation,pointing-game,top-k-intersection,auc",
+      "--out",
+      join(dir, "hot.json"),
+    ]);
+    const m = report.metrics;
+    const n = 784;
+    // Gini of a one-hot map (scale-free up to the 1e-7 offset): (n - 1) / (n (1 + n e / 2)) for the value 2.
+    expect(m.sparseness.score).toBeCloseTo((n - 1) / (n * (1 + (n * 1e-7) / 2)), 10);
+    expect(m.complexity.score).toBe(0);
+    expect(m["effective-complexity"].score).toBe(1);
+    expect(m["relevance-mass-accuracy"].score).toBe(1);
+    expect(m["attribution-localisation"].score).toBe(1);
+    expect(m["pointing-game"]).toMatchObject({ score: true, point: [10, 10] });
+    // k = all 784 pixels, 256 of them inside.
+    expect(m["top-k-intersection"].score).toBeCloseTo(256 / 784, 12);
+    // The hot pixel beats all 528 outside; the other 255 inside tie with them (half each).
+    expect(m.auc.score).toBeCloseTo((528 + 0.5 * 255 * 528) / (256 * 528), 12);
+    expect(m.sparseness.family).toBe("complexity");
+  });
+
+  test("--method and a saved --map of the same gradient score alike, as the library does", async () => {
+    const model = (v: s.Tensor) => net.call(v);
+    const logits = Array.from(model(x).dataSync());
+    const target = logits.indexOf(Math.max(...logits));
+    const g = (await gradient(model, x, target)).map;
+    const gPath = join(dir, "grad.npy");
+    writeFileSync(gPath, encodeNpy(Float32Array.from(g.dataSync()), [1, 1, 28, 28]));
+    const expected = (await faithfulnessEstimate(model, x, target, g))[0];
+    const a = await evaluate([
+      "--method",
+      "gradient",
+      "--metrics",
+      "faithfulness-estimate",
+      "--out",
+      join(dir, "a"),
+    ]);
+    const b = await evaluate([
+      "--map",
+      gPath,
+      "--metrics",
+      "faithfulness-estimate",
+      "--out",
+      join(dir, "b"),
+    ]);
+    expect(a.summary.target).toBe(target);
+    expect(a.report.metrics["faithfulness-estimate"].score).toBeCloseTo(expected, 5);
+    expect(b.report.metrics["faithfulness-estimate"].score).toBeCloseTo(expected, 5);
+  });
+
+  test("every metric runs on --method gradient with a mask (all)", async () => {
+    const { report } = await evaluate([
+      "--method",
+      "gradient",
+      "--mask",
+      maskPath,
+      "--metrics",
+      Object.keys(METRICS)
+        .filter((k) => k !== "monotonicity-correlation")
+        .join(","),
+      "--out",
+      join(dir, "all"),
+    ]);
+    for (const k of Object.keys(METRICS)) {
+      if (k === "monotonicity-correlation") continue;
+      expect(report.metrics[k], k).toHaveProperty("score");
+      expect(report.metrics[k].error, k).toBeUndefined();
+    }
+    // The gradient is input invariant (Kindermans et al.): shifting the input and the model alike leaves it.
+    expect(report.metrics["input-invariance"].score).toBe(true);
+  }, 60000);
+
+  test("flag mistakes are usage errors, found before the model is loaded", async () => {
+    const bad = (extra: string[]) =>
+      runEvaluate(
+        ["--model", "/nonexistent.onnx", "--image", imagePath, "--out", join(dir, "x"), ...extra],
+        () => {},
+      );
+    await expect(bad(["--method", "gradient", "--metrics", "sparsenes"])).rejects.toThrow(
+      /unknown metric "sparsenes"; did you mean "sparseness"/,
+    );
+    await expect(bad(["--map", hotPath, "--metrics", "avg-sensitivity"])).rejects.toThrow(
+      /give --method, not --map/,
+    );
+    await expect(bad(["--method", "gradient", "--metrics", "auc"])).rejects.toThrow(
+      /--mask FILE.png/,
+    );
+    await expect(bad(["--method", "gradient", "--metrics", "sensitivity-n"])).rejects.toThrow(
+      /several images/,
+    );
+    await expect(bad(["--metrics", "sparseness"])).rejects.toThrow(/--method NAME or --map/);
+    await expect(
+      bad(["--method", "gradient", "--map", hotPath, "--metrics", "sparseness"]),
+    ).rejects.toBeInstanceOf(UsageError);
+  });
+
+  test("a map of the wrong size is refused with both shapes named", async () => {
+    const small = join(dir, "small.npy");
+    writeFileSync(small, encodeNpy(new Float32Array(16), [1, 1, 4, 4]));
+    await expect(
+      runEvaluate(
+        [...base(), "--map", small, "--metrics", "sparseness", "--out", join(dir, "s")],
+        () => {},
+      ),
+    ).rejects.toThrow(/shape \[1,1,4,4\]; expected \[1, C, 28, 28\]/);
+  });
+});
