@@ -325,6 +325,13 @@ export {
   tokenLayout,
   tokensToGrid,
 } from "./attribution/methods/token-grid.ts";
+export {
+  type XraiDetails,
+  type XraiOptions,
+  type XraiRankOptions,
+  xrai,
+  xraiRank,
+} from "./attribution/methods/xrai.ts";
 // ---- Attribution metrics ----
 export * from "./attribution/metrics/index.ts";
 export {
@@ -341,8 +348,13 @@ export {
   quadrature,
 } from "./attribution/path/quadrature.ts";
 export { PRESETS, type Preset, type PresetName, preset } from "./attribution/presets.ts";
+export {
+  type FelzenszwalbOptions,
+  felzenszwalbSegments,
+} from "./attribution/segments/felzenszwalb.ts";
 export { gridSegments } from "./attribution/segments/grid.ts";
 export { type SlicOptions, slicSegments } from "./attribution/segments/slic.ts";
+export { type XraiRegionOptions, xraiRegions } from "./attribution/segments/xrai-regions.ts";
 export { targetScores } from "./attribution/target.ts";
 export type {
   Attribution,

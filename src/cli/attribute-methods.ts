@@ -28,6 +28,7 @@ import { lrp } from "../attribution/methods/lrp.ts";
 import { occlusion } from "../attribution/methods/occlusion.ts";
 import { rise } from "../attribution/methods/rise.ts";
 import { type NoiseVariant, smoothGrad } from "../attribution/methods/smooth-grad.ts";
+import { xrai } from "../attribution/methods/xrai.ts";
 import { QUADRATURE_RULES, type QuadratureRule } from "../attribution/path/quadrature.ts";
 import type { Preset } from "../attribution/presets.ts";
 import { gridSegments } from "../attribution/segments/grid.ts";
@@ -471,6 +472,18 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       guidedIg(c.model, c.x, c.target, {
         steps: int("steps", c.opt("steps"), 200),
         baseline: baselineOf(c),
+      }),
+  },
+  xrai: {
+    summary:
+      "XRAI (PAIR): IG from black and white, ranked over Felzenszwalb regions by attribution density",
+    options: ["--steps N (100)", "--area-threshold F (1)", "--batch-size N"],
+    sign: "all",
+    run: (c) =>
+      xrai(c.model, c.x, c.target, {
+        steps: int("steps", c.opt("steps"), 100),
+        areaThreshold: numberFlag("area-threshold", c.opt("area-threshold"), { min: 0, max: 1 }, 1),
+        batchSize: c.batchSize,
       }),
   },
   rise: {

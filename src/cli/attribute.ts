@@ -115,7 +115,7 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
   variant: { value: "NAME", default: "mean", help: "smoothgrad: mean | squared | vargrad" },
   steps: {
     value: "N",
-    defaultText: "50; blur-ig 100; class-model 200",
+    defaultText: "50; blur-ig 100; xrai 100; class-model 200",
     help: "path steps / ascent steps",
   },
   quadrature: { value: "RULE", default: "gausslegendre", help: QUADRATURE_RULES.join(" | ") },
@@ -142,6 +142,11 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
   segments: { value: "grid:N|slic:N", default: "grid:4", help: "feature-ablation: segments" },
   masks: { value: "N", default: "2000", help: "rise: random masks" },
   cells: { value: "N", default: "8", help: "rise: mask grid cells" },
+  "area-threshold": {
+    value: "F",
+    default: "1",
+    help: "xrai: stop ranking regions once this share of the image is covered",
+  },
   lr: { value: "F", default: "1", help: "class-model: step size" },
   l2: { value: "F", default: "0.01", help: "class-model: L2 penalty" },
 };
@@ -163,6 +168,7 @@ export const NUMBER_RULES: Record<string, NumberRule> = {
   fill: {},
   masks: { integer: true, min: 1, max: 1000000 },
   cells: { integer: true, min: 1, max: 1024 },
+  "area-threshold": { min: 0, max: 1 },
   lr: { min: 0, minExclusive: true },
   l2: { min: 0 },
   epsilon: { min: 0 },
