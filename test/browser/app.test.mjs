@@ -186,6 +186,34 @@ try {
     check("side by side: both views finish", false, `${e.message}; ${page.errors.join("; ")}`);
   }
 
+  // ---- An UpscalerJS model the server publishes from node_modules ----
+  page = await openPage(
+    context,
+    "?model=esrgan-slim&image=astronaut&scale=2&crop=32&window=8,8,8&fold=3",
+  );
+  try {
+    const r = await lamResult(page);
+    const want = await ref.lamReference({
+      model: "esrgan-slim",
+      scale: 2,
+      photo: "astronaut",
+      crop: 32,
+      window: { x: 8, y: 8, size: 8 },
+      fold: 3,
+    });
+    check(
+      "esrgan-slim x2 (UpscalerJS) DI equals the CLI's to 1e-3",
+      Math.abs(r.value - want) < 1e-3,
+      `page ${r.value}, CLI ${want}`,
+    );
+  } catch (e) {
+    check(
+      "esrgan-slim x2 (UpscalerJS) LAM finishes",
+      false,
+      `${e.message}; ${page.errors.join("; ")}`,
+    );
+  }
+
   // ---- Cancel mid-run, then the page still computes ----
   page = await openPage(context, "?model=bicubic&image=coffee&window=40,40,16&fold=100000&batch=1");
   try {
