@@ -43,13 +43,14 @@ import {
   sparseness,
   topKIntersection,
 } from "../attribution/metrics/index.ts";
-import type { Model } from "../attribution/types.ts";
+import { probabilityOf } from "../attribution/target.ts";
+import type { Model, Target } from "../attribution/types.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { keep } from "../autodiff/tidy.ts";
 import { tensor } from "../ops/creation.ts";
 import { readImage } from "../viz/image-io-node.ts";
 import { decodeNpy } from "../viz/npy.ts";
-import { type CommandSpec, didYouMean, parseFlags, UsageError } from "./args.ts";
+import { type CommandSpec, choiceFlag, didYouMean, parseFlags, UsageError } from "./args.ts";
 import {
   attributeWith,
   COMMON_FLAGS,
@@ -71,6 +72,8 @@ interface MetricInput {
   /** Channel-summed map, H * W values. */
   saliency: Float64Array;
   mask: Uint8Array | null;
+  /** What perturbation metrics score: the target's logit, or its softmax probability (--score). */
+  score: Target;
   seed: number;
   batchSize?: number;
   /** Runs the method on another input (and optionally another model or class). */
@@ -96,7 +99,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "Pearson r of subset sums vs output drops; 100 runs of 224 pixels, black baseline",
     run: async (m) => ({
-      score: first(await faithfulnessCorrelation(m.p.model, m.p.x, m.p.target, m.map, opts(m))),
+      score: first(await faithfulnessCorrelation(m.p.model, m.p.x, m.score, m.map, opts(m))),
     }),
   },
   "faithfulness-estimate": {
@@ -104,7 +107,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "Pearson r of each pixel's attribution vs its removal's drop; black baseline",
     run: async (m) => ({
-      score: first(await faithfulnessEstimate(m.p.model, m.p.x, m.p.target, m.map, opts(m))),
+      score: first(await faithfulnessEstimate(m.p.model, m.p.x, m.score, m.map, opts(m))),
     }),
   },
   "monotonicity-arya": {
@@ -112,7 +115,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "true when the score never falls as pixels return in ascending order; black baseline",
     run: async (m) => {
-      const r = first(await monotonicityArya(m.p.model, m.p.x, m.p.target, m.map, opts(m)));
+      const r = first(await monotonicityArya(m.p.model, m.p.x, m.score, m.map, opts(m)));
       return { score: r.monotonic, curve: r.curve };
     },
   },
@@ -121,7 +124,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "Spearman of attribution vs squared drop (100 uniform-noise samples per pixel)",
     run: async (m) => ({
-      score: first(await monotonicityCorrelation(m.p.model, m.p.x, m.p.target, m.map, opts(m))),
+      score: first(await monotonicityCorrelation(m.p.model, m.p.x, m.score, m.map, opts(m))),
     }),
   },
   "pixel-flipping": {
@@ -129,7 +132,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "area under the score as top pixels are removed (unit spacing); black baseline",
     run: async (m) => {
-      const r = first(await pixelFlipping(m.p.model, m.p.x, m.p.target, m.map, opts(m)));
+      const r = first(await pixelFlipping(m.p.model, m.p.x, m.score, m.map, opts(m)));
       return { score: r.score, curve: r.curve };
     },
   },
@@ -138,7 +141,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "AOPC over 100 greedy 8x8 patches, most relevant first, uniform noise",
     run: async (m) => {
-      const r = first(await regionPerturbation(m.p.model, m.p.x, m.p.target, m.map, opts(m)));
+      const r = first(await regionPerturbation(m.p.model, m.p.x, m.score, m.map, opts(m)));
       return { score: r.score, curve: r.curve };
     },
   },
@@ -147,7 +150,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "area under the score as 8x8 tiles are removed, most relevant first; black baseline",
     run: async (m) => {
-      const r = first(await selectivity(m.p.model, m.p.x, m.p.target, m.map, opts(m)));
+      const r = first(await selectivity(m.p.model, m.p.x, m.score, m.map, opts(m)));
       return { score: r.score, curve: r.curve };
     },
   },
@@ -156,7 +159,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "area over the relative score as SLIC superpixels (about 100) are removed; mean fill",
     run: async (m) => {
-      const r = first(await irof(m.p.model, m.p.x, m.p.target, m.map, opts(m)));
+      const r = first(await irof(m.p.model, m.p.x, m.score, m.map, opts(m)));
       return { score: r.score, curve: r.curve };
     },
   },
@@ -165,7 +168,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "mean score after noisy linear imputation of the top fractions",
     run: async (m) => {
-      const r = await road(m.p.model, m.p.x, m.p.target, m.map, opts(m));
+      const r = await road(m.p.model, m.p.x, m.score, m.map, opts(m));
       return { score: r.mean[0], fractions: r.fractions, scores: r.scores[0] };
     },
   },
@@ -174,7 +177,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "E[(I . phi - (f(x) - f(x - I)))^2], Gaussian I (Captum)",
     run: async (m) => ({
-      score: first(await infidelity(m.p.model, m.p.x, m.p.target, m.map, opts(m))),
+      score: first(await infidelity(m.p.model, m.p.x, m.score, m.map, opts(m))),
     }),
   },
   deletion: {
@@ -182,7 +185,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "area under the score as top pixels are zeroed, W per step (RISE)",
     run: async (m) => {
-      const r = await deletionAuc(m.p.model, m.p.x, m.p.target, m.map, opts(m));
+      const r = await deletionAuc(m.p.model, m.p.x, m.score, m.map, opts(m));
       return { score: r.auc[0], curve: r.curves[0] };
     },
   },
@@ -191,7 +194,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "area under the score as top pixels return onto a blurred image (RISE)",
     run: async (m) => {
-      const r = await insertionAuc(m.p.model, m.p.x, m.p.target, m.map, opts(m));
+      const r = await insertionAuc(m.p.model, m.p.x, m.score, m.map, opts(m));
       return { score: r.auc[0], curve: r.curves[0] };
     },
   },
@@ -221,7 +224,7 @@ export const METRICS: Record<string, MetricEntry> = {
     about: "mean over 7x7 tiles of corr(tile sum of |phi|, score) over 28 right shifts",
     run: async (m) => {
       const r = first(
-        await continuity(m.p.model, m.explain, m.p.x, m.p.target, { batchSize: m.batchSize }),
+        await continuity(m.p.model, m.explain, m.p.x, m.score, { batchSize: m.batchSize }),
       );
       return { score: r.score, scores: r.scores };
     },
@@ -342,7 +345,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "sum(a) - (f(x) - f(black)), black = the image minimum; passed within 1e-4 relative",
     run: async (m) => {
-      const r = await completeness(m.p.model, m.p.x, m.p.target, m.map, opts(m));
+      const r = await completeness(m.p.model, m.p.x, m.score, m.map, opts(m));
       return { score: r.gap[0], difference: r.difference[0], passed: r.passed[0] };
     },
   },
@@ -351,7 +354,7 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: [],
     about: "pixels where zero attribution and zero effect disagree (0 is ideal); black baseline",
     run: async (m) => ({
-      score: first(await nonSensitivity(m.p.model, m.p.x, m.p.target, m.map, opts(m))),
+      score: first(await nonSensitivity(m.p.model, m.p.x, m.score, m.map, opts(m))),
     }),
   },
   "input-invariance": {
@@ -397,6 +400,11 @@ export const EVALUATE_SPEC: CommandSpec = {
     method: { value: "NAME", help: "the attribution method to evaluate (salient methods)" },
     map: { value: "FILE.npy", help: "a saved map instead ([1, C, H, W], [C, H, W] or [H, W])" },
     metrics: { value: "a,b,c", required: true, help: "the metrics (listed below), or all" },
+    score: {
+      value: "logit|softmax",
+      default: "logit",
+      help: "what perturbation metrics read from the model (Quantus's choice varies by metric)",
+    },
     mask: { value: "FILE.png", help: "ground-truth mask for localisation metrics (>= 0.5 inside)" },
     out: {
       value: "PREFIX",
@@ -496,6 +504,7 @@ export async function runEvaluate(
 ): Promise<EvaluateSummary> {
   const values = parseFlags(EVALUATE_SPEC, args);
   const names = checkMetricFlags(values);
+  choiceFlag("score", values.score, ["logit", "softmax"], "logit");
   checkFlags(values);
   const prefix = outPrefix(values.out!, [".json"]);
   const method = values.method;
@@ -523,6 +532,7 @@ export async function runEvaluate(
       map,
       saliency: (await pixelSaliency(map, "evaluate"))[0],
       mask: values.mask === undefined ? null : readMask(values.mask, p.x),
+      score: values.score === "softmax" ? probabilityOf(p.target) : p.target,
       seed: int("seed", values.seed, 0, 0),
       batchSize:
         values["batch-size"] === undefined ? undefined : int("batch-size", values["batch-size"], 1),

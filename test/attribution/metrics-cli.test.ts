@@ -121,6 +121,24 @@ describe("salient evaluate", () => {
     expect(b.report.metrics["faithfulness-estimate"].score).toBeCloseTo(expected, 5);
   });
 
+  test("--score softmax: completeness compares the map with the probability drop to the black image", async () => {
+    const probs = (v: s.Tensor) => {
+      const z = Array.from(net.call(v).dataSync());
+      const e = z.map((t) => Math.exp(t - Math.max(...z)));
+      return e.map((t) => t / e.reduce((u, w) => u + w, 0));
+    };
+    const px = probs(x);
+    const target = px.indexOf(Math.max(...px));
+    // The image's minimum is 0 (pixel 0), so "black" is the zero image.
+    const drop = px[target] - probs(s.zeros([1, 1, 28, 28]))[target];
+    const { report } = await evaluate([
+      ...["--map", hotPath, "--metrics", "completeness", "--score", "softmax"],
+      ...["--out", join(dir, "soft")],
+    ]);
+    expect(report.metrics.completeness.difference).toBeCloseTo(drop, 5);
+    expect(report.metrics.completeness.score).toBeCloseTo(2 - drop, 5);
+  });
+
   test("every metric runs on --method gradient with a mask (all)", async () => {
     const { report } = await evaluate([
       "--method",

@@ -12,7 +12,8 @@
  *   descending order of their sum of a with baseline "black"; the curve of f and its area;
  * - IROF (Rieger & Hansen 2020): superpixels (SLIC, about 100 segments, or given) ranked by their
  *   mean a, removed cumulatively with the per-channel image mean; the curve f(x_k) / f(x) and the
- *   area over it, len - np.trapz(curve), as Quantus reports it.
+ *   area over it, len - np.trapz(curve), as Quantus reports it. Removal is cumulative, as in the
+ *   paper; some Quantus releases replace each segment in the clean image alone.
  */
 
 import type { Tensor } from "../../autodiff/tensor.ts";
