@@ -64,7 +64,9 @@ export interface MergedTable {
   failed: { id: string; key: string; error: string }[];
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : "");
+/** Four significant digits; whole numbers (counts, parameters) as they are. */
+const fmt = (x: number) =>
+  !Number.isFinite(x) ? "" : Number.isInteger(x) ? String(x) : Number(x.toPrecision(4)).toString();
 
 function collect(dir: string, info: RunInfo) {
   const byKey = new Map<string, BatchRecord[]>();
