@@ -88,7 +88,7 @@ export function curvesSvg(
   curves.forEach((c, k) => {
     const pts = c.values.map((v, i) => `${x(i, c.values.length).toFixed(1)},${y(v).toFixed(1)}`);
     add("polyline", { points: pts.join(" "), fill: "none", stroke: c.colour, "stroke-width": "2" });
-    add("text", { x: String(W - 90), y: String(20 + 14 * k), fill: c.colour }, c.name);
+    add("text", { x: String(W - 90), y: String(20 + 14 * k), style: `fill: ${c.colour}` }, c.name);
   });
   return svg;
 }
