@@ -1,11 +1,8 @@
 /** The reverse sweep over a tape: accumulates cotangents from the output back to the sources. */
+import { shapeEq } from "../kernels/shape.ts";
 import { add } from "../ops/binary.ts";
 import type { Tape } from "./tape.ts";
 import type { Tensor } from "./tensor.ts";
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 /**
  * Cotangents by tensor id. A rule may pass its upstream cotangent through unchanged (add, reshape
@@ -64,7 +61,7 @@ export function backward(
       const thunk = thunks[j];
       if (!thunk || !tape.isTracked(x) || x.dtype !== "float32") return;
       const gx = thunk();
-      if (!sameShape(gx.shape, x.shape)) {
+      if (!shapeEq(gx.shape, x.shape)) {
         throw new Error(
           `gradient rule of ${name} returned shape [${gx.shape}] for input ${j} of shape [${x.shape}]`,
         );

@@ -32,27 +32,6 @@ export function requireFloat(op: string, ...xs: Tensor[]): void {
   }
 }
 
-export function shapeEq(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/** NumPy broadcasting of two shapes, with an error naming the op and both shapes. */
-export function broadcastShapes(op: string, a: readonly number[], b: readonly number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out = new Array<number>(rank);
-  for (let i = 0; i < rank; i++) {
-    const da = a[a.length - rank + i] ?? 1;
-    const db = b[b.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(
-        `${op}: shapes [${a}] and [${b}] cannot be broadcast together (axis ${i}: ${da} vs ${db})`,
-      );
-    }
-    out[i] = da === 1 ? db : da;
-  }
-  return out;
-}
-
 /** Normalises possibly negative axes, rejecting out-of-range or repeated ones. */
 export function normalizeAxes(op: string, axes: readonly number[], rank: number): number[] {
   const out = axes.map((a) => {

@@ -3,6 +3,7 @@
  * counted); every other op allocates. Values are read with `await t.data()`.
  */
 import type { Backend, DataHandle, DType, TensorInfo, TypedArray } from "../kernels/backend.ts";
+import { shapeEq } from "../kernels/shape.ts";
 import { state } from "./state.ts";
 
 let nextId = 1;
@@ -141,7 +142,7 @@ export class Variable extends Tensor {
    */
   moveTo(value: Tensor): void {
     this.assertAlive("move");
-    if (value.dtype !== this.dtype || !sameShape(value.shape, this.shape)) {
+    if (value.dtype !== this.dtype || !shapeEq(value.shape, this.shape)) {
       throw new Error(
         `moveTo: variable "${this.name}" is ${this.dtype} [${this.shape}] but the new value is ${value.dtype} [${value.shape}]`,
       );
@@ -154,8 +155,4 @@ export class Variable extends Tensor {
     this.storage.release();
     this.storage = value.storage;
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

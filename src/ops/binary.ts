@@ -1,9 +1,11 @@
 /** Elementwise binary ops with NumPy broadcasting; gradients are summed back over broadcast axes. */
-import { backendOf, broadcastShapes, fromHandle, shapeEq } from "../autodiff/make.ts";
+
+import { backendOf, fromHandle } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { BinaryAttrs } from "../autodiff/op-attrs.ts";
 import { Tensor } from "../autodiff/tensor.ts";
 import type { BinaryOp } from "../kernels/backend.ts";
+import { broadcastShapes, shapeEq } from "../kernels/shape.ts";
 import { scalar } from "./creation.ts";
 import { sum } from "./reduce.ts";
 import { reshape } from "./reshape.ts";

@@ -1,7 +1,9 @@
 /** broadcastTo: materialises NumPy broadcasting; its gradient sums back over broadcast axes. */
-import { backendOf, broadcastShapes, fromHandle, shapeEq } from "../autodiff/make.ts";
+
+import { backendOf, fromHandle } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
+import { broadcastShapes, shapeEq } from "../kernels/shape.ts";
 import { sumTo } from "./binary.ts";
 import { identity } from "./reshape.ts";
 

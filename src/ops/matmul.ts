@@ -1,7 +1,9 @@
 /** Batched matrix products and the dense (fully connected) layer. */
-import { backendOf, broadcastShapes, fromHandle, requireFloat } from "../autodiff/make.ts";
+
+import { backendOf, fromHandle, requireFloat } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
+import { broadcastShapes } from "../kernels/shape.ts";
 import { add } from "./binary.ts";
 import { broadcastTo } from "./broadcast.ts";
 import { sum } from "./reduce.ts";

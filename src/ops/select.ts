@@ -1,7 +1,9 @@
 /** where(cond, a, b): elementwise choice with broadcasting; the gradient follows the choice. */
-import { backendOf, broadcastShapes, fromHandle } from "../autodiff/make.ts";
+
+import { backendOf, fromHandle } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
+import { broadcastShapes } from "../kernels/shape.ts";
 import { lift, sumTo, type TensorLike } from "./binary.ts";
 import { zerosLike } from "./creation.ts";
 

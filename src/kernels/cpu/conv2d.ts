@@ -14,15 +14,8 @@
 
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import { allocF32 } from "./buffers.ts";
-import {
-  activeGemmImpl,
-  type BPacker,
-  gemm,
-  gemmPackB,
-  NR,
-  type PanelBuffer,
-  type WasmPanels,
-} from "./gemm.ts";
+import { activeGemmImpl, type BPacker, gemm, gemmPackB, NR, type WasmPanels } from "./gemm.ts";
+import type { PanelBuffer } from "./gemm-pack-a.ts";
 import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
 import type { GemmSimd } from "./wasm/gemm-simd.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";

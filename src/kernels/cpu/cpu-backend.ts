@@ -15,10 +15,11 @@ import type {
 } from "../backend.ts";
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import type { PoolGeometry } from "../pool-geometry.ts";
+import { sizeOf } from "../shape.ts";
 import { applyAxisMap } from "./axis-map.ts";
 import { allocF32, allocI32, noteLiveBytes, recycle } from "./buffers.ts";
 import { conv2dBackpropFilter, conv2dForward } from "./conv2d.ts";
-import { CpuData, f32, sizeOf, valuesOf } from "./cpu-data.ts";
+import { CpuData, f32, valuesOf } from "./cpu-data.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
 import * as layout from "./layout.ts";

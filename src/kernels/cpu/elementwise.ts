@@ -1,8 +1,8 @@
 /** CPU elementwise kernels: unary maps, broadcasting binary ops and select. */
 
 import type { BinaryOp, TypedArray, UnaryOp, UnaryParams } from "../backend.ts";
+import { broadcastStrides, coalesceAxes, shapeEq, sizeOf } from "../shape.ts";
 import { allocF32, recycle } from "./buffers.ts";
-import { broadcastStrides, sizeOf } from "./cpu-data.ts";
 import { erf, gelu, sigmoid, softplus } from "./scalar-math.ts";
 import { elementwiseSimd } from "./wasm/elementwise-simd.ts";
 
@@ -172,34 +172,6 @@ function forEachRow(
   }
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/**
- * Axes merged where every operand reads them as one run: axis i joins axis i + 1 when each
- * operand's stride there is its stride on i + 1 times that axis's length (0 = 0 * n covers axes
- * broadcast in both). [N, C, H, W] against [C, 1, 1] becomes [N, C, H*W] with strides [0, 1, 0].
- */
-function coalesceAxes(
-  shape: readonly number[],
-  strides: number[][],
-): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const out: number[][] = strides.map(() => []);
-  for (let ax = shape.length - 1; ax >= 0; ax--) {
-    if (shape[ax] === 1) continue;
-    const k = outShape.length - 1;
-    if (k >= 0 && strides.every((st, i) => st[ax] === out[i][0] * outShape[0])) {
-      outShape[0] *= shape[ax];
-      continue;
-    }
-    outShape.unshift(shape[ax]);
-    strides.forEach((st, i) => out[i].unshift(st[ax]));
-  }
-  return { shape: outShape, strides: out };
-}
-
 /**
  * x broadcast to outShape as a new float32 array: whole rows are filled (a broadcast inner axis)
  * or copied (a contiguous one), so a per-channel operand costs about a memset.
@@ -260,8 +232,8 @@ export function binary(
   const n = sizeOf(outShape);
   // Same shapes only take the flat path when no broadcasting happens (broadcastTo passes two
   // equal shapes and a larger outShape).
-  const aFull = a.length === n && sameShape(aShape, outShape);
-  const bFull = b.length === n && sameShape(bShape, outShape);
+  const aFull = a.length === n && shapeEq(aShape, outShape);
+  const bFull = b.length === n && shapeEq(bShape, outShape);
   if (aFull && bFull) return binaryFlat(op, a, b);
   if (a instanceof Float32Array && b instanceof Float32Array && n >= 1024) {
     // Broadcasting: materialise the smaller operand(s) and run the flat loop; a fill or a copy

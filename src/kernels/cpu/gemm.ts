@@ -20,6 +20,7 @@
  * - `(i + c) | 0` index arithmetic keeps V8 from emitting overflow checks on every index.
  */
 
+import { type PanelBuffer, packA } from "./gemm-pack-a.ts";
 import { gemmPackBWasm, gemmSimd } from "./wasm/gemm-wasm.ts";
 
 export {
@@ -206,66 +207,6 @@ function packB(
   }
 }
 
-/** Packs op(A)[ic:ic+mc, pc:pc+kc] into MR-row panels at s[0..], zero-padding the last. */
-function packA(
-  s: number[],
-  a: Float32Array,
-  aOff: number,
-  lda: number,
-  transA: boolean,
-  ic: number,
-  mc: number,
-  pc: number,
-  kc: number,
-): void {
-  let o = 0;
-  for (let ir = 0; ir < mc; ir += MR) {
-    const mr = Math.min(MR, mc - ir);
-    if (transA) {
-      // op(A)[i, p] = a[p * lda + i]: MR contiguous floats per step.
-      let src = aOff + pc * lda + ic + ir;
-      if (mr === MR) {
-        for (let p = 0; p < kc; p++) {
-          s[o] = a[src];
-          s[o + 1] = a[src + 1];
-          s[o + 2] = a[src + 2];
-          s[o + 3] = a[src + 3];
-          o += MR;
-          src += lda;
-        }
-      } else {
-        for (let p = 0; p < kc; p++) {
-          for (let i = 0; i < MR; i++) s[o + i] = i < mr ? a[src + i] : 0;
-          o += MR;
-          src += lda;
-        }
-      }
-    } else {
-      // op(A)[i, p] = a[i * lda + p]: read each row contiguously, scatter with stride MR.
-      const src = aOff + (ic + ir) * lda + pc;
-      for (let i = 0; i < MR; i++) {
-        let d = o + i;
-        if (i < mr) {
-          const row = src + i * lda;
-          for (let p = 0; p < kc; p++) {
-            s[d] = a[row + p];
-            d += MR;
-          }
-        } else {
-          for (let p = 0; p < kc; p++) {
-            s[d] = 0;
-            d += MR;
-          }
-        }
-      }
-      o += kc * MR;
-    }
-  }
-}
-
-/** Packing target: the TS kernel's double array, or a Float32Array over wasm memory. */
-export type PanelBuffer = number[] | Float32Array;
-
 /**
  * Which micro-kernel runs: "wasm" (SIMD, when the runtime supports it), "ts" (the portable
  * fallback), or "auto" (wasm when available). SALIENT_CPU_GEMM=ts in the environment forces
@@ -424,7 +365,7 @@ export function gemmPackB(
       packer.pack(s, bBase, pc, kc, jc, nc);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
-        packA(s, a, aOff, lda, transA, ic, mc, pc, kc);
+        packA(s, 0, MR, a, aOff, lda, transA, ic, mc, pc, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = Math.min(NR, nc - jr);
           const bi = bBase + jr * kc;

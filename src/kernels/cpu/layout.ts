@@ -1,8 +1,8 @@
 /** CPU data-movement kernels: transpose, strided slice, pad, concat, gather and its adjoint. */
 
 import type { PadMode, TypedArray } from "../backend.ts";
+import { sizeOf, stridesOf } from "../shape.ts";
 import { allocF32, allocI32 } from "./buffers.ts";
-import { sizeOf, stridesOf } from "./cpu-data.ts";
 
 function like(x: TypedArray, n: number): TypedArray {
   return x instanceof Int32Array ? allocI32(n) : allocF32(n);

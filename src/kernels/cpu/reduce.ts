@@ -1,8 +1,8 @@
 /** CPU reductions over any set of axes. */
 
 import type { ReduceOp, TypedArray } from "../backend.ts";
+import { sizeOf, stridesOf } from "../shape.ts";
 import { allocF32, allocI32 } from "./buffers.ts";
-import { sizeOf, stridesOf } from "./cpu-data.ts";
 
 /**
  * Calls `visit(outIndex, offsets)` once per output element with the flat input offsets of the

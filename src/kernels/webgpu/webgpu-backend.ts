@@ -19,6 +19,7 @@ import type {
 } from "../backend.ts";
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import type { PoolGeometry } from "../pool-geometry.ts";
+import { sizeOf } from "../shape.ts";
 import type { KernelContext, Tiling } from "./context.ts";
 import { GpuData, gpuData, HOST_COPY_LIMIT } from "./gpu-data.ts";
 import { axisMap } from "./kernels/axis-map.ts";
@@ -30,7 +31,6 @@ import { matmul } from "./kernels/matmul.ts";
 import * as pool from "./kernels/pool2d.ts";
 import { argMax, reduce } from "./kernels/reduce.ts";
 import type { GpuRuntime } from "./runtime.ts";
-import { sizeOf } from "./shape-utils.ts";
 
 // GPUBufferUsage flags (the constants are not globals everywhere, e.g. Node before Dawn loads).
 const GPU_COPY_SRC = 0x04;

@@ -6,6 +6,7 @@
  * element.
  */
 import type { BPacker } from "../gemm.ts";
+import { packA } from "../gemm-pack-a.ts";
 import { type GemmSimd, instantiateGemmSimd, WASM_MR } from "./gemm-simd.ts";
 import { cpuThreads, gebpSplit, startHelper, threadsSupported } from "./gemm-threads.ts";
 
@@ -62,49 +63,6 @@ function memoryView(s: GemmSimd, floats: number): Float32Array {
   return view;
 }
 
-/** Packs op(A)[ic:ic+mc, pc:pc+kc] into MR-row panels at f[o..], zero-padding the last. */
-function packA(
-  f: Float32Array,
-  o: number,
-  a: Float32Array,
-  aOff: number,
-  lda: number,
-  transA: boolean,
-  ic: number,
-  mc: number,
-  pc: number,
-  kc: number,
-): void {
-  for (let ir = 0; ir < mc; ir += MR) {
-    const mr = Math.min(MR, mc - ir);
-    if (transA) {
-      // op(A)[i, p] = a[p * lda + i]: mr contiguous floats per step.
-      let src = aOff + pc * lda + ic + ir;
-      for (let p = 0; p < kc; p++) {
-        for (let i = 0; i < MR; i++) f[o + i] = i < mr ? a[src + i] : 0;
-        o += MR;
-        src += lda;
-      }
-    } else {
-      // op(A)[i, p] = a[i * lda + p]: read each row contiguously, scatter with stride MR.
-      const src = aOff + (ic + ir) * lda + pc;
-      for (let i = 0; i < MR; i++) {
-        let d = o + i;
-        if (i < mr) {
-          const row = src + i * lda;
-          for (let p = 0; p < kc; p = (p + 1) | 0) {
-            f[d] = a[(row + p) | 0];
-            d = (d + MR) | 0;
-          }
-        } else {
-          for (let p = 0; p < kc; p++, d += MR) f[d] = 0;
-        }
-      }
-      o += kc * MR;
-    }
-  }
-}
-
 /** gemmPackB on the wasm kernel; same contract as gemm.ts's. `s` must be gemmSimd(). */
 export function gemmPackBWasm(
   s: GemmSimd,
@@ -147,7 +105,7 @@ export function gemmPackBWasm(
       if (wasmPack === null) packer.pack(f, bBase, pc, kc, jc, nc);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
-        packA(f, aBase, a, aOff, lda, transA, ic, mc, pc, kc);
+        packA(f, aBase, MR, a, aOff, lda, transA, ic, mc, pc, kc);
         if (copyIn) {
           for (let i = 0; i < mc; i++) {
             const row = cOff + (ic + i) * ldc + jc;

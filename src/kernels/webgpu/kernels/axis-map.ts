@@ -8,9 +8,9 @@
  */
 import type { AxisMap } from "../../axis-map.ts";
 import type { TensorInfo } from "../../backend.ts";
+import { sizeOf } from "../../shape.ts";
 import type { KernelContext } from "../context.ts";
 import { bufferOf, type GpuData } from "../gpu-data.ts";
-import { sizeOf } from "../shape-utils.ts";
 import { flatGroups, flatMain } from "../wgsl-common.ts";
 
 export function axisMap(ctx: KernelContext, x: TensorInfo, axis: number, map: AxisMap): GpuData {

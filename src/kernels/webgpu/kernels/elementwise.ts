@@ -1,8 +1,8 @@
 /** fill, cast, unary, broadcasting binary and select. */
 import type { BinaryOp, DType, TensorInfo, UnaryOp, UnaryParams } from "../../backend.ts";
+import { broadcastStrides, coalesceAxes, sizeOf } from "../../shape.ts";
 import type { KernelContext } from "../context.ts";
 import { bufferOf, type GpuData } from "../gpu-data.ts";
-import { broadcastStrides, collapse, sizeOf } from "../shape-utils.ts";
 import { elemType, flatGroups, flatMain, NAN_HELPERS } from "../wgsl-common.ts";
 import { packed, stridedFields, stridedOffsets, stridedStructMembers } from "./index-math.ts";
 import { UNARY_HELPERS, unaryExpr } from "./unary-wgsl.ts";
@@ -144,7 +144,7 @@ function binaryExpr(op: BinaryOp): string {
 }
 
 /**
- * Shared body of binary and select: operands broadcast to outShape, dims collapsed, then either
+ * Shared body of binary and select: operands broadcast to outShape, dims coalesced, then either
  * a flat kernel (every operand contiguous or scalar) or a rank-specialised strided one.
  */
 function broadcastKernel(
@@ -159,7 +159,7 @@ function broadcastKernel(
   const out = ctx.output(outShape, "float32", opName);
   const n = sizeOf(outShape);
   if (n === 0) return out;
-  const { shape, strides } = collapse(
+  const { shape, strides } = coalesceAxes(
     outShape,
     inputs.map((x) => broadcastStrides(x.shape, outShape)),
   );

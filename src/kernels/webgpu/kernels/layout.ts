@@ -3,9 +3,9 @@
  * raw 32-bit words (array<u32>), so one pipeline serves float32 and int32 tensors alike.
  */
 import type { PadMode, TensorInfo } from "../../backend.ts";
+import { coalesceAxes, sizeOf, stridesOf } from "../../shape.ts";
 import type { KernelContext } from "../context.ts";
 import { bufferOf, type GpuData, gpuData } from "../gpu-data.ts";
-import { collapse, sizeOf, stridesOf } from "../shape-utils.ts";
 import { at, elemType, flatGroups, flatMain, vec4Count } from "../wgsl-common.ts";
 import { packed, stridedFields, stridedOffsets, stridedStructMembers } from "./index-math.ts";
 
@@ -21,7 +21,7 @@ function stridedCopy(
   const out = ctx.output(outShape, x.dtype, op);
   const n = sizeOf(outShape);
   if (n === 0) return out;
-  const c = collapse(outShape, [strides]);
+  const c = coalesceAxes(outShape, [strides]);
   const rank = c.shape.length;
   const k = ctx.rt.kernel(`strided:r${rank}`, () => ({
     name: `strided copy (rank ${rank})`,

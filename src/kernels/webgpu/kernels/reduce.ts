@@ -1,15 +1,15 @@
 /**
  * sum / max / min over any set of axes, and argMax along one axis.
  *
- * Kept and reduced axes are collapsed separately; each thread reduces a contiguous chunk of one
+ * Kept and reduced axes are coalesced separately; each thread reduces a contiguous chunk of one
  * output's reduction group, walking the reduced axes with an odometer (one division per chunk,
  * not per element). When there are few outputs and long groups, the work is split into partial
  * results per chunk and reduced again by the same kernel, so a full sum is not one serial thread.
  */
 import type { ReduceOp, TensorInfo } from "../../backend.ts";
+import { coalesceAxes, sizeOf, stridesOf } from "../../shape.ts";
 import type { KernelContext } from "../context.ts";
 import { bufferOf, type GpuData } from "../gpu-data.ts";
-import { collapse, sizeOf, stridesOf } from "../shape-utils.ts";
 import { at, elemType, flatGroups, flatMain, NAN_HELPERS, vec4Count } from "../wgsl-common.ts";
 import { packed } from "./index-math.ts";
 
@@ -38,11 +38,11 @@ interface Plan {
 function plan(shape: readonly number[], axes: readonly number[]): Plan {
   const st = stridesOf(shape);
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const k = collapse(
+  const k = coalesceAxes(
     kept.map((i) => shape[i]),
     [kept.map((i) => st[i])],
   );
-  const r = collapse(
+  const r = coalesceAxes(
     axes.map((i) => shape[i]),
     [axes.map((i) => st[i])],
   );

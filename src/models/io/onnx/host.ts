@@ -3,8 +3,9 @@
  * Reshape and the like) and for constants. Values are float64, so int64 shape values stay exact;
  * these never enter the tape. The engine's float32 tensors carry everything differentiable.
  */
-import { shapeEq } from "../../../autodiff/make.ts";
+
 import { Tensor } from "../../../autodiff/tensor.ts";
+import { broadcastShapes, stridesOf } from "../../../kernels/shape.ts";
 import { tensor } from "../../../ops/creation.ts";
 import { checkedElements, formatShape } from "./sizes.ts";
 
@@ -68,35 +69,12 @@ export function toTensor(v: Value): Tensor {
   return tensor(Float32Array.from(v.data), [...v.shape]);
 }
 
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
-
 /** Rounds or truncates a computed value to what `dtype` can hold. */
 function coerce(dtype: HostDType, v: number): number {
   if (dtype === "float32") return Math.fround(v);
   if (dtype === "bool") return v ? 1 : 0;
   if (isFloat(dtype)) return v;
   return Number.isFinite(v) ? Math.trunc(v) : v;
-}
-
-export function broadcastShape(a: readonly number[], b: readonly number[], what: string): number[] {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = b[b.length - n + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1)
-      throw new Error(`${what}: shapes ${formatShape(a)} and ${formatShape(b)} do not broadcast`);
-    out.push(x === 1 ? y : x);
-  }
-  return out;
 }
 
 /** Index into `src` (of shape `from`) for each element of the broadcast shape `to`. */
@@ -124,7 +102,7 @@ export function hostBinary(
   what: string,
   dtype: HostDType = a.dtype,
 ): HostArray {
-  const shape = broadcastShape(a.shape, b.shape, what);
+  const shape = broadcastShapes(what, a.shape, b.shape);
   const ia = broadcastIndex(a.shape, shape, what);
   const ib = broadcastIndex(b.shape, shape, what);
   const out = new Float64Array(ia.length);
@@ -133,7 +111,7 @@ export function hostBinary(
 }
 
 export function hostExpand(a: HostArray, shape: readonly number[], where: string): HostArray {
-  const to = broadcastShape(a.shape, shape, where);
+  const to = broadcastShapes(where, a.shape, shape);
   const idx = broadcastIndex(a.shape, to, where);
   return new HostArray(
     a.dtype,
@@ -143,7 +121,7 @@ export function hostExpand(a: HostArray, shape: readonly number[], where: string
 }
 
 export function hostWhere(c: HostArray, a: HostArray, b: HostArray, where: string): HostArray {
-  const shape = broadcastShape(broadcastShape(c.shape, a.shape, where), b.shape, where);
+  const shape = broadcastShapes(where, broadcastShapes(where, c.shape, a.shape), b.shape);
   const [ic, ia, ib] = [c, a, b].map((t) => broadcastIndex(t.shape, shape, where));
   const out = new Float64Array(ic.length);
   for (let i = 0; i < out.length; i++) out[i] = c.data[ic[i]] ? a.data[ia[i]] : b.data[ib[i]];
@@ -213,5 +191,3 @@ export function hostConcat(xs: readonly HostArray[], axis: number, where: string
 export function hostReshape(a: HostArray, shape: readonly number[]): HostArray {
   return new HostArray(a.dtype, shape, a.data);
 }
-
-export const sameShape = shapeEq;

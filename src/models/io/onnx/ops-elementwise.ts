@@ -1,5 +1,7 @@
 /** Elementwise ONNX ops: activations, arithmetic with NumPy broadcasting, comparisons. */
+
 import type { Tensor } from "../../../autodiff/tensor.ts";
+import { broadcastShapes } from "../../../kernels/shape.ts";
 import { preluBroadcast } from "../../../ops/activations.ts";
 import {
   add,
@@ -32,20 +34,12 @@ import {
   tanh,
 } from "../../../ops/unary.ts";
 import type { OpContext, OpSpec } from "./context.ts";
-import {
-  broadcastShape,
-  HostArray,
-  hostBinary,
-  hostWhere,
-  isFloat,
-  toTensor,
-  type Value,
-} from "./host.ts";
+import { HostArray, hostBinary, hostWhere, isFloat, toTensor, type Value } from "./host.ts";
 
 /** Checks the broadcast shape of some inputs against the limits before an op allocates it. */
 function checkBroadcast(ctx: OpContext, values: readonly Value[]): void {
   let shape: readonly number[] = [];
-  for (const v of values) shape = broadcastShape(shape, v.shape, ctx.where);
+  for (const v of values) shape = broadcastShapes(ctx.where, shape, v.shape);
   ctx.allocates(shape);
 }
 

@@ -1,5 +1,7 @@
 /** Less common ONNX ops that compose directly from engine ops (beyond the CNN core set). */
+
 import type { Tensor } from "../../../autodiff/tensor.ts";
+import { broadcastShapes } from "../../../kernels/shape.ts";
 import { add, div, equal, greater, mul, sub } from "../../../ops/binary.ts";
 import { cast } from "../../../ops/cast.ts";
 import { concat } from "../../../ops/concat.ts";
@@ -21,7 +23,7 @@ import {
   square,
 } from "../../../ops/unary.ts";
 import type { OpContext, OpSpec } from "./context.ts";
-import { broadcastShape, HostArray, hostBinary, hostTake, type Value } from "./host.ts";
+import { HostArray, hostBinary, hostTake, type Value } from "./host.ts";
 
 const unary = (f: (x: Tensor, ctx: OpContext) => Tensor, attrs: string[] = []): OpSpec => ({
   attrs,
@@ -80,7 +82,7 @@ function logical(
     run(ctx) {
       const a = ctx.value(0);
       const b = ctx.value(1);
-      ctx.allocates(broadcastShape(a.shape, b.shape, ctx.where));
+      ctx.allocates(broadcastShapes(ctx.where, a.shape, b.shape));
       if (a instanceof HostArray && b instanceof HostArray) {
         return hostBinary(a, b, (x, y) => (f(x !== 0, y !== 0) ? 1 : 0), ctx.where, "bool");
       }

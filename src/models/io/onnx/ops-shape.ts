@@ -2,6 +2,7 @@
  * Layout and shape ops. Each works on engine tensors (differentiable) and on host arrays, so the
  * integer shape arithmetic exporters emit (Shape -> Gather -> Concat -> Reshape) stays exact.
  */
+import { broadcastShapes } from "../../../kernels/shape.ts";
 import { equal, mul, sub } from "../../../ops/binary.ts";
 import { broadcastTo } from "../../../ops/broadcast.ts";
 import { concat } from "../../../ops/concat.ts";
@@ -14,7 +15,6 @@ import { transpose } from "../../../ops/transpose.ts";
 import { abs, floor, sign } from "../../../ops/unary.ts";
 import type { OpContext, OpSpec } from "./context.ts";
 import {
-  broadcastShape,
   HostArray,
   type HostDType,
   hostCast,
@@ -239,7 +239,7 @@ function expandOp(ctx: OpContext): Value {
   const x = ctx.value(0);
   const target = ctx.ints(1);
   ctx.allocates(target, "the requested shape");
-  const shape = broadcastShape(x.shape, target, ctx.where);
+  const shape = broadcastShapes(ctx.where, x.shape, target);
   ctx.allocates(shape);
   return x instanceof HostArray ? hostExpand(x, shape, ctx.where) : broadcastTo(x, shape);
 }

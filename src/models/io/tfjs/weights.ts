@@ -5,6 +5,7 @@
  * min + scale, or float16) are expanded to float32. Names and dtypes read from the manifest
  * index tables by own property only, and element counts are bounded before anything is decoded.
  */
+import { halfToFloat } from "../dtypes.ts";
 import { checkLimit, ownLookup, quoteBounded } from "../limits.ts";
 
 export interface TfjsWeightEntry {
@@ -26,15 +27,6 @@ export interface NamedWeight {
 
 const STORED_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
 const QUANT_BYTES: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
-
-function half(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 const label = (w: TfjsWeightEntry) => quoteBounded(String(w.name));
 
@@ -63,7 +55,7 @@ function decode(w: TfjsWeightEntry, bytes: Uint8Array, n: number): Float32Array 
   const out = new Float32Array(n);
   const q = w.quantization;
   if (q?.dtype === "float16") {
-    for (let i = 0; i < n; i++) out[i] = half(view.getUint16(2 * i, true));
+    for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
   } else if (q) {
     const scale = q.scale ?? 1;
     const min = q.min ?? 0;
