@@ -276,7 +276,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       const biases = c.module ? await fullGradBiases(c.module) : [];
       if (!biases.length)
         throw new Error(
-          "fullgrad: no Conv2d or BatchNorm2d layers with a bias found; FullGrad reads biases from built-in models only",
+          "fullgrad: no convolution or batch-norm layer with a bias found (FullGrad reads them from built-in and ONNX models)",
         );
       return fullGrad(c.model, c.x, c.target, { biases });
     },

@@ -96,6 +96,26 @@ describe("CAM family against pytorch-grad-cam's definitions", () => {
     const relu = layers.filter((n) => /Relu/.test(n) && n.endsWith("_output_0"));
     await checkLayerCams((x) => net.call(x), relu[relu.length - 1]);
   });
+
+  test("ONNX import: FullGrad finds the Conv biases (batch norm folded by the exporter)", async () => {
+    const net = onnxNet();
+    const biases = await fullGradBiases(net);
+    // Two convolutions: conv0 with the batch norm folded in, then conv4.
+    expect(biases.length).toBe(2);
+    biases.forEach((b, j) => {
+      expectClose(b.bias, ref.fullgradOnnx.biases[j], 1e-5);
+    });
+    const r = await fullGrad((x) => net.call(x), input(), ref.targets, { biases });
+    expectClose(r.map.dataSync(), ref.fullgradOnnx.map, 1e-4);
+  });
+
+  test("ONNX with a BatchNormalization node: FullGrad reads conv, BN and conv biases", async () => {
+    const net = loadOnnx(new Uint8Array(readFileSync(`${DIR}cnn-bn.onnx`)), { name: "cnn-bn" });
+    const biases = await fullGradBiases(net);
+    expect(biases.length).toBe(3);
+    const r = await fullGrad((x) => net.call(x), input(), ref.targets, { biases });
+    expectClose(r.map.dataSync(), ref.fullgrad.map, 1e-4);
+  });
 });
 
 describe("Score-CAM known answer", () => {

@@ -11,6 +11,7 @@ import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import { valueAndGrads } from "../../autodiff/grad.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
+import { OnnxModel } from "../../models/io/onnx/model.ts";
 import { Conv2d } from "../../models/nn/conv.ts";
 import type { Module } from "../../models/nn/module.ts";
 import { BatchNorm2d } from "../../models/nn/norm.ts";
@@ -41,10 +42,41 @@ export interface FullGradDetails extends Record<string, unknown> {
 }
 
 /**
- * The bias layers of a built-in model, in module order: every Conv2d with a bias and every
- * BatchNorm2d (its effective eval-mode bias), as pytorch-grad-cam's FullGrad selects them.
+ * The bias layers of an ONNX graph, in evaluation order, tapped by output tensor name: every Conv
+ * whose bias B is an initializer and every BatchNormalization (B - mean * scale / sqrt(var +
+ * epsilon)), the ops behind PyTorch's Conv2d and BatchNorm2d. Gemm (Linear) is left out as in
+ * pytorch-grad-cam, whose bias maps need a spatial layer. An exporter that folded a batch norm into
+ * the preceding convolution leaves one bias (the folded one) where PyTorch had two.
+ */
+export function onnxFullGradBiases(model: OnnxModel): BiasLayer[] {
+  const w = model.weightMap();
+  const values = (name: string | undefined) => (name ? w.get(name)?.values : undefined);
+  const out: BiasLayer[] = [];
+  for (const l of model.layerNames()) {
+    if (!l.firstOutput) continue;
+    if (l.opType === "Conv" && l.inputs.length === 3) {
+      const b = values(l.inputs[2]);
+      if (b) out.push({ layer: l.tensor, bias: Float32Array.from(b) });
+    } else if (l.opType === "BatchNormalization") {
+      const [g, b, mu, v] = l.inputs.slice(1, 5).map(values);
+      if (!g || !b || !mu || !v) continue;
+      const eps = l.attrs.float("epsilon", 1e-5);
+      out.push({
+        layer: l.tensor,
+        bias: Float64Array.from(b, (bk, k) => bk - (mu[k] * g[k]) / Math.sqrt(v[k] + eps)),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The bias layers of a model, in evaluation order, as pytorch-grad-cam's FullGrad selects them:
+ * every Conv2d with a bias and every BatchNorm2d (its effective eval-mode bias) of a built-in
+ * model; for an ONNX graph see onnxFullGradBiases.
  */
 export async function fullGradBiases(model: Module): Promise<BiasLayer[]> {
+  if (model instanceof OnnxModel) return onnxFullGradBiases(model);
   const out: BiasLayer[] = [];
   for (const [path, m] of model.namedModules()) {
     if (m instanceof Conv2d && m.bias)

@@ -61,6 +61,8 @@ export interface OnnxLayerName {
   inputs: string[];
   /** Whether the node name also names this tensor (a node's first output). */
   firstOutput: boolean;
+  /** The node's attributes (e.g. a BatchNormalization's epsilon). */
+  attrs: Attrs;
 }
 
 export interface OnnxOptions {
@@ -219,6 +221,7 @@ export class OnnxModel extends Module {
           opType: p.node.opType ?? "",
           inputs: p.inputs.filter((n) => n),
           firstOutput: k === 0,
+          attrs: p.attrs,
         })),
     );
   }
