@@ -3,8 +3,10 @@
  * photograph, and the attribution gallery of the bundled Fashion-MNIST classifier, written to an
  * HTML report (salient-report/index.html) that opens in a browser.
  */
+
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { escapeHtml } from "../viz/html.ts";
 import { didYouMean, UsageError } from "./args.ts";
 import { runGallery } from "./attribute.ts";
 import { METHODS } from "./attribute-methods.ts";
@@ -61,9 +63,6 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, "out" | "log"> = {
     "rise",
   ],
 };
-
-const esc = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 /** Every setting checked before any model loads; the photo read to check the window. */
 function checkDemo(o: DemoOptions): void {
@@ -143,10 +142,10 @@ export async function runReport(o: DemoOptions): Promise<string> {
           `  DI ${s.diffusion_index.toFixed(2)}, Gini ${s.gini.toFixed(4)}, delta ${s.delta.toExponential(2)}, ${s.seconds} s`,
         );
         rows.push(
-          `<tr><td>${esc(model.name)}</td><td>${model.parameters}</td><td>${s.diffusion_index.toFixed(2)}</td><td>${s.gini.toFixed(4)}</td><td>${s.pixels_95}</td><td>${s.delta.toExponential(2)}</td><td>${s.seconds}</td></tr>`,
+          `<tr><td>${escapeHtml(model.name)}</td><td>${model.parameters}</td><td>${s.diffusion_index.toFixed(2)}</td><td>${s.gini.toFixed(4)}</td><td>${s.pixels_95}</td><td>${s.delta.toExponential(2)}</td><td>${s.seconds}</td></tr>`,
         );
         figures.push(
-          `<figure><img src="${file}" width="${4 * 128 + 12}"><figcaption>${esc(model.name)}: DI ${s.diffusion_index.toFixed(2)}</figcaption></figure>`,
+          `<figure><img src="${file}" width="${4 * 128 + 12}"><figcaption>${escapeHtml(model.name)}: DI ${s.diffusion_index.toFixed(2)}</figcaption></figure>`,
         );
       }
     } finally {
@@ -177,7 +176,7 @@ export async function runReport(o: DemoOptions): Promise<string> {
       );
       bar.update(++done);
       galleries.push(
-        `<h3>${esc(image.name)} (test image ${i})</h3><img src="gallery-${i}.png" style="image-rendering:pixelated;max-width:100%"><p>input | ${o.methods.map(esc).join(" | ")} (<a href="gallery-${i}.html">captions and timings</a>)</p>`,
+        `<h3>${escapeHtml(image.name)} (test image ${i})</h3><img src="gallery-${i}.png" style="image-rendering:pixelated;max-width:100%"><p>input | ${o.methods.map(esc).join(" | ")} (<a href="gallery-${i}.html">captions and timings</a>)</p>`,
       );
     }
 
@@ -185,7 +184,7 @@ export async function runReport(o: DemoOptions): Promise<string> {
 <style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}figure{margin:1em 0}</style>
 <h1>salient report</h1>
 <h2>LAM: which LR pixels each SR network used for the red window</h2>
-<p>Photograph: ${esc(o.photo)} (128x128 HR, 32x32 LR by PIL-bicubic downscale), x4, window ${JSON.stringify(o.window)},
+<p>Photograph: ${escapeHtml(o.photo)} (128x128 HR, 32x32 LR by PIL-bicubic downscale), x4, window ${JSON.stringify(o.window)},
 progressive-blur path (sigma 1.2, fold ${o.fold}, l 9), gradient-magnitude detector. DI = (1 - Gini) x 100: larger means more LR pixels involved.</p>
 <table><tr><th>model</th><th>parameters</th><th>DI</th><th>Gini</th><th>pixels for 95% mass</th><th>completeness delta</th><th>seconds</th></tr>${rows.join("")}</table>
 ${figures.join("\n")}

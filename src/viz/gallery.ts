@@ -2,6 +2,7 @@
  * Side-by-side galleries: several panels (input, overlays of different methods) placed in one row
  * with white gaps, and an HTML page showing the PNG-encoded panels with their captions.
  */
+import { base64, escapeHtml } from "./html.ts";
 import type { RgbImage } from "./overlay.ts";
 
 /** One picture of a gallery with its caption. */
@@ -28,26 +29,6 @@ export function galleryStrip(panels: readonly Panel[], gap = 4): RgbImage {
   }
   return { width, height, data };
 }
-
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/** Standard base64 (with padding) of bytes, e.g. for data: URLs. */
-export function base64(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
-    out += i + 1 < bytes.length ? B64[(n >> 6) & 63] : "=";
-    out += i + 2 < bytes.length ? B64[n & 63] : "=";
-  }
-  return out;
-}
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
 
 /** A self-contained HTML page: one figure per panel (PNG bytes inlined), pixelated upscaling. */
 export function galleryHtml(

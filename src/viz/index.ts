@@ -1,6 +1,7 @@
 /** Visualisation (platform neutral): colormaps, scaling, overlays, galleries, .npy encoding. */
 export { applyColormap, COLORMAPS, type ColormapName, colormapTable } from "./colormap.ts";
-export { base64, galleryHtml, galleryStrip, type Panel } from "./gallery.ts";
+export { galleryHtml, galleryStrip, type Panel } from "./gallery.ts";
+export { base64 } from "./html.ts";
 export {
   type ChannelReduction,
   percentile,

@@ -1,12 +1,10 @@
 /** A minimal labelled scatter plot as SVG text (for the zoo study's DI plots). */
+import { escapeHtml } from "./html.ts";
 export interface ScatterPoint {
   x: number;
   y: number;
   label: string;
 }
-
-const esc = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 function ticks(lo: number, hi: number, n = 5): number[] {
   const step = (hi - lo) / n;
@@ -43,11 +41,11 @@ export function scatterSvg(
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(o.title)}</text>`,
+    `<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${escapeHtml(o.title)}</text>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
-    `<text x="${W / 2}" y="${H - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`,
-    `<text transform="translate(14 ${H / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`,
+    `<text x="${W / 2}" y="${H - 10}" text-anchor="middle">${escapeHtml(o.xLabel)}</text>`,
+    `<text transform="translate(14 ${H / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(o.yLabel)}</text>`,
   ];
   for (const t of ticks(x0, x1)) {
     const label = o.logX ? (10 ** t).toPrecision(2) : t.toPrecision(3);
@@ -61,7 +59,7 @@ export function scatterSvg(
     const cx = sx(xs[i]);
     const cy = sy(ys[i]);
     parts.push(`<circle cx="${cx}" cy="${cy}" r="4" fill="#c0392b"/>`);
-    parts.push(`<text x="${cx + 6}" y="${cy - 6}">${esc(p.label)}</text>`);
+    parts.push(`<text x="${cx + 6}" y="${cy - 6}">${escapeHtml(p.label)}</text>`);
   });
   parts.push("</svg>");
   return parts.join("\n");
