@@ -12,6 +12,7 @@ import { compareModels, parseStudyWindows } from "../../src/cli/compare-models.t
 import { lamImagesFromHr } from "../../src/cli/lam-images.ts";
 import { assetPath } from "../../src/cli/package-files.ts";
 import { resize, type Tensor } from "../../src/index.ts";
+import { diffusionIndexByPairs } from "../reference/lam.ts";
 import { nd } from "../reference/nd.ts";
 import { resizeRef } from "../reference/resample.ts";
 
@@ -49,25 +50,6 @@ function psnrY(
       n++;
     }
   return 10 * Math.log10((255 * 255) / (se / n));
-}
-
-/**
- * LAM's diffusion index from a [3, h, w] map: |sum over channels| over its maximum, shifted by
- * 1e-7, and DI = 100 (1 - G) with G = sum_ij |x_i - x_j| / (2 n sum x) (Gini as a mean absolute
- * difference, not the sorted form the library uses).
- */
-function diByPairs(map: ArrayLike<number>, px: number): number {
-  const x = new Float64Array(px);
-  for (let p = 0; p < px; p++) x[p] = Math.abs(map[p] + map[px + p] + map[2 * px + p]);
-  const max = Math.max(...x);
-  for (let p = 0; p < px; p++) x[p] = x[p] / max + 1e-7;
-  let pairs = 0;
-  let total = 0;
-  for (let i = 0; i < px; i++) {
-    total += x[i];
-    for (let j = 0; j < px; j++) pairs += Math.abs(x[i] - x[j]);
-  }
-  return 100 * (1 - pairs / (2 * px * total));
 }
 
 describe("parseStudyWindows", () => {
@@ -145,7 +127,7 @@ describe("compareModels", () => {
       expect(p.psnr).toBeCloseTo(psnrY(sr, hr!.data, 32, 32, 2), 6);
       for (const [i, window] of p.windows.entries()) {
         const map = await lam(bicubicX2, lr, { window, fold: 4 });
-        expect(p.di[i]).toBeCloseTo(diByPairs(map.map.dataSync(), 16 * 16), 8);
+        expect(p.di[i]).toBeCloseTo(diffusionIndexByPairs(map.map.dataSync(), 3, 16, 16), 8);
         map.map.dispose();
       }
       lr.dispose();
