@@ -521,12 +521,15 @@ export async function runEvaluate(
     let map: Tensor;
     if (method !== undefined) {
       map = keep(await explain(p.x));
+      held.push(map);
       if (map.rank !== 4 || map.shape[2] !== p.x.shape[2] || map.shape[3] !== p.x.shape[3])
         throw new Error(
           `${method} gave a map [${map.shape}] that does not match the input [${p.x.shape}]`,
         );
-    } else map = readMap(values.map!, p.x);
-    held.push(map);
+    } else {
+      map = readMap(values.map!, p.x);
+      held.push(map);
+    }
     const input: MetricInput = {
       p,
       map,
