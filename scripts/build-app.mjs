@@ -61,7 +61,9 @@ export async function buildApp(out = join(root, "dist", "app")) {
   return out;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as a script (not when imported, nor when bundled into another program such as a bench).
+const self = fileURLToPath(import.meta.url);
+if (self.endsWith("build-app.mjs") && process.argv[1] && resolve(process.argv[1]) === self) {
   const out = await buildApp(process.argv[2] ? resolve(process.argv[2]) : undefined);
   console.log(`build-app: wrote ${out}`);
 }
