@@ -21,7 +21,8 @@ import {
   ReLU,
   Sequential,
 } from "../../src/models/nn/index.ts";
-import { arange, captumConvNet, expectClose } from "./helpers.ts";
+import { captumConvNet, captumConvNetInput } from "../helpers/captum-convnet.ts";
+import { expectClose } from "./helpers.ts";
 
 const K = 4;
 const h = 5;
@@ -127,7 +128,7 @@ describe("CAM family on a GAP head (reference §5.2 H)", () => {
 
   test("#22 Captum LayerGradCam golden numbers on BasicModel_ConvNet_One_Conv (conv1, no ReLU)", async () => {
     const { model: m } = captumConvNet();
-    const r = await gradCam(m, arange([1, 1, 4, 4]), 0, {
+    const r = await gradCam(m, captumConvNetInput(), 0, {
       layer: "0",
       relu: false,
       upsample: "nearest",

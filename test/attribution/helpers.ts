@@ -1,7 +1,6 @@
 /** Small models with known attributions, and comparison helpers, for the attribution tests. */
 import { expect } from "vitest";
 import * as s from "../../src/index.ts";
-import { Conv2d, Flatten, Linear, ReLU, Sequential } from "../../src/models/nn/index.ts";
 
 export type T = s.Tensor;
 
@@ -35,38 +34,6 @@ export function linearModel(w: number[][], b: number[]) {
   const W = s.keep(s.tensor(w));
   const B = s.keep(s.tensor(b));
   return (x: T) => s.linear(s.reshape(x, [x.shape[0], -1]), W, B);
-}
-
-/**
- * Captum's BasicModel_ConvNet_One_Conv: conv 1->2 (3x3 ones, bias -50, -75), ReLU, flatten, fc 8->4
- * (rows [1,1,1,1,1,-1,-1,-1], bias 0), ReLU. Layer "0" is conv1.
- */
-export function captumConvNet(): { net: Sequential; model: (x: T) => T } {
-  const net = new Sequential(
-    new Conv2d(1, 2, 3),
-    new ReLU(),
-    new Flatten(),
-    new Linear(8, 4),
-    new ReLU(),
-  );
-  net.loadStateDict(
-    new Map([
-      ["0.weight", s.ones([2, 1, 3, 3])],
-      ["0.bias", s.tensor([-50, -75])],
-      ["3.weight", s.tensor(Array.from({ length: 4 }, () => [1, 1, 1, 1, 1, -1, -1, -1]))],
-      ["3.bias", s.zeros([4])],
-    ]),
-  );
-  return { net, model: (x) => net.call(x) };
-}
-
-/** arange(n) reshaped. */
-export function arange(shape: number[]): T {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return s.tensor(
-    Float32Array.from({ length: n }, (_, i) => i),
-    shape,
-  );
 }
 
 /** scipy.ndimage.gaussian_filter over the last two axes of [C, H, W] values, zero border, truncate 4 (float64, independent of the engine). */

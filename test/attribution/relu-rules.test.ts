@@ -3,46 +3,25 @@ import { describe, expect, test } from "vitest";
 import { deconvnet, gradient, guidedBackprop, layerGradient } from "../../src/attribution/index.ts";
 import * as s from "../../src/index.ts";
 import { Conv2d, Flatten, Linear, ReLU, Sequential, Tanh } from "../../src/models/nn/index.ts";
-import { arange, captumConvNet } from "./helpers.ts";
+import {
+  CAPTUM_CONVNET_MAPS,
+  CAPTUM_CONVNET_SCORE,
+  captumConvNet,
+  captumConvNetInput,
+} from "../helpers/captum-convnet.ts";
 
 describe("ReLU-rule oracle (reference §5.2 E)", () => {
   test("#11 Captum 4x4 net, target 0: guided backprop, deconvnet and gradient maps", async () => {
     const { model } = captumConvNet();
-    const x = arange([1, 1, 4, 4]);
+    const x = captumConvNetInput();
     const gb = await guidedBackprop(model, x, 0);
-    expect(await gb.map.array()).toEqual([
-      [
-        [
-          [0, 1, 1, 1],
-          [1, 3, 3, 2],
-          [1, 3, 3, 2],
-          [1, 2, 2, 1],
-        ],
-      ],
-    ]);
-    expect(gb.details.scores).toEqual([54]);
+    expect(Array.from(gb.map.dataSync())).toEqual(CAPTUM_CONVNET_MAPS.guidedBackprop);
+    expect(gb.details.scores).toEqual([CAPTUM_CONVNET_SCORE]);
     const dc = await deconvnet(model, x, 0);
-    expect(await dc.map.array()).toEqual([
-      [
-        [
-          [2, 3, 3, 1],
-          [3, 5, 5, 2],
-          [3, 5, 5, 2],
-          [1, 2, 2, 1],
-        ],
-      ],
-    ]);
+    expect(Array.from(dc.map.dataSync())).toEqual(CAPTUM_CONVNET_MAPS.deconvnet);
     const g = await gradient(model, x, 0);
-    expect(await g.map.array()).toEqual([
-      [
-        [
-          [0, 1, 1, 1],
-          [0, 1, 1, 1],
-          [0, 1, 1, 1],
-          [0, 0, 0, 0],
-        ],
-      ],
-    ]);
+    expect(Array.from(g.map.dataSync())).toEqual(CAPTUM_CONVNET_MAPS.gradient);
+    expect(g.map.shape).toEqual([1, 1, 4, 4]);
   });
 
   test("#12 without ReLUs, guided backprop = deconvnet = gradient", async () => {

@@ -9,6 +9,12 @@
 import fc from "fast-check";
 import type { Tensor } from "../../src/index.ts";
 import * as s from "../../src/index.ts";
+import {
+  CAPTUM_CONVNET_MAPS,
+  CAPTUM_CONVNET_SCORE,
+  captumConvNetInput,
+  captumConvNetScore,
+} from "../helpers/captum-convnet.ts";
 import { numericJacobian, numericVjp } from "../reference/finite-diff.ts";
 import { gatherRef, padRef, sliceRef } from "../reference/layout.ts";
 import { type Nd, nd, shapeStr } from "../reference/nd.ts";
@@ -33,46 +39,23 @@ import { type Net, netEngine, netRef, noProbe, randomNet } from "./nets.ts";
 const { rules } = s;
 
 // ---------------------------------------------------------------------------------------------
-// Captum's BasicModel_ConvNet_One_Conv oracle (reference/attribution.md §3.6)
-
-/**
- * conv 1 -> 2, 3x3, all-ones weights, bias (-50, -75); ReLU; flatten to 8; fc 8 -> 4 whose
- * every row is [1, 1, 1, 1, 1, -1, -1, -1] with zero bias (Captum's helper builds the weight as
- * cat(ones(4, 5), -ones(4, 3)); only row 0 matters for target 0); ReLU. Output column 0.
- */
-function captumNet(x: Tensor, fused: boolean): Tensor {
-  const w1 = s.ones([2, 1, 3, 3]);
-  const b1 = s.tensor([-50, -75]);
-  const h = fused
-    ? s.conv2d(x, w1, { bias: b1, relu: true })
-    : s.relu(s.conv2d(x, w1, { bias: b1 }));
-  const row = [1, 1, 1, 1, 1, -1, -1, -1];
-  const fc1 = s.tensor([row, row, row, row]);
-  const out = s.relu(s.linear(s.reshape(h, [1, 8]), fc1, s.zeros([4])));
-  return s.sum(s.slice(out, [0, 0], [1, 1]));
-}
-
-const CAPTUM = {
-  gradient: [0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0],
-  guidedBackprop: [0, 1, 1, 1, 1, 3, 3, 2, 1, 3, 3, 2, 1, 2, 2, 1],
-  deconvnet: [2, 3, 3, 1, 3, 5, 5, 2, 3, 5, 5, 2, 1, 2, 2, 1],
-};
+// Captum's BasicModel_ConvNet_One_Conv oracle (test/helpers/captum-convnet.ts)
 
 const captumCase: SuiteCase = {
   name: "rule sets: Captum 4x4 conv-net oracle (gradient, guided backprop, deconvnet; separate and fused ReLU) gives the published maps exactly",
   run: async (ctx) => {
     for (const fused of [false, true]) {
-      for (const [ruleName, want] of Object.entries(CAPTUM)) {
-        const ruleSet = rules[ruleName as keyof typeof CAPTUM];
+      for (const [ruleName, want] of Object.entries(CAPTUM_CONVNET_MAPS)) {
+        const ruleSet = rules[ruleName as keyof typeof CAPTUM_CONVNET_MAPS];
         const { values, shapes } = await evalOn(ctx.backend, () => {
-          const x = s.reshape(s.arange(0, 16), [1, 1, 4, 4]);
+          const x = captumConvNetInput();
           const { value, grad } = s.withRules(ruleSet, () =>
-            s.valueAndGrad((t) => captumNet(t, fused))(x),
+            s.valueAndGrad((t) => captumConvNetScore(t, fused))(x),
           );
           return [value, grad];
         });
         const what = `Captum oracle ${ruleName}${fused ? " (conv2d relu: true)" : " (separate relu)"}`;
-        assertClose(`${what} output`, values[0], shapes[0], nd([], [54]), tol(0));
+        assertClose(`${what} output`, values[0], shapes[0], nd([], [CAPTUM_CONVNET_SCORE]), tol(0));
         assertClose(`${what} map`, values[1], shapes[1], nd([1, 1, 4, 4], want), tol(0));
       }
     }

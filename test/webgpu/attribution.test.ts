@@ -6,6 +6,11 @@
  */
 import * as s from "../../src/index.ts";
 import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from "../../src/models/nn/index.ts";
+import {
+  CAPTUM_CONVNET_MAPS,
+  captumConvNet,
+  captumConvNetInput,
+} from "../helpers/captum-convnet.ts";
 import { gpuBackend } from "./gpu.ts";
 
 // The Deno test API, declared here so tsc (Node types) checks this file too.
@@ -82,30 +87,12 @@ Deno.test("Captum 4x4 ReLU-rule oracle on WebGPU (exact)", async () => {
   const cpu = s.getBackend();
   s.setBackend(await gpuBackend());
   try {
-    const net = new Sequential(
-      new Conv2d(1, 2, 3),
-      new ReLU(),
-      new Flatten(),
-      new Linear(8, 4),
-      new ReLU(),
-    );
-    net.loadStateDict(
-      new Map([
-        ["0.weight", s.ones([2, 1, 3, 3])],
-        ["0.bias", s.tensor([-50, -75])],
-        ["3.weight", s.tensor(Array.from({ length: 4 }, () => [1, 1, 1, 1, 1, -1, -1, -1]))],
-        ["3.bias", s.zeros([4])],
-      ]),
-    );
-    const model = (x: s.Tensor) => net.call(x);
-    const x = s.tensor(
-      Float32Array.from({ length: 16 }, (_, i) => i),
-      [1, 1, 4, 4],
-    );
+    const { model } = captumConvNet();
+    const x = captumConvNetInput();
     const gb = Array.from(await (await s.guidedBackprop(model, x, 0)).map.data());
     const dc = Array.from(await (await s.deconvnet(model, x, 0)).map.data());
-    close("guided backprop", gb, [0, 1, 1, 1, 1, 3, 3, 2, 1, 3, 3, 2, 1, 2, 2, 1], 0, 0);
-    close("deconvnet", dc, [2, 3, 3, 1, 3, 5, 5, 2, 3, 5, 5, 2, 1, 2, 2, 1], 0, 0);
+    close("guided backprop", gb, CAPTUM_CONVNET_MAPS.guidedBackprop, 0, 0);
+    close("deconvnet", dc, CAPTUM_CONVNET_MAPS.deconvnet, 0, 0);
   } finally {
     s.setBackend(cpu);
   }
