@@ -13,14 +13,16 @@ STEPS=${STEPS:-32}
 if [ -n "${TINY:-}" ]; then N=10; STEPS=4; OUT=${OUT}-tiny; fi
 
 bash scripts/ensure-apt.sh dataset-fashion-mnist
-node dist/cli.js batch --help >/dev/null 2>&1 || node scripts/build.mjs
+# SALIENT: the CLI command (default the built one, rebuilt when it lacks batch).
+SALIENT=${SALIENT:-node dist/cli.js}
+[ "$SALIENT" != "node dist/cli.js" ] || $SALIENT batch --help >/dev/null 2>&1 || node scripts/build.mjs
 mkdir -p "$OUT"
 npx esbuild scripts/batch/fashion-images.ts --bundle --platform=node --format=esm \
   --packages=external --outfile=dist/fashion-images.mjs --log-level=warning
 node dist/fashion-images.mjs "$OUT/data" "$N"
 
 run() {
-  node dist/cli.js batch --manifest "$OUT/data/manifest.csv" --model fashion-cnn \
+  $SALIENT batch --manifest "$OUT/data/manifest.csv" --model fashion-cnn \
     --methods gradient,integrated-gradients,smoothgrad --steps "$STEPS" --samples 10 \
     --metrics deletion,insertion,sparseness --out "$OUT/run" --resume "$@"
 }
@@ -31,4 +33,4 @@ for ((i = 0; i < SHARDS; i++)); do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 tail -n 1 "$OUT"/shard-*.log
-node dist/cli.js merge "$OUT/run"
+$SALIENT merge "$OUT/run"

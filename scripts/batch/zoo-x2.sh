@@ -15,14 +15,16 @@ if [ -n "${TINY:-}" ]; then
   ARGS=(--windows "edge=8,8,8;flat=16,16,8" --crop 32 --fold 3)
   OUT=${OUT}-tiny
 fi
-node dist/cli.js batch --help >/dev/null 2>&1 || node scripts/build.mjs
+# SALIENT: the CLI command (default the built one, rebuilt when it lacks batch).
+SALIENT=${SALIENT:-node dist/cli.js}
+[ "$SALIENT" != "node dist/cli.js" ] || $SALIENT batch --help >/dev/null 2>&1 || node scripts/build.mjs
 mkdir -p "$OUT"
 
 pids=()
 for ((i = 0; i < SHARDS; i++)); do
-  node dist/cli.js batch --lam --images assets/photos --model "$MODELS" --scale 2 "${ARGS[@]}" \
+  $SALIENT batch --lam --images assets/photos --model "$MODELS" --scale 2 "${ARGS[@]}" \
     --out "$OUT/run" --shard "$i/$SHARDS" --resume >"$OUT-shard-$i.log" &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-node dist/cli.js merge "$OUT/run"
+$SALIENT merge "$OUT/run"
