@@ -149,7 +149,7 @@ const cam = (variant: CamVariant): MethodEntry => ({
     camMethod(c.model, c.x, c.target, variant, {
       layer: c.layer(),
       ...gridOption(c),
-      ...(variant === "gradcam" && c.preset ? c.preset.gradCam : {}),
+      ...(c.preset ? (variant === "gradcam" ? c.preset.gradCam : c.preset.camFamily) : {}),
       upsample: "bilinear",
     }),
 });
@@ -182,6 +182,7 @@ const perturbationCamEntry = (
   sign: "positive",
   run: (c) =>
     method(c.model, c.x, c.target, {
+      ...c.preset?.camFamily,
       layer: c.layer(),
       upsample: "bilinear",
       batchSize: c.batchSize,
@@ -428,6 +429,8 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       "--segments grid:N|slic:N (grid:4)",
       "--fill F (0)",
       "--samples N (50)",
+      "--lasso-alpha F (0.01)",
+      "--kernel-width F (1)",
       "--seed N",
       "--batch-size N",
     ],
@@ -439,6 +442,13 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
         mask: await segmentMask(c),
         fill: num("fill", c.opt("fill"), 0),
         samples: int("samples", c.opt("samples"), p.samples ?? 50),
+        alpha: numberFlag("lasso-alpha", c.opt("lasso-alpha"), { min: 0 }, p.alpha ?? 0.01),
+        kernelWidth: numberFlag(
+          "kernel-width",
+          c.opt("kernel-width"),
+          { min: 0, minExclusive: true },
+          p.kernelWidth ?? 1,
+        ),
         seed: c.seed,
         batchSize: c.batchSize,
       });
@@ -448,6 +458,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     summary: "GradientSHAP / expected gradients (Captum: 5 samples, random path point)",
     options: [
       "--samples N (5)",
+      "--stdev F (0)",
       "--baseline black|white|blur|noise|FILE.png (black)",
       "--seed N",
       "--batch-size N",
@@ -459,6 +470,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
         ...p,
         baselines: baselineOf(c),
         samples: int("samples", c.opt("samples"), p.samples ?? 5),
+        stdev: numberFlag("stdev", c.opt("stdev"), { min: 0 }, p.stdev ?? 0),
         seed: c.seed,
         batchSize: c.batchSize,
       });
@@ -466,11 +478,18 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   },
   "guided-ig": {
     summary: "Guided IG (PAIR: 200 steps, fraction 0.25, max_dist 0.02, black baseline)",
-    options: ["--steps N (200)", "--baseline black|white|blur|noise|FILE.png (black)"],
+    options: [
+      "--steps N (200)",
+      "--fraction F (0.25)",
+      "--max-dist F (0.02)",
+      "--baseline black|white|blur|noise|FILE.png (black)",
+    ],
     sign: "all",
     run: (c) =>
       guidedIg(c.model, c.x, c.target, {
         steps: int("steps", c.opt("steps"), 200),
+        fraction: numberFlag("fraction", c.opt("fraction"), { min: 0, max: 1 }, 0.25),
+        maxDist: numberFlag("max-dist", c.opt("max-dist"), { min: 0, max: 1 }, 0.02),
         baseline: baselineOf(c),
       }),
   },

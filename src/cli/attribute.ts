@@ -8,7 +8,7 @@
  */
 
 import { QUADRATURE_RULES } from "../attribution/path/quadrature.ts";
-import { preset } from "../attribution/presets.ts";
+import { PRESET_NAMES, preset } from "../attribution/presets.ts";
 import type { Attribution, Model } from "../attribution/types.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { keep, tidy } from "../autodiff/tidy.ts";
@@ -74,7 +74,10 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
     defaultText: "inferred",
     help: "token grid of a transformer layer [N, tokens, C] for CAM methods",
   },
-  preset: { value: "captum|pair", help: "those libraries' defaults and aggregation rules" },
+  preset: {
+    value: PRESET_NAMES.join("|"),
+    help: "those libraries' defaults and aggregation rules",
+  },
   resize: {
     value: "HxW|auto",
     help: "resize the image first (otherwise a size mismatch is an error)",
@@ -142,6 +145,31 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
   segments: { value: "grid:N|slic:N", default: "grid:4", help: "feature-ablation: segments" },
   masks: { value: "N", default: "2000", help: "rise: random masks" },
   cells: { value: "N", default: "8", help: "rise: mask grid cells" },
+  "lasso-alpha": {
+    value: "F",
+    default: "0.01",
+    help: "lime: L1 weight of the Lasso fit (0: least squares)",
+  },
+  "kernel-width": {
+    value: "F",
+    default: "1",
+    help: "lime: width of the exponential cosine kernel",
+  },
+  stdev: {
+    value: "F",
+    default: "0",
+    help: "gradient-shap: std of the Gaussian noise on the input",
+  },
+  fraction: {
+    value: "F",
+    default: "0.25",
+    help: "guided-ig: share of features moved per iteration",
+  },
+  "max-dist": {
+    value: "F",
+    default: "0.02",
+    help: "guided-ig: largest lag behind the path fraction",
+  },
   "area-threshold": {
     value: "F",
     default: "1",
@@ -169,6 +197,11 @@ export const NUMBER_RULES: Record<string, NumberRule> = {
   masks: { integer: true, min: 1, max: 1000000 },
   cells: { integer: true, min: 1, max: 1024 },
   "area-threshold": { min: 0, max: 1 },
+  "lasso-alpha": { min: 0 },
+  "kernel-width": { min: 0, minExclusive: true },
+  stdev: { min: 0 },
+  fraction: { min: 0, max: 1 },
+  "max-dist": { min: 0, max: 1 },
   lr: { min: 0, minExclusive: true },
   l2: { min: 0 },
   epsilon: { min: 0 },
@@ -224,7 +257,7 @@ export function checkFlags(v: Values): void {
   choiceFlag("colormap", v.colormap, COLORMAPS, COLORMAPS[0]);
   checkMethodFlags((name) => v[name]);
   if (v.resize !== undefined && v.resize !== "auto") parseSize(v.resize, "resize");
-  if (v.preset !== undefined) choiceFlag("preset", v.preset, ["captum", "pair"], "captum");
+  if (v.preset !== undefined) choiceFlag("preset", v.preset, PRESET_NAMES, "captum");
   for (const name of ["mean", "std"])
     for (const part of v[name]?.split(",") ?? []) numberFlag(name, part.trim(), {});
   if (v.std?.split(",").some((p) => Number(p) === 0))
@@ -567,6 +600,8 @@ export function methodsText(): string {
     lines.push(`  ${name.padEnd(22)}${m.summary}`);
     for (const o of m.options) lines.push(`  ${"".padEnd(24)}${o}`);
   }
-  lines.push("presets: --preset captum | pair (those libraries' defaults and aggregation rules)");
+  lines.push(
+    `presets: --preset ${PRESET_NAMES.join(" | ")} (those libraries' defaults and aggregation rules)`,
+  );
   return `${lines.join("\n")}\n`;
 }
