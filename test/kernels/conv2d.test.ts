@@ -8,19 +8,10 @@ import {
 } from "../../src/kernels/conv-geometry.ts";
 import { conv2dBackpropFilter, conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+import { uniformSource } from "../reference/rng.ts";
 
 /** Both GEMM micro-kernels: wasm SIMD and the TS fallback. */
 const kernelImpls = ["wasm", "ts"] as const;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32 - 0.5;
-  };
-}
 
 /** x [N, C, H, W] -> [N, C, Hp, Wp]: zeros inserted between pixels, then padded or cropped. */
 function dilatePad(
@@ -254,7 +245,7 @@ function geometryOf(t: GeomCase): Conv2dGeometry | null {
 }
 
 function randomData(g: Conv2dGeometry, seed: number) {
-  const rand = rng(seed);
+  const rand = uniformSource(seed);
   const cg = g.inChannels / g.groups;
   const x = Float32Array.from({ length: g.batch * g.inChannels * g.inHeight * g.inWidth }, rand);
   const w = Float32Array.from({ length: g.outChannels * cg * g.kernelH * g.kernelW }, rand);

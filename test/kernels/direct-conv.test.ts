@@ -1,16 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { directConv, directConvAvailable } from "../../src/kernels/cpu/wasm/direct-conv.ts";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32 - 0.5;
-  };
-}
+import { uniformSource } from "../reference/rng.ts";
 
 describe.runIf(directConvAvailable())("directConv (wasm SIMD, few output channels)", () => {
   it("matches a float64 direct convolution on random shapes and pads", () => {
@@ -34,7 +25,7 @@ describe.runIf(directConvAvailable())("directConv (wasm SIMD, few output channel
           const outH = H + pt + pb - kh + 1;
           const outW = W + pl + pr - kw + 1;
           if (outH < 1 || outW < 1) return;
-          const r = rng(seed);
+          const r = uniformSource(seed);
           const x = Float32Array.from({ length: xOff + cg * H * W }, r);
           const w = Float32Array.from({ length: og * cg * kh * kw }, r);
           const out = new Float32Array(2 + og * outH * outW).fill(7);

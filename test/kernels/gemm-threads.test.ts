@@ -15,16 +15,7 @@ import {
   setGemmSplitMinWork,
 } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32 - 0.5;
-  };
-}
+import { uniformSource } from "../reference/rng.ts";
 
 const rand = (n: number, r: () => number) => Float32Array.from({ length: n }, r);
 
@@ -70,7 +61,7 @@ describe("two-thread wasm GEMM", () => {
 
   it("gemm is bitwise identical on random shapes, ragged splits included", () => {
     if (!ready) return;
-    const r = rng(1234);
+    const r = uniformSource(1234);
     const pick = (lo: number, hi: number) => lo + Math.floor((r() + 0.5) * (hi - lo + 1));
     const shapes: [number, number, number][] = [
       [1, 16, 1],
@@ -118,7 +109,7 @@ describe("two-thread wasm GEMM", () => {
 
   it("conv2d forward and filter gradient are bitwise identical", () => {
     if (!ready) return;
-    const r = rng(99);
+    const r = uniformSource(99);
     const cases = [
       { n: 1, c: 48, h: 33, w: 31, o: 48, k: 3 },
       { n: 2, c: 5, h: 17, w: 19, o: 70, k: 3 },

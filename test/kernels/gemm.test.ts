@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gemm, setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+import { uniformSource } from "../reference/rng.ts";
 
 /** Both micro-kernels: wasm SIMD (float32 sums) and the TS fallback (float64 sums). */
 const kernelImpls = ["wasm", "ts"] as const;
@@ -21,23 +22,13 @@ interface Case {
   seed: number;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32 - 0.5;
-  };
-}
-
 /** Runs gemm on buffers with offsets and slack, checks every element of C, slack included. */
 function check(t: Case): void {
   const { m, n, k, transA, transB, aOff, bOff, cOff, accumulate } = t;
   const lda = (transA ? m : k) + t.padA;
   const ldb = (transB ? k : n) + t.padB;
   const ldc = n + t.padC;
-  const rand = rng(t.seed);
+  const rand = uniformSource(t.seed);
   const a = Float32Array.from({ length: aOff + (transA ? k : m) * lda }, rand);
   const b = Float32Array.from({ length: bOff + (transB ? n : k) * ldb }, rand);
   const c = Float32Array.from({ length: cOff + m * ldc }, rand);

@@ -85,3 +85,12 @@ export class Rng {
     return { shape: [...shape], data };
   }
 }
+
+/**
+ * A () => number source of float32 values uniform in [lo, hi) (default [-0.5, 0.5)) from
+ * Rng(seed), for filling typed arrays: `Float32Array.from({ length: n }, uniformSource(7))`.
+ */
+export function uniformSource(seed: number, lo = -0.5, hi = 0.5): () => number {
+  const r = new Rng(seed);
+  return () => r.uniform(lo, hi);
+}
