@@ -176,7 +176,7 @@ export async function runReport(o: DemoOptions): Promise<string> {
       );
       bar.update(++done);
       galleries.push(
-        `<h3>${escapeHtml(image.name)} (test image ${i})</h3><img src="gallery-${i}.png" style="image-rendering:pixelated;max-width:100%"><p>input | ${o.methods.map(esc).join(" | ")} (<a href="gallery-${i}.html">captions and timings</a>)</p>`,
+        `<h3>${escapeHtml(image.name)} (test image ${i})</h3><img src="gallery-${i}.png" style="image-rendering:pixelated;max-width:100%"><p>input | ${o.methods.map(escapeHtml).join(" | ")} (<a href="gallery-${i}.html">captions and timings</a>)</p>`,
       );
     }
 

@@ -2,7 +2,8 @@
  * Side-by-side galleries: several panels (input, overlays of different methods) placed in one row
  * with white gaps, and an HTML page showing the PNG-encoded panels with their captions.
  */
-import { base64, escapeHtml } from "./html.ts";
+import { base64 } from "../base64.ts";
+import { escapeHtml } from "./html.ts";
 import type { RgbImage } from "./overlay.ts";
 
 /** One picture of a gallery with its caption. */

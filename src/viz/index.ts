@@ -1,7 +1,8 @@
 /** Visualisation (platform neutral): colormaps, scaling, overlays, galleries, .npy encoding. */
+
+export { base64 } from "../base64.ts";
 export { applyColormap, COLORMAPS, type ColormapName, colormapTable } from "./colormap.ts";
 export { galleryHtml, galleryStrip, type Panel } from "./gallery.ts";
-export { base64 } from "./html.ts";
 export {
   type ChannelReduction,
   percentile,

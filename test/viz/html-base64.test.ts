@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { base64, escapeHtml } from "../../src/viz/html.ts";
+import { base64, base64Bytes } from "../../src/base64.ts";
+import { escapeHtml } from "../../src/viz/html.ts";
 
 describe("html helpers", () => {
   it("base64 matches RFC 4648 test vectors and Node's encoder on large inputs", () => {
@@ -17,6 +18,7 @@ describe("html helpers", () => {
     // All byte values, over more than one 32 KiB chunk.
     const big = Uint8Array.from({ length: 100_003 }, (_, i) => (i * 131 + (i >> 8)) & 255);
     expect(base64(big)).toBe(Buffer.from(big).toString("base64"));
+    expect(base64Bytes(Buffer.from(big).toString("base64"))).toEqual(big);
   });
 
   it("escapeHtml replaces the five markup characters and nothing else", () => {

@@ -4,6 +4,7 @@
  * base64 (weights/multi-fashion.weights.ts, written by scripts/train/explainer-pack.ts), so
  * loading needs no file system and works from the esbuild bundle and in browsers.
  */
+import { base64Bytes } from "../../base64.ts";
 import { readSafetensors } from "../../models/io/safetensors.ts";
 import { type MultiLabelCnn, multiLabelCnnFrom } from "./classifier.ts";
 import { type ExplainerNet, explainerNetFrom } from "./unet.ts";
@@ -15,19 +16,12 @@ import {
 export const BUNDLED_EXPLAINERS = ["multi-fashion"] as const;
 export type BundledExplainerName = (typeof BUNDLED_EXPLAINERS)[number];
 
-function bytesOf(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
 export function multiFashionClassifierWeights(): Uint8Array {
-  return bytesOf(MULTI_FASHION_CLASSIFIER_BASE64);
+  return base64Bytes(MULTI_FASHION_CLASSIFIER_BASE64);
 }
 
 export function multiFashionExplainerWeights(): Uint8Array {
-  return bytesOf(MULTI_FASHION_EXPLAINER_BASE64);
+  return base64Bytes(MULTI_FASHION_EXPLAINER_BASE64);
 }
 
 export interface ExplainerPair {

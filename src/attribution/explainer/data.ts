@@ -6,8 +6,6 @@
 import type { LabelledImages } from "../../models/data/fashion-mnist-node.ts";
 import { type SourcePool, sourcePool } from "../../models/data/multi-fashion.ts";
 
-export const CANVAS = 64;
-export const CLASSES = 10;
 export const SEEDS = { train: 1, val: 2, test: 3 } as const;
 
 export interface ExplainerPools {

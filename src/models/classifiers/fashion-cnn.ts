@@ -3,6 +3,7 @@
  * scripts/train/fashion-cnn.ts. Its weights ship inlined (base64 of fashion-cnn.safetensors), so
  * loading needs no file system and works the same in Node, Deno, browsers and the bundle.
  */
+import { base64Bytes } from "../../base64.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { skipInit } from "../nn/init.ts";
 import {
@@ -15,13 +16,6 @@ export { FASHION_CLASSES } from "../data/classes.ts";
 
 /** Test accuracy measured by the training script (all 10000 images, and the first 2000). */
 export const fashionCnnAccuracy = FASHION_CNN_ACCURACY;
-
-function base64Bytes(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
 
 /** The safetensors bytes of the bundled weights. */
 export function fashionCnnWeights(): Uint8Array {

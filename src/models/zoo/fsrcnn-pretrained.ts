@@ -3,20 +3,11 @@
  * (scikit-image samples); weights inlined as base64 of fsrcnn-x2.safetensors. Input and output:
  * the luminance (Y, BT.601 [16, 235] / 255) channel, [N, 1, H, W] -> [N, 1, 2H, 2W].
  */
+import { base64Bytes } from "../../base64.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { skipInit } from "../nn/init.ts";
-import { FSRCNN_X2_HELD_OUT, FSRCNN_X2_SAFETENSORS_BASE64 } from "../weights/fsrcnn-x2.weights.ts";
+import { FSRCNN_X2_SAFETENSORS_BASE64 } from "../weights/fsrcnn-x2.weights.ts";
 import { Fsrcnn } from "./fsrcnn.ts";
-
-/** PSNR of the bundled model and of bicubic upscaling on the held-out photographs. */
-export const fsrcnnX2HeldOut = FSRCNN_X2_HELD_OUT;
-
-function base64Bytes(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
 
 /** The safetensors bytes of the bundled weights. */
 export function fsrcnnX2Weights(): Uint8Array {
