@@ -21,6 +21,7 @@ import { Rnan } from "./zoo/rnan.ts";
 import { RrdbNet } from "./zoo/rrdbnet.ts";
 import { Rrdn } from "./zoo/rrdn.ts";
 import { San } from "./zoo/san.ts";
+import { SWINIR_CLASSICAL, SwinIr } from "./zoo/swinir.ts";
 
 /** A buildable architecture: where its key names come from, its value range, and a constructor. */
 export interface Architecture {
@@ -74,6 +75,16 @@ export const ARCHITECTURES: Record<string, Architecture> = {
     keys: "idealo/image-super-resolution (Keras layer names)",
     range: unit,
     create: (s, c) => new Rrdn(s, c),
+  },
+  swinir: {
+    keys: "JingyunLiang/SwinIR (lightweight)",
+    range: unit,
+    create: (s, c) => new SwinIr(s, c),
+  },
+  "swinir-classical": {
+    keys: "JingyunLiang/SwinIR (classical)",
+    range: unit,
+    create: (s, c) => new SwinIr(s, { ...SWINIR_CLASSICAL, ...c }),
   },
   "small-cnn": { keys: "salient", range: unit, create: (_s, c) => new SmallCnn(c) },
   vgg: { keys: "salient (torchvision VGG layout)", range: unit, create: (_s, c) => new VggNet(c) },

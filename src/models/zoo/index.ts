@@ -10,3 +10,11 @@ export { Rnan, type RnanConfig } from "./rnan.ts";
 export { RrdbNet, type RrdbNetConfig } from "./rrdbnet.ts";
 export { Rrdn, type RrdnConfig } from "./rrdn.ts";
 export { San, type SanConfig } from "./san.ts";
+export {
+  SWINIR_CLASSICAL,
+  SWINIR_LIGHTWEIGHT,
+  SwinIr,
+  type SwinIrConfig,
+  SwinTransformerBlock,
+  WindowAttention,
+} from "./swinir.ts";
