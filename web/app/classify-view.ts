@@ -3,7 +3,6 @@
  * of the registry with its parameters, a target class by name, the map over the image with a
  * colour bar, deletion/insertion curves, and a gallery of several methods side by side.
  */
-import { METHODS } from "../../src/cli/attribute-methods.ts";
 import { blend, type ColormapName, enlarge, heatmap, type RgbImage } from "../../src/index.ts";
 import { colourBar, curvesSvg, el, pictureCanvas, rgbPicture } from "./draw.ts";
 import type {
@@ -12,6 +11,7 @@ import type {
   ClassifierSource,
   ImageSource,
   MapDone,
+  MethodInfo,
 } from "./protocol.ts";
 import { CancelledError, type WorkerClient } from "./worker-client.ts";
 
@@ -40,8 +40,11 @@ export class ClassifyView {
   loaded: ClassifierLoaded | null = null;
   private inputRgb: RgbImage | null = null;
 
+  private readonly methods: Map<string, MethodInfo>;
+
   constructor(
     private readonly ctx: ClassifyContext,
+    methods: MethodInfo[],
     private readonly els: {
       method: HTMLSelectElement;
       params: HTMLElement;
@@ -51,7 +54,8 @@ export class ClassifyView {
       curves: HTMLInputElement;
     },
   ) {
-    const names = Object.keys(METHODS).filter((k) => !METHODS[k].noImage);
+    this.methods = new Map(methods.map((m) => [m.name, m]));
+    const names = methods.map((m) => m.name);
     els.method.replaceChildren(...names.map((n) => el("option", { value: n }, n)));
     els.method.value = names.includes(ctx.state.method) ? ctx.state.method : "saliency";
     els.method.addEventListener("change", () => {
@@ -67,7 +71,7 @@ export class ClassifyView {
   }
 
   private renderParams(): void {
-    const entry = METHODS[this.els.method.value];
+    const entry = this.methods.get(this.els.method.value)!;
     const rows = entry.options
       .map(parseOption)
       .filter((o): o is NonNullable<typeof o> => o !== null)
@@ -151,7 +155,7 @@ export class ClassifyView {
 
   /** The map over the (enlarged) input with its colour bar. */
   private card(r: MapDone): HTMLElement {
-    const entry = METHODS[r.method];
+    const entry = this.methods.get(r.method);
     const sign = entry?.sign ?? "absolute";
     const cmap: ColormapName = sign === "all" ? "seismic" : "viridis";
     const hm = heatmap(r.map, 1, r.height, r.width, { sign, colormap: cmap });

@@ -3,7 +3,6 @@
  * exists, else the CPU), wires the controls of both modes, takes dropped files, and keeps the URL
  * in step with what is shown so a link reproduces the view.
  */
-import { ARCHITECTURES } from "../../src/index.ts";
 import { CLASSIFIER_IMAGES, ClassifyView } from "./classify-view.ts";
 import { el } from "./draw.ts";
 import { type Catalogue, LamView } from "./lam-view.ts";
@@ -48,6 +47,10 @@ async function catalogue(): Promise<Catalogue> {
 const cat = await catalogue();
 const client = new WorkerClient(new URL("worker.js", import.meta.url).href, state.backend);
 const backendBadge = $<HTMLElement>("backend");
+const ready = await client.ready.catch((e: Error) => {
+  showMessage(e.message, "error");
+  return null;
+});
 client.ready.then(
   (r) => {
     backendBadge.textContent = `${r.backend === "webgpu" ? "WebGPU" : "CPU"} · ${r.adapter}`;
@@ -105,7 +108,7 @@ function fillLamControls(): void {
   pathSel.value = state.path;
   batchIn.value = String(state.batch);
 }
-archSel.replaceChildren(...Object.keys(ARCHITECTURES).map((a) => el("option", { value: a }, a)));
+archSel.replaceChildren(...(ready?.architectures ?? []).map((a) => el("option", { value: a }, a)));
 
 const lam = new LamView(
   {
@@ -207,6 +210,7 @@ const classify = new ClassifyView(
     onStateChange: syncUrl,
     showMessage,
   },
+  ready?.methods ?? [],
   {
     method: $("c-method"),
     params: $("c-params"),

@@ -123,8 +123,25 @@ export interface MapDone {
   seconds: number;
 }
 
+/** A registry method as the page offers it: name, summary, "--flag VALUE (default)" options. */
+export interface MethodInfo {
+  name: string;
+  summary: string;
+  options: string[];
+  sign: "positive" | "absolute" | "all";
+}
+
 export type FromWorker =
-  | { type: "ready"; backend: string; adapter: string; fallbackReason?: string }
+  | {
+      type: "ready";
+      backend: string;
+      adapter: string;
+      fallbackReason?: string;
+      /** The method registry as the page shows it. */
+      methods: MethodInfo[];
+      /** Zoo architectures a dropped weights file can be loaded into. */
+      architectures: string[];
+    }
   | { type: "progress"; id: number; done: number; total: number }
   | { type: "error"; id: number; message: string }
   | SrLoaded

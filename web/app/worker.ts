@@ -4,12 +4,13 @@
  * view slot, and answers the page's requests (see protocol.ts). Cancelling is the page's job: it
  * terminates this worker and starts a fresh one.
  */
-import { CpuBackend, setBackend } from "../../src/index.ts";
+import { METHODS } from "../../src/cli/attribute-methods.ts";
+import { ARCHITECTURES, CpuBackend, setBackend } from "../../src/index.ts";
 import { createWebGPUBackend } from "../../src/webgpu.ts";
 import { type ClassifierState, loadClassifierJob, runAttributeJob } from "./classify-job.ts";
 import { decodeImage } from "./decode.ts";
 import { type LamInput, lamInput, picture, runLamJob, srOutput } from "./lam-job.ts";
-import type { BackendChoice, FromWorker, ToWorker } from "./protocol.ts";
+import type { BackendChoice, FromWorker, MethodInfo, ToWorker } from "./protocol.ts";
 import { loadSrNet, type SrNet } from "./sr-models.ts";
 
 interface SrSlot {
@@ -27,7 +28,23 @@ const cpu = new CpuBackend();
 const post = (m: FromWorker, transfer: Transferable[] = []) =>
   (self as unknown as Worker).postMessage(m, transfer);
 
-async function pickBackend(choice: BackendChoice): Promise<FromWorker> {
+/** The registry's methods that explain an image (class-model synthesises one instead). */
+function methodInfo(): MethodInfo[] {
+  return Object.entries(METHODS)
+    .filter(([, e]) => !e.noImage)
+    .map(([name, e]) => ({ name, summary: e.summary, options: e.options, sign: e.sign }));
+}
+
+type Ready = Extract<FromWorker, { type: "ready" }>;
+
+async function pickBackend(choice: BackendChoice): Promise<Ready> {
+  const r = await startBackend(choice);
+  return { ...r, type: "ready", methods: methodInfo(), architectures: Object.keys(ARCHITECTURES) };
+}
+
+async function startBackend(
+  choice: BackendChoice,
+): Promise<{ backend: string; adapter: string; fallbackReason?: string }> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
   if (choice !== "cpu") {
     let reason = "this browser has no WebGPU (navigator.gpu) in workers";
@@ -37,7 +54,7 @@ async function pickBackend(choice: BackendChoice): Promise<FromWorker> {
         if (adapter) {
           const b = await createWebGPUBackend();
           setBackend(b);
-          return { type: "ready", backend: b.name, adapter: b.adapterDescription };
+          return { backend: b.name, adapter: b.adapterDescription };
         }
         reason = "no WebGPU adapter (requestAdapter returned null)";
       } catch (e) {
@@ -46,10 +63,10 @@ async function pickBackend(choice: BackendChoice): Promise<FromWorker> {
     }
     if (choice === "webgpu") throw new Error(`?backend=webgpu was asked for, but ${reason}`);
     setBackend(cpu);
-    return { type: "ready", backend: "cpu", adapter: "JavaScript", fallbackReason: reason };
+    return { backend: "cpu", adapter: "JavaScript", fallbackReason: reason };
   }
   setBackend(cpu);
-  return { type: "ready", backend: "cpu", adapter: "JavaScript" };
+  return { backend: "cpu", adapter: "JavaScript" };
 }
 
 async function handle(m: ToWorker): Promise<void> {
