@@ -24,7 +24,7 @@ export type { Backend } from "./kernels/backend.ts";
 export { CpuBackend } from "./kernels/cpu/cpu-backend.ts";
 // ---- Ops (differentiable) ----
 export { prelu } from "./ops/activations.ts";
-export { mapAxis } from "./ops/axis-map.ts";
+export { mapAxis } from "./ops/map-axis.ts";
 export {
   add,
   div,

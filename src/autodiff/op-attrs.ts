@@ -3,10 +3,11 @@
  * gradient table (src/ops/registry.ts) and the rule sets, so an op without a gradient rule, or a
  * rule for an op that does not exist, is a compile error.
  */
-import type { AxisMap } from "../kernels/axis-map.ts";
+
 import type { DType, PadMode, UnaryParams } from "../kernels/backend.ts";
 import type { Conv2dParams } from "../kernels/conv-geometry.ts";
 import type { PoolParams } from "../kernels/pool-geometry.ts";
+import type { AxisMap } from "../kernels/sparse-map.ts";
 import type { Tensor } from "./tensor.ts";
 
 type None = Record<string, never>;

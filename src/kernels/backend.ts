@@ -6,9 +6,10 @@
  * Conventions: row-major (C order) contiguous buffers; images are NCHW, conv weights OIHW.
  * Kernels never mutate their inputs and always return freshly allocated data.
  */
-import type { AxisMap } from "./axis-map.ts";
+
 import type { Conv2dGeometry } from "./conv-geometry.ts";
 import type { PoolGeometry } from "./pool-geometry.ts";
+import type { AxisMap } from "./sparse-map.ts";
 
 export type DType = "float32" | "int32";
 export type TypedArray = Float32Array | Int32Array;

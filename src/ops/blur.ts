@@ -1,10 +1,10 @@
 /** Gaussian blurs of NCHW images: separable with any border mode, or any 2-D kernel per channel. */
 import type { Tensor } from "../autodiff/tensor.ts";
-import { correlationMap, gaussianBlurMap1d, gaussianKernel1d } from "../kernels/axis-maps.ts";
-import { mapAxis } from "./axis-map.ts";
+import { correlationMap, gaussianBlurMap1d, gaussianKernel1d } from "../kernels/resample-maps.ts";
 import { broadcastTo } from "./broadcast.ts";
 import { conv2d } from "./conv.ts";
 import { tensor } from "./creation.ts";
+import { mapAxis } from "./map-axis.ts";
 import { pad2d } from "./pad.ts";
 import { reshape } from "./reshape.ts";
 

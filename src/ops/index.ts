@@ -1,5 +1,4 @@
 export { prelu } from "./activations.ts";
-export { mapAxis } from "./axis-map.ts";
 export * from "./binary.ts";
 export * from "./blur.ts";
 export { broadcastTo } from "./broadcast.ts";
@@ -16,6 +15,7 @@ export {
 export * from "./creation.ts";
 export { dropout } from "./dropout.ts";
 export { gather, scatterAdd } from "./gather.ts";
+export { mapAxis } from "./map-axis.ts";
 export { linear, matmul } from "./matmul.ts";
 export * from "./norm.ts";
 export { pad, pad2d } from "./pad.ts";

@@ -2,13 +2,13 @@
 import { backendOf, fromHandle, requireFloat } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
-import { adaptiveAvgPoolMap } from "../kernels/axis-maps.ts";
 import { type PoolParams, poolGeometry } from "../kernels/pool-geometry.ts";
-import { mapAxis } from "./axis-map.ts";
+import { adaptiveAvgPoolMap } from "../kernels/resample-maps.ts";
 import { add, mul } from "./binary.ts";
 import { cast } from "./cast.ts";
 import { arange } from "./creation.ts";
 import { gather } from "./gather.ts";
+import { mapAxis } from "./map-axis.ts";
 import { mean } from "./reduce.ts";
 import { reshape } from "./reshape.ts";
 

@@ -4,9 +4,14 @@
  * making low-resolution images. All are differentiable.
  */
 import type { Tensor } from "../autodiff/tensor.ts";
-import type { AxisMap } from "../kernels/axis-map.ts";
-import { antialiasResizeMap, bicubicMap, bilinearMap, nearestMap } from "../kernels/axis-maps.ts";
-import { mapAxis } from "./axis-map.ts";
+import {
+  antialiasResizeMap,
+  bicubicMap,
+  bilinearMap,
+  nearestMap,
+} from "../kernels/resample-maps.ts";
+import type { AxisMap } from "../kernels/sparse-map.ts";
+import { mapAxis } from "./map-axis.ts";
 import { identity } from "./reshape.ts";
 
 /**

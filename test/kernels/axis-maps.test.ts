@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AxisMap } from "../../src/kernels/axis-map.ts";
+import { applyAxisMap } from "../../src/kernels/cpu/apply-axis-map.ts";
 import {
   type AntialiasFilter,
   adaptiveAvgPoolMap,
@@ -15,8 +15,8 @@ import {
   nearestMap,
   opencvAnchor,
   transposeAxisMap,
-} from "../../src/kernels/axis-maps.ts";
-import { applyAxisMap } from "../../src/kernels/cpu/axis-map.ts";
+} from "../../src/kernels/resample-maps.ts";
+import type { AxisMap } from "../../src/kernels/sparse-map.ts";
 
 // Fixtures come from scripts/fixtures/make_resize_fixtures.py (torch 1.13, Pillow 9.4,
 // scipy 1.10, OpenCV 4.6).

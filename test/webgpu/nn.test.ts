@@ -9,14 +9,14 @@
  *   avgPool2d, avgPool2dBackward, axisMap: atol 1e-6 + rtol 1e-6
  */
 import fc from "fast-check";
+import { conv2dGeometry } from "../../src/kernels/conv-geometry.ts";
+import { poolGeometry } from "../../src/kernels/pool-geometry.ts";
 import {
   adaptiveAvgPoolMap,
   bicubicMap,
   bilinearMap,
   transposeAxisMap,
-} from "../../src/kernels/axis-maps.ts";
-import { conv2dGeometry } from "../../src/kernels/conv-geometry.ts";
-import { poolGeometry } from "../../src/kernels/pool-geometry.ts";
+} from "../../src/kernels/resample-maps.ts";
 import type { WebGPUBackend } from "../../src/kernels/webgpu/index.ts";
 import { gpuBackend, gpuBackendSharedTiles } from "./gpu.ts";
 import { cpu, EXACT, parity, seedArb, shapeArb, size, tol, values } from "./parity.ts";

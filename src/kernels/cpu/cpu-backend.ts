@@ -1,6 +1,5 @@
 /** The CPU backend: TypeScript loops over typed arrays. Always available; the reference for parity. */
 
-import type { AxisMap } from "../axis-map.ts";
 import type {
   Backend,
   BinaryOp,
@@ -16,7 +15,8 @@ import type {
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import type { PoolGeometry } from "../pool-geometry.ts";
 import { sizeOf } from "../shape.ts";
-import { applyAxisMap } from "./axis-map.ts";
+import type { AxisMap } from "../sparse-map.ts";
+import { applyAxisMap } from "./apply-axis-map.ts";
 import { allocF32, allocI32, noteLiveBytes, recycle } from "./buffers.ts";
 import { conv2dBackpropFilter, conv2dForward } from "./conv2d.ts";
 import { CpuData, f32, valuesOf } from "./cpu-data.ts";

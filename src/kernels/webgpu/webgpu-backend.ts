@@ -3,7 +3,7 @@
  * with a pipeline cache, a buffer pool and batched submission. Everything is synchronous except
  * read(), the only place that waits for the GPU.
  */
-import type { AxisMap } from "../axis-map.ts";
+
 import type {
   Backend,
   BinaryOp,
@@ -20,9 +20,10 @@ import type {
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import type { PoolGeometry } from "../pool-geometry.ts";
 import { sizeOf } from "../shape.ts";
+import type { AxisMap } from "../sparse-map.ts";
 import type { KernelContext, Tiling } from "./context.ts";
 import { GpuData, gpuData, HOST_COPY_LIMIT } from "./gpu-data.ts";
-import { axisMap } from "./kernels/axis-map.ts";
+import { axisMap } from "./kernels/apply-axis-map.ts";
 import { conv2d } from "./kernels/conv2d.ts";
 import { conv2dBackpropFilter } from "./kernels/conv2d-filter.ts";
 import * as ew from "./kernels/elementwise.ts";

@@ -5,10 +5,10 @@
  * added where the sample falls outside the input.
  */
 import type { Tensor } from "../../../autodiff/tensor.ts";
-import type { AxisMap } from "../../../kernels/axis-map.ts";
-import { mapAxis } from "../../../ops/axis-map.ts";
+import type { AxisMap } from "../../../kernels/sparse-map.ts";
 import { add, mul, sub } from "../../../ops/binary.ts";
 import { tensor } from "../../../ops/creation.ts";
+import { mapAxis } from "../../../ops/map-axis.ts";
 import type { OpContext, OpSpec } from "./context.ts";
 
 const COORD_MODES = [

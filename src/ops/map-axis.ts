@@ -2,8 +2,8 @@
 import { backendOf, fromHandle, normalizeAxes, requireFloat } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
-import type { AxisMap } from "../kernels/axis-map.ts";
-import { transposeAxisMap } from "../kernels/axis-maps.ts";
+import { transposeAxisMap } from "../kernels/resample-maps.ts";
+import type { AxisMap } from "../kernels/sparse-map.ts";
 
 const transposes = new WeakMap<AxisMap, AxisMap>();
 function transposed(map: AxisMap): AxisMap {

@@ -1,4 +1,4 @@
-import type { AxisMap } from "../axis-map.ts";
+import type { AxisMap } from "../sparse-map.ts";
 import { allocF32 } from "./buffers.ts";
 
 /**

@@ -6,9 +6,10 @@
  * constant cache, found again by the map object or by its content (resize and blur build a fresh
  * but identical map on every call), so repeated resizes upload nothing.
  */
-import type { AxisMap } from "../../axis-map.ts";
+
 import type { TensorInfo } from "../../backend.ts";
 import { sizeOf } from "../../shape.ts";
+import type { AxisMap } from "../../sparse-map.ts";
 import type { KernelContext } from "../context.ts";
 import { bufferOf, type GpuData } from "../gpu-data.ts";
 import { flatGroups, flatMain } from "../wgsl-common.ts";

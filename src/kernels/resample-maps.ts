@@ -4,7 +4,7 @@
  * reference here (PyTorch upsampling, PIL resampling, scipy/OpenCV filtering with a product
  * kernel) is separable in exactly this way, so matching each 1-D map matches the 2-D result.
  */
-import type { AxisMap } from "./axis-map.ts";
+import type { AxisMap } from "./sparse-map.ts";
 
 export type BorderMode = "reflect101" | "reflect" | "replicate" | "zero";
 export type AntialiasFilter = "bicubic" | "bilinear" | "box" | "lanczos" | "hamming";
