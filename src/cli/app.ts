@@ -28,7 +28,7 @@ export const APP_SPEC: CommandSpec = {
     open: { type: "boolean", help: "open the page in the default browser" },
     build: {
       value: "DIR",
-      help: "write the explorer as a static site into DIR (replaced) instead of serving it",
+      help: "write the explorer as a static site into DIR (its files are overwritten) instead of serving it",
     },
     upscaler: {
       value: "a,b",
