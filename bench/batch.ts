@@ -8,6 +8,7 @@
  *   bash scripts/ensure-apt.sh dataset-fashion-mnist && node scripts/build.mjs
  *   npx esbuild bench/batch.ts --bundle --platform=node --format=esm --packages=external \
  *     --outfile=dist/bench-batch.mjs && node dist/bench-batch.mjs [--images 200] [--loop-images 40]
+ *     [--cli dist/cli.js]
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,12 +22,14 @@ const { values } = parseArgs({
   options: {
     images: { type: "string", default: "200" },
     "loop-images": { type: "string", default: "40" },
+    /** The CLI to time (any build of src/cli/main.ts). */
+    cli: { type: "string", default: join("dist", "cli.js") },
   },
 });
 const N = Number(values.images);
 const LOOP = Math.min(N, Number(values["loop-images"]));
 const METHODS = ["gradient", "integrated-gradients", "smoothgrad"];
-const CLI = resolve("dist", "cli.js");
+const CLI = resolve(values.cli!);
 
 function sh(args: string[], cwd: string): Promise<void> {
   return new Promise((ok, fail) => {

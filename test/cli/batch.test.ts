@@ -311,3 +311,77 @@ describe("salient batch", () => {
     ).rejects.toThrow(/other settings/);
   });
 });
+
+describe("salient batch --lam", () => {
+  it("gives the map and DI that salient lam gives for the same window", async () => {
+    const photos = join(tmp, "photos");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(photos, { recursive: true });
+    // A 48x48 crop of a bundled photo keeps the LAM runs short.
+    const full = readImage(join(ROOT, "assets", "photos", "coffee.png"), 3);
+    const crop = new Uint8Array(48 * 48 * 3);
+    for (let y = 0; y < 48; y++)
+      for (let x = 0; x < 48; x++)
+        for (let c = 0; c < 3; c++)
+          crop[(y * 48 + x) * 3 + c] = Math.round(
+            255 * full.data[c * full.height * full.width + (y + 100) * full.width + x + 100],
+          );
+    writeFileSync(join(photos, "coffee.png"), encodePng({ width: 48, height: 48, data: crop }));
+    const lamArgs = ["--model", "bicubic", "--scale", "2", "--fold", "3"];
+    const [batch, ref] = await Promise.all([
+      salient([
+        "batch",
+        "--lam",
+        "--images",
+        "photos",
+        ...lamArgs,
+        "--windows",
+        "edge=20,24,16",
+        "--out",
+        "lam",
+      ]).done,
+      salient([
+        "lam",
+        "--image",
+        join("photos", "coffee.png"),
+        ...lamArgs,
+        "--window",
+        "20,24,16",
+        "--out",
+        "lam-ref",
+      ]).done,
+    ]);
+    expect(batch.code, batch.err).toBe(0);
+    expect(ref.code, ref.err).toBe(0);
+    const dir = join(tmp, "lam", "items", "000000-coffee");
+    const rec = JSON.parse(readFileSync(join(dir, "bicubic.edge.json"), "utf8"));
+    expect(rec.di).toBe(lastJson(ref.out).diffusion_index);
+    expect(readFileSync(join(dir, "bicubic.edge.npy"))).toEqual(
+      readFileSync(join(tmp, "lam-ref.npy")),
+    );
+  }, 60_000);
+});
+
+describe("batch manifests", () => {
+  it("reads JSON Lines with windows and ids, and names what is wrong in a bad one", async () => {
+    const { itemsFromManifest } = await import("../../src/cli/batch/items.ts");
+    const f = join(tmp, "m.jsonl");
+    writeFileSync(
+      f,
+      '{"image": "a.png", "window": [1, 2, 16], "id": "first"}\n\n{"image": "/abs/b.jpg", "target": 2}\n',
+    );
+    expect(itemsFromManifest(f)).toEqual([
+      { id: "first", image: join(tmp, "a.png"), window: [1, 2, 16] },
+      { id: "000001-b", image: "/abs/b.jpg", target: 2 },
+    ]);
+    writeFileSync(f, '{"image": "a.png", "id": "x"}\n{"image": "b.png", "id": "x"}\n');
+    expect(() => itemsFromManifest(f)).toThrow(/items 1 and 2 have the same id "x"/);
+    writeFileSync(f, '{"image": "a.png", "target": -1}\n');
+    expect(() => itemsFromManifest(f)).toThrow(/m.jsonl:1: target must be a class index/);
+    const c = join(tmp, "m.csv");
+    writeFileSync(c, "path,target\na.png,1\n");
+    expect(() => itemsFromManifest(c)).toThrow(/must name an "image" column/);
+    writeFileSync(c, 'image,window\na.png,"4,4"\n');
+    expect(() => itemsFromManifest(c)).toThrow(/m.csv:2: window must be x,y,size/);
+  });
+});
