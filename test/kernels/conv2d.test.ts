@@ -8,6 +8,8 @@ import {
 } from "../../src/kernels/conv-geometry.ts";
 import { conv2dBackpropFilter, conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+import { nd } from "../reference/nd.ts";
+import { conv2dRefWithScale } from "../reference/nn.ts";
 import { uniformSource } from "../reference/rng.ts";
 
 /** Both GEMM micro-kernels: wasm SIMD and the TS fallback. */
@@ -46,7 +48,7 @@ function dilatePad(
   return { data, hp, wp };
 }
 
-/** Direct float64 correlation; also returns sum |w * x| per output as the rounding scale. */
+/** The shared float64 correlation (test/reference/nn.ts) with its rounding scale, on flat arrays. */
 function refForward(
   x: ArrayLike<number>,
   w: ArrayLike<number>,
@@ -54,49 +56,21 @@ function refForward(
   bias: ArrayLike<number> | null,
   relu: boolean,
 ): { out: Float64Array; scale: Float64Array } {
-  const {
-    batch: N,
-    inChannels: C,
-    outChannels: O,
-    groups,
-    kernelH: kh,
-    kernelW: kw,
-    outHeight: oh,
-    outWidth: ow,
-  } = g;
-  const { data: xp, hp, wp } = dilatePad(x, g);
-  const cg = C / groups;
-  const og = O / groups;
-  const out = new Float64Array(N * O * oh * ow);
-  const scale = new Float64Array(out.length);
-  for (let n = 0; n < N; n++) {
-    for (let o = 0; o < O; o++) {
-      const grp = Math.floor(o / og);
-      for (let oy = 0; oy < oh; oy++) {
-        for (let ox = 0; ox < ow; ox++) {
-          let s = bias ? bias[o] : 0;
-          let a = Math.abs(s);
-          for (let c = 0; c < cg; c++) {
-            for (let ky = 0; ky < kh; ky++) {
-              for (let kx = 0; kx < kw; kx++) {
-                const y = oy * g.stride[0] + ky * g.dilation[0];
-                const xx = ox * g.stride[1] + kx * g.dilation[1];
-                const t =
-                  w[((o * cg + c) * kh + ky) * kw + kx] *
-                  xp[((n * C + grp * cg + c) * hp + y) * wp + xx];
-                s += t;
-                a += Math.abs(t);
-              }
-            }
-          }
-          const i = ((n * O + o) * oh + oy) * ow + ox;
-          out[i] = relu ? Math.max(0, s) : s;
-          scale[i] = a;
-        }
-      }
-    }
-  }
-  return { out, scale };
+  const cg = g.inChannels / g.groups;
+  const { out, scale } = conv2dRefWithScale(
+    nd([g.batch, g.inChannels, g.inHeight, g.inWidth], x),
+    nd([g.outChannels, cg, g.kernelH, g.kernelW], w),
+    {
+      stride: g.stride,
+      pad: g.pad,
+      dilation: g.dilation,
+      groups: g.groups,
+      inputDilation: g.inputDilation,
+    },
+    bias ? nd([g.outChannels], bias) : null,
+    relu,
+  );
+  return { out: out.data, scale };
 }
 
 function refFilterGrad(

@@ -58,10 +58,12 @@ export function linearRef(x: Nd, w: Nd, b: Nd | null): Nd {
 
 export interface ConvParams64 {
   stride: readonly [number, number];
-  /** [top, bottom, left, right] zero padding. */
+  /** [top, bottom, left, right] zero padding (negative crops). */
   pad: readonly [number, number, number, number];
   dilation: readonly [number, number];
   groups: number;
+  /** Zeros inserted between input pixels (stride - 1 of them) before padding; default [1, 1]. */
+  inputDilation?: readonly [number, number];
 }
 
 /** TensorFlow "SAME": out = ceil(in / stride); the odd pixel of padding goes after. */
@@ -78,37 +80,64 @@ export function convOutLen(n: number, k: number, s: number, d: number, p0: numbe
 /**
  * F.conv2d (cross-correlation): out[n, o, y, x] = b[o] + sum over c in o's group, ky, kx of
  * in[n, c, y*s - top + ky*d, x*s - left + kx*d] * w[o, c', ky, kx], out-of-range inputs zero.
+ * With input dilation the input is first spread out (idh - 1 zero rows between rows, the same for
+ * columns), as XLA's lhs_dilation does.
  */
 export function conv2dRef(x: Nd, w: Nd, p: ConvParams64, bias: Nd | null, relu = false): Nd {
+  return conv2dRefWithScale(x, w, p, bias, relu).out;
+}
+
+/**
+ * conv2dRef, plus sum |bias| + sum |w * x| per output: the scale of float32 rounding error in any
+ * order of summation, for tolerances relative to it.
+ */
+export function conv2dRefWithScale(
+  x: Nd,
+  w: Nd,
+  p: ConvParams64,
+  bias: Nd | null,
+  relu = false,
+): { out: Nd; scale: Float64Array } {
   const [nb, cin, h, wd] = x.shape;
   const [cout, cg, kh, kw] = w.shape;
+  const [idh, idw] = p.inputDilation ?? [1, 1];
+  const hd = (h - 1) * idh + 1;
+  const wdd = (wd - 1) * idw + 1;
   const og = cout / p.groups;
-  const oh = convOutLen(h, kh, p.stride[0], p.dilation[0], p.pad[0], p.pad[1]);
-  const ow = convOutLen(wd, kw, p.stride[1], p.dilation[1], p.pad[2], p.pad[3]);
+  const oh = convOutLen(hd, kh, p.stride[0], p.dilation[0], p.pad[0], p.pad[1]);
+  const ow = convOutLen(wdd, kw, p.stride[1], p.dilation[1], p.pad[2], p.pad[3]);
   const shape = [nb, cout, oh, ow];
   const out = new Float64Array(sizeOf(shape));
+  const scale = new Float64Array(out.length);
   for (let n = 0; n < nb; n++)
     for (let o = 0; o < cout; o++) {
       const g = Math.floor(o / og);
       for (let y = 0; y < oh; y++)
         for (let xx = 0; xx < ow; xx++) {
           let acc = bias ? bias.data[o] : 0;
+          let mag = Math.abs(acc);
           for (let c = 0; c < cg; c++)
             for (let ky = 0; ky < kh; ky++) {
-              const iy = y * p.stride[0] - p.pad[0] + ky * p.dilation[0];
-              if (iy < 0 || iy >= h) continue;
+              const dy = y * p.stride[0] - p.pad[0] + ky * p.dilation[0];
+              if (dy < 0 || dy >= hd || dy % idh !== 0) continue;
+              const iy = dy / idh;
               for (let kx = 0; kx < kw; kx++) {
-                const ix = xx * p.stride[1] - p.pad[2] + kx * p.dilation[1];
-                if (ix < 0 || ix >= wd) continue;
-                acc +=
+                const dx = xx * p.stride[1] - p.pad[2] + kx * p.dilation[1];
+                if (dx < 0 || dx >= wdd || dx % idw !== 0) continue;
+                const ix = dx / idw;
+                const t =
                   x.data[((n * cin + g * cg + c) * h + iy) * wd + ix] *
                   w.data[((o * cg + c) * kh + ky) * kw + kx];
+                acc += t;
+                mag += Math.abs(t);
               }
             }
-          out[((n * cout + o) * oh + y) * ow + xx] = relu ? Math.max(acc, 0) : acc;
+          const i = ((n * cout + o) * oh + y) * ow + xx;
+          out[i] = relu ? Math.max(acc, 0) : acc;
+          scale[i] = mag;
         }
     }
-  return { shape, data: out };
+  return { out: { shape, data: out }, scale };
 }
 
 export interface ConvTransposeParams64 {
