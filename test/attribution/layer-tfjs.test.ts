@@ -8,6 +8,7 @@
 import { describe, expect, test } from "vitest";
 import { gradCam, layerCam } from "../../src/attribution/index.ts";
 import { ablationCam, eigenCam, scoreCam } from "../../src/attribution/methods/cam-family.ts";
+import { fullGradBiases } from "../../src/attribution/methods/fullgrad.ts";
 import { xGradCam } from "../../src/attribution/methods/grad-cam.ts";
 import * as s from "../../src/index.ts";
 import { defaultCamLayer, listLayers } from "../../src/models/io/layer-list.ts";
@@ -158,6 +159,8 @@ describe("layer methods on a tfjs layers model", () => {
       expectClose(r.details.layerMap, want, 1e-4 * scale);
       r.map.dispose();
     }
+    // FullGrad needs pre-activation outputs, which a Keras Conv2D does not expose: a clear refusal.
+    await expect(fullGradBiases(ours)).rejects.toThrow(/TensorFlow.js layers models/);
     x.dispose();
   });
 });

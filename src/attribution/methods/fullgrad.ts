@@ -12,6 +12,7 @@ import { valueAndGrads } from "../../autodiff/grad.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { OnnxModel } from "../../models/io/onnx/model.ts";
+import { TfjsLayersModel } from "../../models/io/tfjs-layers.ts";
 import { Conv2d } from "../../models/nn/conv.ts";
 import type { Module } from "../../models/nn/module.ts";
 import { BatchNorm2d } from "../../models/nn/norm.ts";
@@ -77,6 +78,13 @@ export function onnxFullGradBiases(model: OnnxModel): BiasLayer[] {
  */
 export async function fullGradBiases(model: Module): Promise<BiasLayer[]> {
   if (model instanceof OnnxModel) return onnxFullGradBiases(model);
+  if (model instanceof TfjsLayersModel) {
+    // A Keras Conv2D applies its activation inside the layer, so a tap on the layer sees the
+    // activated output, not the pre-activation one whose gradient the bias term needs.
+    throw new Error(
+      "fullGradBiases: TensorFlow.js layers models are not supported (a Conv2D's tapped output is after its activation); pass options.biases for layers without activation",
+    );
+  }
   const out: BiasLayer[] = [];
   for (const [path, m] of model.namedModules()) {
     if (m instanceof Conv2d && m.bias)
