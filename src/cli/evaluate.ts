@@ -39,6 +39,7 @@ import {
   relevanceRankAccuracy,
   road,
   selectivity,
+  sensitivityN,
   smoothMprt,
   sparseness,
   topKIntersection,
@@ -46,8 +47,10 @@ import {
 import { probabilityOf } from "../attribution/target.ts";
 import type { Model, Target } from "../attribution/types.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
-import { keep } from "../autodiff/tidy.ts";
+import { keep, tidy } from "../autodiff/tidy.ts";
+import { concat } from "../ops/concat.ts";
 import { tensor } from "../ops/creation.ts";
+import { reshape } from "../ops/reshape.ts";
 import { readImage } from "../viz/image-io-node.ts";
 import { decodeNpy } from "../viz/npy.ts";
 import { type CommandSpec, choiceFlag, didYouMean, parseFlags, UsageError } from "./args.ts";
@@ -62,7 +65,7 @@ import {
 import { int, METHODS } from "./attribute-methods.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
 
-type Need = "method" | "mask" | "module";
+type Need = "method" | "mask" | "module" | "images";
 
 /** What a metric gets: the prepared input, its map, the mask, and a way to re-run the method. */
 interface MetricInput {
@@ -76,6 +79,8 @@ interface MetricInput {
   score: Target;
   seed: number;
   batchSize?: number;
+  /** The other --images (paths), for metrics that correlate across images. */
+  images: string[];
   /** Runs the method on another input (and optionally another model or class). */
   explain: (x: Tensor, o?: { model?: Model; target?: number }) => Promise<Tensor>;
 }
@@ -161,6 +166,24 @@ export const METRICS: Record<string, MetricEntry> = {
     run: async (m) => {
       const r = first(await irof(m.p.model, m.p.x, m.score, m.map, opts(m)));
       return { score: r.score, curve: r.curve };
+    },
+  },
+  "sensitivity-n": {
+    family: "faithfulness",
+    needs: ["method", "images"],
+    about:
+      "mean over n of the Pearson r across --image and --images of removed-set sums vs drops (n up to 80%, uniform noise)",
+    run: async (m) => {
+      const b = await imageBatch(m);
+      try {
+        const target = typeof m.score === "number" ? b.targets : probabilityOf(b.targets);
+        const r = await sensitivityN(m.p.model, b.x, target, b.map, opts(m));
+        const mean = r.correlation.reduce((t, v) => t + v, 0) / r.correlation.length;
+        return { score: mean, n: r.n, correlation: r.correlation, targets: b.targets };
+      } finally {
+        b.x.dispose();
+        b.map.dispose();
+      }
     },
   },
   road: {
@@ -368,12 +391,6 @@ export const METRICS: Record<string, MetricEntry> = {
   },
 };
 
-/** Metrics the single-image command cannot run, with the reason. */
-const BATCH_ONLY: Record<string, string> = {
-  "sensitivity-n":
-    "sensitivity-n correlates across several images; salient evaluate scores one (use the library's sensitivityN on a batch)",
-};
-
 export const EVALUATE_SPEC: CommandSpec = {
   name: "evaluate",
   summary: "scores an attribution map with the Quantus metric families: PREFIX.json",
@@ -405,6 +422,10 @@ export const EVALUATE_SPEC: CommandSpec = {
       default: "logit",
       help: "what perturbation metrics read from the model (Quantus's choice varies by metric)",
     },
+    images: {
+      value: "B.png,C.png",
+      help: "more images of the same size, for sensitivity-n (which correlates across images)",
+    },
     mask: { value: "FILE.png", help: "ground-truth mask for localisation metrics (>= 0.5 inside)" },
     out: {
       value: "PREFIX",
@@ -417,7 +438,7 @@ export const EVALUATE_SPEC: CommandSpec = {
     .map(([n, e]) => `  ${n.padEnd(26)}${e.family}: ${e.about}`)
     .join(
       "\n",
-    )}\nsensitivity-n correlates across images: the library's sensitivityN takes a batch.\nprints a JSON summary line last, with the files written; exit 1 if a metric failed (the rest are written).`,
+    )}\nprints a JSON summary line last, with the files written; exit 1 if a metric failed (the rest are written).`,
 };
 
 type Values = Record<string, string | undefined>;
@@ -429,7 +450,8 @@ function checkMetricFlags(v: Values): string[] {
       ? Object.keys(METRICS).filter(
           (n) =>
             (v.method !== undefined || !METRICS[n].needs.includes("method")) &&
-            (v.mask !== undefined || !METRICS[n].needs.includes("mask")),
+            (v.mask !== undefined || !METRICS[n].needs.includes("mask")) &&
+            (v.images !== undefined || !METRICS[n].needs.includes("images")),
         )
       : v.metrics!.split(",").map((s) => s.trim());
   if (v.method === undefined && v.map === undefined)
@@ -443,7 +465,6 @@ function checkMetricFlags(v: Values): string[] {
   if (v.method !== undefined && METHODS[v.method].noImage)
     throw new UsageError(`${v.method} synthesises an image; it has no map of an input to evaluate`);
   for (const n of names) {
-    if (BATCH_ONLY[n]) throw new UsageError(BATCH_ONLY[n]);
     const e = METRICS[n];
     if (!e)
       throw new UsageError(
@@ -453,6 +474,8 @@ function checkMetricFlags(v: Values): string[] {
       throw new UsageError(
         `${n} re-runs the method on changed inputs or models: give --method, not --map`,
       );
+    if (e.needs.includes("images") && v.images === undefined)
+      throw new UsageError(`${n} correlates across images: give --images B.png,C.png as well`);
     if (e.needs.includes("mask") && v.mask === undefined)
       throw new UsageError(
         `${n} compares the map with a ground-truth region: give --mask FILE.png`,
@@ -460,6 +483,39 @@ function checkMetricFlags(v: Values): string[] {
   }
   if (names.length === 0) throw new UsageError("--metrics: no metric to run");
   return [...new Set(names)];
+}
+
+/**
+ * --image and --images as one batch, each image explained for its own predicted class (or for
+ * --target when given).
+ */
+async function imageBatch(m: MetricInput): Promise<{ x: Tensor; map: Tensor; targets: number[] }> {
+  const [, c, h, w] = m.p.x.shape;
+  const xs = [m.p.x];
+  const targets = [m.p.target];
+  const maps: Tensor[] = [];
+  try {
+    for (const path of m.images) {
+      const img = readImage(path, c === 1 ? 1 : 3);
+      if (img.height !== h || img.width !== w)
+        throw new Error(`--images: "${path}" is ${img.height}x${img.width}; --image is ${h}x${w}`);
+      const xi = keep(tensor(img.data, [1, c, h, w]));
+      xs.push(xi);
+      const out = tidy(() => keep(reshape(m.p.model(xi), [1, -1])));
+      const logits = await out.data();
+      out.dispose();
+      let best = 0;
+      for (let k = 1; k < logits.length; k++) if (logits[k] > logits[best]) best = k;
+      targets.push(m.p.values.target === undefined ? best : m.p.target);
+    }
+    for (let i = 0; i < xs.length; i++) maps.push(await m.explain(xs[i], { target: targets[i] }));
+    const x = tidy(() => keep(concat(xs, 0)));
+    const map = tidy(() => keep(concat(maps, 0)));
+    return { x, map, targets };
+  } finally {
+    for (const t of xs.slice(1)) t.dispose();
+    for (const t of maps) t.dispose();
+  }
 }
 
 /** A saved map as [1, C, H, W] for an input [1, C', H, W]. */
@@ -536,6 +592,7 @@ export async function runEvaluate(
       saliency: (await pixelSaliency(map, "evaluate"))[0],
       mask: values.mask === undefined ? null : readMask(values.mask, p.x),
       score: values.score === "softmax" ? probabilityOf(p.target) : p.target,
+      images: values.images?.split(",").map((f) => f.trim()) ?? [],
       seed: int("seed", values.seed, 0, 0),
       batchSize:
         values["batch-size"] === undefined ? undefined : int("batch-size", values["batch-size"], 1),

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { faithfulnessEstimate, gradient } from "../../src/attribution/index.ts";
+import { faithfulnessEstimate, gradient, sensitivityN } from "../../src/attribution/index.ts";
 import { UsageError } from "../../src/cli/args.ts";
 import { METRICS, runEvaluate } from "../../src/cli/evaluate.ts";
 import * as s from "../../src/index.ts";
@@ -56,6 +56,8 @@ beforeAll(() => {
   );
 });
 
+// Tested on their own: monotonicity-correlation takes 100 samples per pixel; sensitivity-n needs --images.
+const SLOW_OR_BATCH = ["monotonicity-correlation", "sensitivity-n"];
 const base = () => ["--model", weights, "--arch", "small-cnn", "--image", imagePath];
 const evaluate = async (extra: string[]) => {
   const lines: string[] = [];
@@ -139,6 +141,45 @@ describe("salient evaluate", () => {
     expect(report.metrics.completeness.score).toBeCloseTo(2 - drop, 5);
   });
 
+  test("sensitivity-n over --image and --images matches the library on the same batch", async () => {
+    const paths = [1, 2].map((k) => {
+      const path = join(dir, `more-${k}.png`);
+      const v = Uint8Array.from({ length: 784 }, (_, p) => (p * (37 + 20 * k) + 11 * k) % 256);
+      writePng(path, {
+        width: 28,
+        height: 28,
+        data: Uint8Array.from({ length: 784 * 3 }, (_, i) => v[Math.floor(i / 3)]),
+      });
+      return {
+        path,
+        x: s.tensor(
+          Float32Array.from(v, (t) => t / 255),
+          [1, 1, 28, 28],
+        ),
+      };
+    });
+    const model = (v: s.Tensor) => net.call(v);
+    const xs = [x, ...paths.map((q) => q.x)];
+    const targets = xs.map((xi) => {
+      const z = Array.from(model(xi).dataSync());
+      return z.indexOf(Math.max(...z));
+    });
+    const maps = await Promise.all(
+      xs.map(async (xi, i) => (await gradient(model, xi, targets[i])).map),
+    );
+    const lib = await sensitivityN(model, s.concat(xs, 0), targets, s.concat(maps, 0));
+    const { report } = await evaluate([
+      ...["--method", "gradient", "--metrics", "sensitivity-n"],
+      ...["--images", paths.map((q) => q.path).join(","), "--out", join(dir, "sn")],
+    ]);
+    const r = report.metrics["sensitivity-n"];
+    expect(r.targets).toEqual(targets);
+    // Quantus's default: n up to 80% of the pixels, one pixel per step.
+    expect(r.correlation.length).toBe(Math.floor(0.8 * 784));
+    for (let j = 0; j < lib.correlation.length; j++)
+      expect(r.correlation[j]).toBeCloseTo(lib.correlation[j], 4);
+  }, 60000);
+
   test("every metric runs on --method gradient with a mask (all)", async () => {
     const { report } = await evaluate([
       "--method",
@@ -147,13 +188,13 @@ describe("salient evaluate", () => {
       maskPath,
       "--metrics",
       Object.keys(METRICS)
-        .filter((k) => k !== "monotonicity-correlation")
+        .filter((k) => !SLOW_OR_BATCH.includes(k))
         .join(","),
       "--out",
       join(dir, "all"),
     ]);
     for (const k of Object.keys(METRICS)) {
-      if (k === "monotonicity-correlation") continue;
+      if (SLOW_OR_BATCH.includes(k)) continue;
       expect(report.metrics[k], k).toHaveProperty("score");
       expect(report.metrics[k].error, k).toBeUndefined();
     }
@@ -177,7 +218,7 @@ describe("salient evaluate", () => {
       /--mask FILE.png/,
     );
     await expect(bad(["--method", "gradient", "--metrics", "sensitivity-n"])).rejects.toThrow(
-      /several images/,
+      /correlates across images: give --images/,
     );
     await expect(bad(["--metrics", "sparseness"])).rejects.toThrow(/--method NAME or --map/);
     await expect(
