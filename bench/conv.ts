@@ -12,6 +12,7 @@ import { version_cpu } from "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
 import { type Conv2dGeometry, conv2dGeometry } from "../src/kernels/conv-geometry.ts";
 import { conv2dBackpropFilter, conv2dForward } from "../src/kernels/cpu/conv2d.ts";
+import { rng as unitRng } from "./common.ts";
 
 export interface ConvBenchRow {
   case: string;
@@ -41,14 +42,10 @@ export interface ConvBenchOptions {
   warmup?: number;
 }
 
+/** The bench's seeded generator (./common.ts), centred on 0: values in [-0.5, 0.5). */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32 - 0.5;
-  };
+  const unit = unitRng(seed);
+  return () => unit() - 0.5;
 }
 
 /**
