@@ -24,7 +24,6 @@ export type { Backend } from "./kernels/backend.ts";
 export { CpuBackend } from "./kernels/cpu/cpu-backend.ts";
 // ---- Ops (differentiable) ----
 export { prelu } from "./ops/activations.ts";
-export { mapAxis } from "./ops/map-axis.ts";
 export {
   add,
   div,
@@ -74,6 +73,7 @@ export {
 } from "./ops/creation.ts";
 export { dropout } from "./ops/dropout.ts";
 export { gather, scatterAdd } from "./ops/gather.ts";
+export { mapAxis } from "./ops/map-axis.ts";
 export { linear, matmul } from "./ops/matmul.ts";
 export { type BatchNormParams, batchNorm, batchNormTrain, layerNorm } from "./ops/norm.ts";
 export { pad, pad2d } from "./ops/pad.ts";
@@ -355,6 +355,25 @@ export {
 export { gridSegments } from "./attribution/segments/grid.ts";
 export { type SlicOptions, slicSegments } from "./attribution/segments/slic.ts";
 export { type XraiRegionOptions, xraiRegions } from "./attribution/segments/xrai-regions.ts";
+export {
+  type CemOptions,
+  type CemRegion,
+  type CemResult,
+  causalEffectMap,
+  strongestBlocks,
+} from "./attribution/sr/cem.ts";
+export {
+  contrastScores,
+  type FaigOptions,
+  type FaigResult,
+  type FaigSample,
+  type FilterScore,
+  faig,
+  maskEffects,
+  maskFilters,
+  rankFilters,
+} from "./attribution/sr/faig.ts";
+export { fitGgd, type Ggd, ggdKl, type SrgaResult, srga } from "./attribution/sr/srga.ts";
 export { targetScores } from "./attribution/target.ts";
 export type {
   Attribution,
