@@ -1,8 +1,8 @@
 /**
  * `salient attribute`: one attribution map for one image, written as PREFIX.npy (float32, NumPy
  * .npy 1.0; the input's shape [1, C, H, W], or [1, 1, H, W] for layer maps upsampled bilinearly)
- * and PREFIX.png (the map over the image), then a one-line JSON summary. `salient gallery` runs
- * several methods on the same input and target and writes them side by side (PNG and HTML).
+ * and PREFIX.png (the map over the image), then a one-line JSON summary (`salient gallery`, in
+ * gallery.ts, runs several methods side by side on the same preparation).
  * Normalisation (--mean/--std) is folded into the model, so maps and baselines live in [0, 1]
  * image space.
  */
@@ -17,7 +17,6 @@ import { tensor } from "../ops/creation.ts";
 import { reshape } from "../ops/reshape.ts";
 import { resize } from "../ops/resize.ts";
 import { COLORMAPS, type ColormapName } from "../viz/colormap.ts";
-import { galleryHtml, galleryStrip } from "../viz/gallery.ts";
 import { encodePng, readImage } from "../viz/image-io-node.ts";
 import { encodeNpy } from "../viz/npy.ts";
 import { blend, enlarge, heatmap, type RgbImage, toRgb } from "../viz/overlay.ts";
@@ -42,12 +41,10 @@ import {
 } from "./attribute-methods.ts";
 import { ARCHS, type ResolvedModel, resolveModel } from "./attribute-models.ts";
 import { chooseCamLayer } from "./layers.ts";
-import { letSignalsIn, outPrefix, writeOutputs } from "./output-set.ts";
-import { progressBar } from "./progress.ts";
+import { outPrefix, writeOutputs } from "./output-set.ts";
 
 /** Largest --zoom: a 28x28 input becomes 1792x1792. */
-const MAX_ZOOM = 64;
-const GALLERY_DEFAULT = "gradient,integrated-gradients,smoothgrad,gradcam,occlusion";
+export const MAX_ZOOM = 64;
 
 const SIGNS = ["positive", "negative", "absolute", "all"] as const;
 
@@ -223,29 +220,6 @@ export const ATTRIBUTE_SPEC: CommandSpec = {
     ...METHOD_FLAGS,
   },
   notes: "prints a JSON summary line last, with the files written. Methods: salient methods",
-};
-
-export const GALLERY_SPEC: CommandSpec = {
-  name: "gallery",
-  summary: "several attribution methods side by side: PREFIX.png and PREFIX.html",
-  synopsis: "--model M --image FILE [--methods a,b,c] [options] --out PREFIX",
-  flags: {
-    ...COMMON_FLAGS,
-    image: { ...COMMON_FLAGS.image, required: true },
-    methods: { value: "a,b,c", default: GALLERY_DEFAULT, help: "the methods (salient methods)" },
-    out: {
-      value: "PREFIX",
-      required: true,
-      help: "writes PREFIX.png and PREFIX.html; a trailing .png/.html is dropped",
-    },
-    zoom: {
-      value: "N",
-      defaultText: "about 160 pixels per panel",
-      help: `enlarge each panel N times (1 to ${MAX_ZOOM})`,
-    },
-    ...METHOD_FLAGS,
-  },
-  notes: "prints a JSON summary line last, with the files written.",
 };
 
 type Values = Record<string, string | undefined>;
@@ -442,7 +416,7 @@ export async function attributeWith(
 }
 
 /** The overlay (or, for class-model, the synthesised image itself). */
-function render(
+export function render(
   p: Prepared,
   entry: MethodEntry,
   map: Float32Array,
@@ -517,78 +491,6 @@ export async function runAttribute(
     log(JSON.stringify(summary));
     return summary;
   } finally {
-    p.x.dispose();
-  }
-}
-
-const GALLERY_METHODS = () => Object.keys(METHODS).filter((k) => !METHODS[k].noImage);
-
-export async function runGallery(args: string[], log: (line: string) => void): Promise<string[]> {
-  const values = parseFlags(GALLERY_SPEC, args);
-  const names = values.methods!.split(",").map((s) => s.trim());
-  for (const n of names) {
-    if (!METHODS[n] || METHODS[n].noImage)
-      throw new UsageError(
-        `--methods: "${n}" is not an image method${didYouMean(n, GALLERY_METHODS(), (s) => `"${s}"`)} (known: ${GALLERY_METHODS().join(", ")})`,
-      );
-  }
-  checkFlags(values);
-  const prefix = outPrefix(values.out!, [".png", ".html"]);
-  const p = await prepare(values, null);
-  const bar = progressBar("gallery methods", names.length);
-  try {
-    const [, c, h, w] = p.x.shape;
-    const zoom = numberFlag(
-      "zoom",
-      values.zoom,
-      NUMBER_RULES.zoom,
-      Math.max(1, Math.floor(160 / Math.max(h, w))),
-    );
-    const panels = [
-      {
-        title: `input (target ${p.target}, logit ${p.score.toFixed(3)})`,
-        image: enlarge(toRgb(p.image!, c, h, w), zoom),
-        note: "",
-      },
-    ];
-    for (const [i, n] of names.entries()) {
-      bar.update(i, undefined, `gallery: ${n}`);
-      await letSignalsIn();
-      const { result, seconds } = await attributeWith(p, n, log);
-      const map = Float32Array.from(await result.map.data());
-      const img = render(
-        { ...p, values: { ...values, zoom: String(zoom) } },
-        METHODS[n],
-        map,
-        result.map.shape,
-      );
-      result.map.dispose();
-      const delta = result.delta ? `, delta ${result.delta[0].toExponential(2)}` : "";
-      panels.push({ title: n, image: img, note: `${seconds.toFixed(2)} s${delta}` });
-    }
-    bar.stop();
-    const html = galleryHtml(
-      `salient: ${p.resolved.name}, target ${p.target}`,
-      panels.map((q) => ({ title: q.title, png: encodePng(q.image), note: q.note })),
-      1,
-    );
-    const files = writeOutputs([
-      [`${prefix}.png`, encodePng(galleryStrip(panels))],
-      [`${prefix}.html`, html],
-    ]);
-    log(
-      JSON.stringify({
-        methods: names,
-        target: p.target,
-        score: p.score,
-        png: files[0],
-        html: files[1],
-        files,
-      }),
-    );
-    return files;
-  } finally {
-    bar.stop();
     p.x.dispose();
   }
 }

@@ -3,6 +3,7 @@
  * `--version`, and exit statuses (0 done, 1 failed, 2 usage error; usage errors suggest the
  * nearest command or flag). `salient` alone prints the usage on stderr and exits 1, as git does.
  */
+
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { setImportLimits } from "../models/io/limits.ts";
@@ -20,18 +21,13 @@ import {
   parseFlags,
   UsageError,
 } from "./args.ts";
-import {
-  ATTRIBUTE_SPEC,
-  GALLERY_SPEC,
-  methodsText,
-  runAttribute,
-  runGallery,
-} from "./attribute.ts";
+import { ATTRIBUTE_SPEC, methodsText, runAttribute } from "./attribute.ts";
 import { BATCH_SPEC, runBatch } from "./batch.ts";
 import { COMPARE_SPEC, runCompareModels } from "./compare-models.ts";
 import { runDemo } from "./demo.ts";
 import { EVALUATE_SPEC, runEvaluate } from "./evaluate.ts";
 import { EXPLAIN_SPEC, runExplain } from "./explain.ts";
+import { GALLERY_SPEC, runGallery } from "./gallery.ts";
 import { LAM_SPEC, parseWindow, runLam } from "./lam.ts";
 import { LAYERS_SPEC, runLayers } from "./layers.ts";
 import { applyLimitEnv, cliLimitHint, LIMIT_ENV } from "./limits-env.ts";
