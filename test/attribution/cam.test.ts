@@ -1,6 +1,8 @@
 /**
- * Reference §5.2 H (19-23): the CAM family on a GAP + linear head, y^c = sum_k w_k^c mean_ij A^k + b^c,
- * where d y^c / d A^k_ij = w_k^c / (h w) everywhere; plus Captum's LayerGradCam golden numbers.
+ * The CAM family (CAM: Zhou et al. 2016; Grad-CAM: Selvaraju et al. 2017; HiResCAM: Draelos &
+ * Carin 2020; LayerCAM: Jiang et al. 2021) on a GAP + linear head,
+ * y^c = sum_k w_k^c mean_ij A^k + b^c, where d y^c / d A^k_ij = w_k^c / (h w) everywhere; plus
+ * Captum's LayerGradCam golden numbers on BasicModel_ConvNet_One_Conv.
  */
 import { describe, expect, test } from "vitest";
 import {
@@ -48,7 +50,7 @@ function parts(net: Sequential, x: s.Tensor) {
   return { A, Wt: lin.weight.dataSync(), b: lin.bias!.dataSync() };
 }
 
-describe("CAM family on a GAP head (reference §5.2 H)", () => {
+describe("CAM family on a GAP head", () => {
   const { net, model } = gapNet();
   const x = s.keep(s.randomNormal([1, 2, h, w], { seed: 23 }));
   const c = 1;
@@ -61,7 +63,7 @@ describe("CAM family on a GAP head (reference §5.2 H)", () => {
       return v;
     });
 
-  test("#19 Grad-CAM = relu(sum_k w_k A^k) / (h w), i.e. CAM / (h w); #20 HiResCAM equals it", async () => {
+  test("Grad-CAM = relu(sum_k w_k A^k) / (h w), i.e. CAM / (h w); HiResCAM equals it", async () => {
     const want = weighted(wk).map((v) => Math.max(0, v) / (h * w));
     const gc = await gradCam(model, x, c, { layer: "0" });
     expect(gc.details.layerShape).toEqual([1, 1, h, w]);
@@ -77,7 +79,7 @@ describe("CAM family on a GAP head (reference §5.2 H)", () => {
     expectClose(hr.details.layerMap, want, 1e-6);
   });
 
-  test("#20 LayerCAM = sum_k relu(w_k) / (h w) A^k", async () => {
+  test("LayerCAM = sum_k relu(w_k) / (h w) A^k", async () => {
     const lc = await layerCam(model, x, c, { layer: "0" });
     expectClose(
       lc.details.layerMap,
@@ -86,7 +88,7 @@ describe("CAM family on a GAP head (reference §5.2 H)", () => {
     );
   });
 
-  test("#21 sum_ij HiResCAM without ReLU = y^c - b^c (faithfulness of GAP heads)", async () => {
+  test("sum_ij HiResCAM without ReLU = y^c - b^c (faithfulness of GAP heads)", async () => {
     const hr = await hiResCam(model, x, c, { layer: "0", relu: false });
     const total = hr.details.layerMap.reduce((a, v) => a + v, 0);
     const y = model(x).dataSync()[c];
@@ -110,7 +112,7 @@ describe("CAM family on a GAP head (reference §5.2 H)", () => {
     );
   });
 
-  test("#23 Guided Grad-CAM with a spatially constant CAM equals guided backprop times that constant", async () => {
+  test("Guided Grad-CAM with a spatially constant CAM equals guided backprop times that constant", async () => {
     // A 1x1 conv on a constant image gives constant activations, hence a constant CAM.
     const g = gapNet(1);
     const flat = s.mul(s.ones([1, 2, h, w]), s.reshape(s.tensor([0.7, -0.4]), [1, 2, 1, 1]));
@@ -126,7 +128,7 @@ describe("CAM family on a GAP head (reference §5.2 H)", () => {
     );
   });
 
-  test("#22 Captum LayerGradCam golden numbers on BasicModel_ConvNet_One_Conv (conv1, no ReLU)", async () => {
+  test("Captum LayerGradCam golden numbers on BasicModel_ConvNet_One_Conv (conv1, no ReLU)", async () => {
     const { model: m } = captumConvNet();
     const r = await gradCam(m, captumConvNetInput(), 0, {
       layer: "0",

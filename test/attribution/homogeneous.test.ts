@@ -1,6 +1,7 @@
 /**
- * Reference §5.2 F (14-15) and the presets: a bias-free ReLU / max-pool network is positively
- * homogeneous (f(a x) = a f(x) for a > 0), so gradient x input is complete and IG from 0 equals it.
+ * A bias-free ReLU / max-pool network is positively homogeneous (f(a x) = a f(x) for a > 0), so by
+ * Euler's theorem gradient x input is complete and IG from 0 equals it (Ancona et al., "Towards
+ * better understanding of gradient-based attribution methods", ICLR 2018); and the presets.
  */
 import { describe, expect, test } from "vitest";
 import {
@@ -34,8 +35,8 @@ const sum = (v: ArrayLike<number>, from: number, to: number) => {
   return t;
 };
 
-describe("bias-free ReLU network (reference §5.2 F)", () => {
-  test("#14 Euler: sum of x * grad f = f(x) per example", async () => {
+describe("bias-free ReLU network (Euler's theorem)", () => {
+  test("Euler: sum of x * grad f = f(x) per example", async () => {
     const r = await inputXGradient(model, x, [0, 2]);
     const v = r.map.dataSync();
     expect(sum(v, 0, 72)).toBeCloseTo(r.details.scores[0], 5);
@@ -43,7 +44,7 @@ describe("bias-free ReLU network (reference §5.2 F)", () => {
     expect(Math.abs(r.details.scores[0])).toBeGreaterThan(1e-3);
   });
 
-  test("#15 IG from 0 with right, middle or Gauss-Legendre nodes equals gradient x input at any n", async () => {
+  test("IG from 0 with right, middle or Gauss-Legendre nodes equals gradient x input at any n", async () => {
     const ixg = Array.from((await inputXGradient(model, x, [0, 2])).map.dataSync());
     for (const rule of ["riemann-right", "riemann-middle", "gausslegendre"] as const) {
       for (const steps of [1, 3]) {
@@ -53,7 +54,7 @@ describe("bias-free ReLU network (reference §5.2 F)", () => {
     }
   });
 
-  test("#15 grids that include alpha = 0 lose the node's 1/n share (ReLU'(0) = 0 at the zero input)", async () => {
+  test("grids that include alpha = 0 lose the node's 1/n share (ReLU'(0) = 0 at the zero input)", async () => {
     const ixg = Array.from((await inputXGradient(model, x, [0, 2])).map.dataSync());
     const n = 4;
     const left = await integratedGradients(model, x, [0, 2], {
@@ -98,7 +99,7 @@ describe("presets reproduce the libraries' defaults", () => {
   });
 });
 
-describe("LRP through the rule sets (reference §5.2 F #16)", () => {
+describe("LRP through the rule sets (LRP-0 = gradient x input on ReLU nets, Ancona et al. 2018)", () => {
   test("LRP-0 equals gradient x input; relevance is conserved without biases and not with them", async () => {
     const ixg = await inputXGradient(model, x, [0, 2]);
     const r0 = await lrp(model, x, [0, 2], { epsilon: 0 });

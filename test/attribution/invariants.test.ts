@@ -1,5 +1,5 @@
 /**
- * Engineering invariants (reference §5.2 L, issue 5): batch-size invariance of batched methods,
+ * Engineering invariants: batch-size invariance of batched methods,
  * batch = per-example attribution, seeded reproducibility, inputs never mutated, no leaked tensors.
  */
 import { describe, expect, test } from "vitest";
@@ -46,7 +46,7 @@ describe("invariants", () => {
     expect(arr((await sg(3)).map)).toEqual(arr((await sg(1000)).map));
   });
 
-  test("#40 attributing a batch with per-example targets equals attributing each example", async () => {
+  test("attributing a batch with per-example targets equals attributing each example", async () => {
     const all = await integratedGradients(model, x, targets, { steps: 5 });
     const cam = await gradCam(model, x, targets, { layer: "1" });
     const per = x.size / 3;
@@ -60,7 +60,7 @@ describe("invariants", () => {
     }
   });
 
-  test("#41 seeded methods are reproducible, and a different seed changes them", async () => {
+  test("seeded methods are reproducible, and a different seed changes them", async () => {
     const a = await smoothGrad(gradient, model, x, 1, { samples: 3, seed: 7 });
     const b = await smoothGrad(gradient, model, x, 1, { samples: 3, seed: 7 });
     const c = await smoothGrad(gradient, model, x, 1, { samples: 3, seed: 8 });
@@ -68,7 +68,7 @@ describe("invariants", () => {
     expect(arr(a.map)).not.toEqual(arr(c.map));
   });
 
-  test("#39 inputs are not mutated; #38 repeated attributions leave no tensors behind", async () => {
+  test("inputs are not mutated; repeated attributions leave no tensors behind", async () => {
     const before = arr(x);
     const start = s.zeros([1, 2, 8, 8]);
     const run = async () => {

@@ -1,4 +1,4 @@
-/** Reference §5.2 B (3-6): a linear model f(x) = w . x + b has closed-form attributions. */
+/** A linear model f(x) = w . x + b has closed-form attributions for every method. */
 import { describe, expect, test } from "vitest";
 import {
   featureAblation,
@@ -25,8 +25,8 @@ const xv = [0.2, 0.9, -0.4, 1.3, 0.05, -0.7, 1.1, -0.2, 0.6, 0.3, -1.5, 0.8];
 const x = s.keep(s.tensor(xv, [2, 1, 2, 3]));
 const wOf = (k: number) => [...W[k], ...W[k]];
 
-describe("linear model (reference §5.2 B)", () => {
-  test("#3 gradient = w, saliency = |w|, Captum's abs gradient = |w|, gradient x input = w * x", async () => {
+describe("linear model", () => {
+  test("gradient = w, saliency = |w|, Captum's abs gradient = |w|, gradient x input = w * x", async () => {
     const g = await gradient(model, x, 1);
     expectClose(g.map.dataSync(), wOf(1), 0);
     expect(g.details.scores[0]).toBeCloseTo(
@@ -59,7 +59,7 @@ describe("linear model (reference §5.2 B)", () => {
     );
   });
 
-  test("#4 IG with any baseline is w * (x - x') exactly, with delta 0, for every rule and n", async () => {
+  test("IG with any baseline is w * (x - x') exactly, with delta 0, for every rule and n", async () => {
     const base = s.keep(
       s.tensor(
         xv.map((_v, i) => 0.1 * i - 0.3),
@@ -129,7 +129,7 @@ describe("linear model (reference §5.2 B)", () => {
     ).rejects.toThrow(/baseline has shape \[3,1,2,3\]; expected the input's shape \[2,1,2,3\]/);
   });
 
-  test("#5 SmoothGrad = w for any noise, SmoothGrad^2 = w^2, VarGrad = 0", async () => {
+  test("SmoothGrad = w for any noise, SmoothGrad^2 = w^2, VarGrad = 0", async () => {
     for (const variant of ["mean", "squared", "vargrad"] as const) {
       const r = await smoothGrad(gradient, model, x, 1, {
         samples: 6,
@@ -144,7 +144,7 @@ describe("linear model (reference §5.2 B)", () => {
     }
   });
 
-  test("#6 occlusion with a 1-pixel window and fill 0 is w * x; windows follow the mean/sum closed forms", async () => {
+  test("occlusion with a 1-pixel window and fill 0 is w * x; windows follow the mean/sum closed forms", async () => {
     const img = s.keep(s.tensor(xv.slice(0, 6), [1, 1, 2, 3]));
     const r = await occlusion(model, img, 0, { window: 1 });
     expectClose(

@@ -1,4 +1,8 @@
-/** Reference §5.2 K (32-37): metrics with known answers. */
+/**
+ * Metrics with known answers: infidelity (Yeh et al., NeurIPS 2019), deletion and insertion
+ * (Petsiuk et al., BMVC 2018), the pointing game (Zhang et al., ECCV 2016), ROAD (Rong et al.,
+ * ICML 2022), and localisation against a mask (NN-Explainer: Stalder et al., NeurIPS 2022).
+ */
 import { describe, expect, test } from "vitest";
 import {
   curveAuc,
@@ -17,7 +21,7 @@ import {
 import * as s from "../../src/index.ts";
 import { expectClose } from "./helpers.ts";
 
-describe("infidelity (#32)", () => {
+describe("infidelity (Yeh et al. 2019)", () => {
   const net = (x: s.Tensor) =>
     s.sum(s.mul(s.tanh(x), s.reshape(s.tensor([1, -2, 0.5, 3]), [1, 1, 2, 2])), [1, 2, 3], true);
   const x = s.keep(s.tensor([0.3, -0.8, 1.1, 0.4, -0.2, 0.9, 0.1, -1.3], [2, 1, 2, 2]));
@@ -45,7 +49,7 @@ describe("infidelity (#32)", () => {
   });
 });
 
-describe("deletion and insertion (#33)", () => {
+describe("deletion and insertion (Petsiuk et al. 2018)", () => {
   // The score is the fraction of the k "important" pixels not yet deleted (image of ones).
   const H = 6;
   const W = 5;
@@ -84,7 +88,7 @@ describe("deletion and insertion (#33)", () => {
   });
 });
 
-describe("pointing game (#34)", () => {
+describe("pointing game (Zhang et al. 2016)", () => {
   test("mask points 14, 15 and 16 px from the maximum: hit, miss, miss at tolerance 15 (strict <)", () => {
     const H = 40;
     const W = 40;
@@ -107,7 +111,7 @@ describe("pointing game (#34)", () => {
   });
 });
 
-describe("ROAD (#35)", () => {
+describe("ROAD (Rong et al. 2022)", () => {
   test("imputing an interior hole of a linear ramp (noise 0) reproduces the ramp exactly; borders do not", () => {
     const H = 9;
     const W = 10;
@@ -179,7 +183,7 @@ describe("max-sensitivity and rank correlation", () => {
   });
 });
 
-describe("localisation against a mask (#37: NN-Explainer's constant baselines)", () => {
+describe("localisation against a mask (NN-Explainer's constant baselines)", () => {
   const mask = Array.from({ length: 20 }, (_, i) => (i < 5 ? 1 : 0));
   const a = 5 / 20;
   test("map '1' gives IoU = a, F1 = 2a / (1 + a), overlap = a; map '0' gives 0, 0, 1 - a; 'perfect' gives 1", () => {

@@ -1,4 +1,8 @@
-/** Reference §5.2 J (30-31): occlusion goldens, batch invariance, ablation call counts; segments; RISE. */
+/**
+ * Occlusion (Zeiler & Fergus, ECCV 2014) against PAIR saliency's occlusion test matrix and
+ * Captum's Occlusion (mean over covering windows), batch invariance, feature-ablation call counts;
+ * segments; RISE (Petsiuk, Das & Saenko, BMVC 2018).
+ */
 import { describe, expect, test } from "vitest";
 import {
   featureAblation,
@@ -28,8 +32,8 @@ const PAIR_EXPECTED = [
   [0, 3, 6, 6, 3],
 ];
 
-describe("occlusion (reference §5.2 J)", () => {
-  test("#30 PAIR's golden matrix (sum over windows) and Captum's averaging variant", async () => {
+describe("occlusion (Zeiler & Fergus 2014; PAIR and Captum variants)", () => {
+  test("PAIR's golden matrix (sum over windows) and Captum's averaging variant", async () => {
     const r = await occlusion(pairModel, pairImage(), 0, { window: 3, aggregation: "sum" });
     expect(await r.map.array()).toEqual([[PAIR_EXPECTED]]);
     expect(r.details.positions).toEqual([3, 3]);
@@ -41,7 +45,7 @@ describe("occlusion (reference §5.2 J)", () => {
     expect(m.map.dataSync()[12]).toBeCloseTo(24 / 9, 6);
   });
 
-  test("#30 the result is identical for any batch size (perturbations per evaluation)", async () => {
+  test("the result is identical for any batch size (perturbations per evaluation)", async () => {
     const net = (x: s.Tensor) =>
       s.sum(s.tanh(s.mul(x, s.reshape(s.arange(0, 48), [1, 3, 4, 4]))), [1, 2, 3], true);
     const x = s.randomNormal([2, 3, 4, 4], { seed: 3 });
@@ -77,7 +81,7 @@ describe("occlusion (reference §5.2 J)", () => {
     expectClose(r.map.dataSync(), want, 1e-5);
   });
 
-  test("#31 feature ablation with k groups costs exactly k + 1 evaluations", async () => {
+  test("feature ablation with k groups costs exactly k + 1 evaluations", async () => {
     let calls = 0;
     let rows = 0;
     const counted = (x: s.Tensor) => {

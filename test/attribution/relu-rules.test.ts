@@ -1,4 +1,8 @@
-/** Reference §5.2 E (11-13): the ReLU-rule oracles of Captum's 4x4 conv net. */
+/**
+ * The ReLU rules of the gradient, deconvnet (Zeiler & Fergus, ECCV 2014) and guided backprop
+ * (Springenberg et al., ICLR 2015 workshop): Captum's BasicModel_ConvNet_One_Conv oracle, nets
+ * without ReLUs, and the sign of the signal each rule sends down.
+ */
 import { describe, expect, test } from "vitest";
 import { deconvnet, gradient, guidedBackprop, layerGradient } from "../../src/attribution/index.ts";
 import * as s from "../../src/index.ts";
@@ -10,8 +14,8 @@ import {
   captumConvNetInput,
 } from "../helpers/captum-convnet.ts";
 
-describe("ReLU-rule oracle (reference §5.2 E)", () => {
-  test("#11 Captum 4x4 net, target 0: guided backprop, deconvnet and gradient maps", async () => {
+describe("ReLU rules: gradient, deconvnet, guided backprop", () => {
+  test("Captum 4x4 net, target 0: guided backprop, deconvnet and gradient maps", async () => {
     const { model } = captumConvNet();
     const x = captumConvNetInput();
     const gb = await guidedBackprop(model, x, 0);
@@ -24,7 +28,7 @@ describe("ReLU-rule oracle (reference §5.2 E)", () => {
     expect(g.map.shape).toEqual([1, 1, 4, 4]);
   });
 
-  test("#12 without ReLUs, guided backprop = deconvnet = gradient", async () => {
+  test("without ReLUs, guided backprop = deconvnet = gradient", async () => {
     const net = new Sequential(
       new Conv2d(2, 3, 3, { padding: 1, seed: 4 }),
       new Tanh(),
@@ -41,7 +45,7 @@ describe("ReLU-rule oracle (reference §5.2 E)", () => {
     expect(g.some((v) => v !== 0)).toBe(true);
   });
 
-  test("#13 the signal leaving every ReLU is >= 0 under GB and deconvnet; the input map can be negative", async () => {
+  test("the signal leaving every ReLU is >= 0 under GB and deconvnet; the input map can be negative", async () => {
     // conv -> ReLU -> conv -> ReLU -> linear, with mixed-sign weights; layer "0" and "2" are the
     // ReLUs' inputs, so d score / d(layer output) is what the ReLU above sends down.
     const net = new Sequential(

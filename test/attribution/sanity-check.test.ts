@@ -1,7 +1,7 @@
 /**
- * Reference §5.2 K #36 and issue 5: on a classifier trained on Fashion-MNIST, the cascading
- * model-randomisation check separates the gradient (its map decorrelates) from an edge detector
- * that ignores the model (it does not, so the check flags it).
+ * Adebayo et al., "Sanity Checks for Saliency Maps" (NeurIPS 2018): on a classifier trained on
+ * Fashion-MNIST, the cascading model-randomisation check separates the gradient (its map
+ * decorrelates) from an edge detector that ignores the model (it does not, so the check flags it).
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import { gradient, modelRandomisation } from "../../src/attribution/index.ts";

@@ -1,6 +1,8 @@
 /**
- * Reference §5.2 D (9-10): for an additively separable f(x) = sum_i g(x_i), every path method gives
- * g(x_i) - g(x'_i) per pixel; SmoothGrad of a quadratic has closed-form mean and variance.
+ * For an additively separable f(x) = sum_i g(x_i), every path method gives g(x_i) - g(x'_i) per
+ * pixel (Integrated Gradients, Sundararajan et al. 2017; Blur IG, Xu et al. CVPR 2020, as PAIR
+ * saliency's blur_ig test checks); SmoothGrad (Smilkov et al. 2017) and VarGrad (Adebayo et al.
+ * 2018) of a quadratic have closed-form mean and variance.
  */
 import { describe, expect, test } from "vitest";
 import { blurIg, gradient, integratedGradients, smoothGrad } from "../../src/attribution/index.ts";
@@ -16,8 +18,8 @@ const img = Array.from({ length: H * W }, (_, p) => {
   return 1.5 * Math.sin(0.7 * x) * Math.cos(0.45 * y) + 0.4 * ((x * 7 + y * 3) % 5) - 0.6;
 });
 
-describe("additively separable f = sum sin(x_i) (reference §5.2 D)", () => {
-  test("#9 IG gives sin(x_i) - sin(x'_i) per pixel", async () => {
+describe("additively separable f = sum sin(x_i)", () => {
+  test("IG gives sin(x_i) - sin(x'_i) per pixel", async () => {
     const x = s.tensor(img, [1, 1, H, W]);
     const base = img.map((v) => 0.3 * v - 0.2);
     const r = await integratedGradients(sinModel, x, 0, {
@@ -31,7 +33,7 @@ describe("additively separable f = sum sin(x_i) (reference §5.2 D)", () => {
     );
   });
 
-  test("#9 Blur IG gives sin(x_i) - sin(blur(x, sigma_max)_i) per pixel (PAIR's test), linear and sqrt schedules", async () => {
+  test("Blur IG gives sin(x_i) - sin(blur(x, sigma_max)_i) per pixel (PAIR's test), linear and sqrt schedules", async () => {
     const x = s.tensor(img, [1, 1, H, W]);
     for (const sqrt of [false, true]) {
       const sigmaMax = sqrt ? 4 : 2.5;
@@ -61,7 +63,7 @@ describe("additively separable f = sum sin(x_i) (reference §5.2 D)", () => {
     );
   });
 
-  test("#10 quadratic f = sum a_i x_i^2: SmoothGrad -> 2 a x, VarGrad -> 4 a^2 sigma^2 (fixed seed)", async () => {
+  test("quadratic f = sum a_i x_i^2: SmoothGrad -> 2 a x, VarGrad -> 4 a^2 sigma^2 (fixed seed)", async () => {
     const a = [0.5, -1, 2, 1.5, -0.25, 1, 0.75, -2, 1.25];
     const xv = [0.3, -0.8, 0.5, 1.2, -0.4, 0.9, -1.1, 0.2, 0.6];
     const A = s.keep(s.tensor(a, [1, 1, 3, 3]));

@@ -1,4 +1,8 @@
-/** Reference §5.2 C (7-8): the IG paper's and Captum's toy models, and convergence of the rules. */
+/**
+ * Integrated Gradients (Sundararajan, Taly & Yan, "Axiomatic Attribution for Deep Networks",
+ * ICML 2017) on Captum's toy models (BasicModel, BasicModel2, BasicModel3 in
+ * captum.testing.helpers.basic_models), and convergence of the quadrature rules.
+ */
 import { describe, expect, test } from "vitest";
 import { gradient, integratedGradients, type QuadratureRule } from "../../src/attribution/index.ts";
 import * as s from "../../src/index.ts";
@@ -11,8 +15,8 @@ const model3 = (x: s.Tensor) => s.relu(s.sub(s.relu(s.sub(col(x, 0), 1)), s.relu
 // Captum BasicModel: 1 - relu(1 - x), saturated for x >= 1.
 const model1 = (x: s.Tensor) => s.sub(1, s.relu(s.sub(1, x)));
 
-describe("IG toy models (reference §5.2 C)", () => {
-  test("#7 BasicModel2 and BasicModel3 at (3, 1) from 0 give (1.5, -0.5): implementation invariance", async () => {
+describe("IG toy models (Sundararajan et al. 2017; Captum basic_models)", () => {
+  test("BasicModel2 and BasicModel3 at (3, 1) from 0 give (1.5, -0.5): implementation invariance", async () => {
     const x = s.tensor([[3, 1]]);
     for (const m of [model2, model3]) {
       // The kink sits at alpha = 1/2; an even Gauss-Legendre rule is symmetric about it, so exact.
@@ -24,7 +28,7 @@ describe("IG toy models (reference §5.2 C)", () => {
     }
   });
 
-  test("#7 BasicModel at x = 1: the gradient is 0 (saturation) but IG = f(1) - f(0) = 1", async () => {
+  test("BasicModel at x = 1: the gradient is 0 (saturation) but IG = f(1) - f(0) = 1", async () => {
     const x = s.tensor([[1]]);
     const g = await gradient(model1, x, 0);
     expect(g.map.dataSync()[0]).toBe(0);
@@ -32,7 +36,7 @@ describe("IG toy models (reference §5.2 C)", () => {
     expect(r.map.dataSync()[0]).toBeCloseTo(1, 6);
   });
 
-  test("#8 completeness: delta shrinks with n; Gauss-Legendre beats Riemann at equal n", async () => {
+  test("completeness: delta shrinks with n; Gauss-Legendre beats Riemann at equal n", async () => {
     // f(x) = sum sin(3 x): smooth along the straight path.
     const f = (x: s.Tensor) => s.sum(s.sin(s.mul(x, 3)), 1, true);
     const x = s.tensor([[1, 2, -0.7]]);

@@ -1,5 +1,5 @@
 /**
- * The runtime requirements of the WebGPU backend (issue 3), one test each: pipelines cached per
+ * The runtime requirements of the WebGPU backend, one test each: pipelines cached per
  * shape class, size-bucketed buffer pool, batched submission, readback only at data(), oversized
  * tensors refused naming the op and sizes, and the axis-map upload cache (no second upload for an
  * identical resize; bounded; freed by dispose). Device loss is in runtime.test.ts; 1000 repeated
