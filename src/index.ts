@@ -162,11 +162,6 @@ export {
   loadExplainerPair,
 } from "./attribution/explainer/bundled.ts";
 export {
-  MultiLabelCnn,
-  type MultiLabelCnnConfig,
-  multiLabelCnnFrom,
-} from "./attribution/explainer/classifier.ts";
-export {
   type ClassMapMethod,
   type EvaluationOptions,
   type EvaluationRow,
@@ -196,17 +191,6 @@ export {
   multiLabelScores,
   saliencyMetric,
 } from "./attribution/explainer/metrics.ts";
-export { evaluateMultiLabel, fitMultiLabel } from "./attribution/explainer/train-classifier.ts";
-export {
-  type TrainExplainerOptions,
-  type TrainExplainerResult,
-  trainExplainer,
-} from "./attribution/explainer/train-explainer.ts";
-export {
-  ExplainerNet,
-  type ExplainerNetConfig,
-  explainerNetFrom,
-} from "./attribution/explainer/unet.ts";
 // ---- LAM: local attribution maps for super-resolution networks ----
 export { type Detector, gradientMagnitude, intensity } from "./attribution/lam/detectors.ts";
 export { countSaliencyPixels, diffusionIndex, gini } from "./attribution/lam/gini.ts";
@@ -383,7 +367,6 @@ export type {
   Target,
   TargetFn,
 } from "./attribution/types.ts";
-
 // ---- Models: layers, the SR zoo, classifiers, bundled weights, training ----
 export {
   FASHION_CLASSES,
@@ -391,6 +374,11 @@ export {
   fashionCnnWeights,
   loadFashionCnn,
 } from "./models/classifiers/fashion-cnn.ts";
+export {
+  MultiLabelCnn,
+  type MultiLabelCnnConfig,
+  multiLabelCnnFrom,
+} from "./models/classifiers/multi-label-cnn.ts";
 export { ResNet, type ResNetConfig } from "./models/classifiers/resnet.ts";
 export { SmallCnn } from "./models/classifiers/small-cnn.ts";
 export { type VggConfig, VggNet } from "./models/classifiers/vgg.ts";
@@ -450,10 +438,21 @@ export {
   fitClassifier,
   imageBatch,
 } from "./models/train/fit-classifier.ts";
+export { evaluateMultiLabel, fitMultiLabel } from "./models/train/fit-multi-label.ts";
 export { bceWithLogits, crossEntropy, l1, mse, oneHot } from "./models/train/losses.ts";
 export { Adam, type Optimizer, SGD } from "./models/train/optim.ts";
 export { cosineSchedule, type Schedule, stepSchedule } from "./models/train/schedule.ts";
 export { downscale, modcrop, psnr, randomPatches, rgbToY } from "./models/train/sr-data.ts";
+export {
+  type TrainExplainerOptions,
+  type TrainExplainerResult,
+  trainExplainer,
+} from "./models/train/train-explainer.ts";
+export {
+  ExplainerNet,
+  type ExplainerNetConfig,
+  explainerNetFrom,
+} from "./models/unet/explainer-net.ts";
 export { fsrcnnX2Weights, loadFsrcnnX2 } from "./models/zoo/fsrcnn-pretrained.ts";
 export { fsrcnnRgb, rgbToYcbcr, ycbcrToRgb } from "./models/zoo/fsrcnn-rgb.ts";
 export * from "./models/zoo/index.ts";

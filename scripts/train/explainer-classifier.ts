@@ -12,15 +12,12 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MultiLabelCnn } from "../../src/attribution/explainer/classifier.ts";
 import { explainerPools, SEEDS } from "../../src/attribution/explainer/data.ts";
-import {
-  evaluateMultiLabel,
-  fitMultiLabel,
-} from "../../src/attribution/explainer/train-classifier.ts";
+import { MultiLabelCnn } from "../../src/models/classifiers/multi-label-cnn.ts";
 import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
 import { multiFashionBatch } from "../../src/models/data/multi-fashion.ts";
 import { writeSafetensors } from "../../src/models/io/safetensors.ts";
+import { evaluateMultiLabel, fitMultiLabel } from "../../src/models/train/fit-multi-label.ts";
 import { Adam } from "../../src/models/train/optim.ts";
 import { cosineSchedule } from "../../src/models/train/schedule.ts";
 import { tensor } from "../../src/ops/creation.ts";

@@ -10,7 +10,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { multiLabelCnnFrom } from "../../src/attribution/explainer/classifier.ts";
 import { explainerPools, SEEDS } from "../../src/attribution/explainer/data.ts";
 import {
   type ClassMapMethod,
@@ -24,11 +23,12 @@ import {
   comparisonMethods,
   explainerMethod,
 } from "../../src/attribution/explainer/methods.ts";
-import { evaluateMultiLabel } from "../../src/attribution/explainer/train-classifier.ts";
-import { explainerNetFrom } from "../../src/attribution/explainer/unet.ts";
 import type { Tensor } from "../../src/autodiff/tensor.ts";
+import { multiLabelCnnFrom } from "../../src/models/classifiers/multi-label-cnn.ts";
 import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
 import { readSafetensors } from "../../src/models/io/safetensors.ts";
+import { evaluateMultiLabel } from "../../src/models/train/fit-multi-label.ts";
+import { explainerNetFrom } from "../../src/models/unet/explainer-net.ts";
 
 const { values } = parseArgs({
   options: {

@@ -19,19 +19,19 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { multiLabelCnnFrom } from "../../src/attribution/explainer/classifier.ts";
 import { explainerPools, SEEDS } from "../../src/attribution/explainer/data.ts";
 import { EXPLAINER_LOSS_DEFAULTS } from "../../src/attribution/explainer/loss.ts";
+import { multiLabelCnnFrom } from "../../src/models/classifiers/multi-label-cnn.ts";
+import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
+import { readSafetensors, writeSafetensors } from "../../src/models/io/safetensors.ts";
+import { Adam } from "../../src/models/train/optim.ts";
 import {
   initEncoderFromClassifier,
   type TermValues,
   trainExplainer,
   validationLoss,
-} from "../../src/attribution/explainer/train-explainer.ts";
-import { ExplainerNet } from "../../src/attribution/explainer/unet.ts";
-import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
-import { readSafetensors, writeSafetensors } from "../../src/models/io/safetensors.ts";
-import { Adam } from "../../src/models/train/optim.ts";
+} from "../../src/models/train/train-explainer.ts";
+import { ExplainerNet } from "../../src/models/unet/explainer-net.ts";
 
 const maxSteps = Number(process.argv[2] ?? 3000);
 const maxMinutes = Number(process.argv[3] ?? 40);

@@ -7,9 +7,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { multiFashionClassifierWeights } from "../attribution/explainer/bundled.ts";
-import { multiLabelCnnFrom } from "../attribution/explainer/classifier.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { tidy } from "../autodiff/tidy.ts";
+import { multiLabelCnnFrom } from "../models/classifiers/multi-label-cnn.ts";
 import { loadWeightsIntoModule } from "../models/io/load-weights.ts";
 import { loadOnnx } from "../models/io/onnx/model.ts";
 import { parseModel } from "../models/io/onnx/proto.ts";

@@ -5,9 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { loadExplainerPair } from "../../src/attribution/explainer/bundled.ts";
-import { MultiLabelCnn } from "../../src/attribution/explainer/classifier.ts";
 import { explainerPools, SEEDS } from "../../src/attribution/explainer/data.ts";
-import { EarlyStopping } from "../../src/attribution/explainer/early-stopping.ts";
 import {
   constantMethod,
   evaluateMethod,
@@ -21,17 +19,19 @@ import {
   multiLabelScores,
   saliencyMetric,
 } from "../../src/attribution/explainer/metrics.ts";
+import { rise } from "../../src/attribution/index.ts";
+import { type Tensor, tensor } from "../../src/index.ts";
+import { MultiLabelCnn } from "../../src/models/classifiers/multi-label-cnn.ts";
+import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
+import { multiFashionBatch } from "../../src/models/data/multi-fashion.ts";
+import { EarlyStopping } from "../../src/models/train/early-stopping.ts";
+import { Adam } from "../../src/models/train/optim.ts";
 import {
   initEncoderFromClassifier,
   trainExplainer,
   validationLoss,
-} from "../../src/attribution/explainer/train-explainer.ts";
-import { ExplainerNet } from "../../src/attribution/explainer/unet.ts";
-import { rise } from "../../src/attribution/index.ts";
-import { type Tensor, tensor } from "../../src/index.ts";
-import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
-import { multiFashionBatch } from "../../src/models/data/multi-fashion.ts";
-import { Adam } from "../../src/models/train/optim.ts";
+} from "../../src/models/train/train-explainer.ts";
+import { ExplainerNet } from "../../src/models/unet/explainer-net.ts";
 
 const pools = explainerPools(loadFashionMnist("train"), loadFashionMnist("test"));
 const pair = loadExplainerPair("multi-fashion");

@@ -5,9 +5,9 @@
  * loading needs no file system and works from the esbuild bundle and in browsers.
  */
 import { base64Bytes } from "../../base64.ts";
+import { type MultiLabelCnn, multiLabelCnnFrom } from "../../models/classifiers/multi-label-cnn.ts";
 import { readSafetensors } from "../../models/io/safetensors.ts";
-import { type MultiLabelCnn, multiLabelCnnFrom } from "./classifier.ts";
-import { type ExplainerNet, explainerNetFrom } from "./unet.ts";
+import { type ExplainerNet, explainerNetFrom } from "../../models/unet/explainer-net.ts";
 import {
   MULTI_FASHION_CLASSIFIER_BASE64,
   MULTI_FASHION_EXPLAINER_BASE64,

@@ -1,8 +1,26 @@
 /** NN-Explainer: a trained explainer network for a frozen multi-label classifier (issue 6). */
+
+export {
+  MultiLabelCnn,
+  type MultiLabelCnnConfig,
+  multiLabelCnnFrom,
+} from "../../models/classifiers/multi-label-cnn.ts";
+export { EarlyStopping } from "../../models/train/early-stopping.ts";
+export { evaluateMultiLabel, fitMultiLabel } from "../../models/train/fit-multi-label.ts";
+export {
+  initEncoderFromClassifier,
+  type TrainExplainerOptions,
+  type TrainExplainerResult,
+  trainExplainer,
+  validationLoss,
+} from "../../models/train/train-explainer.ts";
+export {
+  ExplainerNet,
+  type ExplainerNetConfig,
+  explainerNetFrom,
+} from "../../models/unet/explainer-net.ts";
 export { BUNDLED_EXPLAINERS, type ExplainerPair, loadExplainerPair } from "./bundled.ts";
-export { MultiLabelCnn, type MultiLabelCnnConfig, multiLabelCnnFrom } from "./classifier.ts";
 export { explainerPools, SEEDS as EXPLAINER_DATA_SEEDS } from "./data.ts";
-export { EarlyStopping } from "./early-stopping.ts";
 export {
   type ClassMapMethod,
   constantMethod,
@@ -36,12 +54,3 @@ export {
   saliencyMetric,
 } from "./metrics.ts";
 export { argsortDescending, sortRowsDescending } from "./sort.ts";
-export { evaluateMultiLabel, fitMultiLabel } from "./train-classifier.ts";
-export {
-  initEncoderFromClassifier,
-  type TrainExplainerOptions,
-  type TrainExplainerResult,
-  trainExplainer,
-  validationLoss,
-} from "./train-explainer.ts";
-export { ExplainerNet, type ExplainerNetConfig, explainerNetFrom } from "./unet.ts";

@@ -7,14 +7,14 @@
  * concatenating skips, and a 3x3 conv gives the logits. Small on purpose: it trains on the CPU.
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
-import { Conv2d } from "../../models/nn/conv.ts";
-import { skipInit } from "../../models/nn/init.ts";
-import { Module, type StateDict } from "../../models/nn/module.ts";
 import { add } from "../../ops/binary.ts";
 import { maxPool2d } from "../../ops/pool.ts";
 import { upsample } from "../../ops/resize.ts";
 import { relu } from "../../ops/unary.ts";
 import { Random } from "../../random.ts";
+import { Conv2d } from "../nn/conv.ts";
+import { skipInit } from "../nn/init.ts";
+import { Module, type StateDict } from "../nn/module.ts";
 
 export interface ExplainerNetConfig {
   classes?: number;

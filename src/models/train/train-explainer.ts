@@ -5,17 +5,22 @@
  * canvases for early stopping (patience 5, min_delta 0.001 by default, as the reference). The
  * weights of the best check are restored at the end.
  */
+
+import {
+  type ExplainerLossOptions,
+  type ExplainerLossTerms,
+  explainerLoss,
+} from "../../attribution/explainer/loss.ts";
 import { variableGrads } from "../../autodiff/grad.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tidy } from "../../autodiff/tidy.ts";
-import { multiFashionBatch, type SourcePool } from "../../models/data/multi-fashion.ts";
-import type { Module } from "../../models/nn/module.ts";
-import type { Optimizer } from "../../models/train/optim.ts";
 import { tensor } from "../../ops/creation.ts";
-import type { MultiLabelCnn } from "./classifier.ts";
+import type { MultiLabelCnn } from "../classifiers/multi-label-cnn.ts";
+import { multiFashionBatch, type SourcePool } from "../data/multi-fashion.ts";
+import type { Module } from "../nn/module.ts";
+import type { ExplainerNet } from "../unet/explainer-net.ts";
 import { EarlyStopping } from "./early-stopping.ts";
-import { type ExplainerLossOptions, type ExplainerLossTerms, explainerLoss } from "./loss.ts";
-import type { ExplainerNet } from "./unet.ts";
+import type { Optimizer } from "./optim.ts";
 
 export type TermValues = { [K in Exclude<keyof ExplainerLossTerms, "maskedLogits">]: number };
 

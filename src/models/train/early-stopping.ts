@@ -3,8 +3,9 @@
  * monitored value drops below best - minDelta; after `patience` checks without improvement
  * training stops (at once on a non-finite value). It also keeps a copy of the weights at the best check so they can be restored.
  */
-import type { Module } from "../../models/nn/module.ts";
+
 import { tensor } from "../../ops/creation.ts";
+import type { Module } from "../nn/module.ts";
 
 export class EarlyStopping {
   best = Infinity;

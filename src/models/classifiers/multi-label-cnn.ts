@@ -8,16 +8,16 @@
  * 8 x 8) is then the Grad-CAM layer.
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
-import { ReLU } from "../../models/nn/activation.ts";
-import { Conv2d } from "../../models/nn/conv.ts";
-import { skipInit } from "../../models/nn/init.ts";
-import { Linear } from "../../models/nn/linear.ts";
-import { Module, type StateDict } from "../../models/nn/module.ts";
-import { BatchNorm2d } from "../../models/nn/norm.ts";
-import { MaxPool2d } from "../../models/nn/pooling.ts";
-import { Sequential } from "../../models/nn/sequential.ts";
 import { max } from "../../ops/reduce.ts";
 import { Random } from "../../random.ts";
+import { ReLU } from "../nn/activation.ts";
+import { Conv2d } from "../nn/conv.ts";
+import { skipInit } from "../nn/init.ts";
+import { Linear } from "../nn/linear.ts";
+import { Module, type StateDict } from "../nn/module.ts";
+import { BatchNorm2d } from "../nn/norm.ts";
+import { MaxPool2d } from "../nn/pooling.ts";
+import { Sequential } from "../nn/sequential.ts";
 
 export type Channels = readonly [number, number, number, number];
 

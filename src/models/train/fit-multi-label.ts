@@ -3,25 +3,26 @@
  * (indices step * B ... of the training seed), so there are no epochs and no repeats; BCE with
  * logits, any optimiser and schedule.
  */
-import { variableGrads } from "../../autodiff/grad.ts";
-import type { Tensor } from "../../autodiff/tensor.ts";
-import { tidy } from "../../autodiff/tidy.ts";
-import {
-  type MultiFashionOptions,
-  multiFashionBatch,
-  type SourcePool,
-} from "../../models/data/multi-fashion.ts";
-import type { Module } from "../../models/nn/module.ts";
-import { bceWithLogits } from "../../models/train/losses.ts";
-import type { Optimizer } from "../../models/train/optim.ts";
-import type { Schedule } from "../../models/train/schedule.ts";
-import { tensor } from "../../ops/creation.ts";
+
 import {
   countMultiLabel,
   emptyCounts,
   type MultiLabelScores,
   multiLabelScores,
-} from "./metrics.ts";
+} from "../../attribution/explainer/metrics.ts";
+import { variableGrads } from "../../autodiff/grad.ts";
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { tidy } from "../../autodiff/tidy.ts";
+import { tensor } from "../../ops/creation.ts";
+import {
+  type MultiFashionOptions,
+  multiFashionBatch,
+  type SourcePool,
+} from "../data/multi-fashion.ts";
+import type { Module } from "../nn/module.ts";
+import { bceWithLogits } from "./losses.ts";
+import type { Optimizer } from "./optim.ts";
+import type { Schedule } from "./schedule.ts";
 
 export interface FitMultiLabelOptions {
   steps: number;
