@@ -23,10 +23,12 @@ import {
 } from "./args.ts";
 import { ATTRIBUTE_SPEC, methodsText, runAttribute } from "./attribute.ts";
 import { BATCH_SPEC, runBatch } from "./batch.ts";
+import { CEM_SPEC, runCem } from "./cem.ts";
 import { COMPARE_SPEC, runCompareModels } from "./compare-models.ts";
 import { runDemo } from "./demo.ts";
 import { EVALUATE_SPEC, runEvaluate } from "./evaluate.ts";
 import { EXPLAIN_SPEC, runExplain } from "./explain.ts";
+import { FAIG_SPEC, runFaig } from "./faig.ts";
 import { GALLERY_SPEC, runGallery } from "./gallery.ts";
 import { LAM_SPEC, parseWindow, runLam } from "./lam.ts";
 import { LAYERS_SPEC, runLayers } from "./layers.ts";
@@ -164,6 +166,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   lam: { spec: LAM_SPEC, run: (a, io) => runLam(a, line(io)) },
+  faig: { spec: FAIG_SPEC, run: (a, io) => runFaig(a, line(io)) },
+  cem: { spec: CEM_SPEC, run: (a, io) => runCem(a, line(io)) },
   app: { spec: APP_SPEC, run: (a, io) => runApp(a, line(io)) },
   layers: { spec: LAYERS_SPEC, run: (a, io) => runLayers(a, line(io)) },
   "compare-models": {
