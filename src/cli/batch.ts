@@ -41,8 +41,6 @@ import { letSignalsIn, writeOutputs } from "./output-set.ts";
 import { progressBar } from "./progress.ts";
 import { SR_MODEL_NAMES } from "./sr-models.ts";
 
-const { window: _occlusionWindow, ...METHOD_OPTIONS } = METHOD_FLAGS;
-
 export const BATCH_SPEC: CommandSpec = {
   name: "batch",
   summary:
@@ -80,7 +78,7 @@ export const BATCH_SPEC: CommandSpec = {
     lam: { type: "boolean", help: "LAM of SR models instead of classifier attribution" },
     windows: {
       value: "FILE",
-      help: 'LAM windows: JSON {"image": {"label": [x, y, size]}} per image name, or {"label": [x, y, size]} for all',
+      help: 'LAM windows: a JSON file {"image": {"label": [x, y, size]}} (by image name), or "x,y,s;label=x,y,s" for all images',
     },
     scale: { value: "N", default: "2", help: "LAM: SR scale" },
     crop: { value: "N", help: "LAM: centre-crop the HR images to N x N first" },
@@ -96,7 +94,7 @@ export const BATCH_SPEC: CommandSpec = {
     resume: { type: "boolean", help: "skip finished records (a killed run continues)" },
     seed: { value: "N", default: "0", help: "base seed; each item's seed mixes it with its id" },
     "batch-size": { value: "N", help: "rows per model call (memory, not results)" },
-    ...METHOD_OPTIONS,
+    ...METHOD_FLAGS,
   },
   notes: `Without --shard the shard comes from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm job
 arrays) or JOB_COMPLETION_INDEX with --shards N (Kubernetes Indexed Jobs); otherwise all items.
@@ -137,7 +135,7 @@ function applyTargets(items: BatchItem[], file: string): void {
 /** The method options the user gave (they decide the results, so run.json keeps them). */
 function givenOptions(v: Values): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of [...Object.keys(METHOD_OPTIONS), "layer"])
+  for (const k of [...Object.keys(METHOD_FLAGS), "layer"])
     if (v[k] !== undefined && v[k] !== METHOD_FLAGS[k]?.default) out[k] = v[k]!;
   return out;
 }
