@@ -5,5 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["test/webgpu/**", "test/deno/**", "test/browser/**"],
     testTimeout: 60_000,
+    // dist/ (the CLI and the package) is built once here, not by each test file.
+    globalSetup: ["test/global-setup.ts"],
   },
 });

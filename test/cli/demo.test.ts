@@ -1,16 +1,16 @@
 /**
- * `salient demo` as a user runs it: the built CLI (dist/cli.js), started from a folder outside
+ * `salient demo` as a user runs it: the built CLI (dist/cli.js, built by test/global-setup.ts), started from a folder outside
  * the repository, finds its bundled photos and Fashion-MNIST images next to itself and writes a
  * complete report; interrupted, it leaves no report folder and no temporary folder. The shipped
  * Fashion-MNIST images are checked against the dataset when Debian's copy is installed.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { PNG } from "pngjs";
-import { beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "dist", "cli.js");
@@ -23,10 +23,6 @@ interface DemoImage {
   label: number;
 }
 const shipped = JSON.parse(readFileSync(DEMO_JSON, "utf8")) as DemoImage[];
-
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT });
-}, 60_000);
 
 function runCli(cwd: string, args: string[], onStart?: (kill: () => void) => void) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
