@@ -1,0 +1,85 @@
+/**
+ * Stride-1 convolutions with input dilation split into idh*idw plain convolutions (phases), one
+ * per output residue, so the structural zeros of the dilated input are never multiplied.
+ */
+import type { Conv2dGeometry } from "../conv-geometry.ts";
+import { ColMatrix } from "./conv2d-col-matrix.ts";
+import { ColPacker } from "./conv2d-packers.ts";
+import { gemmPackB } from "./gemm.ts";
+
+/** Reused across calls so repeated convolutions do not churn the GC. */
+let phaseOut = new Float32Array(0);
+
+/**
+ * Stride 1 with input dilation (transposed convs, input gradients of strided convs): output
+ * pixels with oy = ry (mod idh), ox = rx (mod idw) only meet kernel taps that land on real
+ * input pixels for one residue of ky*dh (and of kx*dw), so each of the idh*idw phases is a
+ * plain convolution of the undilated input with that subset of taps. This skips the
+ * structural zeros entirely: (idh*idw)x fewer multiply-adds than correlating the dilated input.
+ * Writes out without bias or relu.
+ */
+export function forwardPhases(
+  x: Float32Array,
+  w: Float32Array,
+  g: Conv2dGeometry,
+  out: Float32Array,
+) {
+  const { batch: N, inChannels: C, outChannels: O, groups, kernelH: kh, kernelW: kw } = g;
+  const { inHeight: H, inWidth: W, outHeight: outH, outWidth: outW } = g;
+  const [idh, idw] = g.inputDilation;
+  const [dh, dw] = g.dilation;
+  const cg = C / groups;
+  const og = O / groups;
+  const P = outH * outW;
+  const inPlane = H * W;
+  for (let ry = 0; ry < Math.min(idh, outH); ry++) {
+    // Dilated row ry + ky*dh - padTop must be a multiple of idh; it then is input row
+    // i + (ry + ky*dh - padTop) / idh for the phase's i-th output row.
+    const kys: number[] = [];
+    for (let ky = 0; ky < kh; ky++) if ((ry + ky * dh - g.pad[0]) % idh === 0) kys.push(ky);
+    for (let rx = 0; rx < Math.min(idw, outW); rx++) {
+      const kxs: number[] = [];
+      for (let kx = 0; kx < kw; kx++) if ((rx + kx * dw - g.pad[2]) % idw === 0) kxs.push(kx);
+      const ni = Math.ceil((outH - ry) / idh);
+      const nj = Math.ceil((outW - rx) / idw);
+      const ks = cg * kys.length * kxs.length;
+      if (ks === 0) continue;
+      const tapC = new Int32Array(ks);
+      const tapY = new Int32Array(ks);
+      const tapX = new Int32Array(ks);
+      // wSub [O x ks]: each output channel's weights at the phase's taps, in tap order.
+      const wSub = new Float32Array(O * ks);
+      let t = 0;
+      for (let c = 0; c < cg; c++) {
+        for (const ky of kys) {
+          for (const kx of kxs) {
+            tapC[t] = c * inPlane;
+            tapY[t] = (ry + ky * dh - g.pad[0]) / idh;
+            tapX[t] = (rx + kx * dw - g.pad[2]) / idw;
+            for (let o = 0; o < O; o++) wSub[o * ks + t] = w[((o * cg + c) * kh + ky) * kw + kx];
+            t++;
+          }
+        }
+      }
+      const cols = new ColMatrix(x, H, W, ni, nj, 1, 1, 1, 1, tapC, tapY, tapX);
+      const packer = new ColPacker(cols);
+      const pp = ni * nj;
+      if (phaseOut.length < og * pp) phaseOut = new Float32Array(og * pp);
+      const tmp = phaseOut;
+      for (let n = 0; n < N; n++) {
+        for (let grp = 0; grp < groups; grp++) {
+          cols.setInput((n * C + grp * cg) * inPlane);
+          gemmPackB(og, pp, ks, wSub, grp * og * ks, ks, false, packer, tmp, 0, pp, false);
+          for (let o = 0; o < og; o++) {
+            const plane = (n * O + grp * og + o) * P;
+            for (let i = 0; i < ni; i++) {
+              let dst = plane + (ry + i * idh) * outW + rx;
+              let src = o * pp + i * nj;
+              for (let j = 0; j < nj; j++, dst += idw) out[dst] = tmp[src++];
+            }
+          }
+        }
+      }
+    }
+  }
+}
