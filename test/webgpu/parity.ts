@@ -6,6 +6,7 @@ import fc from "fast-check";
 import type { DType, TensorInfo, TypedArray } from "../../src/kernels/backend.ts";
 import { CpuBackend } from "../../src/kernels/cpu/cpu-backend.ts";
 import type { WebGPUBackend } from "../../src/kernels/webgpu/index.ts";
+import { Rng } from "../reference/rng.ts";
 import { gpuBackend } from "./gpu.ts";
 
 export const cpu = new CpuBackend();
@@ -25,18 +26,10 @@ export interface Pair {
 
 export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** Deterministic values from a seed (mulberry32), uniform in [lo, hi). */
+/** Deterministic float32 values from a seed (the shared mulberry32 Rng), uniform in [lo, hi). */
 export function values(seed: number, n: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
+  const r = new Rng(seed);
+  return Float32Array.from({ length: n }, () => r.uniform(lo, hi));
 }
 
 export class Session {
