@@ -56,7 +56,9 @@ describe("salient explain", () => {
 
   it("says what is wrong with bad arguments and images", async () => {
     const log = () => {};
-    await expect(runExplain(["--out", join(dir, "x")], log)).rejects.toThrow(/explain needs --image/);
+    await expect(runExplain(["--out", join(dir, "x")], log)).rejects.toThrow(
+      /explain needs --image/,
+    );
     await expect(
       runExplain(["--image", "a.png", "--out", "x", "--model", "nope"], log),
     ).rejects.toThrow(/--model must be one of multi-fashion, got "nope"/);

@@ -89,8 +89,9 @@ function mutate(src: Uint8Array, ms: readonly Mutation[]): Uint8Array {
     const at = m.at % b.length;
     if (m.kind === "flip") b[at] ^= m.xor;
     else if (m.kind === "set") b[at] = m.value;
-    else if (m.kind === "word") m.bytes.forEach((v, i) => at + i < b.length && (b[at + i] = v));
-    else if (m.kind === "truncate") b = b.slice(0, at);
+    else if (m.kind === "word") {
+      for (let i = 0; i < m.bytes.length && at + i < b.length; i++) b[at + i] = m.bytes[i];
+    } else if (m.kind === "truncate") b = b.slice(0, at);
     else if (m.kind === "insert") b.splice(at, 0, ...m.bytes);
     else b.splice(at, m.length);
   }
