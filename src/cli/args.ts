@@ -199,6 +199,16 @@ export function numberFlag(
   return n;
 }
 
+/** An integer flag >= min (1 unless given), or the fallback when absent. */
+export function intFlag(name: string, v: string | undefined, fallback: number, min = 1): number {
+  return numberFlag(name, v, { integer: true, min }, fallback);
+}
+
+/** A finite number flag, or the fallback when absent. */
+export function numFlag(name: string, v: string | undefined, fallback: number): number {
+  return numberFlag(name, v, {}, fallback);
+}
+
 export function describeRule({ integer, min, max, minExclusive }: NumberRule): string {
   const kind = integer ? "an integer" : "a number";
   if (min !== undefined && max !== undefined)

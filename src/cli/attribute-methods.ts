@@ -39,7 +39,7 @@ import type { Module } from "../models/nn/module.ts";
 import { concat } from "../ops/concat.ts";
 import { zeros } from "../ops/creation.ts";
 import { LRP_COMPOSITES, type LrpComposite } from "../rules/lrp.ts";
-import { choiceFlag, flag, numberFlag, UsageError } from "./args.ts";
+import { choiceFlag, flag, intFlag, numberFlag, numFlag, UsageError } from "./args.ts";
 import { parseGrid } from "./layers.ts";
 
 export interface MethodContext {
@@ -71,29 +71,12 @@ export interface MethodEntry {
   run(c: MethodContext): Promise<Attribution<Record<string, unknown>>>;
 }
 
-export function int(name: string, v: string | undefined, fallback: number, min = 1): number {
-  return numberFlag(name, v, { integer: true, min }, fallback);
-}
-
-export function num(name: string, v: string | undefined, fallback: number): number {
-  return numberFlag(name, v, {}, fallback);
-}
-
 function pairOf(name: string, v: string | undefined): number | [number, number] | undefined {
   if (v === undefined) return undefined;
-  const parts = v.split(/[x,]/).map((p) => int(name, p, 1));
+  const parts = v.split(/[x,]/).map((p) => intFlag(name, p, 1));
   if (parts.length === 1) return parts[0];
   if (parts.length === 2) return [parts[0], parts[1]];
   throw new UsageError(`${flag(name)} must be N or HxW, got "${v}"`);
-}
-
-function oneOf<T extends string>(
-  name: string,
-  v: string | undefined,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  return choiceFlag(name, v, allowed, fallback);
 }
 
 const BASELINE_WORDS = ["black", "white", "blur", "noise"];
@@ -116,7 +99,7 @@ function baselinesOf(c: MethodContext): Tensor {
   const b = c.opt("baselines") ?? "noise:8";
   const noise = /^noise:(\d+)$/.exec(b);
   if (noise) {
-    const k = int("baselines", noise[1], 8);
+    const k = intFlag("baselines", noise[1], 8);
     return concat(
       Array.from({ length: k }, (_, i) =>
         makeBaseline({ kind: "uniform", seed: c.seed + i }, c.x, "deepLiftShap"),
@@ -160,7 +143,7 @@ async function segmentMask(c: MethodContext): Promise<Int32Array> {
   const m = /^(grid|slic):(\d+)$/.exec(spec);
   if (!m) throw new UsageError(`--segments must be grid:N or slic:N, got "${spec}"`);
   const [, ch, h, w] = c.x.shape;
-  const k = int("segments", m[2], 1);
+  const k = intFlag("segments", m[2], 1);
   return m[1] === "grid"
     ? gridSegments(h, w, k)
     : slicSegments(Float32Array.from(await c.x.data()), ch, h, w, { segments: k });
@@ -248,7 +231,12 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     sign: "all",
     run: (c) =>
       lrp(c.model, c.x, c.target, {
-        composite: oneOf<LrpComposite>("composite", c.opt("composite"), LRP_COMPOSITES, "epsilon"),
+        composite: choiceFlag<LrpComposite>(
+          "composite",
+          c.opt("composite"),
+          LRP_COMPOSITES,
+          "epsilon",
+        ),
         epsilon: numberFlag("epsilon", c.opt("epsilon"), { min: 0 }, 1e-6),
       }),
   },
@@ -313,9 +301,9 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       const p = c.preset?.smoothGrad ?? {};
       return smoothGrad(base, c.model, c.x, c.target, {
         ...p,
-        samples: int("samples", c.opt("samples"), p.samples ?? 25),
-        noise: num("noise", c.opt("noise"), p.noise ?? 0.15),
-        variant: oneOf<NoiseVariant>(
+        samples: intFlag("samples", c.opt("samples"), p.samples ?? 25),
+        noise: numFlag("noise", c.opt("noise"), p.noise ?? 0.15),
+        variant: choiceFlag<NoiseVariant>(
           "variant",
           c.opt("variant"),
           ["mean", "squared", "vargrad"],
@@ -338,8 +326,8 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     run: (c) => {
       const p = c.preset?.integratedGradients ?? {};
       return integratedGradients(c.model, c.x, c.target, {
-        steps: int("steps", c.opt("steps"), p.steps ?? 50),
-        quadrature: oneOf<QuadratureRule>(
+        steps: intFlag("steps", c.opt("steps"), p.steps ?? 50),
+        quadrature: choiceFlag<QuadratureRule>(
           "quadrature",
           c.opt("quadrature"),
           QUADRATURE_RULES,
@@ -356,8 +344,8 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     sign: "all",
     run: (c) =>
       blurIg(c.model, c.x, c.target, {
-        steps: int("steps", c.opt("steps"), 100),
-        sigmaMax: num("sigma-max", c.opt("sigma-max"), 50),
+        steps: intFlag("steps", c.opt("steps"), 100),
+        sigmaMax: numFlag("sigma-max", c.opt("sigma-max"), 50),
         batchSize: c.batchSize,
       }),
   },
@@ -376,7 +364,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
         ...p,
         window: pairOf("window", c.opt("window")) ?? p.window,
         stride: pairOf("stride", c.opt("stride")) ?? p.stride,
-        fill: num("fill", c.opt("fill"), typeof p.fill === "number" ? p.fill : 0),
+        fill: numFlag("fill", c.opt("fill"), typeof p.fill === "number" ? p.fill : 0),
         batchSize: c.batchSize,
       });
     },
@@ -390,14 +378,14 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       const m = /^(grid|slic):(\d+)$/.exec(spec);
       if (!m) throw new UsageError(`--segments must be grid:N or slic:N, got "${spec}"`);
       const [, ch, h, w] = c.x.shape;
-      const k = int("segments", m[2], 1);
+      const k = intFlag("segments", m[2], 1);
       const mask =
         m[1] === "grid"
           ? gridSegments(h, w, k)
           : slicSegments(Float32Array.from(await c.x.data()), ch, h, w, { segments: k });
       return featureAblation(c.model, c.x, c.target, {
         mask,
-        fill: num("fill", c.opt("fill"), 0),
+        fill: numFlag("fill", c.opt("fill"), 0),
         batchSize: c.batchSize,
       });
     },
@@ -416,8 +404,8 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       const p = c.preset?.kernelShap ?? {};
       return kernelShap(c.model, c.x, c.target, {
         mask: await segmentMask(c),
-        fill: num("fill", c.opt("fill"), 0),
-        samples: int("samples", c.opt("samples"), p.samples ?? 25, 2),
+        fill: numFlag("fill", c.opt("fill"), 0),
+        samples: intFlag("samples", c.opt("samples"), p.samples ?? 25, 2),
         seed: c.seed,
         batchSize: c.batchSize,
       });
@@ -440,8 +428,8 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       return lime(c.model, c.x, c.target, {
         ...p,
         mask: await segmentMask(c),
-        fill: num("fill", c.opt("fill"), 0),
-        samples: int("samples", c.opt("samples"), p.samples ?? 50),
+        fill: numFlag("fill", c.opt("fill"), 0),
+        samples: intFlag("samples", c.opt("samples"), p.samples ?? 50),
         alpha: numberFlag("lasso-alpha", c.opt("lasso-alpha"), { min: 0 }, p.alpha ?? 0.01),
         kernelWidth: numberFlag(
           "kernel-width",
@@ -469,7 +457,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
       return gradientShap(c.model, c.x, c.target, {
         ...p,
         baselines: baselineOf(c),
-        samples: int("samples", c.opt("samples"), p.samples ?? 5),
+        samples: intFlag("samples", c.opt("samples"), p.samples ?? 5),
         stdev: numberFlag("stdev", c.opt("stdev"), { min: 0 }, p.stdev ?? 0),
         seed: c.seed,
         batchSize: c.batchSize,
@@ -487,7 +475,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     sign: "all",
     run: (c) =>
       guidedIg(c.model, c.x, c.target, {
-        steps: int("steps", c.opt("steps"), 200),
+        steps: intFlag("steps", c.opt("steps"), 200),
         fraction: numberFlag("fraction", c.opt("fraction"), { min: 0, max: 1 }, 0.25),
         maxDist: numberFlag("max-dist", c.opt("max-dist"), { min: 0, max: 1 }, 0.02),
         baseline: baselineOf(c),
@@ -500,7 +488,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     sign: "all",
     run: (c) =>
       xrai(c.model, c.x, c.target, {
-        steps: int("steps", c.opt("steps"), 100),
+        steps: intFlag("steps", c.opt("steps"), 100),
         areaThreshold: numberFlag("area-threshold", c.opt("area-threshold"), { min: 0, max: 1 }, 1),
         batchSize: c.batchSize,
       }),
@@ -511,8 +499,8 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     sign: "positive",
     run: (c) =>
       rise(c.model, c.x, c.target, {
-        masks: int("masks", c.opt("masks"), 2000),
-        cells: int("cells", c.opt("cells"), 8),
+        masks: intFlag("masks", c.opt("masks"), 2000),
+        cells: intFlag("cells", c.opt("cells"), 8),
         seed: c.seed,
         batchSize: c.batchSize,
       }),
@@ -525,9 +513,9 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     sign: "absolute",
     run: (c) =>
       classModelVisualization(c.model, c.x, c.target, {
-        steps: int("steps", c.opt("steps"), 200, 0),
-        lr: num("lr", c.opt("lr"), 1),
-        l2: num("l2", c.opt("l2"), 0.01),
+        steps: intFlag("steps", c.opt("steps"), 200, 0),
+        lr: numFlag("lr", c.opt("lr"), 1),
+        l2: numFlag("l2", c.opt("l2"), 0.01),
         clip: [0, 1],
       }),
   },
@@ -552,7 +540,7 @@ export function checkMethodFlags(opt: (name: string) => string | undefined): voi
   if (seg !== undefined) {
     const m = /^(grid|slic):(\d+)$/.exec(seg);
     if (!m) throw new UsageError(`--segments must be grid:N or slic:N, got "${seg}"`);
-    int("segments", m[2], 1);
+    intFlag("segments", m[2], 1);
   }
 }
 

@@ -26,19 +26,14 @@ import {
   didYouMean,
   type FlagSpec,
   flag,
+  intFlag,
   type NumberRule,
   numberFlag,
+  numFlag,
   parseFlags,
   UsageError,
 } from "./args.ts";
-import {
-  blackImage,
-  checkMethodFlags,
-  int,
-  METHODS,
-  type MethodEntry,
-  num,
-} from "./attribute-methods.ts";
+import { blackImage, checkMethodFlags, METHODS, type MethodEntry } from "./attribute-methods.ts";
 import { ARCHS, type ResolvedModel, resolveModel } from "./attribute-models.ts";
 import { chooseCamLayer } from "./layers.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
@@ -252,7 +247,7 @@ export interface Prepared {
 
 function list(name: string, v: string | undefined, channels: number): number[] | null {
   if (v === undefined) return null;
-  const parts = v.split(",").map((p) => num(name, p.trim(), 0));
+  const parts = v.split(",").map((p) => numFlag(name, p.trim(), 0));
   if (parts.length === 1) return new Array(channels).fill(parts[0]);
   if (parts.length !== channels)
     throw new Error(
@@ -286,7 +281,7 @@ export async function prepare(values: Values, method: MethodEntry | null): Promi
   const resolved = resolveModel(
     values.model!,
     values.arch,
-    values.channels === undefined ? undefined : int("channels", values.channels, 1),
+    values.channels === undefined ? undefined : intFlag("channels", values.channels, 1),
   );
   const c = resolved.channels;
   if (c !== 1 && c !== 3)
@@ -296,7 +291,7 @@ export async function prepare(values: Values, method: MethodEntry | null): Promi
   if (method?.noImage) {
     if (values.image) throw new Error("class-model starts from a black image; drop --image");
     const size = values.shape
-      ? values.shape.split(",").map((d) => int("shape", d, 1))
+      ? values.shape.split(",").map((d) => intFlag("shape", d, 1))
       : resolved.size
         ? [c, ...resolved.size]
         : null;
@@ -348,7 +343,7 @@ export async function prepare(values: Values, method: MethodEntry | null): Promi
   let target = 0;
   for (let k = 1; k < classes; k++) if (logits[k] > logits[target]) target = k;
   if (values.target !== undefined) {
-    target = int("target", values.target, 0, 0);
+    target = intFlag("target", values.target, 0, 0);
     if (target >= classes)
       throw new Error(
         `--target ${target} is out of range: the model has ${classes} outputs (0..${classes - 1})`,
@@ -409,8 +404,9 @@ export async function attributeWith(
         );
       return tensor(img.data, [1, c, h, w]);
     },
-    batchSize: v["batch-size"] === undefined ? undefined : int("batch-size", v["batch-size"], 1),
-    seed: int("seed", v.seed, 0, 0),
+    batchSize:
+      v["batch-size"] === undefined ? undefined : intFlag("batch-size", v["batch-size"], 1),
+    seed: intFlag("seed", v.seed, 0, 0),
   });
   return { result, seconds: (performance.now() - t0) / 1000 };
 }
@@ -424,18 +420,18 @@ export function render(
 ): RgbImage {
   const [, c, h, w] = p.x.shape;
   const v = p.values;
-  const zoom = int("zoom", v.zoom, 1);
+  const zoom = intFlag("zoom", v.zoom, 1);
   if (entry.noImage) return enlarge(toRgb(map, c, h, w), zoom);
   const sign = (v.sign ?? entry.sign) as "positive" | "negative" | "absolute" | "all";
   const colormap = v.colormap as ColormapName | undefined;
   const heat = heatmap(map, mapShape[1], h, w, {
     sign,
     colormap,
-    clipPercentile: num("clip-percentile", v["clip-percentile"], 99),
-    vmax: v.vmax === undefined ? undefined : num("vmax", v.vmax, 1),
+    clipPercentile: numFlag("clip-percentile", v["clip-percentile"], 99),
+    vmax: v.vmax === undefined ? undefined : numFlag("vmax", v.vmax, 1),
   });
   const base = toRgb(p.image!, c, h, w);
-  return enlarge(blend(base, heat, num("alpha", v.alpha, 0.5)), zoom);
+  return enlarge(blend(base, heat, numFlag("alpha", v.alpha, 0.5)), zoom);
 }
 
 export interface AttributeSummary {

@@ -53,7 +53,14 @@ import { tensor } from "../ops/creation.ts";
 import { reshape } from "../ops/reshape.ts";
 import { readImage } from "../viz/image-io-node.ts";
 import { decodeNpy } from "../viz/npy.ts";
-import { type CommandSpec, choiceFlag, didYouMean, parseFlags, UsageError } from "./args.ts";
+import {
+  type CommandSpec,
+  choiceFlag,
+  didYouMean,
+  intFlag,
+  parseFlags,
+  UsageError,
+} from "./args.ts";
 import {
   attributeWith,
   COMMON_FLAGS,
@@ -62,7 +69,7 @@ import {
   type Prepared,
   prepare,
 } from "./attribute.ts";
-import { int, METHODS } from "./attribute-methods.ts";
+import { METHODS } from "./attribute-methods.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
 
 type Need = "method" | "mask" | "module" | "images";
@@ -593,9 +600,11 @@ export async function runEvaluate(
       mask: values.mask === undefined ? null : readMask(values.mask, p.x),
       score: values.score === "softmax" ? probabilityOf(p.target) : p.target,
       images: values.images?.split(",").map((f) => f.trim()) ?? [],
-      seed: int("seed", values.seed, 0, 0),
+      seed: intFlag("seed", values.seed, 0, 0),
       batchSize:
-        values["batch-size"] === undefined ? undefined : int("batch-size", values["batch-size"], 1),
+        values["batch-size"] === undefined
+          ? undefined
+          : intFlag("batch-size", values["batch-size"], 1),
       explain,
     };
     const results: Record<string, Record<string, unknown>> = {};
