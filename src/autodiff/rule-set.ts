@@ -87,7 +87,7 @@ export function ruleFor<K extends OpName>(rules: readonly RuleSet[], name: K): V
 }
 
 /** How messages name an op: customGrad ops by their own name. */
-export function opLabel(name: OpName, ctx: OpContext): string {
+function opLabel(name: OpName, ctx: OpContext): string {
   if (name !== "custom") return name;
   const n = (ctx.attrs as { name?: string }).name;
   return n ? `custom op "${n}"` : "an unnamed customGrad op";

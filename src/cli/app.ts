@@ -50,7 +50,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** The built page: dist/app next to dist/cli.js (or SALIENT_APP_DIR). */
-export function appDir(): string {
+function appDir(): string {
   const dir = process.env.SALIENT_APP_DIR ?? join(dirname(fileURLToPath(import.meta.url)), "app");
   if (!existsSync(join(dir, "index.html")))
     throw new Error(

@@ -36,7 +36,7 @@ export interface CommandSpec {
 export const flag = (name: string) => `--${name.replace(/^-+/, "")}`;
 
 /** Edit distance, for "did you mean". */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
@@ -209,7 +209,7 @@ export function numFlag(name: string, v: string | undefined, fallback: number): 
   return numberFlag(name, v, {}, fallback);
 }
 
-export function describeRule({ integer, min, max, minExclusive }: NumberRule): string {
+function describeRule({ integer, min, max, minExclusive }: NumberRule): string {
   const kind = integer ? "an integer" : "a number";
   if (min !== undefined && max !== undefined)
     return minExclusive ? `${kind} in (${min}, ${max}]` : `${kind} from ${min} to ${max}`;

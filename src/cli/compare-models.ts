@@ -236,7 +236,7 @@ export async function compareModels(o: {
   return { rows, spearmanDiPsnr: rho((r) => r.psnr), spearmanDiSize: rho((r) => r.parameters) };
 }
 
-export function comparisonMarkdown(
+function comparisonMarkdown(
   rows: readonly ModelRow[],
   rho: number,
   rhoSize: number = Number.NaN,

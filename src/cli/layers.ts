@@ -5,7 +5,7 @@
  */
 import type { Tensor } from "../autodiff/tensor.ts";
 import { dispose } from "../autodiff/tidy.ts";
-import { defaultCamLayer, layerNames, listLayers } from "../models/io/layer-list.ts";
+import { defaultCamLayer, listLayers } from "../models/io/layer-list.ts";
 import type { Module } from "../models/nn/module.ts";
 import { zeros } from "../ops/creation.ts";
 import { type CommandSpec, parseFlags, UsageError } from "./args.ts";
@@ -37,10 +37,6 @@ export function parseGrid(v: string, flagName = "grid"): [number, number] {
   }
   return [Number(m[1]), Number(m[2])];
 }
-
-/** Every name --layer accepts for the module (ONNX node names as well as tensor names). */
-export const layerFlagNames = (m: Module): string[] =>
-  layerNames(m).flatMap((l) => (l.alias ? [l.name, l.alias] : [l.name]));
 
 /**
  * The default CAM layer of a loaded classifier traced on x, with the line that says which it is

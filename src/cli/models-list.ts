@@ -160,7 +160,7 @@ export function listModels(): ModelEntry[] {
 }
 
 /** A plain-text table, one model per line. */
-export function modelsTable(entries: readonly ModelEntry[]): string {
+function modelsTable(entries: readonly ModelEntry[]): string {
   const head = ["NAME", "KIND", "PARAMS", "BYTES", "SCALES", "INPUT", "LICENCE", "SOURCE"];
   const rows = entries.map((e) => [
     e.name,

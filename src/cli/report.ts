@@ -29,7 +29,7 @@ interface DemoFashionImage {
   name: string;
 }
 
-export function demoFashionImages(): { path: string; image: DemoFashionImage }[] {
+function demoFashionImages(): { path: string; image: DemoFashionImage }[] {
   const list = JSON.parse(
     readFileSync(assetPath("fashion-mnist", "demo.json"), "utf8"),
   ) as DemoFashionImage[];

@@ -49,7 +49,7 @@ export interface RunnableModel {
   run(xs: Tensor[]): Tensor[];
 }
 
-export const RUN_BUNDLED = [
+const RUN_BUNDLED = [
   ...Object.keys(BUNDLED),
   "multi-fashion",
   "fsrcnn-x2",
@@ -88,7 +88,7 @@ export const RUN_SPEC: CommandSpec = {
   notes: "prints a JSON line last with the output names, shapes and files.",
 };
 
-export const describeShape = (s: readonly Dim[]) => `[${s.join(", ")}]`;
+const describeShape = (s: readonly Dim[]) => `[${s.join(", ")}]`;
 
 function readBytes(path: string, what: string): Uint8Array {
   try {
@@ -176,7 +176,7 @@ export interface RunModelSpec {
 }
 
 /** --model NAME | FILE.onnx | WEIGHTS with --arch NAME, as something `run` can feed. */
-export function resolveRunnable(spec: RunModelSpec): RunnableModel {
+function resolveRunnable(spec: RunModelSpec): RunnableModel {
   const { model, arch } = spec;
   if (arch !== undefined) return archModel(model, arch, spec.scale ?? 4);
   if (Object.hasOwn(BUNDLED, model)) return fromResolved(resolveModel(model, undefined, undefined));
@@ -228,7 +228,7 @@ const isNpy = (path: string, bytes: Uint8Array) =>
   /\.npy$/i.test(path) || (bytes[0] === 0x93 && bytes[1] === 0x4e);
 
 /** Reads one --input (.npy as is, an image through the model's conversion) and checks it. */
-export function readInput(path: string, input: RunInput, index: number): Tensor {
+function readInput(path: string, input: RunInput, index: number): Tensor {
   const what = `input ${index + 1} ("${input.name}", ${path})`;
   const bytes = readBytes(path, `input ${index + 1}`);
   let x: Tensor;

@@ -78,7 +78,7 @@ export const BINARY_OPS = [
 ] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
-export const REDUCE_OPS = ["sum", "max", "min"] as const;
+const REDUCE_OPS = ["sum", "max", "min"] as const;
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 
 export type PadMode = "constant" | "reflect" | "replicate";

@@ -29,7 +29,7 @@ import {
 } from "./op-groups.ts";
 
 /** Below this |x - x0| the multiplier falls back to the gradient (Captum's default eps). */
-export const DEEPLIFT_EPS = 1e-10;
+const DEEPLIFT_EPS = 1e-10;
 
 /** Rows [a, a + n) of t along axis 0. */
 const rows = (t: Tensor, a: number, n: number) =>

@@ -25,7 +25,7 @@ export type LayerRule = (
 ) => Tensor;
 
 /** z + eps * sign(z), with sign(0) taken as +1 (Zennit's stabilizer). */
-export function stabilize(z: Tensor, eps: number): Tensor {
+function stabilize(z: Tensor, eps: number): Tensor {
   return add(z, mul(add(sign(z), equal(z, 0)), eps));
 }
 

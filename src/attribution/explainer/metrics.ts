@@ -76,7 +76,7 @@ export function multiLabelScores(k: MultiLabelCounts): MultiLabelScores {
 }
 
 /** softmax of one logit row. */
-export function softmaxRow(logits: ArrayLike<number>): Float64Array {
+function softmaxRow(logits: ArrayLike<number>): Float64Array {
   let m = -Infinity;
   for (let i = 0; i < logits.length; i++) m = Math.max(m, logits[i]);
   const p = Float64Array.from(logits, (v) => Math.exp(v - m));

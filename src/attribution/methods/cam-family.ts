@@ -34,7 +34,7 @@ export interface PerturbationCamOptions extends Omit<CamOptions, "grid">, BatchO
 export type PerturbationCamVariant = "scorecam" | "ablationcam" | "eigencam";
 
 /** The layer's output [N, K, h, w] for x (the caller owns it). */
-export function layerActivation(model: Model, x: Tensor, layer: string, api: string): Tensor {
+function layerActivation(model: Model, x: Tensor, layer: string, api: string): Tensor {
   let calls = 0;
   return tidy(() => {
     let captured: Tensor | null = null;
@@ -193,10 +193,7 @@ async function ablationCamWeights(
 }
 
 /** Symmetric eigen-decomposition by cyclic Jacobi rotations, float64: the top eigenvector. */
-export function topEigenvector(
-  m: Float64Array,
-  n: number,
-): { value: number; vector: Float64Array } {
+function topEigenvector(m: Float64Array, n: number): { value: number; vector: Float64Array } {
   const a = Float64Array.from(m);
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;

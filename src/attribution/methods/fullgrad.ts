@@ -49,7 +49,7 @@ export interface FullGradDetails extends Record<string, unknown> {
  * pytorch-grad-cam, whose bias maps need a spatial layer. An exporter that folded a batch norm into
  * the preceding convolution leaves one bias (the folded one) where PyTorch had two.
  */
-export function onnxFullGradBiases(model: OnnxModel): BiasLayer[] {
+function onnxFullGradBiases(model: OnnxModel): BiasLayer[] {
   const w = model.weightMap();
   const values = (name: string | undefined) => (name ? w.get(name)?.values : undefined);
   const out: BiasLayer[] = [];

@@ -64,7 +64,7 @@ export interface CamDetails extends Record<string, unknown> {
 /** The Grad-CAM++ stabiliser of pytorch-grad-cam. */
 export const GRADCAM_PP_EPS = 1e-6;
 /** The XGrad-CAM stabiliser of pytorch-grad-cam. */
-export const XGRADCAM_EPS = 1e-7;
+const XGRADCAM_EPS = 1e-7;
 
 function camOf(variant: CamVariant, a: Tensor, g: Tensor): { cam: Tensor; weights: Tensor | null } {
   switch (variant) {

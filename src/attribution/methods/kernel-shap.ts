@@ -104,7 +104,7 @@ function sampled(
  * The Shapley-kernel fit with phi_0 = f(empty) and sum phi = delta imposed: the last feature is
  * eliminated (phi_M = delta - sum of the others) and the rest solved by weighted least squares.
  */
-export function constrainedShapleyFit(
+function constrainedShapleyFit(
   present: Uint8Array,
   weights: Float64Array,
   y: Float64Array,

@@ -4,7 +4,7 @@
  */
 
 /** Solves the symmetric system A x = b (n x n, row-major) by Gaussian elimination with pivoting. */
-export function solveSymmetric(a: Float64Array, b: Float64Array, n: number): Float64Array {
+function solveSymmetric(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const m = Float64Array.from(a);
   const x = Float64Array.from(b);
   // A tiny ridge keeps rank-deficient designs (fewer samples than features) solvable; it picks

@@ -142,11 +142,6 @@ export function checkPositiveInt(v: number, name: string, api: string): void {
     throw new Error(`${api}: ${name} must be a positive integer, got ${v}`);
 }
 
-/** Host copy of a tensor's values in float64. */
-export async function hostValues(t: Tensor): Promise<Float64Array> {
-  return Float64Array.from(await t.data());
-}
-
 /** Divides by the largest |value| (Quantus's normalise_by_max); an all-zero map is left as is. */
 export function normaliseMaxAbs(a: ArrayLike<number>): Float64Array {
   let m = 0;

@@ -16,7 +16,7 @@ fn inf_f32() -> f32 { return bitcast<f32>(INF_BITS); }
 `;
 
 /** Threads per workgroup of the flat (one element per thread) kernels. */
-export const FLAT_WG = 64;
+const FLAT_WG = 64;
 
 /**
  * Entry point of a flat kernel: `i` is the element index, folded over x and y of the dispatch

@@ -118,7 +118,7 @@ export function quoteBounded(text: string, max = 80): string {
  * are prefixed with it (LimitErrors stay LimitErrors). A stack overflow, which only a structure
  * deeper than the readers' own depth checks can cause, is reported as such.
  */
-export function nameSource(source: string, e: unknown): Error {
+function nameSource(source: string, e: unknown): Error {
   if (e instanceof Error && e.message.startsWith(source)) return e;
   if (e instanceof LimitError)
     return new LimitError(`${source}: ${e.source}`, e.quantity, e.value, e.limit);

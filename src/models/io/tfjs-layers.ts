@@ -100,12 +100,6 @@ function parseTopology(topology: KerasConfig, where: string) {
   };
 }
 
-export interface TfjsModelInfo {
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string;
-}
-
 /**
  * A TensorFlow.js layers-model as a salient Module on NCHW tensors; each Keras layer output can be
  * tapped by its layer name.

@@ -182,7 +182,7 @@ function body(): number[] {
   return b;
 }
 
-export function directConvModuleBytes(): Uint8Array<ArrayBuffer> {
+function directConvModuleBytes(): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [1, 0x60, 11];
   for (let i = 0; i < 11; i++) types.push(I32);

@@ -105,7 +105,7 @@ function functions(): [string, number[]][] {
   return fns;
 }
 
-export function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
+function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
   const fns = functions();
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   section(1, [1, 0x60, 4, I32, I32, I32, I32, 0], out);

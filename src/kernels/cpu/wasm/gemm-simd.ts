@@ -221,7 +221,7 @@ function emitGebp(mr: number): number[] {
 }
 
 /** Maximum pages of the shared memory variant (a shared memory must declare one): 4 GiB. */
-export const SHARED_MAX_PAGES = 65536;
+const SHARED_MAX_PAGES = 65536;
 
 /**
  * The complete module: one exported memory "mem" and two functions, "gebp" (above) and
@@ -229,7 +229,7 @@ export const SHARED_MAX_PAGES = 65536;
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
  */
-export function gemmSimdModuleBytes(mr = WASM_MR, shared = false): Uint8Array<ArrayBuffer> {
+function gemmSimdModuleBytes(mr = WASM_MR, shared = false): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
   uleb(2, types);

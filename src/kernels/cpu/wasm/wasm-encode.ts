@@ -9,7 +9,7 @@ export function uleb(n: number, out: number[]): void {
   } while (n !== 0);
 }
 
-export function sleb(n: number, out: number[]): void {
+function sleb(n: number, out: number[]): void {
   for (;;) {
     const byte = n & 0x7f;
     n >>= 7;

@@ -13,7 +13,7 @@
  */
 import type { Tiling } from "../context.ts";
 
-export const TILE = 32;
+const TILE = 32;
 const TK = 16;
 
 export function gemmGroups(M: number, N: number, batch: number): [number, number, number] {

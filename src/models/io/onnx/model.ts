@@ -25,7 +25,7 @@ import { decodeTensor, type ModelProto, type NodeProto, parseModel } from "./pro
 import { resizeOps } from "./resize.ts";
 import { formatShape } from "./sizes.ts";
 
-export const ONNX_OPS: Readonly<Record<string, OpSpec>> = {
+const ONNX_OPS: Readonly<Record<string, OpSpec>> = {
   ...elementwiseOps,
   ...convOps,
   ...shapeOps,

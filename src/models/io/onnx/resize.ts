@@ -88,7 +88,7 @@ const TAPS = { nearest: 1, linear: 2, cubic: 4 } as const;
  * Built in typed arrays sized up front (outLen x taps), which the caller has checked against the
  * import limits: an output length comes from the file's scales or sizes.
  */
-export function resizeAxisMap(s: ResizeAxisSpec): { map: AxisMap; outside: Uint8Array } {
+function resizeAxisMap(s: ResizeAxisSpec): { map: AxisMap; outside: Uint8Array } {
   const taps = TAPS[s.mode];
   const rowStart = new Int32Array(s.outLen + 1);
   const cols = new Int32Array(s.outLen * taps);

@@ -36,7 +36,7 @@ export interface PytorchOptions {
   stripPrefix?: string | false;
 }
 
-export const DEFAULT_STATE_KEYS = ["params_ema", "params", "state_dict", "model", "net"];
+const DEFAULT_STATE_KEYS = ["params_ema", "params", "state_dict", "model", "net"];
 
 /** The unpickled checkpoint: its object tree (tensors as TensorRefs) and a way to read tensors. */
 export interface PytorchArchive {
@@ -109,7 +109,7 @@ function elementCount(size: readonly number[], what: string): number {
 }
 
 /** Unpickles a checkpoint (zip or legacy) without reading any tensor data yet. */
-export function openPytorchArchive(bytes: Uint8Array, name = "PyTorch checkpoint"): PytorchArchive {
+function openPytorchArchive(bytes: Uint8Array, name = "PyTorch checkpoint"): PytorchArchive {
   return ZipReader.sniff(bytes) ? openZip(bytes, name) : openLegacy(bytes, name);
 }
 
@@ -273,7 +273,7 @@ function openLegacy(bytes: Uint8Array, name: string): PytorchArchive {
 }
 
 /** Picks the dict that holds the weights (see PytorchOptions.key). */
-export function selectStateDict(root: unknown, name: string, key?: string): Map<unknown, unknown> {
+function selectStateDict(root: unknown, name: string, key?: string): Map<unknown, unknown> {
   if (!(root instanceof PyDict))
     throw new Error(`${name}: the checkpoint holds a ${describe(root)}, not a dict of tensors`);
   const holdsTensors = (v: unknown) =>

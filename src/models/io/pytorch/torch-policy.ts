@@ -7,7 +7,7 @@ import type { StoredDType } from "../dtypes.ts";
 import { ownLookup, quoteBounded } from "../limits.ts";
 import { describe, type PyCallable, PyDict, PyTuple, type UnpicklePolicy } from "./unpickler.ts";
 
-export const STORAGE_DTYPES: Record<string, StoredDType> = {
+const STORAGE_DTYPES: Record<string, StoredDType> = {
   FloatStorage: "float32",
   HalfStorage: "float16",
   BFloat16Storage: "bfloat16",

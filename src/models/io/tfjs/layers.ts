@@ -71,7 +71,7 @@ function channelsLast(ctx: LayerContext): void {
 }
 
 /** A Keras axis (channels-last) as the NCHW axis of a rank-r tensor. */
-export function nchwAxis(axis: number, rank: number): number {
+function nchwAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
   if (rank < 3 || a === 0) return a;
   return a === rank - 1 ? 1 : a + 1;
