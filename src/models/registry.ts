@@ -14,6 +14,7 @@ import { Carn } from "./zoo/carn.ts";
 import { Drln } from "./zoo/drln.ts";
 import { EDSR_FULL, Edsr } from "./zoo/edsr.ts";
 import { Fsrcnn } from "./zoo/fsrcnn.ts";
+import { HAT_BASE, Hat } from "./zoo/hat.ts";
 import { Imdn } from "./zoo/imdn.ts";
 import { Rcan } from "./zoo/rcan.ts";
 import { RDN_MEDIUM, Rdn } from "./zoo/rdn.ts";
@@ -85,6 +86,12 @@ export const ARCHITECTURES: Record<string, Architecture> = {
     keys: "JingyunLiang/SwinIR (classical)",
     range: unit,
     create: (s, c) => new SwinIr(s, { ...SWINIR_CLASSICAL, ...c }),
+  },
+  hat: { keys: "XPixelGroup/HAT (HAT-S)", range: unit, create: (s, c) => new Hat(s, c) },
+  "hat-base": {
+    keys: "XPixelGroup/HAT",
+    range: unit,
+    create: (s, c) => new Hat(s, { ...HAT_BASE, ...c }),
   },
   "small-cnn": { keys: "salient", range: unit, create: (_s, c) => new SmallCnn(c) },
   vgg: { keys: "salient (torchvision VGG layout)", range: unit, create: (_s, c) => new VggNet(c) },

@@ -3,6 +3,7 @@ export { Carn, type CarnConfig } from "./carn.ts";
 export { Drln, type DrlnConfig } from "./drln.ts";
 export { EDSR_BASELINE, EDSR_FULL, Edsr, type EdsrConfig } from "./edsr.ts";
 export { Fsrcnn, type FsrcnnConfig } from "./fsrcnn.ts";
+export { HAT_BASE, HAT_S, Hat, type HatConfig } from "./hat.ts";
 export { Imdn, type ImdnConfig } from "./imdn.ts";
 export { Rcan, type RcanConfig } from "./rcan.ts";
 export { RDN_MEDIUM, RDN_SLIM, Rdn, type RdnConfig } from "./rdn.ts";

@@ -70,7 +70,7 @@ export const SWINIR_CLASSICAL: Omit<SwinIrConfig, "seed"> = {
   upsampler: "pixelshuffle",
 };
 
-const DIV2K_MEAN = [0.4488, 0.4371, 0.404];
+export const DIV2K_MEAN = [0.4488, 0.4371, 0.404];
 
 /** For each pair of positions of a ws x ws window, the row of the relative position table. */
 export function relativePositionIndex(ws: number): Int32Array {
@@ -109,7 +109,7 @@ export function shiftedWindowMask(h: number, w: number, ws: number, shift: numbe
 }
 
 /** torch.roll of [B, H, W, C] by `shift` along axes 1 and 2. */
-function roll2d(x: Tensor, shift: number): Tensor {
+export function roll2d(x: Tensor, shift: number): Tensor {
   let y = x;
   for (const axis of [1, 2]) {
     const n = y.shape[axis];
@@ -162,6 +162,8 @@ export class WindowAttention extends Module {
     readonly windowSize: number,
     readonly heads: number,
     rng: Random,
+    /** SwinIR stores the index per attention module; HAT keeps one copy on the network. */
+    { indexBuffer = true }: { indexBuffer?: boolean } = {},
   ) {
     super();
     const rows = (2 * windowSize - 1) ** 2;
@@ -175,10 +177,11 @@ export class WindowAttention extends Module {
     );
     const idx = relativePositionIndex(windowSize);
     this.index = [...idx];
-    this.buffer(
-      "relative_position_index",
-      tensor(Float32Array.from(idx), [windowSize ** 2, windowSize ** 2]),
-    );
+    if (indexBuffer)
+      this.buffer(
+        "relative_position_index",
+        tensor(Float32Array.from(idx), [windowSize ** 2, windowSize ** 2]),
+      );
     this.qkv = this.child("qkv", new TokenLinear(dim, 3 * dim, { seed: rng }));
     this.proj = this.child("proj", new TokenLinear(dim, dim, { seed: rng }));
   }
@@ -297,8 +300,8 @@ export class SwinTransformerBlock extends Module {
 }
 
 /** [B, H, W, C] <-> [B, C, H, W]. */
-const toChannelsFirst = (x: Tensor) => transpose(x, [0, 3, 1, 2]);
-const toChannelsLast = (x: Tensor) => transpose(x, [0, 2, 3, 1]);
+export const toChannelsFirst = (x: Tensor) => transpose(x, [0, 3, 1, 2]);
+export const toChannelsLast = (x: Tensor) => transpose(x, [0, 2, 3, 1]);
 
 /** The official BasicLayer: a run of Swin blocks with alternating shifts. */
 class BasicLayer extends Module {
@@ -448,7 +451,7 @@ export class SwinIr extends Module {
 }
 
 /** A module that only holds named children (the official PatchEmbed keeps just its norm). */
-class Module_ extends Module {
+export class Module_ extends Module {
   constructor(readonly label: string) {
     super();
   }
@@ -461,7 +464,7 @@ class Module_ extends Module {
 }
 
 /** The official Upsample: (conv to 4 F + PixelShuffle(2)) per factor 2, or conv to 9 F + PS(3). */
-function pixelShuffleUpsampler(scale: number, f: number, rng: Random): Sequential {
+export function pixelShuffleUpsampler(scale: number, f: number, rng: Random): Sequential {
   const layers: Module[] = [];
   if (Number.isInteger(Math.log2(scale))) {
     for (let i = 0; i < Math.log2(scale); i++)
@@ -469,7 +472,7 @@ function pixelShuffleUpsampler(scale: number, f: number, rng: Random): Sequentia
   } else if (scale === 3) {
     layers.push(new Conv2d(f, 9 * f, 3, { padding: 1, seed: rng }), new PixelShuffle(3));
   } else {
-    throw new Error(`SwinIr: scale ${scale} is not supported (2^n or 3)`);
+    throw new Error(`pixel-shuffle upsampler: scale ${scale} is not supported (2^n or 3)`);
   }
   return new Sequential(...layers);
 }
