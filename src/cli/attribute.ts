@@ -106,14 +106,27 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
     defaultText: "smoothgrad 25; kernel-shap 25; lime 50; gradient-shap 5",
     help: "smoothgrad, kernel-shap, lime, gradient-shap: samples",
   },
-  noise: { value: "F", default: "0.15", help: "smoothgrad: noise std relative to the input range" },
-  variant: { value: "NAME", default: "mean", help: "smoothgrad: mean | squared | vargrad" },
+  // No fixed defaults where a --preset sets its own (a default here would override the preset).
+  noise: {
+    value: "F",
+    defaultText: "0.15",
+    help: "smoothgrad: noise std relative to the input range",
+  },
+  variant: {
+    value: "NAME",
+    defaultText: "mean; --preset pair squared",
+    help: "smoothgrad: mean | squared | vargrad",
+  },
   steps: {
     value: "N",
     defaultText: "50; blur-ig 100; xrai 100; class-model 200",
     help: "path steps / ascent steps",
   },
-  quadrature: { value: "RULE", default: "gausslegendre", help: QUADRATURE_RULES.join(" | ") },
+  quadrature: {
+    value: "RULE",
+    defaultText: "gausslegendre; --preset pair linspace",
+    help: QUADRATURE_RULES.join(" | "),
+  },
   baseline: {
     value: "B",
     default: "black",

@@ -109,7 +109,22 @@ describe("salient attribute", () => {
       "--out",
       join(dir, "igp"),
     ]);
-    expect(pair.summary.delta).toBeDefined();
+    // PAIR's integrated_gradients: alphas = linspace(0, 1, steps) from a black baseline, the mean
+    // gradient along them times (x - baseline), here with steps 4 from the gradient at each alpha.
+    const target = pair.summary.target as number;
+    const alphas = [0, 1 / 3, 2 / 3, 1];
+    const px = x.dataSync();
+    const mean = new Float64Array(784);
+    for (const a of alphas) {
+      const g = (await gradient(model, s.mul(x, a), target)).map.dataSync();
+      for (let i = 0; i < 784; i++) mean[i] += g[i] / alphas.length;
+    }
+    const pairMap = Float64Array.from(mean, (g, i) => g * px[i]);
+    expectClose(pair.npy.values, pairMap, 1e-5);
+    const score = (v: s.Tensor) => model(v).dataSync()[target];
+    const total = pairMap.reduce((acc, v) => acc + v, 0);
+    const gap = score(x) - score(s.zeros([1, 1, 28, 28]));
+    expect(pair.summary.delta as number).toBeCloseTo(total - gap, 4);
   });
 
   test("every other method writes exactly the library's map for the same options", async () => {
