@@ -1,4 +1,7 @@
-/** NN-Explainer: a trained explainer network for a frozen multi-label classifier (issue 6). */
+/**
+ * NN-Explainer (Stalder et al., "What You See is What You Classify: Black Box Attributions",
+ * NeurIPS 2022): a trained explainer network for a frozen multi-label classifier.
+ */
 
 export {
   MultiLabelCnn,
