@@ -1,6 +1,9 @@
 /**
  * Every op with its default gradient rule, keyed by name. The mapped type makes a missing op (or
- * an op without a rule) a compile error; rule sets override entries of this table in a scope.
+ * an op without a rule) a compile error. runOp records each op with its own definition; this
+ * table is how code that holds only a name finds it: rule sets (LRP, DeepLIFT) fall back to the
+ * default rule of the ops they do not replace, the coverage table checks every op, and
+ * scripts/architecture-doc.ts lists each op's kernels and tests in docs/architecture.md.
  */
 import { customOp } from "../autodiff/custom-grad.ts";
 import type { OpDef } from "../autodiff/op.ts";
