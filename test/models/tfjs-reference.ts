@@ -7,6 +7,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tfl from "@tensorflow/tfjs-layers";
+import { Rng } from "../reference/rng.ts";
 
 type LayerArgs = ConstructorParameters<typeof tfl.layers.Layer>[0];
 const first = (x: tf.Tensor | tf.Tensor[]) => (Array.isArray(x) ? x[0] : x);
@@ -103,11 +104,8 @@ export async function saveArtifacts(
 
 /** Gives every weight of the model seeded uniform values (running variances positive). */
 export function randomiseWeights(model: tfl.LayersModel, seed: number): void {
-  let s = seed;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
+  const r = new Rng(seed);
+  const next = () => r.next();
   const values = model.weights.map((w) => {
     const n = w.shape.reduce<number>((a, b) => a * (b ?? 1), 1);
     const positive = /variance/.test(w.name);
