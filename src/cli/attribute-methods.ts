@@ -12,6 +12,10 @@ import {
 } from "../attribution/methods/cam-family.ts";
 import { classModelVisualization } from "../attribution/methods/class-model.ts";
 import { deepLift, deepLiftShap } from "../attribution/methods/deeplift.ts";
+import {
+  type ExtremalVariant,
+  extremalPerturbation,
+} from "../attribution/methods/extremal-perturbation.ts";
 import { featureAblation } from "../attribution/methods/feature-ablation.ts";
 import { fullGrad, fullGradBiases } from "../attribution/methods/fullgrad.ts";
 import { type CamVariant, camMethod } from "../attribution/methods/grad-cam.ts";
@@ -20,11 +24,13 @@ import { gradientShap } from "../attribution/methods/gradient-shap.ts";
 import { deconvnet, guidedBackprop } from "../attribution/methods/guided-backprop.ts";
 import { guidedGradCam } from "../attribution/methods/guided-grad-cam.ts";
 import { guidedIg } from "../attribution/methods/guided-ig.ts";
+import { igos } from "../attribution/methods/igos.ts";
 import { inputXGradient } from "../attribution/methods/input-x-gradient.ts";
 import { integratedGradients } from "../attribution/methods/integrated-gradients.ts";
 import { kernelShap } from "../attribution/methods/kernel-shap.ts";
 import { lime } from "../attribution/methods/lime.ts";
 import { lrp } from "../attribution/methods/lrp.ts";
+import { meaningfulPerturbation } from "../attribution/methods/meaningful-perturbation.ts";
 import { occlusion } from "../attribution/methods/occlusion.ts";
 import { rise } from "../attribution/methods/rise.ts";
 import { type NoiseVariant, smoothGrad } from "../attribution/methods/smooth-grad.ts";
@@ -505,6 +511,50 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
         batchSize: c.batchSize,
       }),
   },
+  "meaningful-perturbation": {
+    summary:
+      "meaningful perturbation (Fong & Vedaldi 2017): the smallest smooth blur mask that deletes the class; map = 1 - mask",
+    options: ["--iterations N (300)", "--seed N"],
+    sign: "positive",
+    run: (c) =>
+      meaningfulPerturbation(c.model, c.x, c.target, {
+        iterations: intFlag("iterations", c.opt("iterations"), 300, 0),
+        seed: c.seed,
+      }),
+  },
+  "extremal-perturbation": {
+    summary:
+      "extremal perturbations (Fong et al. 2019, TorchRay): the mask of a given area that keeps the class; map = mask in [0, 1], one channel per area",
+    options: [
+      "--areas a,b (0.1)",
+      "--variant preserve|delete|dual (preserve)",
+      "--iterations N (800)",
+    ],
+    sign: "positive",
+    run: (c) =>
+      extremalPerturbation(c.model, c.x, c.target, {
+        areas: areasOf(c.opt("areas")),
+        variant: choiceFlag<ExtremalVariant>(
+          "variant",
+          c.opt("variant"),
+          ["preserve", "delete", "dual"],
+          "preserve",
+        ),
+        iterations: intFlag("iterations", c.opt("iterations"), 800, 0),
+      }),
+  },
+  "igos++": {
+    summary:
+      "iGOS++ (Khorram et al. 2021): deletion and insertion masks optimised with integrated gradients; map = 1 - mask",
+    options: ["--iterations N (20)", "--variant igos++|igos (igos++)", "--seed N"],
+    sign: "positive",
+    run: (c) =>
+      igos(c.model, c.x, c.target, {
+        variant: choiceFlag("variant", c.opt("variant"), ["igos++", "igos"] as const, "igos++"),
+        iterations: intFlag("iterations", c.opt("iterations"), 20, 0),
+        seed: c.seed,
+      }),
+  },
   "class-model": {
     summary:
       "class model visualisation (Simonyan): gradient ascent on an image from black; no --image",
@@ -527,7 +577,14 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
  */
 export function checkMethodFlags(opt: (name: string) => string | undefined): void {
   choiceFlag("base-method", opt("base-method"), Object.keys(BASES), "gradient");
-  choiceFlag("variant", opt("variant"), ["mean", "squared", "vargrad"], "mean");
+  // smoothgrad, extremal-perturbation and igos++ each read --variant with their own words.
+  choiceFlag(
+    "variant",
+    opt("variant"),
+    ["mean", "squared", "vargrad", "preserve", "delete", "dual", "igos++", "igos"],
+    "mean",
+  );
+  areasOf(opt("areas"));
   choiceFlag("quadrature", opt("quadrature"), QUADRATURE_RULES, "gausslegendre");
   pairOf("window", opt("window"));
   pairOf("stride", opt("stride"));
@@ -542,6 +599,17 @@ export function checkMethodFlags(opt: (name: string) => string | undefined): voi
     if (!m) throw new UsageError(`--segments must be grid:N or slic:N, got "${seg}"`);
     intFlag("segments", m[2], 1);
   }
+}
+
+/** --areas a,b,...: fractions in (0, 1) (default 0.1). */
+function areasOf(v: string | undefined): number[] {
+  if (v === undefined) return [0.1];
+  const areas = v
+    .split(",")
+    .map((a) => numberFlag("areas", a.trim(), { min: 0, minExclusive: true }));
+  if (areas.some((a) => !(a < 1)))
+    throw new UsageError(`--areas must be fractions in (0, 1), got "${v}"`);
+  return areas;
 }
 
 /** A black image of the given input shape (the class-model start). */

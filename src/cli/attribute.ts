@@ -114,8 +114,8 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
   },
   variant: {
     value: "NAME",
-    defaultText: "mean; --preset pair squared",
-    help: "smoothgrad: mean | squared | vargrad",
+    defaultText: "mean; --preset pair squared; extremal-perturbation preserve; igos++ igos++",
+    help: "smoothgrad: mean | squared | vargrad; extremal-perturbation: preserve | delete | dual; igos++: igos++ | igos",
   },
   steps: {
     value: "N",
@@ -149,6 +149,12 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
   fill: { value: "F", default: "0", help: "occlusion, feature-ablation: value of removed pixels" },
   segments: { value: "grid:N|slic:N", default: "grid:4", help: "feature-ablation: segments" },
   masks: { value: "N", default: "2000", help: "rise: random masks" },
+  areas: { value: "a,b", default: "0.1", help: "extremal-perturbation: mask areas (fractions)" },
+  iterations: {
+    value: "N",
+    defaultText: "meaningful-perturbation 300; extremal-perturbation 800; igos++ 20",
+    help: "optimisation steps of the mask methods",
+  },
   cells: { value: "N", default: "8", help: "rise: mask grid cells" },
   "lasso-alpha": {
     value: "F",
@@ -200,6 +206,7 @@ export const NUMBER_RULES: Record<string, NumberRule> = {
   "sigma-max": { min: 0, minExclusive: true },
   fill: {},
   masks: { integer: true, min: 1, max: 1000000 },
+  iterations: { integer: true, min: 0, max: 1000000 },
   cells: { integer: true, min: 1, max: 1024 },
   "area-threshold": { min: 0, max: 1 },
   "lasso-alpha": { min: 0 },

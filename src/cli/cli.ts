@@ -33,6 +33,7 @@ import { GALLERY_SPEC, runGallery } from "./gallery.ts";
 import { LAM_SPEC, parseWindow, runLam } from "./lam.ts";
 import { LAYERS_SPEC, runLayers } from "./layers.ts";
 import { applyLimitEnv, cliLimitHint, LIMIT_ENV } from "./limits-env.ts";
+import { LOCALIZE_SPEC, runLocalize } from "./localize.ts";
 import { MERGE_SPEC, runMerge } from "./merge.ts";
 import { MODELS_SPEC, runModels } from "./models-list.ts";
 import { packageVersion } from "./package-files.ts";
@@ -175,6 +176,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     run: (a, io) => runCompareModels(a, line(io)).then(() => {}),
   },
   explain: { spec: EXPLAIN_SPEC, run: (a, io) => runExplain(a, line(io)).then(() => {}) },
+  localize: { spec: LOCALIZE_SPEC, run: (a, io) => runLocalize(a, line(io)).then(() => {}) },
   evaluate: { spec: EVALUATE_SPEC, run: (a, io) => runEvaluate(a, line(io)).then(() => {}) },
   run: { spec: RUN_SPEC, run: (a, io) => runModel(a, line(io)).then(() => {}) },
   upscale: { spec: UPSCALE_SPEC, run: (a, io) => runUpscale(a, line(io)).then(() => {}) },
