@@ -16,6 +16,7 @@ import { activeGemmImpl, gemmThreadsActive } from "../src/kernels/cpu/gemm.ts";
 import { helperReady } from "../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../src/kernels/cpu/wasm/gemm-wasm.ts";
 import { formatClassifierTable, runClassifierBench } from "./classifiers.ts";
+import { formatCliLamTable, runCliLamBench } from "./cli-lam.ts";
 import { runTorch, type Timing } from "./common.ts";
 import { formatConvTable, runConvBench, tfjsCpuVersion } from "./conv.ts";
 import { formatLamTable, runLamBench } from "./lam.ts";
@@ -36,7 +37,7 @@ const lr = num("--lr", quick ? 16 : 64);
 const lamLr = num("--lam-lr", quick ? 16 : 32);
 // A full epoch (60000) takes minutes here under load; the default is a sixth of one.
 const trainImages = num("--train-images", quick ? 2000 : 10000);
-const SECTIONS = ["conv", "lam", "cls", "rdn"] as const;
+const SECTIONS = ["conv", "lam", "cli", "cls", "rdn", "peers"] as const;
 const onlyAt = args.indexOf("--only");
 const only = new Set(onlyAt < 0 ? SECTIONS : (args[onlyAt + 1] ?? "").split(","));
 for (const name of only) {
@@ -98,6 +99,14 @@ if (lamRes) {
   log("");
   log(formatLamTable(lamRes));
 }
+// The CLI row: whole `salient lam` processes (each spawns its own Node).
+const cliLam = want("cli")
+  ? await runCliLamBench({ lr: quick ? 16 : 64, runs: quick ? 1 : 3, torchThreads: [1, 2] })
+  : null;
+if (cliLam) {
+  log("");
+  log(formatCliLamTable(cliLam));
+}
 const cls = want("cls")
   ? await runClassifierBench({ runs: quick ? 1 : 3, trainCount: trainImages })
   : null;
@@ -124,6 +133,7 @@ if (json) {
         conv3x3_c64_64x64: convRows,
         rdnSlimX4: rdn,
         lam: lamRes,
+        cliLam,
         classifiers: cls,
         tfjsCpuVersion,
         loadavg1m: load,

@@ -259,12 +259,108 @@ def train_epoch(job, out):
     out["trainEpoch"] = timed(run, 1, 0)
 
 
+class RdnLike(torch.nn.Module):
+    """A small RDN-like x4 SR network (about 87k parameters): a shallow conv, two residual dense
+    blocks (three 3x3 growth-16 layers, 1x1 local fusion, local residual), 1x1 + 3x3 global
+    fusion with a global residual, then nearest x2 + conv twice and a 3x3 conv to RGB. Only
+    Conv / Relu / Concat / Add / Resize(nearest) once exported, which every ONNX peer runs."""
+
+    def __init__(self, g0=32, growth=16, layers=3, blocks=2):
+        super().__init__()
+        nn = torch.nn
+        self.sfe = nn.Conv2d(3, g0, 3, padding=1)
+        self.rdbs = nn.ModuleList()
+        for _ in range(blocks):
+            convs = nn.ModuleList(nn.Conv2d(g0 + i * growth, growth, 3, padding=1) for i in range(layers))
+            self.rdbs.append(nn.ModuleList([convs, nn.Conv2d(g0 + layers * growth, g0, 1)]))
+        self.gff1 = nn.Conv2d(blocks * g0, g0, 1)
+        self.gff2 = nn.Conv2d(g0, g0, 3, padding=1)
+        self.up1 = nn.Conv2d(g0, g0, 3, padding=1)
+        self.up2 = nn.Conv2d(g0, g0, 3, padding=1)
+        self.up3 = nn.Conv2d(g0, g0, 3, padding=1)
+        self.out = nn.Conv2d(g0, 3, 3, padding=1)
+
+    def forward(self, x):
+        f0 = self.sfe(x)
+        h = f0
+        outs = []
+        for convs, lff in self.rdbs:
+            feats = [h]
+            for c in convs:
+                feats.append(F.relu(c(torch.cat(feats, 1))))
+            h = h + lff(torch.cat(feats, 1))
+            outs.append(h)
+        h = self.gff2(self.gff1(torch.cat(outs, 1))) + f0
+        h = F.relu(self.up1(F.interpolate(h, scale_factor=2.0, mode="nearest")))
+        h = F.relu(self.up2(F.interpolate(h, scale_factor=2.0, mode="nearest")))
+        h = F.relu(self.up3(h))
+        return self.out(h)
+
+
+def rdn_like(job):
+    torch.manual_seed(job.get("seed", 0))
+    return RdnLike().eval()
+
+
+def export_rdn_like(job, out):
+    """Writes the RDN-like net as ONNX (opset 13) and its state dict for the LAM task."""
+    import warnings
+
+    warnings.filterwarnings("ignore")  # the exporter's shape-inference notes
+    model = rdn_like(job)
+    torch.save(model.state_dict(), job["stateFile"])
+    h = job.get("exportSize", 16)
+    torch.onnx.export(model, torch.zeros(1, 3, h, h), job["onnxFile"], opset_version=13,
+                      input_names=["lr"], output_names=["sr"],
+                      dynamic_axes={"lr": {0: "n", 2: "h", 3: "w"}, "sr": {0: "n", 2: "H", 3: "W"}})
+    out["params"] = sum(p.numel() for p in model.parameters())
+
+
+def lam_from_path(job, out):
+    """LAM's path integral on given path points and increments (NCHW float32 files, fold of
+    them): `batch` points per forward + backward through the RDN-like net, the gradient-magnitude
+    detector of bench/tfjs-rdn.ts (sqrt derivative 0 where q = 0), each gradient times its
+    increment, summed. Writes the map to mapFile."""
+    model = RdnLike().eval()
+    model.load_state_dict(torch.load(job["stateFile"]))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    fold, batch = job["fold"], job["batch"]
+    shape = [fold] + job["inputShape"][1:]
+    points = read_f32(job["points"], shape)
+    incs = read_f32(job["increments"], shape)
+    wx, wy, ws = job["window"]
+
+    def detector(y):
+        rows = min(ws + 1, y.shape[2] - wy)
+        cols = min(ws + 1, y.shape[3] - wx)
+        crop = y[:, :, wy : wy + rows, wx : wx + cols]
+        base = crop[:, :, :-1, :-1]
+        dv = base - crop[:, :, 1:, :-1]
+        dh = base - crop[:, :, :-1, 1:]
+        q = dv * dv + dh * dh
+        mask = torch.sign(q)
+        return (torch.sqrt(q + (1 - mask)) * mask).sum()  # (1 - mask) first: q + 1 rounds tiny q away
+
+    def run():
+        total = torch.zeros([1] + shape[1:])
+        for s in range(0, fold, batch):
+            x = points[s : s + batch].clone().requires_grad_(True)
+            detector(model(x)).backward()
+            total += (x.grad * incs[s : s + batch]).sum(dim=0, keepdim=True)
+        return total
+
+    write_f32(job["mapFile"], run())
+    out["lam"] = timed(run, job["runs"], job["warmup"])
+
+
 def main():
     job = json.load(open(sys.argv[1]))
     torch.set_num_threads(job.get("threads", torch.get_num_threads()))
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     for task in job["tasks"]:
-        {"rdnFwdGrad": rdn_fwd_grad, "lam": lam_like, "conv": conv, "ig": ig, "train": train_epoch}[task](job, out)
+        {"rdnFwdGrad": rdn_fwd_grad, "lam": lam_like, "conv": conv, "ig": ig, "train": train_epoch,
+         "exportRdnLike": export_rdn_like, "lamFromPath": lam_from_path}[task](job, out)
     json.dump(out, open(sys.argv[2], "w"))
 
 

@@ -1,6 +1,8 @@
 /**
  * Progress bars for long commands, drawn on stderr and only when stderr is a terminal, so piped
- * or redirected runs (and the JSON line on stdout) stay clean.
+ * or redirected runs (and the JSON line on stdout) stay clean. SALIENT_PROGRESS=lines writes one
+ * "label done/total" line per update to stderr instead, for logs and for timing a run's stages
+ * from outside (the bench times the first LAM path step this way).
  */
 import { SingleBar } from "cli-progress";
 
@@ -12,7 +14,19 @@ export interface Progress {
 
 const NONE: Progress = { update: () => {}, stop: () => {} };
 
+function progressLines(label: string, total: number): Progress {
+  return {
+    update: (done, newTotal, newLabel) => {
+      if (newTotal !== undefined) total = newTotal;
+      if (newLabel !== undefined) label = newLabel;
+      process.stderr.write(`${label} ${done}/${total}\n`);
+    },
+    stop: () => {},
+  };
+}
+
 export function progressBar(label: string, total: number): Progress {
+  if (process.env.SALIENT_PROGRESS === "lines") return progressLines(label, total);
   if (!process.stderr.isTTY) return NONE;
   const bar = new SingleBar({
     format: "{label} [{bar}] {value}/{total} {eta_formatted}",
