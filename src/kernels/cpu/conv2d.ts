@@ -23,6 +23,26 @@ import { forwardPhases } from "./conv2d-phases.ts";
 import { activeGemmImpl, gemm, gemmPackB } from "./gemm.ts";
 import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
 
+/**
+ * The GEMM sizes of a conv per batch item and group: P output pixels, cg input and og output
+ * channels per group, kDim = cg * kh * kw taps, inPlane input pixels per channel.
+ */
+function gemmDims(g: Conv2dGeometry) {
+  const { batch: N, inChannels: C, outChannels: O, groups } = g;
+  const cg = C / groups;
+  return {
+    N,
+    C,
+    O,
+    groups,
+    P: g.outHeight * g.outWidth,
+    cg,
+    og: O / groups,
+    kDim: cg * g.kernelH * g.kernelW,
+    inPlane: g.inHeight * g.inWidth,
+  };
+}
+
 /** 1x1, stride 1, no padding, no input dilation: the input plane already is the column matrix. */
 function isPointwise(g: Conv2dGeometry): boolean {
   return (
@@ -69,12 +89,7 @@ export function conv2dForward(
   bias: Float32Array | null,
   relu: boolean,
 ): Float32Array {
-  const { batch: N, inChannels: C, outChannels: O, groups } = g;
-  const P = g.outHeight * g.outWidth;
-  const cg = C / groups;
-  const og = O / groups;
-  const kDim = cg * g.kernelH * g.kernelW;
-  const inPlane = g.inHeight * g.inWidth;
+  const { N, C, O, groups, P, cg, og, kDim, inPlane } = gemmDims(g);
   const out = allocF32(N * O * P);
   let epilogueBias = bias;
   const [idh, idw] = g.inputDilation;
@@ -157,12 +172,7 @@ export function conv2dBackpropFilter(
   dy: Float32Array,
   g: Conv2dGeometry,
 ): Float32Array {
-  const { batch: N, inChannels: C, outChannels: O, groups } = g;
-  const P = g.outHeight * g.outWidth;
-  const cg = C / groups;
-  const og = O / groups;
-  const kDim = cg * g.kernelH * g.kernelW;
-  const inPlane = g.inHeight * g.inWidth;
+  const { N, C, O, groups, P, cg, og, kDim, inPlane } = gemmDims(g);
   const dW = allocF32(O * kDim);
   const cols = isPointwise(g) ? null : colMatrix(x, g);
   const packer = cols === null ? null : new ColTPacker(cols);
