@@ -214,6 +214,13 @@ demo_outside() {
 }
 check "npx salient demo works in a fresh project outside the repo" demo_outside
 
+# The explorer ships with the package: its static build has the page, the worker and the catalogue.
+app_build() {
+  (cd "$app" && npx --no-install salient app --build site) &&
+    for f in index.html main.js worker.js catalogue.json; do [ -s "$app/site/$f" ] || { echo "missing site/$f"; return 1; }; done
+}
+check "npx salient app --build writes the explorer from the installed package" app_build
+
 # The root entry is platform neutral: it bundles for a browser without any node: module.
 bundle() {
   echo "$2" >"$app/$1.js" &&
