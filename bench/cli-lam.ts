@@ -43,6 +43,24 @@ export interface CliLamResult {
   mapDiff: number | null;
 }
 
+let exportedModel: { onnx: string; state: string; params: number } | null | undefined;
+
+/**
+ * The RDN-like x4 network as ONNX (and its PyTorch state dict), exported once per bench run by
+ * bench/torch_bench.py from a seeded default initialisation; null without PyTorch.
+ */
+export function rdnLikeOnnx(): { onnx: string; state: string; params: number } | null {
+  if (exportedModel !== undefined) return exportedModel;
+  const onnx = join(benchTmp(), "rdn-like-x4.onnx");
+  const state = join(benchTmp(), "rdn-like-x4.pt");
+  const res = runTorch(
+    { tasks: ["exportRdnLike"], threads: 1, onnxFile: onnx, stateFile: state },
+    TORCH_SCRIPT,
+  );
+  exportedModel = res && existsSync(onnx) ? { onnx, state, params: res.params as number } : null;
+  return exportedModel;
+}
+
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 /** Bundles src/cli/main.ts where Node still finds the project's packages (external). */
@@ -101,16 +119,12 @@ export async function runCliLamBench(o: {
   const fold = 50;
   const batch = 8;
   const tmp = benchTmp();
-  const onnx = join(tmp, "rdn-like-x4.onnx");
-  const state = join(tmp, "rdn-like-x4.pt");
-  const exported = runTorch(
-    { tasks: ["exportRdnLike"], threads: 1, onnxFile: onnx, stateFile: state },
-    TORCH_SCRIPT,
-  );
-  if (exported === null || !existsSync(onnx)) {
+  const exported = rdnLikeOnnx();
+  if (exported === null) {
     console.error("cli-lam: no ONNX model (PyTorch missing), row skipped");
     return null;
   }
+  const { onnx, state } = exported;
   // A smooth image with some noise (a flat or pure-noise image gives a degenerate map).
   const r = rng(5);
   const u8 = new Uint8Array(h * h * 3);

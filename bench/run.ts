@@ -20,6 +20,7 @@ import { formatCliLamTable, runCliLamBench } from "./cli-lam.ts";
 import { runTorch, type Timing } from "./common.ts";
 import { formatConvTable, runConvBench, tfjsCpuVersion } from "./conv.ts";
 import { formatLamTable, runLamBench } from "./lam.ts";
+import { formatPeersTable, runPeersBench } from "./peers.ts";
 import { formatRdnTable, runRdnBench, TORCH_SCRIPT } from "./rdn.ts";
 
 const args = process.argv.slice(2);
@@ -121,6 +122,12 @@ if (rdn) {
   log("");
   log(formatRdnTable(rdn));
 }
+// jax-js and onnxruntime-node, in this process (after the rest: they load their own Wasm/native code).
+const peers = want("peers") ? await runPeersBench({ runs, lr }) : null;
+if (peers) {
+  log("");
+  log(formatPeersTable(peers));
+}
 log("");
 const load = { before: loadBefore, after: loadavg()[0] };
 log(`1-min load average: ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after`);
@@ -134,6 +141,7 @@ if (json) {
         rdnSlimX4: rdn,
         lam: lamRes,
         cliLam,
+        peers,
         classifiers: cls,
         tfjsCpuVersion,
         loadavg1m: load,
