@@ -156,3 +156,18 @@ export function srga(
   );
   return { srga: Math.log10(kl + 1e-5) + 5, kl, components: axes.length, test: t, reference: q };
 }
+
+/** Rows projected on principal axes (centred on `mean`): [n][axes.length]. */
+export function projectRows(
+  rows: readonly ArrayLike<number>[],
+  mean: Float64Array,
+  axes: readonly Float64Array[],
+): Float64Array[] {
+  return rows.map((r) =>
+    Float64Array.from(axes, (a) => {
+      let s = 0;
+      for (let j = 0; j < mean.length; j++) s += (r[j] - mean[j]) * a[j];
+      return s;
+    }),
+  );
+}
