@@ -16,6 +16,7 @@ import {
   upsample,
 } from "../../src/index.ts";
 import { lamPanels } from "../../src/viz/lam-panels.ts";
+import { windowGradientMagnitude } from "../reference/lam.ts";
 
 /** Independent float64 reference: LAM_Demo's kernel and cv2.filter2D with BORDER_REFLECT_101. */
 function refKernel(sigma: number, l: number): number[][] {
@@ -149,7 +150,7 @@ describe("LAM NaN policy (sqrt has derivative 0 at 0)", () => {
     expect(r.delta).toBe(0);
   });
 
-  test("nearest upsampling before the last conv (flat 2x2 spots) still gives a non-empty finite map", async () => {
+  test("nearest upsampling before the last conv (flat 2x2 spots): a finite map that carries D(input) - D(baseline)", async () => {
     const lr = randomUniform([1, 3, 8, 8], { seed: 4 });
     const w = randomNormal([3, 3, 3, 3], { seed: 5, std: 0.3 });
     const net = (x: Tensor) => conv2d(upsample(x, 4), w, { padding: 1 });
@@ -157,6 +158,14 @@ describe("LAM NaN policy (sqrt has derivative 0 at 0)", () => {
     const v = await r.map.data();
     expect(v.every(Number.isFinite)).toBe(true);
     expect(v.filter((e) => Math.abs(e) > 1e-6).length).toBeGreaterThan(10);
+    // D at the input is attr_grad of the SR image by hand, and the map carries D(input) -
+    // D(baseline) up to the reported delta (no mass lost at the flat spots).
+    const window = { x: 10, y: 12, size: 8 };
+    const dIn = windowGradientMagnitude(net(lr).dataSync(), 3, 32, 32, window);
+    expect(Math.abs(r.details.detectorAtInput - dIn)).toBeLessThan(1e-5 * dIn);
+    const total = v.reduce((a, b) => a + b, 0);
+    expect(r.delta).toBeCloseTo(total - (dIn - r.details.detectorAtBaseline), 4);
+    expect(Math.abs(r.delta)).toBeLessThan(0.1 * Math.abs(dIn - r.details.detectorAtBaseline));
   });
 
   test("repeated LAM calls do not leak tensors", async () => {
