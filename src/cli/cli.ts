@@ -25,6 +25,7 @@ import { ATTRIBUTE_SPEC, methodsText, runAttribute } from "./attribute.ts";
 import { BATCH_SPEC, runBatch } from "./batch.ts";
 import { CEM_SPEC, runCem } from "./cem.ts";
 import { COMPARE_SPEC, runCompareModels } from "./compare-models.ts";
+import { DDR_SPEC, runDdr } from "./ddr.ts";
 import { runDemo } from "./demo.ts";
 import { EVALUATE_SPEC, runEvaluate } from "./evaluate.ts";
 import { EXPLAIN_SPEC, runExplain } from "./explain.ts";
@@ -39,6 +40,7 @@ import { MODELS_SPEC, runModels } from "./models-list.ts";
 import { packageVersion } from "./package-files.ts";
 import { DEMO_DEFAULTS, runReport } from "./report.ts";
 import { RUN_SPEC, runModel } from "./run-model.ts";
+import { runSrga, SRGA_SPEC } from "./srga.ts";
 import { runUpscale, UPSCALE_SPEC } from "./upscale.ts";
 
 export interface CliIo {
@@ -168,6 +170,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   },
   lam: { spec: LAM_SPEC, run: (a, io) => runLam(a, line(io)) },
   faig: { spec: FAIG_SPEC, run: (a, io) => runFaig(a, line(io)) },
+  srga: { spec: SRGA_SPEC, run: (a, io) => runSrga(a, line(io)) },
+  ddr: { spec: DDR_SPEC, run: (a, io) => runDdr(a, line(io)) },
   cem: { spec: CEM_SPEC, run: (a, io) => runCem(a, line(io)) },
   app: { spec: APP_SPEC, run: (a, io) => runApp(a, line(io)) },
   layers: { spec: LAYERS_SPEC, run: (a, io) => runLayers(a, line(io)) },
