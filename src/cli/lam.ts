@@ -18,7 +18,7 @@ import { type LamImages, lamImagesFromHr, lamImagesFromLr } from "./lam-images.t
 import { outPrefix, writeOutputs } from "./output-set.ts";
 import { BUNDLED_PHOTOS, imageArg } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
-import { resolveSrModel, SR_MODEL_NAMES, type SrModel } from "./sr-models.ts";
+import { resolveSrModel, SR_MODEL_FLAGS, type SrModel } from "./sr-models.ts";
 
 const LAM_PATHS: readonly LamPathKind[] = ["blur", "linear-black", "linear-blur"];
 
@@ -27,13 +27,7 @@ export const LAM_SPEC: CommandSpec = {
   summary: "the local attribution map (LAM) of an SR model for one window of its output",
   synopsis: "--model M (--image HR.png | --lr LR.png) --window x,y[,size] --out PREFIX [options]",
   flags: {
-    model: {
-      value: "M",
-      required: true,
-      help: `${SR_MODEL_NAMES.join(" | ")} | file.onnx | a weights file with --arch`,
-    },
-    arch: { value: "NAME", help: "zoo architecture of a weights file (salient models)" },
-    range: { value: "R", default: "1", help: "value range an ONNX model expects" },
+    ...SR_MODEL_FLAGS,
     image: {
       value: "HR.png",
       help: `HR image (or a bundled photo: ${BUNDLED_PHOTOS.join(", ")}), cropped to a multiple of --scale and downscaled`,

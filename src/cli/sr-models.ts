@@ -25,6 +25,7 @@ import { fsrcnnRgb } from "../models/zoo/fsrcnn-rgb.ts";
 import { loadUpscalerModule } from "../models/zoo/upscaler-node.ts";
 import { div, mul } from "../ops/binary.ts";
 import { resize } from "../ops/resize.ts";
+import type { FlagSpec } from "./args.ts";
 
 export interface SrModel {
   name: string;
@@ -65,6 +66,17 @@ export function loadUpscalerAt(pkg: UpscalerPackage, scale: number) {
 }
 
 export const SR_MODEL_NAMES = ["bicubic", "fsrcnn-x2", ...UPSCALER_PACKAGES] as const;
+
+/** The flags that choose an SR model, shared by the commands that run one. */
+export const SR_MODEL_FLAGS: Record<string, FlagSpec> = {
+  model: {
+    value: "M",
+    required: true,
+    help: `${SR_MODEL_NAMES.join(" | ")} | file.onnx | a weights file with --arch`,
+  },
+  arch: { value: "NAME", help: "zoo architecture of a weights file (salient models)" },
+  range: { value: "R", default: "1", help: "value range an ONNX model expects" },
+};
 
 export interface SrModelSpec {
   model: string;

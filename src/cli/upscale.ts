@@ -17,20 +17,14 @@ import { type CommandSpec, numberFlag, parseFlags, UsageError } from "./args.ts"
 import { outPrefix, writeOutputs } from "./output-set.ts";
 import { BUNDLED_PHOTOS, imageArg } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
-import { resolveSrModel, SR_MODEL_NAMES } from "./sr-models.ts";
+import { resolveSrModel, SR_MODEL_FLAGS } from "./sr-models.ts";
 
 export const UPSCALE_SPEC: CommandSpec = {
   name: "upscale",
   summary: "an SR model on an RGB image, tile by tile so memory stays bounded",
   synopsis: "--model M --image in.png --out PREFIX [--scale N] [--tile 64] [--margin 8]",
   flags: {
-    model: {
-      value: "M",
-      required: true,
-      help: `${SR_MODEL_NAMES.join(" | ")} | file.onnx | a weights file with --arch`,
-    },
-    arch: { value: "NAME", help: "zoo architecture of a weights file (salient models)" },
-    range: { value: "R", default: "1", help: "value range an ONNX model expects" },
+    ...SR_MODEL_FLAGS,
     image: {
       value: "in.png",
       required: true,
