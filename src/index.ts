@@ -211,6 +211,7 @@ export {
 } from "./attribution/lam/paths.ts";
 export type { LamWindow } from "./attribution/lam/window.ts";
 export { type LayerGradient, layerGradient } from "./attribution/layer-gradient.ts";
+export * from "./attribution/localisation/index.ts";
 export {
   type BlurIgDetails,
   type BlurIgOptions,
@@ -237,6 +238,13 @@ export {
   deepLift,
   deepLiftShap,
 } from "./attribution/methods/deeplift.ts";
+// ---- Optimised masks and localisation from saliency ----
+export {
+  type ExtremalPerturbationDetails,
+  type ExtremalPerturbationOptions,
+  type ExtremalVariant,
+  extremalPerturbation,
+} from "./attribution/methods/extremal-perturbation.ts";
 export {
   type FeatureAblationDetails,
   type FeatureAblationOptions,
@@ -278,6 +286,12 @@ export {
   type GuidedIgOptions,
   guidedIg,
 } from "./attribution/methods/guided-ig.ts";
+export {
+  type IgosDetails,
+  type IgosOptions,
+  iGos,
+  igos,
+} from "./attribution/methods/igos.ts";
 export { inputXGradient } from "./attribution/methods/input-x-gradient.ts";
 export {
   type IntegratedGradientsDetails,
@@ -291,6 +305,11 @@ export {
 } from "./attribution/methods/kernel-shap.ts";
 export { type LimeDetails, type LimeOptions, lime } from "./attribution/methods/lime.ts";
 export { type LrpDetails, type LrpOptions, lrp } from "./attribution/methods/lrp.ts";
+export {
+  type MeaningfulPerturbationDetails,
+  type MeaningfulPerturbationOptions,
+  meaningfulPerturbation,
+} from "./attribution/methods/meaningful-perturbation.ts";
 export {
   leaveOneOut,
   type OcclusionDetails,
