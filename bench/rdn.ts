@@ -85,7 +85,8 @@ export function torchModelJob(): object {
   };
 }
 
-export const TORCH_SCRIPT = new URL("../bench/torch_bench.py", import.meta.url).pathname;
+// The bench runs from the repository root (npm run bench), wherever its bundle was written.
+export const TORCH_SCRIPT = join(process.cwd(), "bench", "torch_bench.py");
 
 async function tfjsSide(
   backend: "cpu" | "wasm",

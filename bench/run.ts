@@ -5,7 +5,9 @@
  * --quick: fewer runs, RDN and LAM on a 16x16 LR image, no tfjs-cpu RDN gradient, 2000
  * training images (~2 min). --lr N (RDN LR size, default 64), --lam-lr N (default 32),
  * --train-images N (default 10000; 60000 is a full Fashion-MNIST epoch).
- * --only conv,lam,cls,rdn runs only the named sections (cls = IG and the training row).
+ * --only conv,lam,cli,cls,rdn,peers runs only the named sections (cls = IG and the training row).
+ * --profile prints (and writes to bench/profile-lam.json) a per-op profile of one LAM call;
+ * --profile-shapes splits its rows by input shapes.
  * --no-tfjs-lam skips the tfjs-cpu LAM row (one call of 2-3 minutes; also off under --quick).
  * SALIENT_CPU_GEMM=ts in the environment forces the pure-TypeScript GEMM kernel;
  * SALIENT_CPU_THREADS=1 keeps the wasm GEMM on one thread (default: a worker takes part of
@@ -21,6 +23,7 @@ import { runTorch, type Timing } from "./common.ts";
 import { formatConvTable, runConvBench, tfjsCpuVersion } from "./conv.ts";
 import { formatLamTable, runLamBench } from "./lam.ts";
 import { formatPeersTable, runPeersBench } from "./peers.ts";
+import { profileLam } from "./profile.ts";
 import { formatRdnTable, runRdnBench, TORCH_SCRIPT } from "./rdn.ts";
 
 const args = process.argv.slice(2);
@@ -58,6 +61,11 @@ const loadBefore = loadavg()[0];
 if (activeGemmImpl() === "wasm") await helperReady(gemmSimd());
 const gemmThreads = gemmThreadsActive() ? 2 : 1;
 log(`GEMM micro-kernel: ${activeGemmImpl()}, ${gemmThreads} thread(s) for large GEMM blocks`);
+// --profile: only the per-op profile of one LAM call (at --lam-lr), then exit.
+if (args.includes("--profile") || args.includes("--profile-shapes")) {
+  console.log((await profileLam(lamLr, args.includes("--profile-shapes"))).text);
+  process.exit(0);
+}
 // 10 warm-ups: with the wasm GEMM, the stride-2 row (phase split) is dominated by its JS loops
 // until V8 has optimised them, which takes more calls than the GEMM itself.
 const conv = want("conv") ? await runConvBench({ runs, warmup: quick ? 3 : 10 }) : [];

@@ -1,6 +1,8 @@
 /** The reverse sweep over a tape: accumulates cotangents from the output back to the sources. */
 import { shapeEq } from "../kernels/shape.ts";
 import { add } from "../ops/binary.ts";
+import type { TapeNode } from "./op.ts";
+import { activeProfiler } from "./profile.ts";
 import type { Tape } from "./tape.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -53,24 +55,43 @@ export function backward(
   const grads = new Cotangents(new Set([dy]));
   grads.set(y.id, dy);
   for (let i = tape.nodes.length - 1; i >= 0; i--) {
-    const { name, ctx, vjp } = tape.nodes[i];
+    const { name, ctx } = tape.nodes[i];
     const g = grads.get(ctx.out.id);
     if (!g) continue;
-    const thunks = vjp(g, ctx);
-    ctx.inputs.forEach((x, j) => {
-      const thunk = thunks[j];
-      if (!thunk || !tape.isTracked(x) || x.dtype !== "float32") return;
-      const gx = thunk();
-      if (!shapeEq(gx.shape, x.shape)) {
-        throw new Error(
-          `gradient rule of ${name} returned shape [${gx.shape}] for input ${j} of shape [${x.shape}]`,
-        );
+    const profiler = activeProfiler();
+    if (profiler === null) {
+      backwardNode(tape, grads, tape.nodes[i], g);
+    } else {
+      // The rule, its thunks and the cotangent sums, under the node's op name.
+      const t0 = performance.now();
+      profiler.depth++;
+      try {
+        backwardNode(tape, grads, tape.nodes[i], g);
+      } finally {
+        profiler.depth--;
+        profiler.add(profiler.label(name, ctx.inputs), "backward", performance.now() - t0);
       }
-      const prev = grads.get(x.id);
-      grads.set(x.id, prev ? add(prev, gx) : gx);
-      if (prev && gx !== g) gx.dispose();
-    });
+    }
     if (!wanted.has(ctx.out.id)) grads.drop(ctx.out.id);
   }
   return sources.map((s) => grads.get(s.id));
+}
+
+/** Runs one node's gradient rule and adds what it gives each tracked input to that input's sum. */
+function backwardNode(tape: Tape, grads: Cotangents, node: TapeNode, g: Tensor): void {
+  const { name, ctx, vjp } = node;
+  const thunks = vjp(g, ctx);
+  ctx.inputs.forEach((x, j) => {
+    const thunk = thunks[j];
+    if (!thunk || !tape.isTracked(x) || x.dtype !== "float32") return;
+    const gx = thunk();
+    if (!shapeEq(gx.shape, x.shape)) {
+      throw new Error(
+        `gradient rule of ${name} returned shape [${gx.shape}] for input ${j} of shape [${x.shape}]`,
+      );
+    }
+    const prev = grads.get(x.id);
+    grads.set(x.id, prev ? add(prev, gx) : gx);
+    if (prev && gx !== g) gx.dispose();
+  });
 }

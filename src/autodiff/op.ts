@@ -7,6 +7,7 @@ import type { OpAttrs, OpName } from "./op-attrs.ts";
 
 export type { OpName } from "./op-attrs.ts";
 
+import { activeProfiler } from "./profile.ts";
 import { resolveRule } from "./rule-set.ts";
 import { state } from "./state.ts";
 import { Tensor } from "./tensor.ts";
@@ -68,6 +69,29 @@ export function runOp<K extends OpName>(
   inputs: readonly Tensor[],
   attrs: OpAttrs[K],
 ): Tensor {
+  const profiler = activeProfiler();
+  if (profiler === null || profiler.depth > 0) return runOpTimed(def, inputs, attrs, null);
+  // Profiled: the forward's kernels under the op's name, the rest of runOp as engine time.
+  const t0 = performance.now();
+  const forward = { ms: 0 };
+  const label = profiler.label(def.name, inputs);
+  profiler.depth++;
+  try {
+    return runOpTimed(def, inputs, attrs, forward);
+  } finally {
+    profiler.depth--;
+    profiler.add(label, "forward", forward.ms);
+    profiler.add(label, "engine", performance.now() - t0 - forward.ms);
+  }
+}
+
+/** runOp's work; `forward`, when given, receives the forward's wall time. */
+function runOpTimed<K extends OpName>(
+  def: OpDef<K>,
+  inputs: readonly Tensor[],
+  attrs: OpAttrs[K],
+  forward: { ms: number } | null,
+): Tensor {
   for (const x of inputs) x.assertAlive(`use as input of ${def.name}`);
   const tapes =
     state.recordingPaused > 0
@@ -75,6 +99,7 @@ export function runOp<K extends OpName>(
       : state.tapes.filter((tape) => inputs.some((x) => tape.isTracked(x)));
   state.recordingPaused++;
   let res: ForwardResult;
+  const t0 = forward === null ? 0 : performance.now();
   try {
     res = tidy(() => {
       const r = def.forward(inputs, attrs);
@@ -82,6 +107,7 @@ export function runOp<K extends OpName>(
     });
   } finally {
     state.recordingPaused--;
+    if (forward !== null) forward.ms = performance.now() - t0;
   }
   const { out } = res;
   const saved = res.saved ?? [];
