@@ -365,6 +365,7 @@ export {
   causalEffectMap,
   strongestBlocks,
 } from "./attribution/sr/cem.ts";
+export { deepFeatures, defaultFeatureLayer, poolCells } from "./attribution/sr/deep-features.ts";
 export {
   contrastScores,
   type FaigOptions,
@@ -376,7 +377,23 @@ export {
   maskFilters,
   rankFilters,
 } from "./attribution/sr/faig.ts";
-export { fitGgd, type Ggd, ggdKl, type SrgaResult, srga } from "./attribution/sr/srga.ts";
+export {
+  fitGgd,
+  type Ggd,
+  ggdKl,
+  pca,
+  projectRows,
+  type SrgaResult,
+  srga,
+} from "./attribution/sr/srga.ts";
+export {
+  conditionalProbabilities,
+  nearestNeighbourAgreement,
+  squaredDistances,
+  type TsneOptions,
+  trustworthiness,
+  tsne,
+} from "./attribution/sr/tsne.ts";
 export { targetScores } from "./attribution/target.ts";
 export type {
   Attribution,
