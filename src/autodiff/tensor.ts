@@ -3,7 +3,7 @@
  * counted); every other op allocates. Values are read with `await t.data()`.
  */
 import type { Backend, DataHandle, DType, TensorInfo, TypedArray } from "../kernels/backend.ts";
-import { shapeEq } from "../kernels/shape.ts";
+import { shapeEq, sizeOf } from "../kernels/shape.ts";
 import { state } from "./state.ts";
 
 let nextId = 1;
@@ -40,7 +40,7 @@ export class Tensor implements TensorInfo {
     readonly shape: readonly number[],
     readonly dtype: DType,
   ) {
-    this.size = shape.reduce((a, b) => a * b, 1);
+    this.size = sizeOf(shape);
     state.onCreate(this);
   }
 
@@ -79,7 +79,7 @@ export class Tensor implements TensorInfo {
     const nest = (off: number, dims: readonly number[]): unknown => {
       if (dims.length === 0) return v[off];
       const [d, ...rest] = dims;
-      const step = rest.reduce((a, b) => a * b, 1);
+      const step = sizeOf(rest);
       return Array.from({ length: d }, (_, i) => nest(off + i * step, rest));
     };
     return nest(0, this.shape);

@@ -1,8 +1,10 @@
 /** Making tensors: from values, constants, and seeded random draws. */
+
 import { backendOf, checkShape, fromHandle } from "../autodiff/make.ts";
 import { state } from "../autodiff/state.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import type { DType, TypedArray } from "../kernels/backend.ts";
+import { sizeOf } from "../kernels/shape.ts";
 import { Random } from "../random.ts";
 
 type NestedNumbers = number | readonly NestedNumbers[];
@@ -32,7 +34,7 @@ export function tensor(
   const s =
     shape ?? (ArrayBuffer.isView(values) ? [flat.length] : inferShape(values as NestedNumbers));
   checkShape("tensor", s);
-  const n = s.reduce((a, b) => a * b, 1);
+  const n = sizeOf(s);
   if (n !== flat.length) {
     throw new Error(`tensor: ${flat.length} values do not fill shape [${s}] (${n} elements)`);
   }
@@ -96,7 +98,7 @@ export function randomUniform(
   const r = rng(o);
   const lo = o.low ?? 0;
   const hi = o.high ?? 1;
-  const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const v = new Float32Array(sizeOf(shape));
   for (let i = 0; i < v.length; i++) v[i] = lo + (hi - lo) * r.uniform();
   return tensor(v, shape);
 }
@@ -113,7 +115,7 @@ export function randomNormal(
   const r = rng(o);
   const m = o.mean ?? 0;
   const s = o.std ?? 1;
-  const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const v = new Float32Array(sizeOf(shape));
   for (let i = 0; i < v.length; i++) v[i] = m + s * r.normal();
   return tensor(v, shape);
 }

@@ -3,7 +3,7 @@
 import { backendOf, fromHandle, requireFloat } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
-import { broadcastShapes } from "../kernels/shape.ts";
+import { broadcastShapes, sizeOf } from "../kernels/shape.ts";
 import { add } from "./binary.ts";
 import { broadcastTo } from "./broadcast.ts";
 import { sum } from "./reduce.ts";
@@ -61,9 +61,9 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
       `matmul: batch dimensions [${batchA}] of [${a.shape}] and [${batchB}] of [${b.shape}] cannot be broadcast together`,
     );
   }
-  const nb = batch.reduce((p, d) => p * d, 1);
+  const nb = sizeOf(batch);
   const as3 = (x: Tensor, own: readonly number[]) => {
-    const ownN = own.reduce((p, d) => p * d, 1);
+    const ownN = sizeOf(own);
     if (ownN === nb || ownN === 1) return reshape(x, [ownN, ...x.shape.slice(-2)]);
     return reshape(broadcastTo(x, [...batch, ...x.shape.slice(-2)]), [nb, ...x.shape.slice(-2)]);
   };

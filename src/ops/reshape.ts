@@ -1,7 +1,9 @@
 /** Reshape and its relatives: views that share storage with their input. */
+
 import { checkShape, normalizeAxes } from "../autodiff/make.ts";
 import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import { Tensor } from "../autodiff/tensor.ts";
+import { sizeOf } from "../kernels/shape.ts";
 
 export const reshapeOp: OpDef<"reshape"> = defineOp({
   name: "reshape",
@@ -37,7 +39,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     s[free] = x.size / known;
   }
   checkShape("reshape", s);
-  const n = s.reduce((a, b) => a * b, 1);
+  const n = sizeOf(s);
   if (n !== x.size) {
     throw new Error(
       `reshape: cannot reshape [${x.shape}] (${x.size} elements) to [${shape}] (${n} elements)`,
@@ -61,7 +63,7 @@ export function flatten(x: Tensor, start = 1, end = -1): Tensor {
   const [b] = normalizeAxes("flatten", [end], x.rank);
   if (a > b)
     throw new Error(`flatten: start axis ${start} is after end axis ${end} of [${x.shape}]`);
-  const mid = x.shape.slice(a, b + 1).reduce((p, d) => p * d, 1);
+  const mid = sizeOf(x.shape.slice(a, b + 1));
   return reshape(x, [...x.shape.slice(0, a), mid, ...x.shape.slice(b + 1)]);
 }
 

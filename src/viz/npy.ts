@@ -3,9 +3,10 @@
  * uint16 header length, then a Python dict literal padded with spaces and a final newline so the
  * data starts at a multiple of 64 bytes, then the little-endian float32 data (C order).
  */
+import { sizeOf } from "../kernels/shape.ts";
 
 export function encodeNpy(values: Float32Array, shape: readonly number[]): Uint8Array {
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = sizeOf(shape);
   if (count !== values.length)
     throw new Error(`encodeNpy: ${values.length} values do not fill shape [${shape}]`);
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
@@ -47,7 +48,7 @@ export function decodeNpy(
     .map((s) => s.trim())
     .filter(Boolean)
     .map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = sizeOf(shape);
   if (bytes.length - start < count * 4)
     throw new Error(`${name}: ${bytes.length - start} data bytes for ${count} float32 values`);
   const values = new Float32Array(count);

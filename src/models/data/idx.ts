@@ -1,4 +1,5 @@
 /** The IDX format of (Fashion-)MNIST: a big-endian header of dimensions, then uint8 data. */
+import { sizeOf } from "../../kernels/shape.ts";
 export interface IdxArray {
   shape: number[];
   data: Uint8Array;
@@ -18,7 +19,7 @@ export function parseIdx(bytes: Uint8Array, name = "IDX file"): IdxArray {
   if (bytes.length < header)
     throw new Error(`${name}: truncated header (${bytes.length} < ${header} bytes)`);
   const shape = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = sizeOf(shape);
   if (bytes.length !== header + n) {
     throw new Error(
       `${name}: expected ${header + n} bytes for shape [${shape}], got ${bytes.length} (truncated or corrupt)`,

@@ -5,7 +5,7 @@
  */
 
 import { Tensor } from "../../../autodiff/tensor.ts";
-import { broadcastShapes, stridesOf } from "../../../kernels/shape.ts";
+import { broadcastShapes, sizeOf, stridesOf } from "../../../kernels/shape.ts";
 import { tensor } from "../../../ops/creation.ts";
 import { checkedElements, formatShape } from "./sizes.ts";
 
@@ -31,7 +31,7 @@ export class HostArray {
     readonly shape: readonly number[],
     readonly data: Float64Array,
   ) {
-    this.size = shape.reduce((a, b) => a * b, 1);
+    this.size = sizeOf(shape);
     if (data.length !== this.size) {
       throw new Error(`host array: ${data.length} values for shape ${formatShape(shape)}`);
     }
@@ -175,7 +175,7 @@ export function hostTake(
 export function hostConcat(xs: readonly HostArray[], axis: number, where: string): HostArray {
   const shape = [...xs[0].shape];
   shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
-  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const outer = sizeOf(shape.slice(0, axis));
   const out = new Float64Array(checkedElements(where, "the result", shape));
   let p = 0;
   for (let o = 0; o < outer; o++) {

@@ -4,8 +4,10 @@
  * computations run on the host. Unsupported ops and attributes are refused when the model is
  * loaded, naming the op and the node.
  */
+
 import { Tensor, type Variable } from "../../../autodiff/tensor.ts";
 import { tidy } from "../../../autodiff/tidy.ts";
+import { sizeOf } from "../../../kernels/shape.ts";
 import { tensor } from "../../../ops/creation.ts";
 import { Module, type StateDict } from "../../nn/module.ts";
 import { applyTap, tapActive } from "../../nn/taps.ts";
@@ -303,7 +305,7 @@ export class OnnxModel extends Module {
             throw new Error(`${p.where}: produced no value for output ${k} ("${name}")`);
           // Ops check the sizes they compute before allocating; this catches any that grew
           // through a path without such a check, before later nodes build on it.
-          const size = v.shape.reduce((a, b) => a * b, 1);
+          const size = sizeOf(v.shape);
           checkLimit(
             p.where,
             `the element count of output "${name}" ${formatShape(v.shape)} (a graph intermediate)`,

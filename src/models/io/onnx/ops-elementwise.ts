@@ -1,7 +1,7 @@
 /** Elementwise ONNX ops: activations, arithmetic with NumPy broadcasting, comparisons. */
 
 import type { Tensor } from "../../../autodiff/tensor.ts";
-import { broadcastShapes } from "../../../kernels/shape.ts";
+import { broadcastShapes, sizeOf } from "../../../kernels/shape.ts";
 import { preluBroadcast } from "../../../ops/activations.ts";
 import {
   add,
@@ -130,10 +130,7 @@ function dropout(ctx: OpContext): (Value | undefined)[] {
     );
   const x = ctx.value(0);
   if (!ctx.wants(1)) return [x];
-  return [
-    x,
-    HostArray.of("bool", x.shape, new Float64Array(x.shape.reduce((a, b) => a * b, 1)).fill(1)),
-  ];
+  return [x, HostArray.of("bool", x.shape, new Float64Array(sizeOf(x.shape)).fill(1))];
 }
 
 const LEAKY = ["alpha"];

@@ -1,5 +1,7 @@
 /** Dense layers, normalisation, softmax, reductions and depth/space rearrangements. */
+
 import type { Tensor } from "../../../autodiff/tensor.ts";
+import { sizeOf } from "../../../kernels/shape.ts";
 import { add, div, mul, sub } from "../../../ops/binary.ts";
 import { linear, matmul } from "../../../ops/matmul.ts";
 import { batchNorm, batchNormTrain } from "../../../ops/norm.ts";
@@ -64,7 +66,7 @@ function softmaxLike(f: (x: Tensor, axis: number) => Tensor) {
     const x = ctx.tensor(0);
     if (ctx.opset >= 13) return f(x, ctx.axis(ctx.attrs.int("axis", -1), x.rank));
     const ax = x.rank === 0 ? 0 : ctx.axis(ctx.attrs.int("axis", 1), x.rank);
-    const outer = x.shape.slice(0, ax).reduce((p, d) => p * d, 1);
+    const outer = sizeOf(x.shape.slice(0, ax));
     return reshape(f(reshape(x, [outer, x.size / outer]), 1), x.shape);
   };
 }

@@ -2,7 +2,7 @@
  * Layout and shape ops. Each works on engine tensors (differentiable) and on host arrays, so the
  * integer shape arithmetic exporters emit (Shape -> Gather -> Concat -> Reshape) stays exact.
  */
-import { broadcastShapes } from "../../../kernels/shape.ts";
+import { broadcastShapes, sizeOf } from "../../../kernels/shape.ts";
 import { equal, mul, sub } from "../../../ops/binary.ts";
 import { broadcastTo } from "../../../ops/broadcast.ts";
 import { concat } from "../../../ops/concat.ts";
@@ -37,7 +37,7 @@ function reshapeOp(ctx: OpContext): Value {
   const x = ctx.value(0);
   const spec = ctx.opset >= 5 ? ctx.ints(1) : ctx.attrs.ints("shape");
   if (!spec) ctx.fail("no target shape");
-  const size = x.shape.reduce((a, b) => a * b, 1);
+  const size = sizeOf(x.shape);
   const from = `${formatShape(x.shape)} (${size} elements)`;
   const refuse = (why: string): never =>
     ctx.fail(`cannot reshape input ${from} to ${formatShape(spec)}: ${why}`);
@@ -57,7 +57,7 @@ function reshapeOp(ctx: OpContext): Value {
       refuse(`-1 cannot be inferred (the other dimensions hold ${known} elements)`);
     shape[free] = size / known;
   }
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = sizeOf(shape);
   if (n !== size) refuse(`the target holds ${n} elements`);
   return withShape(x, shape);
 }
@@ -68,8 +68,8 @@ function flattenOp(ctx: OpContext): Value {
   if (axis < 0) axis += x.shape.length;
   if (axis < 0 || axis > x.shape.length)
     ctx.fail(`axis ${ctx.attrs.int("axis", 1)} is out of range for ${formatShape(x.shape)}`);
-  const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = x.shape.slice(axis).reduce((a, b) => a * b, 1);
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const inner = sizeOf(x.shape.slice(axis));
   return withShape(x, [outer, inner]);
 }
 
@@ -117,7 +117,7 @@ function concatOp(ctx: OpContext): Value {
   const axis = ctx.axis(ctx.attrs.int("axis", Number.NaN), xs[0].shape.length);
   if (xs.every((v) => v instanceof HostArray))
     return hostConcat(xs as HostArray[], axis, ctx.where);
-  const nonEmpty = xs.filter((v) => v.shape.reduce((a, b) => a * b, 1) > 0);
+  const nonEmpty = xs.filter((v) => sizeOf(v.shape) > 0);
   return concat((nonEmpty.length ? nonEmpty : xs).map(toTensor), axis);
 }
 
@@ -318,6 +318,6 @@ export const shapeOps: Record<string, OpSpec> = {
   Shape: { attrs: ["start", "end"], run: shapeOp },
   Size: {
     attrs: [],
-    run: (ctx) => HostArray.of("int64", [], [ctx.value(0).shape.reduce((a, b) => a * b, 1)]),
+    run: (ctx) => HostArray.of("int64", [], [sizeOf(ctx.value(0).shape)]),
   },
 };

@@ -2,6 +2,7 @@
  * ONNX protobuf messages (the fields the importer reads), decoded with the small wire reader, and
  * tensor payloads (raw_data or the typed repeated fields) decoded into host arrays.
  */
+import { sizeOf } from "../../../kernels/shape.ts";
 import { decodeNumbers, type StoredDType } from "../dtypes.ts";
 import { checkLimit } from "../limits.ts";
 import { OnnxUnsupportedError } from "./errors.ts";
@@ -263,7 +264,7 @@ export function decodeTensor(t: TensorProto, what = `tensor "${t.name ?? ""}"`):
   const shape = t.dims ?? [];
   if (!shape.every((d) => Number.isInteger(d) && d >= 0))
     throw new Error(`${what}: invalid dims [${shape}] (dimensions must be non-negative integers)`);
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = sizeOf(shape);
   checkLimit(what, `the element count of dims [${shape}]`, n, "maxTensorElements");
   let data: Float64Array;
   if (t.rawData && t.rawData.length > 0) data = decodeRaw(t.dataType!, t.rawData, n, what);

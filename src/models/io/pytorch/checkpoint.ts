@@ -9,6 +9,7 @@
  * maxTensorElements, and in total to the storages' own elements plus maxTensorElements (a
  * stride-0 view or one storage shared by many keys would otherwise multiply a small file).
  */
+import { sizeOf } from "../../../kernels/shape.ts";
 import { DTYPE_BYTES, decodeFloat32, type StoredDType } from "../dtypes.ts";
 import { checkLimit, withSourceName } from "../limits.ts";
 import type { WeightEntry, WeightMap } from "../weights.ts";
@@ -103,7 +104,7 @@ class ElementBudget {
 
 /** The element count of a tensor of `size`, refused past maxTensorElements. */
 function elementCount(size: readonly number[], what: string): number {
-  const n = size.reduce((a, b) => a * b, 1);
+  const n = sizeOf(size);
   checkLimit(what, `the element count of size [${size.slice(0, 8)}]`, n, "maxTensorElements");
   return n;
 }

@@ -5,6 +5,7 @@
  * min + scale, or float16) are expanded to float32. Names and dtypes read from the manifest
  * index tables by own property only, and element counts are bounded before anything is decoded.
  */
+import { sizeOf } from "../../../kernels/shape.ts";
 import { halfToFloat } from "../dtypes.ts";
 import { checkLimit, ownLookup, quoteBounded } from "../limits.ts";
 
@@ -108,7 +109,7 @@ export function readTfjsWeights(
           `${where}: weight ${label(w)} has an invalid shape (expected non-negative integers)`,
         );
       }
-      const n = w.shape.reduce((a, b) => a * b, 1);
+      const n = sizeOf(w.shape);
       checkLimit(`${where}: weight ${label(w)}`, "the element count", n, "maxTensorElements");
       const len = n * bytesPer(w, where);
       if (offset + len > data.length) {
