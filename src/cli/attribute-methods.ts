@@ -578,12 +578,8 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
 export function checkMethodFlags(opt: (name: string) => string | undefined): void {
   choiceFlag("base-method", opt("base-method"), Object.keys(BASES), "gradient");
   // smoothgrad, extremal-perturbation and igos++ each read --variant with their own words.
-  choiceFlag(
-    "variant",
-    opt("variant"),
-    ["mean", "squared", "vargrad", "preserve", "delete", "dual", "igos++", "igos"],
-    "mean",
-  );
+  const variants = VARIANT_WORDS[opt("method") ?? ""] ?? ["mean", "squared", "vargrad"];
+  choiceFlag("variant", opt("variant"), variants, variants[0]);
   areasOf(opt("areas"));
   choiceFlag("quadrature", opt("quadrature"), QUADRATURE_RULES, "gausslegendre");
   pairOf("window", opt("window"));
@@ -600,6 +596,12 @@ export function checkMethodFlags(opt: (name: string) => string | undefined): voi
     intFlag("segments", m[2], 1);
   }
 }
+
+/** The --variant words of the methods other than smoothgrad. */
+const VARIANT_WORDS: Record<string, string[]> = {
+  "extremal-perturbation": ["preserve", "delete", "dual"],
+  "igos++": ["igos++", "igos"],
+};
 
 /** --areas a,b,...: fractions in (0, 1) (default 0.1). */
 function areasOf(v: string | undefined): number[] {
