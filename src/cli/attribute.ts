@@ -454,6 +454,16 @@ export function render(
   return enlarge(blend(base, heat, numFlag("alpha", v.alpha, 0.5)), zoom);
 }
 
+/** The registry entry of --method NAME, or a UsageError listing the methods (with a suggestion). */
+export function methodEntry(name: string): MethodEntry {
+  const entry = METHODS[name];
+  if (!entry)
+    throw new UsageError(
+      `unknown method "${name}"${didYouMean(name, Object.keys(METHODS), (s) => `"${s}"`)} (known: ${Object.keys(METHODS).join(", ")}; see salient methods)`,
+    );
+  return entry;
+}
+
 export interface AttributeSummary {
   method: string;
   model: string;
@@ -473,11 +483,7 @@ export async function runAttribute(
 ): Promise<AttributeSummary> {
   const values = parseFlags(ATTRIBUTE_SPEC, args);
   const method = values.method!;
-  const entry = METHODS[method];
-  if (!entry)
-    throw new UsageError(
-      `unknown method "${method}"${didYouMean(method, Object.keys(METHODS), (s) => `"${s}"`)} (known: ${Object.keys(METHODS).join(", ")}; see salient methods)`,
-    );
+  const entry = methodEntry(method);
   checkFlags(values);
   const prefix = outPrefix(values.out!, [".npy", ".png"]);
   const p = await prepare(values, entry);

@@ -7,16 +7,15 @@
 
 import { type Box, THRESHOLD_RULES, thresholdBox } from "../attribution/localisation/boxes.ts";
 import { graphCutSegment } from "../attribution/localisation/graph-cut.ts";
+import { type CommandSpec, choiceFlag, numberFlag, parseFlags, UsageError } from "./args.ts";
 import {
-  type CommandSpec,
-  choiceFlag,
-  didYouMean,
-  numberFlag,
-  parseFlags,
-  UsageError,
-} from "./args.ts";
-import { attributeWith, COMMON_FLAGS, checkFlags, METHOD_FLAGS, prepare } from "./attribute.ts";
-import { METHODS } from "./attribute-methods.ts";
+  attributeWith,
+  COMMON_FLAGS,
+  checkFlags,
+  METHOD_FLAGS,
+  methodEntry,
+  prepare,
+} from "./attribute.ts";
 
 export const LOCALIZE_RULES = [...THRESHOLD_RULES, "graphcut"] as const;
 export type LocalizeRule = (typeof LOCALIZE_RULES)[number];
@@ -99,11 +98,7 @@ export async function runLocalize(
 ): Promise<LocalizeSummary> {
   const values = parseFlags(LOCALIZE_SPEC, args);
   const method = values.method!;
-  const entry = METHODS[method];
-  if (!entry)
-    throw new UsageError(
-      `unknown method "${method}"${didYouMean(method, Object.keys(METHODS), (s) => `"${s}"`)} (known: ${Object.keys(METHODS).join(", ")}; see salient methods)`,
-    );
+  const entry = methodEntry(method);
   if (entry.noImage)
     throw new UsageError(`${method} makes an image, not a map of one; pick another method`);
   const rule = choiceFlag("rule", values.rule, LOCALIZE_RULES, "energy");
