@@ -6,11 +6,11 @@
  * path images and increments built on the host as bench/tfjs-rdn.ts does, so PyTorch's time
  * leaves out the path and model loading; its process start is not timed either). Start-up:
  * `salient lam --help` and the time from spawn to the first path batch (SALIENT_PROGRESS=lines).
- * The CLI is bundled into one file for the bench (dist/ is rebuilt by other work while a bench
- * runs); the map it writes is compared with PyTorch's before anything is timed.
+ * The CLI is bundled for the bench (dist/ may be rebuilt while a bench runs), split at its
+ * lazy command imports as dist/cli.js is; the map it writes is compared with PyTorch's before anything is timed.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { encodePng } from "../src/viz/image-io-node.ts";
@@ -63,22 +63,27 @@ export function rdnLikeOnnx(): { onnx: string; state: string; params: number } |
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
-/** Bundles src/cli/main.ts where Node still finds the project's packages (external). */
+/**
+ * Bundles src/cli/main.ts where Node still finds the project's packages (external), split at
+ * its dynamic imports so that, as with dist/cli.js, a command loads only its own modules.
+ */
 async function bundleCli(): Promise<string> {
-  const dir = join(process.cwd(), "node_modules", ".cache", "salient-bench");
-  mkdirSync(dir, { recursive: true });
-  const outfile = join(dir, "cli.mjs");
+  const outdir = join(process.cwd(), "node_modules", ".cache", "salient-bench", "cli");
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
   await build({
-    entryPoints: [join(process.cwd(), "src/cli/main.ts")],
-    outfile,
+    entryPoints: { main: join(process.cwd(), "src/cli/main.ts") },
+    outdir,
+    outExtension: { ".js": ".mjs" },
     bundle: true,
+    splitting: true,
     format: "esm",
     platform: "node",
     target: "es2022",
     packages: "external",
     logLevel: "warning",
   });
-  return outfile;
+  return join(outdir, "main.mjs");
 }
 
 /** One process: wall ms to exit and to its first path-step progress line. */

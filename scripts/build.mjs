@@ -72,9 +72,14 @@ const useLibrary = {
   },
 };
 
+// Split at the CLI's lazy command imports: a command loads only its own modules (and the library
+// modules they import). The chunks sit next to cli.js so that the library imports the plugin
+// keeps as "./..." resolve from them as well.
 await build({
-  entryPoints: [join(src, "cli/main.ts")],
-  outfile: join(out, "cli.js"),
+  entryPoints: { cli: join(src, "cli/main.ts") },
+  outdir: out,
+  splitting: true,
+  chunkNames: "cli-[name]-[hash]",
   bundle: true,
   format: "esm",
   target: "es2022",

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { flag } from "../../src/cli/args.ts";
-import { COMMANDS, runCli } from "../../src/cli/cli.ts";
+import { COMMANDS, loadCommands, runCli } from "../../src/cli/cli.ts";
 
 async function cli(...argv: string[]) {
   let out = "";
@@ -46,7 +46,7 @@ describe("help and version", () => {
   });
 
   test("every command has --help: exit 0, its usage, each flag with its default", async () => {
-    for (const [name, { spec }] of Object.entries(COMMANDS)) {
+    for (const [name, { spec }] of Object.entries(await loadCommands())) {
       const r = await cli(name, "--help");
       expect(r.code, name).toBe(0);
       expect(r.out.startsWith(`usage: salient ${name}`), name).toBe(true);
