@@ -4,7 +4,7 @@
  * its CLI defaults, target = the predicted class. Run: npx esbuild bench/methods.ts --bundle --platform=node --format=esm
  * --outfile=dist/bench-methods.mjs --packages=external && node dist/bench-methods.mjs [--runs N]
  */
-import { METHODS } from "../src/cli/attribute-methods.ts";
+import { METHODS } from "../src/attribution/registry.ts";
 import { loadFashionCnn } from "../src/models/classifiers/fashion-cnn.ts";
 import { SmallCnn } from "../src/models/classifiers/small-cnn.ts";
 import { loadFashionMnist } from "../src/models/data/fashion-mnist-node.ts";

@@ -11,22 +11,6 @@ import { build } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-/**
- * The method registry shares the CLI's flag checks and model resolution, whose modules import
- * Node built-ins (node:util for parseArgs, node:fs for model files); the explorer never parses a
- * command line or reads a path, so the browser bundle gets a stand-in that fails if ever called.
- */
-const browserStandIns = {
-  name: "browser-stand-ins",
-  setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: "stand-in" }));
-    b.onLoad({ filter: /.*/, namespace: "stand-in" }, (args) => ({
-      contents: `module.exports = new Proxy({}, { get: (_, key) => key === "__esModule" ? false : () => { throw new Error(${JSON.stringify(args.path)} + "." + String(key) + " is not available in the browser"); } });`,
-      loader: "js",
-    }));
-  },
-};
-
 export async function buildApp(out = join(root, "dist", "app")) {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -42,7 +26,6 @@ export async function buildApp(out = join(root, "dist", "app")) {
     target: "es2022",
     minify: true,
     sourcemap: false,
-    plugins: [browserStandIns],
     logLevel: "warning",
   });
   for (const f of ["index.html", "style.css"]) copyFileSync(join(root, "web/app", f), join(out, f));

@@ -338,6 +338,10 @@ export {
 // ---- Attribution metrics ----
 export * from "./attribution/metrics/index.ts";
 export {
+  type NumberRule,
+  UsageError,
+} from "./attribution/option-values.ts";
+export {
   type IntegrateOptions,
   integratePath,
   type PathIntegral,
@@ -351,6 +355,16 @@ export {
   quadrature,
 } from "./attribution/path/quadrature.ts";
 export { PRESETS, type Preset, type PresetName, preset } from "./attribution/presets.ts";
+// The method registry: every method by name with its options as data (what `salient attribute`,
+// `salient methods` and the explorer run).
+export {
+  checkMethodOptions,
+  METHODS,
+  type MethodContext,
+  type MethodEntry,
+  type MethodOption,
+  optionText,
+} from "./attribution/registry.ts";
 export {
   type FelzenszwalbOptions,
   felzenszwalbSegments,

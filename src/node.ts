@@ -2,16 +2,15 @@
  * salient/node: what needs Node's file system. PNG/JPEG files, the assets shipped in the package,
  * models from files and folders (ONNX, weights, tfjs layers-models), the UpscalerJS packages
  * (optional peer dependencies: `npm install @upscalerjs/esrgan-slim`, or a folder of your own),
- * the Fashion-MNIST IDX reader, tiled upscaling of large images and the CLI's method registry.
+ * the Fashion-MNIST IDX reader, and tiled upscaling of large images.
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadOnnx, type OnnxModel } from "./models/io/onnx/model.ts";
 
-// The method registry `salient attribute` and `salient methods` use: every method by name, with
-// its options (here rather than in the root entry because it shares the CLI's flag parsing).
-export { METHODS, type MethodContext, type MethodEntry } from "./cli/attribute-methods.ts";
+// The method registry, also in the root entry (kept here for code that imported it from salient/node).
+export { METHODS, type MethodContext, type MethodEntry } from "./attribution/registry.ts";
 export {
   FASHION_MNIST_DIR,
   type LabelledImages,

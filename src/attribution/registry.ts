@@ -1,58 +1,65 @@
 /**
- * The methods `salient attribute` runs: name, options, and how command-line values become the
- * library call. `salient methods` prints this table.
+ * The attribution methods by name, each with its options as data and a runner that turns option
+ * values (already read from a command line or a page's inputs, as text) into the library call.
+ * `salient attribute`/`gallery`/`batch` and the explorer run methods through this table, and
+ * `salient methods` prints it. No platform APIs: reading a baseline image file is the caller's
+ * (MethodContext.readBaseline).
  */
-import { type BaselineSpec, makeBaseline } from "../attribution/baselines.ts";
-import { blurIg } from "../attribution/methods/blur-ig.ts";
+
+import type { Tensor } from "../autodiff/tensor.ts";
+import type { Module } from "../models/nn/module.ts";
+import { concat } from "../ops/concat.ts";
+import { LRP_COMPOSITES, type LrpComposite } from "../rules/lrp.ts";
+import { type BaselineSpec, makeBaseline } from "./baselines.ts";
+import { blurIg } from "./methods/blur-ig.ts";
 import {
   ablationCam,
   eigenCam,
   type PerturbationCamOptions,
   scoreCam,
-} from "../attribution/methods/cam-family.ts";
-import { classModelVisualization } from "../attribution/methods/class-model.ts";
-import { deepLift, deepLiftShap } from "../attribution/methods/deeplift.ts";
+} from "./methods/cam-family.ts";
+import { classModelVisualization } from "./methods/class-model.ts";
+import { deepLift, deepLiftShap } from "./methods/deeplift.ts";
+import { type ExtremalVariant, extremalPerturbation } from "./methods/extremal-perturbation.ts";
+import { featureAblation } from "./methods/feature-ablation.ts";
+import { fullGrad, fullGradBiases } from "./methods/fullgrad.ts";
+import { type CamVariant, camMethod } from "./methods/grad-cam.ts";
+import { gradient, saliency } from "./methods/gradient.ts";
+import { gradientShap } from "./methods/gradient-shap.ts";
+import { deconvnet, guidedBackprop } from "./methods/guided-backprop.ts";
+import { guidedGradCam } from "./methods/guided-grad-cam.ts";
+import { guidedIg } from "./methods/guided-ig.ts";
+import { igos } from "./methods/igos.ts";
+import { inputXGradient } from "./methods/input-x-gradient.ts";
+import { integratedGradients } from "./methods/integrated-gradients.ts";
+import { kernelShap } from "./methods/kernel-shap.ts";
+import { lime } from "./methods/lime.ts";
+import { lrp } from "./methods/lrp.ts";
+import { meaningfulPerturbation } from "./methods/meaningful-perturbation.ts";
+import { occlusion } from "./methods/occlusion.ts";
+import { rise } from "./methods/rise.ts";
+import { type NoiseVariant, smoothGrad } from "./methods/smooth-grad.ts";
+import { xrai } from "./methods/xrai.ts";
 import {
-  type ExtremalVariant,
-  extremalPerturbation,
-} from "../attribution/methods/extremal-perturbation.ts";
-import { featureAblation } from "../attribution/methods/feature-ablation.ts";
-import { fullGrad, fullGradBiases } from "../attribution/methods/fullgrad.ts";
-import { type CamVariant, camMethod } from "../attribution/methods/grad-cam.ts";
-import { gradient, saliency } from "../attribution/methods/gradient.ts";
-import { gradientShap } from "../attribution/methods/gradient-shap.ts";
-import { deconvnet, guidedBackprop } from "../attribution/methods/guided-backprop.ts";
-import { guidedGradCam } from "../attribution/methods/guided-grad-cam.ts";
-import { guidedIg } from "../attribution/methods/guided-ig.ts";
-import { igos } from "../attribution/methods/igos.ts";
-import { inputXGradient } from "../attribution/methods/input-x-gradient.ts";
-import { integratedGradients } from "../attribution/methods/integrated-gradients.ts";
-import { kernelShap } from "../attribution/methods/kernel-shap.ts";
-import { lime } from "../attribution/methods/lime.ts";
-import { lrp } from "../attribution/methods/lrp.ts";
-import { meaningfulPerturbation } from "../attribution/methods/meaningful-perturbation.ts";
-import { occlusion } from "../attribution/methods/occlusion.ts";
-import { rise } from "../attribution/methods/rise.ts";
-import { type NoiseVariant, smoothGrad } from "../attribution/methods/smooth-grad.ts";
-import { xrai } from "../attribution/methods/xrai.ts";
-import { QUADRATURE_RULES, type QuadratureRule } from "../attribution/path/quadrature.ts";
-import type { Preset } from "../attribution/presets.ts";
-import { gridSegments } from "../attribution/segments/grid.ts";
-import { slicSegments } from "../attribution/segments/slic.ts";
-import type { Attribution, AttributionMethod, Model, Target } from "../attribution/types.ts";
-import type { Tensor } from "../autodiff/tensor.ts";
-import type { Module } from "../models/nn/module.ts";
-import { concat } from "../ops/concat.ts";
-import { zeros } from "../ops/creation.ts";
-import { LRP_COMPOSITES, type LrpComposite } from "../rules/lrp.ts";
-import { choiceFlag, flag, intFlag, numberFlag, numFlag, UsageError } from "./args.ts";
-import { parseGrid } from "./layers.ts";
+  choiceFlag,
+  flag,
+  intFlag,
+  numberFlag,
+  numFlag,
+  parseGrid,
+  UsageError,
+} from "./option-values.ts";
+import { QUADRATURE_RULES, type QuadratureRule } from "./path/quadrature.ts";
+import type { Preset } from "./presets.ts";
+import { gridSegments } from "./segments/grid.ts";
+import { slicSegments } from "./segments/slic.ts";
+import type { Attribution, AttributionMethod, Model, Target } from "./types.ts";
 
 export interface MethodContext {
   model: Model;
   x: Tensor;
   target: number;
-  /** Parsed option values by flag name (without --). */
+  /** Option values by name (a MethodOption's name, the CLI flag without --); undefined when not given. */
   opt: (name: string) => string | undefined;
   preset: Preset | null;
   /** The model as a module, for methods that read its parameters (FullGrad's biases). */
@@ -65,9 +72,27 @@ export interface MethodContext {
   seed: number;
 }
 
+/** One option a method reads, as data: `--name value (default, note)` in `salient methods`. */
+export interface MethodOption {
+  /** The CLI flag without "--", and the explorer's input name. */
+  name: string;
+  /** What a value looks like: "N", "F", "NAME", or the allowed words joined by "|". */
+  value: string;
+  /** The default as text, where there is one fixed default. */
+  default?: string;
+  /** A remark shown after the default ("relative to the input range"). */
+  note?: string;
+}
+
+/** "--name VALUE (default, note)", as `salient methods` and the explorer show an option. */
+export function optionText(o: MethodOption): string {
+  const paren = [o.default, o.note].filter((t) => t !== undefined).join(", ");
+  return `--${o.name} ${o.value}${paren ? ` (${paren})` : ""}`;
+}
+
 export interface MethodEntry {
   summary: string;
-  options: string[];
+  options: readonly MethodOption[];
   /** Computed at a layer, upsampled to the input ([1, 1, H, W]). */
   layerMap?: boolean;
   /** Runs without --image (class model visualisation). */
@@ -131,7 +156,7 @@ const gridOption = (c: MethodContext) => {
 
 const cam = (variant: CamVariant): MethodEntry => ({
   summary: `${variant} on a named layer (ReLU'd, upsampled bilinearly to the input)`,
-  options: ["--layer NAME"],
+  options: [{ name: "layer", value: "NAME" }],
   layerMap: true,
   sign: "positive",
   run: (c) =>
@@ -166,7 +191,10 @@ const perturbationCamEntry = (
   ) => Promise<Attribution<Record<string, unknown>>>,
 ): MethodEntry => ({
   summary,
-  options: ["--layer NAME", "--batch-size N"],
+  options: [
+    { name: "layer", value: "NAME" },
+    { name: "batch-size", value: "N" },
+  ],
   layerMap: true,
   sign: "positive",
   run: (c) =>
@@ -220,20 +248,26 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   },
   deeplift: {
     summary: "DeepLIFT, Rescale rule (Captum's DeepLift): (x - baseline) * multipliers",
-    options: ["--baseline black|white|blur|noise|FILE.png (black)"],
+    options: [{ name: "baseline", value: "black|white|blur|noise|FILE.png", default: "black" }],
     sign: "all",
     run: (c) => deepLift(c.model, c.x, c.target, { baseline: baselineOf(c) }),
   },
   "deeplift-shap": {
     summary: "DeepLiftShap: DeepLIFT averaged over a baseline distribution",
-    options: ["--baselines A.png,B.png|noise:N (noise:8)", "--seed N"],
+    options: [
+      { name: "baselines", value: "A.png,B.png|noise:N", default: "noise:8" },
+      { name: "seed", value: "N" },
+    ],
     sign: "all",
     run: (c) => deepLiftShap(c.model, c.x, c.target, { baselines: baselinesOf(c) }),
   },
   lrp: {
     summary:
       "layer-wise relevance propagation with a Zennit composite (default: epsilon everywhere)",
-    options: [`--composite ${LRP_COMPOSITES.join("|")} (epsilon)`, "--epsilon F (1e-6)"],
+    options: [
+      { name: "composite", value: LRP_COMPOSITES.join("|"), default: "epsilon" },
+      { name: "epsilon", value: "F", default: "1e-6" },
+    ],
     sign: "all",
     run: (c) =>
       lrp(c.model, c.x, c.target, {
@@ -278,7 +312,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   },
   "guided-gradcam": {
     summary: "guided backprop times the upsampled Grad-CAM map",
-    options: ["--layer NAME"],
+    options: [{ name: "layer", value: "NAME" }],
     sign: "all",
     run: (c) =>
       guidedGradCam(c.model, c.x, c.target, {
@@ -290,11 +324,11 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   smoothgrad: {
     summary: "SmoothGrad / SmoothGrad^2 / VarGrad around a base method",
     options: [
-      `--base-method ${Object.keys(BASES).join("|")} (gradient)`,
-      "--samples N (25)",
-      "--noise F (0.15, relative to the input range)",
-      "--variant mean|squared|vargrad (mean)",
-      "--seed N",
+      { name: "base-method", value: Object.keys(BASES).join("|"), default: "gradient" },
+      { name: "samples", value: "N", default: "25" },
+      { name: "noise", value: "F", default: "0.15", note: "relative to the input range" },
+      { name: "variant", value: "mean|squared|vargrad", default: "mean" },
+      { name: "seed", value: "N" },
     ],
     sign: "absolute",
     run: (c) => {
@@ -323,10 +357,10 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   "integrated-gradients": {
     summary: "integrated gradients with a completeness delta",
     options: [
-      "--steps N (50)",
-      `--quadrature ${QUADRATURE_RULES.join("|")} (gausslegendre)`,
-      "--baseline black|white|blur|noise|FILE.png (black)",
-      "--batch-size N",
+      { name: "steps", value: "N", default: "50" },
+      { name: "quadrature", value: QUADRATURE_RULES.join("|"), default: "gausslegendre" },
+      { name: "baseline", value: "black|white|blur|noise|FILE.png", default: "black" },
+      { name: "batch-size", value: "N" },
     ],
     sign: "all",
     run: (c) => {
@@ -346,7 +380,11 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   },
   "blur-ig": {
     summary: "Blur IG (PAIR defaults: sigma_max 50, 100 steps, grad step 0.01)",
-    options: ["--steps N (100)", "--sigma-max F (50)", "--batch-size N"],
+    options: [
+      { name: "steps", value: "N", default: "100" },
+      { name: "sigma-max", value: "F", default: "50" },
+      { name: "batch-size", value: "N" },
+    ],
     sign: "all",
     run: (c) =>
       blurIg(c.model, c.x, c.target, {
@@ -358,10 +396,10 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   occlusion: {
     summary: "sliding-window occlusion (mean over covering windows; --preset pair sums)",
     options: [
-      "--window N|HxW (15, clipped to the image)",
-      "--stride N|HxW (1)",
-      "--fill F (0)",
-      "--batch-size N",
+      { name: "window", value: "N|HxW", default: "15", note: "clipped to the image" },
+      { name: "stride", value: "N|HxW", default: "1" },
+      { name: "fill", value: "F", default: "0" },
+      { name: "batch-size", value: "N" },
     ],
     sign: "all",
     run: (c) => {
@@ -377,7 +415,11 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   },
   "feature-ablation": {
     summary: "ablation of segments: a grid of N x N cells or N SLIC superpixels",
-    options: ["--segments grid:N|slic:N (grid:4)", "--fill F (0)", "--batch-size N"],
+    options: [
+      { name: "segments", value: "grid:N|slic:N", default: "grid:4" },
+      { name: "fill", value: "F", default: "0" },
+      { name: "batch-size", value: "N" },
+    ],
     sign: "all",
     run: async (c) => {
       const spec = c.opt("segments") ?? "grid:4";
@@ -399,11 +441,11 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   "kernel-shap": {
     summary: "KernelSHAP over segments (Captum sampling; exact Shapley when samples >= 2^segments)",
     options: [
-      "--segments grid:N|slic:N (grid:4)",
-      "--fill F (0)",
-      "--samples N (25)",
-      "--seed N",
-      "--batch-size N",
+      { name: "segments", value: "grid:N|slic:N", default: "grid:4" },
+      { name: "fill", value: "F", default: "0" },
+      { name: "samples", value: "N", default: "25" },
+      { name: "seed", value: "N" },
+      { name: "batch-size", value: "N" },
     ],
     sign: "all",
     run: async (c) => {
@@ -420,13 +462,13 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   lime: {
     summary: "LIME over segments (Captum: Bernoulli 1/2 samples, cosine kernel, Lasso 0.01)",
     options: [
-      "--segments grid:N|slic:N (grid:4)",
-      "--fill F (0)",
-      "--samples N (50)",
-      "--lasso-alpha F (0.01)",
-      "--kernel-width F (1)",
-      "--seed N",
-      "--batch-size N",
+      { name: "segments", value: "grid:N|slic:N", default: "grid:4" },
+      { name: "fill", value: "F", default: "0" },
+      { name: "samples", value: "N", default: "50" },
+      { name: "lasso-alpha", value: "F", default: "0.01" },
+      { name: "kernel-width", value: "F", default: "1" },
+      { name: "seed", value: "N" },
+      { name: "batch-size", value: "N" },
     ],
     sign: "all",
     run: async (c) => {
@@ -451,11 +493,11 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   "gradient-shap": {
     summary: "GradientSHAP / expected gradients (Captum: 5 samples, random path point)",
     options: [
-      "--samples N (5)",
-      "--stdev F (0)",
-      "--baseline black|white|blur|noise|FILE.png (black)",
-      "--seed N",
-      "--batch-size N",
+      { name: "samples", value: "N", default: "5" },
+      { name: "stdev", value: "F", default: "0" },
+      { name: "baseline", value: "black|white|blur|noise|FILE.png", default: "black" },
+      { name: "seed", value: "N" },
+      { name: "batch-size", value: "N" },
     ],
     sign: "all",
     run: (c) => {
@@ -473,10 +515,10 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   "guided-ig": {
     summary: "Guided IG (PAIR: 200 steps, fraction 0.25, max_dist 0.02, black baseline)",
     options: [
-      "--steps N (200)",
-      "--fraction F (0.25)",
-      "--max-dist F (0.02)",
-      "--baseline black|white|blur|noise|FILE.png (black)",
+      { name: "steps", value: "N", default: "200" },
+      { name: "fraction", value: "F", default: "0.25" },
+      { name: "max-dist", value: "F", default: "0.02" },
+      { name: "baseline", value: "black|white|blur|noise|FILE.png", default: "black" },
     ],
     sign: "all",
     run: (c) =>
@@ -490,7 +532,11 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   xrai: {
     summary:
       "XRAI (PAIR): IG from black and white, ranked over Felzenszwalb regions by attribution density",
-    options: ["--steps N (100)", "--area-threshold F (1)", "--batch-size N"],
+    options: [
+      { name: "steps", value: "N", default: "100" },
+      { name: "area-threshold", value: "F", default: "1" },
+      { name: "batch-size", value: "N" },
+    ],
     sign: "all",
     run: (c) =>
       xrai(c.model, c.x, c.target, {
@@ -501,7 +547,12 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   },
   rise: {
     summary: "RISE: random masks weighted by the softmax probability of the target",
-    options: ["--masks N (2000)", "--cells N (8)", "--seed N", "--batch-size N"],
+    options: [
+      { name: "masks", value: "N", default: "2000" },
+      { name: "cells", value: "N", default: "8" },
+      { name: "seed", value: "N" },
+      { name: "batch-size", value: "N" },
+    ],
     sign: "positive",
     run: (c) =>
       rise(c.model, c.x, c.target, {
@@ -514,7 +565,10 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   "meaningful-perturbation": {
     summary:
       "meaningful perturbation (Fong & Vedaldi 2017): the smallest smooth blur mask that deletes the class; map = 1 - mask",
-    options: ["--iterations N (300)", "--seed N"],
+    options: [
+      { name: "iterations", value: "N", default: "300" },
+      { name: "seed", value: "N" },
+    ],
     sign: "positive",
     run: (c) =>
       meaningfulPerturbation(c.model, c.x, c.target, {
@@ -526,9 +580,9 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
     summary:
       "extremal perturbations (Fong et al. 2019, TorchRay): the mask of a given area that keeps the class; map = mask in [0, 1], one channel per area",
     options: [
-      "--areas a,b (0.1)",
-      "--variant preserve|delete|dual (preserve)",
-      "--iterations N (800)",
+      { name: "areas", value: "a,b", default: "0.1" },
+      { name: "variant", value: "preserve|delete|dual", default: "preserve" },
+      { name: "iterations", value: "N", default: "800" },
     ],
     sign: "positive",
     run: (c) =>
@@ -546,7 +600,11 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   "igos++": {
     summary:
       "iGOS++ (Khorram et al. 2021): deletion and insertion masks optimised with integrated gradients; map = 1 - mask",
-    options: ["--iterations N (20)", "--variant igos++|igos (igos++)", "--seed N"],
+    options: [
+      { name: "iterations", value: "N", default: "20" },
+      { name: "variant", value: "igos++|igos", default: "igos++" },
+      { name: "seed", value: "N" },
+    ],
     sign: "positive",
     run: (c) =>
       igos(c.model, c.x, c.target, {
@@ -558,7 +616,11 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
   "class-model": {
     summary:
       "class model visualisation (Simonyan): gradient ascent on an image from black; no --image",
-    options: ["--steps N (200)", "--lr F (1)", "--l2 F (0.01)"],
+    options: [
+      { name: "steps", value: "N", default: "200" },
+      { name: "lr", value: "F", default: "1" },
+      { name: "l2", value: "F", default: "0.01" },
+    ],
     noImage: true,
     sign: "absolute",
     run: (c) =>
@@ -573,9 +635,9 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = {
 
 /**
  * The method options given as words or formats (not plain numbers), checked before any model
- * runs: each method reads them only when it starts.
+ * runs: each method reads them only when it starts. `opt("method")` picks the --variant words.
  */
-export function checkMethodFlags(opt: (name: string) => string | undefined): void {
+export function checkMethodOptions(opt: (name: string) => string | undefined): void {
   choiceFlag("base-method", opt("base-method"), Object.keys(BASES), "gradient");
   // smoothgrad, extremal-perturbation and igos++ each read --variant with their own words.
   const variants = VARIANT_WORDS[opt("method") ?? ""] ?? ["mean", "squared", "vargrad"];
@@ -613,8 +675,5 @@ function areasOf(v: string | undefined): number[] {
     throw new UsageError(`--areas must be fractions in (0, 1), got "${v}"`);
   return areas;
 }
-
-/** A black image of the given input shape (the class-model start). */
-export const blackImage = (shape: readonly number[]): Tensor => zeros(shape);
 
 export type { Target };

@@ -9,11 +9,17 @@
 
 import { QUADRATURE_RULES } from "../attribution/path/quadrature.ts";
 import { PRESET_NAMES, preset } from "../attribution/presets.ts";
+import {
+  checkMethodOptions,
+  METHODS,
+  type MethodEntry,
+  optionText,
+} from "../attribution/registry.ts";
 import type { Attribution, Model } from "../attribution/types.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { keep, tidy } from "../autodiff/tidy.ts";
 import { div, sub } from "../ops/binary.ts";
-import { tensor } from "../ops/creation.ts";
+import { tensor, zeros } from "../ops/creation.ts";
 import { reshape } from "../ops/reshape.ts";
 import { resize } from "../ops/resize.ts";
 import { COLORMAPS, type ColormapName } from "../viz/colormap.ts";
@@ -33,7 +39,6 @@ import {
   parseFlags,
   UsageError,
 } from "./args.ts";
-import { blackImage, checkMethodFlags, METHODS, type MethodEntry } from "./attribute-methods.ts";
 import { ARCHS, type ResolvedModel, resolveModel } from "./attribute-models.ts";
 import { chooseCamLayer } from "./layers.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
@@ -244,7 +249,7 @@ export function checkFlags(v: Values): void {
   for (const [name, rule] of Object.entries(NUMBER_RULES)) numberFlag(name, v[name], rule);
   choiceFlag("sign", v.sign, SIGNS, "all");
   choiceFlag("colormap", v.colormap, COLORMAPS, COLORMAPS[0]);
-  checkMethodFlags((name) => v[name]);
+  checkMethodOptions((name) => v[name]);
   if (v.resize !== undefined && v.resize !== "auto") parseSize(v.resize, "resize");
   if (v.preset !== undefined) choiceFlag("preset", v.preset, PRESET_NAMES, "captum");
   for (const name of ["mean", "std"])
@@ -319,7 +324,7 @@ export async function prepare(values: Values, method: MethodEntry | null): Promi
       throw new Error(
         "class-model needs the input shape: --shape C,H,W (the architecture does not fix it)",
       );
-    x = keep(blackImage([1, ...size]));
+    x = keep(zeros([1, ...size]));
   } else {
     if (!values.image)
       throw new UsageError("--image is required for this method; see salient attribute --help");
@@ -522,7 +527,7 @@ export function methodsText(): string {
   const lines = ["methods (salient attribute --method NAME):"];
   for (const [name, m] of Object.entries(METHODS)) {
     lines.push(`  ${name.padEnd(22)}${m.summary}`);
-    for (const o of m.options) lines.push(`  ${"".padEnd(24)}${o}`);
+    for (const o of m.options) lines.push(`  ${"".padEnd(24)}${optionText(o)}`);
   }
   lines.push(
     `presets: --preset ${PRESET_NAMES.join(" | ")} (those libraries' defaults and aggregation rules)`,

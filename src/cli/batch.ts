@@ -18,7 +18,7 @@ import {
   UsageError,
 } from "./args.ts";
 import { checkFlags, METHOD_FLAGS } from "./attribute.ts";
-import { METHODS } from "./attribute-methods.ts";
+import { METHODS } from "../attribution/registry.ts";
 import { ARCHS, resolveModel } from "./attribute-models.ts";
 import { type ClassifierSetup, prepareItem, runMethod } from "./batch/classifier.ts";
 import { type BatchItem, itemSeed, loadItems } from "./batch/items.ts";

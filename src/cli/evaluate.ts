@@ -69,7 +69,7 @@ import {
   type Prepared,
   prepare,
 } from "./attribute.ts";
-import { METHODS } from "./attribute-methods.ts";
+import { METHODS } from "../attribution/registry.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
 
 type Need = "method" | "mask" | "module" | "images";

@@ -16,7 +16,7 @@ import {
   prepare,
   render,
 } from "./attribute.ts";
-import { METHODS } from "./attribute-methods.ts";
+import { METHODS } from "../attribution/registry.ts";
 import { letSignalsIn, outPrefix, writeOutputs } from "./output-set.ts";
 import { progressBar } from "./progress.ts";
 

@@ -3,6 +3,8 @@
  * tfjs layer names, module paths) with the shapes they output for one input, and the default CAM
  * layer. Also the default-layer choice and --grid parsing that `attribute` uses.
  */
+
+import { parseGrid } from "../attribution/option-values.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { dispose } from "../autodiff/tidy.ts";
 import { defaultCamLayer, listLayers } from "../models/io/layer-list.ts";
@@ -26,17 +28,6 @@ export const LAYERS_SPEC: CommandSpec = {
     channels: { value: "1|3", defaultText: "the model's", help: "input channels" },
   },
 };
-
-/** "HxW" as two positive integers, naming the flag when it is not. */
-export function parseGrid(v: string, flagName = "grid"): [number, number] {
-  const m = /^(\d+)x(\d+)$/.exec(v.trim());
-  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) {
-    throw new UsageError(
-      `--${flagName} must be HxW with positive integers (e.g. 14x14), got "${v}"`,
-    );
-  }
-  return [Number(m[1]), Number(m[2])];
-}
 
 /**
  * The default CAM layer of a loaded classifier traced on x, with the line that says which it is

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { METHODS } from "../../src/cli/attribute-methods.ts";
+import { METHODS } from "../../src/attribution/registry.ts";
 import { runLamOn } from "../../src/cli/lam.ts";
 import { lamImagesFromHr } from "../../src/cli/lam-images.ts";
 import { resolveSrModel } from "../../src/cli/sr-models.ts";

@@ -3,7 +3,6 @@
  * image as its input, and any method of the registry `salient attribute` runs, with the
  * deletion/insertion curves of the map when asked.
  */
-import { METHODS } from "../../src/cli/attribute-methods.ts";
 import {
   deletionAuc,
   FASHION_CLASSES,
@@ -13,6 +12,7 @@ import {
   keep,
   loadFashionCnn,
   loadOnnx,
+  METHODS,
   type Model,
   type Module,
   rgbToImageData,

@@ -4,8 +4,7 @@
  * view slot, and answers the page's requests (see protocol.ts). Cancelling is the page's job: it
  * terminates this worker and starts a fresh one.
  */
-import { METHODS } from "../../src/cli/attribute-methods.ts";
-import { ARCHITECTURES, CpuBackend, setBackend } from "../../src/index.ts";
+import { ARCHITECTURES, CpuBackend, METHODS, optionText, setBackend } from "../../src/index.ts";
 import { createWebGPUBackend } from "../../src/webgpu.ts";
 import { type ClassifierState, loadClassifierJob, runAttributeJob } from "./classify-job.ts";
 import { decodeImage } from "./decode.ts";
@@ -32,7 +31,12 @@ const post = (m: FromWorker, transfer: Transferable[] = []) =>
 function methodInfo(): MethodInfo[] {
   return Object.entries(METHODS)
     .filter(([, e]) => !e.noImage)
-    .map(([name, e]) => ({ name, summary: e.summary, options: e.options, sign: e.sign }));
+    .map(([name, e]) => ({
+      name,
+      summary: e.summary,
+      options: e.options.map(optionText),
+      sign: e.sign,
+    }));
 }
 
 type Ready = Extract<FromWorker, { type: "ready" }>;
