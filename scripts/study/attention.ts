@@ -24,7 +24,7 @@ import {
   renameSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { LamWindow } from "../../src/attribution/lam/window.ts";
 import { variableGrads } from "../../src/autodiff/grad.ts";
 import type { Tensor, Variable } from "../../src/autodiff/tensor.ts";
@@ -386,7 +386,7 @@ async function main(): Promise<void> {
     },
   );
   writeFileSync(
-    join(ROOT, OUT),
+    resolve(ROOT, OUT),
     report(
       rows,
       bicubic,
