@@ -194,6 +194,14 @@ export {
 // ---- LAM: local attribution maps for super-resolution networks ----
 export { type Detector, gradientMagnitude, intensity } from "./attribution/lam/detectors.ts";
 export { countSaliencyPixels, diffusionIndex, gini } from "./attribution/lam/gini.ts";
+export {
+  type LamCrop,
+  type LamImages,
+  lamCrop,
+  lamImagesFromHr,
+  type SrOutputProblem,
+  srOutputProblem,
+} from "./attribution/lam/input.ts";
 export { weightedKde } from "./attribution/lam/kde.ts";
 export {
   LAM_DEFAULTS,

@@ -4,6 +4,7 @@
  * summary line last (Gini, diffusion index, completeness delta, timing).
  */
 import { countSaliencyPixels, gini } from "../attribution/lam/gini.ts";
+import { srOutputProblem } from "../attribution/lam/input.ts";
 import { LAM_DEFAULTS, lam } from "../attribution/lam/lam.ts";
 import type { LamPathKind } from "../attribution/lam/paths.ts";
 import type { LamWindow } from "../attribution/lam/window.ts";
@@ -113,16 +114,15 @@ export async function runLamOn(
       `${model.name} failed on the [1, 3, ${h}, ${w}] LR image: ${(e as Error).message}; lam needs a super-resolution model (an RGB image in, a larger RGB image out)`,
     );
   }
-  if (out.length !== 4 || out[1] !== 3 || !(out[2] > h && out[3] > w)) {
+  const problem = srOutputProblem(out, h, w, model.scale);
+  if (problem?.kind === "not-upscaled")
     throw new Error(
-      `${model.name} is not an SR model: it turns the [1, 3, ${h}, ${w}] LR image into [${out.join(", ")}], not a larger image; lam needs a super-resolution model whose output is the input upscaled ([1, 3, ${h * model.scale}, ${w * model.scale}] at --scale ${model.scale})`,
+      `${model.name} is not an SR model: it turns the [1, 3, ${h}, ${w}] LR image into [${out.join(", ")}], not a larger image; lam needs a super-resolution model whose output is the input upscaled ([${problem.expected.join(", ")}] at --scale ${model.scale})`,
     );
-  }
-  if (out[2] !== h * model.scale || out[3] !== w * model.scale) {
+  if (problem?.kind === "wrong-scale")
     throw new Error(
-      `${model.name}: turns the ${w}x${h} LR image into ${out[3]}x${out[2]}, not the x${model.scale} (${w * model.scale}x${h * model.scale}) that --scale ${model.scale} says; the model and the images disagree on the scale`,
+      `${model.name}: turns the ${w}x${h} LR image into ${out[3]}x${out[2]}, not the x${model.scale} (${problem.expected[1]}x${problem.expected[0]}) that --scale ${model.scale} says; the model and the images disagree on the scale`,
     );
-  }
   const t0 = performance.now();
   const r = await lam(model.run, images.lr, o);
   const seconds = (performance.now() - t0) / 1000;

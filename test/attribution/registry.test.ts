@@ -65,12 +65,12 @@ describe("method registry", () => {
   });
 
   test("a bad value is a UsageError naming the option and the accepted range", async () => {
-    await expect(s.METHODS.occlusion.run(context({ window: "0" }))).rejects.toThrow(
+    await expect(async () => s.METHODS.occlusion.run(context({ window: "0" }))).rejects.toThrow(
       '--window must be an integer >= 1, got "0"',
     );
-    await expect(s.METHODS.occlusion.run(context({ window: "0" }))).rejects.toBeInstanceOf(
-      s.UsageError,
-    );
+    await expect(async () =>
+      s.METHODS.occlusion.run(context({ window: "0" })),
+    ).rejects.toBeInstanceOf(s.UsageError);
     expect(() => s.checkMethodOptions((k) => ({ quadrature: "simpsons" })[k])).toThrow(
       /--quadrature must be one of .*got "simpsons"/,
     );

@@ -12,13 +12,13 @@ import {
   type ImageDataLike,
   keep,
   LAM_DEFAULTS,
+  type LamImages,
   lam,
+  lamImagesFromHr,
   lamPanels,
   type RgbImage,
-  resize,
   rgbToImageData,
-  slice,
-  type Tensor,
+  srOutputProblem,
   tensor,
   tidy,
   toRgb,
@@ -27,18 +27,12 @@ import {
 import type { LamSettings, Picture } from "./protocol.ts";
 import type { SrNet } from "./sr-models.ts";
 
-export interface LamInput {
-  /** [1, 3, h, w] in [0, 1]. */
-  lr: Tensor;
-  lrValues: Float32Array;
-  /** The HR image (null when the LR image was given as it is). */
-  hr: RgbImage | null;
-}
+export type LamInput = LamImages;
 
 /**
- * Prepares the LR image as the CLI does; `crop` > 0 keeps only the centred crop of the HR image.
- * The preparation runs on `cpu` (it reads values back synchronously); the LR tensor is made on
- * the current backend, where LAM runs.
+ * Prepares the LR image as the CLI does (lamImagesFromHr); `crop` > 0 keeps only the centred crop
+ * of the HR image. The preparation runs on `cpu` (it reads values back synchronously); the LR
+ * tensor is made on the current backend, where LAM runs.
  */
 export function lamInput(
   img: ImageDataLike,
@@ -47,50 +41,30 @@ export function lamInput(
   asLr: boolean,
   cpu: Backend,
 ): LamInput {
-  const prepared = withBackend(cpu, () => prepare(img, scale, crop, asLr));
+  const prepared = withBackend(cpu, () => {
+    const full = fromImageData(img);
+    try {
+      if (asLr)
+        return {
+          lrValues: Float32Array.from(full.dataSync()),
+          hr: null,
+          size: [img.height, img.width],
+        };
+      // The LR tensor is remade on the current backend below.
+      const { lr, lrValues, hr } = lamImagesFromHr(full, scale, crop);
+      const size = [lr.shape[2], lr.shape[3]];
+      lr.dispose();
+      return { lrValues, hr, size };
+    } finally {
+      full.dispose();
+    }
+  });
   const [h, w] = prepared.size;
   return {
     lr: tensor(prepared.lrValues, [1, 3, h, w]),
     lrValues: prepared.lrValues,
     hr: prepared.hr,
   };
-}
-
-function prepare(
-  img: ImageDataLike,
-  scale: number,
-  crop: number,
-  asLr: boolean,
-): { lrValues: Float32Array; hr: RgbImage | null; size: [number, number] } {
-  const full = fromImageData(img);
-  if (asLr) {
-    const lrValues = Float32Array.from(full.dataSync());
-    full.dispose();
-    return { lrValues, hr: null, size: [img.height, img.width] };
-  }
-  const side = (n: number) => (crop > 0 ? Math.min(crop, n) : n);
-  const top = Math.floor((img.height - side(img.height)) / 2);
-  const left = Math.floor((img.width - side(img.width)) / 2);
-  const h = Math.floor(side(img.height) / scale);
-  const w = Math.floor(side(img.width) / scale);
-  if (h < 2 || w < 2) {
-    full.dispose();
-    throw new Error(`the ${img.width}x${img.height} image is too small for x${scale} LAM`);
-  }
-  return tidy(() => {
-    const hr = slice(full, [0, 0, top, left], [1, 3, h * scale, w * scale]);
-    const down = resize(hr, [h, w], { mode: "antialias-bicubic" }).dataSync();
-    const lrValues = Float32Array.from(
-      down,
-      (v) => Math.round(255 * Math.min(1, Math.max(0, v))) / 255,
-    );
-    full.dispose();
-    return {
-      hr: toRgb(hr.dataSync(), 3, h * scale, w * scale),
-      lrValues,
-      size: [h, w] as [number, number],
-    };
-  });
 }
 
 export function picture(img: RgbImage): Picture {
@@ -119,16 +93,15 @@ export async function srOutput(net: SrNet, input: LamInput, scale: number): Prom
       `${net.name} is not an image-to-image super-resolution model for this image: it fails on the [1, 3, ${h}, ${w}] LR image (${(e as Error).message}). LAM needs a model that takes an RGB image and returns it upscaled; classifiers belong in the classifier mode.`,
     );
   }
-  if (shape.length !== 4 || shape[1] !== 3 || !(shape[2] > h && shape[3] > w)) {
+  const problem = srOutputProblem(shape, h, w, scale);
+  if (problem?.kind === "not-upscaled")
     throw new Error(
       `${net.name} is not an image-to-image super-resolution model: it turns the [1, 3, ${h}, ${w}] LR image into [${shape.join(", ")}], not a larger RGB image. LAM needs a model whose output is the input upscaled; classifiers belong in the classifier mode.`,
     );
-  }
-  if (shape[2] !== h * scale || shape[3] !== w * scale) {
+  if (problem?.kind === "wrong-scale")
     throw new Error(
-      `${net.name} turns the ${w}x${h} LR image into ${shape[3]}x${shape[2]}, not x${scale} (${w * scale}x${h * scale}): set the scale to ${shape[2] / h}`,
+      `${net.name} turns the ${w}x${h} LR image into ${shape[3]}x${shape[2]}, not x${scale} (${problem.expected[1]}x${problem.expected[0]}): set the scale to ${problem.observedScale}`,
     );
-  }
   return toRgb(values, 3, shape[2], shape[3]);
 }
 
