@@ -21,6 +21,7 @@ interface DemoImage {
   file: string;
   index: number;
   label: number;
+  name: string;
 }
 const shipped = JSON.parse(readFileSync(DEMO_JSON, "utf8")) as DemoImage[];
 
@@ -37,8 +38,9 @@ function runCli(cwd: string, args: string[], onStart?: (kill: () => void) => voi
 }
 
 describe("salient demo outside the repository", () => {
-  test("writes index.html with the LAM figure and one gallery per shipped image", async () => {
+  test("writes index.html with labelled LAM and classifier figures, colour bars, timings and explorer links", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "salient-demo-"));
+    const methods = ["gradient", "gradcam"];
     const r = await runCli(cwd, [
       "demo",
       "--models",
@@ -46,18 +48,75 @@ describe("salient demo outside the repository", () => {
       "--fold",
       "2",
       "--methods",
-      "gradient",
+      methods.join(","),
       "--out",
       "rep",
     ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const html = readFileSync(join(cwd, "rep", "index.html"), "utf8");
-    const pictures = ["lam-bicubic.png", ...shipped.map((s) => `gallery-${s.index}.png`)];
+    const pictures = [
+      ...["hr", "crop", "map", "kde"].map((k) => `lam-bicubic-${k}.png`),
+      ...shipped.flatMap((s) => [
+        `fashion-${s.index}.png`,
+        ...methods.map((m) => `fashion-${s.index}-${m}.png`),
+      ]),
+    ];
     for (const p of pictures) {
       expect(html).toContain(`src="${p}"`);
       expect(existsSync(join(cwd, "rep", p)), p).toBe(true);
     }
+    // The LAM panels are drawn large: 256 pixels wide (the 32x32 LR map enlarged 8 times).
+    const map = PNG.sync.read(readFileSync(join(cwd, "rep", "lam-bicubic-map.png")));
+    expect([map.width, map.height]).toEqual([256, 256]);
+
+    // Class names, not indices: each shipped image's name from demo.json, as a heading and title.
+    for (const s of shipped) {
+      expect(html).toContain(`${s.name} (test image ${s.index}): maps of the class ${s.name}`);
+      expect(html).toContain(`input: ${s.name}`);
+    }
+    // Real timings, one per method and image, each positive.
+    const times = [...html.matchAll(/<small>([0-9.e-]+) (ms|s) · /g)].map((m) => Number(m[1]));
+    expect(times).toHaveLength(shipped.length * methods.length);
+    for (const t of times) expect(t).toBeGreaterThan(0);
+
+    // Links to the explorer that reproduce each view (the CNN predicts each image's label).
+    const links = [...html.matchAll(/href="(http:\/\/127\.0\.0\.1:8321\/[^"]*)"/g)].map(
+      (m) => new URL(m[1].replaceAll("&amp;", "&")),
+    );
+    const params = links.map((u) => Object.fromEntries(u.searchParams));
+    expect(params).toContainEqual({
+      model: "bicubic",
+      image: "astronaut",
+      window: "40,44,16",
+      fold: "2",
+    });
+    for (const s of shipped)
+      for (const m of methods)
+        expect(params).toContainEqual({
+          mode: "classify",
+          model: "fashion-cnn",
+          image: s.file.replace(".png", ""),
+          method: m,
+          target: String(s.label),
+        });
+    expect(html).toContain("npx salient app");
+
+    // Colour bars: gradient is signed (diverging seismic, its left end seismic's first entry
+    // #00004d), gradcam non-negative (sequential viridis, left end #440154).
+    const bars = [
+      ...html.matchAll(/<img src="data:image\/png;base64,([^"]+)"[^>]*alt="colour bar">/g),
+    ];
+    expect(bars).toHaveLength(shipped.length * methods.length + 1);
+    const leftEnd = (b64: string) =>
+      Array.from(PNG.sync.read(Buffer.from(b64, "base64")).data.subarray(0, 3));
+    const barOf = (file: string) => {
+      const i = html.indexOf(`src="${file}"`);
+      return bars.find((b) => (b.index ?? 0) > i)![1];
+    };
+    expect(leftEnd(barOf(`fashion-${shipped[0].index}-gradient.png`))).toEqual([0, 0, 0x4d]);
+    expect(leftEnd(barOf(`fashion-${shipped[0].index}-gradcam.png`))).toEqual([0x44, 0x01, 0x54]);
+
     const summary = JSON.parse(r.stdout.trimEnd().split("\n").at(-1)!);
     expect(summary.report).toBe(join("rep", "index.html"));
     expect(summary.files).toEqual(
