@@ -14,6 +14,7 @@ import {
   windowNeighbourhood,
 } from "../../src/cli/report-sections.ts";
 import { COLORMAP_TABLES } from "../../src/viz/colormap-data.ts";
+import { parseState } from "../../web/app/protocol.ts";
 
 function entry(name: string, k: number): number[] {
   const hex = COLORMAP_TABLES[name].slice(6 * k, 6 * k + 6);
@@ -41,6 +42,29 @@ describe("explorer links", () => {
       method: "integrated-gradients",
       target: "7",
     });
+  });
+});
+
+test("the explorer's own URL parser reads the links as the report's views", () => {
+  const lam = parseState(
+    new URL(explorerLamUrl("esrgan-slim", "astronaut", { x: 40, y: 44, size: 16 }, 50)).search,
+  );
+  expect(lam).toMatchObject({
+    mode: "lam",
+    model: "esrgan-slim",
+    image: "astronaut",
+    scale: 4,
+    crop: 0,
+    window: { x: 40, y: 44, size: 16 },
+    fold: 50,
+  });
+  const cls = parseState(new URL(explorerClassifyUrl("test-0", "occlusion", 9)).search);
+  expect(cls).toMatchObject({
+    mode: "classify",
+    model: "fashion-cnn",
+    image: "test-0",
+    method: "occlusion",
+    target: 9,
   });
 });
 
