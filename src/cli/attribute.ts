@@ -525,9 +525,10 @@ export async function runAttribute(
 /** `salient methods`: every method with its options. */
 export function methodsText(): string {
   const lines = ["methods (salient attribute --method NAME):"];
+  const width = Math.max(...Object.keys(METHODS).map((n) => n.length)) + 2;
   for (const [name, m] of Object.entries(METHODS)) {
-    lines.push(`  ${name.padEnd(22)}${m.summary}`);
-    for (const o of m.options) lines.push(`  ${"".padEnd(24)}${optionText(o)}`);
+    lines.push(`  ${name.padEnd(width)}${m.summary}`);
+    for (const o of m.options) lines.push(`  ${"".padEnd(width + 2)}${optionText(o)}`);
   }
   lines.push(
     `presets: --preset ${PRESET_NAMES.join(" | ")} (those libraries' defaults and aggregation rules)`,

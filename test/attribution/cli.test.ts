@@ -325,6 +325,10 @@ describe("salient attribute", () => {
     ]) {
       expect(text).toContain(`  ${m} `);
     }
+    // Every method line keeps its name and summary apart, however long the name.
+    const methodLines = text.split("\n").filter((l) => /^ {2}[a-z]/.test(l));
+    expect(methodLines.length).toBeGreaterThan(30);
+    for (const l of methodLines) expect(l).toMatch(/^ {2}\S+ {2,}\S/);
   });
 });
 
