@@ -2,9 +2,13 @@
  * `salient gallery`: several attribution methods on the same input and target, written side by
  * side as PREFIX.png and PREFIX.html (each panel captioned with its time and completeness delta).
  */
+
+import { METHODS } from "../attribution/registry.ts";
+import { FASHION_CLASSES } from "../models/data/classes.ts";
 import { galleryHtml, galleryStrip } from "../viz/gallery.ts";
 import { encodePng } from "../viz/image-io-node.ts";
 import { enlarge, toRgb } from "../viz/overlay.ts";
+import { formatSeconds } from "../viz/report-figures.ts";
 import { type CommandSpec, didYouMean, numberFlag, parseFlags, UsageError } from "./args.ts";
 import {
   attributeWith,
@@ -16,7 +20,6 @@ import {
   prepare,
   render,
 } from "./attribute.ts";
-import { METHODS } from "../attribution/registry.ts";
 import { letSignalsIn, outPrefix, writeOutputs } from "./output-set.ts";
 import { progressBar } from "./progress.ts";
 
@@ -45,6 +48,12 @@ export const GALLERY_SPEC: CommandSpec = {
   notes: "prints a JSON summary line last, with the files written.",
 };
 
+/** The target as "9: Ankle boot" where the bundled model's class names are known. */
+function targetName(model: string, target: number): string {
+  const name = model === "fashion-cnn" ? FASHION_CLASSES[target] : undefined;
+  return name ? `${target}: ${name}` : String(target);
+}
+
 const GALLERY_METHODS = () => Object.keys(METHODS).filter((k) => !METHODS[k].noImage);
 
 export async function runGallery(args: string[], log: (line: string) => void): Promise<string[]> {
@@ -70,7 +79,7 @@ export async function runGallery(args: string[], log: (line: string) => void): P
     );
     const panels = [
       {
-        title: `input (target ${p.target}, logit ${p.score.toFixed(3)})`,
+        title: `input (target ${targetName(p.resolved.name, p.target)}, logit ${p.score.toFixed(3)})`,
         image: enlarge(toRgb(p.image!, c, h, w), zoom),
         note: "",
       },
@@ -88,11 +97,11 @@ export async function runGallery(args: string[], log: (line: string) => void): P
       );
       result.map.dispose();
       const delta = result.delta ? `, delta ${result.delta[0].toExponential(2)}` : "";
-      panels.push({ title: n, image: img, note: `${seconds.toFixed(2)} s${delta}` });
+      panels.push({ title: n, image: img, note: `${formatSeconds(seconds)}${delta}` });
     }
     bar.stop();
     const html = galleryHtml(
-      `salient: ${p.resolved.name}, target ${p.target}`,
+      `salient: ${p.resolved.name}, target ${targetName(p.resolved.name, p.target)}`,
       panels.map((q) => ({ title: q.title, png: encodePng(q.image), note: q.note })),
       1,
     );

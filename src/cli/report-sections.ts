@@ -87,12 +87,6 @@ export function lamMapScale(absNorm: ArrayLike<number>): ColorScale {
   return { ...robustScale(absNorm), min: 0, colormap: "seismic", span: [0.5, 1] };
 }
 
-/** Seconds as text a reader compares at a glance: milliseconds under one second. */
-export function formatSeconds(s: number): string {
-  if (!(s >= 0)) throw new Error(`formatSeconds: expected a duration >= 0, got ${s}`);
-  return s < 1 ? `${Number((s * 1000).toPrecision(2))} ms` : `${s.toFixed(2)} s`;
-}
-
 /** A square of side `side` around the window, moved inside the image where it would stick out. */
 export function windowNeighbourhood(w: LamWindow, side: number, width: number, height: number) {
   const s = Math.min(side, width, height);

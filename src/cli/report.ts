@@ -13,7 +13,7 @@ import { reshape } from "../ops/reshape.ts";
 import { softmax } from "../ops/softmax.ts";
 import { escapeHtml } from "../viz/html.ts";
 import { enlarge, toRgb } from "../viz/overlay.ts";
-import { FIGURE_CSS, figureHtml, type ReportFigure } from "../viz/report-figures.ts";
+import { FIGURE_CSS, figureHtml, formatSeconds, type ReportFigure } from "../viz/report-figures.ts";
 import { didYouMean, parseFlags, UsageError } from "./args.ts";
 import { attributeWith, checkFlags, prepare } from "./attribute.ts";
 import { GALLERY_SPEC } from "./gallery.ts";
@@ -26,7 +26,6 @@ import {
   EXPLORER_URL,
   explorerClassifyUrl,
   explorerLamUrl,
-  formatSeconds,
   lamFigures,
   mapOverImage,
   pictureFigure,

@@ -68,3 +68,9 @@ export function crop(img: RgbImage, x0: number, y0: number, w: number, h: number
     );
   return { width: w, height: h, data };
 }
+
+/** Seconds as text a reader compares at a glance: milliseconds under one second. */
+export function formatSeconds(s: number): string {
+  if (!(s >= 0)) throw new Error(`formatSeconds: expected a duration >= 0, got ${s}`);
+  return s < 1 ? `${Number((s * 1000).toPrecision(2))} ms` : `${s.toFixed(2)} s`;
+}

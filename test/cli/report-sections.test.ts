@@ -7,13 +7,13 @@ import { describe, expect, test } from "vitest";
 import {
   explorerClassifyUrl,
   explorerLamUrl,
-  formatSeconds,
   lamMapScale,
   mapOverImage,
   signedPart,
   windowNeighbourhood,
 } from "../../src/cli/report-sections.ts";
 import { COLORMAP_TABLES } from "../../src/viz/colormap-data.ts";
+import { formatSeconds } from "../../src/viz/report-figures.ts";
 import { parseState } from "../../web/app/protocol.ts";
 
 function entry(name: string, k: number): number[] {
