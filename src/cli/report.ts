@@ -1,7 +1,9 @@
 /**
  * `salient demo`: the main job on bundled defaults. LAM of the bundled SR models on a bundled
- * photograph, and the attribution gallery of the bundled Fashion-MNIST classifier, written to an
- * HTML report (salient-report/index.html) that opens in a browser.
+ * photograph, and the maps of several attribution methods for the bundled Fashion-MNIST
+ * classifier, written to an HTML report (salient-report/index.html) that opens in a browser:
+ * labelled figures with colour bars, measured timings, and links to the same views in the
+ * explorer (`salient app`).
  */
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -113,7 +115,9 @@ diverging seismic colormap (blue negative, white zero, red positive), symmetric 
 magnitude of its 1st and 99th percentiles; a map without negative values with the sequential viridis colormap,
 from its 1st to its 99th percentile. Values beyond saturate, so a few outliers or a constant offset (RISE's
 scores are all near the mean masked score) do not flatten the picture. The colour bar under each panel gives the
-values. Maps show the method's default sign: the signed map, its positive part, or |map|, as noted.`;
+values. A map that is positive nearly everywhere (occlusion of the ankle boot: hiding almost any patch lowers the
+score) stays mostly red on its diverging scale: that is the map, not the scaling. Maps show the method's default
+sign: the signed map, its positive part, or |map|, as noted.`;
 
 const SIGN_NOTES: Record<string, string> = {
   all: "signed",
