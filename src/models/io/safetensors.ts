@@ -7,13 +7,7 @@
  * bf16 are widened to float32.
  */
 import { DTYPE_BYTES, decodeFloat32, type StoredDType } from "./dtypes.ts";
-import {
-  checkJsonDepth,
-  checkLimit,
-  ownLookup,
-  quoteBounded,
-  withSourceName,
-} from "./limits.ts";
+import { checkJsonDepth, checkLimit, ownLookup, quoteBounded, withSourceName } from "./limits.ts";
 
 export interface NamedArray {
   shape: number[];
