@@ -95,6 +95,37 @@ async function dropFiles(page, paths) {
   }, files);
 }
 
+/** Waits for view `slot` to finish a run whose DI differs from `before` (a rerun's result). */
+async function nextLamResult(page, before, slot = "a", timeout = 60000) {
+  await page.waitForFunction(
+    ([slot, before]) => {
+      const v = document.querySelector(`.view[data-slot="${slot}"]`);
+      return v?.dataset.state === "done" && v.querySelector(".di")?.dataset.di !== before;
+    },
+    [slot, String(before)],
+    { timeout },
+  );
+  return lamResult(page, slot);
+}
+
+/**
+ * Presses the mouse on the SR output of view `slot` at SR pixel `from`, drags it to `to` in a few
+ * moves and releases there, as a user does (coordinates in SR pixels).
+ */
+async function dragWindow(page, from, to, slot = "a") {
+  const canvas = page.locator(`.view[data-slot="${slot}"] canvas.sr`);
+  const box = await canvas.boundingBox();
+  const [w, h] = await canvas.evaluate((c) => [c.width, c.height]);
+  const at = ([x, y]) => [box.x + (x / w) * box.width, box.y + (y / h) * box.height];
+  await page.mouse.move(...at(from));
+  await page.mouse.down();
+  for (let k = 1; k <= 4; k++) {
+    const p = [from[0] + ((to[0] - from[0]) * k) / 4, from[1] + ((to[1] - from[1]) * k) / 4];
+    await page.mouse.move(...at(p));
+  }
+  await page.mouse.up();
+}
+
 const LAM_WINDOW = { x: 48, y: 48, size: 16 };
 const LAM_QUERY = "?model=bicubic&image=astronaut&window=48,48,16&fold=10";
 
@@ -270,6 +301,103 @@ try {
   } catch (e) {
     check(
       "a classifier dropped in LAM mode gets a clear message",
+      false,
+      `${e.message}; ${page.errors.join("; ")}`,
+    );
+  }
+
+  // ---- Dropped models (a tfjs layers folder; a weights file for a chosen architecture), a
+  // dragged window, the sigma and path settings: each DI against the CLI's code run here ----
+  const dropped = mkdtempSync(join(tmpdir(), "salient-app-models-"));
+  const tiny = join(dropped, "tiny-sr");
+  ref.writeTinyTfjsSr(tiny);
+  ref.writeArchWeights("fsrcnn", 2, join(dropped, "fsrcnn-random.safetensors"));
+  const small = { model: "", scale: 2, photo: "chelsea", crop: 32, fold: 4 };
+  const lamState = (model) =>
+    page.waitForFunction(
+      (model) =>
+        document.querySelector('.view[data-slot="a"]')?.dataset.state === "ready" &&
+        document.querySelector("#model").value === model,
+      model,
+      { timeout: 30000 },
+    );
+  page = await openPage(context, "?model=bicubic&image=chelsea&scale=2&crop=32&fold=4");
+  try {
+    await lamState("bicubic");
+    await page.fill("#win-size", "8");
+    await page.dispatchEvent("#win-size", "change");
+    await dropFiles(page, [join(tiny, "model.json"), join(tiny, "group1-shard1of1.bin")]);
+    await lamState("dropped/model.json");
+    // Pressed at SR pixel (5.25, 5.25), released at (20.25, 12.25): the 8-pixel window centred on
+    // the release point starts at round(20.25 - 4), round(12.25 - 4) = (16, 8); the press
+    // point's window would start at (1, 1).
+    await dragWindow(page, [5.25, 5.25], [20.25, 12.25]);
+    const window = { x: 16, y: 8, size: 8 };
+    const r = await lamResult(page);
+    const want = await ref.lamReference({ ...small, tfjsDir: tiny, window });
+    check(
+      "a dropped tfjs folder (model.json + shard), window dragged: DI equals the library's",
+      Math.abs(r.value - want) < 1e-3,
+      `page ${r.value}, library ${want}`,
+    );
+    check(
+      "a dragged window is where the mouse was released",
+      page.url().includes("window=16,8,8"),
+      page.url(),
+    );
+
+    await page.fill("#sigma", "3");
+    await page.dispatchEvent("#sigma", "change");
+    await page.click("#rerun");
+    const s3 = await nextLamResult(page, r.value);
+    const want3 = await ref.lamReference({ ...small, tfjsDir: tiny, window, sigma: 3 });
+    check(
+      "sigma 3: DI equals the library's with sigma 3",
+      Math.abs(s3.value - want3) < 1e-3 && Math.abs(want3 - want) > 1e-2,
+      `page ${s3.value}, library ${want3} (with sigma 1.2: ${want})`,
+    );
+    await page.selectOption("#path", "linear-black");
+    await page.click("#rerun");
+    const lb = await nextLamResult(page, s3.value);
+    const wantLb = await ref.lamReference({
+      ...small,
+      tfjsDir: tiny,
+      window,
+      sigma: 3,
+      path: "linear-black",
+    });
+    check(
+      "path linear-black: DI equals the library's on that path",
+      Math.abs(lb.value - wantLb) < 1e-3 && Math.abs(wantLb - want3) > 1e-2,
+      `page ${lb.value}, library ${wantLb} (blur path: ${want3})`,
+    );
+    check(
+      "the URL keeps sigma and path",
+      page.url().includes("sigma=3") && page.url().includes("path=linear-black"),
+      page.url(),
+    );
+
+    await page.selectOption("#arch", "fsrcnn");
+    await dropFiles(page, [join(dropped, "fsrcnn-random.safetensors")]);
+    await lamState("fsrcnn-random.safetensors");
+    await dragWindow(page, [20.25, 12.25], [20.25, 12.25]);
+    const f = await lamResult(page);
+    const wantF = await ref.lamReference({
+      ...small,
+      model: join(dropped, "fsrcnn-random.safetensors"),
+      arch: "fsrcnn",
+      window,
+      sigma: 3,
+      path: "linear-black",
+    });
+    check(
+      "a dropped weights file, architecture fsrcnn (one channel, run on Y): DI equals the CLI's",
+      Math.abs(f.value - wantF) < 1e-3,
+      `page ${f.value}, CLI ${wantF}`,
+    );
+  } catch (e) {
+    check(
+      "dropped models, a dragged window, sigma and path",
       false,
       `${e.message}; ${page.errors.join("; ")}`,
     );

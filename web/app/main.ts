@@ -102,7 +102,8 @@ function fillLamControls(): void {
   options(imageSel, [...cat.photos, ...droppedImages.keys()], state.image);
   scaleIn.value = String(state.scale);
   cropIn.value = String(state.crop);
-  winSize.value = String(state.window?.size ?? 16);
+  // Without a window (a new model or image), the size the user chose stays.
+  winSize.value = String(state.window?.size ?? (Number(winSize.value) || 16));
   foldIn.value = String(state.fold);
   sigmaIn.value = String(state.sigma);
   pathSel.value = state.path;

@@ -17,6 +17,7 @@ import {
   type Module,
   mul,
   resize,
+  rgbSr,
   type Tensor,
 } from "../../src/index.ts";
 import type { SrSource } from "./protocol.ts";
@@ -30,6 +31,9 @@ export interface SrNet {
 function inUnitRange(m: Module, range: number): (x: Tensor) => Tensor {
   return range === 1 ? (x) => m.call(x) : (x) => div(m.call(mul(x, range)), range);
 }
+
+/** As the CLI runs an SR model: in its value range, and through Y (BT.601) when it reads one channel. */
+const sr = (m: Module, range: number, scale: number) => rgbSr(m, inUnitRange(m, range), scale);
 
 export async function loadSrNet(src: SrSource, scale: number): Promise<SrNet> {
   switch (src.kind) {
@@ -46,11 +50,11 @@ export async function loadSrNet(src: SrSource, scale: number): Promise<SrNet> {
     }
     case "tfjs-url": {
       const m = (await loadTfjsLayersModelFromUrl(src.url)).eval();
-      return { name: src.name, parameters: m.parameterCount(), run: inUnitRange(m, src.range) };
+      return { name: src.name, parameters: m.parameterCount(), run: sr(m, src.range, scale) };
     }
     case "onnx": {
       const m = loadOnnx(new Uint8Array(src.bytes), { name: src.name });
-      return { name: src.name, parameters: m.parameterCount(), run: inUnitRange(m, src.range) };
+      return { name: src.name, parameters: m.parameterCount(), run: sr(m, src.range, scale) };
     }
     case "tfjs-files": {
       const json = src.files["model.json"];
@@ -65,7 +69,7 @@ export async function loadSrNet(src: SrSource, scale: number): Promise<SrNet> {
         },
         src.name,
       ).eval();
-      return { name: src.name, parameters: m.parameterCount(), run: inUnitRange(m, src.range) };
+      return { name: src.name, parameters: m.parameterCount(), run: sr(m, src.range, scale) };
     }
     case "weights": {
       const arch = ARCHITECTURES[src.arch];
@@ -79,7 +83,7 @@ export async function loadSrNet(src: SrSource, scale: number): Promise<SrNet> {
       return {
         name: `${src.arch} x${scale} (${src.name})`,
         parameters: m.parameterCount(),
-        run: inUnitRange(m, arch.range[1]),
+        run: sr(m, arch.range[1], scale),
       };
     }
   }
