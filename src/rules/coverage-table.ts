@@ -6,6 +6,7 @@ import type { OpName } from "../autodiff/op-attrs.ts";
 import type { RuleSet } from "../autodiff/rule-set.ts";
 import { ops } from "../ops/registry.ts";
 
+/** Every op sorted by what a rule set does with it; each op appears in exactly one list. */
 export interface CoverageTable {
   /** Ops the set gives a rule of its own. */
   changes: OpName[];

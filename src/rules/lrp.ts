@@ -113,6 +113,10 @@ export const LRP_COMPOSITES = [
   "epsilon-alpha2-beta1",
   "epsilon-alpha2-beta1-flat",
 ] as const;
+/**
+ * A composite's name: Zennit's EpsilonPlus, EpsilonPlusFlat, EpsilonGammaBox, EpsilonAlpha2Beta1
+ * and EpsilonAlpha2Beta1Flat, plus plain LRP-epsilon on every layer.
+ */
 export type LrpComposite = (typeof LRP_COMPOSITES)[number];
 
 /** Rules of a composite: for the first linear layer, other convolutions, and dense layers. */
@@ -216,10 +220,14 @@ export function lrpGammaRules(gamma = 0.25, epsilon = 1e-6): RuleSet {
   return uniform(gammaRule(gamma, epsilon), epsilon);
 }
 
-/** LRP-flat and LRP-w^2 on every conv2d/linear layer (mostly used for the first layer). */
+/** LRP-flat on every conv2d/linear layer (mostly used for the first layer). */
 export function lrpFlatRules(epsilon = 1e-6): RuleSet {
   return uniform(flatRule(epsilon), epsilon);
 }
+/**
+ * LRP-w^2 on every conv2d/linear layer: relevance shared in proportion to w^2, whatever the input
+ * (Montavon et al. 2017; Zennit's WSquare). Like flat, mostly used for the first layer.
+ */
 export function lrpWSquareRules(epsilon = 1e-6): RuleSet {
   return uniform(wSquareRule(epsilon), epsilon);
 }

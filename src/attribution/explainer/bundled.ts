@@ -13,6 +13,7 @@ import {
   MULTI_FASHION_EXPLAINER_BASE64,
 } from "./weights/multi-fashion.weights.ts";
 
+/** Names `loadExplainerPair` accepts. */
 export const BUNDLED_EXPLAINERS = ["multi-fashion"] as const;
 export type BundledExplainerName = (typeof BUNDLED_EXPLAINERS)[number];
 
@@ -24,7 +25,9 @@ export function multiFashionExplainerWeights(): Uint8Array {
   return base64Bytes(MULTI_FASHION_EXPLAINER_BASE64);
 }
 
+/** A frozen multi-label classifier and the NN-Explainer (Stalder et al. 2022) trained on it. */
 export interface ExplainerPair {
+  /** The bundled pair's name. */
   name: BundledExplainerName;
   /** Input [N, 1, 64, 64] in [0, 1] (any H, W divisible by 8) to 10 multi-label logits. */
   classifier: MultiLabelCnn;

@@ -66,9 +66,11 @@ export function sigmoidOf(c: number): TargetFn {
   return (out) => sigmoid(reshape(slice(out, [0, c], [out.shape[0], 1]), [out.shape[0]]));
 }
 
+/** Options of `evaluateMethod`: which held-out canvases to score and how. */
 export interface EvaluationOptions {
   /** Held-out canvases 0..images-1 of `seed`. */
   images: number;
+  /** Data-set seed of the canvases (use one the classifier and explainer were not trained on). */
   seed: number;
   /** Deletion/insertion on the first this-many images (default all). */
   curveImages?: number;
@@ -78,19 +80,27 @@ export interface EvaluationOptions {
   tolerance?: number;
   /** Classifier logit threshold for the multi-label accuracy (default 0). */
   threshold?: number;
+  /** Perturbed images per classifier call in deletion/insertion (default: fit a memory budget). */
   batchSize?: number;
 }
 
+/** One method's scores, averaged over the evaluated images (NN-Explainer's comparison table). */
 export interface EvaluationRow {
+  /** The method's name, as given to `evaluateMethod`. */
   method: string;
+  /** Canvases scored. */
   images: number;
   /** Multi-label accuracy / F1 of the classifier on mask * image against the true labels. */
   maskedAccuracy: number;
+  /** Multi-label F1 of the classifier on mask * image. */
   maskedF1: number;
+  /** Mean of `iou` over the thresholds. */
   meanIoU: number;
   /** IoU at thresholds 0.1..0.9. */
   iou: number[];
+  /** Soft IoU of the [0, 1] mask with the true mask: sum min / sum max. */
   continuousIoU: number;
+  /** Pixel F1 of the mask against the true mask, mean over thresholds 0.25, 0.5, 0.75. */
   meanF1: number;
   /** Dabkowski & Gal (lower is better). */
   saliency: number;
@@ -98,8 +108,11 @@ export interface EvaluationRow {
   overlap: number;
   /** Mean over classes of hits / (hits + misses), TorchRay's aggregation. */
   pointing: number;
+  /** Mean deletion AUC of the class's sigmoid probability (lower is better); null if none. */
   deletionAuc: number | null;
+  /** Mean insertion AUC of the class's sigmoid probability (higher is better); null if none. */
   insertionAuc: number | null;
+  /** (image, class) pairs behind the deletion/insertion means. */
   curvePairs: number;
   /** Mean seconds to produce all class maps of one image. */
   secondsPerImage: number;
