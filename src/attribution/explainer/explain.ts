@@ -11,9 +11,13 @@ import { sigmoid } from "../../ops/unary.ts";
 
 export type ImageModel = (x: Tensor) => Tensor;
 
+/** What `explainImage` returns for one image: every class's mask and the classifier's verdict. */
 export interface Explanation {
+  /** Classes of the classifier (= explainer mask channels). */
   classes: number;
+  /** Image height in pixels. */
   height: number;
+  /** Image width in pixels. */
   width: number;
   /** [classes, H, W], sigmoid of the explainer's logits. */
   masks: Float32Array;

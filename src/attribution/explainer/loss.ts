@@ -168,6 +168,10 @@ export function classMaskAreaLoss(
   return mul(sum(perClass), 1 / b);
 }
 
+/**
+ * Weights of the NN-Explainer loss's terms (l_ent, l_tv, l_area, l_tot, l_nc) and the class area
+ * bounds; `EXPLAINER_LOSS_DEFAULTS` holds the reference's defaults.
+ */
 export interface ExplainerLossOptions extends AreaOptions {
   /** Weight of the entropy term (default 1). */
   entropy?: number;
@@ -192,13 +196,21 @@ export const EXPLAINER_LOSS_DEFAULTS: Required<ExplainerLossOptions> = {
   maxArea: 0.3,
 };
 
+/** The loss's terms, each a scalar tensor before weighting; `total` is their weighted sum. */
 export interface ExplainerLossTerms {
+  /** Weighted sum of the terms below: what training minimises. */
   total: Tensor;
+  /** BCE with logits of f(m x) against the targets. */
   classification: Tensor;
+  /** Negative entropy of softmax(f((1 - m) x)): lowest when the complement leaves f unsure. */
   entropy: Tensor;
+  /** TV(m) + TV(n): smoothness of the target and non-target masks. */
   tv: Tensor;
+  /** Per-class area constraint A(S, y) (see `classMaskAreaLoss`). */
   area: Tensor;
+  /** mean(m): the target mask's area. */
   totalArea: Tensor;
+  /** mean(n): the non-target mask's area. */
   nonClassArea: Tensor;
   /** Classifier logits on the masked image (for training metrics). */
   maskedLogits: Tensor;

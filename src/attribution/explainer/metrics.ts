@@ -64,6 +64,10 @@ export function countMultiLabel(
 
 const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
 
+/**
+ * Micro-averaged scores from pooled counts: accuracy over all (example, class) decisions,
+ * precision, recall, F1 and exact match (0 where a denominator is 0).
+ */
 export function multiLabelScores(k: MultiLabelCounts): MultiLabelScores {
   return {
     accuracy: ratio(k.tp + k.tn, k.tp + k.tn + k.fp + k.fn),
