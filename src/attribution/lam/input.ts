@@ -12,6 +12,7 @@ import { resize } from "../../ops/resize.ts";
 import { slice } from "../../ops/slice.ts";
 import { type RgbImage, toRgb } from "../../viz/overlay.ts";
 
+/** LAM's input (Gu & Dong 2021): the LR image the SR model sees and the HR image it came from. */
 export interface LamImages {
   /** [1, 3, h, w] in [0, 1]. */
   lr: Tensor;

@@ -29,6 +29,10 @@ import { targetScores } from "../target.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 import { exampleOf, exampleTarget, positiveInt } from "./mask-common.ts";
 
+/**
+ * TorchRay's extremal-perturbation variants (Fong et al. 2019): preserve maximises the score of the
+ * masked region alone, delete minimises the score with the region removed, dual does both.
+ */
 export type ExtremalVariant = "preserve" | "delete" | "dual";
 
 /** Options of extremal perturbation; defaults are TorchRay's (sizes given at 224 px are scaled). */
@@ -57,12 +61,18 @@ export interface ExtremalPerturbationOptions extends EngineOptions {
   areaWeight?: number;
 }
 
+/** What `extremalPerturbation` used (defaults resolved, sizes in pixels) and what it reached. */
 export interface ExtremalPerturbationDetails extends Record<string, unknown> {
+  /** Target areas, fractions of the mask grid. */
   areas: number[];
   variant: ExtremalVariant;
+  /** Optimisation steps per area. */
   iterations: number;
+  /** Parameter grid step in pixels. */
   step: number;
+  /** Mask smoothing radius in pixels. */
   sigma: number;
+  /** Largest blur sigma of the perturbation pyramid in pixels. */
   maxBlur: number;
   /**
    * Per example, per area: the mean of the final mask over its whole grid, the quantity the area

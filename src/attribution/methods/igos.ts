@@ -68,9 +68,13 @@ export interface IgosOptions extends EngineOptions {
   score?: MaskScore;
 }
 
+/** What `igos` used (defaults resolved) and how its objective fell. */
 export interface IgosDetails extends Record<string, unknown> {
+  /** iGOS++ (deletion and insertion masks) or I-GOS (deletion only). */
   variant: "igos++" | "igos";
+  /** Outer iterations run. */
   iterations: number;
+  /** Side of the square mask grid, in cells. */
   maskSize: number;
   /** Per example, the objective after each iteration (with that iteration's noise). */
   objective: number[][];

@@ -66,8 +66,11 @@ export interface MeaningfulPerturbationOptions extends EngineOptions {
   score?: MaskScore;
 }
 
+/** What `meaningfulPerturbation` used (defaults resolved) and what its final masks reached. */
 export interface MeaningfulPerturbationDetails extends Record<string, unknown> {
+  /** Adam steps run. */
   iterations: number;
+  /** Side of the square mask grid, in cells. */
   maskSize: number;
   /** Per example: the score of the input perturbed by the final mask (no jitter). */
   maskedScore: number[];

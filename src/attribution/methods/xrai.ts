@@ -17,6 +17,10 @@ import { type XraiRegionOptions, xraiRegions } from "../segments/xrai-regions.ts
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 import { integratedGradients } from "./integrated-gradients.ts";
 
+/**
+ * When XRAI's greedy ranking (Kapishnikov et al. 2019; PAIR saliency) stops adding regions: each
+ * step adds the region whose uncovered pixels have the highest mean attribution.
+ */
 export interface XraiRankOptions {
   /** Stop once this share of the image is covered (default 1: rank every region). */
   areaThreshold?: number;
@@ -38,11 +42,13 @@ export interface XraiOptions
   regions?: readonly (readonly Int32Array[])[];
 }
 
+/** How XRAI ranked each example's regions. */
 export interface XraiDetails extends Record<string, unknown> {
   /** Per example, [H * W] region ranks: 1 for the first region added, last for the uncovered rest. */
   ranks: Int32Array[];
   /** Regions added per example. */
   regionsAdded: number[];
+  /** IG steps per baseline. */
   steps: number;
 }
 

@@ -7,6 +7,7 @@
  */
 import { felzenszwalbSegments } from "./felzenszwalb.ts";
 
+/** How XRAI's candidate regions are made; defaults are PAIR saliency's. */
 export interface XraiRegionOptions {
   /** Felzenszwalb scales, one segmentation each (default PAIR's 50, 100, 150, 250, 500, 1200). */
   scales?: readonly number[];
