@@ -43,9 +43,13 @@ export const didYouMean = (wrong: string, names: readonly string[], quote = (s: 
   return n === null ? "" : `; did you mean ${quote(n)}?`;
 };
 
+/** The range a numeric flag accepts; unset bounds are open. */
 export interface NumberRule {
+  /** Whole numbers only. */
   integer?: boolean;
+  /** Lower bound, included unless `minExclusive`. */
   min?: number;
+  /** Upper bound (included). */
   max?: number;
   /** The lower bound is excluded (x > min). */
   minExclusive?: boolean;

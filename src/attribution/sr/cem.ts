@@ -19,17 +19,22 @@ export interface CemRegion {
   size: number;
 }
 
+/** Options of `causalEffectMap`. */
 export interface CemOptions {
-  /** Side of the input blocks in LR pixels (8 in the paper). */
+  /** Side of the input blocks in LR pixels (default 8, the paper's). */
   block?: number;
-  /** Side of the coarse cells in blocks (1: no coarse pass, every block is evaluated). */
+  /** Side of the coarse cells in blocks (default 4; 1: no coarse pass, every block evaluated). */
   coarse?: number;
-  /** Coarse cells with |effect| >= refine * the largest |effect| are refined. */
+  /** Coarse cells with |effect| >= refine * the largest |effect| are refined (default 0.1). */
   refine?: number;
-  /** Intervened images per forward pass (memory, not results). */
+  /** Intervened images per forward pass (default 16; memory, not results). */
   batch?: number;
-  /** Peak value of the PSNR (1 for images in [0, 1]). */
+  /** Peak value of the PSNR (default 1, for images in [0, 1]). */
   peak?: number;
+  /**
+   * Called after each forward batch with the intervened images done and due in the current pass
+   * (the count restarts for the fine pass).
+   */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -39,7 +44,12 @@ export interface BlockEffect {
   effect: number;
 }
 
+/**
+ * A causal effect map: per LR block, PSNR(original) - mean over donors of PSNR(block replaced),
+ * in dB; positive where the block's content helps the region.
+ */
 export interface CemResult {
+  /** Block side in LR pixels. */
   block: number;
   /** Block grid [rows, cols] over the LR image. */
   grid: [number, number];
@@ -47,6 +57,7 @@ export interface CemResult {
   effects: Float32Array;
   /** 1 where the block was evaluated (all of them without a coarse pass). */
   evaluated: Uint8Array;
+  /** The coarse pass: cell side in LR pixels, its grid and effect per cell; null without one. */
   coarse: { cell: number; grid: [number, number]; effects: Float32Array } | null;
   /** PSNR of the region of the unmodified output against the reference. */
   psnr: number;

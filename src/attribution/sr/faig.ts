@@ -19,11 +19,13 @@ export interface FaigSample {
   target: Tensor;
 }
 
+/** Options of `faig`. */
 export interface FaigOptions {
-  /** Riemann steps along the parameter path (midpoint rule); the paper uses 100. */
+  /** Riemann steps along the parameter path (midpoint rule; default 100, the paper's). */
   steps?: number;
   /** Loss of an output against its target (MSE, as in the paper, by default). */
   loss?: (output: Tensor, target: Tensor) => Tensor;
+  /** Called after each (step, sample) gradient, with total = steps * samples. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -34,13 +36,19 @@ export interface LayerFilterScores {
   scores: Float32Array;
 }
 
+/** One filter's place in a ranking (`rankFilters`). */
 export interface FilterScore {
+  /** The conv layer: its weight's state-dict name without ".weight". */
   layer: string;
+  /** Output channel (row of the weight). */
   filter: number;
+  /** Its FAIG score. */
   score: number;
 }
 
+/** FAIG scores of every conv filter between a baseline and a target network. */
 export interface FaigResult {
+  /** Scores per conv layer, in `convWeightNames` order. */
   layers: LayerFilterScores[];
   /** Mean loss of the baseline and of the target network over the samples. */
   lossBaseline: number;

@@ -110,11 +110,17 @@ export function pca(
   return { mean, axes };
 }
 
+/** SRGA of a test feature set against a reference set, with the fits behind it. */
 export interface SrgaResult {
+  /** log10(kl + 1e-5) + 5: 0 for identical sets, larger further from the reference. */
   srga: number;
+  /** KL(test || reference) summed over the principal components (nats, clamped at 0). */
   kl: number;
+  /** Principal components used. */
   components: number;
+  /** Generalised Gaussian fitted to the test projections, per component. */
   test: Ggd[];
+  /** Generalised Gaussian fitted to the reference projections, per component. */
   reference: Ggd[];
 }
 

@@ -68,12 +68,17 @@ export function conditionalProbabilities(
   return p;
 }
 
+/** Options of `tsne` (exact t-SNE; the perplexity default shrinks for sets under 91 points). */
 export interface TsneOptions {
+  /** Effective neighbours per point (default min(30, (n - 1) / 3)). */
   perplexity?: number;
+  /** Gradient-descent iterations (default 1000). */
   iterations?: number;
+  /** Seed of the random initial layout (default 0). */
   seed?: number;
+  /** Step size (default max(n / 12, 50)). */
   learningRate?: number;
-  /** Factor on P for the first 100 iterations. */
+  /** Factor on P for the first 100 iterations (default 12). */
   exaggeration?: number;
 }
 
