@@ -6,6 +6,7 @@
 import type { EngineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
+import { checkCall } from "../evaluate.ts";
 import { type Fill, perturbedScores } from "../perturb.ts";
 import type { Model, Target } from "../types.ts";
 
@@ -35,6 +36,18 @@ export function featuresOf(
   const index = new Int32Array(h * w);
   for (let p = 0; p < h * w; p++) index[p] = group.get(mask[p])!;
   return { labels, index };
+}
+
+/** Checks a coalition method's call (an [N, C, H, W] input and its target) and numbers the mask's groups. */
+export async function checkedFeatures(
+  x: Tensor,
+  target: Target,
+  mask: Int32Array | readonly number[] | undefined,
+  api: string,
+): Promise<Features> {
+  await checkCall(x, target, api);
+  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  return featuresOf(mask, x.shape[2], x.shape[3], api);
 }
 
 /**
@@ -68,6 +81,18 @@ export function coalitionScores(
     ctx,
     api,
   );
+}
+
+/** Example i's score in each of `rows` coalitions, from coalition-major scores [rows * N]. */
+export function exampleScores(
+  scores: Float64Array,
+  rows: number,
+  n: number,
+  i: number,
+): Float64Array {
+  const y = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) y[r] = scores[r * n + i];
+  return y;
 }
 
 /** values[i][g] credited to every pixel of feature g (all channels), as a tensor of x's shape. */

@@ -16,10 +16,9 @@ import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { Random } from "../../random.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall } from "../evaluate.ts";
 import { checkFill, type Fill } from "../perturb.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
-import { coalitionScores, featuresOf, spreadToPixels } from "./coalitions.ts";
+import { checkedFeatures, coalitionScores, exampleScores, spreadToPixels } from "./coalitions.ts";
 import { weightedLeastSquares } from "./least-squares.ts";
 
 /** Options of KernelSHAP: the pixel groups, the fill of absent groups, the sample count and seed. */
@@ -145,10 +144,8 @@ export async function kernelShap(
 ): Promise<Attribution<KernelShapDetails>> {
   const api = "kernelShap";
   const ctx = engineContext(o ?? {});
-  await checkCall(x, target, api);
-  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
-  const [n, , h, w] = x.shape;
-  const features = featuresOf(o?.mask, h, w, api);
+  const n = x.shape[0];
+  const features = await checkedFeatures(x, target, o?.mask, api);
   const m = features.labels.length;
   const samples = o.samples ?? 25;
   if (!Number.isInteger(samples) || samples < 2) {
@@ -175,8 +172,7 @@ export async function kernelShap(
   const values: number[][] = [];
   const emptyScores: number[] = [];
   for (let i = 0; i < n; i++) {
-    const y = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) y[r] = scores[r * n + i];
+    const y = exampleScores(scores, rows, n, i);
     const empty = y[0];
     emptyScores.push(empty);
     values.push(Array.from(constrainedShapleyFit(present, weights, y, empty, base[i] - empty, m)));

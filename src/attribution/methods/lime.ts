@@ -10,10 +10,15 @@ import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import { Tensor } from "../../autodiff/tensor.ts";
 import { Random } from "../../random.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall } from "../evaluate.ts";
 import { checkFill, type Fill } from "../perturb.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
-import { coalitionScores, type Features, featuresOf, spreadToPixels } from "./coalitions.ts";
+import {
+  checkedFeatures,
+  coalitionScores,
+  exampleScores,
+  type Features,
+  spreadToPixels,
+} from "./coalitions.ts";
 import { weightedLasso } from "./least-squares.ts";
 
 /** Options of LIME: pixel groups, fill, samples, seed, the Lasso penalty and the kernel width. */
@@ -105,10 +110,8 @@ export async function lime(
 ): Promise<Attribution<LimeDetails>> {
   const api = "lime";
   const ctx = engineContext(o ?? {});
-  await checkCall(x, target, api);
-  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
-  const [n, , h, w] = x.shape;
-  const features = featuresOf(o?.mask, h, w, api);
+  const n = x.shape[0];
+  const features = await checkedFeatures(x, target, o?.mask, api);
   const m = features.labels.length;
   const samples = o.samples ?? 50;
   if (!Number.isInteger(samples) || samples < 1) {
@@ -143,8 +146,7 @@ export async function lime(
   const values: number[][] = [];
   const intercepts: number[] = [];
   for (let i = 0; i < n; i++) {
-    const y = new Float64Array(samples);
-    for (let r = 0; r < samples; r++) y[r] = scores[r * n + i];
+    const y = exampleScores(scores, samples, n, i);
     const fit = weightedLasso(xs, y, Float64Array.from(weights[i]), m, alpha);
     values.push(Array.from(fit.coef));
     intercepts.push(fit.intercept);
