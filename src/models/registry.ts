@@ -30,6 +30,10 @@ export interface Architecture {
   keys: string;
   /** Input/output value range of the published models. */
   range: readonly [number, number];
+  /**
+   * A new model with initial weights (load a state dict into it): `scale` is the SR upscaling
+   * factor (classifiers ignore it), `config` the architecture's own options over its defaults.
+   */
   // biome-ignore lint/suspicious/noExplicitAny: each architecture has its own config type
   create(scale: number, config?: any): Module;
 }

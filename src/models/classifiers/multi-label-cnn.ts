@@ -21,12 +21,15 @@ import { Sequential } from "../nn/sequential.ts";
 
 export type Channels = readonly [number, number, number, number];
 
+/** Shape and initialisation of a `MultiLabelCnn`. */
 export interface MultiLabelCnnConfig {
+  /** Logits, one per class (default 10). */
   classes?: number;
   /** Channels of the four conv stages (default 8, 16, 32, 64). */
   channels?: Channels;
-  /** Conv, BatchNorm2d, ReLU per stage (for training) instead of conv with a fused ReLU. */
+  /** Conv, BatchNorm2d, ReLU per stage (for training) instead of conv + fused ReLU (default off). */
   batchNorm?: boolean;
+  /** Seed of the weight initialisation (default 0). */
   seed?: number;
 }
 

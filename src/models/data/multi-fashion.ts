@@ -20,15 +20,19 @@ export interface SourcePool {
   to: number;
 }
 
+/** How multi-object Fashion-MNIST canvases are drawn. */
 export interface MultiFashionOptions {
   /** Canvas side (default 64). */
   size?: number;
+  /** Fewest items drawn per canvas (default 1). */
   minItems?: number;
+  /** Most items drawn per canvas (default 4); an item that finds no free place is dropped. */
   maxItems?: number;
   /** Item pixels above this intensity (in [0, 1]) form the masks (default 0.1). */
   threshold?: number;
   /** Position draws per item before giving up on it (default 30). */
   tries?: number;
+  /** Length of the label vector and mask stack (default 10, Fashion-MNIST's). */
   classes?: number;
 }
 
@@ -41,7 +45,9 @@ export interface PlacedItem {
   x: number;
 }
 
+/** One canvas with its ground truth. */
 export interface MultiFashionSample {
+  /** Canvas side in pixels. */
   size: number;
   /** [size, size] in [0, 1]. */
   image: Float32Array;
@@ -49,6 +55,7 @@ export interface MultiFashionSample {
   labels: Uint8Array;
   /** [classes, size, size], 1 where an item of that class has a pixel above the threshold. */
   masks: Uint8Array;
+  /** The items placed, in drawing order. */
   items: PlacedItem[];
 }
 

@@ -13,6 +13,7 @@ export interface TileOptions {
   tile: number;
   /** Context in LR pixels around each tile, computed then dropped. */
   margin: number;
+  /** Called after each tile is upscaled and stitched, with the tiles done and the total. */
   onTile?: (done: number, total: number) => void;
 }
 

@@ -36,18 +36,26 @@ export function imageBatch(
   return tensor(v, [indices.length, 1, h, w]);
 }
 
+/** How `fitClassifier` trains: give `epochs` or `steps`. */
 export interface FitOptions {
   /** Uniformly sampled minibatches (with replacement); ignored when `epochs` is given. */
   steps?: number;
   /** Full passes over the data in a seeded shuffled order (the usual way to train). */
   epochs?: number;
+  /** Images per step. */
   batchSize: number;
+  /** Updates the model's parameters from each step's gradients. */
   optimizer: Optimizer;
+  /** Seed of the batch order and flips (default 0). */
   seed?: number;
   /** Learning rate per step (sets optimizer.lr before each step). */
   schedule?: Schedule;
   /** Mirror each training image left-right with probability 1/2. */
   hflip?: boolean;
+  /**
+   * Called after each step with its 0-based index, the batch's cross-entropy and the epoch (0
+   * without `epochs`).
+   */
   onStep?: (step: number, loss: number, epoch: number) => void;
 }
 

@@ -5,6 +5,9 @@ import { add, div, mul, sub } from "../../ops/binary.ts";
 import { zerosLike } from "../../ops/creation.ts";
 import { sqrt, square } from "../../ops/unary.ts";
 
+/**
+ * A first-order optimizer that keeps its own per-variable state (momentum, moments) between steps.
+ */
 export interface Optimizer {
   /** Current learning rate; schedules set it before each step. */
   lr: number;

@@ -24,32 +24,64 @@ import type { Optimizer } from "./optim.ts";
 
 export type TermValues = { [K in Exclude<keyof ExplainerLossTerms, "maskedLogits">]: number };
 
+/**
+ * How `trainExplainer` trains; without `val` there is no early stopping and the last weights are
+ * kept.
+ */
 export interface TrainExplainerOptions {
   /** Upper bound on steps (early stopping may end sooner). */
   steps: number;
+  /** Canvases per step. */
   batchSize: number;
+  /** Updates the explainer's parameters (Adam in the reference). */
   optimizer: Optimizer;
+  /**
+   * Data-set seed of the training canvases: step s uses canvases s * batchSize onwards, so no
+   * canvas repeats.
+   */
   trainSeed: number;
   /** Validation canvases 0..valCount-1 of valSeed, checked every checkEvery steps. */
   val?: { pool: SourcePool; seed: number; count: number };
+  /**
+   * Steps between validation checks (default 100; also checked at the last step and when time is
+   * up).
+   */
   checkEvery?: number;
+  /** Checks without improvement before stopping (default 5). */
   patience?: number;
+  /** Least fall of the validation loss that counts as an improvement (default 0.001). */
   minDelta?: number;
   /** Stop (as if early) once this many minutes have passed, checked after each step. */
   maxMinutes?: number;
+  /** Term weights and area bounds of the loss (default the reference's). */
   loss?: ExplainerLossOptions;
+  /**
+   * Called after each step with the steps done so far (from 1) and that step's unweighted loss
+   * terms.
+   */
   onStep?: (step: number, terms: TermValues) => void;
+  /**
+   * Called after each validation check with the steps done, the validation loss and whether it is a
+   * new best.
+   */
   onCheck?: (step: number, valLoss: number, improved: boolean) => void;
 }
 
+/** What `trainExplainer` did. */
 export interface TrainExplainerResult {
   /** Loss terms of every step. */
   history: TermValues[];
   /** [step, validation loss] of every check. */
   checks: [number, number][];
+  /** Steps run. */
   steps: number;
+  /**
+   * Step of the best validation check, whose weights were restored (the last step without `val`).
+   */
   bestStep: number;
+  /** True when early stopping ended training (not the step or time limit). */
   stoppedEarly: boolean;
+  /** Wall-clock minutes taken. */
   minutes: number;
 }
 
@@ -93,6 +125,11 @@ export function validationLoss(
   return total / val.count;
 }
 
+/**
+ * Trains `explainer` against the frozen `classifier` on fresh multi-Fashion canvases from `pool`
+ * with the NN-Explainer loss (Stalder et al. 2022), leaving it in eval mode with the best checked
+ * weights.
+ */
 export function trainExplainer(
   explainer: Module,
   classifier: (x: Tensor) => Tensor,

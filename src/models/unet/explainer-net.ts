@@ -16,10 +16,13 @@ import { Conv2d } from "../nn/conv.ts";
 import { skipInit } from "../nn/init.ts";
 import { Module, type StateDict } from "../nn/module.ts";
 
+/** Shape and initialisation of an `ExplainerNet`. */
 export interface ExplainerNetConfig {
+  /** Mask logits per pixel, one per class (default 10). */
   classes?: number;
   /** Channels at full, 1/2, 1/4 and 1/8 resolution (default 8, 16, 32, 64). */
   channels?: readonly [number, number, number, number];
+  /** Seed of the weight initialisation (default 0). */
   seed?: number;
 }
 
