@@ -27,7 +27,7 @@ export interface MultiLabelCnnConfig {
   classes?: number;
   /** Channels of the four conv stages (default 8, 16, 32, 64). */
   channels?: Channels;
-  /** Conv, BatchNorm2d, ReLU per stage (for training) instead of conv + fused ReLU (default off). */
+  /** Conv, BatchNorm2d, ReLU per stage (for training), not conv + fused ReLU (default false). */
   batchNorm?: boolean;
   /** Seed of the weight initialisation (default 0). */
   seed?: number;
