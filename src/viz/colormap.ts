@@ -4,8 +4,13 @@
  */
 import { COLORMAP_TABLES } from "./colormap-data.ts";
 
+/**
+ * A bundled colormap: matplotlib's viridis, turbo, jet and seismic, and Captum's red-white-green
+ * ("RdWhGn"). seismic and red-white-green are diverging, white in the middle (t = 0.5).
+ */
 export type ColormapName = "viridis" | "turbo" | "jet" | "seismic" | "red-white-green";
 
+/** Every `ColormapName`, for listing and validating choices. */
 export const COLORMAPS: readonly ColormapName[] = [
   "viridis",
   "turbo",

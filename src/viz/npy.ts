@@ -5,6 +5,10 @@
  */
 import { sizeOf } from "../kernels/shape.ts";
 
+/**
+ * A float32, C-order .npy file (format 1.0) of `values` with the given shape, readable by
+ * numpy.load.
+ */
 export function encodeNpy(values: Float32Array, shape: readonly number[]): Uint8Array {
   const count = sizeOf(shape);
   if (count !== values.length)

@@ -1,5 +1,7 @@
 /** A minimal labelled scatter plot as SVG text (for the zoo study's DI plots). */
 import { escapeHtml } from "./html.ts";
+
+/** One point of `scatterSvg`, in data units, drawn with its text label. */
 export interface ScatterPoint {
   x: number;
   y: number;
