@@ -12,6 +12,10 @@
 import { type Box, components, maskBox } from "./boxes.ts";
 import { FlowGraph } from "./max-flow.ts";
 
+/**
+ * Seeds, smoothness and colour model of `graphCutSegment` (defaults after Simonyan et al. 2013 and
+ * GrabCut).
+ */
 export interface GraphCutOptions {
   /** Saliency quantile above which pixels seed the foreground (default 0.95). */
   foregroundQuantile?: number;
@@ -23,11 +27,13 @@ export interface GraphCutOptions {
   bins?: number;
 }
 
+/** The segmentation `graphCutSegment` finds, as [H * W] masks and a box. */
 export interface GraphCutResult {
   /** 1 on the segment (the largest foreground component), [H * W]. */
   segment: Uint8Array;
   /** Every pixel the cut labels foreground, before keeping the largest component. */
   foreground: Uint8Array;
+  /** Bounding box of `segment`; null when the segment is empty. */
   box: Box | null;
   /** The minimum cut's cost. */
   energy: number;

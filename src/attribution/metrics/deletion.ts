@@ -27,9 +27,11 @@ export interface DeletionOptions extends BatchOptions, EngineOptions {
   substrate?: Fill;
 }
 
+/** Deletion or insertion curves and their AUCs, one per example. */
 export interface DeletionResult {
   /** Scores at 0, step, 2 step, ... pixels, per example. */
   curves: number[][];
+  /** Area under each curve, x normalised to [0, 1] (trapezoid). */
   auc: number[];
 }
 
@@ -104,6 +106,11 @@ async function run(
   return { curves, auc: curves.map(curveAuc) };
 }
 
+/**
+ * Deletion (Petsiuk et al. 2018, RISE): the target score as the most salient pixels are set to 0
+ * (or `substrate`), `pixelsPerStep` at a time; a faithful map makes it fall fast (lower AUC is
+ * better).
+ */
 export function deletionAuc(
   model: Model,
   x: Tensor,
@@ -114,6 +121,10 @@ export function deletionAuc(
   return run("deletion", model, x, target, map, o);
 }
 
+/**
+ * Insertion (Petsiuk et al. 2018, RISE): the target score as the most salient pixels are put back
+ * into a blurred copy (or `substrate`); a faithful map makes it rise fast (higher AUC is better).
+ */
 export function insertionAuc(
   model: Model,
   x: Tensor,

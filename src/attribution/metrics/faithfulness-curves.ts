@@ -35,7 +35,12 @@ import {
   variantScores,
 } from "./quantus-common.ts";
 
+/** One example's faithfulness curve and its summary score. */
 export interface CurveResult {
+  /**
+   * The curve point per removal step: f (pixel flipping, selectivity), f(x) - f(x_k) (region
+   * perturbation) or f(x_k) / f(x) (IROF).
+   */
   curve: number[];
   /** The summary: the area under (pixel flipping, selectivity), AOPC (region perturbation) or over (IROF) the curve. */
   score: number;

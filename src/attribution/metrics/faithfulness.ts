@@ -147,6 +147,7 @@ export async function faithfulnessEstimate(
   return out;
 }
 
+/** Monotonicity of one example (Arya et al. 2019, as Quantus's Monotonicity). */
 export interface MonotonicityResult {
   /** True when the curve never decreases. */
   monotonic: boolean;

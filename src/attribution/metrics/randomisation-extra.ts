@@ -129,10 +129,17 @@ export function discreteEntropy(values: ArrayLike<number>, bins = 100): number {
   return h;
 }
 
+/**
+ * Efficient MPRT (Hedström et al. 2023, as Quantus's EfficientMPRT): discrete entropies of each
+ * example's explanation (natural log); a ratio above 1 means randomising the model made the
+ * explanation more random, as it should.
+ */
 export interface EfficientMprtResult {
   /** Entropy after / before, per example. */
   ratio: number[];
+  /** Entropy of the explanation of the trained model, per example. */
   before: number[];
+  /** Entropy once every parameterised layer is randomised, per example. */
   after: number[];
 }
 

@@ -169,6 +169,10 @@ export interface ContinuityOptions extends BatchOptions, EngineOptions {
   normalise?: boolean;
 }
 
+/**
+ * Continuity of one example (Montavon et al. 2018, Quantus's Continuity): higher means the
+ * explanation follows the model as the image shifts.
+ */
 export interface ContinuityResult {
   /** The mean over tiles of corr(tile sum, score) along the translations. */
   score: number;
