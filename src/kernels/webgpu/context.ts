@@ -3,6 +3,11 @@ import type { DType } from "../backend.ts";
 import type { GpuData } from "./gpu-data.ts";
 import type { GpuRuntime } from "./runtime.ts";
 
+/**
+ * How matmul and conv kernels tile: "shared" stages tiles in workgroup memory (fast on real GPUs),
+ * "registers" keeps them in registers without barriers (fast on software adapters, where barriers
+ * are slow).
+ */
 export type Tiling = "shared" | "registers";
 
 export interface KernelContext {
