@@ -55,12 +55,20 @@ import { gridSegments } from "./segments/grid.ts";
 import { slicSegments } from "./segments/slic.ts";
 import type { Attribution, AttributionMethod, Model, Target } from "./types.ts";
 
+/**
+ * What a registered method gets to run: the model, the input and target, and its option values as
+ * text (from CLI flags or the explorer's inputs).
+ */
 export interface MethodContext {
+  /** The model to explain. */
   model: Model;
+  /** The input batch [N, C, H, W]. */
   x: Tensor;
+  /** The class index to explain. */
   target: number;
   /** Option values by name (a MethodOption's name, the CLI flag without --); undefined when not given. */
   opt: (name: string) => string | undefined;
+  /** A reference library's conventions (--preset captum, pair or pytorch-grad-cam), or null. */
   preset: Preset | null;
   /** The model as a module, for methods that read its parameters (FullGrad's biases). */
   module?: Module;
@@ -68,7 +76,9 @@ export interface MethodContext {
   layer: () => string;
   /** Reads a baseline image file shaped like the input. */
   readBaseline: (path: string) => Tensor;
+  /** Model inputs per call for batched methods; undefined lets each method size its batches. */
   batchSize: number | undefined;
+  /** Seed of every random draw (noise, masks, sampling); the CLI default is 0. */
   seed: number;
 }
 
@@ -90,8 +100,11 @@ export function optionText(o: MethodOption): string {
   return `--${o.name} ${o.value}${paren ? ` (${paren})` : ""}`;
 }
 
+/** A registered attribution method: its description, the options it reads and how to run it. */
 export interface MethodEntry {
+  /** One line for `salient methods` and the explorer. */
   summary: string;
+  /** The options `run` reads, with their defaults as text. */
   options: readonly MethodOption[];
   /** Computed at a layer, upsampled to the input ([1, 1, H, W]). */
   layerMap?: boolean;
@@ -99,6 +112,10 @@ export interface MethodEntry {
   noImage?: boolean;
   /** Default sign mode of the overlay. */
   sign: "positive" | "absolute" | "all";
+  /**
+   * Computes the map, reading options through `c.opt`; bad values throw a UsageError naming the
+   * flag.
+   */
   run(c: MethodContext): Promise<Attribution<Record<string, unknown>>>;
 }
 
@@ -215,6 +232,10 @@ const BASES: Record<string, AttributionMethod<unknown, Record<string, unknown>>>
   "integrated-gradients": (m, x, t, o) => integratedGradients(m, x, t, o as object),
 };
 
+/**
+ * Every attribution method by its CLI name: the table `salient attribute`, `salient methods` and
+ * the explorer all read.
+ */
 export const METHODS: Readonly<Record<string, MethodEntry>> = {
   gradient: {
     summary: "raw input gradient of the target logit (PAIR); --preset captum takes |gradient|",
