@@ -23,6 +23,31 @@ export interface LayerGradient {
 }
 
 /**
+ * Runs the model on x and records what the layer named `layer` output (null when the forward pass
+ * never reached it; the last output when it ran more than once) and how many times it ran. Call it
+ * inside tidy and keep what you return.
+ */
+export function recordLayer(
+  model: Model,
+  x: Tensor,
+  layer: string,
+): { output: Tensor | null; calls: number } {
+  let calls = 0;
+  let output: Tensor | null = null;
+  withTaps(
+    {
+      [layer]: (out) => {
+        calls++;
+        output = out;
+        return out;
+      },
+    },
+    () => model(x),
+  );
+  return { output, calls };
+}
+
+/**
  * The output A of the layer named `layer` (a module's dotted path, an ONNX tensor or node name, a
  * tfjs layer name) and d(target score) / dA, without hooks (the CAM
  * methods build on it).
@@ -36,23 +61,15 @@ export function layerGradient(
 ): LayerGradient {
   let calls = 0;
   const activation = tidy(() => {
-    let captured: Tensor | null = null;
-    withTaps(
-      {
-        [layer]: (out) => {
-          calls++;
-          captured = out;
-          return out;
-        },
-      },
-      () => model(x),
-    );
+    const tapped = recordLayer(model, x, layer);
+    calls = tapped.calls;
+    const captured = tapped.output;
     if (!captured) {
       throw new Error(
         `layer "${layer}" was never reached in the forward pass; give the dotted path of a module the model calls (e.g. "features.4"), the name of a tensor or node of an ONNX graph (e.g. "/relu2/Relu_output_0"), or a tfjs layer name (listLayers lists them)`,
       );
     }
-    return keep(captured as Tensor);
+    return keep(captured);
   });
   if (calls > 1) {
     activation.dispose();

@@ -22,10 +22,11 @@ import { add, mul } from "../../ops/binary.ts";
 import { tensor } from "../../ops/creation.ts";
 import { resize } from "../../ops/resize.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall, evalScores, evalScoresOf } from "../evaluate.ts";
+import { evalScores, evalScoresOf } from "../evaluate.ts";
+import { recordLayer } from "../layer-gradient.ts";
 import { targetScores } from "../target.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
-import type { CamDetails, CamOptions } from "./grad-cam.ts";
+import { type CamDetails, type CamOptions, checkCamCall } from "./grad-cam.ts";
 
 /** Options of Score-CAM, Ablation-CAM and Eigen-CAM: a CAM layer plus batching. */
 export interface PerturbationCamOptions extends Omit<CamOptions, "grid">, BatchOptions {}
@@ -35,27 +36,15 @@ export type PerturbationCamVariant = "scorecam" | "ablationcam" | "eigencam";
 
 /** The layer's output [N, K, h, w] for x (the caller owns it). */
 function layerActivation(model: Model, x: Tensor, layer: string, api: string): Tensor {
-  let calls = 0;
   return tidy(() => {
-    let captured: Tensor | null = null;
-    withTaps(
-      {
-        [layer]: (out) => {
-          calls++;
-          captured = out;
-          return out;
-        },
-      },
-      () => model(x),
-    );
-    if (!captured) {
+    const { output: a, calls } = recordLayer(model, x, layer);
+    if (!a) {
       throw new Error(
         `${api}: layer "${layer}" was never reached in the forward pass; give the dotted path of a module (e.g. "features.4"), an ONNX tensor or node name, or a tfjs layer name (listLayers lists them)`,
       );
     }
     if (calls > 1)
       throw new Error(`${api}: layer "${layer}" ran ${calls} times in one forward pass`);
-    const a = captured as Tensor;
     if (a.rank !== 4) {
       throw new Error(
         `${api}: layer "${layer}" outputs [${a.shape}]; this method needs a convolutional layer [N, K, h, w]`,
@@ -298,13 +287,7 @@ export async function perturbationCam(
 ): Promise<Attribution<CamDetails>> {
   const api = variant;
   const ctx = engineContext(o ?? {});
-  await checkCall(x, target, api);
-  if (!o || typeof o.layer !== "string" || !o.layer) {
-    throw new Error(
-      `${api}: options.layer must name the layer (a module path such as "features.4", an ONNX tensor or node name, or a tfjs layer name)`,
-    );
-  }
-  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkCamCall(x, target, o, api);
   const batchSize = rowsPerCall(x, o.batchSize, api);
   const a = ctx.run(() => layerActivation(model, x, o.layer, api));
   try {

@@ -94,6 +94,22 @@ function camOf(variant: CamVariant, a: Tensor, g: Tensor): { cam: Tensor; weight
   }
 }
 
+/** Checks a CAM call: a target for the input, an [N, C, H, W] input and a named layer. */
+export async function checkCamCall(
+  x: Tensor,
+  target: Target,
+  o: { layer?: unknown } | undefined,
+  api: string,
+): Promise<void> {
+  await checkCall(x, target, api);
+  if (!o || typeof o.layer !== "string" || !o.layer) {
+    throw new Error(
+      `${api}: options.layer must name the layer (a module path such as "features.4", an ONNX tensor or node name, or a tfjs layer name)`,
+    );
+  }
+  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+}
+
 /**
  * A CAM-family map [N, 1, H, W] of the target at layer `o.layer`, upsampled to the input; `variant`
  * picks Grad-CAM, Grad-CAM++, HiResCAM or LayerCAM.
@@ -107,13 +123,7 @@ export async function camMethod(
 ): Promise<Attribution<CamDetails>> {
   const api = variant;
   const ctx = engineContext(o ?? {});
-  await checkCall(x, target, api);
-  if (!o || typeof o.layer !== "string" || !o.layer) {
-    throw new Error(
-      `${api}: options.layer must name the layer (a module path such as "features.4", an ONNX tensor or node name, or a tfjs layer name)`,
-    );
-  }
-  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkCamCall(x, target, o, api);
   if (o.grid !== undefined && (!Array.isArray(o.grid) || o.grid.length !== 2)) {
     throw new Error(`${api}: options.grid must be [h, w], got ${JSON.stringify(o.grid)}`);
   }
