@@ -142,6 +142,7 @@ export async function classifierReference(
   method: string,
   image: string,
   target: number,
+  options: Record<string, string> = {},
 ): Promise<number[]> {
   const net = loadFashionCnn();
   const img = readImage(assetPath("fashion-mnist", `${image}.png`), 1);
@@ -150,7 +151,7 @@ export async function classifierReference(
     model: (v) => net.call(v),
     x,
     target,
-    opt: () => undefined,
+    opt: (k) => options[k],
     preset: null,
     layer: () => "features.4",
     readBaseline: () => {

@@ -435,6 +435,48 @@ try {
     }
   }
   try {
+    // The method's options are inputs filled with the registry's defaults; a changed one reaches
+    // the method: integrated gradients with 8 steps instead of 50.
+    await page.selectOption("#c-method", "integrated-gradients");
+    const defaults = await page.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll("#c-params input")].map((i) => [i.name, i.value]),
+      ),
+    );
+    check(
+      "classifier: option inputs start at the registry's defaults",
+      defaults.steps === "50" &&
+        defaults.quadrature === "gausslegendre" &&
+        defaults.baseline === "black",
+      JSON.stringify(defaults),
+    );
+    await page.fill('#c-params input[name="steps"]', "8");
+    // Marks the 50-step card so the wait below sees the new one.
+    await page.evaluate(() => {
+      for (const c of document.querySelectorAll("#c-result .map-card")) c.dataset.old = "1";
+    });
+    await page.click("#c-run");
+    await page.waitForSelector(
+      '#c-result .map-card[data-method="integrated-gradients"]:not([data-old])',
+      { timeout: 60000 },
+    );
+    const got = await page.evaluate(() =>
+      Array.from(document.querySelector("#c-result .map-card:not([data-old])").mapValues),
+    );
+    const want = await ref.classifierReference("integrated-gradients", "test-0", 9, {
+      steps: "8",
+    });
+    const want50 = await ref.classifierReference("integrated-gradients", "test-0", 9);
+    const d = maxRelDiff(got, want);
+    check(
+      "classifier: integrated-gradients with steps 8 equals the library's 8-step map",
+      d < 1e-4 && maxRelDiff(want50, want) > 1e-4,
+      `max diff ${d.toExponential(2)}; 8 vs 50 steps differ by ${maxRelDiff(want50, want).toExponential(2)}`,
+    );
+  } catch (e) {
+    check("classifier: a changed method option", false, `${e.message}; ${page.errors.join("; ")}`);
+  }
+  try {
     const curves = await page.locator("#c-result .curves polyline").count();
     check(
       "classifier: deletion and insertion curves are plotted",

@@ -28,14 +28,6 @@ export interface ClassifyContext {
   showMessage: (text: string, kind?: "error" | "info") => void;
 }
 
-/** "--steps N (50)" -> { name: "steps", hint: "N", value: "50" }. */
-export function parseOption(o: string): { name: string; hint: string; value: string } | null {
-  const m = /^--([\w-]+)(?:\s+(\S+))?(?:\s+\(([^)]*)\))?/.exec(o);
-  if (!m) return null;
-  const value = m[3] && !m[3].includes(" ") && !m[3].includes(",") ? m[3] : "";
-  return { name: m[1], hint: m[2] ?? "", value };
-}
-
 export class ClassifyView {
   loaded: ClassifierLoaded | null = null;
   private inputRgb: RgbImage | null = null;
@@ -72,17 +64,14 @@ export class ClassifyView {
 
   private renderParams(): void {
     const entry = this.methods.get(this.els.method.value)!;
-    const rows = entry.options
-      .map(parseOption)
-      .filter((o): o is NonNullable<typeof o> => o !== null)
-      .map((o) =>
-        el(
-          "label",
-          { title: entry.options.find((t) => t.startsWith(`--${o.name}`)) ?? "" },
-          `${o.name} `,
-          el("input", { name: o.name, placeholder: o.hint, value: o.value, size: "8" }),
-        ),
-      );
+    const rows = entry.options.map((o, k) =>
+      el(
+        "label",
+        { title: entry.optionTexts[k] },
+        `${o.name} `,
+        el("input", { name: o.name, placeholder: o.value, value: o.default ?? "", size: "8" }),
+      ),
+    );
     this.els.params.replaceChildren(el("p", { class: "summary" }, entry.summary), ...rows);
   }
 

@@ -2,6 +2,7 @@
  * What the explorer page and its worker say to each other, and the page state a URL carries.
  * Pure data and parsing: no DOM, no worker globals, so the URL rules are unit-testable in Node.
  */
+import type { MethodOption } from "../../src/index.ts";
 
 /** Where a super-resolution model comes from. */
 export type SrSource =
@@ -123,11 +124,13 @@ export interface MapDone {
   seconds: number;
 }
 
-/** A registry method as the page offers it: name, summary, "--flag VALUE (default)" options. */
+/** A registry method as the page offers it: name, summary, options (as data, and as help text). */
 export interface MethodInfo {
   name: string;
   summary: string;
-  options: string[];
+  options: readonly MethodOption[];
+  /** Each option as `salient methods` shows it ("--steps N (50)"), for the input's tooltip. */
+  optionTexts: string[];
   sign: "positive" | "absolute" | "all";
 }
 

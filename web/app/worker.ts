@@ -34,7 +34,8 @@ function methodInfo(): MethodInfo[] {
     .map(([name, e]) => ({
       name,
       summary: e.summary,
-      options: e.options.map(optionText),
+      options: e.options,
+      optionTexts: e.options.map(optionText),
       sign: e.sign,
     }));
 }
