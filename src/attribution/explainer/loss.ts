@@ -6,7 +6,8 @@
  *   L = BCEWithLogits(f(m x), y) + l_ent L_ent(f((1 - m) x)) + l_tv (TV(m) + TV(n))
  *     + l_area A(S, y) + l_tot mean(m) + l_nc mean(n)
  *
- * with m = sigmoid(max_{c in y} S_c) and n = sigmoid(max_{c not in y} S_c) per pixel.
+ * with m = sigmoid(max_{c in y} S_c) and n = sigmoid(max_{c not in y} S_c) per pixel, plus
+ * l_pc L_pc, salient's per-class term (see per-class-loss.ts; l_pc = 0 gives the reference loss).
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { bceWithLogits } from "../../models/train/losses.ts";
@@ -18,6 +19,7 @@ import { reshape } from "../../ops/reshape.ts";
 import { slice } from "../../ops/slice.ts";
 import { softmax } from "../../ops/softmax.ts";
 import { abs, clamp, log, relu, sigmoid } from "../../ops/unary.ts";
+import { perClassMaskLoss } from "./per-class-loss.ts";
 import { sortRowsDescending } from "./sort.ts";
 
 /** What absent classes are shifted by so the per-pixel max never picks them. */
@@ -169,7 +171,7 @@ export function classMaskAreaLoss(
 }
 
 /**
- * Weights of the NN-Explainer loss's terms (l_ent, l_tv, l_area, l_tot, l_nc) and the class area
+ * Weights of the NN-Explainer loss's terms (l_ent, l_tv, l_area, l_tot, l_nc, l_pc) and the class area
  * bounds; `EXPLAINER_LOSS_DEFAULTS` holds the reference's defaults.
  */
 export interface ExplainerLossOptions extends AreaOptions {
@@ -183,6 +185,10 @@ export interface ExplainerLossOptions extends AreaOptions {
   totalArea?: number;
   /** Weight of mean(n) (default 0.3). */
   nonClassArea?: number;
+  /**
+   * Weight of the per-class term L_pc (default 0, the reference loss; see `perClassMaskLoss`).
+   */
+  perClass?: number;
 }
 
 /** The reference defaults (utils/argparser.py). */
@@ -192,6 +198,7 @@ export const EXPLAINER_LOSS_DEFAULTS: Required<ExplainerLossOptions> = {
   area: 1,
   totalArea: 0.1,
   nonClassArea: 0.3,
+  perClass: 0,
   minArea: 0.05,
   maxArea: 0.3,
 };
@@ -212,6 +219,8 @@ export interface ExplainerLossTerms {
   totalArea: Tensor;
   /** mean(n): the non-target mask's area. */
   nonClassArea: Tensor;
+  /** L_pc: BCE of f(sigmoid(S_c) x) against one-hot c, over present classes (0 if unweighted). */
+  perClass: Tensor;
   /** Classifier logits on the masked image (for training metrics). */
   maskedLogits: Tensor;
 }
@@ -242,5 +251,20 @@ export function explainerLoss(
   total = add(total, mul(tv, o.tv));
   total = add(total, mul(area, o.area));
   total = add(total, add(mul(totalArea, o.totalArea), mul(nonClassArea, o.nonClassArea)));
-  return { total, classification, entropy, tv, area, totalArea, nonClassArea, maskedLogits };
+  // Skipped at weight 0: it costs one classifier pass per present class.
+  const perClass = o.perClass
+    ? perClassMaskLoss(classifier, seg, x, targets)
+    : tensor(new Float32Array(1), []);
+  if (o.perClass) total = add(total, mul(perClass, o.perClass));
+  return {
+    total,
+    classification,
+    entropy,
+    tv,
+    area,
+    totalArea,
+    nonClassArea,
+    perClass,
+    maskedLogits,
+  };
 }

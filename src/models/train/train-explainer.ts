@@ -95,6 +95,7 @@ function values(t: ExplainerLossTerms): TermValues {
     area: read(t.area),
     totalArea: read(t.totalArea),
     nonClassArea: read(t.nonClassArea),
+    perClass: read(t.perClass),
   };
 }
 

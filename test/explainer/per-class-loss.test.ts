@@ -1,0 +1,138 @@
+/**
+ * The per-class mask term L_pc = mean over present (b, c) of BCEWithLogits(f(sigmoid(S_bc) x_b), e_c):
+ * a value worked out by hand on a 1 x 2 image, its gradient against central differences of a
+ * float64 implementation, and its place in the full loss.
+ */
+import { describe, expect, it } from "vitest";
+import { EXPLAINER_LOSS_DEFAULTS, explainerLoss } from "../../src/attribution/explainer/loss.ts";
+import { perClassMaskLoss } from "../../src/attribution/explainer/per-class-loss.ts";
+import { add, grad, matmul, reshape, type Tensor, tensor, transpose } from "../../src/index.ts";
+
+const softplus = (z: number) => Math.log1p(Math.exp(z));
+const sig = (z: number) => 1 / (1 + Math.exp(-z));
+
+/** logits = W vec(x) + b for images of `pixels` pixels. */
+function linear(W: number[][], bias: number[]) {
+  const c = W.length;
+  const p = W[0].length;
+  return (x: Tensor) =>
+    add(
+      matmul(reshape(x, [x.shape[0], p]), transpose(tensor(new Float32Array(W.flat()), [c, p]))),
+      tensor(new Float32Array(bias)),
+    );
+}
+
+describe("perClassMaskLoss", () => {
+  // Two classes on a 1 x 2 image: class 0's logit is 2 x pixel 0, class 1's is 2 x pixel 1.
+  const f = linear(
+    [
+      [2, 0],
+      [0, 2],
+    ],
+    [0, 0],
+  );
+
+  it("matches the hand-computed value", () => {
+    // Image 0 = [1, 1] holds classes 0 and 1; image 1 = [2, 4] holds class 1 only.
+    // S(0, 0) = [0, 0]          -> mask [1/2, 1/2] -> logits [1, 1], target [1, 0]
+    // S(0, 1) = [-ln 3, ln 3]   -> mask [1/4, 3/4] -> logits [1/2, 3/2], target [0, 1]
+    // S(1, 1) = [ln 3, -ln 3]   -> mask [3/4, 1/4] on [2, 4] -> logits [3, 2], target [0, 1]
+    // (S(1, 0) is an absent class and plays no part.) BCE(z, 1) = softplus(-z), BCE(z, 0) = softplus(z).
+    const l3 = Math.log(3);
+    const seg = tensor(new Float32Array([0, 0, -l3, l3, 5, -7, l3, -l3]), [2, 2, 1, 2]);
+    const x = tensor(new Float32Array([1, 1, 2, 4]), [2, 1, 1, 2]);
+    const pair00 = (softplus(-1) + softplus(1)) / 2;
+    const pair01 = (softplus(0.5) + softplus(-1.5)) / 2;
+    const pair11 = (softplus(3) + softplus(-2)) / 2;
+    const v = perClassMaskLoss(f, seg, x, [1, 1, 0, 1]).dataSync()[0];
+    expect(v).toBeCloseTo((pair00 + pair01 + pair11) / 3, 6);
+  });
+
+  it("is lower for masks on their own item than for one shared mask of both items", () => {
+    // Items: class 0 in pixel 0, class 1 in pixel 1. Own-item masks keep each class and drop the
+    // other; a shared mask keeps both for both classes, so each pair pays the other class's logit.
+    const x = tensor(new Float32Array([1, 1]), [1, 1, 1, 2]);
+    const own = tensor(new Float32Array([6, -6, -6, 6]), [1, 2, 1, 2]);
+    const shared = tensor(new Float32Array([6, 6, 6, 6]), [1, 2, 1, 2]);
+    const lOwn = perClassMaskLoss(f, own, x, [1, 1]).dataSync()[0];
+    const lShared = perClassMaskLoss(f, shared, x, [1, 1]).dataSync()[0];
+    // By hand: own ~ (softplus(-2) + softplus(0)) / 2, shared ~ (softplus(-2) + softplus(2)) / 2.
+    expect(lOwn).toBeCloseTo((softplus(-2 * sig(6)) + softplus(2 * sig(-6))) / 2, 6);
+    expect(lShared).toBeCloseTo((softplus(-2 * sig(6)) + softplus(2 * sig(6))) / 2, 6);
+    expect(lOwn).toBeLessThan(lShared);
+  });
+
+  it("has the gradient of a float64 reference (central differences)", () => {
+    const W = [
+      [0.5, -1, 0.3, 0.8],
+      [-0.2, 0.4, 1.1, -0.6],
+      [0.9, 0.1, -0.7, 0.2],
+    ];
+    const bias = [0.1, -0.3, 0.2];
+    const img = [0.2, 0.9, 0.5, 0.7, 0.6, 0.1, 0.8, 0.3];
+    const y = [1, 0, 1, 0, 1, 1];
+    const seg0 = Array.from({ length: 24 }, (_, i) => Math.sin(1.7 * i + 0.3) * 1.5);
+    const ref = (s: Float64Array) => {
+      let total = 0;
+      let pairs = 0;
+      for (let r = 0; r < 6; r++) {
+        if (!y[r]) continue;
+        const b = Math.floor(r / 3);
+        const cls = r % 3;
+        for (let k = 0; k < 3; k++) {
+          const z = W[k].reduce((a, w, p) => a + w * sig(s[r * 4 + p]) * img[b * 4 + p], bias[k]);
+          total += (k === cls ? softplus(-z) : softplus(z)) / 3;
+        }
+        pairs++;
+      }
+      return total / pairs;
+    };
+    const g = grad((s: Tensor) =>
+      perClassMaskLoss(linear(W, bias), s, tensor(new Float32Array(img), [2, 1, 2, 2]), y),
+    )(tensor(new Float32Array(seg0), [2, 3, 2, 2])).dataSync();
+    const v = Float64Array.from(seg0);
+    const h = 1e-6;
+    for (let i = 0; i < v.length; i++) {
+      const keep = v[i];
+      v[i] = keep + h;
+      const up = ref(v);
+      v[i] = keep - h;
+      const down = ref(v);
+      v[i] = keep;
+      expect(Math.abs(g[i] - (up - down) / (2 * h))).toBeLessThan(1e-5);
+    }
+  });
+
+  it("is zero without present classes and rejects bad input", () => {
+    const x = tensor(new Float32Array([1, 1]), [1, 1, 1, 2]);
+    const seg = tensor(new Float32Array([1, 2, 3, 4]), [1, 2, 1, 2]);
+    expect(perClassMaskLoss(f, seg, x, [0, 0]).dataSync()[0]).toBe(0);
+    expect(() => perClassMaskLoss(f, seg, x, [1])).toThrow(/B x C = 2/);
+    expect(() => perClassMaskLoss(f, seg, x, [1, 0.5])).toThrow(/0 or 1, got 0.5/);
+    expect(() =>
+      perClassMaskLoss(f, seg, tensor(new Float32Array(3), [1, 1, 1, 3]), [1, 0]),
+    ).toThrow(/does not match mask logits/);
+  });
+});
+
+describe("explainerLoss with a per-class weight", () => {
+  it("adds l_pc L_pc to the reference total and leaves it alone at the default weight 0", () => {
+    const seg = tensor(new Float32Array([0.3, -0.8, 1.2, 0.4, -0.5, 0.9, 0.2, -1.1]), [1, 2, 2, 2]);
+    const x = tensor(new Float32Array([0.9, 0.2, 0.4, 0.7]), [1, 1, 2, 2]);
+    const g = linear(
+      [
+        [1, -0.5, 0.3, 0.2],
+        [-0.4, 0.8, 0.1, 0.6],
+      ],
+      [0, 0.1],
+    );
+    const y = [1, 0];
+    const base = explainerLoss(g, seg, x, y);
+    expect(EXPLAINER_LOSS_DEFAULTS.perClass).toBe(0);
+    expect(base.perClass.dataSync()[0]).toBe(0);
+    const withPc = explainerLoss(g, seg, x, y, { perClass: 2 });
+    const pc = perClassMaskLoss(g, seg, x, y).dataSync()[0];
+    expect(withPc.perClass.dataSync()[0]).toBeCloseTo(pc, 6);
+    expect(withPc.total.dataSync()[0]).toBeCloseTo(base.total.dataSync()[0] + 2 * pc, 5);
+  });
+});
