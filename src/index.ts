@@ -346,7 +346,10 @@ export {
 // ---- Attribution metrics ----
 export * from "./attribution/metrics/index.ts";
 export {
+  choiceFlag,
+  intFlag,
   type NumberRule,
+  numberFlag,
   UsageError,
 } from "./attribution/option-values.ts";
 export {

@@ -477,6 +477,20 @@ try {
     check("classifier: a changed method option", false, `${e.message}; ${page.errors.join("; ")}`);
   }
   try {
+    await page.fill('#c-params input[name="quadrature"]', "simpson");
+    await page.click("#c-run");
+    await page.waitForSelector("#message.error:not([hidden])", { timeout: 30000 });
+    const text = await page.locator("#message").textContent();
+    check(
+      "classifier: a bad option value gets the registry's message",
+      text.includes("--quadrature must be one of") && text.includes('got "simpson"'),
+      text,
+    );
+    await page.fill('#c-params input[name="quadrature"]', "gausslegendre");
+  } catch (e) {
+    check("classifier: a bad option value", false, `${e.message}; ${page.errors.join("; ")}`);
+  }
+  try {
     const curves = await page.locator("#c-result .curves polyline").count();
     check(
       "classifier: deletion and insertion curves are plotted",

@@ -4,11 +4,13 @@
  * deletion/insertion curves of the map when asked.
  */
 import {
+  checkMethodOptions,
   deletionAuc,
   FASHION_CLASSES,
   fromImageData,
   type ImageDataLike,
   insertionAuc,
+  intFlag,
   keep,
   loadFashionCnn,
   loadOnnx,
@@ -118,12 +120,16 @@ export async function runAttributeJob(
   const entry = METHODS[m.method];
   if (!entry)
     throw new Error(`unknown method "${m.method}" (known: ${Object.keys(METHODS).join(", ")})`);
+  const opt = (k: string) => (m.params[k] === "" ? undefined : m.params[k]);
+  // Words and formats checked before the method starts, as the CLI does (numbers as it reads them).
+  checkMethodOptions((k) => (k === "method" ? m.method : opt(k)));
+  const batch = opt("batch-size");
   const t0 = performance.now();
   const r = await entry.run({
     model: s.model,
     x: s.input,
     target: m.target,
-    opt: (k) => (m.params[k] === "" ? undefined : m.params[k]),
+    opt,
     preset: null,
     layer: () => {
       const l = m.params.layer || s.camLayer;
@@ -133,8 +139,8 @@ export async function runAttributeJob(
     readBaseline: () => {
       throw new Error("baseline images are not available in the explorer");
     },
-    batchSize: m.params["batch-size"] ? Number(m.params["batch-size"]) : undefined,
-    seed: m.params.seed ? Number(m.params.seed) : 0,
+    batchSize: batch === undefined ? undefined : intFlag("batch-size", batch, 1),
+    seed: intFlag("seed", opt("seed"), 0, 0),
   });
   const seconds = (performance.now() - t0) / 1000;
   const [, , h, w] = r.map.shape;
