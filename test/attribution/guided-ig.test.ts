@@ -1,7 +1,22 @@
-/** Guided IG: the greedy path by hand on a separable model, the IG limit, and completeness. */
+/**
+ * Guided IG: the greedy path by hand on a separable model, the IG limit, completeness, and a
+ * float64 reference written from PAIR saliency's guided_ig_impl with PyTorch gradients
+ * (scripts/fixtures/make_guided_ig_fixtures.py) on the CAM-family CNN.
+ */
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { guidedIg } from "../../src/attribution/methods/guided-ig.ts";
 import * as s from "../../src/index.ts";
+import {
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+} from "../../src/models/nn/index.ts";
 import { expectClose, linearModel } from "./helpers.ts";
 
 /** f(x) = sum_i a_i x_i^2 over the 4 pixels of a [N, 1, 1, 4] input. */
@@ -53,4 +68,51 @@ describe("guidedIg", () => {
     await expect(guidedIg(quad, x, 0, { fraction: 2 })).rejects.toThrow(/fraction must be/);
     await expect(guidedIg(quad, x, 0, { maxDist: -1 })).rejects.toThrow(/maxDist must be/);
   });
+});
+
+describe("guidedIg against PAIR's guided_ig_impl (float64, PyTorch gradients)", () => {
+  const ref = JSON.parse(readFileSync("test/fixtures/guided-ig/references.json", "utf8"));
+  const camRef = JSON.parse(readFileSync("test/fixtures/cam-family/references.json", "utf8"));
+
+  function camFamilyNet() {
+    const net = new Sequential(
+      new Conv2d(2, 4, 3, { padding: 1 }),
+      new BatchNorm2d(4),
+      new ReLU(),
+      new MaxPool2d({ kernel: 2 }),
+      new Conv2d(4, 6, 3, { padding: 1 }),
+      new ReLU(),
+      new AdaptiveAvgPool2d(1),
+      new Flatten(),
+      new Linear(6, 3),
+    );
+    const state = new Map<string, s.Tensor>();
+    for (const [k, v] of Object.entries(
+      camRef.state as Record<string, { shape: number[]; values: number[] }>,
+    ))
+      state.set(k, s.tensor(Float32Array.from(v.values), v.shape));
+    net.loadStateDict(state);
+    return net;
+  }
+
+  for (const setting of ["pairDefaults", "wideLag"]) {
+    test(`${setting}: maps to 1e-4 relative, sums near f(x) - f(x')`, async () => {
+      const r0 = ref[setting];
+      const net = camFamilyNet();
+      const x = s.tensor(Float32Array.from(ref.input), ref.shape);
+      const r = await guidedIg((v) => net.forward(v), x, ref.targets, {
+        baseline: r0.baseline,
+        steps: r0.steps,
+        fraction: r0.fraction,
+        maxDist: r0.maxDist,
+      });
+      const want = r0.map as number[];
+      expectClose(r.map.dataSync(), want, 1e-4 * Math.max(...want.map(Math.abs)));
+      r.details.scores.forEach((f, i) =>
+        expect(f - r.details.baselineScores[i]).toBeCloseTo(r0.scoreGap[i], 5),
+      );
+      r.map.dispose();
+      x.dispose();
+    });
+  }
 });
