@@ -4,5 +4,6 @@ declare namespace Deno {
   function test(name: string, fn: () => void | Promise<void>): void;
   function exit(code?: number): never;
   const args: string[];
+  function readFile(path: string | URL): Promise<Uint8Array>;
   const env: { get(key: string): string | undefined };
 }
