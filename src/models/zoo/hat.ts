@@ -12,7 +12,7 @@
  * reflection to a multiple of the window and cropped back (the official test-time wrapper).
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
-import { add, mul, sub } from "../../ops/binary.ts";
+import { add, mul } from "../../ops/binary.ts";
 import { tensor } from "../../ops/creation.ts";
 import { gather } from "../../ops/gather.ts";
 import { matmul } from "../../ops/matmul.ts";
@@ -29,6 +29,7 @@ import { LayerNorm } from "../nn/norm.ts";
 import { AdaptiveAvgPool2d } from "../nn/pooling.ts";
 import { ModuleList, Sequential } from "../nn/sequential.ts";
 import {
+  checkStages,
   DIV2K_MEAN,
   Mlp,
   Module_,
@@ -36,10 +37,12 @@ import {
   relativePositionIndex,
   roll2d,
   shiftedWindowMask,
+  stageFeatures,
   TokenLinear,
   toChannelsFirst,
   toChannelsLast,
   WindowAttention,
+  windowPaddedForward,
   windowPartition,
   windowReverse,
 } from "./swinir.ts";
@@ -361,15 +364,7 @@ export class Hat extends Module {
   ) {
     super();
     const c = { ...Hat.defaults, ...config };
-    if (c.depths.length !== c.numHeads.length || c.depths.length === 0)
-      throw new Error(
-        `Hat: depths [${c.depths}] and numHeads [${c.numHeads}] must have the same length >= 1`,
-      );
-    if (c.numHeads.some((h) => c.embedDim % h))
-      throw new Error(
-        `Hat: embedDim ${c.embedDim} must be divisible by every numHeads [${c.numHeads}]`,
-      );
-    if (c.windowSize % 2) throw new Error(`Hat: windowSize must be even, got ${c.windowSize}`);
+    checkStages("Hat", c);
     const ws = c.windowSize;
     const wse = ws + Math.floor(c.overlapRatio * ws);
     if ((wse - ws) % 2)
@@ -416,24 +411,16 @@ export class Hat extends Module {
 
   /** [B, C, H, W] features -> the body's output features (before conv_after_body). */
   forwardFeatures(x: Tensor): Tensor {
-    let t = this.module("patch_embed.norm").call(toChannelsLast(x));
-    for (const layer of this.layers.items) t = layer.call(t);
-    return toChannelsFirst(this.module("norm").call(t));
+    return stageFeatures(this, this.layers, x);
   }
 
   forward(x: Tensor): Tensor {
-    const [, , h, w] = x.shape;
-    const ws = this.config.windowSize;
-    const ph = (ws - (h % ws)) % ws;
-    const pw = (ws - (w % ws)) % ws;
-    let y = ph || pw ? pad2d(x, [0, ph, 0, pw], "reflect") : x;
-    y = mul(sub(y, this.mean), this.config.imgRange);
-    const first = this.module("conv_first").call(y);
-    const body = add(this.module("conv_after_body").call(this.forwardFeatures(first)), first);
-    let out = this.module("conv_before_upsample").call(body);
-    out = this.module("conv_last").call(this.module("upsample").call(out));
-    out = add(mul(out, 1 / this.config.imgRange), this.mean);
-    const s = this.scale;
-    return ph || pw ? slice(out, [0, 0, 0, 0], [out.shape[0], out.shape[1], h * s, w * s]) : out;
+    const c = this.config;
+    return windowPaddedForward(x, c.windowSize, this.scale, this.mean, c.imgRange, (y) => {
+      const first = this.module("conv_first").call(y);
+      const body = add(this.module("conv_after_body").call(this.forwardFeatures(first)), first);
+      const out = this.module("conv_before_upsample").call(body);
+      return this.module("conv_last").call(this.module("upsample").call(out));
+    });
   }
 }

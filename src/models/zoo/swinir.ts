@@ -373,15 +373,7 @@ export class SwinIr extends Module {
   ) {
     super();
     const c = { ...SwinIr.defaults, ...config };
-    if (c.depths.length !== c.numHeads.length || c.depths.length === 0)
-      throw new Error(
-        `SwinIr: depths [${c.depths}] and numHeads [${c.numHeads}] must have the same length >= 1`,
-      );
-    if (c.numHeads.some((h) => c.embedDim % h))
-      throw new Error(
-        `SwinIr: embedDim ${c.embedDim} must be divisible by every numHeads [${c.numHeads}]`,
-      );
-    if (c.windowSize % 2) throw new Error(`SwinIr: windowSize must be even, got ${c.windowSize}`);
+    checkStages("SwinIr", c);
     this.config = c;
     const rng = new Random(c.seed);
     const dim = c.embedDim;
@@ -424,30 +416,75 @@ export class SwinIr extends Module {
 
   /** [B, C, H, W] features -> the body's output features (before conv_after_body). */
   forwardFeatures(x: Tensor): Tensor {
-    let t = this.module("patch_embed.norm").call(toChannelsLast(x));
-    for (const layer of this.layers.items) t = layer.call(t);
-    return toChannelsFirst(this.module("norm").call(t));
+    return stageFeatures(this, this.layers, x);
   }
 
   forward(x: Tensor): Tensor {
-    const [, , h, w] = x.shape;
-    const ws = this.config.windowSize;
-    const ph = (ws - (h % ws)) % ws;
-    const pw = (ws - (w % ws)) % ws;
-    let y = ph || pw ? pad2d(x, [0, ph, 0, pw], "reflect") : x;
-    y = mul(sub(y, this.mean), this.config.imgRange);
-    const first = this.module("conv_first").call(y);
-    const body = add(this.module("conv_after_body").call(this.forwardFeatures(first)), first);
-    let out =
-      this.config.upsampler === "pixelshuffle"
+    const c = this.config;
+    return windowPaddedForward(x, c.windowSize, this.scale, this.mean, c.imgRange, (y) => {
+      const first = this.module("conv_first").call(y);
+      const body = add(this.module("conv_after_body").call(this.forwardFeatures(first)), first);
+      return c.upsampler === "pixelshuffle"
         ? this.module("conv_last").call(
             this.module("upsample").call(this.module("conv_before_upsample").call(body)),
           )
         : this.module("upsample").call(body);
-    out = add(mul(out, 1 / this.config.imgRange), this.mean);
-    const s = this.scale;
-    return ph || pw ? slice(out, [0, 0, 0, 0], [out.shape[0], out.shape[1], h * s, w * s]) : out;
+    });
   }
+}
+
+/** What SwinIR and HAT ask of their stages: one head count per depth, heads dividing the width, an even window. */
+export function checkStages(
+  name: string,
+  c: {
+    depths: readonly number[];
+    numHeads: readonly number[];
+    embedDim: number;
+    windowSize: number;
+  },
+): void {
+  if (c.depths.length !== c.numHeads.length || c.depths.length === 0)
+    throw new Error(
+      `${name}: depths [${c.depths}] and numHeads [${c.numHeads}] must have the same length >= 1`,
+    );
+  if (c.numHeads.some((h) => c.embedDim % h))
+    throw new Error(
+      `${name}: embedDim ${c.embedDim} must be divisible by every numHeads [${c.numHeads}]`,
+    );
+  if (c.windowSize % 2) throw new Error(`${name}: windowSize must be even, got ${c.windowSize}`);
+}
+
+/**
+ * The body of SwinIR and HAT on [B, C, H, W] features: patch_embed.norm on the tokens, every
+ * stage, then `norm`, back to channels-first.
+ */
+export function stageFeatures(model: Module, stages: ModuleList<Module>, x: Tensor): Tensor {
+  let t = model.module("patch_embed.norm").call(toChannelsLast(x));
+  for (const stage of stages.items) t = stage.call(t);
+  return toChannelsFirst(model.module("norm").call(t));
+}
+
+/**
+ * The image side of SwinIR and HAT: x reflect-padded (bottom, right) to whole windows and
+ * normalised to (x - mean) * imgRange, `net` run on it, the normalisation undone and the output
+ * cropped to `scale` times the input's size.
+ */
+export function windowPaddedForward(
+  x: Tensor,
+  ws: number,
+  scale: number,
+  mean: Tensor,
+  imgRange: number,
+  net: (y: Tensor) => Tensor,
+): Tensor {
+  const [, , h, w] = x.shape;
+  const ph = (ws - (h % ws)) % ws;
+  const pw = (ws - (w % ws)) % ws;
+  const y = ph || pw ? pad2d(x, [0, ph, 0, pw], "reflect") : x;
+  const out = add(mul(net(mul(sub(y, mean), imgRange)), 1 / imgRange), mean);
+  return ph || pw
+    ? slice(out, [0, 0, 0, 0], [out.shape[0], out.shape[1], h * scale, w * scale])
+    : out;
 }
 
 /** A module that only holds named children (the official PatchEmbed keeps just its norm). */
