@@ -9,7 +9,7 @@ import type { OpContext, Vjp } from "../autodiff/op.ts";
 import type { OpName } from "../autodiff/op-attrs.ts";
 import type { RuleSet } from "../autodiff/rule-set.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
-import { add, div, less, mul, sub } from "../ops/binary.ts";
+import { add, div, less, maximum, mul, sub } from "../ops/binary.ts";
 import { concat } from "../ops/concat.ts";
 import { onesLike } from "../ops/creation.ts";
 import { ops } from "../ops/registry.ts";
@@ -63,6 +63,32 @@ function rescale(name: OpName): Vjp {
   };
 }
 
+/**
+ * Captum's max-pool rule. With y = maxpool(x), y0 = maxpool(x0) and m = max(y, y0), the signal
+ * dy * [m - y0; y - m] is routed to the winners of each half ([x; x0] argmaxes), the two halves are
+ * added (their deltas sum to y - y0), and the result divided by x - x0 is the multiplier of both
+ * halves; the plain gradient where |x - x0| < 1e-10. deepLift seeds both halves with the target,
+ * so each pooled delta reaches the input in full (summation-to-delta holds through the pool).
+ */
+const maxPoolRule: Vjp<"maxPool2d"> = (dy: Tensor, ctx: OpContext<"maxPool2d">) => {
+  const route = (signal: Tensor) => (ops.maxPool2d.vjp(signal, ctx)[0] as () => Tensor)();
+  return [
+    () => {
+      const [x, x0] = halves(ctx.inputs[0], "maxPool2d");
+      const [y, y0] = halves(ctx.out, "maxPool2d");
+      const top = maximum(y, y0);
+      const [fromX, fromRef] = halves(
+        route(mul(dy, concat([sub(top, y0), sub(y, top)], 0))),
+        "maxPool2d",
+      );
+      const dx = sub(x, x0);
+      const small = less(abs(dx), DEEPLIFT_EPS);
+      const m = div(add(fromX, fromRef), add(dx, small));
+      return where(concat([small, small], 0), route(dy), concat([m, m], 0));
+    },
+  ];
+};
+
 const UNARY_NONLINEAR: readonly OpName[] = [
   ...RECTIFIERS,
   ...SMOOTH.filter((op) => op !== "pow"),
@@ -77,6 +103,7 @@ const UNARY_NONLINEAR: readonly OpName[] = [
 export function deepLiftRules(): RuleSet {
   const table: { [K in OpName]?: Vjp } = {};
   for (const op of UNARY_NONLINEAR) table[op] = rescale(op);
+  table.maxPool2d = maxPoolRule as Vjp;
   const binary = PIECEWISE.filter((op) => !UNARY_NONLINEAR.includes(op));
   return {
     ...(table as RuleSet),
@@ -85,8 +112,8 @@ export function deepLiftRules(): RuleSet {
       passThrough: [...STRUCTURAL, ...LINEAR, ...NO_GRADIENT],
       warn: {
         ...warnAll(
-          WINNER_TAKES_ALL,
-          "max pooling keeps its gradient; Captum's max-pool multiplier is not implemented",
+          WINNER_TAKES_ALL.filter((op) => op !== "maxPool2d"),
+          "a max/min reduction keeps its gradient (Captum's rules cover max pooling only)",
         ),
         ...warnAll([...binary, "pow"], "a binary nonlinearity keeps its gradient"),
         ...warnAll(CUSTOM, "its hand-written backward runs unchanged"),

@@ -1,8 +1,9 @@
 /** DeepLIFT (Rescale) and DeepLiftShap: closed forms, summation-to-delta, and a PyTorch reference. */
 import { readFileSync } from "node:fs";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { deepLift, deepLiftShap } from "../../src/attribution/methods/deeplift.ts";
 import * as s from "../../src/index.ts";
+import { loadFashionCnn } from "../../src/models/classifiers/fashion-cnn.ts";
 import { deepLiftRules } from "../../src/rules/deeplift.ts";
 import { seeded } from "./lrp-reference.ts";
 
@@ -68,6 +69,52 @@ describe("closed forms", () => {
   });
 });
 
+describe("max pooling (Captum's maxpool rule)", () => {
+  test("one 2x2 window whose reference wins: the pooled delta goes to the reference's argmax", async () => {
+    // y = max(1, 3, 2, 0) = 3, y0 = max(4, 0, 0, 0) = 4, so max(y, y0) = 4: the input's winner gets
+    // dy * (4 - 4) = 0 and the reference's winner (0, 0) gets dy * (3 - 4) = -1; its multiplier is
+    // -1 / (1 - 4), so the map there is -1 = y - y0. (1, 1) has x = x0 (the gradient, 0 off the
+    // winner); the plain gradient would have given [[0, 3], [0, 0]] instead.
+    const pool = (v: s.Tensor) => s.reshape(s.maxPool2d(v, { kernel: 2 }), [v.shape[0], 1]);
+    const x = s.tensor([1, 3, 2, 0], [1, 1, 2, 2]);
+    const x0 = s.tensor([4, 0, 0, 0], [1, 1, 2, 2]);
+    const r = await deepLift(pool, x, 0, { baseline: x0 });
+    expectClose(await r.map.data(), [-1, 0, 0, 0], 1e-6);
+    expect(Math.abs(r.delta?.[0] ?? 1)).toBeLessThan(1e-6);
+  });
+
+  test("the input's winner above the reference: the map is y - y0 at the input's argmax", async () => {
+    const pool = (v: s.Tensor) => s.reshape(s.maxPool2d(v, { kernel: 2 }), [v.shape[0], 1]);
+    const x = s.tensor([1, 5, 2, 0], [1, 1, 2, 2]);
+    const x0 = s.tensor([4, 0, 0, 0.5], [1, 1, 2, 2]);
+    const r = await deepLift(pool, x, 0, { baseline: x0 });
+    // max(y, y0) = 5: the input's winner (0, 1) gets 5 - 4 = 1, the reference's winner 5 - 5 = 0.
+    expectClose(await r.map.data(), [0, 1, 0, 0], 1e-6);
+  });
+
+  test("summation-to-delta holds to float32 rounding on the trained fashion-cnn", async () => {
+    const model = loadFashionCnn();
+    const rnd = seeded(5);
+    const x = s.tensor(
+      Float32Array.from({ length: 2 * 28 * 28 }, () => rnd(0, 1)),
+      [2, 1, 28, 28],
+    );
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      for (const baseline of [0, 0.5]) {
+        const r = await deepLift((v) => model.call(v), x, [3, 7], { baseline });
+        const f = r.details.scores.map((v, i) => v - r.details.baselineScores[i]);
+        for (const [i, d] of (r.delta ?? []).entries())
+          expect(Math.abs(d)).toBeLessThan(1e-5 * Math.max(1, Math.abs(f[i])));
+        r.map.dispose();
+      }
+      expect(warn.mock.calls.map((c) => String(c[0])).join("\n")).not.toMatch(/maxPool2d/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
 describe("PyTorch reference (Captum's Rescale definitions, float64)", () => {
   const fx = JSON.parse(readFileSync("test/fixtures/deeplift/small-cnn.json", "utf8"));
   const p = (k: string) => s.tensor(Float32Array.from(fx.params[k]), fx.shapes[k]);
@@ -104,5 +151,30 @@ describe("PyTorch reference (Captum's Rescale definitions, float64)", () => {
     await expect(
       deepLiftShap(model, x(), fx.targets, { baselines: s.zeros([3, 3, 5, 5]) }),
     ).rejects.toThrow(/deepLiftShap: baselines must be a tensor \[K, 3,6,6\]/);
+  });
+});
+
+describe("PyTorch reference with max pooling (Captum's maxpool rule, float64)", () => {
+  const fx = JSON.parse(readFileSync("test/fixtures/deeplift/small-cnn.json", "utf8")).maxPool;
+  const p = (k: string) => s.tensor(Float32Array.from(fx.params[k]), fx.shapes[k]);
+  const model = (x: s.Tensor) => {
+    let h = s.maxPool2d(s.relu(s.conv2d(x, p("w1"), { bias: p("b1"), padding: 1 })), { kernel: 2 });
+    h = s.maxPool2d(s.tanh(s.conv2d(h, p("w2"), { bias: p("b2") })), { kernel: 2 });
+    return s.linear(s.reshape(h, [x.shape[0], 5]), p("w3"), p("b3"));
+  };
+  const x = () => s.tensor(Float32Array.from(fx.x), [2, 3, 8, 8]);
+
+  test("the network reproduces the logits", () => {
+    expectClose(model(x()).dataSync(), fx.logits, 1e-5);
+  });
+
+  test("DeepLIFT with a zero and a noise baseline matches, and sums to the score difference", async () => {
+    const zero = await deepLift(model, x(), [0, 2]);
+    expectClose(await zero.map.data(), fx.deepliftZero, 1e-4);
+    const noise = s.tensor(Float32Array.from(fx.noiseBaseline), [1, 3, 8, 8]);
+    const r = await deepLift(model, x(), [0, 2], { baseline: noise });
+    expectClose(await r.map.data(), fx.deepliftNoise, 1e-4);
+    for (const d of [...(zero.delta ?? []), ...(r.delta ?? [])])
+      expect(Math.abs(d)).toBeLessThan(1e-5);
   });
 });

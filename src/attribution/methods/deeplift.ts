@@ -12,7 +12,7 @@ import { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { add, mul, sub } from "../../ops/binary.ts";
 import { concat } from "../../ops/concat.ts";
-import { ones, zeros } from "../../ops/creation.ts";
+import { ones } from "../../ops/creation.ts";
 import { slice } from "../../ops/slice.ts";
 import { deepLiftRules } from "../../rules/deeplift.ts";
 import { type BaselineSpec, makeBaseline } from "../baselines.ts";
@@ -47,7 +47,9 @@ async function deepLiftOnce(
   const { map, scores } = ctx.run(() =>
     withRules(deepLiftRules(), () =>
       tidy(() => {
-        const seed = concat([ones([n]), zeros([n])], 0);
+        // Both halves carry the target, as in Captum: the max-pool rule routes the reference
+        // half's share of the pooled delta with the reference half's signal.
+        const seed = ones([2 * n]);
         const { value, grads } = valueAndGrads((v: Tensor) => targetScores(model(v), target))(
           [concat([x, baseline], 0)],
           seed,
