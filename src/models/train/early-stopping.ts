@@ -7,6 +7,15 @@
 import { tensor } from "../../ops/creation.ts";
 import type { Module } from "../nn/module.ts";
 
+/** The counters and best-weights copy of an `EarlyStopping`. */
+export interface EarlyStoppingState {
+  best: number;
+  bestCheck: number;
+  waited: number;
+  checks: number;
+  snapshot: Map<string, { shape: number[]; values: Float32Array }> | null;
+}
+
 export class EarlyStopping {
   best = Infinity;
   bestCheck = -1;
@@ -45,6 +54,26 @@ export class EarlyStopping {
     }
     this.waited++;
     return this.waited >= this.patience;
+  }
+
+  /** Everything `update` depends on, for checkpoints (the snapshot is shared, not copied). */
+  state(): EarlyStoppingState {
+    return {
+      best: this.best,
+      bestCheck: this.bestCheck,
+      waited: this.waited,
+      checks: this.checks,
+      snapshot: this.snapshot,
+    };
+  }
+
+  /** Restores what `state` returned. */
+  loadState(s: EarlyStoppingState): void {
+    this.best = s.best;
+    this.bestCheck = s.bestCheck;
+    this.waited = s.waited;
+    this.checks = s.checks;
+    this.snapshot = s.snapshot;
   }
 
   /** Puts the weights of the best check back into `model` (no-op if none was taken). */

@@ -2,7 +2,7 @@
 import type { Tensor, Variable } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { add, div, mul, sub } from "../../ops/binary.ts";
-import { zerosLike } from "../../ops/creation.ts";
+import { tensor, zerosLike } from "../../ops/creation.ts";
 import { sqrt, square } from "../../ops/unary.ts";
 
 /**
@@ -51,6 +51,36 @@ export class Adam implements Optimizer {
     readonly beta2 = 0.999,
     readonly eps = 1e-8,
   ) {}
+  /** Step count and first/second moments per variable (host copies), for checkpoints. */
+  state(): { t: number; m: Map<Variable, Float32Array>; v: Map<Variable, Float32Array> } {
+    const copy = (s: Map<Variable, Tensor>) =>
+      new Map([...s].map(([p, t]) => [p, Float32Array.from(t.dataSync() as Float32Array)]));
+    return { t: this.t, m: copy(this.m), v: copy(this.v) };
+  }
+
+  /** Restores what `state` returned, so the next step continues exactly. */
+  loadState(s: {
+    t: number;
+    m: Map<Variable, Float32Array>;
+    v: Map<Variable, Float32Array>;
+  }): void {
+    const load = (into: Map<Variable, Tensor>, from: Map<Variable, Float32Array>) => {
+      for (const t of into.values()) t.dispose();
+      into.clear();
+      for (const [p, values] of from) {
+        if (values.length !== p.size) {
+          throw new Error(
+            `Adam.loadState: ${values.length} moment values for a variable of ${p.size}`,
+          );
+        }
+        into.set(p, keep(tensor(values, [...p.shape])));
+      }
+    };
+    load(this.m, s.m);
+    load(this.v, s.v);
+    this.t = s.t;
+  }
+
   step(grads: ReadonlyMap<Variable, Tensor>): void {
     this.t++;
     const c1 = 1 - this.beta1 ** this.t;

@@ -20,7 +20,8 @@ import { multiFashionBatch, type SourcePool } from "../data/multi-fashion.ts";
 import type { Module } from "../nn/module.ts";
 import type { ExplainerNet } from "../unet/explainer-net.ts";
 import { EarlyStopping } from "./early-stopping.ts";
-import type { Optimizer } from "./optim.ts";
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./explainer-checkpoint.ts";
+import { Adam, type Optimizer } from "./optim.ts";
 
 export type TermValues = { [K in Exclude<keyof ExplainerLossTerms, "maskedLogits">]: number };
 
@@ -53,6 +54,12 @@ export interface TrainExplainerOptions {
   minDelta?: number;
   /** Stop (as if early) once this many minutes have passed, checked after each step. */
   maxMinutes?: number;
+  /**
+   * Save a checkpoint to `dir` every `every` steps (and at the end); with `resume`, continue from
+   * the checkpoint in `dir` if there is one. Needs an `Adam` optimizer. The time budget counts
+   * this run only.
+   */
+  checkpoint?: { dir: string; every: number; resume?: boolean };
   /** Term weights and area bounds of the loss (default the reference's). */
   loss?: ExplainerLossOptions;
   /**
@@ -147,6 +154,34 @@ export function trainExplainer(
   let bestStep = 0;
   let stoppedEarly = false;
   let step = 0;
+  const ck = o.checkpoint;
+  if (ck && !(o.optimizer instanceof Adam)) {
+    throw new Error("trainExplainer: checkpoints need an Adam optimizer");
+  }
+  if (ck && !(Number.isInteger(ck.every) && ck.every >= 1)) {
+    throw new Error(`trainExplainer: checkpoint.every must be a positive integer, got ${ck.every}`);
+  }
+  if (ck?.resume && hasCheckpoint(ck.dir)) {
+    const loop = loadCheckpoint<TermValues>(ck.dir, explainer, o.optimizer as Adam, stopper);
+    if (loop.trainSeed !== o.trainSeed || loop.batchSize !== o.batchSize) {
+      throw new Error(
+        `trainExplainer: the checkpoint in ${ck.dir} was trained with trainSeed ${loop.trainSeed}, batch ${loop.batchSize}; got ${o.trainSeed}, ${o.batchSize}`,
+      );
+    }
+    step = loop.step;
+    bestStep = loop.bestStep;
+    history.push(...loop.history);
+    checks.push(...loop.checks);
+  }
+  const save = () =>
+    saveCheckpoint(ck!.dir, explainer, o.optimizer as Adam, stopper, {
+      step,
+      bestStep,
+      history,
+      checks,
+      trainSeed: o.trainSeed,
+      batchSize: o.batchSize,
+    });
   explainer.train();
   while (step < o.steps) {
     const idx = Array.from({ length: o.batchSize }, (_, i) => step * o.batchSize + i);
@@ -181,8 +216,10 @@ export function trainExplainer(
         break;
       }
     }
+    if (ck && step % ck.every === 0) save();
     if (timeUp) break;
   }
+  if (ck) save();
   if (o.val) stopper.restoreBest(explainer);
   explainer.eval();
   return {
