@@ -26,7 +26,9 @@ import {
   checkBaseline,
   checkPositiveInt,
   exampleTarget,
+  featuresInStep,
   hostImage,
+  removalScores,
   variantScores,
 } from "./quantus-common.ts";
 
@@ -117,8 +119,7 @@ export async function nonSensitivity(
   await checkCall(x, target, api);
   checkMapFor(map, x, api);
   const eps = o.eps ?? 1e-5;
-  const step = o.featuresInStep ?? 1;
-  checkPositiveInt(step, "featuresInStep", api);
+  const step = featuresInStep(o, api);
   const baseline = o.baseline ?? "black";
   checkBaseline(baseline, api);
   const samples = baseline === "uniform" ? (o.samples ?? 100) : 1;
@@ -135,17 +136,16 @@ export async function nonSensitivity(
     const groups = Math.ceil(hw / step);
     const pixels = (g: number) =>
       Int32Array.from({ length: Math.min(hw, (g + 1) * step) - g * step }, (_, k) => g * step + k);
-    const scores = await variantScores(
+    const removed = (j: number) => pixels(Math.floor(j / samples));
+    const count = groups * samples;
+    const scores = await removalScores(
+      { baseline, batch, ctx },
       model,
       img,
       exampleTarget(target, i),
-      groups * samples,
-      (j, buf) => {
-        buf.set(img.values);
-        applyBaseline(buf, img, pixels(Math.floor(j / samples)), baseline, rng);
-      },
-      batch,
-      ctx,
+      count,
+      removed,
+      rng,
       api,
     );
     let disagree = 0;

@@ -23,16 +23,14 @@ import type { Model, Target } from "../types.ts";
 import type { PerturbationOptions, StepOptions } from "./faithfulness.ts";
 import { rankPixels } from "./pixel-saliency.ts";
 import {
-  applyBaseline,
   checkPositiveInt,
+  cumulativeRemovalScores,
   exampleTarget,
+  featuresInStep,
   group,
-  type HostImage,
   hostImage,
-  type Prepared,
   prepare,
   trapezoid,
-  variantScores,
 } from "./quantus-common.ts";
 
 /** One example's faithfulness curve and its summary score. */
@@ -46,32 +44,6 @@ export interface CurveResult {
   score: number;
 }
 
-/** Scores of the image with the regions removed cumulatively, one region more per variant. */
-function cumulative(
-  p: Prepared,
-  model: Model,
-  img: HostImage,
-  target: Target,
-  regions: readonly ArrayLike<number>[],
-  rng: Random,
-  api: string,
-): Promise<Float64Array> {
-  const cur = Float32Array.from(img.values);
-  return variantScores(
-    model,
-    img,
-    target,
-    regions.length,
-    (j, buf) => {
-      applyBaseline(cur, img, regions[j], p.baseline, rng);
-      buf.set(cur);
-    },
-    p.batch,
-    p.ctx,
-    api,
-  );
-}
-
 /** Pixel flipping per example: f as pixels are removed in descending order of a. */
 export async function pixelFlipping(
   model: Model,
@@ -82,8 +54,7 @@ export async function pixelFlipping(
 ): Promise<CurveResult[]> {
   const api = "pixelFlipping";
   const p = await prepare(model, x, target, map, o, "black", api);
-  const step = o.featuresInStep ?? 1;
-  checkPositiveInt(step, "featuresInStep", api);
+  const step = featuresInStep(o, api);
   const rng = new Random(o.seed ?? 0);
   const out: CurveResult[] = [];
   for (let i = 0; i < x.shape[0]; i++) {
@@ -93,7 +64,7 @@ export async function pixelFlipping(
       group(order, g, step),
     );
     const curve = Array.from(
-      await cumulative(p, model, img, exampleTarget(target, i), regions, rng, api),
+      await cumulativeRemovalScores(p, model, img, exampleTarget(target, i), regions, rng, api),
     );
     out.push({ curve, score: trapezoid(curve) });
   }
@@ -174,7 +145,15 @@ export async function regionPerturbation(
       regions.push(patchPixels(y, xx, size, h, w));
     }
     const img = hostImage(p.xv, x.shape, i);
-    const scores = await cumulative(p, model, img, exampleTarget(target, i), regions, rng, api);
+    const scores = await cumulativeRemovalScores(
+      p,
+      model,
+      img,
+      exampleTarget(target, i),
+      regions,
+      rng,
+      api,
+    );
     const curve = Array.from(scores, (v) => p.base[i] - v);
     out.push({ curve, score: curve.reduce((s, v) => s + v, 0) / (curve.length + 1) });
   }
@@ -204,7 +183,7 @@ export async function selectivity(
     const regions = Array.from(rankPixels(sums), (k) => tiles[k]);
     const img = hostImage(p.xv, x.shape, i);
     const curve = Array.from(
-      await cumulative(p, model, img, exampleTarget(target, i), regions, rng, api),
+      await cumulativeRemovalScores(p, model, img, exampleTarget(target, i), regions, rng, api),
     );
     out.push({ curve, score: trapezoid(curve) });
   }
@@ -253,7 +232,15 @@ export async function irof(
     const regions = Array.from(rankPixels(means), (j) => present[j]);
     if (p.base[i] === 0)
       throw new Error(`${api}: the clean score of example ${i} is 0; the curve divides by it`);
-    const scores = await cumulative(p, model, img, exampleTarget(target, i), regions, rng, api);
+    const scores = await cumulativeRemovalScores(
+      p,
+      model,
+      img,
+      exampleTarget(target, i),
+      regions,
+      rng,
+      api,
+    );
     const curve = Array.from(scores, (v) => v / p.base[i]);
     out.push({ curve, score: curve.length - trapezoid(curve) });
   }

@@ -29,10 +29,13 @@ import {
   ascending,
   type Baseline,
   checkPositiveInt,
+  cumulativeRemovalScores,
   exampleTarget,
+  featuresInStep,
   group,
   hostImage,
   prepare,
+  removalScores,
   sumAt,
   variantScores,
 } from "./quantus-common.ts";
@@ -72,17 +75,15 @@ export async function faithfulnessCorrelation(
   for (let i = 0; i < x.shape[0]; i++) {
     const img = hostImage(p.xv, x.shape, i);
     const subsets = Array.from({ length: runs }, () => sample(hw, size, rng));
-    const scores = await variantScores(
+    const removed = (j: number) => subsets[j];
+    const scores = await removalScores(
+      p,
       model,
       img,
       exampleTarget(target, i),
       runs,
-      (j, buf) => {
-        buf.set(img.values);
-        applyBaseline(buf, img, subsets[j], p.baseline, rng);
-      },
-      p.batch,
-      p.ctx,
+      removed,
+      rng,
       api,
     );
     out.push(
@@ -115,25 +116,22 @@ export async function faithfulnessEstimate(
 ): Promise<number[]> {
   const api = "faithfulnessEstimate";
   const p = await prepare(model, x, target, map, o, "black", api);
-  const step = o.featuresInStep ?? 1;
-  checkPositiveInt(step, "featuresInStep", api);
+  const step = featuresInStep(o, api);
   const rng = new Random(o.seed ?? 0);
   const out: number[] = [];
   for (let i = 0; i < x.shape[0]; i++) {
     const img = hostImage(p.xv, x.shape, i);
     const order = rankPixels(p.sal[i]);
     const groups = Math.ceil(order.length / step);
-    const scores = await variantScores(
+    const removed = (j: number) => group(order, j, step);
+    const scores = await removalScores(
+      p,
       model,
       img,
       exampleTarget(target, i),
       groups,
-      (j, buf) => {
-        buf.set(img.values);
-        applyBaseline(buf, img, group(order, j, step), p.baseline, rng);
-      },
-      p.batch,
-      p.ctx,
+      removed,
+      rng,
       api,
     );
     const sums = Array.from({ length: groups }, (_, g) => sumAt(p.sal[i], group(order, g, step)));
@@ -165,8 +163,7 @@ export async function monotonicityArya(
 ): Promise<MonotonicityResult[]> {
   const api = "monotonicityArya";
   const p = await prepare(model, x, target, map, o, "black", api);
-  const step = o.featuresInStep ?? 1;
-  checkPositiveInt(step, "featuresInStep", api);
+  const step = featuresInStep(o, api);
   const rng = new Random(o.seed ?? 0);
   const out: MonotonicityResult[] = [];
   for (let i = 0; i < x.shape[0]; i++) {
@@ -213,8 +210,7 @@ export async function monotonicityCorrelation(
 ): Promise<number[]> {
   const api = "monotonicityCorrelation";
   const p = await prepare(model, x, target, map, o, "uniform", api);
-  const step = o.featuresInStep ?? 1;
-  checkPositiveInt(step, "featuresInStep", api);
+  const step = featuresInStep(o, api);
   const samples = p.baseline === "uniform" ? (o.samples ?? 100) : 1;
   checkPositiveInt(samples, "samples", api);
   const eps = o.eps ?? 1e-5;
@@ -224,17 +220,16 @@ export async function monotonicityCorrelation(
     const img = hostImage(p.xv, x.shape, i);
     const order = ascending(p.sal[i]);
     const groups = Math.ceil(order.length / step);
-    const scores = await variantScores(
+    const removed = (j: number) => group(order, Math.floor(j / samples), step);
+    const count = groups * samples;
+    const scores = await removalScores(
+      p,
       model,
       img,
       exampleTarget(target, i),
-      groups * samples,
-      (j, buf) => {
-        buf.set(img.values);
-        applyBaseline(buf, img, group(order, Math.floor(j / samples), step), p.baseline, rng);
-      },
-      p.batch,
-      p.ctx,
+      count,
+      removed,
+      rng,
       api,
     );
     const y = p.base[i];
@@ -262,8 +257,7 @@ export async function sensitivityN(
   const p = await prepare(model, x, target, map, o, "uniform", api);
   if (x.shape[0] < 2)
     throw new Error(`${api}: correlations run across examples; give a batch of at least 2`);
-  const step = o.featuresInStep ?? 1;
-  checkPositiveInt(step, "featuresInStep", api);
+  const step = featuresInStep(o, api);
   const frac = o.nMaxPercentage ?? 0.8;
   if (!(frac > 0 && frac <= 1))
     throw new Error(`${api}: nMaxPercentage must be in (0, 1], got ${frac}`);
@@ -277,18 +271,14 @@ export async function sensitivityN(
   for (let i = 0; i < x.shape[0]; i++) {
     const img = hostImage(p.xv, x.shape, i);
     const order = rankPixels(p.sal[i]);
-    const cur = Float32Array.from(img.values);
-    const scores = await variantScores(
+    const regions = Array.from({ length: steps }, (_, j) => group(order, j, step));
+    const scores = await cumulativeRemovalScores(
+      p,
       model,
       img,
       exampleTarget(target, i),
-      steps,
-      (j, buf) => {
-        applyBaseline(cur, img, group(order, j, step), p.baseline, rng);
-        buf.set(cur);
-      },
-      p.batch,
-      p.ctx,
+      regions,
+      rng,
       api,
     );
     let acc = 0;

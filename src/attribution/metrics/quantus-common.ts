@@ -123,6 +123,68 @@ export function variantScores(
   );
 }
 
+/**
+ * Scores of `count` copies of one image, copy j being the clean image with the pixels `removed(j)`
+ * replaced by the baseline.
+ */
+export function removalScores(
+  p: Pick<Prepared, "baseline" | "batch" | "ctx">,
+  model: Model,
+  img: HostImage,
+  target: Target,
+  count: number,
+  removed: (j: number) => ArrayLike<number>,
+  rng: Random,
+  api: string,
+): Promise<Float64Array> {
+  return variantScores(
+    model,
+    img,
+    target,
+    count,
+    (j, buf) => {
+      buf.set(img.values);
+      applyBaseline(buf, img, removed(j), p.baseline, rng);
+    },
+    p.batch,
+    p.ctx,
+    api,
+  );
+}
+
+/** Scores of the image with the regions removed cumulatively, one region more per variant. */
+export function cumulativeRemovalScores(
+  p: Pick<Prepared, "baseline" | "batch" | "ctx">,
+  model: Model,
+  img: HostImage,
+  target: Target,
+  regions: readonly ArrayLike<number>[],
+  rng: Random,
+  api: string,
+): Promise<Float64Array> {
+  const cur = Float32Array.from(img.values);
+  return variantScores(
+    model,
+    img,
+    target,
+    regions.length,
+    (j, buf) => {
+      applyBaseline(cur, img, regions[j], p.baseline, rng);
+      buf.set(cur);
+    },
+    p.batch,
+    p.ctx,
+    api,
+  );
+}
+
+/** The checked `featuresInStep` option: pixels per removal group (default 1). */
+export function featuresInStep(o: { featuresInStep?: number }, api: string): number {
+  const step = o.featuresInStep ?? 1;
+  checkPositiveInt(step, "featuresInStep", api);
+  return step;
+}
+
 /** Pixel indices by ascending value; ties keep raster order. */
 export function ascending(values: ArrayLike<number>): Int32Array {
   const idx = Array.from({ length: values.length }, (_, i) => i);
