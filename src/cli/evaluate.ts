@@ -44,6 +44,7 @@ import {
   sparseness,
   topKIntersection,
 } from "../attribution/metrics/index.ts";
+import { METHODS } from "../attribution/registry.ts";
 import { probabilityOf } from "../attribution/target.ts";
 import type { Model, Target } from "../attribution/types.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
@@ -69,7 +70,6 @@ import {
   type Prepared,
   prepare,
 } from "./attribute.ts";
-import { METHODS } from "../attribution/registry.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
 
 type Need = "method" | "mask" | "module" | "images";
@@ -102,6 +102,32 @@ interface MetricEntry {
 
 const opts = (m: MetricInput) => ({ seed: m.seed, batchSize: m.batchSize });
 const first = <T>(v: T[]) => v[0];
+
+/** A perturbation metric as the attribution metrics take it: model, batch, target, map, options. */
+type MapMetric<R> = (
+  model: Model,
+  x: Tensor,
+  target: Target,
+  map: Tensor,
+  o: { seed?: number; batchSize?: number },
+) => Promise<R[]>;
+
+/** A perturbation metric run on the evaluated image and map: its one example's result. */
+const firstOnMap = async <R>(m: MetricInput, metric: MapMetric<R>): Promise<R> =>
+  first(await metric(m.p.model, m.p.x, m.score, m.map, opts(m)));
+
+/** The headline and the curve of a removal-curve metric. */
+const scoreAndCurve = (r: { score: number; curve: number[] }) => ({
+  score: r.score,
+  curve: r.curve,
+});
+
+/** A randomisation test's headline: the Spearman r after the last randomisation step. */
+const lastStepScore = (r: { passed: unknown; steps: { spearman: number }[] }) => ({
+  score: r.steps.at(-1)!.spearman,
+  passed: r.passed,
+  steps: r.steps,
+});
 const mask = (m: MetricInput) => m.mask!;
 
 /** Every metric `salient evaluate` runs, by CLI name. */
@@ -110,24 +136,20 @@ export const METRICS: Record<string, MetricEntry> = {
     family: "faithfulness",
     needs: [],
     about: "Pearson r of subset sums vs output drops; 100 runs of 224 pixels, black baseline",
-    run: async (m) => ({
-      score: first(await faithfulnessCorrelation(m.p.model, m.p.x, m.score, m.map, opts(m))),
-    }),
+    run: async (m) => ({ score: await firstOnMap(m, faithfulnessCorrelation) }),
   },
   "faithfulness-estimate": {
     family: "faithfulness",
     needs: [],
     about: "Pearson r of each pixel's attribution vs its removal's drop; black baseline",
-    run: async (m) => ({
-      score: first(await faithfulnessEstimate(m.p.model, m.p.x, m.score, m.map, opts(m))),
-    }),
+    run: async (m) => ({ score: await firstOnMap(m, faithfulnessEstimate) }),
   },
   "monotonicity-arya": {
     family: "faithfulness",
     needs: [],
     about: "true when the score never falls as pixels return in ascending order; black baseline",
     run: async (m) => {
-      const r = first(await monotonicityArya(m.p.model, m.p.x, m.score, m.map, opts(m)));
+      const r = await firstOnMap(m, monotonicityArya);
       return { score: r.monotonic, curve: r.curve };
     },
   },
@@ -135,45 +157,31 @@ export const METRICS: Record<string, MetricEntry> = {
     family: "faithfulness",
     needs: [],
     about: "Spearman of attribution vs squared drop (100 uniform-noise samples per pixel)",
-    run: async (m) => ({
-      score: first(await monotonicityCorrelation(m.p.model, m.p.x, m.score, m.map, opts(m))),
-    }),
+    run: async (m) => ({ score: await firstOnMap(m, monotonicityCorrelation) }),
   },
   "pixel-flipping": {
     family: "faithfulness",
     needs: [],
     about: "area under the score as top pixels are removed (unit spacing); black baseline",
-    run: async (m) => {
-      const r = first(await pixelFlipping(m.p.model, m.p.x, m.score, m.map, opts(m)));
-      return { score: r.score, curve: r.curve };
-    },
+    run: async (m) => scoreAndCurve(await firstOnMap(m, pixelFlipping)),
   },
   "region-perturbation": {
     family: "faithfulness",
     needs: [],
     about: "AOPC over 100 greedy 8x8 patches, most relevant first, uniform noise",
-    run: async (m) => {
-      const r = first(await regionPerturbation(m.p.model, m.p.x, m.score, m.map, opts(m)));
-      return { score: r.score, curve: r.curve };
-    },
+    run: async (m) => scoreAndCurve(await firstOnMap(m, regionPerturbation)),
   },
   selectivity: {
     family: "faithfulness",
     needs: [],
     about: "area under the score as 8x8 tiles are removed, most relevant first; black baseline",
-    run: async (m) => {
-      const r = first(await selectivity(m.p.model, m.p.x, m.score, m.map, opts(m)));
-      return { score: r.score, curve: r.curve };
-    },
+    run: async (m) => scoreAndCurve(await firstOnMap(m, selectivity)),
   },
   irof: {
     family: "faithfulness",
     needs: [],
     about: "area over the relative score as SLIC superpixels (about 100) are removed; mean fill",
-    run: async (m) => {
-      const r = first(await irof(m.p.model, m.p.x, m.score, m.map, opts(m)));
-      return { score: r.score, curve: r.curve };
-    },
+    run: async (m) => scoreAndCurve(await firstOnMap(m, irof)),
   },
   "sensitivity-n": {
     family: "faithfulness",
@@ -206,9 +214,7 @@ export const METRICS: Record<string, MetricEntry> = {
     family: "faithfulness",
     needs: [],
     about: "E[(I . phi - (f(x) - f(x - I)))^2], Gaussian I (Captum)",
-    run: async (m) => ({
-      score: first(await infidelity(m.p.model, m.p.x, m.score, m.map, opts(m))),
-    }),
+    run: async (m) => ({ score: await firstOnMap(m, infidelity) }),
   },
   deletion: {
     family: "faithfulness",
@@ -334,10 +340,10 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: ["method", "module"],
     about: "Spearman r with the original after cascading randomisation, output side first",
     run: async (m) => {
-      const r = await modelRandomisation(m.p.resolved.module, () => m.explain(m.p.x), {
-        seed: m.seed,
-      });
-      return { score: r.steps.at(-1)!.spearman, passed: r.passed, steps: r.steps };
+      const explainInput = () => m.explain(m.p.x);
+      return lastStepScore(
+        await modelRandomisation(m.p.resolved.module, explainInput, { seed: m.seed }),
+      );
     },
   },
   "smooth-mprt": {
@@ -345,8 +351,9 @@ export const METRICS: Record<string, MetricEntry> = {
     needs: ["method", "module"],
     about: "MPRT on means of 50 noisy explanations (std 0.1 of the range), input side first",
     run: async (m) => {
-      const r = await smoothMprt(m.p.resolved.module, m.explain, m.p.x, { seed: m.seed });
-      return { score: r.steps.at(-1)!.spearman, passed: r.passed, steps: r.steps };
+      return lastStepScore(
+        await smoothMprt(m.p.resolved.module, m.explain, m.p.x, { seed: m.seed }),
+      );
     },
   },
   "efficient-mprt": {
@@ -383,9 +390,7 @@ export const METRICS: Record<string, MetricEntry> = {
     family: "axiomatic",
     needs: [],
     about: "pixels where zero attribution and zero effect disagree (0 is ideal); black baseline",
-    run: async (m) => ({
-      score: first(await nonSensitivity(m.p.model, m.p.x, m.score, m.map, opts(m))),
-    }),
+    run: async (m) => ({ score: await firstOnMap(m, nonSensitivity) }),
   },
   "input-invariance": {
     family: "axiomatic",
