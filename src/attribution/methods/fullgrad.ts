@@ -12,8 +12,9 @@ import { valueAndGrads } from "../../autodiff/grad.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { OnnxModel } from "../../models/io/onnx/model.ts";
-import { TfjsLayersModel } from "../../models/io/tfjs-layers.ts";
+import { preActivationTap, TfjsLayersModel } from "../../models/io/tfjs-layers.ts";
 import { Conv2d } from "../../models/nn/conv.ts";
+import { Linear } from "../../models/nn/linear.ts";
 import type { Module } from "../../models/nn/module.ts";
 import { BatchNorm2d } from "../../models/nn/norm.ts";
 import { withTaps } from "../../models/nn/taps.ts";
@@ -29,9 +30,14 @@ export interface BiasLayer {
   /** The layer's name as taps know it (module path, ONNX tensor or node name, tfjs layer). */
   layer: string;
   bias: ArrayLike<number>;
+  /**
+   * Left out where the layer's output is not [N, C, h, w] (a Keras Dense after a Flatten or a
+   * pooling: its bias maps need a spatial layer, as pytorch-grad-cam leaves Linear out).
+   */
+  spatialOnly?: boolean;
 }
 
-/** Options of FullGrad: the bias layers (see fullGradBiases for built-in models). */
+/** Options of FullGrad: the bias layers (fullGradBiases lists them for a model). */
 export interface FullGradOptions extends EngineOptions {
   biases: readonly BiasLayer[];
 }
@@ -71,33 +77,46 @@ function onnxFullGradBiases(model: OnnxModel): BiasLayer[] {
   return out;
 }
 
+/** Effective eval-mode bias of a batch norm: b - mean * gamma / sqrt(var + eps). */
+async function batchNormBias(m: BatchNorm2d): Promise<Float64Array> {
+  const [g, b, mu, v] = await Promise.all(
+    [m.weight, m.bias, m.runningMean, m.runningVar].map((t) => t.data()),
+  );
+  return Float64Array.from(b, (bk, k) => bk - (mu[k] * g[k]) / Math.sqrt(v[k] + m.eps));
+}
+
+/**
+ * The bias layers of a TensorFlow.js layers model, in file order: Conv2D and Dense with a bias,
+ * tapped before their fused activation where they have one ("<layer>/preact": the bias term needs
+ * the gradient at the biased output), Dense only where its output is spatial, and
+ * BatchNormalization with its effective bias.
+ */
+async function tfjsFullGradBiases(model: TfjsLayersModel): Promise<BiasLayer[]> {
+  const out: BiasLayer[] = [];
+  for (const { name, className } of model.layerNames()) {
+    const m = model.layerModule(name);
+    const layer = model.hasPreActivation(name) ? preActivationTap(name) : name;
+    if ((m instanceof Conv2d || m instanceof Linear) && m.bias) {
+      const bias = Float32Array.from(await m.bias.data());
+      out.push(className === "Dense" ? { layer, bias, spatialOnly: true } : { layer, bias });
+    } else if (m instanceof BatchNorm2d) out.push({ layer: name, bias: await batchNormBias(m) });
+  }
+  return out;
+}
+
 /**
  * The bias layers of a model, in evaluation order, as pytorch-grad-cam's FullGrad selects them:
  * every Conv2d with a bias and every BatchNorm2d (its effective eval-mode bias) of a built-in
- * model; for an ONNX graph see onnxFullGradBiases.
+ * model; for an ONNX graph see onnxFullGradBiases, for a TensorFlow.js one tfjsFullGradBiases.
  */
 export async function fullGradBiases(model: Module): Promise<BiasLayer[]> {
   if (model instanceof OnnxModel) return onnxFullGradBiases(model);
-  if (model instanceof TfjsLayersModel) {
-    // A Keras Conv2D applies its activation inside the layer, so a tap on the layer sees the
-    // activated output, not the pre-activation one whose gradient the bias term needs.
-    throw new Error(
-      "fullGradBiases: TensorFlow.js layers models are not supported (a Conv2D's tapped output is after its activation); pass options.biases for layers without activation",
-    );
-  }
+  if (model instanceof TfjsLayersModel) return tfjsFullGradBiases(model);
   const out: BiasLayer[] = [];
   for (const [path, m] of model.namedModules()) {
     if (m instanceof Conv2d && m.bias)
       out.push({ layer: path, bias: Float32Array.from(await m.bias.data()) });
-    else if (m instanceof BatchNorm2d) {
-      const [g, b, mu, v] = await Promise.all(
-        [m.weight, m.bias, m.runningMean, m.runningVar].map((t) => t.data()),
-      );
-      out.push({
-        layer: path,
-        bias: Float64Array.from(b, (bk, k) => bk - (mu[k] * g[k]) / Math.sqrt(v[k] + m.eps)),
-      });
-    }
+    else if (m instanceof BatchNorm2d) out.push({ layer: path, bias: await batchNormBias(m) });
   }
   return out;
 }
@@ -125,8 +144,8 @@ export async function fullGrad(
   const ctx = engineContext(o ?? {});
   await checkCall(x, target, api);
   if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
-  const biases = o?.biases;
-  if (!Array.isArray(biases)) {
+  const listed = o?.biases;
+  if (!Array.isArray(listed)) {
     throw new Error(
       `${api}: options.biases must list the bias layers ({ layer, bias }); fullGradBiases(model) finds them in a built-in model`,
     );
@@ -137,7 +156,7 @@ export async function fullGrad(
   ctx.run(() =>
     tidy(() => {
       const taps: Record<string, (t: Tensor) => Tensor> = {};
-      for (const b of biases) {
+      for (const b of listed) {
         taps[b.layer] = (t) => {
           if (shapes.has(b.layer))
             throw new Error(`${api}: layer "${b.layer}" ran more than once in one forward pass`);
@@ -148,16 +167,18 @@ export async function fullGrad(
       withTaps(taps, () => model(x));
     }),
   );
-  for (const b of biases) {
+  for (const b of listed) {
     const s = shapes.get(b.layer);
     if (!s)
       throw new Error(`${api}: bias layer "${b.layer}" was never reached in the forward pass`);
+    if (b.spatialOnly && s.length !== 4) continue;
     if (s.length !== 4 || s[1] !== b.bias.length) {
       throw new Error(
         `${api}: bias layer "${b.layer}" outputs [${s}]; expected [N, ${b.bias.length}, h, w] for its ${b.bias.length} biases`,
       );
     }
   }
+  const biases = listed.filter((b) => shapes.get(b.layer)!.length === 4);
   // Pass 2: d f / dx and d f / d(layer output) in one backward pass, through zero offsets.
   const { gx, gl, scores } = ctx.run(() =>
     tidy(() => {

@@ -3,12 +3,13 @@
  * a weightsManifest, and its binary shards) as a salient Module. The graph runs on NCHW tensors:
  * give it [N, C, H, W]; Keras' channels-last axes, kernels and depth-to-space order are converted.
  * Values are what the original model expects (the UpscalerJS RDN models take and return [0, 255]).
- * Every layer output can be tapped by its Keras layer name (withTaps), e.g. for Grad-CAM.
+ * Every layer output can be tapped by its Keras layer name (withTaps), e.g. for Grad-CAM, and a
+ * Conv2D's or Dense's output before its fused activation by "<layer>/preact" (e.g. for FullGrad).
  * All weights are read and checked before any is assigned: a bad file leaves nothing half-loaded.
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { Module } from "../nn/module.ts";
-import { applyTap } from "../nn/taps.ts";
+import { applyTap, tapActive } from "../nn/taps.ts";
 import {
   type BuiltLayer,
   type KerasConfig,
@@ -99,6 +100,12 @@ function parseTopology(topology: KerasConfig, where: string) {
     outputs: refs(cfg.output_layers, "output_layers"),
   };
 }
+
+/**
+ * The tap name of a layer's output before its fused activation (a Conv2D or Dense whose activation
+ * is not linear): "<layer>/preact".
+ */
+export const preActivationTap = (layer: string) => `${layer}/preact`;
 
 /**
  * A TensorFlow.js layers-model as a salient Module on NCHW tensors; each Keras layer output can be
@@ -228,6 +235,16 @@ export class TfjsLayersModel extends Module {
       }));
   }
 
+  /** The module holding a layer's weights (Conv2d, Linear, BatchNorm2d), if it has any. */
+  layerModule(name: string): Module | undefined {
+    return this.built.get(name)?.module;
+  }
+
+  /** Whether a layer has a fused activation, so preActivationTap(name) can be tapped. */
+  hasPreActivation(name: string): boolean {
+    return this.built.get(name)?.preActivation !== undefined;
+  }
+
   /** Runs the graph on NCHW inputs (one per model input) and returns every model output. */
   run(inputs: readonly Tensor[]): Tensor[] {
     if (inputs.length !== this.inputRefs.length) {
@@ -261,7 +278,15 @@ export class TfjsLayersModel extends Module {
       const refs = spec.inbound[node];
       if (!refs) throw new Error(`${this.where}: layer "${layer}" has no call #${node}`);
       const ins = refs.map(evaluate);
-      const y = applyTap(spec.name, this.built.get(layer)!.apply(ins));
+      const built = this.built.get(layer)!;
+      const pre = built.preActivation;
+      const preTap = preActivationTap(spec.name);
+      // The unfused path only when its output is tapped: the fused one is the fast default.
+      const out =
+        pre && tapActive(preTap)
+          ? pre.activate(applyTap(preTap, pre.apply(ins)))
+          : built.apply(ins);
+      const y = applyTap(spec.name, out);
       visiting.delete(key);
       memo.set(key, y);
       return y;

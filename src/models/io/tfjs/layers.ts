@@ -6,6 +6,7 @@
 import type { Tensor } from "../../../autodiff/tensor.ts";
 import { add, greater, maximum, minimum, mul, sub } from "../../../ops/binary.ts";
 import { concat } from "../../../ops/concat.ts";
+import { conv2d } from "../../../ops/conv.ts";
 import { batchNorm } from "../../../ops/norm.ts";
 import { pixelShuffle } from "../../../ops/pixel-shuffle.ts";
 import { avgPool2d, maxPool2d } from "../../../ops/pool.ts";
@@ -33,6 +34,11 @@ export interface BuiltLayer {
   /** State-dict entries for `module`, keyed relative to it. */
   state?: Map<string, NamedWeight>;
   apply(inputs: Tensor[]): Tensor;
+  /**
+   * Layers whose activation is fused in (Conv2D, Dense with activation != linear): the output
+   * before the activation, and the activation; apply(xs) = activate(apply(xs)) here.
+   */
+  preActivation?: { apply(inputs: Tensor[]): Tensor; activate(y: Tensor): Tensor };
 }
 
 export interface LayerContext {
@@ -121,7 +127,8 @@ function conv2dLayer(ctx: LayerContext): BuiltLayer {
   }
   const act = c.activation ?? "linear";
   const fuseRelu = act === "relu";
-  const post = fuseRelu ? null : activation(act, ctx);
+  const actFn = activation(act, ctx);
+  const post = fuseRelu ? null : actFn;
   const useBias = c.use_bias ?? true;
   const m = new Conv2d(inPerGroup * groups, out, [kh, kw], {
     stride: pair(c.strides ?? 1, "strides", ctx),
@@ -133,6 +140,15 @@ function conv2dLayer(ctx: LayerContext): BuiltLayer {
   });
   const state = new Map([["weight", kernel]]);
   if (useBias) state.set("bias", ctx.weight("bias"));
+  // The unfused conv, for a tap on the output before the activation.
+  const linearPart = (xs: Tensor[]) =>
+    conv2d(one(xs, ctx), m.weight, {
+      bias: m.bias,
+      stride: m.config.stride,
+      padding: m.config.padding,
+      dilation: m.config.dilation,
+      groups: m.config.groups,
+    });
   return {
     module: m,
     state,
@@ -140,6 +156,8 @@ function conv2dLayer(ctx: LayerContext): BuiltLayer {
       const y = m.forward(one(xs, ctx));
       return post ? post(y) : y;
     },
+    preActivation:
+      actFn === ACTIVATIONS.linear ? undefined : { apply: linearPart, activate: actFn },
   };
 }
 
@@ -163,7 +181,15 @@ function denseLayer(ctx: LayerContext): BuiltLayer {
     const y = m.forward(reshape(nhwc, [n * h * wd, ch]));
     return transpose(reshape(y, [n, h, wd, out]), [0, 3, 1, 2]);
   };
-  return { module: m, state, apply: (xs) => post(apply(one(xs, ctx))) };
+  return {
+    module: m,
+    state,
+    apply: (xs) => post(apply(one(xs, ctx))),
+    preActivation:
+      post === ACTIVATIONS.linear
+        ? undefined
+        : { apply: (xs) => apply(one(xs, ctx)), activate: post },
+  };
 }
 
 function batchNormLayer(ctx: LayerContext): BuiltLayer {
