@@ -1,7 +1,8 @@
 /**
  * Runs the ONNX backend conformance tests from Debian's libonnx-testdata against the importer:
- * every test whose ops are all supported and whose inputs are float32 (or int64 shape values) is
- * run and its outputs compared with the suite's reference outputs.
+ * every test whose ops are all supported and whose values are float32 or an integer type the
+ * importer keeps on the host (uint8, int32, int64, bool) is run and its outputs compared with the
+ * suite's reference outputs.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +26,26 @@ export interface CaseResult {
   name: string;
   outcome: Outcome;
 }
+
+/**
+ * ONNX element types the importer runs: float32 as engine tensors; uint8, int32, int64 and bool as
+ * host arrays (integer arithmetic wraps as in ONNX runtimes; uint8 pooling gathers exact values).
+ */
+const SUPPORTED_ELEM_TYPES = new Set([1, 2, 6, 7, 9]);
+const ELEM_TYPE_NAMES: Record<number, string> = {
+  0: "undefined",
+  3: "int8",
+  4: "uint16",
+  5: "int16",
+  8: "string",
+  10: "float16",
+  11: "double",
+  12: "uint32",
+  13: "uint64",
+  14: "complex64",
+  15: "complex128",
+  16: "bfloat16",
+};
 
 const ATOL = 1e-4;
 const RTOL = 1e-3;
@@ -63,8 +84,11 @@ export function runCase(dir: string): Outcome {
   for (const v of [...inputs, ...(g.output ?? [])]) {
     const t = v.type?.tensorType;
     if (!t) return { status: "skipped", reason: `value "${v.name}" is not a tensor` };
-    if (![1, 6, 7, 9].includes(t.elemType ?? 0)) {
-      return { status: "skipped", reason: `value "${v.name}" has element type ${t.elemType}` };
+    if (!SUPPORTED_ELEM_TYPES.has(t.elemType ?? 0)) {
+      return {
+        status: "skipped",
+        reason: `value "${v.name}" has element type ${t.elemType} (${ELEM_TYPE_NAMES[t.elemType ?? 0] ?? "unknown"}), which the importer does not run`,
+      };
     }
   }
   let net: OnnxModel;
@@ -83,7 +107,7 @@ export function runCase(dir: string): Outcome {
     const problem = tidy(() => {
       const feeds = inputs.map((v, i) => {
         const h = read("input", i);
-        // Floats become engine tensors; int32/int64/bool stay on the host (exact integer semantics).
+        // Floats become engine tensors; uint8/int32/int64/bool stay on the host (exact integer semantics).
         return v.type!.tensorType!.elemType === 1
           ? tensor(Float32Array.from(h.data), [...h.shape])
           : h;

@@ -69,12 +69,31 @@ export function toTensor(v: Value): Tensor {
   return tensor(Float32Array.from(v.data), [...v.shape]);
 }
 
-/** Rounds or truncates a computed value to what `dtype` can hold. */
+/** Bit widths of the integer dtypes that wrap around exactly in float64 arithmetic. */
+const WRAP_BITS: Partial<Record<HostDType, { bits: number; signed: boolean }>> = {
+  int8: { bits: 8, signed: true },
+  uint8: { bits: 8, signed: false },
+  int16: { bits: 16, signed: true },
+  uint16: { bits: 16, signed: false },
+  int32: { bits: 32, signed: true },
+  uint32: { bits: 32, signed: false },
+};
+
+/**
+ * Rounds or truncates a computed value to what `dtype` can hold; integers up to 32 bits wrap
+ * around as two's complement does (uint8 250 + 10 is 4), as ONNX runtimes compute them.
+ */
 function coerce(dtype: HostDType, v: number): number {
   if (dtype === "float32") return Math.fround(v);
   if (dtype === "bool") return v ? 1 : 0;
   if (isFloat(dtype)) return v;
-  return Number.isFinite(v) ? Math.trunc(v) : v;
+  if (!Number.isFinite(v)) return v;
+  const t = Math.trunc(v);
+  const wrap = WRAP_BITS[dtype];
+  if (!wrap) return t;
+  const span = 2 ** wrap.bits;
+  const u = ((t % span) + span) % span;
+  return wrap.signed && u >= span / 2 ? u - span : u;
 }
 
 /** Index into `src` (of shape `from`) for each element of the broadcast shape `to`. */

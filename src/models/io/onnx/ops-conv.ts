@@ -16,6 +16,8 @@ import { max, mean } from "../../../ops/reduce.ts";
 import { reshape } from "../../../ops/reshape.ts";
 import { slice } from "../../../ops/slice.ts";
 import type { OpContext, OpSpec } from "./context.ts";
+import { HostArray, isFloat, type Value } from "./host.ts";
+import { maxPoolArgmax } from "./pool-indices.ts";
 
 interface Spatial {
   /** Whether a 1-D op was lifted to 2-D. */
@@ -343,10 +345,8 @@ function convTranspose(ctx: OpContext): Tensor {
 }
 
 function pool(ctx: OpContext, kind: "max" | "avg"): Tensor {
-  ctx.onlyOutputs(1, "MaxPool indices are not produced");
   const ks = ctx.attrs.ints("kernel_shape");
   if (!ks) ctx.fail("kernel_shape is required");
-  if (ctx.attrs.int("storage_order", 0) !== 0) ctx.unsupported("storage_order 1 is not supported");
   const x0 = ctx.tensor(0);
   if (x0.rank >= 3 && ks.length !== x0.rank - 2)
     ctx.fail(`kernel_shape [${ks}] does not match a ${x0.rank - 2}-D input`);
@@ -384,6 +384,42 @@ function pool(ctx: OpContext, kind: "max" | "avg"): Tensor {
   return unlift(s, div(sums, counts));
 }
 
+/**
+ * MaxPool: the values from the pooling kernels, plus the optional Indices output computed on the
+ * host. Integer inputs (host arrays) keep their dtype: their values are gathered at those indices,
+ * so they are exact whatever their range.
+ */
+function maxPool(ctx: OpContext): Value | Value[] {
+  const order = ctx.attrs.int("storage_order", 0);
+  if (order !== 0 && order !== 1) ctx.fail(`storage_order ${order} should be 0 or 1`);
+  const x = ctx.value(0);
+  const integer = x instanceof HostArray && !isFloat(x.dtype);
+  const y = pool(ctx, "max");
+  if (!integer && !ctx.wants(1)) return y;
+  const n = x.shape.length - 2;
+  const kernel = ctx.attrs.ints("kernel_shape")!;
+  const stride = ints(ctx, "strides", n, 1, 1);
+  const dilation = ints(ctx, "dilations", n, 1, 1);
+  const pads = padsNd(ctx, x.shape.slice(2), kernel, stride, dilation);
+  const h = ctx.host(0);
+  const { rowMajor, indices } = maxPoolArgmax(
+    h.data,
+    h.shape,
+    { kernel, stride, dilation, padBegin: pads.map(([b]) => b), outSize: spatialOf(y) },
+    order === 1,
+  );
+  let values: Value = y;
+  if (integer) {
+    if (rowMajor.includes(-1)) ctx.fail("a pooling window covers only padding");
+    values = new HostArray(
+      h.dtype,
+      y.shape,
+      Float64Array.from(rowMajor, (i) => h.data[i]),
+    );
+  }
+  return ctx.wants(1) ? [values, indices] : values;
+}
+
 const globalAxes = (x: Tensor) => x.shape.map((_, i) => i).slice(2);
 
 export const convOps: Record<string, OpSpec> = {
@@ -411,7 +447,7 @@ export const convOps: Record<string, OpSpec> = {
       "storage_order",
       "strides",
     ],
-    run: (ctx) => pool(ctx, "max"),
+    run: maxPool,
   },
   AveragePool: {
     attrs: [
