@@ -19,7 +19,7 @@ import { checkWindowFits, parseWindow } from "./lam.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
 import { BUNDLED_PHOTOS, imageArg } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
-import { resolveSrModel, SR_MODEL_NAMES } from "./sr-models.ts";
+import { resolveSrModel, SR_MODEL_FLAGS } from "./sr-models.ts";
 
 export const CEM_SPEC: CommandSpec = {
   name: "cem",
@@ -27,13 +27,7 @@ export const CEM_SPEC: CommandSpec = {
     "the causal effect map of an SR model: how much each input block changes the PSNR of an output window when replaced",
   synopsis: "--model M --image HR.png --window x,y[,size] --out PREFIX [options]",
   flags: {
-    model: {
-      value: "M",
-      required: true,
-      help: `${SR_MODEL_NAMES.join(" | ")} | file.onnx | a weights file with --arch`,
-    },
-    arch: { value: "NAME", help: "zoo architecture of a weights file" },
-    range: { value: "R", default: "1", help: "value range an ONNX model expects" },
+    ...SR_MODEL_FLAGS,
     image: {
       value: "HR.png",
       required: true,

@@ -24,7 +24,7 @@ import {
   type SrPair,
   srPair,
 } from "./sr-image-sets.ts";
-import { resolveSrModule, type SrModule } from "./sr-modules.ts";
+import { resolveSrModule, SR_MODULE_FLAGS, SR_SET_FLAGS, type SrModule } from "./sr-modules.ts";
 
 export const FAIG_SPEC: CommandSpec = {
   name: "faig",
@@ -43,12 +43,10 @@ export const FAIG_SPEC: CommandSpec = {
       required: true,
       help: "the target network, same architecture (e.g. fine-tuned for the degradation)",
     },
-    arch: { value: "NAME", help: "zoo architecture of weights files" },
-    range: { value: "R", default: "1", help: "value range an ONNX model expects" },
+    ...SR_MODULE_FLAGS,
     image: { value: "HR.png", help: "one HR image (downscaled, then degraded)" },
     images: { value: "DIR", help: "a folder of HR images (.png/.jpg)" },
-    scale: { value: "N", default: "2", help: "SR scale" },
-    crop: { value: "N", default: "96", help: "centre crop of each HR image in pixels (0: whole)" },
+    ...SR_SET_FLAGS,
     degradation: {
       value: "KIND",
       default: "none",

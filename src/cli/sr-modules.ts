@@ -14,8 +14,21 @@ import { rgbSr } from "../models/sr/y-channel.ts";
 import { loadFsrcnnX2 } from "../models/zoo/fsrcnn-pretrained.ts";
 import { fsrcnnRgb } from "../models/zoo/fsrcnn-rgb.ts";
 import { div, mul } from "../ops/binary.ts";
+import type { FlagSpec } from "./args.ts";
 import { UsageError } from "./args.ts";
 import type { SrModelSpec } from "./sr-models.ts";
+
+/** How srga, ddr and faig read an SR network given as a weights file (--arch) or an ONNX file (--range). */
+export const SR_MODULE_FLAGS: Record<string, FlagSpec> = {
+  arch: { value: "NAME", help: "zoo architecture of a weights file" },
+  range: { value: "R", default: "1", help: "value range an ONNX model expects" },
+};
+
+/** The HR image set the feature commands and FAIG downscale for their LR inputs. */
+export const SR_SET_FLAGS: Record<string, FlagSpec> = {
+  scale: { value: "N", default: "2", help: "SR scale" },
+  crop: { value: "N", default: "96", help: "centre crop of each HR image in pixels (0: whole)" },
+};
 
 export interface SrModule {
   name: string;

@@ -10,7 +10,7 @@ import { type CommandSpec, numberFlag, parseFlags, UsageError } from "./args.ts"
 import { outPrefix, writeOutputs } from "./output-set.ts";
 import { featureSet } from "./sr-features.ts";
 import { describeDegradation, imageFiles, parseDegradation } from "./sr-image-sets.ts";
-import { resolveSrModule } from "./sr-modules.ts";
+import { resolveSrModule, SR_MODULE_FLAGS, SR_SET_FLAGS } from "./sr-modules.ts";
 
 /** Flags shared by the feature-space commands. */
 export const FEATURE_FLAGS: CommandSpec["flags"] = {
@@ -19,10 +19,8 @@ export const FEATURE_FLAGS: CommandSpec["flags"] = {
     required: true,
     help: "the SR network: fsrcnn-x2 | file.onnx | weights file with --arch",
   },
-  arch: { value: "NAME", help: "zoo architecture of a weights file" },
-  range: { value: "R", default: "1", help: "value range an ONNX model expects" },
-  scale: { value: "N", default: "2", help: "SR scale" },
-  crop: { value: "N", default: "96", help: "centre crop of each HR image in pixels (0: whole)" },
+  ...SR_MODULE_FLAGS,
+  ...SR_SET_FLAGS,
   layer: {
     value: "PATH",
     help: "feature layer (module dotted path or ONNX tensor/node name); default: the end of the body (conv_after_body or body)",
