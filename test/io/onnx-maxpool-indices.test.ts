@@ -122,6 +122,17 @@ describe("ONNX MaxPool Indices", () => {
     expect(r.iShape).toEqual([1, 1, 3]);
   });
 
+  it("follows dilated windows", () => {
+    // [[1, 9, 2], [8, 3, 7], [4, 6, 5]], kernel 2x2 dilated by 2: one window {1@0, 2@2, 4@6, 5@8}.
+    const r = maxPool(
+      [1, 9, 2, 8, 3, 7, 4, 6, 5],
+      [1, 1, 3, 3],
+      [ints("kernel_shape", [2, 2]), ints("dilations", [2, 2])],
+    );
+    expect(r.y).toEqual([5]);
+    expect(r.i).toEqual([8]);
+  });
+
   it("refuses a storage_order other than 0 or 1", () => {
     const net = model(
       "MaxPool",
