@@ -44,6 +44,21 @@ export class BatchNorm2d extends Module {
   }
 }
 
+/**
+ * torch.nn.BatchNorm1d: the same normalisation over the features of [N, C] (or [N, C, L]); after
+ * a Linear, LRP rule sets run the pair as one folded Linear (see linear-batch-norm.ts).
+ */
+export class BatchNorm1d extends BatchNorm2d {
+  override forward(x: Tensor): Tensor {
+    if (x.rank !== 2 && x.rank !== 3) {
+      throw new Error(
+        `BatchNorm1d "${this.path}": expected input [N, ${this.channels}] or [N, ${this.channels}, L], got [${x.shape}]`,
+      );
+    }
+    return super.forward(x);
+  }
+}
+
 /** torch.nn.LayerNorm over the trailing `shape`. */
 export class LayerNorm extends Module {
   readonly weight: Tensor;

@@ -1,4 +1,5 @@
 import type { Tensor } from "../../autodiff/tensor.ts";
+import { callFoldingNorm } from "./linear-batch-norm.ts";
 import { Module } from "./module.ts";
 
 /** Runs children in order; children are named "0", "1", ... like torch.nn.Sequential. */
@@ -10,7 +11,12 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.layers) y = m.call(y);
+    // Under LRP rules, a layer and the eval BatchNorm after it run folded into one layer.
+    for (let i = 0; i < this.layers.length; i++) {
+      const r = callFoldingNorm(this.layers[i], this.layers[i + 1], y);
+      y = r.y;
+      if (r.consumedNext) i++;
+    }
     return y;
   }
 }
