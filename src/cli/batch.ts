@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { METHODS } from "../attribution/registry.ts";
 import type { Model } from "../attribution/types.ts";
 import {
   type CommandSpec,
@@ -18,7 +19,6 @@ import {
   UsageError,
 } from "./args.ts";
 import { checkFlags, METHOD_FLAGS } from "./attribute.ts";
-import { METHODS } from "../attribution/registry.ts";
 import { ARCHS, resolveModel } from "./attribute-models.ts";
 import { type ClassifierSetup, prepareItem, runMethod } from "./batch/classifier.ts";
 import { type BatchItem, itemSeed, loadItems } from "./batch/items.ts";
@@ -40,6 +40,7 @@ import { inShard, resolveShard, type Shard } from "./batch/shard.ts";
 import { letSignalsIn, writeOutputs } from "./output-set.ts";
 import { progressBar } from "./progress.ts";
 import { SR_MODEL_NAMES } from "./sr-models.ts";
+import { parseWholeNumber } from "./whole-number.ts";
 
 export const BATCH_SPEC: CommandSpec = {
   name: "batch",
@@ -125,8 +126,8 @@ function applyTargets(items: BatchItem[], file: string): void {
       `--targets ${file}: ${lines.length} lines for ${items.length} items (one class index per item)`,
     );
   lines.forEach((l, i) => {
-    const t = Number(l.trim());
-    if (!Number.isInteger(t) || t < 0)
+    const t = parseWholeNumber(l);
+    if (t === undefined)
       throw new UsageError(`--targets ${file}:${i + 1}: not a class index: "${l.trim()}"`);
     items[i].target = t;
   });

@@ -20,6 +20,7 @@ import { outPrefix, writeOutputs } from "./output-set.ts";
 import { BUNDLED_PHOTOS, imageArg } from "./package-files.ts";
 import { progressBar } from "./progress.ts";
 import { resolveSrModel, SR_MODEL_FLAGS, type SrModel } from "./sr-models.ts";
+import { isWholeNumber } from "./whole-number.ts";
 
 const LAM_PATHS: readonly LamPathKind[] = ["blur", "linear-black", "linear-blur"];
 
@@ -60,11 +61,7 @@ export const LAM_SPEC: CommandSpec = {
 
 export function parseWindow(v: string, name = "window"): LamWindow {
   const parts = v.split(",").map((s) => Number(s.trim()));
-  if (
-    (parts.length !== 2 && parts.length !== 3) ||
-    !parts.every((n) => Number.isInteger(n) && n >= 0) ||
-    parts[2] === 0
-  ) {
+  if ((parts.length !== 2 && parts.length !== 3) || !parts.every(isWholeNumber) || parts[2] === 0) {
     throw new UsageError(
       `${flag(name)} must be x,y or x,y,size (integers, x and y >= 0, size >= 1), got "${v}"`,
     );

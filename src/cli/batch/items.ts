@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../args.ts";
+import { isWholeNumber } from "../whole-number.ts";
 
 export interface BatchItem {
   /** Safe as a file name; unique within the run. */
@@ -72,7 +73,7 @@ function parseWindowValue(v: unknown, where: string): [number, number, number] {
         .split(/[\s,;:]+/)
         .filter(Boolean)
         .map(Number);
-  if (parts.length !== 3 || !parts.every((n) => Number.isInteger(n) && n >= 0) || parts[2] < 1)
+  if (parts.length !== 3 || !parts.every(isWholeNumber) || parts[2] < 1)
     throw new Error(
       `${where}: window must be x,y,size (integers, size >= 1), got ${JSON.stringify(v)}`,
     );
@@ -90,7 +91,7 @@ function itemOf(row: Row, index: number, base: string, where: string): BatchItem
   };
   if (row.target !== undefined && row.target !== "") {
     const t = Number(row.target);
-    if (!Number.isInteger(t) || t < 0)
+    if (!isWholeNumber(t))
       throw new Error(
         `${where}: target must be a class index (integer >= 0), got ${JSON.stringify(row.target)}`,
       );

@@ -5,6 +5,7 @@
  * a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with --shards n since the pod is not told n).
  */
 import { UsageError } from "../args.ts";
+import { parseWholeNumber } from "../whole-number.ts";
 
 export interface Shard {
   index: number;
@@ -14,9 +15,8 @@ export interface Shard {
 }
 
 const whole = (n: string | undefined, what: string): number => {
-  const v = Number(n);
-  if (n === undefined || n.trim() === "" || !Number.isInteger(v) || v < 0)
-    throw new UsageError(`${what} must be a whole number, got "${n}"`);
+  const v = parseWholeNumber(n);
+  if (v === undefined) throw new UsageError(`${what} must be a whole number, got "${n}"`);
   return v;
 };
 
