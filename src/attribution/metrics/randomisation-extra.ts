@@ -17,7 +17,7 @@ import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import type { Module } from "../../models/nn/module.ts";
 import { add, div } from "../../ops/binary.ts";
-import { randomNormal, tensor } from "../../ops/creation.ts";
+import { randomNormal } from "../../ops/creation.ts";
 import { Random } from "../../random.ts";
 import { checkInput } from "../evaluate.ts";
 import { pixelSaliency } from "./pixel-saliency.ts";
@@ -26,6 +26,7 @@ import {
   modelRandomisation,
   type RandomisationOptions,
   type RandomisationResult,
+  redrawFromOwnStd,
 } from "./randomisation.ts";
 import type { Explainer } from "./sensitivity.ts";
 
@@ -167,23 +168,7 @@ export async function efficientMprt(
   const originals = ctx.run(() => params.map(([, p]) => tidy(() => keep(add(p, 0)))));
   const rng = new Random(o.seed ?? 0);
   try {
-    // Each parameter redrawn from N(0, its own std), as randomisation.ts does.
-    for (const [, p] of params) {
-      const v = await p.data();
-      let mean = 0;
-      for (const t of v) mean += t / v.length;
-      let sd = 0;
-      for (const t of v) sd += (t - mean) ** 2 / v.length;
-      sd = Math.sqrt(sd) || 0.1;
-      const fresh = ctx.run(() =>
-        tensor(
-          Float32Array.from(v, () => sd * rng.normal()),
-          p.shape,
-        ),
-      );
-      p.assign(fresh);
-      fresh.dispose();
-    }
+    await redrawFromOwnStd(params, rng, ctx);
     const after = await entropies();
     return { ratio: after.map((a, i) => a / before[i]), before, after };
   } finally {

@@ -5,7 +5,7 @@
  * depends on the model's parameters decorrelates; one that stays high (e.g. an edge detector)
  * fails the check. The model's parameters are restored afterwards.
  */
-import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
+import { type EngineContext, type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor, Variable } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import type { Module } from "../../models/nn/module.ts";
@@ -18,6 +18,34 @@ import { spearman } from "./rank-correlation.ts";
  * Options of the model-randomisation check: cascading or independent, which layers, and the
  * correlation threshold.
  */
+/**
+ * Redraws every parameter from N(0, its own standard deviation) (0.1 for a constant one), drawing
+ * from `rng` in order: the randomisation the MPRT variants apply.
+ */
+export async function redrawFromOwnStd(
+  params: readonly (readonly [string, Variable])[],
+  rng: Random,
+  ctx: EngineContext,
+): Promise<void> {
+  for (const [, p] of params) {
+    const v = await p.data();
+    let mean = 0;
+    for (const x of v) mean += x;
+    mean /= v.length;
+    let sd = 0;
+    for (const x of v) sd += (x - mean) ** 2;
+    sd = Math.sqrt(sd / v.length) || 0.1;
+    const fresh = ctx.run(() =>
+      tensor(
+        Float32Array.from(v, () => sd * rng.normal()),
+        p.shape,
+      ),
+    );
+    p.assign(fresh);
+    fresh.dispose();
+  }
+}
+
 export interface RandomisationOptions extends EngineOptions {
   mode?: "cascading" | "independent";
   /** Dotted paths of the modules to randomise, top (output side) first; default every module owning parameters, output side first. */
@@ -97,23 +125,7 @@ export async function modelRandomisation(
     const steps: RandomisationStep[] = [];
     for (const layer of layers) {
       const params = ownParams(root, layer);
-      for (const [, p] of params) {
-        const v = await p.data();
-        let mean = 0;
-        for (const x of v) mean += x;
-        mean /= v.length;
-        let sd = 0;
-        for (const x of v) sd += (x - mean) ** 2;
-        sd = Math.sqrt(sd / v.length) || 0.1;
-        const fresh = ctx.run(() =>
-          tensor(
-            Float32Array.from(v, () => sd * rng.normal()),
-            p.shape,
-          ),
-        );
-        p.assign(fresh);
-        fresh.dispose();
-      }
+      await redrawFromOwnStd(params, rng, ctx);
       const m = await read();
       steps.push({
         layer,
