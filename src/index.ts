@@ -494,6 +494,10 @@ export {
 export { type Tiled, type TileOptions, upscaleTiled } from "./models/sr/tiled.ts";
 export { imageInputChannels, rgbSr, yChannelSr } from "./models/sr/y-channel.ts";
 export {
+  type CheckpointStore,
+  memoryCheckpointStore,
+} from "./models/train/explainer-checkpoint.ts";
+export {
   accuracy,
   type FitOptions,
   fitClassifier,

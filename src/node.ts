@@ -53,3 +53,4 @@ export function loadOnnxFile(path: string, options?: Parameters<typeof loadOnnx>
   }
   return loadOnnx(bytes, options);
 }
+export { fileCheckpointStore } from "./models/train/checkpoint-files.ts";

@@ -16,6 +16,7 @@ import { explainerPools, SEEDS } from "../../src/attribution/explainer/data.ts";
 import { EXPLAINER_LOSS_DEFAULTS } from "../../src/attribution/explainer/loss.ts";
 import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
 import { writeSafetensors } from "../../src/models/io/safetensors.ts";
+import { fileCheckpointStore } from "../../src/models/train/checkpoint-files.ts";
 import { Adam } from "../../src/models/train/optim.ts";
 import {
   type TermValues,
@@ -56,7 +57,7 @@ const result = trainExplainer(explainer, f, pools.train, {
   checkEvery,
   maxMinutes,
   loss,
-  checkpoint: { dir: cacheDir, every: 20, resume },
+  checkpoint: { store: fileCheckpointStore(cacheDir), every: 20, resume },
   onStep(step, terms) {
     window.push(terms);
     if (step % 10 === 0) {

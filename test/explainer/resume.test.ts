@@ -8,6 +8,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { matmul, reshape, type Tensor, tensor } from "../../src/index.ts";
 import { sourcePool } from "../../src/models/data/multi-fashion.ts";
+import { fileCheckpointStore } from "../../src/models/train/checkpoint-files.ts";
+import {
+  type CheckpointStore,
+  memoryCheckpointStore,
+} from "../../src/models/train/explainer-checkpoint.ts";
 import { Adam, SGD } from "../../src/models/train/optim.ts";
 import { trainExplainer } from "../../src/models/train/train-explainer.ts";
 import { ExplainerNet } from "../../src/models/unet/explainer-net.ts";
@@ -33,7 +38,8 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function run(steps: number, dir: string, resume: boolean) {
+function run(steps: number, dir: string | CheckpointStore, resume: boolean) {
+  const store = typeof dir === "string" ? fileCheckpointStore(dir) : dir;
   const net = new ExplainerNet({ channels: [2, 2, 2, 2], seed: 5 });
   const result = trainExplainer(net, classifier, pool, {
     steps,
@@ -44,7 +50,7 @@ function run(steps: number, dir: string, resume: boolean) {
     checkEvery: 1,
     patience: 50,
     loss: { perClass: 1 },
-    checkpoint: { dir, every: 2, resume },
+    checkpoint: { store, every: 2, resume },
   });
   const weights = [...net.stateDict()].map(([k, v]) => [k, Array.from(v.dataSync())] as const);
   return { result, weights };
@@ -69,6 +75,18 @@ describe("trainExplainer checkpoints", () => {
     expect(rest.weights).not.toEqual(first.weights);
   });
 
+  it("a memory store (browsers) continues the same way as a folder", () => {
+    const folder = mkdtempSync(join(tmpdir(), "explainer-folder-"));
+    dirs.push(folder);
+    const whole = run(4, folder, false);
+    const memory = memoryCheckpointStore();
+    run(2, memory, false);
+    expect(memory.has("checkpoint.json") && memory.has("checkpoint.safetensors")).toBe(true);
+    const rest = run(4, memory, true);
+    expect(rest.result.history).toEqual(whole.result.history);
+    expect(rest.weights).toEqual(whole.weights);
+  });
+
   it("refuses a non-Adam optimiser and a checkpoint of another run", () => {
     const dir = mkdtempSync(join(tmpdir(), "explainer-bad-"));
     dirs.push(dir);
@@ -78,13 +96,13 @@ describe("trainExplainer checkpoints", () => {
       trainExplainer(net, classifier, pool, {
         ...base,
         optimizer: new SGD(0.1),
-        checkpoint: { dir, every: 1 },
+        checkpoint: { store: fileCheckpointStore(dir), every: 1 },
       }),
     ).toThrow(/checkpoints need an Adam optimizer/);
     trainExplainer(net, classifier, pool, {
       ...base,
       optimizer: new Adam(1e-3),
-      checkpoint: { dir, every: 1 },
+      checkpoint: { store: fileCheckpointStore(dir), every: 1 },
     });
     expect(() =>
       trainExplainer(net, classifier, pool, {
@@ -92,7 +110,7 @@ describe("trainExplainer checkpoints", () => {
         steps: 2,
         trainSeed: 99,
         optimizer: new Adam(1e-3),
-        checkpoint: { dir, every: 1, resume: true },
+        checkpoint: { store: fileCheckpointStore(dir), every: 1, resume: true },
       }),
     ).toThrow(/trainSeed 11, batch 2; got 99, 2/);
   });

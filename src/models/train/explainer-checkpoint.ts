@@ -2,17 +2,45 @@
  * Checkpoints of `trainExplainer`, so a long run can stop and continue exactly: the weights, Adam's
  * moments and step count, the early-stopping counters and best-weights copy, and the loop's step,
  * history and checks. There is no random state beyond the step: training canvases are a function
- * of (trainSeed, step), and the explainer has no dropout. Two files in `dir`: checkpoint.safetensors
- * (float32 tensors) and checkpoint.json (the rest), each written to a temporary name and renamed.
+ * of (trainSeed, step), and the explainer has no dropout. Two entries in a CheckpointStore:
+ * checkpoint.safetensors (float32 tensors) and checkpoint.json (the rest). The store decides where
+ * they live (a folder in Node: `fileCheckpointStore` from "salient/node"; memory anywhere), so this
+ * module stays platform neutral.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Variable } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
 import { type NamedArray, readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import type { Module } from "../nn/module.ts";
 import type { EarlyStopping } from "./early-stopping.ts";
 import type { Adam } from "./optim.ts";
+
+/** Where checkpoints are kept: named byte blobs, each replaced whole by `write`. */
+export interface CheckpointStore {
+  /** Names the store in messages (e.g. its folder). */
+  readonly where: string;
+  has(name: string): boolean;
+  /** The bytes stored under `name`; throws when there are none. */
+  read(name: string): Uint8Array;
+  write(name: string, bytes: Uint8Array): void;
+}
+
+/** A store in memory (tests, browsers, or a caller that persists the blobs itself). */
+export function memoryCheckpointStore(where = "memory"): CheckpointStore {
+  const blobs = new Map<string, Uint8Array>();
+  return {
+    where,
+    has: (name) => blobs.has(name),
+    read: (name) => {
+      const b = blobs.get(name);
+      if (!b) throw new Error(`checkpoint store ${where}: nothing stored under "${name}"`);
+      return b;
+    },
+    write: (name, bytes) => void blobs.set(name, Uint8Array.from(bytes)),
+  };
+}
+
+const BIN = "checkpoint.safetensors";
+const META = "checkpoint.json";
 
 /** The loop's own state, saved next to the tensors. */
 export interface LoopState<H> {
@@ -33,15 +61,14 @@ interface JsonState<H> extends LoopState<H> {
 
 const copy = (v: Float32Array) => Float32Array.from(v);
 
-/** Writes the checkpoint of `model`, `optimizer` and `stopper` at `loop.step` into `dir`. */
+/** Writes the checkpoint of `model`, `optimizer` and `stopper` at `loop.step` into `store`. */
 export function saveCheckpoint<H>(
-  dir: string,
+  store: CheckpointStore,
   model: Module,
   optimizer: Adam,
   stopper: EarlyStopping,
   loop: LoopState<H>,
 ): void {
-  mkdirSync(dir, { recursive: true });
   const tensors = new Map<string, NamedArray>();
   const names = new Map<Variable, string>();
   for (const [k, v] of model.stateDict()) {
@@ -76,36 +103,28 @@ export function saveCheckpoint<H>(
     },
     hasSnapshot: s.snapshot !== null,
   };
-  const bin = join(dir, "checkpoint.safetensors");
-  const meta = join(dir, "checkpoint.json");
-  writeFileSync(`${bin}.tmp`, writeSafetensors(tensors, { step: String(loop.step) }));
-  renameSync(`${bin}.tmp`, bin);
-  writeFileSync(`${meta}.tmp`, JSON.stringify(json));
-  renameSync(`${meta}.tmp`, meta);
+  store.write(BIN, writeSafetensors(tensors, { step: String(loop.step) }));
+  store.write(META, new TextEncoder().encode(JSON.stringify(json)));
 }
 
-/** True when `dir` holds a checkpoint. */
-export function hasCheckpoint(dir: string): boolean {
-  return (
-    existsSync(join(dir, "checkpoint.json")) && existsSync(join(dir, "checkpoint.safetensors"))
-  );
+/** True when `store` holds a checkpoint. */
+export function hasCheckpoint(store: CheckpointStore): boolean {
+  return store.has(META) && store.has(BIN);
 }
 
-/** Loads the checkpoint in `dir` into `model`, `optimizer` and `stopper`; returns the loop state. */
+/** Loads the checkpoint in `store` into `model`, `optimizer` and `stopper`; returns the loop state. */
 export function loadCheckpoint<H>(
-  dir: string,
+  store: CheckpointStore,
   model: Module,
   optimizer: Adam,
   stopper: EarlyStopping,
 ): LoopState<H> {
-  if (!hasCheckpoint(dir)) {
-    throw new Error(`loadCheckpoint: no checkpoint.json + checkpoint.safetensors in ${dir}`);
+  const dir = store.where;
+  if (!hasCheckpoint(store)) {
+    throw new Error(`loadCheckpoint: no ${META} + ${BIN} in ${dir}`);
   }
-  const json = JSON.parse(readFileSync(join(dir, "checkpoint.json"), "utf8")) as JsonState<H>;
-  const t = readSafetensors(
-    new Uint8Array(readFileSync(join(dir, "checkpoint.safetensors"))),
-    join(dir, "checkpoint.safetensors"),
-  );
+  const json = JSON.parse(new TextDecoder().decode(store.read(META))) as JsonState<H>;
+  const t = readSafetensors(store.read(BIN), `${dir}/${BIN}`);
   const get = (k: string, shape: readonly number[]) => {
     const a = t.get(k);
     if (!a) throw new Error(`loadCheckpoint: ${dir} has no tensor "${k}"`);

@@ -20,7 +20,12 @@ import { multiFashionBatch, type SourcePool } from "../data/multi-fashion.ts";
 import type { Module } from "../nn/module.ts";
 import type { ExplainerNet } from "../unet/explainer-net.ts";
 import { EarlyStopping } from "./early-stopping.ts";
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./explainer-checkpoint.ts";
+import {
+  type CheckpointStore,
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./explainer-checkpoint.ts";
 import { Adam, type Optimizer } from "./optim.ts";
 
 export type TermValues = { [K in Exclude<keyof ExplainerLossTerms, "maskedLogits">]: number };
@@ -55,11 +60,12 @@ export interface TrainExplainerOptions {
   /** Stop (as if early) once this many minutes have passed, checked after each step. */
   maxMinutes?: number;
   /**
-   * Save a checkpoint to `dir` every `every` steps (and at the end); with `resume`, continue from
-   * the checkpoint in `dir` if there is one. Needs an `Adam` optimizer. The time budget counts
+   * Save a checkpoint to `store` every `every` steps (and at the end); with `resume`, continue
+   * from the checkpoint in `store` if there is one (a folder in Node: `fileCheckpointStore` from
+   * "salient/node"). Needs an `Adam` optimizer. The time budget counts
    * this run only.
    */
-  checkpoint?: { dir: string; every: number; resume?: boolean };
+  checkpoint?: { store: CheckpointStore; every: number; resume?: boolean };
   /** Term weights and area bounds of the loss (default the reference's). */
   loss?: ExplainerLossOptions;
   /**
@@ -161,11 +167,11 @@ export function trainExplainer(
   if (ck && !(Number.isInteger(ck.every) && ck.every >= 1)) {
     throw new Error(`trainExplainer: checkpoint.every must be a positive integer, got ${ck.every}`);
   }
-  if (ck?.resume && hasCheckpoint(ck.dir)) {
-    const loop = loadCheckpoint<TermValues>(ck.dir, explainer, o.optimizer as Adam, stopper);
+  if (ck?.resume && hasCheckpoint(ck.store)) {
+    const loop = loadCheckpoint<TermValues>(ck.store, explainer, o.optimizer as Adam, stopper);
     if (loop.trainSeed !== o.trainSeed || loop.batchSize !== o.batchSize) {
       throw new Error(
-        `trainExplainer: the checkpoint in ${ck.dir} was trained with trainSeed ${loop.trainSeed}, batch ${loop.batchSize}; got ${o.trainSeed}, ${o.batchSize}`,
+        `trainExplainer: the checkpoint in ${ck.store.where} was trained with trainSeed ${loop.trainSeed}, batch ${loop.batchSize}; got ${o.trainSeed}, ${o.batchSize}`,
       );
     }
     step = loop.step;
@@ -174,7 +180,7 @@ export function trainExplainer(
     checks.push(...loop.checks);
   }
   const save = () =>
-    saveCheckpoint(ck!.dir, explainer, o.optimizer as Adam, stopper, {
+    saveCheckpoint(ck!.store, explainer, o.optimizer as Adam, stopper, {
       step,
       bestStep,
       history,
