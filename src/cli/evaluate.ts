@@ -116,6 +116,23 @@ type MapMetric<R> = (
 const firstOnMap = async <R>(m: MetricInput, metric: MapMetric<R>): Promise<R> =>
   first(await metric(m.p.model, m.p.x, m.score, m.map, opts(m)));
 
+/** A robustness metric: it re-runs the method on perturbed copies of the image. */
+type ExplainerMetric = (
+  explain: MetricInput["explain"],
+  x: Tensor,
+  o: { seed?: number },
+) => Promise<number[]>;
+
+/** A robustness metric run on the evaluated image with the method: its one example's score. */
+const firstOnExplainer = async (m: MetricInput, metric: ExplainerMetric): Promise<number> =>
+  first(await metric(m.explain, m.p.x, { seed: m.seed }));
+
+/** The first example's area and curve of a RISE deletion/insertion result. */
+const firstAucAndCurve = (r: { auc: number[]; curves: number[][] }) => ({
+  score: r.auc[0],
+  curve: r.curves[0],
+});
+
 /** The headline and the curve of a removal-curve metric. */
 const scoreAndCurve = (r: { score: number; curve: number[] }) => ({
   score: r.score,
@@ -220,39 +237,33 @@ export const METRICS: Record<string, MetricEntry> = {
     family: "faithfulness",
     needs: [],
     about: "area under the score as top pixels are zeroed, W per step (RISE)",
-    run: async (m) => {
-      const r = await deletionAuc(m.p.model, m.p.x, m.score, m.map, opts(m));
-      return { score: r.auc[0], curve: r.curves[0] };
-    },
+    run: async (m) =>
+      firstAucAndCurve(await deletionAuc(m.p.model, m.p.x, m.score, m.map, opts(m))),
   },
   insertion: {
     family: "faithfulness",
     needs: [],
     about: "area under the score as top pixels return onto a blurred image (RISE)",
-    run: async (m) => {
-      const r = await insertionAuc(m.p.model, m.p.x, m.score, m.map, opts(m));
-      return { score: r.auc[0], curve: r.curves[0] };
-    },
+    run: async (m) =>
+      firstAucAndCurve(await insertionAuc(m.p.model, m.p.x, m.score, m.map, opts(m))),
   },
   "avg-sensitivity": {
     family: "robustness",
     needs: ["method"],
     about: "mean ||phi(x + d) - phi(x)|| / ||x||, 200 samples of uniform noise in +-0.2",
-    run: async (m) => ({ score: first(await avgSensitivity(m.explain, m.p.x, { seed: m.seed })) }),
+    run: async (m) => ({ score: await firstOnExplainer(m, avgSensitivity) }),
   },
   "max-sensitivity": {
     family: "robustness",
     needs: ["method"],
     about: "max ||phi(x + d) - phi(x)|| / ||phi(x)||, 10 samples in +-0.02 (Captum)",
-    run: async (m) => ({ score: first(await maxSensitivity(m.explain, m.p.x, { seed: m.seed })) }),
+    run: async (m) => ({ score: await firstOnExplainer(m, maxSensitivity) }),
   },
   "local-lipschitz": {
     family: "robustness",
     needs: ["method"],
     about: "max ||phi(x') - phi(x)|| / ||x' - x||, 200 Gaussian samples (std 0.1)",
-    run: async (m) => ({
-      score: first(await localLipschitzEstimate(m.explain, m.p.x, { seed: m.seed })),
-    }),
+    run: async (m) => ({ score: await firstOnExplainer(m, localLipschitzEstimate) }),
   },
   continuity: {
     family: "robustness",

@@ -3,7 +3,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { faithfulnessEstimate, gradient, sensitivityN } from "../../src/attribution/index.ts";
+import {
+  deletionAuc,
+  faithfulnessEstimate,
+  gradient,
+  insertionAuc,
+  monotonicityArya,
+  pixelFlipping,
+  selectivity,
+  sensitivityN,
+} from "../../src/attribution/index.ts";
 import { UsageError } from "../../src/cli/args.ts";
 import { METRICS, runEvaluate } from "../../src/cli/evaluate.ts";
 import * as s from "../../src/index.ts";
@@ -236,4 +245,38 @@ describe("salient evaluate", () => {
       ),
     ).rejects.toThrow(/shape \[1,1,4,4\]; expected \[1, C, 28, 28\]/);
   });
+});
+
+describe("salient evaluate reports what the library computes", () => {
+  test("curve metrics: each row's score and curve are the library's for the one example", async () => {
+    const model = (v: s.Tensor) => net.call(v);
+    const logits = Array.from(model(x).dataSync());
+    const target = logits.indexOf(Math.max(...logits));
+    const hot = new Float32Array(784);
+    hot[10 * 28 + 10] = 2;
+    const map = s.tensor(hot, [1, 1, 28, 28]);
+    const { report } = await evaluate([
+      "--map",
+      hotPath,
+      "--metrics",
+      "pixel-flipping,selectivity,deletion,insertion,monotonicity-arya",
+      "--out",
+      join(dir, "curves"),
+    ]);
+    const m = report.metrics;
+    const flip = (await pixelFlipping(model, x, target, map))[0];
+    expect(m["pixel-flipping"].score).toBeCloseTo(flip.score, 5);
+    expect(m["pixel-flipping"].curve).toHaveLength(flip.curve.length);
+    const sel = (await selectivity(model, x, target, map))[0];
+    expect(m.selectivity.score).toBeCloseTo(sel.score, 5);
+    const del = await deletionAuc(model, x, target, map);
+    expect(m.deletion.score).toBeCloseTo(del.auc[0], 5);
+    expect(m.deletion.curve).toHaveLength(del.curves[0].length);
+    const ins = await insertionAuc(model, x, target, map);
+    expect(m.insertion.score).toBeCloseTo(ins.auc[0], 5);
+    const mono = (await monotonicityArya(model, x, target, map))[0];
+    expect(m["monotonicity-arya"].score).toBe(mono.monotonic);
+    expect(m["monotonicity-arya"].curve).toHaveLength(mono.curve.length);
+    map.dispose();
+  }, 60000);
 });
