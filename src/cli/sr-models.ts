@@ -10,22 +10,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Tensor } from "../autodiff/tensor.ts";
-import { loadWeightsIntoModule } from "../models/io/load-weights.ts";
-import { loadOnnx } from "../models/io/onnx/model.ts";
 import {
   UPSCALER_PACKAGES,
   type UpscalerPackage,
   upscalerPackageDir,
 } from "../models/io/tfjs/node.ts";
-import type { Module } from "../models/nn/module.ts";
-import { ARCHITECTURES, createArchitecture } from "../models/registry.ts";
 import { rgbSr } from "../models/sr/y-channel.ts";
 import { loadFsrcnnX2 } from "../models/zoo/fsrcnn-pretrained.ts";
 import { fsrcnnRgb } from "../models/zoo/fsrcnn-rgb.ts";
 import { loadUpscalerModule } from "../models/zoo/upscaler-node.ts";
-import { div, mul } from "../ops/binary.ts";
 import { resize } from "../ops/resize.ts";
 import type { FlagSpec } from "./args.ts";
+import { inUnitRange, srModuleFromFile } from "./sr-modules.ts";
 
 export interface SrModel {
   name: string;
@@ -42,10 +38,6 @@ export const PACKAGE_RANGE: Record<UpscalerPackage, number> = {
   "esrgan-thick": 1,
   "default-model": 255,
 };
-
-function inUnitRange(m: Module, range: number): (x: Tensor) => Tensor {
-  return range === 1 ? (x) => m.call(x) : (x) => div(m.call(mul(x, range)), range);
-}
 
 /** Scales an UpscalerJS package may publish (each has its own models/xN folder). */
 const PACKAGE_SCALES = [2, 3, 4, 8];
@@ -126,32 +118,6 @@ export function resolveSrModel(spec: SrModelSpec): SrModel {
       `--model "${model}" is neither a bundled SR model (${SR_MODEL_NAMES.join(", ")}) nor a readable file`,
     );
   }
-  if (model.toLowerCase().endsWith(".onnx")) {
-    const m = loadOnnx(bytes, { name: model });
-    return {
-      name: model,
-      scale,
-      parameters: m.parameterCount(),
-      run: rgbSr(m, inUnitRange(m, spec.range ?? 1), scale),
-    };
-  }
-  if (!spec.arch) {
-    throw new Error(
-      `--model "${model}" is a weights file: name its architecture with --arch (${Object.keys(ARCHITECTURES).join(", ")})`,
-    );
-  }
-  const arch = ARCHITECTURES[spec.arch];
-  if (!arch)
-    throw new Error(
-      `unknown --arch "${spec.arch}" (known: ${Object.keys(ARCHITECTURES).join(", ")})`,
-    );
-  const m = createArchitecture(spec.arch, scale);
-  loadWeightsIntoModule(m, bytes, model);
-  m.eval();
-  return {
-    name: `${spec.arch} x${scale} (${model})`,
-    scale,
-    parameters: m.parameterCount(),
-    run: rgbSr(m, inUnitRange(m, arch.range[1]), scale),
-  };
+  const { name, module, run } = srModuleFromFile(bytes, spec, "model", (m) => new Error(m));
+  return { name, scale, parameters: module.parameterCount(), run };
 }

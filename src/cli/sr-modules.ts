@@ -38,7 +38,8 @@ export interface SrModule {
   run: (lr: Tensor) => Tensor;
 }
 
-function inUnitRange(m: Module, range: number): (x: Tensor) => Tensor {
+/** m's forward on [0, 1] inputs for a model that expects [0, range] (and gives the same range). */
+export function inUnitRange(m: Module, range: number): (x: Tensor) => Tensor {
   return range === 1 ? (x) => m.call(x) : (x) => div(m.call(mul(x, range)), range);
 }
 
@@ -59,17 +60,32 @@ export function resolveSrModule(spec: SrModelSpec, flagName = "model"): SrModule
       `--${flagName} "${model}" is neither fsrcnn-x2 nor a readable file (an ONNX model, or a weights file with --arch)`,
     );
   }
+  return srModuleFromFile(bytes, spec, flagName, (message) => new UsageError(message));
+}
+
+/**
+ * The SR network in a file's bytes: an ONNX graph (inputs scaled to --range), or the zoo
+ * architecture --arch names with the file's weights. `fail` makes the error for a missing or
+ * unknown --arch (commands differ on whether that is a usage error).
+ */
+export function srModuleFromFile(
+  bytes: Uint8Array,
+  spec: SrModelSpec,
+  flagName: string,
+  fail: (message: string) => Error,
+): SrModule {
+  const { model, scale } = spec;
   if (model.toLowerCase().endsWith(".onnx")) {
     const m = loadOnnx(bytes, { name: model });
     return { name: model, scale, module: m, run: rgbSr(m, inUnitRange(m, spec.range ?? 1), scale) };
   }
   const known = Object.keys(ARCHITECTURES).join(", ");
   if (!spec.arch)
-    throw new UsageError(
+    throw fail(
       `--${flagName} "${model}" is a weights file: name its architecture with --arch (${known})`,
     );
   const arch = ARCHITECTURES[spec.arch];
-  if (!arch) throw new UsageError(`unknown --arch "${spec.arch}" (known: ${known})`);
+  if (!arch) throw fail(`unknown --arch "${spec.arch}" (known: ${known})`);
   const m = createArchitecture(spec.arch, scale);
   loadWeightsIntoModule(m, bytes, model);
   m.eval();
