@@ -2,10 +2,9 @@
  * `salient attribute` flags of LIME, GradientSHAP, Guided IG and XRAI, the pytorch-grad-cam
  * preset, and the gallery with every newer method, in-process on a SmallCnn weights file.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { scoreCam } from "../../src/attribution/methods/cam-family.ts";
 import { camMethod } from "../../src/attribution/methods/grad-cam.ts";
 import { gradientShap } from "../../src/attribution/methods/gradient-shap.ts";
@@ -16,40 +15,16 @@ import { preset } from "../../src/attribution/presets.ts";
 import { gridSegments } from "../../src/attribution/segments/grid.ts";
 import { runAttribute } from "../../src/cli/attribute.ts";
 import { runGallery } from "../../src/cli/gallery.ts";
-import * as s from "../../src/index.ts";
-import { SmallCnn } from "../../src/models/classifiers/small-cnn.ts";
-import { writeSafetensors } from "../../src/models/io/safetensors.ts";
-import { writePng } from "../../src/viz/image-io-node.ts";
+import type * as s from "../../src/index.ts";
 import { decodeNpy } from "../../src/viz/npy.ts";
+import { smallCnnOnDisk } from "./cnn-on-disk.ts";
 import { expectClose } from "./helpers.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "salient-cli-flags-"));
-const weights = join(dir, "cnn.safetensors");
-const imagePath = join(dir, "img.png");
-let net: SmallCnn;
-let x: s.Tensor;
-
-beforeAll(() => {
-  net = new SmallCnn({ seed: 5, channels: [4, 8] });
-  const dict = new Map(
-    net
-      .namedParameters()
-      .map(([k, p]) => [k, { shape: [...p.shape], values: Float32Array.from(p.dataSync()) }]),
-  );
-  writeFileSync(weights, writeSafetensors(dict));
-  const px = Uint8Array.from({ length: 784 }, (_, i) => (i * 29 + ((i / 28) | 0) * 13) % 256);
-  writePng(imagePath, {
-    width: 28,
-    height: 28,
-    data: Uint8Array.from({ length: 784 * 3 }, (_, i) => px[Math.floor(i / 3)]),
-  });
-  x = s.keep(
-    s.tensor(
-      Float32Array.from(px, (v) => v / 255),
-      [1, 1, 28, 28],
-    ),
-  );
-});
+const { dir, weights, imagePath, net, x } = smallCnnOnDisk(
+  "cli-flags",
+  5,
+  (i) => (i * 29 + ((i / 28) | 0) * 13) % 256,
+);
 
 const base = () => [
   "--model",

@@ -3,10 +3,9 @@
  * in-process on a SmallCnn weights file: each writes exactly the library's map for the documented
  * defaults.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { ablationCam, eigenCam, scoreCam } from "../../src/attribution/methods/cam-family.ts";
 import { fullGrad, fullGradBiases } from "../../src/attribution/methods/fullgrad.ts";
 import { xGradCam } from "../../src/attribution/methods/grad-cam.ts";
@@ -16,40 +15,16 @@ import { kernelShap } from "../../src/attribution/methods/kernel-shap.ts";
 import { lime } from "../../src/attribution/methods/lime.ts";
 import { gridSegments } from "../../src/attribution/segments/grid.ts";
 import { methodsText, runAttribute } from "../../src/cli/attribute.ts";
-import * as s from "../../src/index.ts";
-import { SmallCnn } from "../../src/models/classifiers/small-cnn.ts";
-import { writeSafetensors } from "../../src/models/io/safetensors.ts";
-import { writePng } from "../../src/viz/image-io-node.ts";
+import type * as s from "../../src/index.ts";
 import { decodeNpy } from "../../src/viz/npy.ts";
+import { smallCnnOnDisk } from "./cnn-on-disk.ts";
 import { expectClose } from "./helpers.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "salient-cli-new-"));
-const weights = join(dir, "cnn.safetensors");
-const imagePath = join(dir, "img.png");
-let net: SmallCnn;
-let x: s.Tensor;
-
-beforeAll(() => {
-  net = new SmallCnn({ seed: 4, channels: [4, 8] });
-  const dict = new Map(
-    net
-      .namedParameters()
-      .map(([k, p]) => [k, { shape: [...p.shape], values: Float32Array.from(p.dataSync()) }]),
-  );
-  writeFileSync(weights, writeSafetensors(dict));
-  const px = Uint8Array.from({ length: 784 }, (_, i) => (i * 37 + ((i / 28) | 0) * 11) % 256);
-  writePng(imagePath, {
-    width: 28,
-    height: 28,
-    data: Uint8Array.from({ length: 784 * 3 }, (_, i) => px[Math.floor(i / 3)]),
-  });
-  x = s.keep(
-    s.tensor(
-      Float32Array.from(px, (v) => v / 255),
-      [1, 1, 28, 28],
-    ),
-  );
-});
+const { dir, weights, imagePath, net, x } = smallCnnOnDisk(
+  "cli-new",
+  4,
+  (i) => (i * 37 + ((i / 28) | 0) * 11) % 256,
+);
 
 const run = async (extra: string[]) => {
   const summary = await runAttribute(
