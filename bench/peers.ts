@@ -13,7 +13,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Array as JaxArray } from "@jax-js/jax";
 import * as jax from "@jax-js/jax";
-import * as ort from "onnxruntime-node";
 import { valueAndGrad } from "../src/autodiff/grad.ts";
 import type { Tensor } from "../src/autodiff/tensor.ts";
 import { conv2dGeometry } from "../src/kernels/conv-geometry.ts";
@@ -25,6 +24,34 @@ import { rdnLikeOnnx } from "./cli-lam.ts";
 import { maxRelDiff, rng, type Timing, timeIt } from "./common.ts";
 import { conv2dInputGrad } from "./conv.ts";
 import { RDN_DIR } from "./tfjs-rdn.ts";
+
+/** The part of onnxruntime-node's API the bench uses (it is installed by `npm run bench`). */
+interface Ort {
+  InferenceSession: {
+    create(
+      path: string,
+      o: { intraOpNumThreads: number; interOpNumThreads: number; executionProviders: string[] },
+    ): Promise<{
+      run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>>;
+      release(): Promise<void>;
+    }>;
+  };
+  Tensor: new (type: "float32", data: Float32Array, dims: number[]) => unknown;
+  env: { versions?: { common?: string } };
+}
+
+/** onnxruntime-node when installed (not a devDependency: its install script downloads binaries). */
+async function loadOrt(): Promise<Ort | null> {
+  const name = "onnxruntime-node";
+  try {
+    return (await import(name)) as Ort;
+  } catch {
+    console.log(
+      "onnxruntime-node is not installed (npm run bench installs it): its rows are skipped",
+    );
+    return null;
+  }
+}
 
 export interface PeerRow {
   row: string;
@@ -245,6 +272,11 @@ async function ortRows(o: { runs: number; lr: number }): Promise<PeerRow[]> {
   const oursT = await timeIt(oursFwd, timing);
   const ref = oursFwd();
   const rows: PeerRow[] = [];
+  const ort = await loadOrt();
+  if (!ort) {
+    xt.dispose();
+    return rows;
+  }
   for (const threads of [1, 2]) {
     const session = await ort.InferenceSession.create(model.onnx, {
       intraOpNumThreads: threads,

@@ -210,7 +210,8 @@ demo_outside() {
   (cd "$app" && npx --no-install salient demo --fold 2 --methods gradient --out report) >"$work/demo.out" 2>&1 ||
     { cat "$work/demo.out"; return 1; }
   grep -q "not installed, so the demo leaves them out" "$work/demo.out" &&
-    grep -q 'lam-bicubic.png' "$app/report/index.html" && [ -s "$app/report/lam-bicubic.png" ]
+    grep -q 'lam-bicubic-map.png' "$app/report/index.html" && [ -s "$app/report/lam-bicubic-map.png" ] ||
+    { cat "$work/demo.out"; ls "$app/report"; return 1; }
 }
 check "npx salient demo works in a fresh project outside the repo" demo_outside
 
