@@ -16,43 +16,15 @@ import { fullGrad, fullGradBiases } from "../../src/attribution/methods/fullgrad
 import { xGradCam } from "../../src/attribution/methods/grad-cam.ts";
 import * as s from "../../src/index.ts";
 import { loadOnnx } from "../../src/models/io/onnx/model.ts";
-import {
-  AdaptiveAvgPool2d,
-  BatchNorm2d,
-  Conv2d,
-  Flatten,
-  Linear,
-  MaxPool2d,
-  ReLU,
-  Sequential,
-} from "../../src/models/nn/index.ts";
+import { Conv2d, Flatten, Sequential } from "../../src/models/nn/index.ts";
+import { camFamilyNet, camFamilyRef } from "./cam-family-net.ts";
 import { expectClose } from "./helpers.ts";
 
 const DIR = "test/fixtures/cam-family/";
-const ref = JSON.parse(readFileSync(`${DIR}references.json`, "utf8"));
+const ref = camFamilyRef;
 const input = () => s.tensor(Float32Array.from(ref.input), [2, 2, 8, 8]);
 const rel = (v: number[]) => 1e-4 * Math.max(1e-12, ...v.map(Math.abs));
-
-function builtIn() {
-  const net = new Sequential(
-    new Conv2d(2, 4, 3, { padding: 1 }),
-    new BatchNorm2d(4),
-    new ReLU(),
-    new MaxPool2d({ kernel: 2 }),
-    new Conv2d(4, 6, 3, { padding: 1 }),
-    new ReLU(),
-    new AdaptiveAvgPool2d(1),
-    new Flatten(),
-    new Linear(6, 3),
-  );
-  const state = new Map<string, s.Tensor>();
-  for (const [k, v] of Object.entries(
-    ref.state as Record<string, { shape: number[]; values: number[] }>,
-  ))
-    state.set(k, s.tensor(Float32Array.from(v.values), v.shape));
-  net.loadStateDict(state);
-  return net;
-}
+const builtIn = camFamilyNet;
 
 const onnxNet = () =>
   loadOnnx(new Uint8Array(readFileSync(`${DIR}cnn.onnx`)), { name: "cnn.onnx" });

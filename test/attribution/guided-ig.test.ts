@@ -7,16 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { guidedIg } from "../../src/attribution/methods/guided-ig.ts";
 import * as s from "../../src/index.ts";
-import {
-  AdaptiveAvgPool2d,
-  BatchNorm2d,
-  Conv2d,
-  Flatten,
-  Linear,
-  MaxPool2d,
-  ReLU,
-  Sequential,
-} from "../../src/models/nn/index.ts";
+import { camFamilyNet } from "./cam-family-net.ts";
 import { expectClose, linearModel } from "./helpers.ts";
 
 /** f(x) = sum_i a_i x_i^2 over the 4 pixels of a [N, 1, 1, 4] input. */
@@ -72,28 +63,6 @@ describe("guidedIg", () => {
 
 describe("guidedIg against PAIR's guided_ig_impl (float64, PyTorch gradients)", () => {
   const ref = JSON.parse(readFileSync("test/fixtures/guided-ig/references.json", "utf8"));
-  const camRef = JSON.parse(readFileSync("test/fixtures/cam-family/references.json", "utf8"));
-
-  function camFamilyNet() {
-    const net = new Sequential(
-      new Conv2d(2, 4, 3, { padding: 1 }),
-      new BatchNorm2d(4),
-      new ReLU(),
-      new MaxPool2d({ kernel: 2 }),
-      new Conv2d(4, 6, 3, { padding: 1 }),
-      new ReLU(),
-      new AdaptiveAvgPool2d(1),
-      new Flatten(),
-      new Linear(6, 3),
-    );
-    const state = new Map<string, s.Tensor>();
-    for (const [k, v] of Object.entries(
-      camRef.state as Record<string, { shape: number[]; values: number[] }>,
-    ))
-      state.set(k, s.tensor(Float32Array.from(v.values), v.shape));
-    net.loadStateDict(state);
-    return net;
-  }
 
   for (const setting of ["pairDefaults", "wideLag"]) {
     test(`${setting}: maps to 1e-4 relative, sums near f(x) - f(x')`, async () => {
