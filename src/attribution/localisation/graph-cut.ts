@@ -39,6 +39,32 @@ export interface GraphCutResult {
   energy: number;
 }
 
+/** Forward offsets of the 8-neighbourhood: each unordered neighbour pair is visited once. */
+const FORWARD_OFFSETS = [
+  [0, 1],
+  [1, -1],
+  [1, 0],
+  [1, 1],
+] as const;
+
+/** Calls `visit(p, q, distance)` once per pair of 8-neighbours p, q of an h x w grid (row-major). */
+function forEachNeighbourPair(
+  h: number,
+  w: number,
+  visit: (p: number, q: number, distance: number) => void,
+): void {
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (const [dy, dx] of FORWARD_OFFSETS) {
+        const yy = y + dy;
+        const xx = x + dx;
+        if (yy >= h || xx < 0 || xx >= w) continue;
+        visit(y * w + x, yy * w + xx, Math.hypot(dy, dx));
+      }
+    }
+  }
+}
+
 function quantile(values: ArrayLike<number>, q: number): number {
   const s = Float64Array.from(values).sort();
   const pos = q * (s.length - 1);
@@ -117,25 +143,12 @@ export function graphCutSegment(
     }
     return d;
   };
-  const offsets = [
-    [0, 1],
-    [1, -1],
-    [1, 0],
-    [1, 1],
-  ] as const;
   let sum = 0;
   let count = 0;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (const [dy, dx] of offsets) {
-        const yy = y + dy;
-        const xx = x + dx;
-        if (yy >= h || xx < 0 || xx >= w) continue;
-        sum += diff2(y * w + x, yy * w + xx);
-        count++;
-      }
-    }
-  }
+  forEachNeighbourPair(h, w, (p, q) => {
+    sum += diff2(p, q);
+    count++;
+  });
   const beta = sum > 0 ? count / (2 * sum) : 0;
   const g = new FlowGraph(n + 2);
   const S = n;
@@ -151,19 +164,10 @@ export function graphCutSegment(
     g.addEdge(S, p, toS);
     g.addEdge(p, T, toT);
   }
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (const [dy, dx] of offsets) {
-        const yy = y + dy;
-        const xx = x + dx;
-        if (yy >= h || xx < 0 || xx >= w) continue;
-        const p = y * w + x;
-        const q = yy * w + xx;
-        const wgt = (gamma / Math.hypot(dy, dx)) * Math.exp(-beta * diff2(p, q));
-        g.addEdge(p, q, wgt, wgt);
-      }
-    }
-  }
+  forEachNeighbourPair(h, w, (p, q, distance) => {
+    const wgt = (gamma / distance) * Math.exp(-beta * diff2(p, q));
+    g.addEdge(p, q, wgt, wgt);
+  });
   const { flow, sourceSide } = g.maxFlow(S, T);
   const foreground = sourceSide.subarray(0, n).slice();
   const { labels, sizes } = components(foreground, h, w);

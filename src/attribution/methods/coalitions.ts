@@ -3,12 +3,76 @@
  * as interpretable features, model scores of coalitions (features present keep the input, absent
  * ones take the fill), and the per-feature values spread back onto the pixels.
  */
-import type { EngineContext } from "../../autodiff/context.ts";
+import { type EngineContext, type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
+import { rowsPerCall } from "../batching.ts";
 import { checkCall } from "../evaluate.ts";
-import { type Fill, perturbedScores } from "../perturb.ts";
-import type { Model, Target } from "../types.ts";
+import { checkFill, type Fill, perturbedScores } from "../perturb.ts";
+import type { BatchOptions, Model, Target } from "../types.ts";
+
+/** Options every coalition method takes: the pixel groups, the fill of absent groups, the seed. */
+export interface CoalitionOptions extends BatchOptions, EngineOptions {
+  /** Integer group label per pixel, [H, W] row-major; each distinct value is one feature. */
+  mask: Int32Array | readonly number[];
+  /** Value (or image of the input's shape) that absent features take (default 0). */
+  fill?: Fill;
+  seed?: number;
+}
+
+/** A checked coalition-method call: what scoring coalitions and spreading values back need. */
+export interface CoalitionCall {
+  model: Model;
+  x: Tensor;
+  target: Target;
+  features: Features;
+  fill: Fill;
+  batchSize: number | undefined;
+  ctx: EngineContext;
+  api: string;
+}
+
+/** Checks the input, target, mask and fill of a coalition method's call. */
+export async function coalitionCall(
+  model: Model,
+  x: Tensor,
+  target: Target,
+  o: CoalitionOptions | undefined,
+  api: string,
+): Promise<CoalitionCall> {
+  const ctx = engineContext(o ?? {});
+  const features = await checkedFeatures(x, target, o?.mask, api);
+  const fill = o?.fill ?? 0;
+  checkFill(fill, x, api);
+  return { model, x, target, features, fill, batchSize: o?.batchSize, ctx, api };
+}
+
+/** {@link coalitionScores} of a checked call, batched as its options ask. */
+export function scoreCoalitions(
+  call: CoalitionCall,
+  present: Uint8Array,
+): Promise<{ scores: Float64Array; base: Float64Array }> {
+  const { model, x, target, features, fill, ctx, api } = call;
+  return coalitionScores(
+    model,
+    x,
+    target,
+    features,
+    present,
+    fill,
+    rowsPerCall(x, call.batchSize, api),
+    ctx,
+    api,
+  );
+}
+
+/** Per-example feature values credited to their pixels, in the call's engine context. */
+export function spreadCallToPixels(
+  call: CoalitionCall,
+  values: readonly ArrayLike<number>[],
+): Tensor {
+  return call.ctx.run(() => spreadToPixels(values, call.features, call.x.shape));
+}
 
 /** Distinct labels of a pixel-group mask and the feature index of every pixel. */
 export interface Features {

@@ -87,14 +87,7 @@ export async function deepLift(
     await checkFinite(baseline, "deepLift", "baseline");
     const { map, scores } = await deepLiftOnce(model, x, baseline, target, ctx);
     const n = x.shape[0];
-    const f = scores.slice(0, n);
-    const f0 = scores.slice(n);
-    const sums = await perExampleSums(map);
-    return {
-      map,
-      delta: sums.map((s, i) => s - (f[i] - f0[i])),
-      details: { scores: f, baselineScores: f0 },
-    };
+    return withDelta(map, scores.slice(0, n), scores.slice(n));
   } finally {
     baseline.dispose();
   }
@@ -157,15 +150,24 @@ export async function deepLiftShap(
     const map = ctx.run(() => tidy(() => keep(mul(sum, 1 / k))));
     sum.dispose();
     total = undefined;
-    const sums = await perExampleSums(map);
-    return {
-      map,
-      delta: sums.map((s, i) => s - (f[i] - f0[i])),
-      details: { scores: f, baselineScores: f0 },
-    };
+    return withDelta(map, f, f0);
   } finally {
     total?.dispose();
   }
+}
+
+/** The attribution with its completeness gap per example: sum(map) - (f(x) - f(baseline)). */
+async function withDelta(
+  map: Tensor,
+  f: number[],
+  f0: number[],
+): Promise<Attribution<DeepLiftDetails>> {
+  const sums = await perExampleSums(map);
+  return {
+    map,
+    delta: sums.map((s, i) => s - (f[i] - f0[i])),
+    details: { scores: f, baselineScores: f0 },
+  };
 }
 
 /** Row i of t as [1, ...]. */

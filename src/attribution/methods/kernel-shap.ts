@@ -12,24 +12,22 @@
  * Each pixel gets its group's value (all channels). Samples come from a seeded generator in order,
  * so the result does not depend on the batch size.
  */
-import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { Random } from "../../random.ts";
-import { rowsPerCall } from "../batching.ts";
-import { checkFill, type Fill } from "../perturb.ts";
-import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
-import { checkedFeatures, coalitionScores, exampleScores, spreadToPixels } from "./coalitions.ts";
+import type { Attribution, Model, Target } from "../types.ts";
+import {
+  type CoalitionOptions,
+  coalitionCall,
+  exampleScores,
+  scoreCoalitions,
+  spreadCallToPixels,
+} from "./coalitions.ts";
 import { weightedLeastSquares } from "./least-squares.ts";
 
 /** Options of KernelSHAP: the pixel groups, the fill of absent groups, the sample count and seed. */
-export interface KernelShapOptions extends BatchOptions, EngineOptions {
-  /** Integer group label per pixel, [H, W] row-major; each distinct value is one feature. */
-  mask: Int32Array | readonly number[];
-  /** Value (or image of the input's shape) that absent features take (default 0). */
-  fill?: Fill;
+export interface KernelShapOptions extends CoalitionOptions {
   /** Coalitions evaluated, endpoints included (default 25, Captum's n_samples). */
   samples?: number;
-  seed?: number;
 }
 
 /** The features, the per-feature Shapley estimates and how they were obtained. */
@@ -143,32 +141,19 @@ export async function kernelShap(
   o: KernelShapOptions,
 ): Promise<Attribution<KernelShapDetails>> {
   const api = "kernelShap";
-  const ctx = engineContext(o ?? {});
+  const call = await coalitionCall(model, x, target, o, api);
   const n = x.shape[0];
-  const features = await checkedFeatures(x, target, o?.mask, api);
-  const m = features.labels.length;
+  const m = call.features.labels.length;
   const samples = o.samples ?? 25;
   if (!Number.isInteger(samples) || samples < 2) {
     throw new Error(`${api}: samples must be an integer >= 2 (the two endpoints), got ${samples}`);
   }
-  const fill = o.fill ?? 0;
-  checkFill(fill, x, api);
   const exact = m <= MAX_ENUMERATED_FEATURES && samples >= 2 ** m;
   const { present, weights } = exact
     ? enumerated(m)
     : sampled(m, samples - 2, new Random(o.seed ?? 0));
   const rows = weights.length;
-  const { scores, base } = await coalitionScores(
-    model,
-    x,
-    target,
-    features,
-    present,
-    fill,
-    rowsPerCall(x, o.batchSize, api),
-    ctx,
-    api,
-  );
+  const { scores, base } = await scoreCoalitions(call, present);
   const values: number[][] = [];
   const emptyScores: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -178,9 +163,9 @@ export async function kernelShap(
     values.push(Array.from(constrainedShapleyFit(present, weights, y, empty, base[i] - empty, m)));
   }
   return {
-    map: ctx.run(() => spreadToPixels(values, features, x.shape)),
+    map: spreadCallToPixels(call, values),
     details: {
-      labels: features.labels,
+      labels: call.features.labels,
       values,
       exact,
       coalitions: rows + 1,

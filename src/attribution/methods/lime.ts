@@ -6,30 +6,24 @@
  * (alpha 0.01, with an intercept) in float64; alpha 0 gives weighted least squares. Each pixel gets
  * its group's coefficient (all channels). Samples come from a seeded generator in order.
  */
-import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import { Tensor } from "../../autodiff/tensor.ts";
 import { Random } from "../../random.ts";
-import { rowsPerCall } from "../batching.ts";
-import { checkFill, type Fill } from "../perturb.ts";
-import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
+import type { Fill } from "../perturb.ts";
+import type { Attribution, Model, Target } from "../types.ts";
 import {
-  checkedFeatures,
-  coalitionScores,
+  type CoalitionOptions,
+  coalitionCall,
   exampleScores,
   type Features,
-  spreadToPixels,
+  scoreCoalitions,
+  spreadCallToPixels,
 } from "./coalitions.ts";
 import { weightedLasso } from "./least-squares.ts";
 
 /** Options of LIME: pixel groups, fill, samples, seed, the Lasso penalty and the kernel width. */
-export interface LimeOptions extends BatchOptions, EngineOptions {
-  /** Integer group label per pixel, [H, W] row-major; each distinct value is one feature. */
-  mask: Int32Array | readonly number[];
-  /** Value (or image of the input's shape) that absent features take (default 0). */
-  fill?: Fill;
+export interface LimeOptions extends CoalitionOptions {
   /** Random coalitions (default 50, Captum's n_samples). */
   samples?: number;
-  seed?: number;
   /** L1 penalty of the surrogate (default 0.01, Captum's SkLearnLasso); 0 = least squares. */
   alpha?: number;
   /** Width of the exponential cosine-distance kernel (default 1). */
@@ -109,9 +103,9 @@ export async function lime(
   o: LimeOptions,
 ): Promise<Attribution<LimeDetails>> {
   const api = "lime";
-  const ctx = engineContext(o ?? {});
+  const call = await coalitionCall(model, x, target, o, api);
+  const { features, fill } = call;
   const n = x.shape[0];
-  const features = await checkedFeatures(x, target, o?.mask, api);
   const m = features.labels.length;
   const samples = o.samples ?? 50;
   if (!Number.isInteger(samples) || samples < 1) {
@@ -125,22 +119,10 @@ export async function lime(
   if (!(width > 0) || !Number.isFinite(width)) {
     throw new Error(`${api}: kernelWidth must be a positive number, got ${width}`);
   }
-  const fill = o.fill ?? 0;
-  checkFill(fill, x, api);
   const rng = new Random(o.seed ?? 0);
   const present = new Uint8Array(samples * m);
   for (let j = 0; j < present.length; j++) present[j] = rng.uniform() < 0.5 ? 1 : 0;
-  const { scores, base } = await coalitionScores(
-    model,
-    x,
-    target,
-    features,
-    present,
-    fill,
-    rowsPerCall(x, o.batchSize, api),
-    ctx,
-    api,
-  );
+  const { scores, base } = await scoreCoalitions(call, present);
   const weights = await kernelWeights(x, fill, features, present, width);
   const xs = Float64Array.from(present);
   const values: number[][] = [];
@@ -152,7 +134,7 @@ export async function lime(
     intercepts.push(fit.intercept);
   }
   return {
-    map: ctx.run(() => spreadToPixels(values, features, x.shape)),
+    map: spreadCallToPixels(call, values),
     details: {
       labels: features.labels,
       values,

@@ -22,20 +22,13 @@ import { NonLocalBlock2d } from "../nn/non-local.ts";
 import { SecondOrderChannelAttention } from "../nn/second-order.ts";
 import { ModuleList, Sequential } from "../nn/sequential.ts";
 import { checkScale, defaultConv, upsampler } from "./common.ts";
+import type { RcanConfig } from "./rcan.ts";
 
 /**
  * SAN's size: residual groups, blocks per group, features, attention reduction, colour channels and
- * value range.
+ * value range (RCAN's fields: SAN keeps RCAN's grouping and adds no size of its own).
  */
-export interface SanConfig {
-  nResgroups: number;
-  nResblocks: number;
-  nFeats: number;
-  reduction: number;
-  nColors: number;
-  rgbRange: number;
-  seed: number;
-}
+export type SanConfig = RcanConfig;
 
 /** RB: x + conv(relu(conv(x))) with the convs in conv_first.{0,2}. */
 class ResidualBlock extends Module {
