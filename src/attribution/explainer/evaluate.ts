@@ -23,7 +23,13 @@ import { localisation } from "../metrics/localisation.ts";
 import { pointingGame } from "../metrics/pointing-game.ts";
 import type { TargetFn } from "../types.ts";
 import type { ImageModel } from "./explain.ts";
-import { countMultiLabel, emptyCounts, multiLabelScores, saliencyMetric } from "./metrics.ts";
+import {
+  countMultiLabel,
+  emptyCounts,
+  type MultiLabelCounts,
+  multiLabelScores,
+  saliencyMetric,
+} from "./metrics.ts";
 
 /**
  * A method under evaluation: for one image x [1, 1, H, W] and its ground-truth classes, one map
@@ -121,7 +127,168 @@ export interface EvaluationRow {
 const avg = (a: readonly number[]) =>
   a.length ? a.reduce((x, y) => x + y, 0) / a.length : Number.NaN;
 
-/** Scores one method on the held-out canvases. */
+/**
+ * One method's scores on one canvas: everything `aggregateEvaluations` pools, so per-image results
+ * computed apart (shards of a batch run) give the row `evaluateMethod` gives.
+ */
+export interface ImageEvaluation {
+  /** The canvas's index in its data set. */
+  index: number;
+  /** The ground-truth classes, in the order of the maps and of the per-class fields. */
+  classes: number[];
+  /** The classifier's decisions on mask * image against the labels (this image's counts). */
+  counts: MultiLabelCounts;
+  /** The classifier's logits on mask * image. */
+  maskedLogits: number[];
+  /** IoU at thresholds 0.1..0.9. */
+  iou: number[];
+  continuousIoU: number;
+  meanF1: number;
+  /** 1 - MAE. */
+  overlap: number;
+  /** Dabkowski & Gal's saliency metric. */
+  saliency: number;
+  /** Pointing-game hit per class. */
+  pointing: boolean[];
+  /** Deletion / insertion AUC per class; null when the image is past the curve images. */
+  deletionAuc: number[] | null;
+  insertionAuc: number[] | null;
+  /** Seconds to produce the maps. */
+  seconds: number;
+}
+
+/** Options of `evaluateImage`: those of `evaluateMethod` that apply to one canvas. */
+export interface ImageEvaluationOptions
+  extends Pick<EvaluationOptions, "pixelsPerStep" | "tolerance" | "threshold" | "batchSize"> {
+  /** Whether to compute deletion and insertion AUCs (default true). */
+  curves?: boolean;
+}
+
+/** Scores one method on one canvas; also returns its class maps (one [H * W] per class). */
+export async function evaluateImage(
+  name: string,
+  method: ClassMapMethod,
+  classifier: ImageModel,
+  s: MultiFashionSample,
+  index: number,
+  o: ImageEvaluationOptions = {},
+): Promise<{ evaluation: ImageEvaluation; maps: Float32Array[] }> {
+  const hw = s.size * s.size;
+  const classes = [...s.labels.keys()].filter((c) => s.labels[c] === 1);
+  const x = tidy(() => keep(tensor(s.image, [1, 1, s.size, s.size])));
+  try {
+    const t0 = performance.now();
+    const maps = await method(x, classes, s);
+    const seconds = (performance.now() - t0) / 1000;
+    if (maps.length !== classes.length || maps.some((m) => m.length !== hw)) {
+      throw new Error(`evaluateMethod(${name}): expected ${classes.length} maps of ${hw} values`);
+    }
+    const mask = new Float32Array(hw);
+    const truth = new Float32Array(hw);
+    classes.forEach((c, k) => {
+      for (let p = 0; p < hw; p++) {
+        mask[p] = Math.max(mask[p], maps[k][p]);
+        if (s.masks[c * hw + p]) truth[p] = 1;
+      }
+    });
+    const r = localisation(mask, truth, { normalise: "none" });
+    const logits = tidy(() => {
+      const masked = tensor(
+        Float32Array.from(s.image, (v, p) => v * mask[p]),
+        [1, 1, s.size, s.size],
+      );
+      return Float32Array.from(classifier(masked).dataSync());
+    });
+    const counts = countMultiLabel(logits, s.labels, s.labels.length, o.threshold ?? 0);
+    const pointing: boolean[] = [];
+    const curves = o.curves ?? true;
+    const del: number[] = [];
+    const ins: number[] = [];
+    for (const [k, c] of classes.entries()) {
+      const g = pointingGame(maps[k], s.masks.subarray(c * hw, (c + 1) * hw), s.size, s.size, {
+        tolerance: o.tolerance ?? 4,
+      });
+      pointing.push(g.hit);
+      if (curves) {
+        const map = tidy(() => keep(tensor(maps[k], [1, 1, s.size, s.size])));
+        try {
+          const co = { pixelsPerStep: o.pixelsPerStep ?? 128, batchSize: o.batchSize };
+          del.push((await deletionAuc(classifier, x, sigmoidOf(c), map, co)).auc[0]);
+          ins.push((await insertionAuc(classifier, x, sigmoidOf(c), map, co)).auc[0]);
+        } finally {
+          map.dispose();
+        }
+      }
+    }
+    return {
+      evaluation: {
+        index,
+        classes,
+        counts,
+        maskedLogits: [...logits],
+        iou: r.iou,
+        continuousIoU: r.continuousIoU,
+        meanF1: r.meanF1,
+        overlap: r.overlap,
+        saliency: saliencyMetric(mask, logits, classes),
+        pointing,
+        deletionAuc: curves ? del : null,
+        insertionAuc: curves ? ins : null,
+        seconds,
+      },
+      maps,
+    };
+  } finally {
+    x.dispose();
+  }
+}
+
+/**
+ * The row of per-image results, pooled as NN-Explainer pools them: accuracy and F1 from the
+ * summed decisions, the pointing game per class (hits / (hits + misses), then the mean over
+ * classes), every other score the mean over images (deletion/insertion over (image, class) pairs).
+ */
+export function aggregateEvaluations(
+  name: string,
+  results: readonly ImageEvaluation[],
+): EvaluationRow {
+  if (!results.length) throw new Error(`aggregateEvaluations(${name}): no image results to pool`);
+  const counts = emptyCounts();
+  const hits = new Map<number, [number, number]>();
+  const del: number[] = [];
+  const ins: number[] = [];
+  for (const r of results) {
+    for (const k of ["tp", "fp", "tn", "fn", "exact", "examples"] as const)
+      counts[k] += r.counts[k];
+    r.classes.forEach((c, k) => {
+      const [h, m] = hits.get(c) ?? [0, 0];
+      hits.set(c, r.pointing[k] ? [h + 1, m] : [h, m + 1]);
+    });
+    if (r.deletionAuc) del.push(...r.deletionAuc);
+    if (r.insertionAuc) ins.push(...r.insertionAuc);
+  }
+  const ml = multiLabelScores(counts);
+  const iou = results[0].iou.map((_, t) => avg(results.map((r) => r.iou[t])));
+  return {
+    method: name,
+    images: results.length,
+    maskedAccuracy: ml.accuracy,
+    maskedF1: ml.f1,
+    meanIoU: avg(iou),
+    iou,
+    continuousIoU: avg(results.map((r) => r.continuousIoU)),
+    meanF1: avg(results.map((r) => r.meanF1)),
+    saliency: avg(results.map((r) => r.saliency)),
+    overlap: avg(results.map((r) => r.overlap)),
+    pointing: avg([...hits.values()].map(([h, m]) => h / (h + m))),
+    deletionAuc: del.length ? avg(del) : null,
+    insertionAuc: ins.length ? avg(ins) : null,
+    curvePairs: del.length,
+    secondsPerImage: avg(results.map((r) => r.seconds)),
+  };
+}
+
+/** Scores one method on the held-out canvases: `evaluateImage` on each, then aggregated. */
 export async function evaluateMethod(
   name: string,
   method: ClassMapMethod,
@@ -129,94 +296,17 @@ export async function evaluateMethod(
   pool: SourcePool,
   o: EvaluationOptions,
 ): Promise<EvaluationRow> {
-  const tolerance = o.tolerance ?? 4;
   const curveImages = Math.min(o.curveImages ?? o.images, o.images);
-  const counts = emptyCounts();
-  const loc = {
-    iou: [] as number[][],
-    ciou: [] as number[],
-    f1: [] as number[],
-    overlap: [] as number[],
-  };
-  const sal: number[] = [];
-  const times: number[] = [];
-  const hits = new Map<number, [number, number]>();
-  const del: number[] = [];
-  const ins: number[] = [];
+  const results: ImageEvaluation[] = [];
   for (let index = 0; index < o.images; index++) {
     const s = multiFashionSample(pool, o.seed, index);
-    const hw = s.size * s.size;
-    const classes = [...s.labels.keys()].filter((c) => s.labels[c] === 1);
-    const x = tidy(() => keep(tensor(s.image, [1, 1, s.size, s.size])));
-    try {
-      const t0 = performance.now();
-      const maps = await method(x, classes, s);
-      times.push((performance.now() - t0) / 1000);
-      if (maps.length !== classes.length || maps.some((m) => m.length !== hw)) {
-        throw new Error(`evaluateMethod(${name}): expected ${classes.length} maps of ${hw} values`);
-      }
-      const mask = new Float32Array(hw);
-      const truth = new Float32Array(hw);
-      classes.forEach((c, k) => {
-        for (let p = 0; p < hw; p++) {
-          mask[p] = Math.max(mask[p], maps[k][p]);
-          if (s.masks[c * hw + p]) truth[p] = 1;
-        }
-      });
-      const r = localisation(mask, truth, { normalise: "none" });
-      loc.iou.push(r.iou);
-      loc.ciou.push(r.continuousIoU);
-      loc.f1.push(r.meanF1);
-      loc.overlap.push(r.overlap);
-      const logits = tidy(() => {
-        const masked = tensor(
-          Float32Array.from(s.image, (v, p) => v * mask[p]),
-          [1, 1, s.size, s.size],
-        );
-        return Float32Array.from(classifier(masked).dataSync());
-      });
-      countMultiLabel(logits, s.labels, s.labels.length, o.threshold ?? 0, counts);
-      sal.push(saliencyMetric(mask, logits, classes));
-      for (const [k, c] of classes.entries()) {
-        const g = pointingGame(maps[k], s.masks.subarray(c * hw, (c + 1) * hw), s.size, s.size, {
-          tolerance,
-        });
-        const [h, m] = hits.get(c) ?? [0, 0];
-        hits.set(c, g.hit ? [h + 1, m] : [h, m + 1]);
-        if (index < curveImages) {
-          const map = tidy(() => keep(tensor(maps[k], [1, 1, s.size, s.size])));
-          try {
-            const co = { pixelsPerStep: o.pixelsPerStep ?? 128, batchSize: o.batchSize };
-            del.push((await deletionAuc(classifier, x, sigmoidOf(c), map, co)).auc[0]);
-            ins.push((await insertionAuc(classifier, x, sigmoidOf(c), map, co)).auc[0]);
-          } finally {
-            map.dispose();
-          }
-        }
-      }
-    } finally {
-      x.dispose();
-    }
+    const { evaluation } = await evaluateImage(name, method, classifier, s, index, {
+      ...o,
+      curves: index < curveImages,
+    });
+    results.push(evaluation);
   }
-  const ml = multiLabelScores(counts);
-  const iou = loc.iou[0].map((_, t) => avg(loc.iou.map((r) => r[t])));
-  return {
-    method: name,
-    images: o.images,
-    maskedAccuracy: ml.accuracy,
-    maskedF1: ml.f1,
-    meanIoU: avg(iou),
-    iou,
-    continuousIoU: avg(loc.ciou),
-    meanF1: avg(loc.f1),
-    saliency: avg(sal),
-    overlap: avg(loc.overlap),
-    pointing: avg([...hits.values()].map(([h, m]) => h / (h + m))),
-    deletionAuc: del.length ? avg(del) : null,
-    insertionAuc: ins.length ? avg(ins) : null,
-    curvePairs: del.length,
-    secondsPerImage: avg(times),
-  };
+  return aggregateEvaluations(name, results);
 }
 
 /** The rows as a fixed-width text table, the paper's columns. */
