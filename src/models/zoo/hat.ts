@@ -22,7 +22,7 @@ import { slice } from "../../ops/slice.ts";
 import { softmax } from "../../ops/softmax.ts";
 import { transpose } from "../../ops/transpose.ts";
 import { Random } from "../../random.ts";
-import { GELU, LeakyReLU, ReLU, Sigmoid } from "../nn/activation.ts";
+import { GELU, ReLU, Sigmoid } from "../nn/activation.ts";
 import { Conv2d } from "../nn/conv.ts";
 import { Module } from "../nn/module.ts";
 import { LayerNorm } from "../nn/norm.ts";
@@ -30,14 +30,11 @@ import { AdaptiveAvgPool2d } from "../nn/pooling.ts";
 import { ModuleList, Sequential } from "../nn/sequential.ts";
 import {
   checkStages,
-  DIV2K_MEAN,
   Mlp,
-  Module_,
-  pixelShuffleUpsampler,
   relativePositionIndex,
   roll2d,
+  SwinStyleSr,
   shiftedWindowMask,
-  stageFeatures,
   TokenLinear,
   toChannelsFirst,
   toChannelsLast,
@@ -352,11 +349,10 @@ class Rhag extends Module {
 }
 
 /** HAT with the official state-dict keys; RGB in [0, 1] -> [0, 1] at `scale`. */
-export class Hat extends Module {
+export class Hat extends SwinStyleSr {
   static readonly defaults: HatConfig = { ...HAT_S, seed: 0 };
   readonly config: HatConfig;
   readonly layers: ModuleList<Rhag>;
-  private readonly mean: Tensor;
 
   constructor(
     readonly scale: number,
@@ -381,8 +377,6 @@ export class Hat extends Module {
       wse,
       Array.from(ocaIndex, (k) => (k < 0 ? k + rows : k)),
     );
-    this.mean = tensor(c.inChans === 3 ? DIV2K_MEAN : [0], [1, c.inChans, 1, 1]);
-    this.mean.kept = true;
     this.buffer(
       "relative_position_index_SA",
       tensor(Float32Array.from(relativePositionIndex(ws)), [ws * ws, ws * ws]),
@@ -391,36 +385,19 @@ export class Hat extends Module {
       "relative_position_index_OCA",
       tensor(Float32Array.from(ocaIndex), [ws * ws, wse * wse]),
     );
-    this.child("conv_first", new Conv2d(c.inChans, dim, 3, { padding: 1, seed: rng }));
-    const patch = new Module_("patch_embed");
-    patch.add("norm", new LayerNorm([dim]));
-    this.child("patch_embed", patch);
+    this.addHead(c.inChans, dim, rng);
     this.layers = this.child(
       "layers",
       new ModuleList(c.depths.map((d, i) => new Rhag(dim, d, c.numHeads[i], c, ctx, rng))),
     );
-    this.child("norm", new LayerNorm([dim]));
-    this.child("conv_after_body", new Conv2d(dim, dim, 3, { padding: 1, seed: rng }));
-    this.child(
-      "conv_before_upsample",
-      new Sequential(new Conv2d(dim, c.numFeat, 3, { padding: 1, seed: rng }), new LeakyReLU(0.01)),
-    );
-    this.child("upsample", pixelShuffleUpsampler(scale, c.numFeat, rng));
-    this.child("conv_last", new Conv2d(c.numFeat, c.inChans, 3, { padding: 1, seed: rng }));
-  }
-
-  /** [B, C, H, W] features -> the body's output features (before conv_after_body). */
-  forwardFeatures(x: Tensor): Tensor {
-    return stageFeatures(this, this.layers, x);
+    this.addBodyEnd(dim, rng);
+    this.addPixelShuffleTail(dim, c.numFeat, c.inChans, scale, rng);
   }
 
   forward(x: Tensor): Tensor {
     const c = this.config;
-    return windowPaddedForward(x, c.windowSize, this.scale, this.mean, c.imgRange, (y) => {
-      const first = this.module("conv_first").call(y);
-      const body = add(this.module("conv_after_body").call(this.forwardFeatures(first)), first);
-      const out = this.module("conv_before_upsample").call(body);
-      return this.module("conv_last").call(this.module("upsample").call(out));
-    });
+    return windowPaddedForward(x, c.windowSize, this.scale, this.mean, c.imgRange, (y) =>
+      this.pixelShuffleTail(this.body(y)),
+    );
   }
 }

@@ -360,12 +360,71 @@ export class Rstb extends Module {
   }
 }
 
+/**
+ * What SwinIR and HAT share around their stages, with the official keys: the mean shift,
+ * conv_first and patch_embed.norm before them; norm and conv_after_body (with its skip) after; the
+ * pixel-shuffle reconstruction (conv_before_upsample, upsample, conv_last). Subclasses call the
+ * `add*` steps in the official order, which is the order the seeded initialisation draws in.
+ */
+export abstract class SwinStyleSr extends Module {
+  abstract readonly layers: ModuleList<Module>;
+  protected mean!: Tensor;
+
+  /** The per-channel mean (DIV2K's for RGB), conv_first and patch_embed.norm. */
+  protected addHead(inChans: number, dim: number, rng: Random): void {
+    this.mean = tensor(inChans === 3 ? DIV2K_MEAN : [0], [1, inChans, 1, 1]);
+    this.mean.kept = true;
+    this.child("conv_first", new Conv2d(inChans, dim, 3, { padding: 1, seed: rng }));
+    const patch = new Module_("patch_embed");
+    patch.add("norm", new LayerNorm([dim]));
+    this.child("patch_embed", patch);
+  }
+
+  /** norm after the last stage and conv_after_body. */
+  protected addBodyEnd(dim: number, rng: Random): void {
+    this.child("norm", new LayerNorm([dim]));
+    this.child("conv_after_body", new Conv2d(dim, dim, 3, { padding: 1, seed: rng }));
+  }
+
+  /** conv_before_upsample (conv + LeakyReLU), the pixel-shuffle upsample and conv_last. */
+  protected addPixelShuffleTail(
+    dim: number,
+    numFeat: number,
+    inChans: number,
+    scale: number,
+    rng: Random,
+  ): void {
+    this.child(
+      "conv_before_upsample",
+      new Sequential(new Conv2d(dim, numFeat, 3, { padding: 1, seed: rng }), new LeakyReLU(0.01)),
+    );
+    this.child("upsample", pixelShuffleUpsampler(scale, numFeat, rng));
+    this.child("conv_last", new Conv2d(numFeat, inChans, 3, { padding: 1, seed: rng }));
+  }
+
+  /** [B, C, H, W] features -> the body's output features (before conv_after_body). */
+  forwardFeatures(x: Tensor): Tensor {
+    return stageFeatures(this, this.layers, x);
+  }
+
+  /** conv_first, the stages and conv_after_body, with the skip over them. */
+  protected body(y: Tensor): Tensor {
+    const first = this.module("conv_first").call(y);
+    return add(this.module("conv_after_body").call(this.forwardFeatures(first)), first);
+  }
+
+  /** The pixel-shuffle reconstruction of the body's features. */
+  protected pixelShuffleTail(body: Tensor): Tensor {
+    const out = this.module("conv_before_upsample").call(body);
+    return this.module("conv_last").call(this.module("upsample").call(out));
+  }
+}
+
 /** SwinIR with the official state-dict keys; RGB in [0, 1] -> [0, 1] at `scale`. */
-export class SwinIr extends Module {
+export class SwinIr extends SwinStyleSr {
   static readonly defaults: SwinIrConfig = { ...SWINIR_LIGHTWEIGHT, seed: 0 };
   readonly config: SwinIrConfig;
   readonly layers: ModuleList<Rstb>;
-  private readonly mean: Tensor;
 
   constructor(
     readonly scale: number,
@@ -377,12 +436,7 @@ export class SwinIr extends Module {
     this.config = c;
     const rng = new Random(c.seed);
     const dim = c.embedDim;
-    this.mean = tensor(c.inChans === 3 ? DIV2K_MEAN : [0], [1, c.inChans, 1, 1]);
-    this.mean.kept = true;
-    this.child("conv_first", new Conv2d(c.inChans, dim, 3, { padding: 1, seed: rng }));
-    const patch = new Module_("patch_embed");
-    patch.add("norm", new LayerNorm([dim]));
-    this.child("patch_embed", patch);
+    this.addHead(c.inChans, dim, rng);
     this.layers = this.child(
       "layers",
       new ModuleList(
@@ -391,18 +445,9 @@ export class SwinIr extends Module {
         ),
       ),
     );
-    this.child("norm", new LayerNorm([dim]));
-    this.child("conv_after_body", new Conv2d(dim, dim, 3, { padding: 1, seed: rng }));
+    this.addBodyEnd(dim, rng);
     if (c.upsampler === "pixelshuffle") {
-      this.child(
-        "conv_before_upsample",
-        new Sequential(
-          new Conv2d(dim, c.numFeat, 3, { padding: 1, seed: rng }),
-          new LeakyReLU(0.01),
-        ),
-      );
-      this.child("upsample", pixelShuffleUpsampler(scale, c.numFeat, rng));
-      this.child("conv_last", new Conv2d(c.numFeat, c.inChans, 3, { padding: 1, seed: rng }));
+      this.addPixelShuffleTail(dim, c.numFeat, c.inChans, scale, rng);
     } else {
       this.child(
         "upsample",
@@ -414,20 +459,12 @@ export class SwinIr extends Module {
     }
   }
 
-  /** [B, C, H, W] features -> the body's output features (before conv_after_body). */
-  forwardFeatures(x: Tensor): Tensor {
-    return stageFeatures(this, this.layers, x);
-  }
-
   forward(x: Tensor): Tensor {
     const c = this.config;
     return windowPaddedForward(x, c.windowSize, this.scale, this.mean, c.imgRange, (y) => {
-      const first = this.module("conv_first").call(y);
-      const body = add(this.module("conv_after_body").call(this.forwardFeatures(first)), first);
+      const body = this.body(y);
       return c.upsampler === "pixelshuffle"
-        ? this.module("conv_last").call(
-            this.module("upsample").call(this.module("conv_before_upsample").call(body)),
-          )
+        ? this.pixelShuffleTail(body)
         : this.module("upsample").call(body);
     });
   }
