@@ -5,13 +5,22 @@
  * then compared on held-out photos: PSNR, and LAM's diffusion index on labelled edge / texture /
  * flat windows (docs/zoo-study-x2-windows.json). Writes docs/attention-study.md.
  *
- * Resumable: each model's weights, Adam moments and step count are checkpointed under
- * .cache/attention-study/; `--resume` continues from there up to `--steps` (total per model).
+ * Training: Adam with a cosine learning-rate decay from 1e-3 to 1e-5 over `--steps`; the weights
+ * at 80%, 90% and 100% of the steps are kept as snapshots, and the report gives each metric as
+ * mean and spread over the snapshots (late-training noise is what the spread measures).
  *
- *   npm run study:attention -- [--steps 250] [--resume] [--max-minutes M] [--fold 20] [--out FILE.md]
+ * Resumable: each model's weights, Adam moments, step count and schedule are checkpointed under
+ * .cache/attention-study/cosine/; `--resume` continues from there up to `--steps` (total per
+ * model, which must equal the checkpoint's: the schedule is stretched over it).
+ *
+ *   npm run study:attention -- [--steps 1000] [--resume] [--max-minutes M] [--fold 20]
+ *       [--models edsr,swinir,hat] [--train-only] [--out FILE.md]
  *
  * --max-minutes bounds each model's training in this run (it stops early, checkpointed, and a
- * later --resume continues); --out writes the report elsewhere (default docs/attention-study.md).
+ * later --resume continues); --models restricts this run to some models (to train them in
+ * parallel processes); --train-only skips evaluation and the report; --out writes the report
+ * elsewhere (default docs/attention-study.md). Evaluations are cached per snapshot and fold, so a
+ * final `--resume` run over all models only evaluates what is missing and writes the report.
  *
  * Data: bundled photos (assets/photos) minus the held-out ones, plus scikit-image's colour sample
  * photos when installed (/usr/lib/python3/dist-packages/skimage/data, package python3-skimage).
@@ -44,16 +53,32 @@ import { resize } from "../../src/ops/resize.ts";
 import { abs, clamp } from "../../src/ops/unary.ts";
 import { Random } from "../../src/random.ts";
 import { readImage } from "../../src/viz/image-io-node.ts";
+import {
+  attentionReport,
+  type Evaluation,
+  type SnapshotEvaluation,
+  type StudyRow,
+  type StudySetup,
+} from "./attention-report.ts";
+import {
+  type CosineSchedule,
+  cosineSchedule,
+  learningRate,
+  sameSchedule,
+  snapshotSteps,
+} from "./attention-schedule.ts";
 
 // npm runs scripts in the package root (the bundle lives in dist/, so not relative to this file)
 const ROOT = process.cwd();
-const CACHE = join(ROOT, ".cache/attention-study");
+const CACHE = join(ROOT, ".cache/attention-study/cosine");
 const SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data";
 const HELD_OUT = ["coffee", "rocket"];
 const SCALE = 2;
 const PATCH = 32; // HR patch; LR 16x16 = 2 x 2 windows of 8
 const BATCH = 8;
-const LR_RATE = 1e-3;
+const LR_MAX = 1e-3;
+const LR_MIN = 1e-5;
+const SNAPSHOT_FRACTIONS = [0.8, 0.9, 1];
 const EVAL_CROP = 80; // the zoo study's crop: LR 40x40, windows in HR pixels of the crop
 
 function flag(name: string, fallback: number): number {
@@ -64,10 +89,22 @@ function flag(name: string, fallback: number): number {
     throw new Error(`--${name} must be a positive number, got "${process.argv[i + 1]}"`);
   return v;
 }
-const STEPS = Math.floor(flag("steps", 250));
+const STEPS = Math.floor(flag("steps", 1000));
+const SCHEDULE = cosineSchedule(LR_MAX, LR_MIN, STEPS);
+const SNAPSHOTS = snapshotSteps(STEPS, SNAPSHOT_FRACTIONS);
+const TRAIN_ONLY = process.argv.includes("--train-only");
 const MAX_MINUTES = flag("max-minutes", 1e9);
 const FOLD = Math.floor(flag("fold", 20));
 const RESUME = process.argv.includes("--resume");
+const MODELS = (() => {
+  const i = process.argv.indexOf("--models");
+  if (i < 0) return null;
+  const names = (process.argv[i + 1] ?? "").split(",");
+  for (const n of names)
+    if (!["edsr", "swinir", "hat"].includes(n))
+      throw new Error(`--models takes a comma list of edsr, swinir, hat; got "${n}"`);
+  return names;
+})();
 const OUT = (() => {
   const i = process.argv.indexOf("--out");
   return i < 0 ? "docs/attention-study.md" : process.argv[i + 1];
@@ -198,11 +235,8 @@ function batch(images: RgbImage[], rng: Random): { lr: Tensor; hr: Tensor } {
 class CheckpointedAdam {
   m = new Map<string, Float32Array>();
   v = new Map<string, Float32Array>();
-  constructor(
-    public t: number,
-    readonly lr: number,
-  ) {}
-  step(params: [string, Variable][], grads: Map<Variable, Tensor>): void {
+  constructor(public t: number) {}
+  step(params: [string, Variable][], grads: Map<Variable, Tensor>, lr: number): void {
     this.t++;
     const c1 = 1 - 0.9 ** this.t;
     const c2 = 1 - 0.999 ** this.t;
@@ -216,7 +250,7 @@ class CheckpointedAdam {
       for (let i = 0; i < gv.length; i++) {
         m[i] = 0.9 * m[i] + 0.1 * gv[i];
         v[i] = 0.999 * v[i] + 0.001 * gv[i] * gv[i];
-        w[i] -= (this.lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + 1e-8);
+        w[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + 1e-8);
       }
       this.m.set(name, m);
       this.v.set(name, v);
@@ -230,17 +264,42 @@ interface TrainState {
   seconds: number;
   /** Mean L1 loss of each block of 25 steps. */
   losses: number[];
+  schedule: CosineSchedule;
 }
 
 function checkpointPaths(name: string) {
   return { weights: join(CACHE, `${name}.safetensors`), state: join(CACHE, `${name}.json`) };
 }
 
-function save(name: string, net: Module, adam: CheckpointedAdam, state: TrainState): void {
-  mkdirSync(CACHE, { recursive: true });
+const snapshotPath = (name: string, step: number) => join(CACHE, `${name}.step${step}.safetensors`);
+const evalPath = (name: string, step: number) =>
+  join(CACHE, `${name}.step${step}.fold${FOLD}.eval.json`);
+
+function modelEntries(net: Module): Map<string, { values: Float32Array; shape: number[] }> {
   const entries = new Map<string, { values: Float32Array; shape: number[] }>();
   for (const [k, v] of net.stateDict())
     entries.set(`model.${k}`, { values: Float32Array.from(v.dataSync()), shape: [...v.shape] });
+  return entries;
+}
+
+function loadModel(net: Module, file: string): void {
+  const f = readSafetensors(new Uint8Array(readFileSync(file)));
+  net.loadStateDict(
+    new Map([...f].filter(([k]) => k.startsWith("model.")).map(([k, v]) => [k.slice(6), v])),
+  );
+}
+
+/** The weights after `step` updates, kept for evaluation (written atomically). */
+function saveSnapshot(name: string, net: Module, step: number): void {
+  mkdirSync(CACHE, { recursive: true });
+  const file = snapshotPath(name, step);
+  writeFileSync(`${file}.tmp`, writeSafetensors(modelEntries(net)));
+  renameSync(`${file}.tmp`, file);
+}
+
+function save(name: string, net: Module, adam: CheckpointedAdam, state: TrainState): void {
+  mkdirSync(CACHE, { recursive: true });
+  const entries = modelEntries(net);
   for (const [k, m] of adam.m) entries.set(`adam_m.${k}`, { values: m, shape: [m.length] });
   for (const [k, v] of adam.v) entries.set(`adam_v.${k}`, { values: v, shape: [v.length] });
   const p = checkpointPaths(name);
@@ -253,27 +312,36 @@ function save(name: string, net: Module, adam: CheckpointedAdam, state: TrainSta
 function load(name: string, net: Module, adam: CheckpointedAdam): TrainState | null {
   const p = checkpointPaths(name);
   if (!existsSync(p.weights) || !existsSync(p.state)) return null;
+  const state = JSON.parse(readFileSync(p.state, "utf8")) as TrainState;
+  if (!state.schedule || !sameSchedule(state.schedule, SCHEDULE))
+    throw new Error(
+      `${name}: the checkpoint in ${CACHE} was trained with schedule ${JSON.stringify(state.schedule ?? "none")}, ` +
+        `this run asks for ${JSON.stringify(SCHEDULE)}; resume with --steps ${state.schedule?.total ?? "(its total)"}, ` +
+        `or delete ${CACHE}/${name}.* to start over`,
+    );
+  loadModel(net, p.weights);
   const f = readSafetensors(new Uint8Array(readFileSync(p.weights)));
-  const model = new Map(
-    [...f].filter(([k]) => k.startsWith("model.")).map(([k, v]) => [k.slice(6), v]),
-  );
-  net.loadStateDict(model);
   for (const [k, v] of f) {
     if (k.startsWith("adam_m.")) adam.m.set(k.slice(7), Float32Array.from(v.values));
     if (k.startsWith("adam_v.")) adam.v.set(k.slice(7), Float32Array.from(v.values));
   }
-  const state = JSON.parse(readFileSync(p.state, "utf8")) as TrainState;
   adam.t = state.step;
   return state;
 }
 
 async function train(c: Contender, net: Module, images: RgbImage[]): Promise<TrainState> {
-  const adam = new CheckpointedAdam(0, LR_RATE);
-  const state = (RESUME && load(c.name, net, adam)) || { step: 0, seconds: 0, losses: [] };
+  const adam = new CheckpointedAdam(0);
+  const state = (RESUME && load(c.name, net, adam)) || {
+    step: 0,
+    seconds: 0,
+    losses: [],
+    schedule: SCHEDULE,
+  };
   const before = state.seconds;
   const params = net.namedParameters();
   const vars = params.map(([, v]) => v);
   const t0 = performance.now();
+  const startStep = state.step;
   let block = 0;
   while (state.step < STEPS && (performance.now() - t0) / 60000 < MAX_MINUTES) {
     // the batch stream depends only on the step, so a resumed run sees what an unbroken one would
@@ -281,19 +349,23 @@ async function train(c: Contender, net: Module, images: RgbImage[]): Promise<Tra
     const { lr, hr } = batch(images, rng);
     const loss = tidy(() => {
       const { value, grads } = variableGrads(() => mean(abs(sub(c.run(net, lr), hr))), vars);
-      adam.step(params, grads);
+      adam.step(params, grads, learningRate(SCHEDULE, state.step));
       return value.dataSync()[0];
     });
     lr.dispose();
     hr.dispose();
     block += loss;
     state.step++;
+    if (SNAPSHOTS.includes(state.step)) saveSnapshot(c.name, net, state.step);
     if (state.step % 25 === 0) {
       state.losses.push(block / 25);
       block = 0;
       state.seconds = before + (performance.now() - t0) / 1000;
       save(c.name, net, adam, state);
-      console.log(`${c.name}: step ${state.step}, L1 ${state.losses.at(-1)!.toFixed(4)}`);
+      const sPerStep = (performance.now() - t0) / 1000 / (state.step - startStep);
+      console.log(
+        `${c.name}: step ${state.step}, L1 ${state.losses.at(-1)!.toFixed(4)}, lr ${learningRate(SCHEDULE, state.step - 1).toExponential(2)}, ${sPerStep.toFixed(2)} s/step`,
+      );
     }
   }
   state.seconds = before + (performance.now() - t0) / 1000;
@@ -302,11 +374,6 @@ async function train(c: Contender, net: Module, images: RgbImage[]): Promise<Tra
 }
 
 type Windows = Record<string, Record<string, [number, number, number]>>;
-
-interface Evaluation {
-  psnr: Record<string, number>;
-  di: Record<string, Record<string, number>>;
-}
 
 async function evaluate(
   name: string,
@@ -348,19 +415,46 @@ async function evaluate(
   return out;
 }
 
-/** Whether DI and PSNR order the models the same way, in words (3 models: no test of significance). */
-function spearmanSign(di: number[], ps: number[]): string {
-  const rank = (v: number[]) => v.map((x) => v.filter((y) => y < x).length);
-  const a = rank(di);
-  const b = rank(ps);
-  const same = a.every((r, i) => r === b[i]);
-  const reversed = a.every((r, i) => r === a.length - 1 - b[i]);
-  if (same) return "Here the wider-spreading networks also have the higher PSNR.";
-  if (reversed) return "Here the order is reversed: the wider the spread, the lower the PSNR.";
-  return "DI and PSNR order the networks differently, with no consistent relation.";
+/** Each snapshot's evaluation, cached per snapshot and fold (a rerun evaluates only what is missing). */
+async function evaluateSnapshots(
+  c: Contender,
+  state: TrainState,
+  windows: Windows,
+): Promise<SnapshotEvaluation[]> {
+  const out: SnapshotEvaluation[] = [];
+  for (const step of SNAPSHOTS.filter((s) => existsSync(snapshotPath(c.name, s)))) {
+    const cached = evalPath(c.name, step);
+    if (existsSync(cached)) {
+      out.push({ step, ev: JSON.parse(readFileSync(cached, "utf8")) as Evaluation });
+      continue;
+    }
+    const net = c.build();
+    loadModel(net, snapshotPath(c.name, step));
+    net.eval();
+    console.log(`${c.name}: evaluating the step-${step} snapshot (PSNR, LAM fold ${FOLD})`);
+    const t0 = performance.now();
+    const ev = await evaluate(c.name, (x) => c.run(net, x), windows);
+    console.log(
+      `${c.name}: step ${step} evaluated in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    );
+    writeFileSync(cached, JSON.stringify(ev));
+    out.push({ step, ev });
+  }
+  if (out.length === 0) {
+    // training stopped before the first snapshot: the latest checkpoint stands in (not cached)
+    const net = c.build();
+    loadModel(net, checkpointPaths(c.name).weights);
+    net.eval();
+    console.log(`${c.name}: no snapshot yet, evaluating the step-${state.step} checkpoint`);
+    out.push({ step: state.step, ev: await evaluate(c.name, (x) => c.run(net, x), windows) });
+  }
+  return out;
 }
 
-const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+function loadState(c: Contender): TrainState | null {
+  const p = checkpointPaths(c.name).state;
+  return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as TrainState) : null;
+}
 
 async function main(): Promise<void> {
   const windows = JSON.parse(
@@ -368,94 +462,39 @@ async function main(): Promise<void> {
   ) as Windows;
   const images = trainingImages();
   console.log(`training images: ${images.map((i) => i.name).join(", ")}`);
-  const rows: { c: Contender; params: number; state: TrainState; ev: Evaluation }[] = [];
-  for (const c of CONTENDERS) {
-    const net = c.build();
-    const state = await train(c, net, images);
-    net.eval();
-    console.log(`${c.name}: evaluating (PSNR, LAM fold ${FOLD})`);
-    const ev = await evaluate(c.name, (x) => c.run(net, x), windows);
-    rows.push({ c, params: net.parameterCount(), state, ev });
+  console.log(`schedule ${JSON.stringify(SCHEDULE)}, snapshots at steps ${SNAPSHOTS.join(", ")}`);
+  const selected = CONTENDERS.filter((c) => !MODELS || MODELS.includes(c.name));
+  const states = new Map<string, TrainState>();
+  for (const c of selected) states.set(c.name, await train(c, c.build(), images));
+  if (TRAIN_ONLY) return;
+  const rows: StudyRow[] = [];
+  for (const c of selected) {
+    const state = states.get(c.name) ?? loadState(c)!;
+    const snapshots = await evaluateSnapshots(c, state, windows);
+    rows.push({ name: c.name, note: c.note, params: c.build().parameterCount(), state, snapshots });
+  }
+  if (selected.length < CONTENDERS.length) {
+    console.log("evaluated; run without --models (with --resume) to write the report");
+    return;
   }
   const bicubic = await evaluate(
     "bicubic",
     (x) => resize(x, [x.shape[2] * SCALE, x.shape[3] * SCALE], { mode: "bicubic" }),
-    {
-      coffee: {},
-      rocket: {},
-    },
+    { coffee: {}, rocket: {} },
   );
-  writeFileSync(
-    resolve(ROOT, OUT),
-    report(
-      rows,
-      bicubic,
-      images.map((i) => i.name),
-    ),
-  );
+  const setup: StudySetup = {
+    batch: BATCH,
+    patch: PATCH,
+    scale: SCALE,
+    evalCrop: EVAL_CROP,
+    fold: FOLD,
+    heldOut: HELD_OUT,
+    trainNames: images.map((i) => i.name),
+    schedule: SCHEDULE,
+    snapshotSteps: SNAPSHOTS,
+  };
+  writeFileSync(resolve(ROOT, OUT), attentionReport(setup, rows, bicubic));
   console.log(`wrote ${OUT}`);
-}
-
-function report(
-  rows: { c: Contender; params: number; state: TrainState; ev: Evaluation }[],
-  bicubic: Evaluation,
-  trainNames: string[],
-): string {
-  const labels = ["edge", "texture", "flat"];
-  const diOf = (ev: Evaluation, label: string) => avg(HELD_OUT.map((i) => ev.di[i][label]));
-  const psnrOf = (ev: Evaluation) => avg(HELD_OUT.map((i) => ev.psnr[i]));
-  const fmt = (v: number, d = 2) => v.toFixed(d);
-  const lines = [
-    "# Does attention widen the pixels an SR network uses? A controlled x2 study",
-    "",
-    "Generated by `npm run study:attention` (scripts/study/attention.ts); continue training with",
-    "`npm run study:attention -- --steps N --resume` (checkpoints in .cache/attention-study/).",
-    "",
-    "## Setup",
-    "",
-    `- Three x2 networks of nearly equal size, same data, optimiser (Adam, lr ${LR_RATE}), batch (${BATCH} RGB HR patches of ${PATCH}x${PATCH}, LR by antialiased bicubic), loss (L1) and step count; seed 0:`,
-    ...rows.map((r) => `  - **${r.c.name}**: ${r.c.note}; ${r.params} parameters.`),
-    `- Training images: ${trainNames.join(", ")}. Held out: ${HELD_OUT.join(", ")} (never trained on).`,
-    `- Evaluation: ${EVAL_CROP}x${EVAL_CROP} centre crops of the held-out photos (LR ${EVAL_CROP / SCALE}x${EVAL_CROP / SCALE}); PSNR on luma Y (BT.601, 8-bit), shave ${SCALE}; LAM (blur path, fold ${FOLD}) diffusion index on the edge / texture / flat windows of docs/zoo-study-x2-windows.json.`,
-    "",
-    "## Results",
-    "",
-    `| model | params | steps | train minutes | last L1 | PSNR ${HELD_OUT.join(" | PSNR ")} | mean PSNR | ${labels.map((l) => `DI ${l}`).join(" | ")} | mean DI |`,
-    `|---|---|---|---|---|${HELD_OUT.map(() => "---|").join("")}---|${labels.map(() => "---|").join("")}---|`,
-    ...rows.map(
-      (r) =>
-        `| ${r.c.name} | ${r.params} | ${r.state.step} | ${fmt(r.state.seconds / 60, 2)} | ${fmt(r.state.losses.at(-1) ?? Number.NaN, 4)} | ${HELD_OUT.map((i) => fmt(r.ev.psnr[i])).join(" | ")} | ${fmt(psnrOf(r.ev))} | ${labels.map((l) => fmt(diOf(r.ev, l))).join(" | ")} | ${fmt(avg(labels.map((l) => diOf(r.ev, l))))} |`,
-    ),
-    `| bicubic | 0 | - | - | - | ${HELD_OUT.map((i) => fmt(bicubic.psnr[i])).join(" | ")} | ${fmt(psnrOf(bicubic))} | - | - | - | - |`,
-    "",
-    "Training loss (mean L1 per 25 steps):",
-    "",
-    ...rows.map((r) => `- ${r.c.name}: ${r.state.losses.map((l) => l.toFixed(4)).join(", ")}`),
-    "",
-  ];
-  const cnn = rows.find((r) => r.c.name === "edsr")!;
-  const attn = rows.filter((r) => r.c.name !== "edsr");
-  const meanDi = (r: (typeof rows)[number]) => avg(labels.map((l) => diOf(r.ev, l)));
-  lines.push(
-    "## Answers, with their limits",
-    "",
-    `- **Does attention widen the pixels used at equal size and training?** Mean DI: ${rows.map((r) => `${r.c.name} ${fmt(meanDi(r))}`).join(", ")}. ${attn.every((r) => meanDi(r) > meanDi(cnn)) ? "Both attention networks spread their attribution wider than the CNN here" : attn.some((r) => meanDi(r) > meanDi(cnn)) ? "Only part of the attention networks spread wider than the CNN here" : "Neither attention network spreads wider than the CNN here"}; with ${cnn.state.step} steps and six windows on two images this is a direction, not a measured effect size.`,
-    `- **Does a wider spread mean better PSNR?** Mean PSNR: ${rows.map((r) => `${r.c.name} ${fmt(psnrOf(r.ev))} dB`).join(", ")} (bicubic ${fmt(psnrOf(bicubic))} dB). ${rows.every((r) => psnrOf(r.ev) < psnrOf(bicubic)) ? "No network beats bicubic interpolation yet: all are undertrained, so the PSNR ranking says how far each is from convergence (the lower training loss, the higher PSNR), not what each architecture can reach. " : ""}${spearmanSign(
-      rows.map(meanDi),
-      rows.map((r) => psnrOf(r.ev)),
-    )}`,
-    "",
-    "Limits (read these before the numbers):",
-    "",
-    `- Each network trained ${cnn.state.step} steps of batch ${BATCH} on tiny patches, far from convergence (published models train ~500k steps on DIV2K); early in training, networks of any kind stay close to smooth interpolation and LAM measures that as much as the architecture.`,
-    "- Two held-out crops and six windows: there are no error bars; a rerun with another seed could reorder close values.",
-    `- The training patches are ${PATCH}x${PATCH} HR (LR ${PATCH / SCALE}x${PATCH / SCALE}): the transformers' windows (8) cover a quarter of each LR patch, so long-range attention has little to learn from; HAT's OCAB and the shifted windows reach at most ~1.5 windows.`,
-    "- An attention layer that has not learned much yet attends almost uniformly within its window, which by itself spreads LAM attribution over the window: a higher DI this early can be that, not a learned use of more pixels.",
-    "- Parameter counts match within a few percent, but compute does not: the attention networks cost several times the CNN's FLOPs per pixel.",
-    "- The conclusion to draw is about this machinery, which is ready for a longer run (`--steps 20000 --resume`), not about attention in general.",
-    "",
-  );
-  return lines.join("\n");
 }
 
 await main();
