@@ -13,9 +13,13 @@
 import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
 import { codeWriter, section, uleb } from "./wasm-encode.ts";
 
-/** Rows per A micro panel: 6x8 (12 accumulators + 2 B + 1 splat = 15 of x64's 16 XMM registers)
- * measured 16-22 GFLOP/s in cache against 10-12 for 4x8 and 12-20 for 8x8 (bench/README.md). */
-export const WASM_MR = 6;
+/**
+ * Rows per A micro panel. 4x8 (8 accumulators + 2 B + 1 splat) leaves V8's register allocator
+ * room: 6x8 (15 of the 15 XMM registers V8 hands out) spills and reloads accumulators in the
+ * inner loop. In cache, by process CPU time on the 2-core AMD EPYC (Zen 4) dev machine
+ * (bench/gemm-tile.ts): 4x8 44.7 GFLOP/s, 3x8 40.8, 5x8 35.3, 6x8 28.1, 8x8 28.3.
+ */
+export const WASM_MR = 4;
 
 // Opcodes used below (core and 0xfd-prefixed SIMD).
 const I32 = 0x7f;

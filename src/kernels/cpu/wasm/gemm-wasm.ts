@@ -12,8 +12,8 @@ import { cpuThreads, gebpSplit, startHelper, threadsSupported } from "./gemm-thr
 
 const MR = WASM_MR;
 const KC = 256;
-/** A block rows (multiple of MR; 66 covers the common 64 output channels in one block). */
-const MC = 11 * MR;
+/** A block rows (multiple of MR; 72 keeps the common 64 and 68 output channels in one block). */
+const MC = 18 * MR;
 const NC = 2048;
 
 let simd: GemmSimd | null | undefined;
@@ -89,7 +89,7 @@ export function gemmPackBWasm(
   const bBase = align(kcMax * mcMax);
   const cBase = align(bBase + kcMax * ncMax);
   const f = memoryView(s, cBase + mcMax * ncMax);
-  // With a single block of rows (m <= MC, e.g. up to 66 output channels) the C block stays in
+  // With a single block of rows (m <= MC, e.g. up to 72 output channels) the C block stays in
   // wasm memory across the k blocks: copied in once (when accumulating) and out once.
   const resident = m <= MC;
   for (let jc = 0; jc < n; jc += NC) {
