@@ -15,21 +15,15 @@ import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { keep, tidy } from "../../autodiff/tidy.ts";
 import { add, sub } from "../../ops/binary.ts";
-import { Random } from "../../random.ts";
-import { rowsPerCall } from "../batching.ts";
-import { checkCall, checkInput, evalScores } from "../evaluate.ts";
+import { checkInput } from "../evaluate.ts";
 import type { BatchOptions, Model, Target } from "../types.ts";
-import { checkMapFor, pixelSaliency } from "./pixel-saliency.ts";
 import {
-  applyBaseline,
   type Baseline,
-  checkBaseline,
   checkPositiveInt,
-  exampleTarget,
   featuresInStep,
-  hostImage,
-  removalScores,
-  variantScores,
+  forEachExample,
+  prepare,
+  stepGroups,
 } from "./quantus-common.ts";
 
 export interface CompletenessOptions extends BatchOptions, EngineOptions {
@@ -55,43 +49,24 @@ export async function completeness(
   map: Tensor,
   o: CompletenessOptions = {},
 ): Promise<CompletenessResult> {
-  const ctx = engineContext(o);
   const api = "completeness";
-  await checkCall(x, target, api);
-  checkMapFor(map, x, api);
-  const baseline = o.baseline ?? "black";
-  checkBaseline(baseline, api);
-  if (baseline === "uniform")
+  const p = await prepare(model, x, target, map, o, "black", api);
+  if (p.baseline === "uniform")
     throw new Error(`${api}: the baseline must be deterministic, not "uniform"`);
   const tol = o.tolerance ?? 1e-4;
-  const batch = rowsPerCall(x, o.batchSize, api);
-  const sal = await pixelSaliency(map, api);
-  const xv = await x.data();
-  const base = await evalScores(model, x, target, batch, ctx, api);
-  const rng = new Random(0);
   const gap: number[] = [];
   const difference: number[] = [];
   const passed: boolean[] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const img = hostImage(xv, x.shape, i);
-    const all = Int32Array.from({ length: img.height * img.width }, (_, p) => p);
-    const [fb] = await variantScores(
-      model,
-      img,
-      exampleTarget(target, i),
-      1,
-      (_, buf) => applyBaseline(buf, img, all, baseline, rng),
-      1,
-      ctx,
-      api,
-    );
+  await forEachExample(p, async ({ img, sal, base, removal }) => {
+    const all = Int32Array.from({ length: img.height * img.width }, (_, k) => k);
+    const [fb] = await removal(1, () => all);
     let total = 0;
-    for (const v of sal[i]) total += v;
-    const d = base[i] - fb;
+    for (const v of sal) total += v;
+    const d = base - fb;
     gap.push(total - d);
     difference.push(d);
     passed.push(Math.abs(total - d) <= tol * Math.max(1, Math.abs(d)));
-  }
+  });
   return { gap, difference, passed };
 }
 
@@ -114,52 +89,31 @@ export async function nonSensitivity(
   map: Tensor,
   o: NonSensitivityOptions = {},
 ): Promise<number[]> {
-  const ctx = engineContext(o);
   const api = "nonSensitivity";
-  await checkCall(x, target, api);
-  checkMapFor(map, x, api);
+  const p = await prepare(model, x, target, map, o, "black", api);
   const eps = o.eps ?? 1e-5;
   const step = featuresInStep(o, api);
-  const baseline = o.baseline ?? "black";
-  checkBaseline(baseline, api);
-  const samples = baseline === "uniform" ? (o.samples ?? 100) : 1;
+  const samples = p.baseline === "uniform" ? (o.samples ?? 100) : 1;
   checkPositiveInt(samples, "samples", api);
-  const batch = rowsPerCall(x, o.batchSize, api);
-  const sal = await pixelSaliency(map, api);
-  const xv = await x.data();
-  const base = await evalScores(model, x, target, batch, ctx, api);
-  const rng = new Random(o.seed ?? 0);
-  const out: number[] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const img = hostImage(xv, x.shape, i);
+  return forEachExample(p, async ({ img, sal, base, removal }) => {
     const hw = img.height * img.width;
-    const groups = Math.ceil(hw / step);
-    const pixels = (g: number) =>
-      Int32Array.from({ length: Math.min(hw, (g + 1) * step) - g * step }, (_, k) => g * step + k);
-    const removed = (j: number) => pixels(Math.floor(j / samples));
-    const count = groups * samples;
-    const scores = await removalScores(
-      { baseline, batch, ctx },
-      model,
-      img,
-      exampleTarget(target, i),
-      count,
-      removed,
-      rng,
-      api,
+    // Groups in raster order.
+    const groups = stepGroups(
+      Int32Array.from({ length: hw }, (_, k) => k),
+      step,
     );
+    const scores = await removal(groups.length * samples, (j) => groups[Math.floor(j / samples)]);
     let disagree = 0;
-    for (let g = 0; g < groups; g++) {
+    groups.forEach((pixels, g) => {
       let change = 0;
-      for (let r = 0; r < samples; r++) change += Math.abs(base[i] - scores[g * samples + r]);
+      for (let r = 0; r < samples; r++) change += Math.abs(base - scores[g * samples + r]);
       change /= samples;
       let mass = 0;
-      for (const p of pixels(g)) mass += Math.abs(sal[i][p]);
+      for (const px of pixels) mass += Math.abs(sal[px]);
       if (mass < eps !== change < eps) disagree++;
-    }
-    out.push(disagree);
-  }
-  return out;
+    });
+    return disagree;
+  });
 }
 
 /** An explanation of a batch under a given model: resolves to its map (the metric disposes it). */

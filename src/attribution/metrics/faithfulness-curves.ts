@@ -17,19 +17,17 @@
  */
 
 import type { Tensor } from "../../autodiff/tensor.ts";
-import { Random } from "../../random.ts";
 import { type SlicOptions, slicSegments } from "../segments/slic.ts";
 import type { Model, Target } from "../types.ts";
 import type { PerturbationOptions, StepOptions } from "./faithfulness.ts";
 import { rankPixels } from "./pixel-saliency.ts";
 import {
   checkPositiveInt,
-  cumulativeRemovalScores,
-  exampleTarget,
+  drops,
   featuresInStep,
-  group,
-  hostImage,
+  forEachExample,
   prepare,
+  stepGroups,
   trapezoid,
 } from "./quantus-common.ts";
 
@@ -55,20 +53,10 @@ export async function pixelFlipping(
   const api = "pixelFlipping";
   const p = await prepare(model, x, target, map, o, "black", api);
   const step = featuresInStep(o, api);
-  const rng = new Random(o.seed ?? 0);
-  const out: CurveResult[] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const img = hostImage(p.xv, x.shape, i);
-    const order = rankPixels(p.sal[i]);
-    const regions = Array.from({ length: Math.ceil(order.length / step) }, (_, g) =>
-      group(order, g, step),
-    );
-    const curve = Array.from(
-      await cumulativeRemovalScores(p, model, img, exampleTarget(target, i), regions, rng, api),
-    );
-    out.push({ curve, score: trapezoid(curve) });
-  }
-  return out;
+  return forEachExample(p, async (e) => {
+    const curve = Array.from(await e.cumulative(stepGroups(rankPixels(e.sal), step)));
+    return { curve, score: trapezoid(curve) };
+  });
 }
 
 /** Pixels of the square patch with top-left corner (y, x), cut at the image border. */
@@ -100,11 +88,10 @@ export async function regionPerturbation(
   const ord = o.order ?? "morf";
   if (!["morf", "lerf", "random"].includes(ord))
     throw new Error(`${api}: order must be morf, lerf or random, got ${ord}`);
-  const rng = new Random(o.seed ?? 0);
+  const { rng } = p;
   const [, , h, w] = x.shape;
-  const out: CurveResult[] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const a = p.sal[i];
+  return forEachExample(p, async (e) => {
+    const a = e.sal;
     // Patch sums from an integral image: patch (y, x) covers rows y..y+size-1, cut at the border.
     const ii = new Float64Array((h + 1) * (w + 1));
     for (let r = 0; r < h; r++)
@@ -144,20 +131,9 @@ export async function regionPerturbation(
         for (let c = xx; c < xx + size; c++) blocked[r * pw + c] = 1;
       regions.push(patchPixels(y, xx, size, h, w));
     }
-    const img = hostImage(p.xv, x.shape, i);
-    const scores = await cumulativeRemovalScores(
-      p,
-      model,
-      img,
-      exampleTarget(target, i),
-      regions,
-      rng,
-      api,
-    );
-    const curve = Array.from(scores, (v) => p.base[i] - v);
-    out.push({ curve, score: curve.reduce((s, v) => s + v, 0) / (curve.length + 1) });
-  }
-  return out;
+    const curve = drops(e.base, await e.cumulative(regions));
+    return { curve, score: curve.reduce((s, v) => s + v, 0) / (curve.length + 1) };
+  });
 }
 
 /** Selectivity per example: f as the image's tiles are removed in descending order of their sum. */
@@ -172,22 +148,16 @@ export async function selectivity(
   const p = await prepare(model, x, target, map, o, "black", api);
   const size = o.patchSize ?? 8;
   checkPositiveInt(size, "patchSize", api);
-  const rng = new Random(o.seed ?? 0);
   const [, , h, w] = x.shape;
   const tiles: Int32Array[] = [];
   for (let y = 0; y < h; y += size)
     for (let xx = 0; xx < w; xx += size) tiles.push(patchPixels(y, xx, size, h, w));
-  const out: CurveResult[] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const sums = tiles.map((t) => t.reduce((s, px) => s + p.sal[i][px], 0));
+  return forEachExample(p, async (e) => {
+    const sums = tiles.map((t) => t.reduce((s, px) => s + e.sal[px], 0));
     const regions = Array.from(rankPixels(sums), (k) => tiles[k]);
-    const img = hostImage(p.xv, x.shape, i);
-    const curve = Array.from(
-      await cumulativeRemovalScores(p, model, img, exampleTarget(target, i), regions, rng, api),
-    );
-    out.push({ curve, score: trapezoid(curve) });
-  }
-  return out;
+    const curve = Array.from(await e.cumulative(regions));
+    return { curve, score: trapezoid(curve) };
+  });
 }
 
 export interface IrofOptions extends PerturbationOptions {
@@ -206,11 +176,8 @@ export async function irof(
 ): Promise<CurveResult[]> {
   const api = "irof";
   const p = await prepare(model, x, target, map, o, "mean", api);
-  const rng = new Random(o.seed ?? 0);
-  const [n, c, h, w] = x.shape;
-  const out: CurveResult[] = [];
-  for (let i = 0; i < n; i++) {
-    const img = hostImage(p.xv, x.shape, i);
+  const [, c, h, w] = x.shape;
+  return forEachExample(p, async ({ i, img, sal, base, cumulative }) => {
     const given = o.segments;
     const labels =
       given === undefined
@@ -228,21 +195,11 @@ export async function irof(
     const members: number[][] = Array.from({ length: k }, () => []);
     labels.forEach((l, px) => members[l].push(px));
     const present = members.filter((m) => m.length > 0);
-    const means = present.map((m) => m.reduce((s, px) => s + p.sal[i][px], 0) / m.length);
+    const means = present.map((m) => m.reduce((s, px) => s + sal[px], 0) / m.length);
     const regions = Array.from(rankPixels(means), (j) => present[j]);
-    if (p.base[i] === 0)
+    if (base === 0)
       throw new Error(`${api}: the clean score of example ${i} is 0; the curve divides by it`);
-    const scores = await cumulativeRemovalScores(
-      p,
-      model,
-      img,
-      exampleTarget(target, i),
-      regions,
-      rng,
-      api,
-    );
-    const curve = Array.from(scores, (v) => v / p.base[i]);
-    out.push({ curve, score: curve.length - trapezoid(curve) });
-  }
-  return out;
+    const curve = Array.from(await cumulative(regions), (v) => v / base);
+    return { curve, score: curve.length - trapezoid(curve) };
+  });
 }

@@ -21,7 +21,7 @@
  */
 import type { EngineOptions } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
-import { Random } from "../../random.ts";
+import type { Random } from "../../random.ts";
 import type { BatchOptions, Model, Target } from "../types.ts";
 import { rankPixels } from "./pixel-saliency.ts";
 import {
@@ -29,15 +29,12 @@ import {
   ascending,
   type Baseline,
   checkPositiveInt,
-  cumulativeRemovalScores,
-  exampleTarget,
+  drops,
   featuresInStep,
-  group,
-  hostImage,
+  forEachExample,
   prepare,
-  removalScores,
+  stepGroups,
   sumAt,
-  variantScores,
 } from "./quantus-common.ts";
 import { pearson, spearman } from "./rank-correlation.ts";
 
@@ -70,30 +67,14 @@ export async function faithfulnessCorrelation(
   const hw = x.shape[2] * x.shape[3];
   if (size > hw)
     throw new Error(`${api}: subsetSize ${size} is larger than the image (${hw} pixels)`);
-  const rng = new Random(o.seed ?? 0);
-  const out: number[] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const img = hostImage(p.xv, x.shape, i);
-    const subsets = Array.from({ length: runs }, () => sample(hw, size, rng));
-    const removed = (j: number) => subsets[j];
-    const scores = await removalScores(
-      p,
-      model,
-      img,
-      exampleTarget(target, i),
-      runs,
-      removed,
-      rng,
-      api,
+  return forEachExample(p, async (e) => {
+    const subsets = Array.from({ length: runs }, () => sample(hw, size, p.rng));
+    const scores = await e.removal(runs, (j) => subsets[j]);
+    return pearson(
+      subsets.map((s) => sumAt(e.sal, s)),
+      drops(e.base, scores),
     );
-    out.push(
-      pearson(
-        subsets.map((s) => sumAt(p.sal[i], s)),
-        Array.from(scores, (v) => p.base[i] - v),
-      ),
-    );
-  }
-  return out;
+  });
 }
 
 /** k distinct indices of 0..n-1 (partial Fisher-Yates). */
@@ -117,32 +98,14 @@ export async function faithfulnessEstimate(
   const api = "faithfulnessEstimate";
   const p = await prepare(model, x, target, map, o, "black", api);
   const step = featuresInStep(o, api);
-  const rng = new Random(o.seed ?? 0);
-  const out: number[] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const img = hostImage(p.xv, x.shape, i);
-    const order = rankPixels(p.sal[i]);
-    const groups = Math.ceil(order.length / step);
-    const removed = (j: number) => group(order, j, step);
-    const scores = await removalScores(
-      p,
-      model,
-      img,
-      exampleTarget(target, i),
-      groups,
-      removed,
-      rng,
-      api,
+  return forEachExample(p, async (e) => {
+    const groups = stepGroups(rankPixels(e.sal), step);
+    const scores = await e.removal(groups.length, (j) => groups[j]);
+    return pearson(
+      groups.map((g) => sumAt(e.sal, g)),
+      drops(e.base, scores),
     );
-    const sums = Array.from({ length: groups }, (_, g) => sumAt(p.sal[i], group(order, g, step)));
-    out.push(
-      pearson(
-        sums,
-        Array.from(scores, (v) => p.base[i] - v),
-      ),
-    );
-  }
-  return out;
+  });
 }
 
 /** Monotonicity of one example (Arya et al. 2019, as Quantus's Monotonicity). */
@@ -164,13 +127,9 @@ export async function monotonicityArya(
   const api = "monotonicityArya";
   const p = await prepare(model, x, target, map, o, "black", api);
   const step = featuresInStep(o, api);
-  const rng = new Random(o.seed ?? 0);
-  const out: MonotonicityResult[] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const img = hostImage(p.xv, x.shape, i);
+  return forEachExample(p, async ({ img, sal, variants }) => {
     const hw = img.height * img.width;
-    const order = ascending(p.sal[i]);
-    const groups = Math.ceil(hw / step);
+    const groups = stepGroups(ascending(sal), step);
     // The image grows cumulatively: variants are made in order from one running copy.
     const cur = new Float32Array(img.values.length);
     applyBaseline(
@@ -178,26 +137,16 @@ export async function monotonicityArya(
       img,
       Int32Array.from({ length: hw }, (_, k) => k),
       p.baseline,
-      rng,
+      p.rng,
     );
-    const scores = await variantScores(
-      model,
-      img,
-      exampleTarget(target, i),
-      groups,
-      (j, buf) => {
-        for (const px of group(order, j, step))
-          for (let c = 0; c < img.channels; c++) cur[c * hw + px] = img.values[c * hw + px];
-        buf.set(cur);
-      },
-      p.batch,
-      p.ctx,
-      api,
-    );
+    const scores = await variants(groups.length, (j, buf) => {
+      for (const px of groups[j])
+        for (let c = 0; c < img.channels; c++) cur[c * hw + px] = img.values[c * hw + px];
+      buf.set(cur);
+    });
     const curve = Array.from(scores);
-    out.push({ monotonic: curve.every((v, k) => k === 0 || v >= curve[k - 1]), curve });
-  }
-  return out;
+    return { monotonic: curve.every((v, k) => k === 0 || v >= curve[k - 1]), curve };
+  });
 }
 
 /** Monotonicity correlation (Nguyen & Martinez) per example. */
@@ -214,35 +163,21 @@ export async function monotonicityCorrelation(
   const samples = p.baseline === "uniform" ? (o.samples ?? 100) : 1;
   checkPositiveInt(samples, "samples", api);
   const eps = o.eps ?? 1e-5;
-  const rng = new Random(o.seed ?? 0);
-  const out: number[] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const img = hostImage(p.xv, x.shape, i);
-    const order = ascending(p.sal[i]);
-    const groups = Math.ceil(order.length / step);
-    const removed = (j: number) => group(order, Math.floor(j / samples), step);
-    const count = groups * samples;
-    const scores = await removalScores(
-      p,
-      model,
-      img,
-      exampleTarget(target, i),
-      count,
-      removed,
-      rng,
-      api,
-    );
-    const y = p.base[i];
+  return forEachExample(p, async (e) => {
+    const groups = stepGroups(ascending(e.sal), step);
+    const scores = await e.removal(groups.length * samples, (j) => groups[Math.floor(j / samples)]);
+    const y = e.base;
     const inv = Math.abs(y) < eps ? 1 : 1 / (y * y);
-    const vars = Array.from({ length: groups }, (_, g) => {
+    const vars = groups.map((_, g) => {
       let m = 0;
       for (let r = 0; r < samples; r++) m += (scores[g * samples + r] - y) ** 2;
       return (m / samples) * inv;
     });
-    const sums = Array.from({ length: groups }, (_, g) => sumAt(p.sal[i], group(order, g, step)));
-    out.push(spearman(sums, vars));
-  }
-  return out;
+    return spearman(
+      groups.map((g) => sumAt(e.sal, g)),
+      vars,
+    );
+  });
 }
 
 /** Sensitivity-n: one correlation across the batch per n = step, 2 step, ... (needs N >= 2). */
@@ -265,37 +200,22 @@ export async function sensitivityN(
   const steps = Math.floor((frac * hw) / step);
   if (steps < 1)
     throw new Error(`${api}: nMaxPercentage ${frac} of ${hw} pixels is less than one step`);
-  const rng = new Random(o.seed ?? 0);
-  const sums: number[][] = [];
-  const drops: number[][] = [];
-  for (let i = 0; i < x.shape[0]; i++) {
-    const img = hostImage(p.xv, x.shape, i);
-    const order = rankPixels(p.sal[i]);
-    const regions = Array.from({ length: steps }, (_, j) => group(order, j, step));
-    const scores = await cumulativeRemovalScores(
-      p,
-      model,
-      img,
-      exampleTarget(target, i),
-      regions,
-      rng,
-      api,
-    );
+  const curves = await forEachExample(p, async (e) => {
+    const regions = stepGroups(rankPixels(e.sal), step, steps);
+    const scores = await e.cumulative(regions);
     let acc = 0;
-    sums.push(
-      Array.from({ length: steps }, (_, j) => {
-        acc += sumAt(p.sal[i], group(order, j, step));
-        return acc;
-      }),
-    );
-    drops.push(Array.from(scores, (v) => p.base[i] - v));
-  }
+    const sums = regions.map((r) => {
+      acc += sumAt(e.sal, r);
+      return acc;
+    });
+    return { sums, drops: drops(e.base, scores) };
+  });
   return {
     n: Array.from({ length: steps }, (_, j) => Math.min(hw, (j + 1) * step)),
     correlation: Array.from({ length: steps }, (_, j) =>
       pearson(
-        sums.map((s) => s[j]),
-        drops.map((d) => d[j]),
+        curves.map((c) => c.sums[j]),
+        curves.map((c) => c.drops[j]),
       ),
     ),
   };

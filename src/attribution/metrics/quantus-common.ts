@@ -7,7 +7,7 @@
 import { type EngineContext, type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
-import type { Random } from "../../random.ts";
+import { Random } from "../../random.ts";
 import { rowsPerCall } from "../batching.ts";
 import { checkCall, evalScores, evalScoresOf } from "../evaluate.ts";
 import type { BatchOptions, Model, Target } from "../types.ts";
@@ -213,6 +213,10 @@ export function normaliseMaxAbs(a: ArrayLike<number>): Float64Array {
 
 /** What every perturbation metric starts from: checked inputs, per-pixel maps and clean scores. */
 export interface Prepared {
+  model: Model;
+  x: Tensor;
+  target: Target;
+  api: string;
   ctx: EngineContext;
   batch: number;
   /** Channel-summed map per example (H * W values). */
@@ -221,6 +225,8 @@ export interface Prepared {
   /** Target scores of the unperturbed examples. */
   base: Float64Array;
   baseline: Baseline;
+  /** The call's one seeded stream (`seed`, default 0): uniform noise and random orders draw from it. */
+  rng: Random;
 }
 
 export async function prepare(
@@ -228,7 +234,7 @@ export async function prepare(
   x: Tensor,
   target: Target,
   map: Tensor,
-  o: BatchOptions & EngineOptions & { baseline?: Baseline },
+  o: BatchOptions & EngineOptions & { baseline?: Baseline; seed?: number },
   defaultBaseline: Baseline,
   api: string,
 ): Promise<Prepared> {
@@ -241,7 +247,70 @@ export async function prepare(
   const sal = await pixelSaliency(map, api);
   const xv = await x.data();
   const base = await evalScores(model, x, target, batch, ctx, api);
-  return { ctx, batch, sal, xv, base, baseline };
+  const rng = new Random(o.seed ?? 0);
+  return { model, x, target, api, ctx, batch, sal, xv, base, baseline, rng };
+}
+
+/** One example of a prepared call, with the scores of its perturbed copies. */
+export interface MetricExample {
+  /** Index in the batch. */
+  i: number;
+  img: HostImage;
+  /** Channel-summed map (H * W values). */
+  sal: Float64Array;
+  /** Target score of the clean example. */
+  base: number;
+  /** The example's own target. */
+  target: Target;
+  /** {@link removalScores}: f with the pixels `removed(j)` replaced in the clean image, j < count. */
+  removal(count: number, removed: (j: number) => ArrayLike<number>): Promise<Float64Array>;
+  /** {@link cumulativeRemovalScores}: f as the regions are replaced one after another. */
+  cumulative(regions: readonly ArrayLike<number>[]): Promise<Float64Array>;
+  /** {@link variantScores} of `count` copies written by `make`, batched as the call asks. */
+  variants(count: number, make: (j: number, buf: Float32Array) => void): Promise<Float64Array>;
+}
+
+/**
+ * Runs `each` on every example in batch order (one at a time: the seeded stream runs on from one
+ * example to the next) and collects the results.
+ */
+export async function forEachExample<T>(
+  p: Prepared,
+  each: (e: MetricExample) => Promise<T>,
+): Promise<T[]> {
+  const { model, x, target, api, rng } = p;
+  const out: T[] = [];
+  for (let i = 0; i < x.shape[0]; i++) {
+    const img = hostImage(p.xv, x.shape, i);
+    const t = exampleTarget(target, i);
+    out.push(
+      await each({
+        i,
+        img,
+        sal: p.sal[i],
+        base: p.base[i],
+        target: t,
+        removal: (count, removed) => removalScores(p, model, img, t, count, removed, rng, api),
+        cumulative: (regions) => cumulativeRemovalScores(p, model, img, t, regions, rng, api),
+        variants: (count, make) => variantScores(model, img, t, count, make, p.batch, p.ctx, api),
+      }),
+    );
+  }
+  return out;
+}
+
+/** `order` cut into `count` consecutive groups of `step` pixels (the last may be shorter). */
+export function stepGroups(
+  order: Int32Array,
+  step: number,
+  count = Math.ceil(order.length / step),
+): Int32Array[] {
+  return Array.from({ length: count }, (_, g) => group(order, g, step));
+}
+
+/** The drop f(x) - f(x') of each perturbed score from the clean one. */
+export function drops(base: number, scores: Float64Array): number[] {
+  return Array.from(scores, (v) => base - v);
 }
 
 /** The pixels of group g when `order` is cut into groups of `step`. */
