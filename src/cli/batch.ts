@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { SEEDS } from "../attribution/explainer/data.ts";
 import { METHODS } from "../attribution/registry.ts";
 import type { Model } from "../attribution/types.ts";
 import {
@@ -21,6 +22,7 @@ import {
 import { checkFlags, METHOD_FLAGS } from "./attribute.ts";
 import { ARCHS, resolveModel } from "./attribute-models.ts";
 import { type ClassifierSetup, prepareItem, runMethod } from "./batch/classifier.ts";
+import { explainerEvalPlan } from "./batch/explainer-eval.ts";
 import { type BatchItem, itemSeed, loadItems } from "./batch/items.ts";
 import { LAM_PATHS, type LamSetup, lamKeys, loadLamWindows, runLamItem } from "./batch/lam-run.ts";
 import { BATCH_METRICS, DEFAULT_METRICS, parseMetrics } from "./batch/metrics.ts";
@@ -45,9 +47,9 @@ import { parseWholeNumber } from "./whole-number.ts";
 export const BATCH_SPEC: CommandSpec = {
   name: "batch",
   summary:
-    "attribution or LAM over a data set: per item a map and a JSON record; sharded, resumable",
+    "attribution, LAM or the explainer evaluation over a data set: per item maps and a JSON record; sharded, resumable",
   synopsis:
-    "(--images DIR | --manifest FILE) --model M (--methods a,b | --lam --windows FILE) --out DIR [--shard i/n] [--resume]",
+    "(--images DIR | --manifest FILE) --model M (--methods a,b | --lam --windows FILE) --out DIR [--shard i/n] [--resume]\n  --explainer-eval --canvases N --model multi-fashion [--methods a,b] --out DIR [--shard i/n] [--resume]",
   flags: {
     images: { value: "DIR", help: "every PNG/JPEG in the folder, sorted by name" },
     manifest: {
@@ -57,7 +59,7 @@ export const BATCH_SPEC: CommandSpec = {
     model: {
       value: "M",
       required: true,
-      help: `a classifier (fashion-cnn | file.onnx | weights with --arch); with --lam SR models a,b (${SR_MODEL_NAMES.join(", ")}, ...)`,
+      help: `a classifier (fashion-cnn | file.onnx | weights with --arch); with --explainer-eval multi-fashion; with --lam SR models a,b (${SR_MODEL_NAMES.join(", ")}, ...)`,
     },
     arch: {
       value: "NAME",
@@ -86,6 +88,21 @@ export const BATCH_SPEC: CommandSpec = {
     fold: { value: "N", default: "50", help: "LAM: path steps" },
     sigma: { value: "S", default: "1.2", help: "LAM: blur of the baseline" },
     path: { value: "KIND", default: "blur", help: `LAM: ${LAM_PATHS.join(" | ")}` },
+    "explainer-eval": {
+      type: "boolean",
+      help: "NN-Explainer's comparison table: its methods on held-out multi-object canvases",
+    },
+    canvases: { value: "N", help: "explainer eval: canvases 0..N-1 of the held-out set" },
+    "canvas-seed": {
+      value: "S",
+      defaultText: String(SEEDS.test),
+      help: "explainer eval: the canvases' data-set seed (the held-out one)",
+    },
+    "curve-canvases": {
+      value: "K",
+      defaultText: "all",
+      help: "explainer eval: deletion/insertion AUCs on the first K canvases only",
+    },
     out: { value: "DIR", required: true, help: "the run folder (run.json, items/ID/KEY.npy|json)" },
     shard: { value: "i/n", help: "take items i, i+n, i+2n, ... (0 <= i < n)" },
     shards: {
@@ -300,9 +317,16 @@ export async function runBatch(
   const dir = v.out!;
   const shard: Shard = resolveShard(v.shard, v.shards, env);
   numberFlag("seed", v.seed, { integer: true, min: 0 });
-  const items = loadItems({ images: v.images, manifest: v.manifest });
-  if (v.targets) applyTargets(items, v.targets);
-  const plan = v.lam === "true" ? lamPlan(v, items, dir) : classifierPlan(v, items, dir);
+  let plan: Plan;
+  let items: BatchItem[];
+  if (v["explainer-eval"] === "true") {
+    plan = explainerEvalPlan(v, (rec, npy) => writeRecord(dir, rec, npy));
+    items = plan.info.items;
+  } else {
+    items = loadItems({ images: v.images, manifest: v.manifest });
+    if (v.targets) applyTargets(items, v.targets);
+    plan = v.lam === "true" ? lamPlan(v, items, dir) : classifierPlan(v, items, dir);
+  }
   const mine = inShard(items, shard);
   const resume = v.resume === "true";
   const todo: { item: BatchItem; keys: string[] }[] = [];

@@ -2,10 +2,16 @@
  * `salient merge DIR`: the records of every shard of a batch run as one table, PREFIX.csv and
  * PREFIX.md (default DIR/table). For classifier runs a row per method: the mean and 95%
  * confidence interval (Student t) of every metric and of the completeness delta, and seconds per
- * image; for LAM runs a row per model: parameters, PSNR and DI overall and per window type. It
+ * image; for LAM runs a row per model: parameters, PSNR and DI overall and per window type; for
+ * explainer-evaluation runs NN-Explainer's table (and PREFIX.json, its rows at full precision). It
  * says which items have no record yet (a shard still running or lost) and which failed.
  */
 import { join } from "node:path";
+import {
+  aggregateEvaluations,
+  type EvaluationRow,
+  type ImageEvaluation,
+} from "../attribution/explainer/evaluate.ts";
 import { type CommandSpec, parseFlags, UsageError } from "./args.ts";
 import { lamKeyPrefix } from "./batch/lam-run.ts";
 import {
@@ -25,7 +31,7 @@ export const MERGE_SPEC: CommandSpec = {
     out: {
       value: "PREFIX",
       defaultText: "DIR/table",
-      help: "writes PREFIX.csv and PREFIX.md",
+      help: "writes PREFIX.csv and PREFIX.md (and PREFIX.json for an explainer evaluation)",
     },
   },
   notes:
@@ -62,6 +68,8 @@ export interface MergedTable {
   rows: (string | number)[][];
   missing: { id: string; key: string }[];
   failed: { id: string; key: string; error: string }[];
+  /** Explainer-evaluation runs: the pooled rows at full precision (written as PREFIX.json). */
+  evaluations?: EvaluationRow[];
 }
 
 /** Four significant digits; whole numbers (counts, parameters) as they are. */
@@ -142,9 +150,70 @@ function lamTable(dir: string, info: RunInfo): MergedTable {
   return { columns, rows, missing, failed };
 }
 
+/**
+ * NN-Explainer's table: per method the canvases' results pooled by `aggregateEvaluations` (so the
+ * numbers are `evaluateMethod`'s), with 95% intervals for the per-image means (accuracy too: every
+ * canvas makes the same number of class decisions) and per-pair deletion/insertion.
+ */
+function explainerTable(dir: string, info: RunInfo): MergedTable {
+  const { byKey, missing, failed } = collect(dir, info);
+  const columns = [
+    "method",
+    "n",
+    "failed",
+    "acc (masked) mean",
+    "acc (masked) ci95",
+    "F1 (masked)",
+  ];
+  for (const m of ["mean IoU", "cont. IoU", "saliency", "1-MAE"])
+    columns.push(`${m} mean`, `${m} ci95`);
+  columns.push("pointing", "deletion mean", "deletion ci95", "insertion mean", "insertion ci95");
+  columns.push("pairs", "s/image");
+  const evaluations: EvaluationRow[] = [];
+  const rows = info.keys.map((key) => {
+    const recs = byKey.get(key) ?? [];
+    const nFailed = failed.filter((f) => f.key === key).length;
+    const name = String(recs[0]?.method ?? key);
+    if (!recs.length) return [name, 0, nFailed, ...columns.slice(3).map(() => NaN)];
+    const per = recs.map((r) => r.evaluation as ImageEvaluation);
+    const e = aggregateEvaluations(name, per);
+    evaluations.push(e);
+    const ci = (v: number[]) => meanCi(v).ci;
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    const acc = per.map(
+      (p) => (p.counts.tp + p.counts.tn) / (p.counts.tp + p.counts.tn + p.counts.fp + p.counts.fn),
+    );
+    return [
+      name,
+      per.length,
+      nFailed,
+      e.maskedAccuracy,
+      ci(acc),
+      e.maskedF1,
+      e.meanIoU,
+      ci(per.map((p) => mean(p.iou))),
+      e.continuousIoU,
+      ci(per.map((p) => p.continuousIoU)),
+      e.saliency,
+      ci(per.map((p) => p.saliency)),
+      e.overlap,
+      ci(per.map((p) => p.overlap)),
+      e.pointing,
+      e.deletionAuc ?? NaN,
+      ci(per.flatMap((p) => p.deletionAuc ?? [])),
+      e.insertionAuc ?? NaN,
+      ci(per.flatMap((p) => p.insertionAuc ?? [])),
+      e.curvePairs,
+      e.secondsPerImage,
+    ];
+  });
+  return { columns, rows, missing, failed, evaluations };
+}
+
 export function mergeTable(dir: string): MergedTable {
   const info = readRun(dir);
   if (!info) throw new UsageError(`${dir} has no run.json: not the --out folder of salient batch`);
+  if (info.kind === "explainer-eval") return explainerTable(dir, info);
   return info.kind === "lam" ? lamTable(dir, info) : classifierTable(dir, info);
 }
 
@@ -188,10 +257,13 @@ export async function runMerge(args: string[], log: (line: string) => void): Pro
   const v = parseFlags(MERGE_SPEC, rest);
   const prefix = (v.out ?? join(dir, "table")).replace(/\.(csv|md)$/i, "");
   const t = mergeTable(dir);
-  const files = writeOutputs([
+  const outputs: [string, string][] = [
     [`${prefix}.csv`, tableCsv(t)],
     [`${prefix}.md`, tableMarkdown(t)],
-  ]);
+  ];
+  if (t.evaluations)
+    outputs.push([`${prefix}.json`, `${JSON.stringify({ rows: t.evaluations }, null, 1)}\n`]);
+  const files = writeOutputs(outputs);
   log(tableMarkdown(t).trimEnd());
   const items = (list: { id: string }[]) => [...new Set(list.map((m) => m.id))];
   const missing = items(t.missing);

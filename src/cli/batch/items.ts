@@ -17,6 +17,8 @@ export interface BatchItem {
   target?: number;
   /** A LAM window x,y,size in SR pixels. */
   window?: [number, number, number];
+  /** An explainer-evaluation canvas: its index in the seeded data set (`image` describes it). */
+  canvas?: number;
 }
 
 const IMAGE = /\.(png|jpe?g)$/i;

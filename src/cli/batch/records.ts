@@ -15,8 +15,8 @@ import type { BatchItem } from "./items.ts";
 export const RUN_FILE = "run.json";
 
 export interface RunInfo {
-  /** "classifier" (methods on a classifier) or "lam" (SR models). */
-  kind: "classifier" | "lam";
+  /** "classifier" (methods on a classifier), "lam" (SR models) or "explainer-eval" (canvases). */
+  kind: "classifier" | "lam" | "explainer-eval";
   /** The settings that decide the results; a resumed or parallel shard must match them. */
   settings: Record<string, unknown>;
   items: BatchItem[];
