@@ -436,6 +436,29 @@ export async function attributeWith(
   return { result, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** A method's map copied to the host (the tensor disposed), with its delta and the time taken. */
+export interface HostAttribution {
+  map: Float32Array;
+  shape: number[];
+  delta?: number[];
+  seconds: number;
+}
+
+/** {@link attributeWith}, with the map read back to the host and its tensor disposed. */
+export async function attributeOnHost(
+  p: Prepared,
+  name: string,
+  log: (line: string) => void = () => {},
+): Promise<HostAttribution> {
+  const { result, seconds } = await attributeWith(p, name, log);
+  try {
+    const map = Float32Array.from(await result.map.data());
+    return { map, shape: [...result.map.shape], delta: result.delta, seconds };
+  } finally {
+    result.map.dispose();
+  }
+}
+
 /** The overlay (or, for class-model, the synthesised image itself). */
 export function render(
   p: Prepared,
@@ -493,10 +516,7 @@ export async function runAttribute(
   const prefix = outPrefix(values.out!, [".npy", ".png"]);
   const p = await prepare(values, entry);
   try {
-    const { result, seconds } = await attributeWith(p, method, log);
-    const map = Float32Array.from(await result.map.data());
-    const shape = [...result.map.shape];
-    result.map.dispose();
+    const { map, shape, delta, seconds } = await attributeOnHost(p, method, log);
     const png = encodePng(render(p, entry, map, shape));
     const npy = encodeNpy(map, shape);
     const files = writeOutputs([
@@ -508,7 +528,7 @@ export async function runAttribute(
       model: p.resolved.name,
       target: p.target,
       score: p.score,
-      ...(result.delta ? { delta: result.delta[0] } : {}),
+      ...(delta ? { delta: delta[0] } : {}),
       time_s: Math.round(seconds * 1000) / 1000,
       shape,
       npy: files[0],

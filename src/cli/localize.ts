@@ -9,7 +9,7 @@ import { type Box, THRESHOLD_RULES, thresholdBox } from "../attribution/localisa
 import { graphCutSegment } from "../attribution/localisation/graph-cut.ts";
 import { type CommandSpec, choiceFlag, numberFlag, parseFlags, UsageError } from "./args.ts";
 import {
-  attributeWith,
+  attributeOnHost,
   COMMON_FLAGS,
   checkFlags,
   METHOD_FLAGS,
@@ -107,10 +107,7 @@ export async function runLocalize(
   checkFlags({ ...values, alpha: undefined });
   const p = await prepare(values, entry);
   try {
-    const { result, seconds } = await attributeWith(p, method, log);
-    const map = Float32Array.from(await result.map.data());
-    const shape = [...result.map.shape];
-    result.map.dispose();
+    const { map, shape, seconds } = await attributeOnHost(p, method, log);
     const [, , h, w] = p.x.shape;
     const plane = saliencyPlane(map, shape, entry.sign);
     if (plane.length !== h * w)
