@@ -1,5 +1,6 @@
 /** A scatter plot of unlabelled points coloured by group, with a legend (feature-space plots). */
 import { escapeHtml } from "./html.ts";
+import { paddedRange, plotScales, svgOpening } from "./plot-frame.ts";
 
 export interface GroupedPoint {
   x: number;
@@ -28,19 +29,21 @@ export function groupedScatterSvg(
   const H = o.height ?? 420;
   const m = { l: 56, r: 150, t: 36, b: 44 };
   const groups = [...new Set(points.map((p) => p.group))];
-  const range = (vs: number[]) => {
-    const lo = Math.min(...vs);
-    const hi = Math.max(...vs);
-    return hi > lo ? [lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)] : [lo - 1, hi + 1];
-  };
-  const [x0, x1] = range(points.map((p) => p.x));
-  const [y0, y1] = range(points.map((p) => p.y));
-  const sx = (v: number) => m.l + ((v - x0) / (x1 - x0)) * (W - m.l - m.r);
-  const sy = (v: number) => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const { sx, sy } = plotScales(
+    W,
+    H,
+    m,
+    paddedRange(
+      points.map((p) => p.x),
+      0.05,
+    ),
+    paddedRange(
+      points.map((p) => p.y),
+      0.05,
+    ),
+  );
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${(W - m.r + m.l) / 2}" y="18" text-anchor="middle" font-size="13">${escapeHtml(o.title)}</text>`,
+    ...svgOpening(W, H, o.title, (W - m.r + m.l) / 2),
     `<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="black"/>`,
     `<text x="${(W - m.r + m.l) / 2}" y="${H - 12}" text-anchor="middle">${escapeHtml(o.xLabel)}</text>`,
     `<text transform="translate(14 ${H / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(o.yLabel)}</text>`,

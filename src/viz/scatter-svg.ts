@@ -1,5 +1,6 @@
 /** A minimal labelled scatter plot as SVG text (for the zoo study's DI plots). */
 import { escapeHtml } from "./html.ts";
+import { paddedRange, plotScales, svgOpening } from "./plot-frame.ts";
 
 /** One point of `scatterSvg`, in data units, drawn with its text label. */
 export interface ScatterPoint {
@@ -34,16 +35,11 @@ export function scatterSvg(
   const fx = (v: number) => (o.logX ? Math.log10(Math.max(v, 1)) : v);
   const xs = points.map((p) => fx(p.x));
   const ys = points.map((p) => p.y);
-  const pad = (lo: number, hi: number) =>
-    hi > lo ? [lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo)] : [lo - 1, hi + 1];
-  const [x0, x1] = pad(Math.min(...xs), Math.max(...xs));
-  const [y0, y1] = pad(Math.min(...ys), Math.max(...ys));
-  const sx = (v: number) => m.l + ((v - x0) / (x1 - x0)) * (W - m.l - m.r);
-  const sy = (v: number) => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const [x0, x1] = paddedRange(xs, 0.08);
+  const [y0, y1] = paddedRange(ys, 0.08);
+  const { sx, sy } = plotScales(W, H, m, [x0, x1], [y0, y1]);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${escapeHtml(o.title)}</text>`,
+    ...svgOpening(W, H, o.title, W / 2),
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
     `<text x="${W / 2}" y="${H - 10}" text-anchor="middle">${escapeHtml(o.xLabel)}</text>`,
