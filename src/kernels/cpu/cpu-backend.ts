@@ -13,6 +13,7 @@ import type {
   UnaryParams,
 } from "../backend.ts";
 import type { Conv2dGeometry } from "../conv-geometry.ts";
+import { matmulGeometry } from "../matmul-geometry.ts";
 import type { PoolGeometry } from "../pool-geometry.ts";
 import { sizeOf } from "../shape.ts";
 import type { AxisMap } from "../sparse-map.ts";
@@ -122,10 +123,7 @@ export class CpuBackend implements Backend {
   matmul(a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean): DataHandle {
     const [ba, ar, ac] = a.shape;
     const [bb, br, bc] = b.shape;
-    const m = transA ? ac : ar;
-    const k = transA ? ar : ac;
-    const n = transB ? br : bc;
-    const batch = Math.max(ba, bb);
+    const { batch, m, k, n } = matmulGeometry(a.shape, b.shape, transA, transB);
     const out = allocF32(batch * m * n);
     const av = f32(a);
     const bv = f32(b);

@@ -1,5 +1,6 @@
 /** Batched matmul with optional transposes and batch broadcasting, on the GEMM template. */
 import type { TensorInfo } from "../../backend.ts";
+import { matmulGeometry } from "../../matmul-geometry.ts";
 import type { KernelContext } from "../context.ts";
 import { bufferOf, type GpuData } from "../gpu-data.ts";
 import { gemmGroups, gemmMain } from "./gemm.ts";
@@ -11,12 +12,9 @@ export function matmul(
   transA: boolean,
   transB: boolean,
 ): GpuData {
-  const [ba, ar, ac] = a.shape;
-  const [bb, br, bc] = b.shape;
-  const M = transA ? ac : ar;
-  const K = transA ? ar : ac;
-  const N = transB ? br : bc;
-  const batch = Math.max(ba, bb);
+  const [ba] = a.shape;
+  const [bb] = b.shape;
+  const { batch, m: M, k: K, n: N } = matmulGeometry(a.shape, b.shape, transA, transB);
   const out = ctx.output([batch, M, N], "float32", "matmul");
   if (batch * M * N === 0) return out;
   const tiling = ctx.tiling;
