@@ -23,7 +23,7 @@ import { explainerPools, SEEDS } from "../../src/attribution/explainer/data.ts";
 import { EXPLAINER_LOSS_DEFAULTS } from "../../src/attribution/explainer/loss.ts";
 import { multiLabelCnnFrom } from "../../src/models/classifiers/multi-label-cnn.ts";
 import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
-import { readSafetensors, writeSafetensors } from "../../src/models/io/safetensors.ts";
+import { readSafetensors } from "../../src/models/io/safetensors.ts";
 import { Adam } from "../../src/models/train/optim.ts";
 import {
   initEncoderFromClassifier,
@@ -32,6 +32,7 @@ import {
   validationLoss,
 } from "../../src/models/train/train-explainer.ts";
 import { ExplainerNet } from "../../src/models/unet/explainer-net.ts";
+import { progressLog, runSummary, WEIGHTS_DIR, writeExplainerRun } from "./explainer-run.ts";
 
 const maxSteps = Number(process.argv[2] ?? 3000);
 const maxMinutes = Number(process.argv[3] ?? 40);
@@ -41,11 +42,10 @@ const lr = Number(process.argv[4] ?? 3e-4);
 const tag = process.argv[5] ?? "";
 const checkEvery = 40;
 const valCount = 64;
-const weightsDir = join(process.cwd(), "src/attribution/explainer/weights");
 
 const pools = explainerPools(loadFashionMnist("train"), loadFashionMnist("test"));
 const classifier = multiLabelCnnFrom(
-  readSafetensors(new Uint8Array(readFileSync(join(weightsDir, "classifier.safetensors")))),
+  readSafetensors(new Uint8Array(readFileSync(join(WEIGHTS_DIR, "classifier.safetensors")))),
 );
 const f = (x: Parameters<typeof classifier.call>[0]) => classifier.call(x);
 const explainer = new ExplainerNet({ seed: 0 });
@@ -56,8 +56,6 @@ console.log(
   `ExplainerNet ${explainer.parameterCount()} parameters; batch ${batchSize}, lr ${lr}; initial validation loss ${initialVal.toFixed(4)}`,
 );
 
-let window: TermValues[] = [];
-const mean = (k: keyof TermValues) => window.reduce((a, t) => a + t[k], 0) / window.length;
 const result = trainExplainer(explainer, f, pools.train, {
   steps: maxSteps,
   batchSize,
@@ -66,27 +64,8 @@ const result = trainExplainer(explainer, f, pools.train, {
   val,
   checkEvery,
   maxMinutes,
-  onStep(step, terms) {
-    window.push(terms);
-    if (step % 10 === 0) {
-      const parts = (
-        ["classification", "entropy", "tv", "area", "totalArea", "nonClassArea"] as const
-      )
-        .map((k) => `${k} ${mean(k).toFixed(4)}`)
-        .join(", ");
-      console.log(`step ${step} loss ${mean("total").toFixed(4)} (${parts})`);
-      window = [];
-    }
-  },
-  onCheck(step, v, improved) {
-    console.log(
-      `  check at step ${step}: validation loss ${v.toFixed(4)}${improved ? " (best)" : ""}`,
-    );
-  },
+  ...progressLog(["classification", "entropy", "tv", "area", "totalArea", "nonClassArea"]),
 });
-console.log(
-  `${result.steps} steps in ${result.minutes.toFixed(1)} min; best check at step ${result.bestStep}; ${result.stoppedEarly ? "stopped early" : "stopped by the step or time budget"}`,
-);
 
 const recipe = {
   batchSize,
@@ -102,33 +81,9 @@ const recipe = {
   maxSteps,
   maxMinutes,
 };
-const summary = {
-  steps: result.steps,
-  minutes: Number(result.minutes.toFixed(2)),
-  bestStep: result.bestStep,
-  stoppedEarly: result.stoppedEarly,
-  initialValidationLoss: initialVal,
-  checks: result.checks,
-  recipe,
-};
-const tensors = new Map(
-  [...explainer.stateDict()].map(([k, v]) => [
-    k,
-    { shape: [...v.shape], values: v.dataSync() as Float32Array },
-  ]),
-);
-const bytes = writeSafetensors(tensors, {
-  arch: "ExplainerNet",
-  channels: explainer.channels.join(","),
-  classes: String(explainer.classes),
-  training: JSON.stringify(summary),
-});
-writeFileSync(join(weightsDir, `explainer${tag}.safetensors`), bytes);
-// The summary as JSON (run `biome check --write` on it), the per-step curve as CSV.
-writeFileSync(
-  join(process.cwd(), `docs/explainer-training${tag}.json`),
-  `${JSON.stringify(summary, null, 2)}\n`,
-);
+const summary = runSummary(result, initialVal, recipe);
+const bytes = writeExplainerRun(explainer, summary, tag);
+// The summary went out as JSON (run `biome check --write` on it); the per-step curve as CSV.
 const keys = Object.keys(result.history[0] ?? {}) as (keyof TermValues)[];
 const csv = [
   ["step", ...keys].join(","),
@@ -136,5 +91,5 @@ const csv = [
 ];
 writeFileSync(join(process.cwd(), `docs/explainer-loss-curve${tag}.csv`), `${csv.join("\n")}\n`);
 console.log(
-  `wrote explainer${tag}.safetensors (${bytes.length} bytes), docs/explainer-training${tag}.json and -loss-curve${tag}.csv`,
+  `wrote explainer${tag}.safetensors (${bytes} bytes), docs/explainer-training${tag}.json and -loss-curve${tag}.csv`,
 );

@@ -7,7 +7,8 @@
  *     + l_area A(S, y) + l_tot mean(m) + l_nc mean(n)
  *
  * with m = sigmoid(max_{c in y} S_c) and n = sigmoid(max_{c not in y} S_c) per pixel, plus
- * l_pc L_pc, salient's per-class term (see per-class-loss.ts; l_pc = 0 gives the reference loss).
+ * l_pc L_pc + l_pd L_pd, salient's per-class preservation and deletion terms (see per-class-loss.ts;
+ * l_pc = l_pd = 0 gives the reference loss).
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { bceWithLogits } from "../../models/train/losses.ts";
@@ -19,7 +20,7 @@ import { reshape } from "../../ops/reshape.ts";
 import { slice } from "../../ops/slice.ts";
 import { softmax } from "../../ops/softmax.ts";
 import { abs, clamp, log, relu, sigmoid } from "../../ops/unary.ts";
-import { perClassMaskLoss } from "./per-class-loss.ts";
+import { perClassDeletionLoss, perClassMaskLoss } from "./per-class-loss.ts";
 import { sortRowsDescending } from "./sort.ts";
 
 /** What absent classes are shifted by so the per-pixel max never picks them. */
@@ -171,7 +172,7 @@ export function classMaskAreaLoss(
 }
 
 /**
- * Weights of the NN-Explainer loss's terms (l_ent, l_tv, l_area, l_tot, l_nc, l_pc) and the class area
+ * Weights of the NN-Explainer loss's terms (l_ent, l_tv, l_area, l_tot, l_nc, l_pc, l_pd) and the class area
  * bounds; `EXPLAINER_LOSS_DEFAULTS` holds the reference's defaults.
  */
 export interface ExplainerLossOptions extends AreaOptions {
@@ -189,6 +190,11 @@ export interface ExplainerLossOptions extends AreaOptions {
    * Weight of the per-class term L_pc (default 0, the reference loss; see `perClassMaskLoss`).
    */
   perClass?: number;
+  /**
+   * Weight of the per-class deletion term L_pd (default 0, the reference loss; see
+   * `perClassDeletionLoss`).
+   */
+  perClassDelete?: number;
 }
 
 /** The reference defaults (utils/argparser.py). */
@@ -199,6 +205,7 @@ export const EXPLAINER_LOSS_DEFAULTS: Required<ExplainerLossOptions> = {
   totalArea: 0.1,
   nonClassArea: 0.3,
   perClass: 0,
+  perClassDelete: 0,
   minArea: 0.05,
   maxArea: 0.3,
 };
@@ -221,6 +228,10 @@ export interface ExplainerLossTerms {
   nonClassArea: Tensor;
   /** L_pc: BCE of f(sigmoid(S_c) x) against one-hot c, over present classes (0 if unweighted). */
   perClass: Tensor;
+  /**
+   * L_pd: BCE of f((1 - sigmoid(S_c)) x) against y - e_c, over present classes (0 if unweighted).
+   */
+  perClassDelete: Tensor;
   /** Classifier logits on the masked image (for training metrics). */
   maskedLogits: Tensor;
 }
@@ -256,6 +267,10 @@ export function explainerLoss(
     ? perClassMaskLoss(classifier, seg, x, targets)
     : tensor(new Float32Array(1), []);
   if (o.perClass) total = add(total, mul(perClass, o.perClass));
+  const perClassDelete = o.perClassDelete
+    ? perClassDeletionLoss(classifier, seg, x, targets)
+    : tensor(new Float32Array(1), []);
+  if (o.perClassDelete) total = add(total, mul(perClassDelete, o.perClassDelete));
   return {
     total,
     classification,
@@ -265,6 +280,7 @@ export function explainerLoss(
     totalArea,
     nonClassArea,
     perClass,
+    perClassDelete,
     maskedLogits,
   };
 }

@@ -109,6 +109,7 @@ function values(t: ExplainerLossTerms): TermValues {
     totalArea: read(t.totalArea),
     nonClassArea: read(t.nonClassArea),
     perClass: read(t.perClass),
+    perClassDelete: read(t.perClassDelete),
   };
 }
 
