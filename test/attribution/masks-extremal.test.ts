@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 import { extremalPerturbation } from "../../src/attribution/methods/extremal-perturbation.ts";
 import { keep } from "../../src/autodiff/tidy.ts";
-import { tensor } from "../../src/ops/index.ts";
+import { tensor } from "../../src/index.ts";
 import { checkerPatchModel } from "./masks-helpers.ts";
 
 // A 32 x 32 checkerboard; the score is (20 / 64) * sum over the 8 x 8 patch at (12, 16) of

@@ -1,7 +1,7 @@
 /** Synthetic models whose evidence sits in one known patch, for the optimised-mask tests. */
 import type { Tensor } from "../../src/autodiff/tensor.ts";
 import { keep } from "../../src/autodiff/tidy.ts";
-import { concat, mul, reshape, sum, tensor, zeros } from "../../src/ops/index.ts";
+import { concat, mul, reshape, sum, tensor, zeros } from "../../src/index.ts";
 
 export interface Patch {
   y: number;
