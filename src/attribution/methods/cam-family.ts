@@ -26,7 +26,7 @@ import { evalScores, evalScoresOf } from "../evaluate.ts";
 import { recordLayer } from "../layer-gradient.ts";
 import { targetScores } from "../target.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
-import { type CamDetails, type CamOptions, checkCamCall } from "./grad-cam.ts";
+import { type CamDetails, type CamOptions, camToInput, checkCamCall } from "./grad-cam.ts";
 
 /** Options of Score-CAM, Ablation-CAM and Eigen-CAM: a CAM layer plus batching. */
 export interface PerturbationCamOptions extends Omit<CamOptions, "grid">, BatchOptions {}
@@ -324,11 +324,7 @@ export async function perturbationCam(
         ? []
         : Array.from(await evalScores(model, x, target, batchSize, ctx, api));
     const map = ctx.run(() =>
-      tidy(() => {
-        const c = tensor(layerMap, [n, 1, h, w]);
-        const up = resize(c, [x.shape[2], x.shape[3]], { mode: o.upsample ?? "bilinear" });
-        return keep(up === c ? add(c, 0) : up);
-      }),
+      tidy(() => keep(camToInput(tensor(layerMap, [n, 1, h, w]), x, o.upsample))),
     );
     return {
       map,

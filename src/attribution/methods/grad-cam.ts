@@ -111,6 +111,15 @@ export async function checkCamCall(
 }
 
 /**
+ * A layer map [N, 1, h, w] resized to the input x's size (`mode`, default bilinear), always a new
+ * tensor: resize returns its input when the sizes already match, and the map must be its own.
+ */
+export function camToInput(layerMap: Tensor, x: Tensor, mode: ResizeMode | undefined): Tensor {
+  const up = resize(layerMap, [x.shape[2], x.shape[3]], { mode: mode ?? "bilinear" });
+  return up === layerMap ? add(layerMap, 0) : up;
+}
+
+/**
  * A CAM-family map [N, 1, H, W] of the target at layer `o.layer`, upsampled to the input; `variant`
  * picks Grad-CAM, Grad-CAM++, HiResCAM or LayerCAM.
  */
@@ -151,11 +160,9 @@ export async function camMethod(
         const g = tokens ? tokensToGrid(lg.grad, tokens) : lg.grad;
         const { cam, weights } = camOf(variant, a, g);
         const c = (o.relu ?? true) ? relu(cam) : cam;
-        const up = resize(c, [x.shape[2], x.shape[3]], { mode: o.upsample ?? "bilinear" });
-        // resize returns its input when the sizes already match; the map must be its own tensor.
         return {
           layer: keep(c),
-          map: keep(up === c ? add(c, 0) : up),
+          map: keep(camToInput(c, x, o.upsample)),
           weights: weights ? keep(weights) : null,
         };
       }),
