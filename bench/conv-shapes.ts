@@ -1,7 +1,7 @@
 /**
  * Micro-bench of the CPU conv kernel at the LAM profile's shapes (RDN slim x4: batch 8 of 64
  * channels, 3x3 and 5x5 kernels, 16x16 and 32x32 maps): GFLOP/s from wall time and from process
- * CPU time (covers the helper thread), median of interleaved runs.
+ * CPU time (covers the helper thread), median of runs.
  * `node /tmp/conv-shapes.mjs [reps]` after `esbuild bench/conv-shapes.ts --bundle --platform=node
  * --format=esm --outfile=/tmp/conv-shapes.mjs`.
  */

@@ -163,6 +163,41 @@ for (const which of kernelImpls) {
         expect(Array.from(c)).toEqual([1, 0, 0, 4, 0, 0, 7]);
       });
 
+      it("reuses packed A only for calls that promise the same A (sameA)", () => {
+        const rand = uniformSource(99);
+        const mat = (len: number) => Float32Array.from({ length: len }, rand);
+        /** C = A B (row-major, no offsets) against a float64 triple loop. */
+        const run = (m: number, n: number, k: number, a: Float32Array, sameA: boolean) => {
+          const b = mat(k * n);
+          const c = new Float32Array(m * n);
+          gemm(m, n, k, a, 0, k, false, b, 0, n, false, c, 0, n, false, sameA);
+          // Largest error relative to its bound, over all of C (one expect, not m * n).
+          let worst = 0;
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let want = 0;
+              let scale = 0;
+              for (let p = 0; p < k; p++) {
+                want += a[i * k + p] * b[p * n + j];
+                scale += Math.abs(a[i * k + p] * b[p * n + j]);
+              }
+              worst = Math.max(worst, Math.abs(c[i * n + j] - want) / (1e-5 * scale + 1e-7));
+            }
+          }
+          expect(worst).toBeLessThanOrEqual(1);
+        };
+        // k over KC (several k blocks) and n over NC (several column blocks) for each A.
+        const a1 = mat(64 * 600);
+        const a2 = mat(64 * 600);
+        run(10, 2100, 600, a1, false);
+        run(10, 2100, 600, a1, true);
+        // Another array under sameA (a broken promise) is still packed, not taken for a1.
+        run(10, 2100, 600, a2, true);
+        // A call with too many rows to keep A whole overwrites the kept panels.
+        run(200, 30, 600, mat(200 * 600), false);
+        run(64, 30, 600, a2, true);
+      });
+
       it("computes an exact small product (integers, transposed A)", () => {
         // A^T stored [k=3 x m=2], B [3 x 2]: op(A) = [[1, 2, 3], [4, 5, 6]].
         const at = Float32Array.from([1, 4, 2, 5, 3, 6]);

@@ -66,10 +66,11 @@ export function forwardPhases(
       const pp = ni * nj;
       if (phaseOut.length < og * pp) phaseOut = new Float32Array(og * pp);
       const tmp = phaseOut;
-      for (let n = 0; n < N; n++) {
-        for (let grp = 0; grp < groups; grp++) {
+      // Batch items inner: each group's weights are packed once for all of them (sameA).
+      for (let grp = 0; grp < groups; grp++) {
+        for (let n = 0; n < N; n++) {
           cols.setInput((n * C + grp * cg) * inPlane);
-          gemmPackB(og, pp, ks, wSub, grp * og * ks, ks, false, packer, tmp, 0, pp, false);
+          gemmPackB(og, pp, ks, wSub, grp * og * ks, ks, false, packer, tmp, 0, pp, false, n > 0);
           for (let o = 0; o < og; o++) {
             const plane = (n * O + grp * og + o) * P;
             for (let i = 0; i < ni; i++) {

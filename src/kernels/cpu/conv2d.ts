@@ -133,8 +133,9 @@ export function conv2dForward(
         out.fill(bias[plane % O], plane * P, (plane + 1) * P);
       }
     }
-    for (let n = 0; n < N; n++) {
-      for (let grp = 0; grp < groups; grp++) {
+    // Batch items inner: each group's weights are packed once for all of them (sameA).
+    for (let grp = 0; grp < groups; grp++) {
+      for (let n = 0; n < N; n++) {
         const xOff = (n * C + grp * cg) * inPlane;
         const outOff = (n * O + grp * og) * P;
         const wOff = grp * og * kDim;
@@ -142,7 +143,7 @@ export function conv2dForward(
           gemm(og, P, cg, w, wOff, kDim, false, x, xOff, inPlane, false, out, outOff, P, acc);
         } else {
           cols.setInput(xOff);
-          gemmPackB(og, P, kDim, w, wOff, kDim, false, packer, out, outOff, P, acc);
+          gemmPackB(og, P, kDim, w, wOff, kDim, false, packer, out, outOff, P, acc, n > 0);
         }
       }
     }

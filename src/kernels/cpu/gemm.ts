@@ -288,7 +288,8 @@ class DenseBPacker implements BPacker {
  * C[m x n] = (accumulate ? C : 0) + op(A)[m x k] * op(B)[k x n], all row-major.
  * op(A) = A ([m x k], lda >= k) or A^T (A stored [k x m], lda >= m) when transA; likewise B
  * ([k x n], ldb >= n, or stored [n x k], ldb >= k). Products are summed in float64 within each
- * k block and rounded to float32 when stored into C.
+ * k block and rounded to float32 when stored into C (float32 throughout in the wasm kernel).
+ * `sameA`: see gemmPackB.
  */
 export function gemm(
   m: number,
@@ -306,6 +307,7 @@ export function gemm(
   cOff: number,
   ldc: number,
   accumulate: boolean,
+  sameA = false,
 ): void {
   gemmPackB(
     m,
@@ -320,10 +322,15 @@ export function gemm(
     cOff,
     ldc,
     accumulate,
+    sameA,
   );
 }
 
-/** gemm with op(B) supplied by a packer rather than stored as a matrix. */
+/**
+ * gemm with op(B) supplied by a packer rather than stored as a matrix. `sameA` promises that
+ * op(A) holds the same values as in the previous gemmPackB call (same array, offset, lda,
+ * transA, m and k), so the wasm kernel may reuse its packed panels.
+ */
 export function gemmPackB(
   m: number,
   n: number,
@@ -337,6 +344,7 @@ export function gemmPackB(
   cOff: number,
   ldc: number,
   accumulate: boolean,
+  sameA = false,
 ): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
@@ -345,7 +353,7 @@ export function gemmPackB(
   }
   const simd = impl === "ts" ? null : gemmSimd();
   if (simd !== null) {
-    gemmPackBWasm(simd, m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate);
+    gemmPackBWasm(simd, m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate, sameA);
     return;
   }
   // Equal k blocks: a short last block would pay the per-call C update and packing setup for

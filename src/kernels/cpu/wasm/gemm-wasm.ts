@@ -15,8 +15,23 @@ const KC = 256;
 /** A block rows (multiple of MR; 72 keeps the common 64 and 68 output channels in one block). */
 const MC = 18 * MR;
 const NC = 2048;
+/**
+ * Largest packed op(A) (floats, k x rows padded to MR) kept whole in wasm memory, so a caller
+ * multiplying the same A by several B (a convolution's weights by each batch item's columns)
+ * packs it once: 72 rows x 2400 taps covers 3x3 over 256 channels and 5x5 over 96.
+ */
+const A_KEEP = MC * 2400;
 
 let simd: GemmSimd | null | undefined;
+/** The A operand whose panels lie packed whole at the start of wasm memory (see A_KEEP). */
+let keptA: {
+  a: Float32Array;
+  aOff: number;
+  lda: number;
+  transA: boolean;
+  m: number;
+  k: number;
+} | null = null;
 let view = new Float32Array(0);
 
 /**
@@ -43,7 +58,7 @@ export function gemmSimd(): GemmSimd | null {
  * data written before a GEMM call survives it.
  */
 export const GEMM_WORKSPACE_FLOATS =
-  Math.ceil((KC * MC) / 16) * 16 + Math.ceil((KC * NC) / 16) * 16 + MC * NC;
+  Math.ceil(Math.max(KC * MC, A_KEEP) / 16) * 16 + Math.ceil((KC * NC) / 16) * 16 + MC * NC;
 
 /**
  * A view of wasm memory with at least `floats` floats free from GEMM_WORKSPACE_FLOATS on (the
@@ -63,7 +78,11 @@ function memoryView(s: GemmSimd, floats: number): Float32Array {
   return view;
 }
 
-/** gemmPackB on the wasm kernel; same contract as gemm.ts's. `s` must be gemmSimd(). */
+/**
+ * gemmPackB on the wasm kernel; same contract as gemm.ts's. `s` must be gemmSimd(). With
+ * `sameA`, op(A) holds the same values as in the previous call (same array, offset, lda, transA,
+ * m and k), and its panels are reused when that call left them packed whole (see A_KEEP).
+ */
 export function gemmPackBWasm(
   s: GemmSimd,
   m: number,
@@ -78,20 +97,40 @@ export function gemmPackBWasm(
   cOff: number,
   ldc: number,
   accumulate: boolean,
+  sameA = false,
 ): void {
   const kBlocks = Math.ceil(k / KC);
   const kcMax = Math.ceil(k / kBlocks);
   const mcMax = Math.min(MC, Math.ceil(m / MR) * MR);
   const ncMax = Math.min(NC, Math.ceil(n / 4) * 4);
-  // Layout (floats): A block, B block, C block, each starting on a 64-byte cache line.
-  const align = (v: number) => Math.ceil(v / 16) * 16;
-  const aBase = 0;
-  const bBase = align(kcMax * mcMax);
-  const cBase = align(bBase + kcMax * ncMax);
-  const f = memoryView(s, cBase + mcMax * ncMax);
   // With a single block of rows (m <= MC, e.g. up to 72 output channels) the C block stays in
   // wasm memory across the k blocks: copied in once (when accumulating) and out once.
   const resident = m <= MC;
+  // A small enough single block of rows is packed whole (block pc at pc * mcMax), once for
+  // every call that passes sameA.
+  const keepA = resident && k * mcMax <= A_KEEP;
+  // Layout (floats): A, B block, C block, each starting on a 64-byte cache line.
+  const align = (v: number) => Math.ceil(v / 16) * 16;
+  const bBase = align(keepA ? k * mcMax : kcMax * mcMax);
+  const cBase = align(bBase + kcMax * ncMax);
+  const f = memoryView(s, cBase + mcMax * ncMax);
+  const kept = keptA;
+  const reuseA =
+    sameA &&
+    keepA &&
+    kept !== null &&
+    kept.a === a &&
+    kept.aOff === aOff &&
+    kept.lda === lda &&
+    kept.transA === transA &&
+    kept.m === m &&
+    kept.k === k;
+  if (keepA && !reuseA) {
+    for (let pc = 0; pc < k; pc += kcMax) {
+      packA(f, pc * mcMax, MR, a, aOff, lda, transA, 0, m, pc, Math.min(kcMax, k - pc));
+    }
+  }
+  keptA = keepA ? { a, aOff, lda, transA, m, k } : null;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     const ncPad = Math.ceil(nc / 4) * 4;
@@ -105,7 +144,8 @@ export function gemmPackBWasm(
       if (wasmPack === null) packer.pack(f, bBase, pc, kc, jc, nc);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
-        packA(f, aBase, MR, a, aOff, lda, transA, ic, mc, pc, kc);
+        const aBase = keepA ? pc * mcMax : 0;
+        if (!keepA) packA(f, aBase, MR, a, aOff, lda, transA, ic, mc, pc, kc);
         if (copyIn) {
           for (let i = 0; i < mc; i++) {
             const row = cOff + (ic + i) * ldc + jc;
