@@ -32,14 +32,19 @@ export function squeezeExcite(
   );
 }
 
+/** RCAN's CALayer: x times the gate of its spatial mean. */
 export class ChannelAttention extends Module {
   readonly convDu: Sequential;
   constructor(channels: number, reduction = 16, rng: Random = new Random(0)) {
     super();
     this.convDu = this.child("conv_du", squeezeExcite(channels, reduction, rng));
   }
+  /** The pooled per-channel descriptor [N, C, 1, 1] the gate is computed from. */
+  protected descriptor(x: Tensor): Tensor {
+    return mean(x, [2, 3], true);
+  }
   forward(x: Tensor): Tensor {
-    return mul(x, this.convDu.call(mean(x, [2, 3], true)));
+    return mul(x, this.convDu.call(this.descriptor(x)));
   }
 }
 
@@ -49,14 +54,9 @@ export function channelStd(x: Tensor): Tensor {
   return sqrt(mean(square(centred), [2, 3], true));
 }
 
-export class ContrastChannelAttention extends Module {
-  readonly convDu: Sequential;
-  constructor(channels: number, reduction = 16, rng: Random = new Random(0)) {
-    super();
-    this.convDu = this.child("conv_du", squeezeExcite(channels, reduction, rng));
-  }
-  forward(x: Tensor): Tensor {
-    const descriptor = add(channelStd(x), mean(x, [2, 3], true));
-    return mul(x, this.convDu.call(descriptor));
+/** IMDN's CCALayer: the same gate on the contrast descriptor, spatial std + spatial mean. */
+export class ContrastChannelAttention extends ChannelAttention {
+  protected override descriptor(x: Tensor): Tensor {
+    return add(channelStd(x), mean(x, [2, 3], true));
   }
 }
