@@ -4,11 +4,9 @@
  * reference for every comparison is an independent run: one unsharded, uninterrupted process, and
  * `salient attribute` for the maps themselves.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveShard } from "../../src/cli/batch/shard.ts";
 import { runBatch } from "../../src/cli/batch.ts";
@@ -16,33 +14,20 @@ import { runMerge } from "../../src/cli/merge.ts";
 import { encodePng, readImage } from "../../src/viz/image-io-node.ts";
 import { decodeNpy } from "../../src/viz/npy.ts";
 import { toRgb } from "../../src/viz/overlay.ts";
+import {
+  buildCli,
+  lastJson,
+  recordsOf as recordsOfRun,
+  spawnCli,
+  tableWithoutTiming,
+} from "./batch-helpers.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 let tmp: string;
 let cli: string;
 let images: string;
 
-/** Runs the CLI; resolves with the exit status and output. */
-function salient(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [cli, ...args], {
-    cwd: tmp,
-    env: { ...process.env, ...env },
-  });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  child.stderr.on("data", (d) => {
-    err += d;
-  });
-  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
-    child.on("close", (code) => resolve({ code, out, err })),
-  );
-  return { child, done, output: () => out };
-}
-
-const lastJson = (out: string) => JSON.parse(out.trim().split("\n").at(-1)!);
+const salient = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnCli(cli, tmp, args, env);
 
 // Random methods and metrics (smoothgrad, infidelity) are included on purpose: their seeds must
 // follow the item, not the process.
@@ -63,55 +48,17 @@ const RUN = [
 ];
 
 /** Every record of a run folder by item/key, without the timings, plus its map bytes. */
-function recordsOf(dir: string): Map<string, { record: Record<string, unknown>; npy?: string }> {
-  const out = new Map();
-  for (const id of readdirSync(join(dir, "items")).sort())
-    for (const f of readdirSync(join(dir, "items", id)).sort()) {
-      if (!f.endsWith(".json")) continue;
-      const key = f.slice(0, -5);
-      const { seconds, metric_seconds, ...record } = JSON.parse(
-        readFileSync(join(dir, "items", id, f), "utf8"),
-      );
-      const npyFile = join(dir, "items", id, `${key}.npy`);
-      const npy = record.status === "ok" ? readFileSync(npyFile).toString("base64") : undefined;
-      out.set(`${id}/${key}`, { record, npy });
-    }
-  return out;
-}
+const recordsOf = (dir: string) =>
+  recordsOfRun(dir, ({ seconds, metric_seconds, ...record }) => record);
 
 const leftovers = (dir: string) =>
   readdirSync(dir, { recursive: true })
     .map(String)
     .filter((f) => /\.(tmp|old)$/.test(f));
 
-/** The merged CSV without the timing column (timings differ between any two runs). */
-function tableWithoutTiming(dir: string): string {
-  const rows = readFileSync(join(dir, "table.csv"), "utf8").trim().split("\n");
-  const col = rows[0].split(",").indexOf("s/image");
-  return rows
-    .map((r) =>
-      r
-        .split(",")
-        .filter((_, i) => i !== col)
-        .join(","),
-    )
-    .join("\n");
-}
-
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "salient-batch-"));
-  cli = join(tmp, "cli.mjs");
-  await build({
-    entryPoints: [join(ROOT, "src", "cli", "main.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    outfile: cli,
-    logLevel: "silent",
-    banner: {
-      js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
-    },
-  });
+  cli = await buildCli(tmp);
   // Six 28x28 Fashion-MNIST items (three test images and their negatives) and a corrupt file.
   images = join(tmp, "imgs");
   rmSync(images, { recursive: true, force: true });
