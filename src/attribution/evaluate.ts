@@ -63,6 +63,12 @@ export async function checkCall(x: Tensor, target: Target, api: string): Promise
   validateTarget(target, x.shape[0]);
 }
 
+/** {@link checkCall} for the methods that need an image batch [N, C, H, W]. */
+export async function checkImageCall(x: Tensor, target: Target, api: string): Promise<void> {
+  await checkCall(x, target, api);
+  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+}
+
 /** Per-row target scores [B] and d(sum of scores)/dx, i.e. each row's own input gradient. */
 export function scoresAndGrad(
   model: Model,

@@ -9,7 +9,7 @@
 import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkImageCall } from "../evaluate.ts";
 import { integratePath } from "../path/integrate.ts";
 import { blurPath } from "../path/path.ts";
 import { stieltjesSamples } from "../path/samples.ts";
@@ -57,9 +57,7 @@ export async function blurIg(
   o: BlurIgOptions = {},
 ): Promise<Attribution<BlurIgDetails>> {
   const ctx = engineContext(o);
-  await checkCall(x, target, "blurIg");
-  if (x.rank !== 4)
-    throw new Error(`blurIg: expected an [N, C, H, W] image batch, got [${x.shape}]`);
+  await checkImageCall(x, target, "blurIg");
   const sigmaMax = o.sigmaMax ?? 50;
   if (!(sigmaMax > 0)) throw new Error(`blurIg: sigmaMax must be positive, got ${sigmaMax}`);
   const sigmas = blurIgSigmas(sigmaMax, o.steps ?? 100, o.sqrt ?? false);

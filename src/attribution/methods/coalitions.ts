@@ -7,7 +7,7 @@ import { type EngineContext, type EngineOptions, engineContext } from "../../aut
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkImageCall } from "../evaluate.ts";
 import { checkFill, type Fill, perturbedScores } from "../perturb.ts";
 import type { BatchOptions, Model, Target } from "../types.ts";
 
@@ -109,8 +109,7 @@ export async function checkedFeatures(
   mask: Int32Array | readonly number[] | undefined,
   api: string,
 ): Promise<Features> {
-  await checkCall(x, target, api);
-  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkImageCall(x, target, api);
   return featuresOf(mask, x.shape[2], x.shape[3], api);
 }
 

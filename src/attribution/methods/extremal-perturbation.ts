@@ -24,7 +24,7 @@ import { reshape } from "../../ops/reshape.ts";
 import { reverse, slice } from "../../ops/slice.ts";
 import { softmax } from "../../ops/softmax.ts";
 import { clamp, floor } from "../../ops/unary.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkImageCall } from "../evaluate.ts";
 import { targetScores } from "../target.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 import { exampleOf, exampleTarget, positiveInt } from "./mask-common.ts";
@@ -208,8 +208,7 @@ export async function extremalPerturbation(
 ): Promise<Attribution<ExtremalPerturbationDetails>> {
   const api = "extremalPerturbation";
   const ctx = engineContext(o);
-  await checkCall(x, target, api);
-  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkImageCall(x, target, api);
   const [n, , h, w] = x.shape;
   const areas = [...(o.areas ?? [0.1])];
   if (areas.length === 0 || areas.some((a) => !(a > 0 && a < 1)))

@@ -8,7 +8,7 @@ import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkImageCall } from "../evaluate.ts";
 import { checkFill, type Fill, perturbedScores } from "../perturb.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
@@ -40,9 +40,7 @@ export async function featureAblation(
   o: FeatureAblationOptions,
 ): Promise<Attribution<FeatureAblationDetails>> {
   const ctx = engineContext(o ?? {});
-  await checkCall(x, target, "featureAblation");
-  if (x.rank !== 4)
-    throw new Error(`featureAblation: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkImageCall(x, target, "featureAblation");
   const [n, c, h, w] = x.shape;
   const mask = o?.mask;
   if (!mask || mask.length !== h * w) {

@@ -21,7 +21,7 @@ import { withTaps } from "../../models/nn/taps.ts";
 import { add } from "../../ops/binary.ts";
 import { ones, tensor, zeros } from "../../ops/creation.ts";
 import { resize } from "../../ops/resize.ts";
-import { checkCall, readScores } from "../evaluate.ts";
+import { checkImageCall, readScores } from "../evaluate.ts";
 import { targetScores } from "../target.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 
@@ -142,8 +142,7 @@ export async function fullGrad(
 ): Promise<Attribution<FullGradDetails>> {
   const api = "fullGrad";
   const ctx = engineContext(o ?? {});
-  await checkCall(x, target, api);
-  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkImageCall(x, target, api);
   const listed = o?.biases;
   if (!Array.isArray(listed)) {
     throw new Error(

@@ -26,7 +26,7 @@ import { resize } from "../../ops/resize.ts";
 import { slice } from "../../ops/slice.ts";
 import { abs, clamp } from "../../ops/unary.ts";
 import { Random } from "../../random.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkImageCall } from "../evaluate.ts";
 import { targetScores } from "../target.ts";
 import type { Attribution, Model, Target } from "../types.ts";
 import {
@@ -122,8 +122,7 @@ export async function meaningfulPerturbation(
 ): Promise<Attribution<MeaningfulPerturbationDetails>> {
   const api = "meaningfulPerturbation";
   const ctx = engineContext(o);
-  await checkCall(x, target, api);
-  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkImageCall(x, target, api);
   const [n, , h, w] = x.shape;
   const scale = Math.min(h, w) / 224;
   const iterations = positiveInt(o.iterations ?? 300, "iterations", api, 0);

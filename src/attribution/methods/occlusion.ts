@@ -10,7 +10,7 @@ import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkImageCall } from "../evaluate.ts";
 import { checkFill, type Fill, perturbedScores } from "../perturb.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 
@@ -55,8 +55,7 @@ export async function occlusion(
   o: OcclusionOptions = {},
 ): Promise<Attribution<OcclusionDetails>> {
   const ctx = engineContext(o);
-  await checkCall(x, target, "occlusion");
-  if (x.rank !== 4) throw new Error(`occlusion: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkImageCall(x, target, "occlusion");
   const [n, c, h, w] = x.shape;
   const [kh, kw] = o.window === undefined ? [Math.min(15, h), Math.min(15, w)] : pair(o.window);
   const [sh, sw] = pair(o.stride ?? 1);

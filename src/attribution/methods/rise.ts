@@ -10,7 +10,7 @@ import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
 import { Random } from "../../random.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkImageCall } from "../evaluate.ts";
 import { perturbedScores } from "../perturb.ts";
 import { probabilityOf } from "../target.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
@@ -115,8 +115,7 @@ export async function rise(
   o: RiseOptions = {},
 ): Promise<Attribution<RiseDetails>> {
   const ctx = engineContext(o);
-  await checkCall(x, target, "rise");
-  if (x.rank !== 4) throw new Error(`rise: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkImageCall(x, target, "rise");
   const [n, c, h, w] = x.shape;
   const count = o.masks ?? 2000;
   if (!Number.isInteger(count) || count < 1)

@@ -12,7 +12,7 @@
 import { type EngineOptions, engineContext } from "../../autodiff/context.ts";
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { tensor } from "../../ops/creation.ts";
-import { checkCall } from "../evaluate.ts";
+import { checkImageCall } from "../evaluate.ts";
 import { type XraiRegionOptions, xraiRegions } from "../segments/xrai-regions.ts";
 import type { Attribution, BatchOptions, Model, Target } from "../types.ts";
 import { integratedGradients } from "./integrated-gradients.ts";
@@ -140,8 +140,7 @@ export async function xrai(
 ): Promise<Attribution<XraiDetails>> {
   const api = "xrai";
   const ctx = engineContext(o);
-  await checkCall(x, target, api);
-  if (x.rank !== 4) throw new Error(`${api}: expected an [N, C, H, W] input, got [${x.shape}]`);
+  await checkImageCall(x, target, api);
   const steps = o.steps ?? 100;
   if (!Number.isInteger(steps) || steps < 1)
     throw new Error(`${api}: steps must be a positive integer, got ${steps}`);
