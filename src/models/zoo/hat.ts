@@ -31,6 +31,7 @@ import { ModuleList, Sequential } from "../nn/sequential.ts";
 import {
   checkStages,
   Mlp,
+  ResidualConvStage,
   relativePositionIndex,
   roll2d,
   SwinStyleSr,
@@ -328,8 +329,8 @@ class AttenBlocks extends Module {
   }
 }
 
-/** Residual hybrid attention group: AttenBlocks -> 3x3 conv, plus the input. */
-class Rhag extends Module {
+/** Residual hybrid attention group: AttenBlocks, then the stage's conv and skip. */
+class Rhag extends ResidualConvStage {
   constructor(
     dim: number,
     depth: number,
@@ -338,13 +339,7 @@ class Rhag extends Module {
     ctx: HatContext,
     rng: Random,
   ) {
-    super();
-    this.child("residual_group", new AttenBlocks(dim, depth, heads, c, ctx, rng));
-    this.child("conv", new Conv2d(dim, dim, 3, { padding: 1, seed: rng }));
-  }
-  forward(x: Tensor): Tensor {
-    const y = this.module("conv").call(toChannelsFirst(this.module("residual_group").call(x)));
-    return add(toChannelsLast(y), x);
+    super(dim, new AttenBlocks(dim, depth, heads, c, ctx, rng), rng);
   }
 }
 

@@ -334,10 +334,24 @@ class BasicLayer extends Module {
   }
 }
 
-/** Residual Swin transformer block: blocks -> 3x3 conv, plus the input (tokens channels-last). */
-export class Rstb extends Module {
-  readonly residualGroup: BasicLayer;
-  readonly conv: Conv2d;
+/**
+ * A stage of SwinIR (RSTB) and HAT (RHAG): `residual_group` (blocks on channels-last tokens), a
+ * 3x3 conv, plus the input.
+ */
+export class ResidualConvStage extends Module {
+  constructor(dim: number, group: Module, rng: Random) {
+    super();
+    this.child("residual_group", group);
+    this.child("conv", new Conv2d(dim, dim, 3, { padding: 1, seed: rng }));
+  }
+  forward(x: Tensor): Tensor {
+    const y = this.module("conv").call(toChannelsFirst(this.module("residual_group").call(x)));
+    return add(toChannelsLast(y), x);
+  }
+}
+
+/** Residual Swin transformer block: a BasicLayer, then the stage's conv and skip. */
+export class Rstb extends ResidualConvStage {
   constructor(
     dim: number,
     resolution: number,
@@ -347,16 +361,7 @@ export class Rstb extends Module {
     mlpRatio: number,
     rng: Random,
   ) {
-    super();
-    this.residualGroup = this.child(
-      "residual_group",
-      new BasicLayer(dim, resolution, depth, heads, ws, mlpRatio, rng),
-    );
-    this.conv = this.child("conv", new Conv2d(dim, dim, 3, { padding: 1, seed: rng }));
-  }
-  forward(x: Tensor): Tensor {
-    const y = this.conv.call(toChannelsFirst(this.residualGroup.call(x)));
-    return add(toChannelsLast(y), x);
+    super(dim, new BasicLayer(dim, resolution, depth, heads, ws, mlpRatio, rng), rng);
   }
 }
 
