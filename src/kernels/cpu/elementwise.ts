@@ -8,61 +8,43 @@ import { elementwiseSimd } from "./wasm/elementwise-simd.ts";
 
 type Fn1 = (x: number) => number;
 
+/** The unary ops without parameters: Math functions, scalar-math.ts's, and small closures. */
+const PLAIN_UNARY: Record<Exclude<UnaryOp, "leakyRelu" | "clamp">, Fn1> = {
+  neg: (x) => -x,
+  abs: Math.abs,
+  exp: Math.exp,
+  log: Math.log,
+  log1p: Math.log1p,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  square: (x) => x * x,
+  reciprocal: (x) => 1 / x,
+  sigmoid,
+  tanh: Math.tanh,
+  // x > 0 ? x : 0 would turn NaN into 0; keep NaN visible.
+  relu: (x) => Math.max(x, 0),
+  step: (x) => (x > 0 ? 1 : Number.isNaN(x) ? x : 0),
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+  softplus,
+  gelu,
+  erf,
+  sin: Math.sin,
+  cos: Math.cos,
+  floor: Math.floor,
+  isnan: (x) => (Number.isNaN(x) ? 1 : 0),
+};
+
 function unaryFn(op: UnaryOp, p: UnaryParams): Fn1 {
-  switch (op) {
-    case "neg":
-      return (x) => -x;
-    case "abs":
-      return Math.abs;
-    case "exp":
-      return Math.exp;
-    case "log":
-      return Math.log;
-    case "log1p":
-      return Math.log1p;
-    case "sqrt":
-      return Math.sqrt;
-    case "rsqrt":
-      return (x) => 1 / Math.sqrt(x);
-    case "square":
-      return (x) => x * x;
-    case "reciprocal":
-      return (x) => 1 / x;
-    case "sigmoid":
-      return sigmoid;
-    case "tanh":
-      return Math.tanh;
-    case "relu":
-      // x > 0 ? x : 0 would turn NaN into 0; keep NaN visible.
-      return (x) => Math.max(x, 0);
-    case "step":
-      return (x) => (x > 0 ? 1 : Number.isNaN(x) ? x : 0);
-    case "sign":
-      return (x) => (x > 0 ? 1 : x < 0 ? -1 : x);
-    case "softplus":
-      return softplus;
-    case "gelu":
-      return gelu;
-    case "erf":
-      return erf;
-    case "sin":
-      return Math.sin;
-    case "cos":
-      return Math.cos;
-    case "floor":
-      return Math.floor;
-    case "isnan":
-      return (x) => (Number.isNaN(x) ? 1 : 0);
-    case "leakyRelu": {
-      const a = p.a ?? 0.01;
-      return (x) => (x < 0 ? a * x : x);
-    }
-    case "clamp": {
-      const lo = p.a ?? Number.NEGATIVE_INFINITY;
-      const hi = p.b ?? Number.POSITIVE_INFINITY;
-      return (x) => (x < lo ? lo : Math.min(x, hi));
-    }
+  if (op === "leakyRelu") {
+    const a = p.a ?? 0.01;
+    return (x) => (x < 0 ? a * x : x);
   }
+  if (op === "clamp") {
+    const lo = p.a ?? Number.NEGATIVE_INFINITY;
+    const hi = p.b ?? Number.POSITIVE_INFINITY;
+    return (x) => (x < lo ? lo : Math.min(x, hi));
+  }
+  return PLAIN_UNARY[op];
 }
 
 /** The bits of a float32 array (or the values of an int32 one) as int32. */
@@ -113,35 +95,21 @@ export function unary(op: UnaryOp, x: TypedArray, p: UnaryParams = {}): Float32A
 
 type Fn2 = (a: number, b: number) => number;
 
-function binaryFn(op: BinaryOp): Fn2 {
-  switch (op) {
-    case "add":
-      return (a, b) => a + b;
-    case "sub":
-      return (a, b) => a - b;
-    case "mul":
-      return (a, b) => a * b;
-    case "div":
-      return (a, b) => a / b;
-    // Math.max/min propagate NaN, like PyTorch's maximum/minimum.
-    case "max":
-      return Math.max;
-    case "min":
-      return Math.min;
-    case "pow":
-      return Math.pow;
-    case "greater":
-      return (a, b) => (a > b ? 1 : 0);
-    case "greaterEqual":
-      return (a, b) => (a >= b ? 1 : 0);
-    case "less":
-      return (a, b) => (a < b ? 1 : 0);
-    case "lessEqual":
-      return (a, b) => (a <= b ? 1 : 0);
-    case "equal":
-      return (a, b) => (a === b ? 1 : 0);
-  }
-}
+const BINARY_FNS: Record<BinaryOp, Fn2> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  // Math.max/min propagate NaN, like PyTorch's maximum/minimum.
+  max: Math.max,
+  min: Math.min,
+  pow: Math.pow,
+  greater: (a, b) => (a > b ? 1 : 0),
+  greaterEqual: (a, b) => (a >= b ? 1 : 0),
+  less: (a, b) => (a < b ? 1 : 0),
+  lessEqual: (a, b) => (a <= b ? 1 : 0),
+  equal: (a, b) => (a === b ? 1 : 0),
+};
 
 /**
  * Walks `outShape` with the inner axis as a tight loop; `visit` receives the flat output index
@@ -215,7 +183,7 @@ function binaryFlat(op: BinaryOp, a: TypedArray, b: TypedArray): Float32Array {
   else if (op === "sub") for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i];
   else if (op === "div") for (let i = 0; i < out.length; i++) out[i] = a[i] / b[i];
   else {
-    const f = binaryFn(op);
+    const f = BINARY_FNS[op];
     for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
   }
   return out;
@@ -246,7 +214,7 @@ export function binary(
     return out;
   }
   const out = allocF32(n);
-  const f = binaryFn(op);
+  const f = BINARY_FNS[op];
   const sa = broadcastStrides(aShape, outShape);
   const sb = broadcastStrides(bShape, outShape);
   forEachRow(outShape, [sa, sb], (start, len, [oa, ob], [ia, ib]) => {
