@@ -1,10 +1,11 @@
 /**
  * `salient srga`: how far an SR network's deep features on a test set lie from those on a
- * reference set (SRGA, a generalised-Gaussian KL index; 0 for identical sets). Writes PREFIX.json
+ * reference set (SRGA, the KL divergence between multivariate generalised Gaussians fitted to
+ * both sets; 0 for identical sets). Writes PREFIX.json
  * and PREFIX.svg (both sets on the reference's first two principal axes) and prints a JSON line.
  */
 import { defaultFeatureLayer } from "../attribution/sr/deep-features.ts";
-import { pca, srga } from "../attribution/sr/srga.ts";
+import { pca, type SrgaModel, srga } from "../attribution/sr/srga.ts";
 import { groupedScatterSvg } from "../viz/grouped-scatter-svg.ts";
 import { type CommandSpec, numberFlag, parseFlags, UsageError } from "./args.ts";
 import { outPrefix, writeOutputs } from "./output-set.ts";
@@ -55,10 +56,15 @@ export const SRGA_SPEC: CommandSpec = {
       help: "degradation of the reference LR images",
     },
     components: { value: "N", default: "8", help: "principal components of the reference kept" },
+    fit: {
+      value: "MODEL",
+      default: "mggd",
+      help: "mggd: one multivariate generalised Gaussian per set (the paper's); per-component: a univariate one per component, KLs summed (faster, exact only for independent components)",
+    },
     out: { value: "PREFIX", required: true, help: "writes PREFIX.json and PREFIX.svg" },
   },
   notes:
-    "SRGA = log10(KL + 1e-5) + 5, KL summed over per-component generalised Gaussians fitted on the reference's principal components. Prints a JSON line last.",
+    "SRGA = log10(KL + 1e-5) + 5, KL(test || reference) between zero-mean multivariate generalised Gaussians fitted by maximum likelihood to each set's projections on the reference's principal components (--fit per-component: univariate fits per component, KLs summed). The multivariate fit needs more feature vectors per set than components. Prints a JSON line last.",
 };
 
 export function featureOptions(v: Record<string, string | undefined>) {
@@ -88,6 +94,9 @@ export function featureOptions(v: Record<string, string | undefined>) {
 export async function runSrga(args: string[], log: (line: string) => void): Promise<void> {
   const v = parseFlags(SRGA_SPEC, args);
   const components = numberFlag("components", v.components, { integer: true, min: 1 }, 8);
+  const fit = v.fit ?? "mggd";
+  if (fit !== "mggd" && fit !== "per-component")
+    throw new UsageError(`--fit must be mggd or per-component, got "${fit}"`);
   const degradation = parseDegradation(v.degradation!, "degradation");
   const refDegradation = parseDegradation(v["reference-degradation"]!, "reference-degradation");
   const testFiles = imageFiles(v.image, v.images);
@@ -96,7 +105,12 @@ export async function runSrga(args: string[], log: (line: string) => void): Prom
   const { sr, options } = featureOptions(v);
   const test = featureSet(sr, testFiles, degradation, options);
   const reference = featureSet(sr, refFiles, refDegradation, options);
-  const r = srga(test, reference, components);
+  let r: ReturnType<typeof srga>;
+  try {
+    r = srga(test, reference, components, fit as SrgaModel);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const { mean, axes } = pca(reference, 2);
   const at = (row: Float64Array, k: number) =>
     axes[k] ? row.reduce((s, x, j) => s + (x - mean[j]) * axes[k][j], 0) : 0;
@@ -119,6 +133,7 @@ export async function runSrga(args: string[], log: (line: string) => void): Prom
     srga: r.srga,
     kl: r.kl,
     components: r.components,
+    fit: r.model,
     test_vectors: test.length,
     reference_vectors: reference.length,
     test_fit: r.test,
@@ -138,6 +153,7 @@ export async function runSrga(args: string[], log: (line: string) => void): Prom
       srga: r.srga,
       kl: r.kl,
       components: r.components,
+      fit: r.model,
       test_vectors: test.length,
       reference_vectors: reference.length,
       files: written,

@@ -65,8 +65,32 @@ describe("salient srga", () => {
       join(dir, "noisy"),
     ]);
     expect(noisy.srga).toBeGreaterThan(same.srga + 1);
+    expect(noisy.fit).toBe("mggd");
+    const json = JSON.parse(readFileSync(join(dir, "noisy.json"), "utf8"));
+    expect(json.test_fit.scatter).toHaveLength(4);
+    expect(json.test_fit.beta).toBeGreaterThan(0);
     const svg = readFileSync(join(dir, "noisy.svg"), "utf8");
     expect(svg.match(/<circle /g)!.length).toBe(48 + 48 + 2); // points + two legend marks
+  });
+
+  test("--fit per-component keeps the univariate model; an unknown --fit is a usage error", async () => {
+    const args = [
+      ...common,
+      "--images",
+      photos,
+      "--reference-images",
+      photos,
+      "--degradation",
+      "noise:0.1",
+      "--components",
+      "4",
+    ];
+    const per = await run(runSrga, [...args, "--fit", "per-component", "--out", join(dir, "per")]);
+    expect(per.fit).toBe("per-component");
+    expect(per.srga).toBeGreaterThan(1);
+    await expect(
+      runSrga([...args, "--fit", "gaussian", "--out", join(dir, "bad")], () => {}),
+    ).rejects.toThrow(/--fit must be mggd or per-component, got "gaussian"/);
   });
 
   test("a model without a body-end module asks for --layer", async () => {

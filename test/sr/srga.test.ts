@@ -71,6 +71,49 @@ describe("SRGA", () => {
     ).toBeCloseTo(Math.log(s2 / s1) + s1 ** 2 / (2 * s2 ** 2) - 0.5, 10);
   });
 
+  test("Gaussian sets: the multivariate KL approaches the Gaussian closed form d/2 (c^2 - 1 - ln c^2)", () => {
+    // test ~ N(0, c^2 S), reference ~ N(0, S): KL = (d/2)(c^2 - 1 - ln c^2) whatever S is
+    const rng = new Random(9);
+    const mix = [
+      [1, 0.5, 0],
+      [0, 1, -0.4],
+      [0.3, 0, 1],
+    ];
+    const draw = (n: number, c: number) =>
+      Array.from({ length: n }, () => {
+        const z = [rng.normal(), rng.normal(), rng.normal()];
+        return Float64Array.from(mix, (row) => c * row.reduce((s, m, j) => s + m * z[j], 0));
+      });
+    const c = 1.5;
+    const r = srga(draw(6000, c), draw(6000, 1), 3);
+    expect(r.model).toBe("mggd");
+    expect(r.components).toBe(3);
+    const exact = 1.5 * (c * c - 1 - Math.log(c * c));
+    expect(Math.abs(r.kl - exact) / exact).toBeLessThan(0.08);
+    if (r.model === "mggd") {
+      expect(r.test.beta).toBeCloseTo(1, 1);
+      expect(r.reference.beta).toBeCloseTo(1, 1);
+    }
+  });
+
+  test("the per-component model remains available and agrees for independent components", () => {
+    const ref = vectors(4000, 3, 21);
+    const wide = vectors(4000, 3, 22, 2);
+    const multi = srga(wide, ref, 3);
+    const per = srga(wide, ref, 3, "per-component");
+    expect(per.model).toBe("per-component");
+    // independent Gaussian components, each 2x wider: 3 (4 - 1 - ln 4)/2 nats in both models
+    const exact = 1.5 * (4 - 1 - Math.log(4));
+    expect(Math.abs(per.kl - exact) / exact).toBeLessThan(0.08);
+    expect(Math.abs(multi.kl - exact) / exact).toBeLessThan(0.08);
+  });
+
+  test("the multivariate fit refuses sets with no more vectors than components", () => {
+    expect(() => srga(vectors(3, 5, 1), vectors(40, 5, 2), 4)).toThrow(
+      /needs more test vectors than components \(3 vectors, 4 components\)/,
+    );
+  });
+
   test("bad input names what was wrong", () => {
     expect(() => srga([[1, 2]], vectors(3, 2, 1))).toThrow(/at least 2 feature vectors/);
     expect(() => srga([[1, 2], [3]], vectors(3, 2, 1))).toThrow(
