@@ -110,6 +110,29 @@ export function evalScores(
   );
 }
 
+/**
+ * {@link evalScores} of a perturbed batch, which is disposed afterwards (also on error), then of the
+ * clean input x.
+ */
+export async function perturbedAndCleanScores(
+  model: Model,
+  perturbed: Tensor,
+  x: Tensor,
+  target: Target,
+  batchSize: number,
+  ctx: EngineContext,
+  api: string,
+): Promise<{ perturbed: Float64Array; clean: Float64Array }> {
+  try {
+    return {
+      perturbed: await evalScores(model, perturbed, target, batchSize, ctx, api),
+      clean: await evalScores(model, x, target, batchSize, ctx, api),
+    };
+  } finally {
+    perturbed.dispose();
+  }
+}
+
 /** Scores of inputs produced lazily per chunk: `make(a, b)` builds rows [a, b). */
 export async function evalScoresOf(
   model: Model,

@@ -12,7 +12,7 @@ import { concat } from "../../ops/concat.ts";
 import { randomNormal } from "../../ops/creation.ts";
 import { Random } from "../../random.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall, evalScores } from "../evaluate.ts";
+import { checkCall, perturbedAndCleanScores } from "../evaluate.ts";
 import type { BatchOptions, Model, Target } from "../types.ts";
 
 /** Draws a perturbation I of x's shape (the perturbed input is x - I). */
@@ -105,14 +105,15 @@ export async function infidelity(
         ),
       ),
     );
-    let after: Float64Array;
-    let before: Float64Array;
-    try {
-      after = await evalScores(model, moved, target, batch, ctx, "infidelity");
-      before = await evalScores(model, x, target, batch, ctx, "infidelity");
-    } finally {
-      moved.dispose();
-    }
+    const { perturbed: after, clean: before } = await perturbedAndCleanScores(
+      model,
+      moved,
+      x,
+      target,
+      batch,
+      ctx,
+      "infidelity",
+    );
     return Array.from({ length: n }, (_, i) => {
       let ab = 0;
       let aa = 0;

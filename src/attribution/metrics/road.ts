@@ -13,7 +13,7 @@ import { keep, tidy } from "../../autodiff/tidy.ts";
 import { tensor } from "../../ops/creation.ts";
 import { Random } from "../../random.ts";
 import { rowsPerCall } from "../batching.ts";
-import { checkCall, evalScores } from "../evaluate.ts";
+import { checkCall, perturbedAndCleanScores } from "../evaluate.ts";
 import type { BatchOptions, Model, Target } from "../types.ts";
 import { checkMapFor, pixelSaliency, rankPixels } from "./pixel-saliency.ts";
 
@@ -179,14 +179,15 @@ export async function road(
   }
   const batch = rowsPerCall(x, o.batchSize, "road");
   const all = ctx.run(() => tidy(() => keep(tensor(imputed, [fractions.length * n, c, h, w]))));
-  let scores: Float64Array;
-  let base: Float64Array;
-  try {
-    scores = await evalScores(model, all, target, batch, ctx, "road");
-    base = await evalScores(model, x, target, batch, ctx, "road");
-  } finally {
-    all.dispose();
-  }
+  const { perturbed: scores, clean: base } = await perturbedAndCleanScores(
+    model,
+    all,
+    x,
+    target,
+    batch,
+    ctx,
+    "road",
+  );
   const per = Array.from({ length: n }, (_, i) => fractions.map((_, f) => scores[f * n + i]));
   return {
     fractions,
