@@ -162,10 +162,14 @@ export {
   loadExplainerPair,
 } from "./attribution/explainer/bundled.ts";
 export {
+  aggregateEvaluations,
   type ClassMapMethod,
   type EvaluationOptions,
   type EvaluationRow,
+  evaluateImage,
   evaluateMethod,
+  type ImageEvaluation,
+  type ImageEvaluationOptions,
 } from "./attribution/explainer/evaluate.ts";
 export {
   classMasks,

@@ -25,12 +25,16 @@ export {
 export { BUNDLED_EXPLAINERS, type ExplainerPair, loadExplainerPair } from "./bundled.ts";
 export { explainerPools, SEEDS as EXPLAINER_DATA_SEEDS } from "./data.ts";
 export {
+  aggregateEvaluations,
   type ClassMapMethod,
   constantMethod,
   type EvaluationOptions,
   type EvaluationRow,
+  evaluateImage,
   evaluateMethod,
   formatTable as formatExplainerTable,
+  type ImageEvaluation,
+  type ImageEvaluationOptions,
 } from "./evaluate.ts";
 export { classMasks, combineMasks, type Explanation, explainImage } from "./explain.ts";
 export {
