@@ -20,6 +20,7 @@
  * - `(i + c) | 0` index arithmetic keeps V8 from emitting overflow checks on every index.
  */
 
+import { blockSizes } from "./gemm-blocking.ts";
 import { type PanelBuffer, packA } from "./gemm-pack-a.ts";
 import { gemmPackBWasm, gemmSimd } from "./wasm/gemm-wasm.ts";
 
@@ -113,41 +114,22 @@ function kernel4x4(
   const r1 = ci + ldc;
   const r2 = r1 + ldc;
   const r3 = r2 + ldc;
-  if (add) {
-    c[ci] += c00;
-    c[ci + 1] += c01;
-    c[ci + 2] += c02;
-    c[ci + 3] += c03;
-    c[r1] += c10;
-    c[r1 + 1] += c11;
-    c[r1 + 2] += c12;
-    c[r1 + 3] += c13;
-    c[r2] += c20;
-    c[r2 + 1] += c21;
-    c[r2 + 2] += c22;
-    c[r2 + 3] += c23;
-    c[r3] += c30;
-    c[r3 + 1] += c31;
-    c[r3 + 2] += c32;
-    c[r3 + 3] += c33;
-  } else {
-    c[ci] = c00;
-    c[ci + 1] = c01;
-    c[ci + 2] = c02;
-    c[ci + 3] = c03;
-    c[r1] = c10;
-    c[r1 + 1] = c11;
-    c[r1 + 2] = c12;
-    c[r1 + 3] = c13;
-    c[r2] = c20;
-    c[r2 + 1] = c21;
-    c[r2 + 2] = c22;
-    c[r2 + 3] = c23;
-    c[r3] = c30;
-    c[r3 + 1] = c31;
-    c[r3 + 2] = c32;
-    c[r3 + 3] = c33;
-  }
+  c[ci] = add ? c[ci] + c00 : c00;
+  c[ci + 1] = add ? c[ci + 1] + c01 : c01;
+  c[ci + 2] = add ? c[ci + 2] + c02 : c02;
+  c[ci + 3] = add ? c[ci + 3] + c03 : c03;
+  c[r1] = add ? c[r1] + c10 : c10;
+  c[r1 + 1] = add ? c[r1 + 1] + c11 : c11;
+  c[r1 + 2] = add ? c[r1 + 2] + c12 : c12;
+  c[r1 + 3] = add ? c[r1 + 3] + c13 : c13;
+  c[r2] = add ? c[r2] + c20 : c20;
+  c[r2 + 1] = add ? c[r2 + 1] + c21 : c21;
+  c[r2 + 2] = add ? c[r2 + 2] + c22 : c22;
+  c[r2 + 3] = add ? c[r2 + 3] + c23 : c23;
+  c[r3] = add ? c[r3] + c30 : c30;
+  c[r3 + 1] = add ? c[r3 + 1] + c31 : c31;
+  c[r3 + 2] = add ? c[r3 + 2] + c32 : c32;
+  c[r3 + 3] = add ? c[r3 + 3] + c33 : c33;
 }
 
 /** Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-column panels at s[o..] (layout: see BPacker). */
@@ -242,21 +224,17 @@ export function activeGemmImpl(): "wasm" | "ts" {
  * im2col) instead of materialising B.
  */
 export interface BPacker {
-  pack(s: PanelBuffer, o: number, pc: number, kc: number, jc: number, nc: number): void;
+  pack(...range: PackRange): void;
   /**
    * Optional, for the wasm GEMM: packs only what the wasm packer cannot (a last partial panel)
    * and returns the wasm packer's arguments for the full panels, so the threads that compute
    * the panels can pack them first (gemm-threads.ts); null when the wasm packer does not apply.
    */
-  wasmPanels?(
-    s: PanelBuffer,
-    o: number,
-    pc: number,
-    kc: number,
-    jc: number,
-    nc: number,
-  ): WasmPanels | null;
+  wasmPanels?(...range: PackRange): WasmPanels | null;
 }
+
+/** What a BPacker packs: op(B)[pc:pc+kc, jc:jc+nc] into s from offset o. */
+export type PackRange = [s: PanelBuffer, o: number, pc: number, kc: number, jc: number, nc: number];
 
 /** packcols arguments for the full 4-pixel panels of one packed B block (byte addresses). */
 export interface WasmPanels {
@@ -326,12 +304,8 @@ export function gemm(
   );
 }
 
-/**
- * gemm with op(B) supplied by a packer rather than stored as a matrix. `sameA` promises that
- * op(A) holds the same values as in the previous gemmPackB call (same array, offset, lda,
- * transA, m and k), so the wasm kernel may reuse its packed panels.
- */
-export function gemmPackB(
+/** gemmPackB's arguments, which the wasm driver takes as they are. */
+export type GemmPackBArgs = [
   m: number,
   n: number,
   k: number,
@@ -344,8 +318,16 @@ export function gemmPackB(
   cOff: number,
   ldc: number,
   accumulate: boolean,
-  sameA = false,
-): void {
+  sameA?: boolean,
+];
+
+/**
+ * gemm with op(B) supplied by a packer rather than stored as a matrix. `sameA` promises that
+ * op(A) holds the same values as in the previous gemmPackB call (same array, offset, lda,
+ * transA, m and k), so the wasm kernel may reuse its packed panels.
+ */
+export function gemmPackB(...args: GemmPackBArgs): void {
+  const [m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate] = args;
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
@@ -353,15 +335,10 @@ export function gemmPackB(
   }
   const simd = impl === "ts" ? null : gemmSimd();
   if (simd !== null) {
-    gemmPackBWasm(simd, m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate, sameA);
+    gemmPackBWasm(simd, ...args);
     return;
   }
-  // Equal k blocks: a short last block would pay the per-call C update and packing setup for
-  // little work.
-  const kBlocks = Math.ceil(k / KC);
-  const kcMax = Math.ceil(k / kBlocks);
-  const mcMax = Math.min(MC, Math.ceil(m / MR) * MR);
-  const ncMax = Math.min(NC, Math.ceil(n / NR) * NR);
+  const { kcMax, mcMax, ncMax } = blockSizes(m, n, k, { kc: KC, mc: MC, nc: NC, mr: MR, nr: NR });
   const bBase = kcMax * mcMax;
   if (scratch.length < bBase + kcMax * ncMax) scratch = newDoubleArray(bBase + kcMax * ncMax);
   const s = scratch;

@@ -275,7 +275,8 @@ function gemmSimdModuleBytes(mr = WASM_MR, shared = false): Uint8Array<ArrayBuff
   return new Uint8Array(out);
 }
 
-export type Gebp = (
+/** gebp's arguments (see the top of this file); addresses and ldc in bytes, add 0 or 1. */
+export type GebpArgs = [
   kc: number,
   np: number,
   mp: number,
@@ -284,7 +285,9 @@ export type Gebp = (
   c: number,
   ldc: number,
   add: number,
-) => void;
+];
+
+export type Gebp = (...args: GebpArgs) => void;
 
 /** See pack-cols.ts: (dst, xp, taps, kc, q0, np, outW, rowStep, sw), addresses in bytes. */
 export type PackCols = (

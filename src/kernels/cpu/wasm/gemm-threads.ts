@@ -16,7 +16,7 @@
  * Deno and Bun, and when SALIENT_CPU_THREADS=1 or `setCpuThreads(1)`.
  */
 import type { WasmPanels } from "../gemm.ts";
-import { type GemmSimd, WASM_MR } from "./gemm-simd.ts";
+import { type GebpArgs, type GemmSimd, WASM_MR } from "./gemm-simd.ts";
 
 /**
  * ctrl slots (Int32): job sequence (main), done sequence (worker), ready, error, join (1: job
@@ -210,18 +210,8 @@ export async function helperReady(s: GemmSimd | null, timeoutMs = 10000): Promis
  * one call here. With `pack`, the full panels are not packed yet: each chunk is packed by the
  * thread that then computes it (in its own cache).
  */
-export function gebpSplit(
-  s: GemmSimd,
-  kc: number,
-  np: number,
-  mp: number,
-  a: number,
-  b: number,
-  c: number,
-  ldc: number,
-  add: number,
-  pack: WasmPanels | null = null,
-): void {
+export function gebpSplit(s: GemmSimd, pack: WasmPanels | null, ...args: GebpArgs): void {
+  const [kc, np, mp, a, b, c, ldc, add] = args;
   const work = kc * np * 4 * mp * WASM_MR;
   const packChunk = (p: number, n: number) => {
     if (pack !== null && p < pack.full) {
@@ -241,7 +231,7 @@ export function gebpSplit(
   };
   if (np < 4 || work < splitMinWork || !helperUp()) {
     packChunk(0, np);
-    s.gebp(kc, np, mp, a, b, c, ldc, add);
+    s.gebp(...args);
     return;
   }
   const ctl = ctrl as Int32Array;

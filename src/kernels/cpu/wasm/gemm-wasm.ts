@@ -5,7 +5,8 @@
  * and out with Float32Array.set, i.e. memcpy, which is cheap next to the kc multiply-adds per
  * element.
  */
-import type { BPacker } from "../gemm.ts";
+import type { GemmPackBArgs } from "../gemm.ts";
+import { blockSizes } from "../gemm-blocking.ts";
 import { packA } from "../gemm-pack-a.ts";
 import { type GemmSimd, instantiateGemmSimd, WASM_MR } from "./gemm-simd.ts";
 import { cpuThreads, gebpSplit, startHelper, threadsSupported } from "./gemm-threads.ts";
@@ -83,26 +84,9 @@ function memoryView(s: GemmSimd, floats: number): Float32Array {
  * `sameA`, op(A) holds the same values as in the previous call (same array, offset, lda, transA,
  * m and k), and its panels are reused when that call left them packed whole (see A_KEEP).
  */
-export function gemmPackBWasm(
-  s: GemmSimd,
-  m: number,
-  n: number,
-  k: number,
-  a: Float32Array,
-  aOff: number,
-  lda: number,
-  transA: boolean,
-  packer: BPacker,
-  c: Float32Array,
-  cOff: number,
-  ldc: number,
-  accumulate: boolean,
-  sameA = false,
-): void {
-  const kBlocks = Math.ceil(k / KC);
-  const kcMax = Math.ceil(k / kBlocks);
-  const mcMax = Math.min(MC, Math.ceil(m / MR) * MR);
-  const ncMax = Math.min(NC, Math.ceil(n / 4) * 4);
+export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
+  const [m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate, sameA = false] = args;
+  const { kcMax, mcMax, ncMax } = blockSizes(m, n, k, { kc: KC, mc: MC, nc: NC, mr: MR, nr: 4 });
   // With a single block of rows (m <= MC, e.g. up to 72 output channels) the C block stays in
   // wasm memory across the k blocks: copied in once (when accumulating) and out once.
   const resident = m <= MC;
@@ -154,6 +138,7 @@ export function gemmPackBWasm(
         }
         gebpSplit(
           s,
+          ic === 0 ? wasmPack : null,
           kc,
           ncPad / 4,
           Math.ceil(mc / MR),
@@ -162,7 +147,6 @@ export function gemmPackBWasm(
           cBase * 4,
           ncPad * 4,
           +add,
-          ic === 0 ? wasmPack : null,
         );
         if (copyOut) {
           for (let i = 0; i < mc; i++) {
