@@ -50,7 +50,8 @@ describe("loadUpscalerModuleFrom", () => {
           for (let x = 0; x < kw; x++)
             for (let i = 0; i < cin; i++)
               for (let o = 0; o < cout; o++)
-                want[((o * cin + i) * kh + y) * kw + x] = stored[((y * kw + x) * cin + i) * cout + o];
+                want[((o * cin + i) * kh + y) * kw + x] =
+                  stored[((y * kw + x) * cin + i) * cout + o];
       }
       expect(Array.from(got), key).toEqual(Array.from(want));
     }
