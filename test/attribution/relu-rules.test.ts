@@ -14,6 +14,43 @@ import {
   captumConvNetInput,
 } from "../helpers/captum-convnet.ts";
 
+/**
+ * A Sequential's input map under a ReLU rule, by hand: plain vjps through the linear layers, and
+ * at each ReLU with pre-activation z the rule's signal (guided backprop relu(dy) * [z > 0],
+ * deconvnet relu(dy)).
+ */
+function ruleByHand(
+  net: Sequential,
+  x: s.Tensor,
+  target: number,
+  rule: "guided" | "deconv",
+): number[] {
+  const inputs: s.Tensor[] = [];
+  let h = x;
+  for (const layer of net.layers) {
+    inputs.push(h);
+    h = layer.call(h);
+  }
+  let dy = Array.from(h.dataSync(), (_, i) => (i === target ? 1 : 0));
+  for (let l = net.layers.length - 1; l >= 0; l--) {
+    const layer = net.layers[l];
+    if (layer instanceof ReLU) {
+      const z = inputs[l].dataSync();
+      dy = dy.map((d, i) =>
+        rule === "guided" ? Math.max(d, 0) * (z[i] > 0 ? 1 : 0) : Math.max(d, 0),
+      );
+    } else {
+      const back = s.vjp(
+        (v: s.Tensor) => layer.call(v),
+        [inputs[l]],
+        s.tensor(dy, layer.call(inputs[l]).shape),
+      );
+      dy = Array.from(back.grads[0].dataSync());
+    }
+  }
+  return dy;
+}
+
 describe("ReLU rules: gradient, deconvnet, guided backprop", () => {
   test("Captum 4x4 net, target 0: guided backprop, deconvnet and gradient maps", async () => {
     const { model } = captumConvNet();
@@ -45,7 +82,7 @@ describe("ReLU rules: gradient, deconvnet, guided backprop", () => {
     expect(g.some((v) => v !== 0)).toBe(true);
   });
 
-  test("the signal leaving every ReLU is >= 0 under GB and deconvnet; the input map can be negative", async () => {
+  test("the signal leaving every ReLU is >= 0 under GB and deconvnet; the input map can be negative and is the rule by hand", async () => {
     // conv -> ReLU -> conv -> ReLU -> linear, with mixed-sign weights; layer "0" and "2" are the
     // ReLUs' inputs, so d score / d(layer output) is what the ReLU above sends down.
     const net = new Sequential(
@@ -69,11 +106,14 @@ describe("ReLU rules: gradient, deconvnet, guided backprop", () => {
         lg.grad.dispose();
         lg.scores.dispose();
       }
-      const map = (
-        await (rules === s.rules.deconvnet ? deconvnet : guidedBackprop)(model, x, 2)
-      ).map.dataSync();
+      const deconv = rules === s.rules.deconvnet;
+      const map = (await (deconv ? deconvnet : guidedBackprop)(model, x, 2)).map.dataSync();
       negativeBelow = Math.min(...map) < 0;
       expect(negativeBelow).toBe(true);
+      // The whole map is the rule composed by hand over the plain vjps of the linear layers.
+      const want = ruleByHand(net, x, 2, deconv ? "deconv" : "guided");
+      const scale = Math.max(...want.map(Math.abs));
+      want.forEach((v, i) => expect(Math.abs(map[i] - v)).toBeLessThan(1e-5 * scale));
     }
     // Under the plain gradient the same signal takes both signs.
     const lg = layerGradient(model, x, "2", 2);
