@@ -9,7 +9,7 @@
  *   npx esbuild scripts/train/explainer-finetune.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=dist/finetune.mjs
  *   node dist/finetune.mjs --steps 400 --minutes 9 --per-class 1 --per-class-delete 0 \
- *     --area 1 --total-area 0.1 --entropy 1 --lr 3e-4 --tag -finetune \
+ *     --area 1 --total-area 0.1 --entropy 1 --min-area 0.05 --lr 3e-4 --tag -finetune \
  *     [--from weights.safetensors] [--resume]
  *
  * (the values shown are the defaults; other loss weights are the reference's).
@@ -35,6 +35,7 @@ const NUMERIC = {
   "--area": 1,
   "--total-area": EXPLAINER_LOSS_DEFAULTS.totalArea,
   "--entropy": EXPLAINER_LOSS_DEFAULTS.entropy,
+  "--min-area": EXPLAINER_LOSS_DEFAULTS.minArea,
   "--lr": 3e-4,
 };
 type NumericFlag = keyof typeof NUMERIC;
@@ -78,11 +79,12 @@ const loss = {
   area: opts["--area"],
   totalArea: opts["--total-area"],
   entropy: opts["--entropy"],
+  minArea: opts["--min-area"],
 };
 const val = { pool: pools.val, seed: SEEDS.val, count: valCount };
 const initialVal = validationLoss(explainer, f, val, loss);
 console.log(
-  `fine-tuning ${from ?? "the bundled explainer"}: l_pc ${loss.perClass}, l_pd ${loss.perClassDelete}, l_area ${loss.area}, l_tot ${loss.totalArea}, l_ent ${loss.entropy}, lr ${opts["--lr"]}, batch ${batchSize}, tag ${tag}; initial validation loss ${initialVal.toFixed(4)}`,
+  `fine-tuning ${from ?? "the bundled explainer"}: l_pc ${loss.perClass}, l_pd ${loss.perClassDelete}, l_area ${loss.area}, l_tot ${loss.totalArea}, l_ent ${loss.entropy}, a_min ${loss.minArea}, lr ${opts["--lr"]}, batch ${batchSize}, tag ${tag}; initial validation loss ${initialVal.toFixed(4)}`,
 );
 const result = trainExplainer(explainer, f, pools.train, {
   steps: opts["--steps"],
