@@ -1,6 +1,8 @@
 /** FAIG against closed forms: one changed filter, a one-weight quadratic, IG completeness. */
 import { describe, expect, test } from "vitest";
 import { faig, maskEffects, maskFilters, rankFilters } from "../../src/attribution/sr/faig.ts";
+import { variableGrads } from "../../src/autodiff/grad.ts";
+import type { Variable } from "../../src/autodiff/tensor.ts";
 import { tidy } from "../../src/autodiff/tidy.ts";
 import { ReLU } from "../../src/models/nn/activation.ts";
 import { Conv2d } from "../../src/models/nn/conv.ts";
@@ -44,8 +46,29 @@ describe("FAIG", () => {
     const r = await faig(target, baseline, run, data, { steps: 8 });
     const top = rankFilters(r.layers);
     expect(top[0]).toMatchObject({ layer: "0", filter: 4 });
-    expect(top[0].score).toBeGreaterThan(0);
     for (const f of top.slice(1)) expect(f.score).toBe(0);
+    // The score by hand: the midpoint rule over 8 networks baseline + alpha (target - baseline),
+    // each filter weight's gradient averaged over alpha, times its change 0.3, absolute, summed,
+    // then averaged over the samples.
+    let scoreByHand = 0;
+    for (const d of data) {
+      const mean = new Float64Array(3 * 3 * 3);
+      for (let k = 0; k < 8; k++) {
+        const point = tinySr(1);
+        perturbFilter(point, "0", 4, 0.3 * ((k + 0.5) / 8));
+        const w = point.stateDict().get("0.weight")! as Variable;
+        const { value, grads } = variableGrads(() => mse(point.call(d.input), d.target), [w]);
+        value.dispose();
+        const g = grads.get(w)!.dataSync();
+        for (let i = 0; i < mean.length; i++) mean[i] += g[4 * mean.length + i] / 8;
+      }
+      scoreByHand += mean.reduce((s, v) => s + Math.abs(v * 0.3), 0) / data.length;
+    }
+    expect(top[0].score).toBeCloseTo(scoreByHand, 5);
+    // and the score bounds the signed path integral, which is the loss change up to delta
+    expect(top[0].score).toBeGreaterThanOrEqual(
+      Math.abs(r.lossTarget - r.lossBaseline + r.delta) * (1 - 1e-6),
+    );
     // the target's parameters are restored after the path walk
     expect(Float32Array.from(target.stateDict().get("0.weight")!.dataSync())).toEqual(before);
 
@@ -100,6 +123,15 @@ describe("FAIG", () => {
     const baseline = tinySr(3);
     const target = tinySr(7);
     const r = await faig(target, baseline, (z) => target.call(z), samples(1), { steps: 64 });
+    // the two losses are the mean squared errors of each network, by hand
+    const [d] = samples(1);
+    const mseOf = (m: Module) => {
+      const y = m.call(d.input).dataSync();
+      const t = d.target.dataSync();
+      return y.reduce((s, v, i) => s + (v - t[i]) ** 2, 0) / y.length;
+    };
+    expect(r.lossTarget).toBeCloseTo(mseOf(target), 6);
+    expect(r.lossBaseline).toBeCloseTo(mseOf(baseline), 6);
     const change = r.lossTarget - r.lossBaseline;
     expect(Math.abs(change)).toBeGreaterThan(1e-3);
     expect(Math.abs(r.delta)).toBeLessThan(0.02 * Math.abs(change));
