@@ -108,28 +108,34 @@ export class ColMatrix {
     const { H, W, Hp, Wp, offY, offX, channels } = this;
     const need = channels * Hp * Wp;
     const simd = activeGemmImpl() === "wasm" ? gemmSimd() : null;
-    let xp: Float32Array;
-    let base = 0;
     if (simd !== null) {
+      // In wasm memory past the GEMM's blocks: the taps' byte offsets, the padded planes, then
+      // the input planes staged for padplanes.
       const taps = this.tapLinP.length;
       const tapFloats = Math.ceil(taps / 16) * 16;
-      xp = packScratch(simd, tapFloats + need);
+      const planes = channels * H * W;
+      const xp = packScratch(simd, tapFloats + need + planes);
       this.wasmTaps = GEMM_WORKSPACE_FLOATS;
       const ti = new Int32Array(xp.buffer, this.wasmTaps * 4, taps);
       for (let t = 0; t < taps; t++) ti[t] = this.tapLinP[t] * 4;
-      base = this.wasmTaps + tapFloats;
-    } else {
-      if (padBuf.length < need) padBuf = new Float32Array(need);
-      xp = padBuf;
-      this.wasmTaps = -1;
+      const base = this.wasmTaps + tapFloats;
+      const stage = base + need;
+      xp.set(this.x.subarray(xOff, xOff + planes), stage);
+      simd.padplanes(4 * base, 4 * stage, channels, H, W, Hp, Wp, offY, offX);
+      this.xp = xp;
+      this.xpOff = base;
+      return;
     }
+    if (padBuf.length < need) padBuf = new Float32Array(need);
+    const xp = padBuf;
+    this.wasmTaps = -1;
     // Only the border is zeroed; rows are copied with a loop when short (a subarray per row
     // costs more than copying 32 floats).
     const x = this.x;
     const below = Hp - offY - H;
     const right = Wp - offX - W;
     for (let c = 0; c < channels; c++) {
-      const plane = base + c * Hp * Wp;
+      const plane = c * Hp * Wp;
       xp.fill(0, plane, plane + offY * Wp);
       xp.fill(0, plane + (offY + H) * Wp, plane + (offY + H + below) * Wp);
       for (let y = 0; y < H; y++) {
@@ -148,7 +154,7 @@ export class ColMatrix {
       }
     }
     this.xp = xp;
-    this.xpOff = base;
+    this.xpOff = 0;
   }
 
   value(t: number, oy: number, ox: number): number {

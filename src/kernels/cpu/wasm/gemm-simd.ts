@@ -11,6 +11,7 @@
  */
 
 import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
+import { emitPadPlanes, PAD_PLANES_PARAMS } from "./pad-planes.ts";
 import { codeWriter, section, uleb } from "./wasm-encode.ts";
 
 /**
@@ -228,16 +229,17 @@ function emitGebp(mr: number): number[] {
 const SHARED_MAX_PAGES = 65536;
 
 /**
- * The complete module: one exported memory "mem" and two functions, "gebp" (above) and
- * "packcols" (the convolution's im2col packer, pack-cols.ts), which share that memory. With
+ * The complete module: one exported memory "mem" and three functions, "gebp" (above),
+ * "packcols" (the convolution's im2col packer, pack-cols.ts) and "padplanes" (its padded input,
+ * pad-planes.ts), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
  */
 function gemmSimdModuleBytes(mr = WASM_MR, shared = false): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
-  uleb(2, types);
-  for (const params of [8, PACK_COLS_PARAMS]) {
+  uleb(3, types);
+  for (const params of [8, PACK_COLS_PARAMS, PAD_PLANES_PARAMS]) {
     types.push(0x60);
     uleb(params, types);
     for (let i = 0; i < params; i++) types.push(I32);
@@ -250,10 +252,10 @@ function gemmSimdModuleBytes(mr = WASM_MR, shared = false): Uint8Array<ArrayBuff
     uleb(SHARED_MAX_PAGES, imp);
     section(2, imp, out);
   }
-  section(3, [2, 0, 1], out); // gebp: type 0, packcols: type 1
+  section(3, [3, 0, 1, 2], out); // gebp: type 0, packcols: type 1, padplanes: type 2
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   const exp: number[] = [];
-  uleb(3, exp);
+  uleb(4, exp);
   const name = (s: string) => {
     uleb(s.length, exp);
     for (const ch of s) exp.push(ch.charCodeAt(0));
@@ -264,10 +266,12 @@ function gemmSimdModuleBytes(mr = WASM_MR, shared = false): Uint8Array<ArrayBuff
   exp.push(0x00, 0);
   name("packcols");
   exp.push(0x00, 1);
+  name("padplanes");
+  exp.push(0x00, 2);
   section(7, exp, out);
   const codeSec: number[] = [];
-  uleb(2, codeSec);
-  for (const body of [emitGebp(mr), emitPackCols()]) {
+  uleb(3, codeSec);
+  for (const body of [emitGebp(mr), emitPackCols(), emitPadPlanes()]) {
     uleb(body.length, codeSec);
     codeSec.push(...body);
   }
@@ -302,6 +306,19 @@ export type PackCols = (
   sw: number,
 ) => void;
 
+/** See pad-planes.ts: (dst, src, channels, H, W, Hp, Wp, offY, offX), addresses in bytes. */
+export type PadPlanes = (
+  dst: number,
+  src: number,
+  channels: number,
+  H: number,
+  W: number,
+  Hp: number,
+  Wp: number,
+  offY: number,
+  offX: number,
+) => void;
+
 export interface GemmSimd {
   memory: WebAssembly.Memory;
   /** The compiled module (for a worker's instance when the memory is shared). */
@@ -310,6 +327,7 @@ export interface GemmSimd {
   shared: boolean;
   gebp: Gebp;
   packcols: PackCols;
+  padplanes: PadPlanes;
 }
 
 /**
@@ -337,6 +355,7 @@ export function instantiateGemmSimd(mr = WASM_MR, shared = false): GemmSimd | nu
             shared: true,
             gebp: inst.exports.gebp as unknown as Gebp,
             packcols: inst.exports.packcols as unknown as PackCols,
+            padplanes: inst.exports.padplanes as unknown as PadPlanes,
           };
         }
       }
@@ -354,5 +373,6 @@ export function instantiateGemmSimd(mr = WASM_MR, shared = false): GemmSimd | nu
     shared: false,
     gebp: inst.exports.gebp as unknown as Gebp,
     packcols: inst.exports.packcols as unknown as PackCols,
+    padplanes: inst.exports.padplanes as unknown as PadPlanes,
   };
 }
