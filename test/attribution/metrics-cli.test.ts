@@ -189,7 +189,7 @@ describe("salient evaluate", () => {
       expect(r.correlation[j]).toBeCloseTo(lib.correlation[j], 4);
   }, 60000);
 
-  test("every metric runs on --method gradient with a mask (all)", async () => {
+  test("every metric runs on --method gradient with a mask (all); the mask metrics match their definitions", async () => {
     const { report } = await evaluate([
       "--method",
       "gradient",
@@ -209,6 +209,43 @@ describe("salient evaluate", () => {
     }
     // The gradient is input invariant (Kindermans et al.): shifting the input and the model alike leaves it.
     expect(report.metrics["input-invariance"].score).toBe(true);
+
+    // The mask metrics from their definitions, on the gradient of the predicted class.
+    const model = (v: s.Tensor) => net.call(v);
+    const logits = Array.from(model(x).dataSync());
+    const a = Array.from(
+      (await gradient(model, x, logits.indexOf(Math.max(...logits)))).map.dataSync(),
+    );
+    const ins = a.map((_, p) => inside(p));
+    const sum = (f: (v: number, p: number) => number) => a.reduce((t, v, p) => t + f(v, p), 0);
+    const m = report.metrics;
+    expect(m["attribution-localisation"].score).toBeCloseTo(
+      sum((v, p) => (ins[p] ? Math.abs(v) : 0)) / sum(Math.abs),
+      6,
+    );
+    expect(m["relevance-mass-accuracy"].score).toBeCloseTo(
+      sum((v, p) => (ins[p] ? v : 0)) / sum((v) => v),
+      6,
+    );
+    // The 256 largest signed values (the mask's size): the share inside.
+    const byValue = a.map((_, p) => p).sort((p, q) => a[q] - a[p]);
+    const rankHits = byValue.slice(0, 256).filter((p) => ins[p]).length;
+    expect(m["relevance-rank-accuracy"].score).toBeCloseTo(rankHits / 256, 12);
+    // k = min(1000, 784) = every pixel, so the share inside is the mask's: 256 / 784.
+    expect(m["top-k-intersection"].score).toBeCloseTo(256 / 784, 12);
+    // ROC AUC as the probability that an inside pixel outranks an outside one (ties count half).
+    let wins = 0;
+    for (let p = 0; p < 784; p++)
+      if (ins[p])
+        for (let q = 0; q < 784; q++)
+          if (!ins[q]) wins += a[p] > a[q] ? 1 : a[p] === a[q] ? 0.5 : 0;
+    expect(m.auc.score).toBeCloseTo(wins / (256 * 528), 12);
+    // Complexity: the entropy of |a| / sum |a|.
+    const total = sum(Math.abs);
+    expect(m.complexity.score).toBeCloseTo(
+      -sum((v) => (v === 0 ? 0 : (Math.abs(v) / total) * Math.log(Math.abs(v) / total))),
+      6,
+    );
   }, 60000);
 
   test("flag mistakes are usage errors, found before the model is loaded", async () => {
