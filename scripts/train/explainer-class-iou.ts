@@ -2,8 +2,10 @@
  * How class-specific the explainer's masks are, on held-out canvases 0..n-1 of SEEDS.test: for
  * every (canvas, present class c), the mean discrete IoU (thresholds 0.1..0.9, map divided by its
  * maximum, as the evaluation table) of sigmoid(S_c) against c's own true mask ("own") and against
- * each other present class's true mask ("other", averaged over canvases with 2+ classes); and the
- * evaluation table's image-level mean IoU (per-pixel max over the present classes vs the union).
+ * each other present class's true mask ("other", averaged over canvases with 2+ classes); the
+ * evaluation table's image-level mean IoU (per-pixel max over the present classes vs the union);
+ * and "own coverage", the mean of sigmoid(S_c) over c's own item, which falls when class-specific
+ * masks cover only the parts of their item that the classifier needs.
  *
  *   npx esbuild scripts/train/explainer-class-iou.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=dist/class-iou.mjs
@@ -27,6 +29,7 @@ const pools = explainerPools(loadFashionMnist("train"), loadFashionMnist("test")
 const own: number[] = [];
 const other: number[] = [];
 const image: number[] = [];
+const coverage: number[] = [];
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 for (let i = 0; i < n; i++) {
   const s = multiFashionSample(pools.test, SEEDS.test, i);
@@ -40,6 +43,14 @@ for (let i = 0; i < n; i++) {
   const map = (c: number) => masks.subarray(c * hw, (c + 1) * hw);
   for (const c of present) {
     own.push(localisation(map(c), truth(c)).meanIoU);
+    let covered = 0;
+    let pixels = 0;
+    for (let p = 0; p < hw; p++) {
+      if (!truth(c)[p]) continue;
+      covered += map(c)[p];
+      pixels++;
+    }
+    coverage.push(covered / pixels);
     for (const d of present) if (d !== c) other.push(localisation(map(c), truth(d)).meanIoU);
   }
   const combined = new Float32Array(hw);
@@ -62,5 +73,6 @@ console.log(
     otherIoU: Number(mean(other).toFixed(4)),
     ratio: Number((mean(own) / mean(other)).toFixed(3)),
     imageMeanIoU: Number(mean(image).toFixed(4)),
+    ownCoverage: Number(mean(coverage).toFixed(4)),
   }),
 );
