@@ -1,4 +1,7 @@
-/** iGOS++ on the bundled multi-fashion classifier: its deletion and insertion curves beat random. */
+/**
+ * I-GOS / iGOS++: a synthetic model whose answer is known (one informative patch), and the bundled
+ * multi-fashion classifier, where the deletion and insertion curves beat random.
+ */
 import { describe, expect, test } from "vitest";
 import { loadExplainerPair } from "../../src/attribution/explainer/bundled.ts";
 import { explainerPools, SEEDS } from "../../src/attribution/explainer/data.ts";
@@ -9,6 +12,47 @@ import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
 import { multiFashionSample } from "../../src/models/data/multi-fashion.ts";
 import { tensor } from "../../src/ops/creation.ts";
 import { Random } from "../../src/random.ts";
+import { checkerPatchModel } from "./masks-helpers.ts";
+
+describe("I-GOS and iGOS++ on a model that reads one patch", () => {
+  // The logit is the checkerboard's evidence inside one 8x8 patch (rows 8..15, columns 16..23),
+  // so the only pixels whose removal moves the score are the patch's: the map must sit there.
+  const H = 32;
+  const PATCH = { y: 8, x: 16, side: 8 };
+  const inPatch = (p: number) => {
+    const y = Math.floor(p / H);
+    const x = p % H;
+    return y >= 8 && y < 16 && x >= 16 && x < 24;
+  };
+  for (const variant of ["igos++", "igos"] as const) {
+    test(`${variant}: the map's mass and its top 64 pixels lie on the patch`, async () => {
+      const { model, image } = checkerPatchModel(H, PATCH, 4);
+      // Noise off: the checkerboard's evidence flips under small perturbations.
+      const r = await igos(model, image, 0, { variant, iterations: 10, maskSize: 8, noise: 0 });
+      const m = r.map.dataSync();
+      let inside = 0;
+      let mass = 0;
+      let cy = 0;
+      let cx = 0;
+      m.forEach((v, p) => {
+        mass += v;
+        cy += v * Math.floor(p / H);
+        cx += v * (p % H);
+        if (inPatch(p)) inside += v;
+      });
+      expect(Math.min(...m)).toBeGreaterThanOrEqual(0);
+      // A map blind to the patch would put 64 / 1024 = 6% of its mass there.
+      expect(inside / mass).toBeGreaterThan(0.6);
+      const top = Array.from(m.keys())
+        .sort((p, q) => m[q] - m[p])
+        .slice(0, 64);
+      expect(top.filter(inPatch).length).toBeGreaterThanOrEqual(48);
+      // Centred on the patch's centre (11.5, 19.5).
+      expect(Math.abs(cy / mass - 11.5)).toBeLessThan(1);
+      expect(Math.abs(cx / mass - 19.5)).toBeLessThan(1);
+    }, 30_000);
+  }
+});
 
 describe("iGOS++", () => {
   test("beats a random map on deletion and insertion, canvas by canvas", async () => {
