@@ -49,7 +49,7 @@ function run(steps: number, dir: string | CheckpointStore, resume: boolean) {
     val: { pool, seed: 12, count: 2 },
     checkEvery: 1,
     patience: 50,
-    loss: { perClass: 1 },
+    loss: { perClass: 1, perClassDelete: 1 },
     checkpoint: { store, every: 2, resume },
   });
   const weights = [...net.stateDict()].map(([k, v]) => [k, Array.from(v.dataSync())] as const);
