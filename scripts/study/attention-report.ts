@@ -31,6 +31,7 @@ export interface StudySetup {
   trainNames: string[];
   schedule: CosineSchedule;
   snapshotSteps: number[];
+  seed: number;
 }
 
 const LABELS = ["edge", "texture", "flat"];
@@ -54,7 +55,18 @@ const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "-");
 const pm = (v: number[], d = 2) =>
   v.length > 1 ? `${fmt(mean(v), d)} ± ${fmt(sampleSd(v), d)}` : fmt(v[0], d);
 
-export function attentionReport(setup: StudySetup, rows: StudyRow[], bicubic: Evaluation): string {
+/** Snapshot evaluations of the same study trained from another seed. */
+export interface OtherSeed {
+  seed: number;
+  rows: { name: string; snapshots: SnapshotEvaluation[] }[];
+}
+
+export function attentionReport(
+  setup: StudySetup,
+  rows: StudyRow[],
+  bicubic: Evaluation,
+  otherSeeds: OtherSeed[] = [],
+): string {
   const { heldOut } = setup;
   const psnrOf = (ev: Evaluation) => mean(heldOut.map((i) => ev.psnr[i]));
   const diOf = (ev: Evaluation, label: string) => mean(heldOut.map((i) => ev.di[i][label]));
@@ -74,7 +86,7 @@ export function attentionReport(setup: StudySetup, rows: StudyRow[], bicubic: Ev
     "",
     "## Setup",
     "",
-    `- Three x2 networks of nearly equal size, same data, optimiser, batch (${setup.batch} RGB HR patches of ${setup.patch}x${setup.patch}, LR by antialiased bicubic), loss (L1) and step count (${s.total}); seed 0:`,
+    `- Three x2 networks of nearly equal size, same data, optimiser, batch (${setup.batch} RGB HR patches of ${setup.patch}x${setup.patch}, LR by antialiased bicubic), loss (L1) and step count (${s.total}); seed ${setup.seed} (initial weights and batch stream):`,
     ...rows.map((r) => `  - **${r.name}**: ${r.note}; ${r.params} parameters.`),
     `- Optimiser: Adam (0.9, 0.999), learning rate decayed by a cosine from ${s.max} (first step) to ${s.min} (last step) over the ${s.total} steps.`,
     `- Snapshots: the weights after ${setup.snapshotSteps.join(", ")} steps (80%, 90%, 100% of the run) are each evaluated; tables give mean ± sample standard deviation over the snapshots (n = ${nSnap}), which measures how much the numbers still move late in training.`,
@@ -120,7 +132,8 @@ export function attentionReport(setup: StudySetup, rows: StudyRow[], bicubic: Ev
     ...answers(rows, psnrs, dis, bicubicPsnr, (r, k) =>
       LABELS.map((l) => diOf(r.snapshots[k].ev, l)),
     ),
-    ...limits(setup, rows),
+    ...seedComparison(setup.seed, rows, otherSeeds, psnrOf, meanDiOf, bicubicPsnr),
+    ...limits(setup, rows, otherSeeds.length > 0),
     ...continuing(setup),
   ];
   return lines.join("\n");
@@ -184,19 +197,82 @@ function answers(
     "## Answers",
     "",
     `- **Does any network beat bicubic now?** Mean PSNR over snapshots: ${beat.join("; ")}; bicubic ${fmt(bicubicPsnr)} dB. ${anyBeats.length ? `On average ${anyBeats.join(" and ")} ${anyBeats.length > 1 ? "beat" : "beats"} bicubic.` : "None beats bicubic on average."}`,
-    `- **Does attention widen the pixels used, at equal size and training?** Mean DI: ${rows.map((r) => `${r.name} ${pm(dis(r))}`).join(", ")}. The CNN has the lowest mean DI at ${cnnLowest} of ${nSnap} snapshots, and the lowest DI of the three on ${cnnLowestLabel} of ${labelCount} (snapshot, window label) pairs. Attention network's mean DI apart from the CNN's by more than the snapshot spreads: ${diSeparated.join(", ")}.`,
+    `- **Does attention widen the pixels used, at equal size and training?** Mean DI: ${rows.map((r) => `${r.name} ${pm(dis(r))}`).join(", ")}. The CNN has the lowest mean DI at ${cnnLowest} of ${nSnap} snapshots, and the lowest DI of the three on ${cnnLowestLabel} of ${labelCount} (snapshot, window label) pairs. Mean DI further from the CNN's than the two snapshot spreads together (|difference| > sd + sd): ${diSeparated.join(", ")}.`,
     `- **Does a wider spread go with better PSNR at equal size and training?** Ordered by mean DI (${byDi.map((r) => `${r.name} ${fmt(mean(dis(r)))}`).join(" < ")}), mean PSNR is ${byDi.map((r) => `${fmt(mean(psnrs(r)))}`).join(", ")} dB: ${relation}. PSNR gaps: ${pairs.join("; ")}.`,
     "",
   ];
 }
 
-function limits(setup: StudySetup, rows: StudyRow[]): string[] {
+/**
+ * The same tables and orderings for other seeds: whether the answers survive a change of initial
+ * weights and batch order, which the snapshot spread alone cannot tell.
+ */
+function seedComparison(
+  seed: number,
+  rows: StudyRow[],
+  others: OtherSeed[],
+  psnrOf: (ev: Evaluation) => number,
+  meanDiOf: (ev: Evaluation) => number,
+  bicubicPsnr: number,
+): string[] {
+  const complete = others.filter((o) =>
+    rows.every((r) => (o.rows.find((x) => x.name === r.name)?.snapshots.length ?? 0) > 0),
+  );
+  if (complete.length === 0) return [];
+  const all = [
+    { seed, rows: rows.map((r) => ({ name: r.name, snapshots: r.snapshots })) },
+    ...complete,
+  ];
+  const stat = (o: OtherSeed, name: string, f: (ev: Evaluation) => number) =>
+    o.rows.find((r) => r.name === name)!.snapshots.map((sn) => f(sn.ev));
+  const order = (o: OtherSeed, f: (ev: Evaluation) => number) =>
+    [...rows.map((r) => r.name)].sort((a, b) => mean(stat(o, a, f)) - mean(stat(o, b, f)));
+  const names = rows.map((r) => r.name);
+  const lines = [
+    "## Another seed (initial weights and batch stream changed)",
+    "",
+    "The snapshot spread measures late-training noise within one run; a second training run from another seed shows how much the numbers move between runs.",
+    "",
+    "| seed | " +
+      names.map((n) => `${n} mean PSNR`).join(" | ") +
+      " | " +
+      names.map((n) => `${n} mean DI`).join(" | ") +
+      " |",
+    `|---|${names.map(() => "---|").join("")}${names.map(() => "---|").join("")}`,
+    ...all.map(
+      (o) =>
+        `| ${o.seed} | ${names.map((n) => pm(stat(o, n, psnrOf))).join(" | ")} | ${names.map((n) => pm(stat(o, n, meanDiOf))).join(" | ")} |`,
+    ),
+    "",
+  ];
+  for (const o of all) {
+    const di = order(o, meanDiOf);
+    const ps = order(o, psnrOf);
+    const above = names.filter((n) => mean(stat(o, n, psnrOf)) > bicubicPsnr);
+    lines.push(
+      `- seed ${o.seed}: mean DI from lowest: ${di.join(" < ")}; mean PSNR from lowest: ${ps.join(" < ")}; above bicubic (${fmt(bicubicPsnr)} dB) on average: ${above.length ? above.join(", ") : "none"}.`,
+    );
+  }
+  const same = (f: (ev: Evaluation) => number) =>
+    all.every((o) => order(o, f).join() === order(all[0], f).join());
+  const cnnLowest = all.every((o) => order(o, meanDiOf)[0] === CNN);
+  lines.push(
+    "",
+    `Across the ${all.length} seeds: the DI ordering is ${same(meanDiOf) ? "the same" : "not the same"}, the CNN has the lowest mean DI in ${cnnLowest ? "every seed" : "not every seed"}, and the PSNR ordering is ${same(psnrOf) ? "the same" : "not the same"}.`,
+    "",
+  );
+  return lines;
+}
+
+function limits(setup: StudySetup, rows: StudyRow[], seeds: boolean): string[] {
   const steps = Math.max(...rows.map((r) => r.state.step));
   return [
     "## Limits (read these before the numbers)",
     "",
     `- ${steps} steps of batch ${setup.batch} on ${setup.patch}x${setup.patch} patches (~${Math.round((steps * setup.batch * setup.patch * setup.patch) / 1e6)}M HR pixels seen) is far from convergence (published models train ~500k steps of batch 16-32 on 48-64 px LR patches of DIV2K); the ranking of architectures here is a ranking after a short, equal budget, not of what each architecture can reach.`,
-    "- The spread is over snapshots of one training run (one seed, one data order): it measures late-training noise, not seed-to-seed variation, which is larger; three snapshots give a rough sd only.",
+    seeds
+      ? "- The spread is over snapshots of one training run: it measures late-training noise; seed-to-seed variation is shown only by the one extra seed above, so it is not estimated with any precision; three snapshots give a rough sd only."
+      : "- The spread is over snapshots of one training run (one seed, one data order): it measures late-training noise, not seed-to-seed variation, which can be larger; three snapshots give a rough sd only.",
     "- Two held-out crops of 80x80 and six windows: DI and PSNR are averaged over few pixels; the windows were labelled once (docs/zoo-study-x2-windows.json), not sampled.",
     `- The training patches are ${setup.patch}x${setup.patch} HR (LR ${setup.patch / setup.scale}x${setup.patch / setup.scale}): the transformers' windows (8) cover a quarter of each LR patch, so long-range attention has little to learn from; HAT's OCAB and the shifted windows reach at most ~1.5 windows.`,
     "- An attention layer that has learned little attends almost uniformly within its window, which by itself spreads LAM attribution over the window: a higher DI can be that, not a learned use of more pixels.",
@@ -214,6 +290,7 @@ function continuing(setup: StudySetup): string[] {
     "Checkpoints (weights, Adam moments, step, schedule) and snapshots are in `.cache/attention-study/cosine/`; evaluations are cached per snapshot and fold beside them.",
     "",
     `- An interrupted run (\`--max-minutes\`, a crash) continues exactly where it stopped: \`npm run study:attention -- --steps ${t} --resume\` (the batch stream and the learning rate depend only on the step).`,
+    "- Another seed (`--seed 1`) trains and evaluates into its own folder (`.cache/attention-study/cosine-seed1/`); the report of seed 0 then adds a section comparing the seeds.",
     "- The models can train in parallel processes: `--models swinir,edsr` in one and `--models hat` in another (each evaluates its own snapshots), then one `--resume` run over all models writes the report from the caches.",
     `- A longer study needs a fresh run: the cosine schedule is stretched over \`--steps\`, so a checkpoint trained for ${t} steps refuses a different total; delete \`.cache/attention-study/cosine/\` (or move it) and run \`npm run study:attention -- --steps N\`.`,
     "",

@@ -14,11 +14,12 @@
  * model, which must equal the checkpoint's: the schedule is stretched over it).
  *
  *   npm run study:attention -- [--steps 1000] [--resume] [--max-minutes M] [--fold 20]
- *       [--models edsr,swinir,hat] [--train-only] [--out FILE.md]
+ *       [--models edsr,swinir,hat] [--train-only] [--seed S] [--out FILE.md]
  *
  * --max-minutes bounds each model's training in this run (it stops early, checkpointed, and a
  * later --resume continues); --models restricts this run to some models (to train them in
- * parallel processes); --train-only skips evaluation and the report; --out writes the report
+ * parallel processes); --train-only skips evaluation and the report; --seed (default 0) changes
+ * the initial weights and the batch stream, with its own cache folder; --out writes the report
  * elsewhere (default docs/attention-study.md). Evaluations are cached per snapshot and fold, so a
  * final `--resume` run over all models only evaluates what is missing and writes the report.
  *
@@ -56,6 +57,7 @@ import { readImage } from "../../src/viz/image-io-node.ts";
 import {
   attentionReport,
   type Evaluation,
+  type OtherSeed,
   type SnapshotEvaluation,
   type StudyRow,
   type StudySetup,
@@ -70,7 +72,17 @@ import {
 
 // npm runs scripts in the package root (the bundle lives in dist/, so not relative to this file)
 const ROOT = process.cwd();
-const CACHE = join(ROOT, ".cache/attention-study/cosine");
+/** Seed of the initial weights and of the batch stream (0: the committed run). */
+const SEED = (() => {
+  const i = process.argv.indexOf("--seed");
+  if (i < 0) return 0;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 0)
+    throw new Error(`--seed must be a non-negative integer, got "${process.argv[i + 1]}"`);
+  return v;
+})();
+// each seed has its own checkpoints, snapshots and evaluations
+const CACHE = join(ROOT, ".cache/attention-study", SEED === 0 ? "cosine" : `cosine-seed${SEED}`);
 const SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data";
 const HELD_OUT = ["coffee", "rocket"];
 const SCALE = 2;
@@ -130,7 +142,7 @@ const CONTENDERS: Contender[] = [
         resScale: 1,
         nColors: 3,
         rgbRange: 255,
-        seed: 0,
+        seed: SEED,
       }),
     run: (m, x) => div(m.call(mul(x, 255)), 255),
   },
@@ -147,7 +159,7 @@ const CONTENDERS: Contender[] = [
         imgSize: 64,
         upsampler: "pixelshuffle",
         numFeat: 16,
-        seed: 0,
+        seed: SEED,
       }),
     run: unit,
   },
@@ -166,7 +178,7 @@ const CONTENDERS: Contender[] = [
         overlapRatio: 0.5,
         mlpRatio: 2,
         numFeat: 16,
-        seed: 0,
+        seed: SEED,
       }),
     run: unit,
   },
@@ -345,7 +357,7 @@ async function train(c: Contender, net: Module, images: RgbImage[]): Promise<Tra
   let block = 0;
   while (state.step < STEPS && (performance.now() - t0) / 60000 < MAX_MINUTES) {
     // the batch stream depends only on the step, so a resumed run sees what an unbroken one would
-    const rng = new Random(1000 + state.step);
+    const rng = new Random(1000 + state.step + SEED * 10_000_000);
     const { lr, hr } = batch(images, rng);
     const loss = tidy(() => {
       const { value, grads } = variableGrads(() => mean(abs(sub(c.run(net, lr), hr))), vars);
@@ -451,6 +463,27 @@ async function evaluateSnapshots(
   return out;
 }
 
+/** Cached snapshot evaluations (same steps and fold) of the other seeds' folders, if any. */
+function otherSeeds(): OtherSeed[] {
+  const root = join(ROOT, ".cache/attention-study");
+  const out: OtherSeed[] = [];
+  for (const dir of existsSync(root) ? readdirSync(root) : []) {
+    const m = /^cosine-seed(\d+)$/.exec(dir);
+    if (!m || Number(m[1]) === SEED) continue;
+    const rows = CONTENDERS.map((c) => ({
+      name: c.name,
+      snapshots: SNAPSHOTS.flatMap((step) => {
+        const f = join(root, dir, `${c.name}.step${step}.fold${FOLD}.eval.json`);
+        return existsSync(f)
+          ? [{ step, ev: JSON.parse(readFileSync(f, "utf8")) as Evaluation }]
+          : [];
+      }),
+    }));
+    out.push({ seed: Number(m[1]), rows });
+  }
+  return out.sort((a, b) => a.seed - b.seed);
+}
+
 function loadState(c: Contender): TrainState | null {
   const p = checkpointPaths(c.name).state;
   return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as TrainState) : null;
@@ -492,8 +525,9 @@ async function main(): Promise<void> {
     trainNames: images.map((i) => i.name),
     schedule: SCHEDULE,
     snapshotSteps: SNAPSHOTS,
+    seed: SEED,
   };
-  writeFileSync(resolve(ROOT, OUT), attentionReport(setup, rows, bicubic));
+  writeFileSync(resolve(ROOT, OUT), attentionReport(setup, rows, bicubic, otherSeeds()));
   console.log(`wrote ${OUT}`);
 }
 
