@@ -1,11 +1,15 @@
 /**
- * The per-class mask term L_pc = mean over present (b, c) of BCEWithLogits(f(sigmoid(S_bc) x_b), e_c):
- * a value worked out by hand on a 1 x 2 image, its gradient against central differences of a
- * float64 implementation, and its place in the full loss.
+ * The per-class terms L_pc = mean over present (b, c) of BCEWithLogits(f(sigmoid(S_bc) x_b), e_c)
+ * and L_pd = mean over present (b, c) of BCEWithLogits(f((1 - sigmoid(S_bc)) x_b), y_b - e_c):
+ * values worked out by hand on a 1 x 2 image, which masks they prefer, their gradients against
+ * central differences of float64 implementations, and their place in the full loss.
  */
 import { describe, expect, it } from "vitest";
 import { EXPLAINER_LOSS_DEFAULTS, explainerLoss } from "../../src/attribution/explainer/loss.ts";
-import { perClassMaskLoss } from "../../src/attribution/explainer/per-class-loss.ts";
+import {
+  perClassDeletionLoss,
+  perClassMaskLoss,
+} from "../../src/attribution/explainer/per-class-loss.ts";
 import { add, grad, matmul, reshape, type Tensor, tensor, transpose } from "../../src/index.ts";
 
 const softplus = (z: number) => Math.log1p(Math.exp(z));
@@ -134,5 +138,142 @@ describe("explainerLoss with a per-class weight", () => {
     const pc = perClassMaskLoss(g, seg, x, y).dataSync()[0];
     expect(withPc.perClass.dataSync()[0]).toBeCloseTo(pc, 6);
     expect(withPc.total.dataSync()[0]).toBeCloseTo(base.total.dataSync()[0] + 2 * pc, 5);
+  });
+});
+
+describe("perClassDeletionLoss", () => {
+  // Two classes on a 1 x 2 image: class 0's logit is 2 x pixel 0, class 1's is 2 x pixel 1.
+  const f = linear(
+    [
+      [2, 0],
+      [0, 2],
+    ],
+    [0, 0],
+  );
+
+  it("matches the hand-computed value", () => {
+    // Image 0 = [1, 1] holds classes 0 and 1; image 1 = [2, 4] holds class 1 only.
+    // S(0, 0) = [0, 0]         -> 1 - mask [1/2, 1/2]          -> logits [1, 1],     target [0, 1]
+    // S(0, 1) = [-ln 3, ln 3]  -> 1 - mask [3/4, 1/4]          -> logits [3/2, 1/2], target [1, 0]
+    // S(1, 1) = [ln 3, -ln 3]  -> 1 - mask [1/4, 3/4] on [2, 4] -> logits [1, 6],     target [0, 0]
+    // (S(1, 0) is an absent class and plays no part.) BCE(z, 1) = softplus(-z), BCE(z, 0) = softplus(z).
+    const l3 = Math.log(3);
+    const seg = tensor(new Float32Array([0, 0, -l3, l3, 5, -7, l3, -l3]), [2, 2, 1, 2]);
+    const x = tensor(new Float32Array([1, 1, 2, 4]), [2, 1, 1, 2]);
+    const pair00 = (softplus(1) + softplus(-1)) / 2;
+    const pair01 = (softplus(-1.5) + softplus(0.5)) / 2;
+    const pair11 = (softplus(1) + softplus(6)) / 2;
+    const v = perClassDeletionLoss(f, seg, x, [1, 1, 0, 1]).dataSync()[0];
+    expect(v).toBeCloseTo((pair00 + pair01 + pair11) / 3, 6);
+  });
+
+  it("prefers masks on their own item to one mask over both items, unlike a mask on the wrong item", () => {
+    // Items: class 0 in pixel 0, class 1 in pixel 1. Deleting an own-item mask removes its class
+    // and keeps the other; deleting a shared mask removes both, so the other class's target 1 is
+    // missed; deleting a swapped mask keeps its own class and removes the other.
+    const x = tensor(new Float32Array([1, 1]), [1, 1, 1, 2]);
+    const own = tensor(new Float32Array([6, -6, -6, 6]), [1, 2, 1, 2]);
+    const shared = tensor(new Float32Array([6, 6, 6, 6]), [1, 2, 1, 2]);
+    const swapped = tensor(new Float32Array([-6, 6, 6, -6]), [1, 2, 1, 2]);
+    const lo = 2 * (1 - sig(6)); // logit of a deleted pixel's class
+    const hi = 2 * (1 - sig(-6)); // logit of a kept pixel's class
+    const lOwn = perClassDeletionLoss(f, own, x, [1, 1]).dataSync()[0];
+    const lShared = perClassDeletionLoss(f, shared, x, [1, 1]).dataSync()[0];
+    const lSwapped = perClassDeletionLoss(f, swapped, x, [1, 1]).dataSync()[0];
+    expect(lOwn).toBeCloseTo((softplus(lo) + softplus(-hi)) / 2, 6);
+    expect(lShared).toBeCloseTo((softplus(lo) + softplus(-lo)) / 2, 6);
+    expect(lSwapped).toBeCloseTo((softplus(hi) + softplus(-lo)) / 2, 6);
+    expect(lOwn).toBeLessThan(lShared);
+    expect(lShared).toBeLessThan(lSwapped);
+  });
+
+  it("has the gradient of a float64 reference (central differences)", () => {
+    const W = [
+      [0.5, -1, 0.3, 0.8],
+      [-0.2, 0.4, 1.1, -0.6],
+      [0.9, 0.1, -0.7, 0.2],
+    ];
+    const bias = [0.1, -0.3, 0.2];
+    const img = [0.2, 0.9, 0.5, 0.7, 0.6, 0.1, 0.8, 0.3];
+    const y = [1, 0, 1, 0, 1, 1];
+    const seg0 = Array.from({ length: 24 }, (_, i) => Math.sin(1.3 * i + 0.7) * 1.5);
+    const ref = (s: Float64Array) => {
+      let total = 0;
+      let pairs = 0;
+      for (let r = 0; r < 6; r++) {
+        if (!y[r]) continue;
+        const b = Math.floor(r / 3);
+        const cls = r % 3;
+        for (let k = 0; k < 3; k++) {
+          const z = W[k].reduce(
+            (a, w, p) => a + w * (1 - sig(s[r * 4 + p])) * img[b * 4 + p],
+            bias[k],
+          );
+          const keep = k === cls ? 0 : y[b * 3 + k];
+          total += (keep ? softplus(-z) : softplus(z)) / 3;
+        }
+        pairs++;
+      }
+      return total / pairs;
+    };
+    const g = grad((s: Tensor) =>
+      perClassDeletionLoss(linear(W, bias), s, tensor(new Float32Array(img), [2, 1, 2, 2]), y),
+    )(tensor(new Float32Array(seg0), [2, 3, 2, 2])).dataSync();
+    const v = Float64Array.from(seg0);
+    expect(
+      perClassDeletionLoss(
+        linear(W, bias),
+        tensor(new Float32Array(seg0), [2, 3, 2, 2]),
+        tensor(new Float32Array(img), [2, 1, 2, 2]),
+        y,
+      ).dataSync()[0],
+    ).toBeCloseTo(ref(v), 6);
+    const h = 1e-6;
+    for (let i = 0; i < v.length; i++) {
+      const keep = v[i];
+      v[i] = keep + h;
+      const up = ref(v);
+      v[i] = keep - h;
+      const down = ref(v);
+      v[i] = keep;
+      expect(Math.abs(g[i] - (up - down) / (2 * h))).toBeLessThan(1e-5);
+    }
+  });
+
+  it("is zero without present classes and rejects bad input", () => {
+    const x = tensor(new Float32Array([1, 1]), [1, 1, 1, 2]);
+    const seg = tensor(new Float32Array([1, 2, 3, 4]), [1, 2, 1, 2]);
+    expect(perClassDeletionLoss(f, seg, x, [0, 0]).dataSync()[0]).toBe(0);
+    expect(() => perClassDeletionLoss(f, seg, x, [1])).toThrow(/B x C = 2/);
+    expect(() => perClassDeletionLoss(f, seg, x, [1, 0.5])).toThrow(/0 or 1, got 0.5/);
+    expect(() =>
+      perClassDeletionLoss(f, seg, tensor(new Float32Array(3), [1, 1, 1, 3]), [1, 0]),
+    ).toThrow(/does not match mask logits/);
+    expect(() => perClassDeletionLoss(linear([[1, 1]], [0]), seg, x, [1, 0])).toThrow(
+      /classifier gave \[1,1\], expected \[1, 2\]/,
+    );
+  });
+});
+
+describe("explainerLoss with a per-class deletion weight", () => {
+  it("adds l_pd L_pd to the total and leaves it alone at the default weight 0", () => {
+    const seg = tensor(new Float32Array([0.3, -0.8, 1.2, 0.4, -0.5, 0.9, 0.2, -1.1]), [1, 2, 2, 2]);
+    const x = tensor(new Float32Array([0.9, 0.2, 0.4, 0.7]), [1, 1, 2, 2]);
+    const g = linear(
+      [
+        [1, -0.5, 0.3, 0.2],
+        [-0.4, 0.8, 0.1, 0.6],
+      ],
+      [0, 0.1],
+    );
+    const y = [1, 0];
+    const base = explainerLoss(g, seg, x, y);
+    expect(EXPLAINER_LOSS_DEFAULTS.perClassDelete).toBe(0);
+    expect(base.perClassDelete.dataSync()[0]).toBe(0);
+    const both = explainerLoss(g, seg, x, y, { perClass: 0.5, perClassDelete: 3 });
+    const pd = perClassDeletionLoss(g, seg, x, y).dataSync()[0];
+    const pc = perClassMaskLoss(g, seg, x, y).dataSync()[0];
+    expect(both.perClassDelete.dataSync()[0]).toBeCloseTo(pd, 6);
+    expect(both.total.dataSync()[0]).toBeCloseTo(base.total.dataSync()[0] + 0.5 * pc + 3 * pd, 5);
   });
 });
