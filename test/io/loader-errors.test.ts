@@ -14,19 +14,19 @@ import { loadWeights, loadWeightsIntoModule } from "../../src/models/io/load-wei
 import { writeSafetensors } from "../../src/models/io/safetensors.ts";
 import { loadTfjsLayersModelFromDir } from "../../src/models/io/tfjs/node.ts";
 import { Module } from "../../src/models/nn/module.ts";
-import { zeros } from "../../src/ops/creation.ts";
+import { tensor, zeros } from "../../src/ops/creation.ts";
 
 const DIR = join(import.meta.dirname, "..", "fixtures", "io");
 const bytes = (n: string) => new Uint8Array(readFileSync(join(DIR, n)));
+/** The fixture network's state dict as PyTorch wrote it (float32 values printed to JSON). */
+const TORCH_STATE = Object.entries(
+  JSON.parse(readFileSync(join(DIR, "small_cnn.json"), "utf8")).state_dict as Record<
+    string,
+    { shape: number[]; values: number[] }
+  >,
+).filter(([k]) => !k.endsWith("num_batches_tracked"));
 const SHAPES: Record<string, number[]> = Object.fromEntries(
-  Object.entries(
-    JSON.parse(readFileSync(join(DIR, "small_cnn.json"), "utf8")).state_dict as Record<
-      string,
-      { shape: number[] }
-    >,
-  )
-    .filter(([k]) => !k.endsWith("num_batches_tracked"))
-    .map(([k, v]) => [k, v.shape]),
+  TORCH_STATE.map(([k, v]) => [k, v.shape]),
 );
 
 /** An architecture that is nothing but named tensors of the given shapes. */
@@ -58,10 +58,12 @@ describe.each(FILES)("%s into an architecture", (name, file) => {
     expect(values(m)).toEqual(before); // nothing half-loaded
   };
 
-  it("loads when every key and shape fits", () => {
+  it("loads when every key and shape fits, each value the one PyTorch wrote", () => {
     const m = new Holder(SHAPES);
     expect(loadWeightsIntoModule(m, file, name).missing).toEqual([]);
-    expect(Array.from(m.stateDict().get("fc.bias")!.dataSync()).some((v) => v !== 0)).toBe(true);
+    const state = m.stateDict();
+    for (const [k, v] of TORCH_STATE)
+      expect(Array.from(state.get(k)!.dataSync()), k).toEqual(v.values.map(Math.fround));
   });
 
   it("a shape mismatch names the file, the key and both shapes", () => {
@@ -180,8 +182,17 @@ function tfjsDir(
 type TfjsJson = any;
 
 describe("tfjs layers models from a directory name the model.json and the weight", () => {
-  it("loads the intact model", () => {
-    expect(loadTfjsLayersModelFromDir(tfjsDir().dir).outputNames).toEqual(["a"]);
+  it("loads the intact model: out_o = k[0, o] x0 + k[1, o] x1 + b_o", () => {
+    // Kernel [1, 1, in 2, out 3] = [[1, 2, 3], [4, 5, 6]], bias [10, 20, 30].
+    const shard = new Uint8Array(Float32Array.from([1, 2, 3, 4, 5, 6, 10, 20, 30]).buffer);
+    const model = loadTfjsLayersModelFromDir(tfjsDir(() => shard).dir);
+    expect(model.outputNames).toEqual(["a"]);
+    // NCHW: pixel 0 is (x0, x1) = (2, -1), pixel 1 is (5, 0.5).
+    // out 0: 2 - 4 + 10 = 8, 5 + 2 + 10 = 17; out 1: 4 - 5 + 20 = 19, 10 + 2.5 + 20 = 32.5;
+    // out 2: 6 - 6 + 30 = 30, 15 + 3 + 30 = 48.
+    const y = model.call(tensor([2, 5, -1, 0.5], [1, 2, 1, 2]));
+    expect(y.shape).toEqual([1, 3, 1, 2]);
+    expect(Array.from(y.dataSync())).toEqual([8, 17, 19, 32.5, 30, 48]);
   });
 
   it("a truncated shard", () => {
