@@ -146,7 +146,7 @@ describe("occlusion (Zeiler & Fergus 2014; PAIR and Captum variants)", () => {
 });
 
 describe("RISE", () => {
-  test("masks: binary grid cells upsampled (values in [0, 1]), mean near the keep probability, seeded", () => {
+  test("masks: binary grid cells upsampled (values in [0, 1]), mean near the keep probability, seeded; keep 1 and one cell by hand", () => {
     const m = riseMasks(400, 16, 16, { cells: 4, keep: 0.3, seed: 5 });
     expect(m.every((v) => v >= 0 && v <= 1)).toBe(true);
     const mean = m.reduce((a, b) => a + b, 0) / m.length;
@@ -154,6 +154,19 @@ describe("RISE", () => {
     expect(Array.from(riseMasks(3, 16, 16, { cells: 4, keep: 0.3, seed: 5 }))).toEqual(
       Array.from(m.subarray(0, 3 * 256)),
     );
+    // keep = 1 keeps every cell: every mask is all ones, whatever the shift.
+    expect(riseMasks(20, 16, 16, { cells: 4, keep: 1, seed: 5 }).every((v) => v === 1)).toBe(true);
+    // One cell: the upsampled grid is constant, so each mask is all 0 or all 1.
+    const one = riseMasks(200, 6, 6, { cells: 1, keep: 0.3, seed: 7 });
+    let kept = 0;
+    for (let n = 0; n < 200; n++) {
+      const first = one[n * 36];
+      expect(first === 0 || first === 1).toBe(true);
+      expect(one.subarray(n * 36, (n + 1) * 36).every((v) => v === first)).toBe(true);
+      kept += first;
+    }
+    // Bernoulli(0.3) over 200 masks: standard error sqrt(0.21 / 200) = 0.032; allow 3.
+    expect(Math.abs(kept / 200 - 0.3)).toBeLessThan(0.1);
   });
 
   test("a model that reads one pixel gets its RISE peak there; batch size does not change the map", async () => {
