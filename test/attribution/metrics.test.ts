@@ -129,10 +129,38 @@ describe("ROAD (Rong et al. 2022)", () => {
     for (let y = 0; y <= 2; y++) for (let x = 0; x <= 2; x++) border[y * W + x] = 0;
     const b = noisyLinearImpute(ramp, 2, H, W, border, { noise: 0 });
     expect(Math.abs(b[0] - ramp[0])).toBeGreaterThan(0.05);
-    // Noise is added only at imputed pixels.
+    // ...yet every imputed pixel is still the weighted mean of its in-image neighbours (ROAD's
+    // weights: 1/6 for the 4 direct neighbours, 1/12 for the diagonals).
+    const neighbours: [number, number, number][] = [
+      [0, 1, 1 / 6],
+      [0, -1, 1 / 6],
+      [1, 0, 1 / 6],
+      [-1, 0, 1 / 6],
+      [1, 1, 1 / 12],
+      [1, -1, 1 / 12],
+      [-1, 1, 1 / 12],
+      [-1, -1, 1 / 12],
+    ];
+    for (let c = 0; c < 2; c++)
+      for (let y = 0; y <= 2; y++)
+        for (let x = 0; x <= 2; x++) {
+          let sum = 0;
+          let weight = 0;
+          for (const [dy, dx, w] of neighbours) {
+            const yy = y + dy;
+            const xx = x + dx;
+            if (yy < 0 || xx < 0 || yy >= H || xx >= W) continue;
+            sum += w * b[c * H * W + yy * W + xx];
+            weight += w;
+          }
+          expect(b[c * H * W + y * W + x]).toBeCloseTo(sum / weight, 5);
+        }
+    // Noise is added only at imputed pixels: known pixels keep their values exactly.
     const noisy = noisyLinearImpute(ramp, 2, H, W, known, { noise: 0.5, seed: 1 });
-    expect(noisy[0]).toBe(ramp[0]);
-    expect(Math.abs(noisy[4 * W + 5] - ramp[4 * W + 5])).toBeGreaterThan(0);
+    for (let p = 0; p < 2 * H * W; p++) {
+      if (known[p % (H * W)]) expect(noisy[p]).toBe(ramp[p]);
+      else expect(noisy[p]).not.toBe(out[p]);
+    }
   });
 
   test("ROAD on a model that reads the imputed region: MoRF removes the read pixels, LeRF keeps them", async () => {
