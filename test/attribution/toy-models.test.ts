@@ -46,6 +46,40 @@ describe("IG toy models (Sundararajan et al. 2017; Captum basic_models)", () => 
     const left8 = await delta("riemann-left", 8);
     const left64 = await delta("riemann-left", 64);
     const trap8 = await delta("riemann-trapezoid", 8);
+    // The exact deltas: f(x) - f(0) = sum sin(3 x_i), and the n-node sums by hand in float64
+    // (IG_i = x_i sum_k w_k 3 cos(3 t_k x_i) with left nodes k / n, trapezoid nodes k / (n - 1)).
+    const xs = [1, 2, -0.7];
+    const exact = xs.reduce((a, v) => a + Math.sin(3 * v), 0);
+    const byHand = (nodes: number[], weights: number[]) =>
+      Math.abs(
+        xs.reduce(
+          (a, v) =>
+            a + v * nodes.reduce((t, tk, k) => t + weights[k] * 3 * Math.cos(3 * tk * v), 0),
+          0,
+        ) - exact,
+      );
+    const range = (n: number) => Array.from({ length: n }, (_, k) => k);
+    expect(left8).toBeCloseTo(
+      byHand(
+        range(8).map((k) => k / 8),
+        range(8).map(() => 1 / 8),
+      ),
+      5,
+    );
+    expect(left64).toBeCloseTo(
+      byHand(
+        range(64).map((k) => k / 64),
+        range(64).map(() => 1 / 64),
+      ),
+      5,
+    );
+    expect(trap8).toBeCloseTo(
+      byHand(
+        range(8).map((k) => k / 7),
+        range(8).map((k) => (k === 0 || k === 7 ? 1 / 14 : 1 / 7)),
+      ),
+      5,
+    );
     expect(gl8).toBeLessThan(1e-4);
     expect(left8).toBeGreaterThan(0.05);
     expect(left64).toBeLessThan(left8 / 4);
