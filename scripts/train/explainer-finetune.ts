@@ -1,7 +1,9 @@
 /**
  * Fine-tunes the bundled multi-fashion explainer with salient's per-class terms added to the
  * NN-Explainer loss (L_pc: each class's mask alone keeps its own class and drops the others;
- * L_pd: removing it removes its class and keeps the others), checkpointing every 20 steps in
+ * L_pd: removing it removes its class and keeps the others) and, with --union-distill, L_u: the union
+ * of the present classes' masks stays close to the bundled explainer's union (a frozen teacher,
+ * evaluated per batch outside the gradient), checkpointing every 20 steps in
  * .cache/explainer{tag}/ so a later run with the same tag can continue with --resume.
  * Writes src/attribution/explainer/weights/explainer{tag}.safetensors (same format as the bundled
  * file) and docs/explainer-training{tag}.json. Run from the repository root:
@@ -9,7 +11,8 @@
  *   npx esbuild scripts/train/explainer-finetune.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=dist/finetune.mjs
  *   node dist/finetune.mjs --steps 400 --minutes 9 --per-class 1 --per-class-delete 0 \
- *     --area 1 --total-area 0.1 --entropy 1 --min-area 0.05 --lr 3e-4 --tag -finetune \
+ *     --area 1 --total-area 0.1 --entropy 1 --min-area 0.05 --union-distill 0 --lr 3e-4 \
+ *     --tag -finetune \
  *     [--from weights.safetensors] [--resume]
  *
  * (the values shown are the defaults; other loss weights are the reference's).
@@ -18,7 +21,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadExplainerPair } from "../../src/attribution/explainer/bundled.ts";
 import { explainerPools, SEEDS } from "../../src/attribution/explainer/data.ts";
-import { EXPLAINER_LOSS_DEFAULTS } from "../../src/attribution/explainer/loss.ts";
+import { EXPLAINER_LOSS_DEFAULTS, explainerMasks } from "../../src/attribution/explainer/loss.ts";
+import type { Tensor } from "../../src/autodiff/tensor.ts";
 import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
 import { readSafetensors } from "../../src/models/io/safetensors.ts";
 import { fileCheckpointStore } from "../../src/models/train/checkpoint-files.ts";
@@ -36,6 +40,7 @@ const NUMERIC = {
   "--total-area": EXPLAINER_LOSS_DEFAULTS.totalArea,
   "--entropy": EXPLAINER_LOSS_DEFAULTS.entropy,
   "--min-area": EXPLAINER_LOSS_DEFAULTS.minArea,
+  "--union-distill": EXPLAINER_LOSS_DEFAULTS.unionDistill,
   "--lr": 3e-4,
 };
 type NumericFlag = keyof typeof NUMERIC;
@@ -80,11 +85,17 @@ const loss = {
   totalArea: opts["--total-area"],
   entropy: opts["--entropy"],
   minArea: opts["--min-area"],
+  unionDistill: opts["--union-distill"],
 };
+// The teacher is always the bundled explainer (also with --from), frozen: never in Adam's list.
+const teacherNet = loadExplainerPair("multi-fashion").explainer;
+const teacher = loss.unionDistill
+  ? (x: Tensor, y: Float32Array) => explainerMasks(teacherNet.call(x), y).target
+  : undefined;
 const val = { pool: pools.val, seed: SEEDS.val, count: valCount };
-const initialVal = validationLoss(explainer, f, val, loss);
+const initialVal = validationLoss(explainer, f, val, loss, 32, teacher);
 console.log(
-  `fine-tuning ${from ?? "the bundled explainer"}: l_pc ${loss.perClass}, l_pd ${loss.perClassDelete}, l_area ${loss.area}, l_tot ${loss.totalArea}, l_ent ${loss.entropy}, a_min ${loss.minArea}, lr ${opts["--lr"]}, batch ${batchSize}, tag ${tag}; initial validation loss ${initialVal.toFixed(4)}`,
+  `fine-tuning ${from ?? "the bundled explainer"}: l_pc ${loss.perClass}, l_pd ${loss.perClassDelete}, l_area ${loss.area}, l_tot ${loss.totalArea}, l_ent ${loss.entropy}, l_u ${loss.unionDistill}, a_min ${loss.minArea}, lr ${opts["--lr"]}, batch ${batchSize}, tag ${tag}; initial validation loss ${initialVal.toFixed(4)}`,
 );
 const result = trainExplainer(explainer, f, pools.train, {
   steps: opts["--steps"],
@@ -95,8 +106,17 @@ const result = trainExplainer(explainer, f, pools.train, {
   checkEvery,
   maxMinutes: opts["--minutes"],
   loss,
+  teacher,
   checkpoint: { store: fileCheckpointStore(cacheDir), every: 20, resume },
-  ...progressLog(["classification", "perClass", "perClassDelete", "entropy", "area", "totalArea"]),
+  ...progressLog([
+    "classification",
+    "perClass",
+    "perClassDelete",
+    "unionDistill",
+    "entropy",
+    "area",
+    "totalArea",
+  ]),
 });
 const summary = runSummary(result, initialVal, {
   from: from ?? "bundled explainer.safetensors (1080-step reference-loss run)",
@@ -106,6 +126,7 @@ const summary = runSummary(result, initialVal, {
   checkEvery,
   valCount,
   loss,
+  teacher: loss.unionDistill ? "bundled explainer.safetensors, union over present classes" : "none",
   trainSeed: SEEDS.train,
   maxSteps: opts["--steps"],
   maxMinutes: opts["--minutes"],

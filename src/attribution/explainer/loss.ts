@@ -7,8 +7,9 @@
  *     + l_area A(S, y) + l_tot mean(m) + l_nc mean(n)
  *
  * with m = sigmoid(max_{c in y} S_c) and n = sigmoid(max_{c not in y} S_c) per pixel, plus
- * l_pc L_pc + l_pd L_pd, salient's per-class preservation and deletion terms (see per-class-loss.ts;
- * l_pc = l_pd = 0 gives the reference loss).
+ * l_pc L_pc + l_pd L_pd, salient's per-class preservation and deletion terms (see per-class-loss.ts),
+ * and l_u L_u, the union distillation toward a teacher's masks (see union-distill.ts);
+ * l_pc = l_pd = l_u = 0 gives the reference loss.
  */
 import type { Tensor } from "../../autodiff/tensor.ts";
 import { bceWithLogits } from "../../models/train/losses.ts";
@@ -22,6 +23,7 @@ import { softmax } from "../../ops/softmax.ts";
 import { abs, clamp, log, relu, sigmoid } from "../../ops/unary.ts";
 import { perClassDeletionLoss, perClassMaskLoss } from "./per-class-loss.ts";
 import { sortRowsDescending } from "./sort.ts";
+import { unionDistillLoss } from "./union-distill.ts";
 
 /** What absent classes are shifted by so the per-pixel max never picks them. */
 const EXCLUDED = 1e9;
@@ -172,7 +174,7 @@ export function classMaskAreaLoss(
 }
 
 /**
- * Weights of the NN-Explainer loss's terms (l_ent, l_tv, l_area, l_tot, l_nc, l_pc, l_pd) and the class area
+ * Weights of the NN-Explainer loss's terms (l_ent, l_tv, l_area, l_tot, l_nc, l_pc, l_pd, l_u) and the class area
  * bounds; `EXPLAINER_LOSS_DEFAULTS` holds the reference's defaults.
  */
 export interface ExplainerLossOptions extends AreaOptions {
@@ -195,6 +197,11 @@ export interface ExplainerLossOptions extends AreaOptions {
    * `perClassDeletionLoss`).
    */
   perClassDelete?: number;
+  /**
+   * Weight of the union distillation L_u (default 0, the reference loss; needs the teacher's
+   * masks, see `unionDistillLoss`).
+   */
+  unionDistill?: number;
 }
 
 /** The reference defaults (utils/argparser.py). */
@@ -206,6 +213,7 @@ export const EXPLAINER_LOSS_DEFAULTS: Required<ExplainerLossOptions> = {
   nonClassArea: 0.3,
   perClass: 0,
   perClassDelete: 0,
+  unionDistill: 0,
   minArea: 0.05,
   maxArea: 0.3,
 };
@@ -232,8 +240,15 @@ export interface ExplainerLossTerms {
    * L_pd: BCE of f((1 - sigmoid(S_c)) x) against y - e_c, over present classes (0 if unweighted).
    */
   perClassDelete: Tensor;
+  /** L_u: BCE of m against the teacher's union masks (0 if unweighted). */
+  unionDistill: Tensor;
   /** Classifier logits on the masked image (for training metrics). */
   maskedLogits: Tensor;
+}
+
+/** Targets that come from outside the batch: the teacher's union masks m0 [B, H, W] for L_u. */
+export interface ExplainerLossTeacher {
+  union: Tensor;
 }
 
 /** The full loss; each term is returned unweighted, `total` is the weighted sum. */
@@ -243,6 +258,7 @@ export function explainerLoss(
   x: Tensor,
   targets: ArrayLike<number>,
   options: ExplainerLossOptions = {},
+  teacher?: ExplainerLossTeacher,
 ): ExplainerLossTerms {
   const o = { ...EXPLAINER_LOSS_DEFAULTS, ...options };
   const [b, c, h, w] = seg.shape;
@@ -271,6 +287,15 @@ export function explainerLoss(
     ? perClassDeletionLoss(classifier, seg, x, targets)
     : tensor(new Float32Array(1), []);
   if (o.perClassDelete) total = add(total, mul(perClassDelete, o.perClassDelete));
+  if (o.unionDistill && !teacher) {
+    throw new Error(
+      `explainerLoss: unionDistill ${o.unionDistill} needs the teacher's union masks [B, H, W]`,
+    );
+  }
+  const unionDistill = o.unionDistill
+    ? unionDistillLoss(seg, targets, teacher!.union)
+    : tensor(new Float32Array(1), []);
+  if (o.unionDistill) total = add(total, mul(unionDistill, o.unionDistill));
   return {
     total,
     classification,
@@ -281,6 +306,7 @@ export function explainerLoss(
     nonClassArea,
     perClass,
     perClassDelete,
+    unionDistill,
     maskedLogits,
   };
 }

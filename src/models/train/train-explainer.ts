@@ -28,6 +28,9 @@ import {
 } from "./explainer-checkpoint.ts";
 import { Adam, type Optimizer } from "./optim.ts";
 
+/** Gives the teacher's union masks [B, H, W] for a batch (see `TrainExplainerOptions.teacher`). */
+export type UnionTeacher = (x: Tensor, targets: Float32Array) => Tensor;
+
 export type TermValues = { [K in Exclude<keyof ExplainerLossTerms, "maskedLogits">]: number };
 
 /**
@@ -68,6 +71,12 @@ export interface TrainExplainerOptions {
   checkpoint?: { store: CheckpointStore; every: number; resume?: boolean };
   /** Term weights and area bounds of the loss (default the reference's). */
   loss?: ExplainerLossOptions;
+  /**
+   * The teacher's union masks m0 [B, H, W] for a batch x [B, 1, H, W] with multi-hot targets
+   * [B C], needed when `loss.unionDistill` > 0 (e.g. a frozen explainer's union over the present
+   * classes). Called outside the gradient, so it stays a fixed target.
+   */
+  teacher?: UnionTeacher;
   /**
    * Called after each step with the steps done so far (from 1) and that step's unweighted loss
    * terms.
@@ -110,6 +119,7 @@ function values(t: ExplainerLossTerms): TermValues {
     nonClassArea: read(t.nonClassArea),
     perClass: read(t.perClass),
     perClassDelete: read(t.perClassDelete),
+    unionDistill: read(t.unionDistill),
   };
 }
 
@@ -119,13 +129,14 @@ function batchOf(pool: SourcePool, seed: number, idx: number[]) {
   return { x: () => tensor(b.images, [idx.length, 1, size, size]), labels: b.labels };
 }
 
-/** Mean total loss over the validation canvases (no gradients). */
+/** Mean total loss over the validation canvases (no gradients); `teacher` as in training. */
 export function validationLoss(
   explainer: Module,
   classifier: (x: Tensor) => Tensor,
   val: { pool: SourcePool; seed: number; count: number },
   loss: ExplainerLossOptions = {},
   batch = 32,
+  teacher?: UnionTeacher,
 ): number {
   let total = 0;
   for (let from = 0; from < val.count; from += batch) {
@@ -134,7 +145,15 @@ export function validationLoss(
     total +=
       tidy(() => {
         const x = b.x();
-        return explainerLoss(classifier, explainer.call(x), x, b.labels, loss).total.dataSync()[0];
+        const union = teacher?.(x, b.labels);
+        return explainerLoss(
+          classifier,
+          explainer.call(x),
+          x,
+          b.labels,
+          loss,
+          union && { union },
+        ).total.dataSync()[0];
       }) * idx.length;
   }
   return total / val.count;
@@ -195,10 +214,18 @@ export function trainExplainer(
     const b = batchOf(pool, o.trainSeed, idx);
     const terms = tidy(() => {
       const x = b.x();
+      const union = o.teacher?.(x, b.labels);
       // The terms are read inside f: variableGrads frees f's intermediates when it returns.
       const out: { terms?: TermValues } = {};
       const { grads } = variableGrads(() => {
-        const parts = explainerLoss(classifier, explainer.call(x), x, b.labels, o.loss);
+        const parts = explainerLoss(
+          classifier,
+          explainer.call(x),
+          x,
+          b.labels,
+          o.loss,
+          union && { union },
+        );
         out.terms = values(parts);
         return parts.total;
       }, params);
@@ -211,7 +238,7 @@ export function trainExplainer(
     const timeUp = o.maxMinutes !== undefined && minutes() >= o.maxMinutes;
     if (o.val && (step % checkEvery === 0 || timeUp || step === o.steps)) {
       explainer.eval();
-      const v = validationLoss(explainer, classifier, o.val, o.loss);
+      const v = validationLoss(explainer, classifier, o.val, o.loss, 32, o.teacher);
       explainer.train();
       const before = stopper.best;
       const stop = stopper.update(v, explainer);
