@@ -119,7 +119,15 @@ describe("CAM family on a GAP head", () => {
     const cam = await gradCam(g.model, flat, 2, { layer: "0" });
     const camValue = cam.details.layerMap[0];
     expect(cam.details.layerMap.every((v) => Math.abs(v - camValue) < 1e-7)).toBe(true);
+    // The constant by hand: relu(sum_k w_k A^k) / (h w) with the class-2 head weights, and not 0
+    // (else the comparison below would hold trivially).
+    const p = parts(g.net, flat);
+    let z = 0;
+    for (let k = 0; k < K; k++) z += p.Wt[2 * K + k] * p.A[k * h * w];
+    expect(camValue).toBeCloseTo(Math.max(z, 0) / (h * w), 6);
+    expect(camValue).toBeGreaterThan(1e-3);
     const gb = await guidedBackprop(g.model, flat, 2);
+    expect(gb.map.dataSync().some((v) => v !== 0)).toBe(true);
     const ggc = await guidedGradCam(g.model, flat, 2, { layer: "0" });
     expectClose(
       ggc.map.dataSync(),
