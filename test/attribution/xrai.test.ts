@@ -177,5 +177,9 @@ describe("xrai", () => {
       }
     }
     expect(last).toBeGreaterThan(1);
+    // The first region's value is its mean attribution: 0.3 on its right-half pixels, 0 elsewhere.
+    const first = Array.from(ranks.keys()).filter((p) => ranks[p] === 1);
+    const rightShare = first.filter((p) => p % n >= n / 2).length / first.length;
+    for (const p of first) expect(map[p]).toBeCloseTo(0.3 * rightShare, 5);
   });
 });
