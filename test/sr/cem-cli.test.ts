@@ -46,6 +46,11 @@ describe("salient cem", () => {
     const npy = decodeNpy(readFileSync(`${out}.npy`));
     expect(npy.shape).toEqual([4, 4]);
     expect(npy.values[1 * 4 + 2]).toBeCloseTo(s.positive[0].effect, 5);
+    expect(Math.abs(npy.values[1 * 4 + 2])).toBeGreaterThan(0);
+    // Bicubic never reads the other 15 blocks for this window: their effects are exactly 0.
+    npy.values.forEach((v, i) => {
+      if (i !== 1 * 4 + 2) expect(v, `block ${i}`).toBe(0);
+    });
     expect(readFileSync(`${out}.png`).subarray(1, 4).toString()).toBe("PNG");
   });
 
