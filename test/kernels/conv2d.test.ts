@@ -278,6 +278,25 @@ for (const which of kernelImpls) {
         );
       });
 
+      it("matches the reference with several images in one GEMM (columns across images)", () => {
+        const cases: Conv2dGeometry[] = [
+          // P = 49: panels of 4 pixels straddle images; 13 images go as 10 + 3.
+          geom([13, 16, 7, 7], [12, 16, 3, 3], { pad: [1, 1, 1, 1] }),
+          // 16x16 images two at a time, the last one alone.
+          geom([5, 8, 16, 16], [10, 8, 3, 3], { pad: [1, 1, 1, 1] }),
+          // Stride 2 and K = 576 > KC: several depth blocks.
+          geom([2, 64, 9, 9], [20, 64, 3, 3], { stride: [2, 2], pad: [1, 1, 1, 1] }),
+          // 72 output channels (one full row block), uneven pads.
+          geom([4, 70, 8, 8], [72, 70, 3, 3], { pad: [0, 2, 1, 1] }),
+        ];
+        for (const [i, g] of cases.entries()) {
+          const { x, w, bias } = randomData(g, 200 + i);
+          const got = conv2dForward(x, w, g, bias, i % 2 === 0);
+          const { out, scale } = refForward(x, w, g, bias, i % 2 === 0);
+          expectClose(got, out, scale, `case ${i} out`);
+        }
+      });
+
       it("matches the reference on larger shapes (pointwise path, GEMM block edges, depthwise)", () => {
         const cases: Conv2dGeometry[] = [
           geom([2, 9, 6, 5], [7, 9, 1, 1]),

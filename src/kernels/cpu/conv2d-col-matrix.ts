@@ -86,6 +86,7 @@ export class ColMatrix {
     this.Hp = Math.max(H, (outH - 1) * sh + maxY + 1) + this.offY;
     this.Wp = Math.max(W, (outW - 1) * sw + maxX + 1) + this.offX;
     this.H = H;
+    this.imgPix = outH * outW;
     this.channels = 0;
     this.tapLinP = new Int32Array(tapC.length);
     for (let t = 0; t < tapC.length; t++) {
@@ -100,20 +101,33 @@ export class ColMatrix {
   readonly Hp: number;
   readonly H: number;
   readonly channels: number;
+  /** Output pixels per image: col's columns for several images are image after image. */
+  readonly imgPix: number;
+  /** Floats per image in xp (its padded planes), where setInput padded several images. */
+  imgStride = 0;
 
-  /** Selects the batch item and group at x[xOff..] and, without input dilation, pads it. */
-  setInput(xOff: number): void {
+  /**
+   * Selects the batch item and group at x[xOff..] and, without input dilation, pads it. With
+   * `images` > 1 (the wasm GEMM only), pads that many images stored one after another from xOff
+   * (a group's planes of consecutive images are adjacent only for one group), and col's columns
+   * run over all of them.
+   */
+  setInput(xOff: number, images = 1): void {
     this.xOff = xOff;
     if (!this.fast) return;
     const { H, W, Hp, Wp, offY, offX, channels } = this;
-    const need = channels * Hp * Wp;
+    const need = channels * Hp * Wp * images;
+    this.imgStride = channels * Hp * Wp;
     const simd = activeGemmImpl() === "wasm" ? gemmSimd() : null;
+    if (images > 1 && simd === null) {
+      throw new Error(`ColMatrix.setInput: ${images} images at once need the wasm GEMM`);
+    }
     if (simd !== null) {
       // In wasm memory past the GEMM's blocks: the taps' byte offsets, the padded planes, then
       // the input planes staged for padplanes.
       const taps = this.tapLinP.length;
       const tapFloats = Math.ceil(taps / 16) * 16;
-      const planes = channels * H * W;
+      const planes = channels * H * W * images;
       const xp = packScratch(simd, tapFloats + need + planes);
       this.wasmTaps = GEMM_WORKSPACE_FLOATS;
       const ti = new Int32Array(xp.buffer, this.wasmTaps * 4, taps);
@@ -121,7 +135,7 @@ export class ColMatrix {
       const base = this.wasmTaps + tapFloats;
       const stage = base + need;
       xp.set(this.x.subarray(xOff, xOff + planes), stage);
-      simd.padplanes(4 * base, 4 * stage, channels, H, W, Hp, Wp, offY, offX);
+      simd.padplanes(4 * base, 4 * stage, channels * images, H, W, Hp, Wp, offY, offX);
       this.xp = xp;
       this.xpOff = base;
       return;

@@ -29,27 +29,29 @@ export class ColPacker implements BPacker {
     jr0: number,
   ): void {
     const m = this.m;
-    const { xpOff, tapLinP, outW, sw } = m;
+    const { xpOff, tapLinP, outW, sw, imgPix, imgStride } = m;
     const rowStep = m.sh * m.Wp;
+    /** Where pixel q's taps start in xp (q counts over all images setInput padded). */
+    const base = (q: number) => {
+      const img = Math.floor(q / imgPix);
+      const r = q - img * imgPix;
+      const y = Math.floor(r / outW);
+      return xpOff + img * imgStride + y * rowStep + (r - y * outW) * sw;
+    };
     for (let jr = jr0; jr < nc; jr += 4) {
       const q = jc + jr;
       const nr = Math.min(4, nc - jr);
-      const oy = Math.floor(q / outW);
-      const ox = q - oy * outW;
+      const ox = (q % imgPix) % outW;
       if (nr === 4) {
-        const b0 = xpOff + oy * rowStep + ox * sw;
+        const b0 = base(q);
         let b1 = b0 + sw;
         let b2 = b1 + sw;
         let b3 = b2 + sw;
         // Panels crossing a row end: recompute the bases of the pixels on the next rows.
         if (ox + 3 >= outW) {
-          const base = (j: number) => {
-            const y = Math.floor((q + j) / outW);
-            return xpOff + y * rowStep + (q + j - y * outW) * sw;
-          };
-          b1 = base(1);
-          b2 = base(2);
-          b3 = base(3);
+          b1 = base(q + 1);
+          b2 = base(q + 2);
+          b3 = base(q + 3);
         }
         for (let t = pc; t < pc + kc; t = (t + 1) | 0) {
           const l = tapLinP[t];
@@ -63,8 +65,7 @@ export class ColPacker implements BPacker {
         for (let j = 0; j < 4; j++) {
           let d = o + j;
           if (j < nr) {
-            const y = Math.floor((q + j) / outW);
-            const b = xpOff + y * rowStep + (q + j - y * outW) * sw;
+            const b = base(q + j);
             for (let t = pc; t < pc + kc; t++, d += 4) s[d] = xp[b + tapLinP[t]];
           } else {
             for (let t = pc; t < pc + kc; t++, d += 4) s[d] = 0;
@@ -99,6 +100,8 @@ export class ColPacker implements BPacker {
       outW: m.outW,
       rowStep,
       sw: m.sw,
+      imgPix: m.imgPix,
+      imgStride: m.imgStride,
     };
   }
 
@@ -110,7 +113,19 @@ export class ColPacker implements BPacker {
       const w = this.wasmPanels(s, o, pc, kc, jc, nc);
       if (w !== null) {
         const simd = gemmSimd() as GemmSimd;
-        simd.packcols(4 * o, w.xp, w.taps, kc, jc, w.full, outW, w.rowStep, w.sw);
+        simd.packcols(
+          4 * o,
+          w.xp,
+          w.taps,
+          kc,
+          jc,
+          w.full,
+          outW,
+          w.rowStep,
+          w.sw,
+          w.imgPix,
+          w.imgStride,
+        );
       } else this.packPadded(s, m.xp, o, pc, kc, jc, nc, 0);
       return;
     }

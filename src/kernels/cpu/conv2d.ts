@@ -133,6 +133,19 @@ export function conv2dForward(
         out.fill(bias[plane % O], plane * P, (plane + 1) * P);
       }
     }
+    const per = cols !== null && packer !== null ? imagesPerGemm(g) : 1;
+    if (cols !== null && packer !== null && per > 1) {
+      // Several batch items per GEMM: B's columns run image after image, C's land in NCHW.
+      for (let n0 = 0; n0 < N; n0 += per) {
+        const images = Math.min(per, N - n0);
+        cols.setInput(n0 * C * inPlane, images);
+        gemmPackB(O, images * P, kDim, w, 0, kDim, false, packer, out, n0 * O * P, P, acc, n0 > 0, {
+          cols: P,
+          stride: O * P,
+        });
+      }
+      return epilogue(out, g, null, relu);
+    }
     // Batch items inner: each group's weights are packed once for all of them (sameA).
     for (let grp = 0; grp < groups; grp++) {
       for (let n = 0; n < N; n++) {
@@ -149,19 +162,50 @@ export function conv2dForward(
     }
     epilogueBias = null;
   }
-  if (epilogueBias !== null || relu) {
-    for (let plane = 0; plane < N * O; plane++) {
-      const bv = epilogueBias === null ? 0 : epilogueBias[plane % O];
-      const start = plane * P;
-      const end = start + P;
-      if (relu) {
-        for (let i = start; i < end; i++) out[i] = Math.max(out[i] + bv, 0);
-      } else {
-        for (let i = start; i < end; i++) out[i] += bv;
-      }
+  return epilogue(out, g, epilogueBias, relu);
+}
+
+/** Adds the bias (when not added by the GEMM) and applies relu, in place. */
+function epilogue(
+  out: Float32Array,
+  g: Conv2dGeometry,
+  bias: Float32Array | null,
+  relu: boolean,
+): Float32Array {
+  if (bias === null && !relu) return out;
+  const O = g.outChannels;
+  const P = g.outHeight * g.outWidth;
+  for (let plane = 0; plane < g.batch * O; plane++) {
+    const bv = bias === null ? 0 : bias[plane % O];
+    const start = plane * P;
+    const end = start + P;
+    if (relu) {
+      for (let i = start; i < end; i++) out[i] = Math.max(out[i] + bv, 0);
+    } else {
+      for (let i = start; i < end; i++) out[i] += bv;
     }
   }
   return out;
+}
+
+/**
+ * Output columns of one forward GEMM over several batch items. Small images (7x7: 49 columns
+ * each) make per-item GEMMs too short for their fixed costs (packing setup, C copies, thread
+ * hand-offs): 10 x 7x7 ran 1.08-1.11x faster by CPU time as one GEMM. Wider batched GEMMs
+ * overflow the 1 MiB L2 with their packed B, C and padded input (8 x 16x16 ran ~5% slower as
+ * GEMMs of 1024 columns), so 16x16 images go two at a time and 32x32 ones alone.
+ */
+const BATCH_COLS = 512;
+
+/**
+ * Batch items per forward GEMM: more than 1 with the wasm kernel, one group, no input dilation
+ * and P <= BATCH_COLS / 2 (the padded planes of all of them go to wasm memory at once).
+ */
+function imagesPerGemm(g: Conv2dGeometry): number {
+  const P = g.outHeight * g.outWidth;
+  const plain = g.groups === 1 && g.inputDilation[0] === 1 && g.inputDilation[1] === 1;
+  if (!plain || g.batch < 2 || activeGemmImpl() !== "wasm") return 1;
+  return Math.max(1, Math.min(g.batch, Math.floor(BATCH_COLS / P)));
 }
 
 /**

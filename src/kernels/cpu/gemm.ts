@@ -247,6 +247,9 @@ export interface WasmPanels {
   outW: number;
   rowStep: number;
   sw: number;
+  /** Output pixels per image, and floats per padded image (B spans several images). */
+  imgPix: number;
+  imgStride: number;
 }
 
 /** Packs a row-major B (or B^T) from a Float32Array. */
@@ -319,7 +322,18 @@ export type GemmPackBArgs = [
   ldc: number,
   accumulate: boolean,
   sameA?: boolean,
+  cImages?: CImages,
 ];
+
+/**
+ * C's columns split into images (wasm kernel only): column j is column j % cols of image
+ * floor(j / cols), whose rows start `stride` floats after the previous image's; ldc is the row
+ * stride within an image. A convolution over several batch items at once writes NCHW this way.
+ */
+export interface CImages {
+  cols: number;
+  stride: number;
+}
 
 /**
  * gemm with op(B) supplied by a packer rather than stored as a matrix. `sameA` promises that
@@ -329,11 +343,14 @@ export type GemmPackBArgs = [
 export function gemmPackB(...args: GemmPackBArgs): void {
   const [m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate] = args;
   if (m <= 0 || n <= 0) return;
+  const simd = impl === "ts" ? null : gemmSimd();
+  if (args[13] !== undefined && (simd === null || k <= 0)) {
+    throw new Error("gemmPackB: C split into images (cImages) needs the wasm kernel and k > 0");
+  }
   if (k <= 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
     return;
   }
-  const simd = impl === "ts" ? null : gemmSimd();
   if (simd !== null) {
     gemmPackBWasm(simd, ...args);
     return;

@@ -293,7 +293,10 @@ export type GebpArgs = [
 
 export type Gebp = (...args: GebpArgs) => void;
 
-/** See pack-cols.ts: (dst, xp, taps, kc, q0, np, outW, rowStep, sw), addresses in bytes. */
+/**
+ * See pack-cols.ts: (dst, xp, taps, kc, q0, np, outW, rowStep, sw, imgPix, imgStride),
+ * addresses in bytes.
+ */
 export type PackCols = (
   dst: number,
   xp: number,
@@ -304,6 +307,8 @@ export type PackCols = (
   outW: number,
   rowStep: number,
   sw: number,
+  imgPix: number,
+  imgStride: number,
 ) => void;
 
 /** See pad-planes.ts: (dst, src, channels, H, W, Hp, Wp, offY, offX), addresses in bytes. */

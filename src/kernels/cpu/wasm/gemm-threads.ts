@@ -33,7 +33,7 @@ const CHUNK = 6;
 const ARGS = 8;
 /** packcols arguments (WasmPanels) when the chunks are packed by the thread computing them. */
 const PACK = 16;
-const SLOTS = 24;
+const SLOTS = 26;
 
 /** The worker: CommonJS source run with `eval: true` (no file to locate after bundling). */
 const WORKER_SOURCE = `
@@ -68,7 +68,8 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
         const n = Math.min(chunk, np - p);
         if (p < full) {
           packcols(b + p * kc * 16, c[${PACK + 1}], c[${PACK + 2}], kc, c[${PACK + 3}] + 4 * p,
-            Math.min(n, full - p), c[${PACK + 4}], c[${PACK + 5}], c[${PACK + 6}]);
+            Math.min(n, full - p), c[${PACK + 4}], c[${PACK + 5}], c[${PACK + 6}],
+            c[${PACK + 7}], c[${PACK + 8}]);
         }
         gebp(kc, n, mp, a, b + p * kc * 16, cc + p * 16, ldc, add);
       }
@@ -215,7 +216,7 @@ export function gebpSplit(s: GemmSimd, pack: WasmPanels | null, ...args: GebpArg
   const work = kc * np * 4 * mp * WASM_MR;
   const packChunk = (p: number, n: number) => {
     if (pack !== null && p < pack.full) {
-      const { xp, taps, q0, full, outW, rowStep, sw } = pack;
+      const { xp, taps, q0, full, outW, rowStep, sw, imgPix, imgStride } = pack;
       s.packcols(
         b + p * kc * 16,
         xp,
@@ -226,6 +227,8 @@ export function gebpSplit(s: GemmSimd, pack: WasmPanels | null, ...args: GebpArg
         outW,
         rowStep,
         sw,
+        imgPix,
+        imgStride,
       );
     }
   };
@@ -254,6 +257,8 @@ export function gebpSplit(s: GemmSimd, pack: WasmPanels | null, ...args: GebpArg
     ctl[PACK + 4] = pack.outW;
     ctl[PACK + 5] = pack.rowStep;
     ctl[PACK + 6] = pack.sw;
+    ctl[PACK + 7] = pack.imgPix;
+    ctl[PACK + 8] = pack.imgStride;
   }
   Atomics.store(ctl, NEXT, 0);
   seq = (seq + 1) | 0;

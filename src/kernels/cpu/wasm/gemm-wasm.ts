@@ -5,7 +5,7 @@
  * and out with Float32Array.set, i.e. memcpy, which is cheap next to the kc multiply-adds per
  * element.
  */
-import type { GemmPackBArgs } from "../gemm.ts";
+import type { CImages, GemmPackBArgs } from "../gemm.ts";
 import { blockSizes } from "../gemm-blocking.ts";
 import { packA } from "../gemm-pack-a.ts";
 import { type GemmSimd, instantiateGemmSimd, WASM_MR } from "./gemm-simd.ts";
@@ -85,7 +85,7 @@ function memoryView(s: GemmSimd, floats: number): Float32Array {
  * m and k), and its panels are reused when that call left them packed whole (see A_KEEP).
  */
 export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
-  const [m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate, sameA = false] = args;
+  const [m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate, sameA, cImages] = args;
   const { kcMax, mcMax, ncMax } = blockSizes(m, n, k, { kc: KC, mc: MC, nc: NC, mr: MR, nr: 4 });
   // With a single block of rows (m <= MC, e.g. up to 72 output channels) the C block stays in
   // wasm memory across the k blocks: copied in once (when accumulating) and out once.
@@ -132,8 +132,7 @@ export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
         if (!keepA) packA(f, aBase, MR, a, aOff, lda, transA, ic, mc, pc, kc);
         if (copyIn) {
           for (let i = 0; i < mc; i++) {
-            const row = cOff + (ic + i) * ldc + jc;
-            f.set(c.subarray(row, row + nc), cBase + i * ncPad);
+            copyRow(f, cBase + i * ncPad, c, cOff + (ic + i) * ldc, jc, nc, cImages, true);
           }
         }
         gebpSplit(
@@ -150,11 +149,38 @@ export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
         );
         if (copyOut) {
           for (let i = 0; i < mc; i++) {
-            const src = cBase + i * ncPad;
-            c.set(f.subarray(src, src + nc), cOff + (ic + i) * ldc + jc);
+            copyRow(f, cBase + i * ncPad, c, cOff + (ic + i) * ldc, jc, nc, cImages, false);
           }
         }
       }
     }
+  }
+}
+
+/**
+ * Copies columns jc .. jc + nc of the C row starting at c[row] into wasm memory at f[w..] (`into`)
+ * or back, a run per image when C's columns are split into images.
+ */
+function copyRow(
+  f: Float32Array,
+  w: number,
+  c: Float32Array,
+  row: number,
+  jc: number,
+  nc: number,
+  images: CImages | undefined,
+  into: boolean,
+): void {
+  const cols = images?.cols ?? jc + nc;
+  const stride = images?.stride ?? 0;
+  for (let j = jc; j < jc + nc; ) {
+    const img = Math.floor(j / cols);
+    const col = j - img * cols;
+    const len = Math.min(cols - col, jc + nc - j);
+    const at = row + img * stride + col;
+    const wj = w + j - jc;
+    if (into) f.set(c.subarray(at, at + len), wj);
+    else c.set(f.subarray(wj, wj + len), at);
+    j += len;
   }
 }

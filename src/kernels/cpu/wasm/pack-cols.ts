@@ -4,24 +4,39 @@
  * per packed value on index arithmetic and bounds checks; here a panel of 4 consecutive output
  * pixels of one row at stride 1 is one unaligned v128 load and one store per tap.
  *
- * `packcols(dst, xp, taps, kc, q0, np, outW, rowStep, sw)` writes np full 4-pixel panels for
- * output pixels q0 .. q0 + 4*np - 1 (row-major over the output, outW per row), kc taps each:
- * panel value (t, j) = xp[base(q0 + 4p + j) + taps[t]] with base(q) = (q / outW) * rowStep +
- * (q % outW) * sw, where xp is the zero-padded input (every tap of every pixel in bounds) and
- * taps holds byte offsets (i32). dst, xp and taps are byte addresses; rowStep and sw are in floats.
+ * `packcols(dst, xp, taps, kc, q0, np, outW, rowStep, sw, imgPix, imgStride)` writes np full
+ * 4-pixel panels for output pixels q0 .. q0 + 4*np - 1 (row-major over the output, outW per row,
+ * imgPix per image: several images make one wide B), kc taps each: panel value (t, j) =
+ * xp[base(q0 + 4p + j) + taps[t]] with base(q) = img * imgStride + (r / outW) * rowStep +
+ * (r % outW) * sw for img = q / imgPix, r = q % imgPix, where xp is the zero-padded input (every
+ * tap of every pixel in bounds) and taps holds byte offsets (i32). dst, xp and taps are byte
+ * addresses; rowStep, sw and imgStride are in floats.
  * Panels that cross a row end, or any stride other than 1, take four scalar loads per tap.
  */
 import { codeWriter, uleb } from "./wasm-encode.ts";
 
-export const PACK_COLS_PARAMS = 9;
+export const PACK_COLS_PARAMS = 11;
 
 /** The function body (locals + code + end) of packcols. */
 export function emitPackCols(): number[] {
-  const P = { dst: 0, xp: 1, taps: 2, kc: 3, q0: 4, np: 5, outW: 6, rowStep: 7, sw: 8 };
+  const P = {
+    dst: 0,
+    xp: 1,
+    taps: 2,
+    kc: 3,
+    q0: 4,
+    np: 5,
+    outW: 6,
+    rowStep: 7,
+    sw: 8,
+    imgPix: 9,
+    imgStride: 10,
+  };
   let n = PACK_COLS_PARAMS;
   const L = {
     p: n++,
     q: n++,
+    img: n++,
     y: n++,
     x: n++,
     b0: n++,
@@ -48,25 +63,38 @@ export function emitPackCols(): number[] {
   const F32_LOAD = 0x2a;
   const F32_STORE = 0x38;
 
-  /** bytes of pixel base: xp + ((y * rowStep + x * sw) << 2), with y, x in locals. */
+  /** bytes of pixel base: xp + ((img * imgStride + y * rowStep + x * sw) << 2), from locals. */
   const base = (y: number, x: number) => {
     get(P.xp);
+    get(L.img);
+    get(P.imgStride);
+    e(MUL);
     get(y);
     get(P.rowStep);
-    e(MUL);
+    e(MUL, ADD);
     get(x);
     get(P.sw);
     e(MUL, ADD);
     c32(2);
     e(SHL, ADD);
   };
-  /** y = q' / outW; x = q' - y * outW for q' = q + j. */
+  /** img = q' / imgPix; then y, x: row and column of r = q' - img * imgPix; for q' = q + j. */
   const split = (j: number) => {
     get(L.q);
     if (j > 0) {
       c32(j);
       e(ADD);
     }
+    tee(L.t);
+    get(P.imgPix);
+    e(DIVU);
+    tee(L.img);
+    get(P.imgPix);
+    e(MUL);
+    set(L.x);
+    get(L.t);
+    get(L.x);
+    e(SUB);
     tee(L.t);
     get(P.outW);
     e(DIVU);
