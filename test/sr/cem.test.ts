@@ -50,6 +50,20 @@ describe("causal effect maps", () => {
     expect(full.evaluated.every((e) => e === 1)).toBe(true);
     expect(strongestBlocks(full).positive.map((b) => [b.row, b.col])).toEqual([[1, 1]]);
     expect(full.effects[5]).toBeCloseTo(r.effects[5], 4);
+    // By hand: the region is block (1, 1) (LR rows and columns 8..15) upsampled by nearest, so
+    // its MSE with a donor's block in place is the block's MSE; the effect is the 100 dB cap
+    // minus the mean over donors of 10 log10(1 / mse).
+    const block = (t: Tensor) => slice(t, [0, 0, 8, 8], [1, 3, 8, 8]).dataSync();
+    const mine = block(lr);
+    const psnrs = donors.map((d) => {
+      const theirs = block(d);
+      const mse = mine.reduce((a, v, i) => a + (v - theirs[i]) ** 2, 0) / mine.length;
+      return 10 * Math.log10(1 / mse);
+    });
+    expect(full.effects[5]).toBeCloseTo(100 - (psnrs[0] + psnrs[1]) / 2, 3);
+    full.effects.forEach((e, i) => {
+      if (i !== 5) expect(e, `block ${i}`).toBe(0);
+    });
   });
 
   test("negative effect: the donor's block is the one the reference wants", async () => {
