@@ -123,7 +123,9 @@ export function conv2dForward(
       }
     }
   } else {
-    const cols = isPointwise(g) ? null : colMatrix(x, g);
+    // Pointwise convs too go through the column packer on the wasm GEMM: its wasm packer
+    // beats packing the input planes as a dense B in JS.
+    const cols = isPointwise(g) && activeGemmImpl() !== "wasm" ? null : colMatrix(x, g);
     const packer = cols === null ? null : new ColPacker(cols);
     // The bias is written first and the GEMM adds to it (a fill and, in the wasm GEMM, a copy
     // into its C block, rather than a separate pass adding it afterwards).
