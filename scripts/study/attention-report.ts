@@ -133,7 +133,13 @@ export function attentionReport(
       LABELS.map((l) => diOf(r.snapshots[k].ev, l)),
     ),
     ...seedComparison(setup.seed, rows, otherSeeds, psnrOf, meanDiOf, bicubicPsnr),
-    ...limits(setup, rows, otherSeeds.length > 0),
+    ...limits(
+      setup,
+      rows,
+      otherSeeds.some((o) =>
+        rows.every((r) => (o.rows.find((x) => x.name === r.name)?.snapshots.length ?? 0) > 0),
+      ),
+    ),
     ...continuing(setup),
   ];
   return lines.join("\n");
@@ -193,12 +199,17 @@ function answers(
         `${rows[i].name}–${rows[j].name} ${fmt(mean(psnrs(rows[i])) - mean(psnrs(rows[j])))} dB (${separated(psnrs(rows[i]), psnrs(rows[j])) ? "larger" : "not larger"} than the spreads)`,
       );
 
+  const lastLoss = (r: StudyRow) => mean(r.state.losses.slice(-4));
+  const byLoss = [...rows].sort((a, b) => lastLoss(b) - lastLoss(a)).map((r) => r.name);
+  const byPsnr = [...rows].sort((a, b) => mean(psnrs(a)) - mean(psnrs(b))).map((r) => r.name);
+  const best = byPsnr.at(-1)!;
+  const lossSentence = `Training L1 over the last 100 steps: ${rows.map((r) => `${r.name} ${lastLoss(r).toFixed(4)}`).join(", ")}; ${byLoss.at(-1) === best ? `${best} has both the lowest training loss and the highest held-out PSNR, so at this budget PSNR follows how far each network got in fitting the training data, and the DI-PSNR ordering does not show that a wider spread costs PSNR in itself` : `the network with the highest PSNR (${best}) is not the one with the lowest training loss (${byLoss.at(-1)})`}.`;
   return [
     "## Answers",
     "",
     `- **Does any network beat bicubic now?** Mean PSNR over snapshots: ${beat.join("; ")}; bicubic ${fmt(bicubicPsnr)} dB. ${anyBeats.length ? `On average ${anyBeats.join(" and ")} ${anyBeats.length > 1 ? "beat" : "beats"} bicubic.` : "None beats bicubic on average."}`,
     `- **Does attention widen the pixels used, at equal size and training?** Mean DI: ${rows.map((r) => `${r.name} ${pm(dis(r))}`).join(", ")}. The CNN has the lowest mean DI at ${cnnLowest} of ${nSnap} snapshots, and the lowest DI of the three on ${cnnLowestLabel} of ${labelCount} (snapshot, window label) pairs. Mean DI further from the CNN's than the two snapshot spreads together (|difference| > sd + sd): ${diSeparated.join(", ")}.`,
-    `- **Does a wider spread go with better PSNR at equal size and training?** Ordered by mean DI (${byDi.map((r) => `${r.name} ${fmt(mean(dis(r)))}`).join(" < ")}), mean PSNR is ${byDi.map((r) => `${fmt(mean(psnrs(r)))}`).join(", ")} dB: ${relation}. PSNR gaps: ${pairs.join("; ")}.`,
+    `- **Does a wider spread go with better PSNR at equal size and training?** Ordered by mean DI (${byDi.map((r) => `${r.name} ${fmt(mean(dis(r)))}`).join(" < ")}), mean PSNR is ${byDi.map((r) => `${fmt(mean(psnrs(r)))}`).join(", ")} dB: ${relation}. PSNR gaps: ${pairs.join("; ")}. ${lossSentence}`,
     "",
   ];
 }
