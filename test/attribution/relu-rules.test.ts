@@ -31,7 +31,7 @@ function ruleByHand(
     inputs.push(h);
     h = layer.call(h);
   }
-  let dy = Array.from(h.dataSync(), (_, i) => (i === target ? 1 : 0));
+  let dy: number[] = Array.from(h.dataSync(), (_, i) => (i === target ? 1 : 0));
   for (let l = net.layers.length - 1; l >= 0; l--) {
     const layer = net.layers[l];
     if (layer instanceof ReLU) {

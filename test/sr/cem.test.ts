@@ -53,7 +53,7 @@ describe("causal effect maps", () => {
     // By hand: the region is block (1, 1) (LR rows and columns 8..15) upsampled by nearest, so
     // its MSE with a donor's block in place is the block's MSE; the effect is the 100 dB cap
     // minus the mean over donors of 10 log10(1 / mse).
-    const block = (t: Tensor) => slice(t, [0, 0, 8, 8], [1, 3, 8, 8]).dataSync();
+    const block = (t: Tensor) => Array.from(slice(t, [0, 0, 8, 8], [1, 3, 8, 8]).dataSync());
     const mine = block(lr);
     const psnrs = donors.map((d) => {
       const theirs = block(d);

@@ -126,7 +126,7 @@ describe("FAIG", () => {
     // the two losses are the mean squared errors of each network, by hand
     const [d] = samples(1);
     const mseOf = (m: Module) => {
-      const y = m.call(d.input).dataSync();
+      const y = Array.from(m.call(d.input).dataSync());
       const t = d.target.dataSync();
       return y.reduce((s, v, i) => s + (v - t[i]) ** 2, 0) / y.length;
     };
