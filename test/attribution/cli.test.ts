@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PNG } from "pngjs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { gradCam, gradient, integratedGradients } from "../../src/attribution/index.ts";
 import { blurIg } from "../../src/attribution/methods/blur-ig.ts";
@@ -284,7 +285,7 @@ describe("salient attribute", () => {
     );
   });
 
-  test("gallery writes a strip PNG and an HTML page; methods lists every method", async () => {
+  test("gallery writes a strip PNG (input panel and gaps by hand) and an HTML page; methods lists every method", async () => {
     const lines: string[] = [];
     await runGallery(
       [
@@ -302,7 +303,20 @@ describe("salient attribute", () => {
     );
     const html = readFileSync(join(dir, "gal.html"), "utf8");
     expect(html.match(/<figure>/g)?.length).toBe(4);
-    expect(readFileSync(join(dir, "gal.png")).subarray(1, 4).toString()).toBe("PNG");
+    // The strip, decoded by pngjs: 4 panels of 28 px enlarged floor(160 / 28) = 5 times, with
+    // 4 px white gaps: 4 * 140 + 3 * 4 = 572 by 140. The first panel is the input, each grey
+    // byte repeated over a 5 x 5 block in R, G and B.
+    const strip = PNG.sync.read(readFileSync(join(dir, "gal.png")));
+    expect([strip.width, strip.height]).toEqual([572, 140]);
+    const px = loadFashionMnist("test").images.subarray(0, 784);
+    const rgba = (x: number, y: number) =>
+      Array.from(strip.data.subarray((y * 572 + x) * 4, (y * 572 + x) * 4 + 4));
+    for (let y = 0; y < 140; y += 3)
+      for (let x = 0; x < 140; x += 3) {
+        const v = px[Math.floor(y / 5) * 28 + Math.floor(x / 5)];
+        expect(rgba(x, y)).toEqual([v, v, v, 255]);
+      }
+    for (const gap of [140, 284, 428]) expect(rgba(gap + 1, 70)).toEqual([255, 255, 255, 255]);
     const text = methodsText();
     for (const m of [
       "gradient",
