@@ -96,6 +96,14 @@ describe("presets reproduce the libraries' defaults", () => {
     let w00 = 0;
     for (let y = 0; y < 15; y++) for (let xx = 0; xx < 15; xx++) w00 += bv[y * 16 + xx];
     expect(r.map.dataSync()[0]).toBeCloseTo(3 * w00, 3);
+    // SmoothGrad with the captum preset on the linear f = 3 sum(x): every noisy gradient is 3,
+    // so the mean over the 5 samples is exactly 3 at every pixel, whatever the noise.
+    const sgLinear = await smoothGrad(gradient, three, big, 0, {
+      ...PRESETS.captum.smoothGrad,
+      seed: 1,
+    });
+    expect(sgLinear.details.samples).toBe(5);
+    for (const v of sgLinear.map.dataSync()) expect(v).toBeCloseTo(3, 5);
   });
 });
 
