@@ -288,6 +288,9 @@ for (const which of kernelImpls) {
           geom([2, 64, 9, 9], [20, 64, 3, 3], { stride: [2, 2], pad: [1, 1, 1, 1] }),
           // 72 output channels (one full row block), uneven pads.
           geom([4, 70, 8, 8], [72, 70, 3, 3], { pad: [0, 2, 1, 1] }),
+          // Phase-split input gradients of stride-2 convs (7x7 -> 14x14), 13 images: 10 + 3.
+          geom([13, 16, 7, 7], [12, 16, 3, 3], { inputDilation: [2, 2], pad: [1, 2, 1, 2] }),
+          geom([3, 8, 5, 6], [9, 8, 4, 3], { inputDilation: [2, 3], pad: [2, 1, 0, 2] }),
         ];
         for (const [i, g] of cases.entries()) {
           const { x, w, bias } = randomData(g, 200 + i);

@@ -3,7 +3,7 @@
  * per output residue, so the structural zeros of the dilated input are never multiplied.
  */
 import type { Conv2dGeometry } from "../conv-geometry.ts";
-import { ColMatrix } from "./conv2d-col-matrix.ts";
+import { ColMatrix, imagesPerGemm } from "./conv2d-col-matrix.ts";
 import { ColPacker } from "./conv2d-packers.ts";
 import { gemmPackB } from "./gemm.ts";
 
@@ -64,19 +64,40 @@ export function forwardPhases(
       const cols = new ColMatrix(x, H, W, ni, nj, 1, 1, 1, 1, tapC, tapY, tapX);
       const packer = new ColPacker(cols);
       const pp = ni * nj;
-      if (phaseOut.length < og * pp) phaseOut = new Float32Array(og * pp);
+      // Small phases of several batch items go through one GEMM (tmp holds image after image).
+      const per = imagesPerGemm(N, groups, pp);
+      if (phaseOut.length < per * og * pp) phaseOut = new Float32Array(per * og * pp);
       const tmp = phaseOut;
+      const cImages = per > 1 ? { cols: pp, stride: og * pp } : undefined;
       // Batch items inner: each group's weights are packed once for all of them (sameA).
       for (let grp = 0; grp < groups; grp++) {
-        for (let n = 0; n < N; n++) {
-          cols.setInput((n * C + grp * cg) * inPlane);
-          gemmPackB(og, pp, ks, wSub, grp * og * ks, ks, false, packer, tmp, 0, pp, false, n > 0);
-          for (let o = 0; o < og; o++) {
-            const plane = (n * O + grp * og + o) * P;
-            for (let i = 0; i < ni; i++) {
-              let dst = plane + (ry + i * idh) * outW + rx;
-              let src = o * pp + i * nj;
-              for (let j = 0; j < nj; j++, dst += idw) out[dst] = tmp[src++];
+        for (let n0 = 0; n0 < N; n0 += per) {
+          const images = Math.min(per, N - n0);
+          cols.setInput((n0 * C + grp * cg) * inPlane, images);
+          gemmPackB(
+            og,
+            images * pp,
+            ks,
+            wSub,
+            grp * og * ks,
+            ks,
+            false,
+            packer,
+            tmp,
+            0,
+            pp,
+            false,
+            n0 > 0,
+            cImages,
+          );
+          for (let n = n0; n < n0 + images; n++) {
+            for (let o = 0; o < og; o++) {
+              const plane = (n * O + grp * og + o) * P;
+              for (let i = 0; i < ni; i++) {
+                let dst = plane + (ry + i * idh) * outW + rx;
+                let src = ((n - n0) * og + o) * pp + i * nj;
+                for (let j = 0; j < nj; j++, dst += idw) out[dst] = tmp[src++];
+              }
             }
           }
         }

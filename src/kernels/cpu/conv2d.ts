@@ -17,7 +17,7 @@
 
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import { allocF32 } from "./buffers.ts";
-import { colMatrix } from "./conv2d-col-matrix.ts";
+import { colMatrix, imagesPerGemm } from "./conv2d-col-matrix.ts";
 import { ColPacker, ColTPacker } from "./conv2d-packers.ts";
 import { forwardPhases } from "./conv2d-phases.ts";
 import { activeGemmImpl, gemm, gemmPackB } from "./gemm.ts";
@@ -135,7 +135,8 @@ export function conv2dForward(
         out.fill(bias[plane % O], plane * P, (plane + 1) * P);
       }
     }
-    const per = cols !== null && packer !== null ? imagesPerGemm(g) : 1;
+    const plain = g.inputDilation[0] === 1 && g.inputDilation[1] === 1;
+    const per = cols !== null && plain ? imagesPerGemm(N, groups, P) : 1;
     if (cols !== null && packer !== null && per > 1) {
       // Several batch items per GEMM: B's columns run image after image, C's land in NCHW.
       for (let n0 = 0; n0 < N; n0 += per) {
@@ -188,26 +189,6 @@ function epilogue(
     }
   }
   return out;
-}
-
-/**
- * Output columns of one forward GEMM over several batch items. Small images (7x7: 49 columns
- * each) make per-item GEMMs too short for their fixed costs (packing setup, C copies, thread
- * hand-offs): 10 x 7x7 ran 1.08-1.11x faster by CPU time as one GEMM. Wider batched GEMMs
- * overflow the 1 MiB L2 with their packed B, C and padded input (8 x 16x16 ran ~5% slower as
- * GEMMs of 1024 columns), so 16x16 images go two at a time and 32x32 ones alone.
- */
-const BATCH_COLS = 512;
-
-/**
- * Batch items per forward GEMM: more than 1 with the wasm kernel, one group, no input dilation
- * and P <= BATCH_COLS / 2 (the padded planes of all of them go to wasm memory at once).
- */
-function imagesPerGemm(g: Conv2dGeometry): number {
-  const P = g.outHeight * g.outWidth;
-  const plain = g.groups === 1 && g.inputDilation[0] === 1 && g.inputDilation[1] === 1;
-  if (!plain || g.batch < 2 || activeGemmImpl() !== "wasm") return 1;
-  return Math.max(1, Math.min(g.batch, Math.floor(BATCH_COLS / P)));
 }
 
 /**
