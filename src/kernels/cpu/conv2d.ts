@@ -22,6 +22,7 @@ import { ColPacker, ColTPacker } from "./conv2d-packers.ts";
 import { forwardPhases } from "./conv2d-phases.ts";
 import { activeGemmImpl, gemm, gemmPackB } from "./gemm.ts";
 import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
+import { elementwiseSimd } from "./wasm/elementwise-simd.ts";
 
 /**
  * The GEMM sizes of a conv per batch item and group: P output pixels, cg input and og output
@@ -176,6 +177,8 @@ function epilogue(
   relu: boolean,
 ): Float32Array {
   if (bias === null && !relu) return out;
+  // ReLU alone (the GEMM added the bias): the wasm SIMD loop, in place.
+  if (bias === null && out.length >= 1024 && elementwiseSimd("relu", out, null, out)) return out;
   const O = g.outChannels;
   const P = g.outHeight * g.outWidth;
   for (let plane = 0; plane < g.batch * O; plane++) {
