@@ -1,7 +1,8 @@
 /**
  * The explainer's training loop, the shipped weights and the pieces around them: a short training
- * run lowers the loss, the shipped explainer beats constant masks on held-out canvases, early
- * stopping and batch-norm folding behave as specified, and the shared-pass RISE equals `rise`.
+ * run lowers the loss, a union teacher's masks reach the loss (L_u by hand), the shipped explainer
+ * beats constant masks on held-out canvases, early stopping and batch-norm folding behave as
+ * specified, and the shared-pass RISE equals `rise`.
  */
 import { describe, expect, it } from "vitest";
 import { loadExplainerPair } from "../../src/attribution/explainer/bundled.ts";
@@ -57,6 +58,59 @@ describe("training", () => {
     const sum =
       t.classification + t.entropy + t.tv + t.area + 0.1 * t.totalArea + 0.3 * t.nonClassArea;
     expect(t.total).toBeCloseTo(sum, 4);
+  });
+
+  it("passes each batch to the union teacher and adds l_u L_u to the training and validation losses", () => {
+    const net = new ExplainerNet({ channels: [8, 16, 32, 64], seed: 5 });
+    initEncoderFromClassifier(net, pair.classifier);
+    const seen: number[][] = [];
+    // m0 = 1/2 everywhere, so L_u = mean over pixels of BCE(sigmoid(z), 1/2) = softplus(z) - z/2.
+    const half = (x: Tensor, y: Float32Array) => {
+      seen.push(Array.from(y));
+      return tensor(new Float32Array(x.shape[0] * 64 * 64).fill(0.5), [x.shape[0], 64, 64]);
+    };
+    const r = trainExplainer(net, f, pools.train, {
+      steps: 2,
+      batchSize: 2,
+      optimizer: new Adam(3e-4),
+      trainSeed: SEEDS.train,
+      loss: { unionDistill: 2 },
+      teacher: half,
+    });
+    const step2 = multiFashionBatch(pools.train, SEEDS.train, [2, 3]).labels;
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toEqual(Array.from(multiFashionBatch(pools.train, SEEDS.train, [0, 1]).labels));
+    expect(seen[1]).toEqual(Array.from(step2));
+    const t = r.history[1];
+    const sum =
+      t.classification +
+      t.entropy +
+      t.tv +
+      t.area +
+      0.1 * t.totalArea +
+      0.3 * t.nonClassArea +
+      2 * t.unionDistill;
+    expect(t.total).toBeCloseTo(sum, 4);
+
+    const val = { pool: pools.val, seed: SEEDS.val, count: 3 };
+    const b = multiFashionBatch(val.pool, val.seed, [0, 1, 2]);
+    const seg = net.call(tensor(b.images, [3, 1, 64, 64])).dataSync();
+    let byHand = 0;
+    for (let i = 0; i < 3; i++) {
+      for (let p = 0; p < 64 * 64; p++) {
+        let z = -Infinity;
+        for (let c = 0; c < 10; c++) {
+          if (b.labels[i * 10 + c]) z = Math.max(z, seg[(i * 10 + c) * 4096 + p]);
+        }
+        byHand += Math.log1p(Math.exp(z)) - z / 2;
+      }
+    }
+    byHand /= 3 * 4096;
+    const withU = validationLoss(net, f, val, { unionDistill: 2 }, 32, half);
+    expect(withU - validationLoss(net, f, val)).toBeCloseTo(2 * byHand, 4);
+    expect(() => validationLoss(net, f, val, { unionDistill: 2 })).toThrow(
+      /needs the teacher's union masks/,
+    );
   });
 
   it("copies the classifier's convs into the encoder", () => {
