@@ -1,9 +1,9 @@
 /**
  * Fine-tunes the bundled multi-fashion explainer with salient's per-class terms added to the
  * NN-Explainer loss (L_pc: each class's mask alone keeps its own class and drops the others;
- * L_pd: removing it removes its class and keeps the others) and, with --union-distill, L_u: the union
- * of the present classes' masks stays close to the bundled explainer's union (a frozen teacher,
- * evaluated per batch outside the gradient), checkpointing every 20 steps in
+ * L_pd: removing it removes its class and keeps the others) and, with --union-distill, L_u (the
+ * union of the present classes' masks stays close to the bundled explainer's union: a frozen
+ * teacher, evaluated per batch outside the gradient), checkpointing every 20 steps in
  * .cache/explainer{tag}/ so a later run with the same tag can continue with --resume.
  * Writes src/attribution/explainer/weights/explainer{tag}.safetensors (same format as the bundled
  * file) and docs/explainer-training{tag}.json. Run from the repository root:
@@ -12,8 +12,7 @@
  *     --packages=external --outfile=dist/finetune.mjs
  *   node dist/finetune.mjs --steps 400 --minutes 9 --per-class 1 --per-class-delete 0 \
  *     --area 1 --total-area 0.1 --entropy 1 --min-area 0.05 --union-distill 0 --lr 3e-4 \
- *     --tag -finetune \
- *     [--from weights.safetensors] [--resume]
+ *     --tag -finetune [--from weights.safetensors] [--resume]
  *
  * (the values shown are the defaults; other loss weights are the reference's).
  */
