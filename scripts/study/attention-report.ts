@@ -264,12 +264,42 @@ function seedComparison(
       `- seed ${o.seed}: mean DI from lowest: ${di.join(" < ")}; mean PSNR from lowest: ${ps.join(" < ")}; above bicubic (${fmt(bicubicPsnr)} dB) on average: ${above.length ? above.join(", ") : "none"}.`,
     );
   }
+  const range = (v: number[]) => Math.max(...v) - Math.min(...v);
+  const moves = names.map(
+    (n) =>
+      `${n} DI ${fmt(range(all.map((o) => mean(stat(o, n, meanDiOf)))))}, PSNR ${fmt(range(all.map((o) => mean(stat(o, n, psnrOf)))))} dB`,
+  );
+  const maxSd = Math.max(...all.flatMap((o) => names.map((n) => sampleSd(stat(o, n, meanDiOf)))));
+  const attnNames = names.filter((n) => n !== CNN);
+  const gap = (n: string, f: (ev: Evaluation) => number, sign: number) =>
+    all.map((o) => fmt(sign * (mean(stat(o, n, f)) - mean(stat(o, CNN, f))))).join(" / ");
+  lines.push(
+    "",
+    `Change of each model's mean between seeds (max - min): ${moves.join("; ")}; the largest snapshot sd of a mean DI is ${fmt(maxSd)}. Per seed (${all.map((o) => o.seed).join(" / ")}), attention minus CNN mean DI: ${attnNames.map((n) => `${n} ${gap(n, meanDiOf, 1)}`).join(", ")}; CNN minus attention mean PSNR: ${attnNames.map((n) => `${n} ${gap(n, psnrOf, -1)} dB`).join(", ")}.`,
+  );
   const same = (f: (ev: Evaluation) => number) =>
     all.every((o) => order(o, f).join() === order(all[0], f).join());
   const cnnLowest = all.every((o) => order(o, meanDiOf)[0] === CNN);
+  const cnnBest = all.every((o) => order(o, psnrOf).at(-1) === CNN);
+  const diGaps = all.flatMap((o) =>
+    attnNames.map((n) => mean(stat(o, n, meanDiOf)) - mean(stat(o, CNN, meanDiOf))),
+  );
+  const maxMove = Math.max(...names.map((n) => range(all.map((o) => mean(stat(o, n, meanDiOf))))));
+  const conclusion = () =>
+    [
+      cnnLowest && cnnBest
+        ? " In every seed the CNN has both the lowest DI and the highest PSNR."
+        : "",
+      !same(meanDiOf) || !same(psnrOf)
+        ? " The order among the attention networks changes between seeds: it is within run-to-run noise."
+        : "",
+      Math.min(...diGaps) < maxMove
+        ? ` The size of the attention-minus-CNN DI gap is not stable (${fmt(Math.min(...diGaps))} to ${fmt(Math.max(...diGaps))}, while a model's DI moves by up to ${fmt(maxMove)} between seeds): a wider spread for attention is a direction seen in every run, not a measured size.`
+        : "",
+    ].join("");
   lines.push(
     "",
-    `Across the ${all.length} seeds: the DI ordering is ${same(meanDiOf) ? "the same" : "not the same"}, the CNN has the lowest mean DI in ${cnnLowest ? "every seed" : "not every seed"}, and the PSNR ordering is ${same(psnrOf) ? "the same" : "not the same"}.`,
+    `Across the ${all.length} seeds: the DI ordering is ${same(meanDiOf) ? "the same" : "not the same"}, the CNN has the lowest mean DI in ${cnnLowest ? "every seed" : "not every seed"}, and the PSNR ordering is ${same(psnrOf) ? "the same" : "not the same"}.${conclusion()}`,
     "",
   );
   return lines;
