@@ -406,12 +406,15 @@ export {
   maskFilters,
   rankFilters,
 } from "./attribution/sr/faig.ts";
+export { type Mggd, mggdKl, mggdLogDensity, sampleMggd } from "./attribution/sr/mggd.ts";
+export { fitMggd, type MggdFit, type MggdFitOptions } from "./attribution/sr/mggd-fit.ts";
 export {
   fitGgd,
   type Ggd,
   ggdKl,
   pca,
   projectRows,
+  type SrgaModel,
   type SrgaResult,
   srga,
 } from "./attribution/sr/srga.ts";
