@@ -162,6 +162,11 @@ export {
   loadExplainerPair,
 } from "./attribution/explainer/bundled.ts";
 export {
+  type ClassMaskCase,
+  type ClassSpecificity,
+  classSpecificity,
+} from "./attribution/explainer/class-specificity.ts";
+export {
   aggregateEvaluations,
   type ClassMapMethod,
   type EvaluationOptions,

@@ -28,6 +28,7 @@ import { fileCheckpointStore } from "../../src/models/train/checkpoint-files.ts"
 import { Adam } from "../../src/models/train/optim.ts";
 import { trainExplainer, validationLoss } from "../../src/models/train/train-explainer.ts";
 import { explainerNetFrom } from "../../src/models/unet/explainer-net.ts";
+import { mul } from "../../src/ops/binary.ts";
 import { progressLog, runSummary, writeExplainerRun } from "./explainer-run.ts";
 
 const NUMERIC = {
@@ -40,6 +41,7 @@ const NUMERIC = {
   "--entropy": EXPLAINER_LOSS_DEFAULTS.entropy,
   "--min-area": EXPLAINER_LOSS_DEFAULTS.minArea,
   "--union-distill": EXPLAINER_LOSS_DEFAULTS.unionDistill,
+  "--teacher-sharpen": 1,
   "--lr": 3e-4,
 };
 type NumericFlag = keyof typeof NUMERIC;
@@ -87,14 +89,17 @@ const loss = {
   unionDistill: opts["--union-distill"],
 };
 // The teacher is always the bundled explainer (also with --from), frozen: never in Adam's list.
+// --teacher-sharpen T > 1 scales its logits (union sigmoid(T max_c S_c)), so the student's union
+// is asked to be as confident over the items as the teacher is over its most certain pixels.
 const teacherNet = loadExplainerPair("multi-fashion").explainer;
+const sharpen = opts["--teacher-sharpen"];
 const teacher = loss.unionDistill
-  ? (x: Tensor, y: Float32Array) => explainerMasks(teacherNet.call(x), y).target
+  ? (x: Tensor, y: Float32Array) => explainerMasks(mul(teacherNet.call(x), sharpen), y).target
   : undefined;
 const val = { pool: pools.val, seed: SEEDS.val, count: valCount };
 const initialVal = validationLoss(explainer, f, val, loss, 32, teacher);
 console.log(
-  `fine-tuning ${from ?? "the bundled explainer"}: l_pc ${loss.perClass}, l_pd ${loss.perClassDelete}, l_area ${loss.area}, l_tot ${loss.totalArea}, l_ent ${loss.entropy}, l_u ${loss.unionDistill}, a_min ${loss.minArea}, lr ${opts["--lr"]}, batch ${batchSize}, tag ${tag}; initial validation loss ${initialVal.toFixed(4)}`,
+  `fine-tuning ${from ?? "the bundled explainer"}: l_pc ${loss.perClass}, l_pd ${loss.perClassDelete}, l_area ${loss.area}, l_tot ${loss.totalArea}, l_ent ${loss.entropy}, l_u ${loss.unionDistill} (teacher sharpened x${sharpen}), a_min ${loss.minArea}, lr ${opts["--lr"]}, batch ${batchSize}, tag ${tag}; initial validation loss ${initialVal.toFixed(4)}`,
 );
 const result = trainExplainer(explainer, f, pools.train, {
   steps: opts["--steps"],
@@ -125,7 +130,9 @@ const summary = runSummary(result, initialVal, {
   checkEvery,
   valCount,
   loss,
-  teacher: loss.unionDistill ? "bundled explainer.safetensors, union over present classes" : "none",
+  teacher: loss.unionDistill
+    ? `bundled explainer.safetensors, union over present classes, logits x${sharpen}`
+    : "none",
   trainSeed: SEEDS.train,
   maxSteps: opts["--steps"],
   maxMinutes: opts["--minutes"],

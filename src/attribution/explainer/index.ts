@@ -23,6 +23,11 @@ export {
   explainerNetFrom,
 } from "../../models/unet/explainer-net.ts";
 export { BUNDLED_EXPLAINERS, type ExplainerPair, loadExplainerPair } from "./bundled.ts";
+export {
+  type ClassMaskCase,
+  type ClassSpecificity,
+  classSpecificity,
+} from "./class-specificity.ts";
 export { explainerPools, SEEDS as EXPLAINER_DATA_SEEDS } from "./data.ts";
 export {
   aggregateEvaluations,
