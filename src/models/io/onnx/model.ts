@@ -17,6 +17,7 @@ import type { WeightMap } from "../weights.ts";
 import { Attrs } from "./attrs.ts";
 import { OpContext, type OpSpec } from "./context.ts";
 import { OnnxUnsupportedError } from "./errors.ts";
+import { planUpsampleConvs, runUpsampleConv } from "./fuse-upsample-conv.ts";
 import { HostArray, isFloat, toTensor, type Value } from "./host.ts";
 import { convOps } from "./ops-conv.ts";
 import { elementwiseOps } from "./ops-elementwise.ts";
@@ -104,6 +105,11 @@ export class OnnxModel extends Module {
   private readonly constants = new Map<string, HostArray>();
   /** For each value name, the index of the last node that reads it. */
   private readonly lastUse = new Map<string, number>();
+  /** Resize -> Conv pairs that may run as one low-resolution conv (by run-order index). */
+  private readonly convAfterResize = new Map<number, number>();
+  private readonly resizeBeforeConv = new Map<number, number>();
+  /** The Conv nodes (by name) that ran fused with their Resize in the last run. */
+  fusedLastRun: string[] = [];
 
   constructor(model: ModelProto, o: OnnxOptions = {}) {
     super();
@@ -133,6 +139,21 @@ export class OnnxModel extends Module {
     this.nodes.forEach((p, i) => {
       for (const n of p.inputs) if (n) this.lastUse.set(n, i);
     });
+    for (const { resize, conv } of planUpsampleConvs(this.nodes, this.outputNames, this.opset)) {
+      this.convAfterResize.set(resize, conv);
+      this.resizeBeforeConv.set(conv, resize);
+      for (const n of this.nodes[resize].inputs) {
+        if (n && this.lastUse.get(n)! < conv) this.lastUse.set(n, conv);
+      }
+    }
+  }
+
+  /** The Resize / Upsample -> Conv pairs planned to run as one conv: [resize, conv] node names. */
+  upsampleConvPairs(): [string, string][] {
+    return [...this.convAfterResize].map(([r, c]) => [
+      this.nodes[r].node.name ?? "",
+      this.nodes[c].node.name ?? "",
+    ]);
   }
 
   /** Parses an ONNX file's bytes; see loadOnnx. */
@@ -278,48 +299,94 @@ export class OnnxModel extends Module {
     const tapped: Tensor[] = [];
     return tidy(() => {
       const keepSet = new Set<Value>([...env.values()]);
+      // Resizes whose Conv may run them fused wait for it (their inputs stay alive until then).
+      const deferred = new Set<number>();
+      this.fusedLastRun = [];
       for (let i = 0; i < this.nodes.length; i++) {
         const p = this.nodes[i];
-        const inputs = p.inputs.map((n) => (n ? env.get(n) : undefined));
-        const hosts = p.inputs.map((n) => (n ? this.constants.get(n) : undefined));
-        const ctx = new OpContext(
-          p.node.opType!,
-          p.where,
-          this.opset,
-          p.attrs,
-          inputs,
-          p.outputs,
-          hosts,
-        );
-        let result: Value | (Value | undefined)[];
-        try {
-          result = p.spec.run(ctx);
-        } catch (e) {
-          throw rewrap(e, p.where);
+        if (this.convAfterResize.has(i) && !this.tapsOn(p)) {
+          deferred.add(i);
+          continue;
         }
-        const outs = Array.isArray(result) ? result : [result];
-        p.outputs.forEach((name, k) => {
-          if (!name) return;
-          const v = outs[k];
-          if (v === undefined)
-            throw new Error(`${p.where}: produced no value for output ${k} ("${name}")`);
-          // Ops check the sizes they compute before allocating; this catches any that grew
-          // through a path without such a check, before later nodes build on it.
-          const size = sizeOf(v.shape);
-          checkLimit(
-            p.where,
-            `the element count of output "${name}" ${formatShape(v.shape)} (a graph intermediate)`,
-            size,
-            "maxTensorElements",
-          );
-          env.set(name, this.tapped(p, name, k, v, keepSet, tapped));
-        });
+        const resizeAt = this.resizeBeforeConv.get(i);
+        if (resizeAt === undefined) this.runNode(p, env, keepSet, tapped);
+        else {
+          const rp = this.nodes[resizeAt];
+          let fused: Tensor | null = null;
+          if (deferred.has(resizeAt)) {
+            try {
+              fused = runUpsampleConv(this.context(rp, env), this.context(p, env));
+            } catch (e) {
+              throw rewrap(e, p.where);
+            }
+            if (fused) this.fusedLastRun.push(p.node.name ?? "");
+            else this.runNode(rp, env, keepSet, tapped);
+          }
+          if (fused) this.store(p, [fused], env, keepSet, tapped);
+          else this.runNode(p, env, keepSet, tapped);
+          this.release(env, keepSet, rp.inputs, i);
+        }
         this.release(env, keepSet, p.inputs, i);
       }
       const out: Record<string, Tensor> = {};
       for (const n of this.outputNames) out[n] = toTensor(env.get(n)!);
       return { out, tapped };
     }).out;
+  }
+
+  private context(p: Prepared, env: Map<string, Value>): OpContext {
+    return new OpContext(
+      p.node.opType!,
+      p.where,
+      this.opset,
+      p.attrs,
+      p.inputs.map((n) => (n ? env.get(n) : undefined)),
+      p.outputs,
+      p.inputs.map((n) => (n ? this.constants.get(n) : undefined)),
+    );
+  }
+
+  /** Runs one node and stores its outputs. */
+  private runNode(p: Prepared, env: Map<string, Value>, keepSet: Set<Value>, tapped: Tensor[]) {
+    let result: Value | (Value | undefined)[];
+    try {
+      result = p.spec.run(this.context(p, env));
+    } catch (e) {
+      throw rewrap(e, p.where);
+    }
+    this.store(p, Array.isArray(result) ? result : [result], env, keepSet, tapped);
+  }
+
+  /** Checks, taps and stores a node's outputs. */
+  private store(
+    p: Prepared,
+    outs: (Value | undefined)[],
+    env: Map<string, Value>,
+    keepSet: Set<Value>,
+    tapped: Tensor[],
+  ): void {
+    p.outputs.forEach((name, k) => {
+      if (!name) return;
+      const v = outs[k];
+      if (v === undefined)
+        throw new Error(`${p.where}: produced no value for output ${k} ("${name}")`);
+      // Ops check the sizes they compute before allocating; this catches any that grew
+      // through a path without such a check, before later nodes build on it.
+      const size = sizeOf(v.shape);
+      checkLimit(
+        p.where,
+        `the element count of output "${name}" ${formatShape(v.shape)} (a graph intermediate)`,
+        size,
+        "maxTensorElements",
+      );
+      env.set(name, this.tapped(p, name, k, v, keepSet, tapped));
+    });
+  }
+
+  /** Whether a tap would see this node's first output (by tensor or node name). */
+  private tapsOn(p: Prepared): boolean {
+    const name = p.node.name ?? "";
+    return tapActive(p.outputs[0]) || (name !== "" && tapActive(name));
   }
 
   /**

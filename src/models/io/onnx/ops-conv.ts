@@ -48,7 +48,7 @@ function pair(ctx: OpContext, name: string, lifted: boolean, fallback: number): 
 }
 
 /** [top, bottom, left, right] pads for the input spatial size, kernel, stride and dilation. */
-function forwardPads(
+export function forwardPads(
   ctx: OpContext,
   lifted: boolean,
   inSize: [number, number],
