@@ -7,6 +7,7 @@
 import onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
 import { grad } from "../../src/autodiff/grad.ts";
+import { withRules } from "../../src/autodiff/rule-set.ts";
 import type { Tensor } from "../../src/autodiff/tensor.ts";
 import { tidy } from "../../src/autodiff/tidy.ts";
 import { loadOnnx, type OnnxModel } from "../../src/models/io/onnx/model.ts";
@@ -16,6 +17,7 @@ import { conv2d } from "../../src/ops/conv.ts";
 import { tensor } from "../../src/ops/creation.ts";
 import { sum } from "../../src/ops/reduce.ts";
 import { upsample } from "../../src/ops/resize.ts";
+import { guidedBackpropRules } from "../../src/rules/relu-rules.ts";
 import { Rng } from "../reference/rng.ts";
 
 const { onnx } = onnxProto;
@@ -53,6 +55,8 @@ interface Case {
   extraOutputs?: string[];
   /** A second reader of the Resize output. */
   secondReader?: boolean;
+  /** Upsample (opset 9: X and scales) instead of Resize (opset 13). */
+  upsampleOp?: boolean;
 }
 
 const X_SHAPE = [1, C, 4, 3];
@@ -61,14 +65,18 @@ function build(c: Case, rng: Rng): { model: OnnxModel; w: number[]; b: number[] 
   const k = c.kernel;
   const w = Array.from({ length: O * C * k * k }, () => rng.next() * 2 - 1);
   const b = Array.from({ length: O }, () => rng.next() * 2 - 1);
-  const resizeInputs = c.sizes ? ["x", "", "", "sizes"] : ["x", "", "scales"];
+  const resizeInputs = c.upsampleOp
+    ? ["x", "scales"]
+    : c.sizes
+      ? ["x", "", "", "sizes"]
+      : ["x", "", "scales"];
   const inits: onnxProto.onnx.ITensorProto[] = [floatInit("w", [O, C, k, k], w)];
   if (c.bias) inits.push(floatInit("b", [O], b));
   if (c.sizes) inits.push(intInit("sizes", [1, C, X_SHAPE[2] * c.r, X_SHAPE[3] * c.r]));
   else inits.push(floatInit("scales", [4], c.scales ?? [1, 1, c.r, c.r]));
   const nodes: onnxProto.onnx.INodeProto[] = [
     {
-      opType: "Resize",
+      opType: c.upsampleOp ? "Upsample" : "Resize",
       name: "up",
       input: resizeInputs,
       output: ["u"],
@@ -87,7 +95,7 @@ function build(c: Case, rng: Rng): { model: OnnxModel; w: number[]; b: number[] 
   const bytes = onnx.ModelProto.encode(
     onnx.ModelProto.create({
       irVersion: 8,
-      opsetImport: [{ domain: "", version: 13 }],
+      opsetImport: [{ domain: "", version: c.upsampleOp ? 9 : 13 }],
       graph: {
         name: "g",
         node: nodes,
@@ -171,6 +179,11 @@ describe("ONNX Resize(nearest, integer scale) -> Conv runs as one low-resolution
     compare({ r: 2, attrs: pt, kernel: 3, pads: 1, bias: false }, 6, true);
   });
 
+  it("fuses Upsample (opset 9) too", () => {
+    const attrs = [str("mode", "nearest")];
+    compare({ r: 3, attrs, kernel: 3, pads: 1, bias: true, upsampleOp: true }, 9, true);
+  });
+
   it("takes the scale from sizes that are exact multiples", () => {
     compare({ r: 2, attrs: HALF_PIXEL, kernel: 3, pads: 1, bias: true, sizes: true }, 7, true);
   });
@@ -237,6 +250,17 @@ describe("Resize -> Conv pairs that must not be fused", () => {
     const { model } = build({ ...base, attrs: ASYMMETRIC, scales: [1, 2, 2, 2] }, new Rng(1));
     const x = tensor(new Float32Array(24), X_SHAPE);
     expect(() => model.run([x])).toThrow(/node "conv".*expects 2 input channels.*has 4/);
+  });
+
+  it("under a gradient rule set (guided backprop) the graph runs as written", () => {
+    const { model } = build({ ...base, attrs: ASYMMETRIC }, new Rng(1));
+    tidy(() => {
+      const x = tensor(new Float32Array(24).fill(1), X_SHAPE);
+      withRules(guidedBackpropRules, () => model.run([x]));
+      expect(model.fusedLastRun).toEqual([]);
+      model.run([x]);
+      expect(model.fusedLastRun).toEqual(["conv"]);
+    });
   });
 
   it("a tap on the Resize output sees the upsampled image (so that run is unfused)", () => {

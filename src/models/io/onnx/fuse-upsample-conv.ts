@@ -14,9 +14,11 @@
  *   align_corners and tf_crop_and_resize depend on the image size: never fused.
  *
  * The plan is structural and made at load time; scales and sizes may come from other nodes, so
- * the scale is checked when the pair runs, and anything unexpected runs the two nodes as written.
+ * the scale is checked when the pair runs, and anything unexpected (a tap on the Resize output, a
+ * gradient rule set) runs the two nodes as written.
  */
 
+import { state } from "../../../autodiff/state.ts";
 import type { Tensor } from "../../../autodiff/tensor.ts";
 import { nearestUpsampleConv2d } from "../../../ops/upsample-conv.ts";
 import type { Attrs } from "./attrs.ts";
@@ -118,8 +120,8 @@ function integerScale(ctx: OpContext, x: Tensor): number | null {
   if (ctx.opType === "Upsample" && ctx.opset < 9) scales = ctx.attrs.floats("scales");
   else if (ctx.opType === "Upsample" || ctx.opset < 11) {
     if (present(1)) scales = Array.from(ctx.host(1).data);
-  } else if (present(2)) scales = Array.from(ctx.host(2).data);
-  else if (present(3)) sizes = Array.from(ctx.host(3).data);
+  } else if (present(3)) sizes = Array.from(ctx.host(3).data);
+  else if (present(2)) scales = Array.from(ctx.host(2).data);
   const [n, c, h, w] = x.shape;
   let r: number;
   if (scales) {
@@ -139,6 +141,9 @@ function integerScale(ctx: OpContext, x: Tensor): number | null {
  * caller runs both nodes as written, which also reports any error the way they do).
  */
 export function runUpsampleConv(resize: OpContext, conv: OpContext): Tensor | null {
+  // Gradient rule sets (LRP, DeepLIFT, guided backprop) are chosen per op and may cover the
+  // Resize's ops but not the merged conv's: under any of them the graph runs as written.
+  if (state.rules.length > 0) return null;
   const xt = resize.tensor(0);
   if (xt.rank !== 4) return null;
   const r = integerScale(resize, xt);
