@@ -25,6 +25,7 @@ import {
   transpose,
 } from "../../src/index.ts";
 import { bceWithLogits } from "../../src/models/train/losses.ts";
+import { numericGrad } from "../helpers/numeric-grad.ts";
 
 const logit = (p: number) => Math.log(p / (1 - p));
 const sig = (z: number) => 1 / (1 + Math.exp(-z));
@@ -36,20 +37,6 @@ function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, 
       throw new Error(`entry ${i}: got ${actual[i]}, expected ${expected[i]} (tol ${tol})`);
     }
   }
-}
-
-/** Central differences of a float64 function of a flat array. */
-function numericGrad(f: (v: Float64Array) => number, x: ArrayLike<number>, h = 1e-6): Float64Array {
-  const v = Float64Array.from(x);
-  return v.map((_, i) => {
-    const keep = v[i];
-    v[i] = keep + h;
-    const up = f(v);
-    v[i] = keep - h;
-    const down = f(v);
-    v[i] = keep;
-    return (up - down) / (2 * h);
-  });
 }
 
 /** The engine's gradient of a scalar function of one tensor. */
