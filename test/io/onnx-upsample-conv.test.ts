@@ -37,8 +37,8 @@ const intInit = (name: string, data: number[]) => ({
   int64Data: data,
 });
 
-const C = 2;
-const O = 3;
+/** Input channels; the fused cases' convs reduce them (O < C), as an SR net's last layer does. */
+const C = 4;
 
 interface Case {
   r: number;
@@ -55,14 +55,18 @@ interface Case {
   extraOutputs?: string[];
   /** A second reader of the Resize output. */
   secondReader?: boolean;
+  /** Output channels (default 2). */
+  outC?: number;
   /** Upsample (opset 9: X and scales) instead of Resize (opset 13). */
   upsampleOp?: boolean;
 }
 
 const X_SHAPE = [1, C, 4, 3];
+const X_SIZE = X_SHAPE.reduce((p, q) => p * q, 1);
 
 function build(c: Case, rng: Rng): { model: OnnxModel; w: number[]; b: number[] } {
   const k = c.kernel;
+  const O = c.outC ?? 2;
   const w = Array.from({ length: O * C * k * k }, () => rng.next() * 2 - 1);
   const b = Array.from({ length: O }, () => rng.next() * 2 - 1);
   const resizeInputs = c.upsampleOp
@@ -110,6 +114,7 @@ function build(c: Case, rng: Rng): { model: OnnxModel; w: number[]; b: number[] 
 
 /** conv2d(upsample(x, r)) with the engine's ops: what the unfused graph computes. */
 function reference(c: Case, w: number[], b: number[]) {
+  const O = c.outC ?? 2;
   const wt = tensor(Float32Array.from(w), [O, C, c.kernel, c.kernel]);
   const bt = c.bias ? tensor(Float32Array.from(b), [O]) : null;
   return (x: Tensor) => conv2d(upsample(x, c.r, "nearest"), wt, { bias: bt, padding: c.pads });
@@ -213,6 +218,10 @@ describe("Resize -> Conv pairs that must not be fused", () => {
     }
   });
 
+  it("a conv with as many outputs as inputs or more: unfused, same values", () => {
+    for (const outC of [C, C + 1]) compare({ ...base, attrs: HALF_PIXEL, outC }, 20 + outC, false);
+  });
+
   it("a Resize output with two readers", () => {
     const { model } = build({ ...base, secondReader: true }, new Rng(1));
     expect(model.upsampleConvPairs()).toEqual([]);
@@ -237,25 +246,25 @@ describe("Resize -> Conv pairs that must not be fused", () => {
     ]) {
       const { model } = build({ ...base, attrs: ASYMMETRIC, scales }, new Rng(1));
       tidy(() => {
-        const y = model.run([tensor(new Float32Array(24).fill(1), X_SHAPE)]).y;
+        const y = model.run([tensor(new Float32Array(X_SIZE).fill(1), X_SHAPE)]).y;
         expect(model.fusedLastRun).toEqual([]);
         // The unfused Resize's output size: floor(in * scale) on each axis.
         const up = X_SHAPE.map((d, i) => Math.floor(d * scales[i]));
-        expect(y.shape).toEqual([1, O, up[2], up[3]]);
+        expect(y.shape).toEqual([1, 2, up[2], up[3]]);
       });
     }
   });
 
   it("a scaled channel axis runs unfused (and fails as the Conv does)", () => {
     const { model } = build({ ...base, attrs: ASYMMETRIC, scales: [1, 2, 2, 2] }, new Rng(1));
-    const x = tensor(new Float32Array(24), X_SHAPE);
-    expect(() => model.run([x])).toThrow(/node "conv".*expects 2 input channels.*has 4/);
+    const x = tensor(new Float32Array(X_SIZE), X_SHAPE);
+    expect(() => model.run([x])).toThrow(/node "conv".*expects 4 input channels.*has 8/);
   });
 
   it("under a gradient rule set (guided backprop) the graph runs as written", () => {
     const { model } = build({ ...base, attrs: ASYMMETRIC }, new Rng(1));
     tidy(() => {
-      const x = tensor(new Float32Array(24).fill(1), X_SHAPE);
+      const x = tensor(new Float32Array(X_SIZE).fill(1), X_SHAPE);
       withRules(guidedBackpropRules, () => model.run([x]));
       expect(model.fusedLastRun).toEqual([]);
       model.run([x]);
@@ -267,7 +276,7 @@ describe("Resize -> Conv pairs that must not be fused", () => {
     const { model } = build({ ...base, attrs: ASYMMETRIC }, new Rng(1));
     tidy(() => {
       const x = tensor(
-        Float32Array.from({ length: 24 }, (_, i) => i),
+        Float32Array.from({ length: X_SIZE }, (_, i) => i),
         X_SHAPE,
       );
       let seen: number[] = [];
