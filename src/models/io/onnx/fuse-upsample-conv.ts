@@ -14,8 +14,9 @@
  *   align_corners and tf_crop_and_resize depend on the image size: never fused.
  *
  * The plan is structural and made at load time; scales and sizes may come from other nodes, so
- * the scale (and that the conv has fewer outputs than inputs) is checked when the pair runs, and anything unexpected (a tap on the Resize output, a
- * gradient rule set) runs the two nodes as written.
+ * the scale (and that the conv has fewer outputs than inputs) is checked when the pair runs, and
+ * anything unexpected (a tap on the Resize output, a gradient rule set) runs the two nodes as
+ * written.
  */
 
 import { state } from "../../../autodiff/state.ts";
