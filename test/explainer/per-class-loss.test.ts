@@ -27,6 +27,54 @@ function linear(W: number[][], bias: number[]) {
     );
 }
 
+/**
+ * Checks a per-class term against a float64 implementation of its definition on a 3-class linear
+ * classifier, two 2 x 2 images and logits sin(freq i + phase) * 1.5: the value, and the gradient
+ * against central differences. "keep" is L_pc (the class's mask alone, one-hot target); "delete"
+ * is L_pd (its complement, target y_b - e_c).
+ */
+function expectMatchesReference(
+  loss: typeof perClassMaskLoss,
+  kind: "keep" | "delete",
+  freq: number,
+  phase: number,
+): void {
+  const W = [
+    [0.5, -1, 0.3, 0.8],
+    [-0.2, 0.4, 1.1, -0.6],
+    [0.9, 0.1, -0.7, 0.2],
+  ];
+  const bias = [0.1, -0.3, 0.2];
+  const img = [0.2, 0.9, 0.5, 0.7, 0.6, 0.1, 0.8, 0.3];
+  const y = [1, 0, 1, 0, 1, 1];
+  const seg0 = Array.from({ length: 24 }, (_, i) => Math.sin(freq * i + phase) * 1.5);
+  const ref = (s: Float64Array) => {
+    let total = 0;
+    let pairs = 0;
+    for (let r = 0; r < 6; r++) {
+      if (!y[r]) continue;
+      const b = Math.floor(r / 3);
+      const cls = r % 3;
+      for (let k = 0; k < 3; k++) {
+        const m = (p: number) => (kind === "keep" ? sig(s[r * 4 + p]) : 1 - sig(s[r * 4 + p]));
+        const z = W[k].reduce((a, w, p) => a + w * m(p) * img[b * 4 + p], bias[k]);
+        const target = kind === "keep" ? +(k === cls) : k === cls ? 0 : y[b * 3 + k];
+        total += (target ? softplus(-z) : softplus(z)) / 3;
+      }
+      pairs++;
+    }
+    return total / pairs;
+  };
+  const f = linear(W, bias);
+  const x = tensor(new Float32Array(img), [2, 1, 2, 2]);
+  const seg = tensor(new Float32Array(seg0), [2, 3, 2, 2]);
+  const v = Float64Array.from(seg0);
+  expect(loss(f, seg, x, y).dataSync()[0]).toBeCloseTo(ref(v), 6);
+  const g = grad((t: Tensor) => loss(f, t, x, y))(seg).dataSync();
+  const fd = numericGrad(ref, v);
+  for (let i = 0; i < v.length; i++) expect(Math.abs(g[i] - fd[i])).toBeLessThan(1e-5);
+}
+
 describe("perClassMaskLoss", () => {
   // Two classes on a 1 x 2 image: class 0's logit is 2 x pixel 0, class 1's is 2 x pixel 1.
   const f = linear(
@@ -67,37 +115,8 @@ describe("perClassMaskLoss", () => {
     expect(lOwn).toBeLessThan(lShared);
   });
 
-  it("has the gradient of a float64 reference (central differences)", () => {
-    const W = [
-      [0.5, -1, 0.3, 0.8],
-      [-0.2, 0.4, 1.1, -0.6],
-      [0.9, 0.1, -0.7, 0.2],
-    ];
-    const bias = [0.1, -0.3, 0.2];
-    const img = [0.2, 0.9, 0.5, 0.7, 0.6, 0.1, 0.8, 0.3];
-    const y = [1, 0, 1, 0, 1, 1];
-    const seg0 = Array.from({ length: 24 }, (_, i) => Math.sin(1.7 * i + 0.3) * 1.5);
-    const ref = (s: Float64Array) => {
-      let total = 0;
-      let pairs = 0;
-      for (let r = 0; r < 6; r++) {
-        if (!y[r]) continue;
-        const b = Math.floor(r / 3);
-        const cls = r % 3;
-        for (let k = 0; k < 3; k++) {
-          const z = W[k].reduce((a, w, p) => a + w * sig(s[r * 4 + p]) * img[b * 4 + p], bias[k]);
-          total += (k === cls ? softplus(-z) : softplus(z)) / 3;
-        }
-        pairs++;
-      }
-      return total / pairs;
-    };
-    const g = grad((s: Tensor) =>
-      perClassMaskLoss(linear(W, bias), s, tensor(new Float32Array(img), [2, 1, 2, 2]), y),
-    )(tensor(new Float32Array(seg0), [2, 3, 2, 2])).dataSync();
-    const v = Float64Array.from(seg0);
-    const fd = numericGrad(ref, v);
-    for (let i = 0; i < v.length; i++) expect(Math.abs(g[i] - fd[i])).toBeLessThan(1e-5);
+  it("has the value and gradient of a float64 reference (central differences)", () => {
+    expectMatchesReference(perClassMaskLoss, "keep", 1.7, 0.3);
   });
 
   it("is zero without present classes and rejects bad input", () => {
@@ -180,49 +199,8 @@ describe("perClassDeletionLoss", () => {
     expect(lShared).toBeLessThan(lSwapped);
   });
 
-  it("has the gradient of a float64 reference (central differences)", () => {
-    const W = [
-      [0.5, -1, 0.3, 0.8],
-      [-0.2, 0.4, 1.1, -0.6],
-      [0.9, 0.1, -0.7, 0.2],
-    ];
-    const bias = [0.1, -0.3, 0.2];
-    const img = [0.2, 0.9, 0.5, 0.7, 0.6, 0.1, 0.8, 0.3];
-    const y = [1, 0, 1, 0, 1, 1];
-    const seg0 = Array.from({ length: 24 }, (_, i) => Math.sin(1.3 * i + 0.7) * 1.5);
-    const ref = (s: Float64Array) => {
-      let total = 0;
-      let pairs = 0;
-      for (let r = 0; r < 6; r++) {
-        if (!y[r]) continue;
-        const b = Math.floor(r / 3);
-        const cls = r % 3;
-        for (let k = 0; k < 3; k++) {
-          const z = W[k].reduce(
-            (a, w, p) => a + w * (1 - sig(s[r * 4 + p])) * img[b * 4 + p],
-            bias[k],
-          );
-          const keep = k === cls ? 0 : y[b * 3 + k];
-          total += (keep ? softplus(-z) : softplus(z)) / 3;
-        }
-        pairs++;
-      }
-      return total / pairs;
-    };
-    const g = grad((s: Tensor) =>
-      perClassDeletionLoss(linear(W, bias), s, tensor(new Float32Array(img), [2, 1, 2, 2]), y),
-    )(tensor(new Float32Array(seg0), [2, 3, 2, 2])).dataSync();
-    const v = Float64Array.from(seg0);
-    expect(
-      perClassDeletionLoss(
-        linear(W, bias),
-        tensor(new Float32Array(seg0), [2, 3, 2, 2]),
-        tensor(new Float32Array(img), [2, 1, 2, 2]),
-        y,
-      ).dataSync()[0],
-    ).toBeCloseTo(ref(v), 6);
-    const fd = numericGrad(ref, v);
-    for (let i = 0; i < v.length; i++) expect(Math.abs(g[i] - fd[i])).toBeLessThan(1e-5);
+  it("has the value and gradient of a float64 reference (central differences)", () => {
+    expectMatchesReference(perClassDeletionLoss, "delete", 1.3, 0.7);
   });
 
   it("is zero without present classes and rejects bad input", () => {
