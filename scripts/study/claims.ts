@@ -15,6 +15,7 @@ import {
   integratedGradients,
   lrp,
 } from "../../src/attribution/index.ts";
+import { pearson } from "../../src/attribution/metrics/rank-correlation.ts";
 import { targetScores } from "../../src/attribution/target.ts";
 import type { Model } from "../../src/attribution/types.ts";
 import { customGrad } from "../../src/autodiff/custom-grad.ts";
@@ -58,26 +59,6 @@ export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
     m = Math.max(m, Math.abs(a[i]), Math.abs(b[i]));
   }
   return d / m;
-}
-
-/** Pearson correlation. */
-export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i] / n;
-    mb += b[i] / n;
-  }
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb + 1e-300);
 }
 
 const data = async (p: Promise<{ map: Tensor }>) => {

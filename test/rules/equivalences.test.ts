@@ -15,6 +15,7 @@ import {
   integratedGradients,
   lrp,
 } from "../../src/attribution/index.ts";
+import { pearson } from "../../src/attribution/metrics/rank-correlation.ts";
 import type { Model } from "../../src/attribution/types.ts";
 import * as s from "../../src/index.ts";
 import {
@@ -230,22 +231,3 @@ describe("guided backprop is less class-sensitive than the gradient", () => {
     expect(gb).toBeGreaterThan(g + 0.2);
   });
 });
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i] / n;
-    mb += b[i] / n;
-  }
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb + 1e-300);
-}
