@@ -165,6 +165,7 @@ export {
   type ClassMaskCase,
   type ClassSpecificity,
   classSpecificity,
+  explainerCanvasCases,
 } from "./attribution/explainer/class-specificity.ts";
 export {
   aggregateEvaluations,

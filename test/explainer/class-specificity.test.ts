@@ -5,13 +5,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { loadExplainerPair } from "../../src/attribution/explainer/bundled.ts";
-import { classSpecificity } from "../../src/attribution/explainer/class-specificity.ts";
+import {
+  classSpecificity,
+  explainerCanvasCases,
+} from "../../src/attribution/explainer/class-specificity.ts";
 import { explainerPools, SEEDS } from "../../src/attribution/explainer/data.ts";
-import { tidy } from "../../src/autodiff/tidy.ts";
 import { loadFashionMnist } from "../../src/models/data/fashion-mnist-node.ts";
-import { multiFashionSample } from "../../src/models/data/multi-fashion.ts";
-import { tensor } from "../../src/ops/creation.ts";
-import { sigmoid } from "../../src/ops/unary.ts";
 
 // Two classes on a 4-pixel canvas: class 0 owns pixel 0, class 1 pixels 1 and 2.
 const truth = [1, 0, 0, 0, 0, 1, 1, 0];
@@ -59,14 +58,8 @@ describe("the bundled multi-fashion explainer", () => {
   it("gives each present class its own item: own IoU >= 2x other-item IoU, union IoU >= 0.761", () => {
     const pools = explainerPools(loadFashionMnist("train"), loadFashionMnist("test"));
     const { explainer } = loadExplainerPair("multi-fashion");
-    const cases = [];
-    for (let i = 400; i < 460; i++) {
-      const s = multiFashionSample(pools.test, SEEDS.test, i);
-      const masks = tidy(() =>
-        sigmoid(explainer.call(tensor(s.image, [1, 1, s.size, s.size]))).dataSync(),
-      );
-      cases.push({ masks, truth: s.masks, labels: s.labels });
-    }
+    // Canvases 400..459 of the test seed.
+    const cases = explainerCanvasCases((x) => explainer.call(x), pools.test, SEEDS.test, 400, 60);
     const r = classSpecificity(cases);
     // The goals set for the class-specific fine-tune; the reference-loss explainer had ratio
     // 1.3 and union IoU 0.761 (canvases 0..99).

@@ -7,6 +7,11 @@
  * their true masks); and the mean mask value over the class's own item ("coverage").
  * A class-agnostic explainer has own close to other; the trained one is asked for own >= 2 other.
  */
+import type { Tensor } from "../../autodiff/tensor.ts";
+import { tidy } from "../../autodiff/tidy.ts";
+import { multiFashionSample, type SourcePool } from "../../models/data/multi-fashion.ts";
+import { tensor } from "../../ops/creation.ts";
+import { sigmoid } from "../../ops/unary.ts";
 import { localisation } from "../metrics/localisation.ts";
 
 /** A canvas with per-class masks [C, H*W] in [0, 1] and true masks [C, H*W] in {0, 1}. */
@@ -87,4 +92,24 @@ export function classSpecificity(cases: Iterable<ClassMaskCase>): ClassSpecifici
     imageMeanIoU: mean(image),
     ownCoverage: mean(coverage),
   };
+}
+
+/**
+ * The cases of an explainer (mask logits [1, C, H, W] for an image [1, 1, H, W]) on canvases
+ * start..start+count-1 of a seeded multi-object data set: sigmoid masks, true masks and labels.
+ */
+export function* explainerCanvasCases(
+  explainer: (x: Tensor) => Tensor,
+  pool: SourcePool,
+  seed: number,
+  start: number,
+  count: number,
+): Generator<ClassMaskCase> {
+  for (let i = start; i < start + count; i++) {
+    const s = multiFashionSample(pool, seed, i);
+    const masks = tidy(() =>
+      sigmoid(explainer(tensor(s.image, [1, 1, s.size, s.size]))).dataSync(),
+    );
+    yield { masks, truth: s.masks, labels: s.labels };
+  }
 }

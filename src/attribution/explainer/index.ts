@@ -27,6 +27,7 @@ export {
   type ClassMaskCase,
   type ClassSpecificity,
   classSpecificity,
+  explainerCanvasCases,
 } from "./class-specificity.ts";
 export { explainerPools, SEEDS as EXPLAINER_DATA_SEEDS } from "./data.ts";
 export {
