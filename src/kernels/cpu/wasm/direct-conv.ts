@@ -10,12 +10,13 @@
  * [C][kh][kw][4] (4 output channels, zero where absent), out row stride cols8, plane stride
  * outPlane floats. All pointers in bytes, strides in floats.
  */
+import { emitMulAdd, relaxedSimd } from "./relaxed-simd.ts";
 import { codeWriter, instantiateGenerated, section, uleb } from "./wasm-encode.ts";
 
 const I32 = 0x7f;
 const V128 = 0x7b;
 
-function body(): number[] {
+function body(fma: boolean): number[] {
   const P = {
     C: 0,
     kh: 1,
@@ -132,11 +133,13 @@ function body(): number[] {
                         simd(0x09, 2, o * 4);
                         set(ws);
                         for (let h = 0; h < 2; h++) {
-                          get(acc(o, h));
-                          get(ws);
-                          get(h === 0 ? v0 : v1);
-                          simd(0xe6);
-                          simd(0xe4);
+                          emitMulAdd(
+                            simd,
+                            fma,
+                            () => get(acc(o, h)),
+                            () => get(ws),
+                            () => get(h === 0 ? v0 : v1),
+                          );
                           set(acc(o, h));
                         }
                       }
@@ -182,7 +185,7 @@ function body(): number[] {
   return b;
 }
 
-function directConvModuleBytes(): Uint8Array<ArrayBuffer> {
+function directConvModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [1, 0x60, 11];
   for (let i = 0; i < 11; i++) types.push(I32);
@@ -200,7 +203,7 @@ function directConvModuleBytes(): Uint8Array<ArrayBuffer> {
     exp.push(kind, 0);
   }
   section(7, exp, out);
-  const f = body();
+  const f = body(fma);
   const codeSec: number[] = [1];
   uleb(f.length, codeSec);
   codeSec.push(...f);
@@ -213,7 +216,7 @@ let inst: { memory: WebAssembly.Memory; dconv: Dconv } | null | undefined;
 
 function instance(): { memory: WebAssembly.Memory; dconv: Dconv } | null {
   if (inst === undefined) {
-    const i = instantiateGenerated(directConvModuleBytes());
+    const i = instantiateGenerated(directConvModuleBytes(relaxedSimd()));
     inst = i && { memory: i.exports.mem as WebAssembly.Memory, dconv: i.exports.dconv as Dconv };
   }
   return inst;

@@ -6,12 +6,14 @@
  * panel q at b + q*kc*16 bytes) into C (row-major floats, row stride ldc bytes, 16-byte aligned
  * panel columns), adding to C when add != 0. Two adjacent 4-column B panels are read together,
  * so the register tile is MR x 8 (2*MR f32x4 accumulators) without changing the 4-wide panel
- * layout the convolution packers write. Wasm SIMD has no FMA, so each step is mul then add,
- * rounded to float32 after each (unlike the TS kernel, which sums in float64).
+ * layout the convolution packers write. Each step is one relaxed_madd where relaxed SIMD is
+ * available (relaxed-simd.ts: fused, one rounding, on CPUs with FMA), else mul then add, rounded
+ * to float32 after each (unlike the TS kernel, which sums in float64).
  */
 
 import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
 import { emitPadPlanes, PAD_PLANES_PARAMS } from "./pad-planes.ts";
+import { emitMulAdd, relaxedSimd } from "./relaxed-simd.ts";
 import { codeWriter, section, uleb } from "./wasm-encode.ts";
 
 /**
@@ -41,10 +43,18 @@ const OP = {
   i32mul: 0x6c,
   i32shl: 0x74,
 } as const;
-const SIMD = { load: 0x00, splat32: 0x09, store: 0x0b, const: 0x0c, add: 0xe4, mul: 0xe6 };
+const SIMD = {
+  load: 0x00,
+  splat32: 0x09,
+  store: 0x0b,
+  const: 0x0c,
+};
 
-/** Builds the function body of gebp for a tile of MR rows and `halves` 4-column panels. */
-function emitGebp(mr: number): number[] {
+/**
+ * Builds the function body of gebp for a tile of MR rows; with `fma`, each step is one
+ * relaxed_madd instead of mul then add.
+ */
+function emitGebp(mr: number, fma: boolean): number[] {
   // Params: 0 kc, 1 np, 2 mp, 3 a, 4 b, 5 c, 6 ldc, 7 add.
   const P = { kc: 0, np: 1, mp: 2, a: 3, b: 4, c: 5, ldc: 6, add: 7 };
   // i32 locals.
@@ -143,11 +153,13 @@ function emitGebp(mr: number): number[] {
       simd(SIMD.splat32, 2, r * 4);
       set(va);
       for (let h = 0; h < halves; h++) {
-        get(accs(h, r));
-        get(va);
-        get(h === 0 ? vb0 : vb1);
-        simd(SIMD.mul);
-        simd(SIMD.add);
+        emitMulAdd(
+          simd,
+          fma,
+          () => get(accs(h, r)),
+          () => get(va),
+          () => get(h === 0 ? vb0 : vb1),
+        );
         set(accs(h, r));
       }
     }
@@ -235,7 +247,7 @@ const SHARED_MAX_PAGES = 65536;
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
  */
-function gemmSimdModuleBytes(mr = WASM_MR, shared = false): Uint8Array<ArrayBuffer> {
+function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
   uleb(3, types);
@@ -271,7 +283,7 @@ function gemmSimdModuleBytes(mr = WASM_MR, shared = false): Uint8Array<ArrayBuff
   section(7, exp, out);
   const codeSec: number[] = [];
   uleb(3, codeSec);
-  for (const body of [emitGebp(mr), emitPackCols(), emitPadPlanes()]) {
+  for (const body of [emitGebp(mr, fma), emitPackCols(), emitPadPlanes()]) {
     uleb(body.length, codeSec);
     codeSec.push(...body);
   }
@@ -330,6 +342,8 @@ export interface GemmSimd {
   module: WebAssembly.Module;
   /** True when `memory` is a shared memory (SharedArrayBuffer-backed). */
   shared: boolean;
+  /** True when gebp multiplies and adds with relaxed_madd (relaxed-simd.ts). */
+  fma: boolean;
   gebp: Gebp;
   packcols: PackCols;
   padplanes: PadPlanes;
@@ -340,11 +354,15 @@ export interface GemmSimd {
  * tries the shared-memory variant first and falls back to a private memory where shared wasm
  * memories are unavailable (browsers without cross-origin isolation).
  */
-export function instantiateGemmSimd(mr = WASM_MR, shared = false): GemmSimd | null {
+export function instantiateGemmSimd(
+  mr = WASM_MR,
+  shared = false,
+  fma = relaxedSimd(),
+): GemmSimd | null {
   if (typeof WebAssembly !== "object") return null;
   if (shared) {
     try {
-      const bytes = gemmSimdModuleBytes(mr, true);
+      const bytes = gemmSimdModuleBytes(mr, true, fma);
       if (WebAssembly.validate(bytes)) {
         const memory = new WebAssembly.Memory({
           initial: 1,
@@ -358,6 +376,7 @@ export function instantiateGemmSimd(mr = WASM_MR, shared = false): GemmSimd | nu
             memory,
             module,
             shared: true,
+            fma,
             gebp: inst.exports.gebp as unknown as Gebp,
             packcols: inst.exports.packcols as unknown as PackCols,
             padplanes: inst.exports.padplanes as unknown as PadPlanes,
@@ -368,7 +387,7 @@ export function instantiateGemmSimd(mr = WASM_MR, shared = false): GemmSimd | nu
       // Fall through to the private memory.
     }
   }
-  const bytes = gemmSimdModuleBytes(mr);
+  const bytes = gemmSimdModuleBytes(mr, false, fma);
   if (!WebAssembly.validate(bytes)) return null;
   const module = new WebAssembly.Module(bytes);
   const inst = new WebAssembly.Instance(module, {});
@@ -376,6 +395,7 @@ export function instantiateGemmSimd(mr = WASM_MR, shared = false): GemmSimd | nu
     memory: inst.exports.mem as WebAssembly.Memory,
     module,
     shared: false,
+    fma,
     gebp: inst.exports.gebp as unknown as Gebp,
     packcols: inst.exports.packcols as unknown as PackCols,
     padplanes: inst.exports.padplanes as unknown as PadPlanes,

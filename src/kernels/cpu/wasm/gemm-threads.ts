@@ -17,6 +17,7 @@
  */
 import type { WasmPanels } from "../gemm.ts";
 import { type GebpArgs, type GemmSimd, WASM_MR } from "./gemm-simd.ts";
+import { nodeProcess } from "./node-process.ts";
 
 /**
  * ctrl slots (Int32): job sequence (main), done sequence (worker), ready, error, join (1: job
@@ -102,18 +103,6 @@ function envThreads(): 1 | 2 {
   } catch {
     return 2;
   }
-}
-
-type NodeProcess = {
-  versions?: { node?: string; bun?: string };
-  getBuiltinModule?: (id: string) => unknown;
-};
-
-function nodeProcess(): NodeProcess | null {
-  const g = globalThis as { process?: NodeProcess; Deno?: unknown };
-  const p = g.process;
-  if (g.Deno !== undefined || p === undefined || !p.versions?.node || p.versions.bun) return null;
-  return typeof p.getBuiltinModule === "function" ? p : null;
 }
 
 /**
