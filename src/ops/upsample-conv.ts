@@ -13,6 +13,7 @@ import { ruleFor } from "../autodiff/rule-set.ts";
 import { state } from "../autodiff/state.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { add, mul } from "./binary.ts";
+import { concat } from "./concat.ts";
 import { type Conv2dOptions, conv2d, resolvePadding } from "./conv.ts";
 import { fill } from "./creation.ts";
 import { pad } from "./pad.ts";
@@ -116,6 +117,9 @@ export function nearestUpsampleConv2d(
   const r2 = scale * scale;
   // w [O, C, kh, kw] -> [O, C, r * K'h, r * K'w] -> [O, C, r, K'h, r, K'w] -> [O, r, r, C, K'h, K'w].
   const wm = mergeTaps(w, my, top, mx, left, scale);
+  if (outC >= phaseSplitMinOut) {
+    return phaseSplitConv(x, wm, { k: kh, pad: top, m: my }, { k: kw, pad: left, m: mx }, scale, o);
+  }
   // Each output channel's bias repeats over its r*r phases (channel o*r*r + a*r + b).
   const bias = o.bias
     ? reshape(mul(reshape(o.bias, [outC, 1]), fill([1, r2], 1)), [outC * r2])
@@ -126,4 +130,85 @@ export function nearestUpsampleConv2d(
     relu: o.relu,
   });
   return pixelShuffle(y, scale, "torch");
+}
+
+/**
+ * Low-res taps phase `a` reads: rows [first, last] of the merged kernel (the merged kernel
+ * covers every phase, so each phase uses only its own window of it).
+ */
+function phaseWindow(a: number, { k, pad, m }: AxisPlan, r: number) {
+  const first = Math.floor((a - pad) / r) + m.padBefore;
+  const last = Math.floor((a + k - 1 - pad) / r) + m.padBefore;
+  return { first, size: last - first + 1 };
+}
+
+/**
+ * Fewest output channels for which one conv per phase, each with only its own window of the
+ * merged taps, beats the single merged conv, whose zero taps cost multiply-adds: the windows
+ * hold fewer taps (k = 3, r = 2: 2x2 of the merged 3x3, 2.25x fewer multiply-adds than the conv at
+ * high resolution; k = 5: 3x3 of 4x4), but each phase is a GEMM with O rows instead of one with
+ * r*r*O, which a GEMM only handles well when O is not tiny.
+ */
+let phaseSplitMinOut = 16;
+
+/**
+ * Whether running conv(upsample(x)) as low-res convs saves work: always with the per-phase convs
+ * (O >= the threshold: fewer multiply-adds, no upsampled image); with the single merged conv only
+ * when it reduces channels (O < C), because its depth-to-space then moves O channels at the high
+ * resolution where the upsample moved C, and its multiply-adds equal the plain conv's.
+ */
+export function upsampleConvPays(outC: number, inC: number): boolean {
+  return outC >= phaseSplitMinOut || outC < inC;
+}
+
+/** Sets the fewest output channels that take the per-phase convs; returns the previous value (bench/upsample-conv.ts). */
+export function setPhaseSplitMinOut(n: number): number {
+  const prev = phaseSplitMinOut;
+  phaseSplitMinOut = n;
+  return prev;
+}
+
+/** One axis of the original conv: its kernel size, its padding before, and its merge. */
+interface AxisPlan {
+  k: number;
+  pad: number;
+  m: AxisMerge;
+}
+
+/**
+ * The r*r phases as separate convs on x, phase (a, b) with its window of the merged taps and the
+ * pads that align it, interleaved by stacking them as channel o*r*r + a*r + b and depth-to-space.
+ */
+function phaseSplitConv(
+  x: Tensor,
+  wm: Tensor,
+  rows: AxisPlan,
+  cols: AxisPlan,
+  r: number,
+  o: Conv2dOptions,
+): Tensor {
+  const [n, , h, wdt] = x.shape;
+  const [or2, c] = wm.shape;
+  const outC = or2 / (r * r);
+  const w6 = reshape(wm, [outC, r, r, c, rows.m.size, cols.m.size]);
+  const phases: Tensor[] = [];
+  for (let a = 0; a < r; a++) {
+    const ya = phaseWindow(a, rows, r);
+    for (let b = 0; b < r; b++) {
+      const xb = phaseWindow(b, cols, r);
+      const wab = reshape(
+        slice(w6, [0, a, b, 0, ya.first, xb.first], [outC, 1, 1, c, ya.size, xb.size]),
+        [outC, c, ya.size, xb.size],
+      );
+      const padTop = rows.m.padBefore - ya.first;
+      const padLeft = cols.m.padBefore - xb.first;
+      const y = conv2d(x, wab, {
+        bias: o.bias ?? null,
+        padding: [padTop, ya.size - 1 - padTop, padLeft, xb.size - 1 - padLeft],
+        relu: o.relu,
+      });
+      phases.push(reshape(y, [n, outC, 1, h, wdt]));
+    }
+  }
+  return pixelShuffle(reshape(concat(phases, 2), [n, outC * r * r, h, wdt]), r, "torch");
 }

@@ -37,7 +37,10 @@ const intInit = (name: string, data: number[]) => ({
   int64Data: data,
 });
 
-/** Input channels; the fused cases' convs reduce them (O < C), as an SR net's last layer does. */
+/**
+ * Input channels; most fused cases' convs reduce them (O < C: one merged conv), as an SR net's last
+ * layer does; those with 16+ outputs take one conv per phase.
+ */
 const C = 4;
 
 interface Case {
@@ -197,6 +200,12 @@ describe("ONNX Resize(nearest, integer scale) -> Conv runs as one low-resolution
     compare({ r: 2, attrs: ASYMMETRIC, kernel: 3, pads: 0, bias: true }, 8, true);
   });
 
+  it("a conv with 16 or more outputs fuses as one conv per phase (x2, x3; 3x3 and 5x5)", () => {
+    compare({ r: 2, attrs: HALF_PIXEL, kernel: 3, pads: 1, bias: true, outC: 16 }, 31, true);
+    compare({ r: 3, attrs: ASYMMETRIC, kernel: 3, pads: 1, bias: false, outC: 17 }, 32, true);
+    compare({ r: 2, attrs: ASYMMETRIC, kernel: 5, pads: 2, bias: true, outC: 16 }, 33, true);
+  });
+
   it("plans only the Resize -> Conv pair", () => {
     const { model } = build({ r: 2, kernel: 3, pads: 1, bias: true }, new Rng(1));
     expect(model.upsampleConvPairs()).toEqual([["up", "conv"]]);
@@ -218,8 +227,10 @@ describe("Resize -> Conv pairs that must not be fused", () => {
     }
   });
 
-  it("a conv with as many outputs as inputs or more: unfused, same values", () => {
-    for (const outC of [C, C + 1]) compare({ ...base, attrs: HALF_PIXEL, outC }, 20 + outC, false);
+  it("a conv with as many outputs as inputs or more, up to 15: unfused, same values", () => {
+    for (const outC of [C, C + 1, 15]) {
+      compare({ ...base, attrs: HALF_PIXEL, outC }, 20 + outC, false);
+    }
   });
 
   it("a Resize output with two readers", () => {

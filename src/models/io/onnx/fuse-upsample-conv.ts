@@ -14,14 +14,14 @@
  *   align_corners and tf_crop_and_resize depend on the image size: never fused.
  *
  * The plan is structural and made at load time; scales and sizes may come from other nodes, so
- * the scale (and that the conv has fewer outputs than inputs) is checked when the pair runs, and
+ * the scale (and that fusing saves work: upsampleConvPays) is checked when the pair runs, and
  * anything unexpected (a tap on the Resize output, a gradient rule set) runs the two nodes as
  * written.
  */
 
 import { state } from "../../../autodiff/state.ts";
 import type { Tensor } from "../../../autodiff/tensor.ts";
-import { nearestUpsampleConv2d } from "../../../ops/upsample-conv.ts";
+import { nearestUpsampleConv2d, upsampleConvPays } from "../../../ops/upsample-conv.ts";
 import type { Attrs } from "./attrs.ts";
 import type { OpContext } from "./context.ts";
 import { forwardPads } from "./ops-conv.ts";
@@ -150,11 +150,9 @@ export function runUpsampleConv(resize: OpContext, conv: OpContext): Tensor | nu
   const r = integerScale(resize, xt);
   const w = conv.tensor(1);
   if (r === null || w.rank !== 4 || w.shape[1] !== xt.shape[1]) return null;
-  // The depth-to-space moves the conv's O output channels at the high resolution where the
-  // upsample moved its C inputs (and costs more per element on the CPU): with O >= C, as in an SR
-  // net's upsample-conv pairs that keep the width, merging saves nothing and the gradient runs
-  // slower, so only channel-reducing convs (the few-channel last layer) are fused.
-  if (w.shape[0] >= xt.shape[1]) return null;
+  // Fused only where it saves work (upsampleConvPays: per-phase convs from 16 outputs on, the
+  // merged conv for channel-reducing layers).
+  if (!upsampleConvPays(w.shape[0], xt.shape[1])) return null;
   const bias = conv.has(2) ? conv.tensor(2) : null;
   if (bias && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) return null;
   const ks = conv.attrs.ints("kernel_shape");
