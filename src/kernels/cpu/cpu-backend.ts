@@ -18,7 +18,7 @@ import type { PoolGeometry } from "../pool-geometry.ts";
 import { sizeOf } from "../shape.ts";
 import type { AxisMap } from "../sparse-map.ts";
 import { applyAxisMap } from "./apply-axis-map.ts";
-import { allocF32, allocI32, noteLiveBytes, recycle } from "./buffers.ts";
+import { allocF32, allocF32Unset, allocI32, noteLiveBytes, recycle } from "./buffers.ts";
 import { conv2dBackpropFilter, conv2dForward } from "./conv2d.ts";
 import { CpuData, f32, valuesOf } from "./cpu-data.ts";
 import * as ew from "./elementwise.ts";
@@ -38,7 +38,7 @@ export class CpuBackend implements Backend {
   }
 
   upload(values: TypedArray, _shape: readonly number[], dtype: DType): DataHandle {
-    const copy = dtype === "int32" ? allocI32(values.length) : allocF32(values.length);
+    const copy = dtype === "int32" ? allocI32(values.length) : allocF32Unset(values.length);
     copy.set(values);
     return this.wrap(copy);
   }
@@ -61,7 +61,7 @@ export class CpuBackend implements Backend {
 
   fill(shape: readonly number[], value: number, dtype: DType): DataHandle {
     const n = sizeOf(shape);
-    return this.wrap(dtype === "int32" ? allocI32(n).fill(value) : allocF32(n).fill(value));
+    return this.wrap(dtype === "int32" ? allocI32(n).fill(value) : allocF32Unset(n).fill(value));
   }
   cast(x: TensorInfo, dtype: DType): DataHandle {
     const v = valuesOf(x);

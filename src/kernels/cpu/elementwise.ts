@@ -2,7 +2,7 @@
 
 import type { BinaryOp, TypedArray, UnaryOp, UnaryParams } from "../backend.ts";
 import { broadcastStrides, coalesceAxes, shapeEq, sizeOf } from "../shape.ts";
-import { allocF32, recycle } from "./buffers.ts";
+import { allocF32, allocF32Unset, recycle } from "./buffers.ts";
 import { erf, gelu, sigmoid, softplus } from "./scalar-math.ts";
 import { elementwiseSimd } from "./wasm/elementwise-simd.ts";
 
@@ -81,7 +81,7 @@ function stepBits(x: Int32Array, out: Int32Array): void {
 }
 
 export function unary(op: UnaryOp, x: TypedArray, p: UnaryParams = {}): Float32Array {
-  const out = allocF32(x.length);
+  const out = allocF32Unset(x.length);
   if ((op === "relu" || op === "step") && x instanceof Float32Array) {
     if (x.length < WASM_MIN || !elementwiseSimd(op, x, null, out)) {
       (op === "relu" ? reluBits : stepBits)(bitsOf(x), bitsOf(out));
@@ -149,7 +149,7 @@ function expand(
   xShape: readonly number[],
   outShape: readonly number[],
 ): Float32Array {
-  const out = allocF32(sizeOf(outShape));
+  const out = allocF32Unset(sizeOf(outShape));
   const { shape, strides } = coalesceAxes(outShape, [broadcastStrides(xShape, outShape)]);
   forEachRow(shape, strides, (start, len, [o], [inner]) => {
     if (inner === 0) out.fill(x[o], start, start + len);
@@ -168,7 +168,7 @@ const WASM_MIN = 256;
  * monomorphic loops.
  */
 function binaryFlat(op: BinaryOp, a: TypedArray, b: TypedArray): Float32Array {
-  const out = allocF32(a.length);
+  const out = allocF32Unset(a.length);
   if (
     (op === "add" || op === "sub" || op === "mul" || op === "div") &&
     a.length >= WASM_MIN &&
@@ -213,7 +213,7 @@ export function binary(
     if (bv !== b) recycle(bv);
     return out;
   }
-  const out = allocF32(n);
+  const out = allocF32Unset(n);
   const f = BINARY_FNS[op];
   const sa = broadcastStrides(aShape, outShape);
   const sb = broadcastStrides(bShape, outShape);

@@ -2,10 +2,15 @@
 
 import type { PadMode, TypedArray } from "../backend.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
-import { allocF32, allocI32 } from "./buffers.ts";
+import { allocF32, allocF32Unset, allocI32 } from "./buffers.ts";
 
 function like(x: TypedArray, n: number): TypedArray {
   return x instanceof Int32Array ? allocI32(n) : allocF32(n);
+}
+
+/** like(), for kernels that write every element: a recycled float buffer is not zeroed first. */
+function likeUnset(x: TypedArray, n: number): TypedArray {
+  return x instanceof Int32Array ? allocI32(n) : allocF32Unset(n);
 }
 
 /**
@@ -18,7 +23,8 @@ function gatherSeparable(
   maps: Int32Array[],
   fill = 0,
 ): TypedArray {
-  const out = like(x, sizeOf(outShape));
+  // Every element is written (a copy or `fill`).
+  const out = likeUnset(x, sizeOf(outShape));
   const rank = outShape.length;
   if (rank === 0) {
     out[0] = x[0];
@@ -44,15 +50,20 @@ function gatherSeparable(
     }
   };
   recompute();
-  // A last-axis map that reads one contiguous run (m, m + 1, ...) copies rows with set().
-  let run = len >= 16;
-  for (let i = 1; run && i < len; i++) run = last[i] === last[0] + i;
-  run &&= last[0] >= 0;
+  // A last-axis map with a constant step and no fill (m, m + s, ...) reads each row in one
+  // tight loop; step 1 copies rows with set().
+  const step = len > 1 ? last[1] - last[0] : 1;
+  let affine = last[0] >= 0;
+  for (let i = 1; affine && i < len; i++) affine = last[i] === last[0] + i * step;
+  const run = affine && step === 1 && len >= 16;
   for (let start = 0; start < out.length; start += len) {
     if (!valid) out.fill(fill, start, start + len);
     else if (run) {
       const from = base + last[0];
       out.set(x.subarray(from, from + len), start);
+    } else if (affine) {
+      let from = base + last[0];
+      for (let i = 0; i < len; i++, from += step) out[start + i] = x[from];
     } else {
       for (let i = 0; i < len; i++) {
         const m = last[i];
@@ -144,8 +155,44 @@ export function transpose(
   }
   const strides = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]);
+  const rank = shape.length;
+  // A short output row (a pixel shuffle's r) whose input row is long: walk the input in order
+  // (contiguous reads) and write each row with its output stride.
+  if (outShape[rank - 1] < 16 && shape[rank - 1] >= 64) return transposeByInput(x, shape, perm);
   const maps = perm.map((p) => Int32Array.from({ length: shape[p] }, (_, i) => i * strides[p]));
   return gatherSeparable(x, outShape, maps);
+}
+
+/** transpose as a scatter in input order: inner loop over the input's last axis. */
+function transposeByInput(
+  x: TypedArray,
+  shape: readonly number[],
+  perm: readonly number[],
+): TypedArray {
+  const rank = shape.length;
+  const outStrides = stridesOf(perm.map((p) => shape[p]));
+  // The output stride of each input axis.
+  const dst = new Array<number>(rank);
+  perm.forEach((p, i) => {
+    dst[p] = outStrides[i];
+  });
+  const out = likeUnset(x, x.length);
+  const len = shape[rank - 1];
+  const step = dst[rank - 1];
+  const idx = new Array<number>(rank).fill(0);
+  let base = 0;
+  for (let start = 0; start < x.length; start += len) {
+    let o = base;
+    for (let i = 0; i < len; i++, o += step) out[o] = x[start + i];
+    for (let ax = rank - 2; ax >= 0; ax--) {
+      idx[ax]++;
+      base += dst[ax];
+      if (idx[ax] < shape[ax]) break;
+      base -= dst[ax] * shape[ax];
+      idx[ax] = 0;
+    }
+  }
+  return out;
 }
 
 /**
