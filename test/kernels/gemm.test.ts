@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gemm, setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+import { DenseBPacker, gemm, gemmPackB, setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import { uniformSource } from "../reference/rng.ts";
 
 /** Both micro-kernels: wasm SIMD (float32 sums) and the TS fallback (float64 sums). */
@@ -196,6 +196,51 @@ for (const which of kernelImpls) {
         // A call with too many rows to keep A whole overwrites the kept panels.
         run(200, 30, 600, mat(200 * 600), false);
         run(64, 30, 600, a2, true);
+      });
+
+      it("starts each row of C from rowBias (one row block and several; k and n over KC, NC)", () => {
+        const rand = uniformSource(5);
+        for (const [m, n, k] of [
+          [7, 33, 20],
+          [32, 2100, 300],
+          [80, 70, 600],
+        ]) {
+          const a = Float32Array.from({ length: m * k }, rand);
+          const b = Float32Array.from({ length: k * n }, rand);
+          const bias = Float32Array.from({ length: m }, () => 10 * rand() - 5);
+          // Stale values in C must not leak into the result.
+          const c = Float32Array.from({ length: m * n }, () => 1e6);
+          gemmPackB(
+            m,
+            n,
+            k,
+            a,
+            0,
+            k,
+            false,
+            new DenseBPacker(b, 0, n, false),
+            c,
+            0,
+            n,
+            false,
+            false,
+            undefined,
+            bias,
+          );
+          let worst = 0;
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let want = bias[i];
+              let scale = Math.abs(bias[i]);
+              for (let p = 0; p < k; p++) {
+                want += a[i * k + p] * b[p * n + j];
+                scale += Math.abs(a[i * k + p] * b[p * n + j]);
+              }
+              worst = Math.max(worst, Math.abs(c[i * n + j] - want) / (1e-5 * scale + 1e-7));
+            }
+          }
+          expect(worst).toBeLessThanOrEqual(1);
+        }
       });
 
       it("computes an exact small product (integers, transposed A)", () => {

@@ -128,14 +128,17 @@ export function conv2dForward(
     // beats packing the input planes as a dense B in JS.
     const cols = isPointwise(g) && activeGemmImpl() !== "wasm" ? null : colMatrix(x, g);
     const packer = cols === null ? null : new ColPacker(cols);
-    // The bias is written first and the GEMM adds to it (a fill and, in the wasm GEMM, a copy
-    // into its C block, rather than a separate pass adding it afterwards).
-    const acc = bias !== null;
-    if (bias !== null) {
+    // The GEMM starts each output row from its bias (gemmPackB's rowBias: in the wasm GEMM its C
+    // block is filled in wasm memory, so the output is written once); the plain gemm path (no
+    // packer) gets the bias filled in first and adds to it.
+    const acc = bias !== null && packer === null;
+    if (acc) {
       for (let plane = 0; plane < N * O; plane++) {
         out.fill(bias[plane % O], plane * P, (plane + 1) * P);
       }
     }
+    const rowBias = (grp: number) =>
+      bias === null || acc ? undefined : bias.subarray(grp * og, (grp + 1) * og);
     const plain = g.inputDilation[0] === 1 && g.inputDilation[1] === 1;
     const per = cols !== null && plain ? imagesPerGemm(N, groups, P) : 1;
     if (cols !== null && packer !== null && per > 1) {
@@ -143,10 +146,24 @@ export function conv2dForward(
       for (let n0 = 0; n0 < N; n0 += per) {
         const images = Math.min(per, N - n0);
         cols.setInput(n0 * C * inPlane, images);
-        gemmPackB(O, images * P, kDim, w, 0, kDim, false, packer, out, n0 * O * P, P, acc, n0 > 0, {
-          cols: P,
-          stride: O * P,
-        });
+        const cImages = { cols: P, stride: O * P };
+        gemmPackB(
+          O,
+          images * P,
+          kDim,
+          w,
+          0,
+          kDim,
+          false,
+          packer,
+          out,
+          n0 * O * P,
+          P,
+          acc,
+          n0 > 0,
+          cImages,
+          rowBias(0),
+        );
       }
       return epilogue(out, g, null, relu);
     }
@@ -160,7 +177,23 @@ export function conv2dForward(
           gemm(og, P, cg, w, wOff, kDim, false, x, xOff, inPlane, false, out, outOff, P, acc);
         } else {
           cols.setInput(xOff);
-          gemmPackB(og, P, kDim, w, wOff, kDim, false, packer, out, outOff, P, acc, n > 0);
+          gemmPackB(
+            og,
+            P,
+            kDim,
+            w,
+            wOff,
+            kDim,
+            false,
+            packer,
+            out,
+            outOff,
+            P,
+            acc,
+            n > 0,
+            undefined,
+            rowBias(grp),
+          );
         }
       }
     }

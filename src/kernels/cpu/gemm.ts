@@ -254,7 +254,7 @@ export interface WasmPanels {
 }
 
 /** Packs a row-major B (or B^T) from a Float32Array. */
-class DenseBPacker implements BPacker {
+export class DenseBPacker implements BPacker {
   constructor(
     readonly b: Float32Array,
     readonly bOff: number,
@@ -324,6 +324,8 @@ export type GemmPackBArgs = [
   accumulate: boolean,
   sameA?: boolean,
   cImages?: CImages,
+  /** C = rowBias[i] + (A B)[i] on row i (with accumulate false): a conv's bias, added for free. */
+  rowBias?: Float32Array,
 ];
 
 /**
@@ -354,6 +356,12 @@ export function gemmPackB(...args: GemmPackBArgs): void {
   }
   if (simd !== null) {
     gemmPackBWasm(simd, ...args);
+    return;
+  }
+  const rowBias = args[14];
+  if (rowBias !== undefined && !accumulate) {
+    for (let i = 0; i < m; i++) c.fill(rowBias[i], cOff + i * ldc, cOff + i * ldc + n);
+    gemmPackB(m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, true, args[12]);
     return;
   }
   const { kcMax, mcMax, ncMax } = blockSizes(m, n, k, { kc: KC, mc: MC, nc: NC, mr: MR, nr: NR });

@@ -350,16 +350,19 @@ export interface GemmSimd {
 }
 
 /**
- * Instantiates the kernel, or returns null where the runtime lacks wasm SIMD. With `shared`,
+ * Instantiates the kernel, or returns null where the runtime lacks wasm SIMD; with relaxed_madd
+ * where the runtime has relaxed SIMD, unless `fmaWanted` is false. With `shared`,
  * tries the shared-memory variant first and falls back to a private memory where shared wasm
  * memories are unavailable (browsers without cross-origin isolation).
  */
 export function instantiateGemmSimd(
   mr = WASM_MR,
   shared = false,
-  fma = relaxedSimd(),
+  fmaWanted = true,
 ): GemmSimd | null {
   if (typeof WebAssembly !== "object") return null;
+  // relaxedSimd() also turns the feature on where it is behind a flag (Node 20).
+  const fma = fmaWanted && relaxedSimd();
   if (shared) {
     try {
       const bytes = gemmSimdModuleBytes(mr, true, fma);

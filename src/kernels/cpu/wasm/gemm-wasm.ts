@@ -85,7 +85,8 @@ function memoryView(s: GemmSimd, floats: number): Float32Array {
  * m and k), and its panels are reused when that call left them packed whole (see A_KEEP).
  */
 export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
-  const [m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate, sameA, cImages] = args;
+  const [m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate, sameA, cImages, bias] =
+    args;
   const { kcMax, mcMax, ncMax } = blockSizes(m, n, k, { kc: KC, mc: MC, nc: NC, mr: MR, nr: 4 });
   // With a single block of rows (m <= MC, e.g. up to 72 output channels) the C block stays in
   // wasm memory across the k blocks: copied in once (when accumulating) and out once.
@@ -120,8 +121,11 @@ export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
     const ncPad = Math.ceil(nc / 4) * 4;
     for (let pc = 0; pc < k; pc += kcMax) {
       const kc = Math.min(kcMax, k - pc);
-      const add = accumulate || pc > 0;
-      const copyIn = add && !(resident && pc > 0);
+      // The first k block starts from the bias, written into the C block here rather than
+      // filled into C and copied in (two passes over the output saved).
+      const fromBias = bias !== undefined && !accumulate && pc === 0;
+      const add = accumulate || pc > 0 || fromBias;
+      const copyIn = (accumulate || pc > 0) && !(resident && pc > 0);
       const copyOut = !resident || pc + kc >= k;
       // With the wasm packer, the threads computing the panels pack them (first row block).
       const wasmPack = packer.wasmPanels?.(f, bBase, pc, kc, jc, nc) ?? null;
@@ -130,7 +134,11 @@ export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
         const mc = Math.min(MC, m - ic);
         const aBase = keepA ? pc * mcMax : 0;
         if (!keepA) packA(f, aBase, MR, a, aOff, lda, transA, ic, mc, pc, kc);
-        if (copyIn) {
+        if (fromBias) {
+          for (let i = 0; i < mc; i++) {
+            f.fill(bias[ic + i], cBase + i * ncPad, cBase + (i + 1) * ncPad);
+          }
+        } else if (copyIn) {
           for (let i = 0; i < mc; i++) {
             copyRow(f, cBase + i * ncPad, c, cOff + (ic + i) * ldc, jc, nc, cImages, true);
           }
