@@ -1,10 +1,12 @@
 /**
  * Classifier rows: integrated gradients (50 steps, 10 path images per forward + backward) on
- * SmallCnn and the ResNet-style net (28x28, 1 channel), and one training epoch of SmallCnn on
- * Fashion-MNIST (SGD with momentum, batch 64): ours against PyTorch on the same architectures
- * (PyTorch's default initialisation: the timing does not depend on the weight values).
+ * SmallCnn and the ResNet-style net (28x28, 1 channel) and on an imported ONNX ResNet-18 (224x224
+ * RGB, exported by bench/torch_bench.py from a seeded default initialisation, loaded with
+ * loadOnnx; its map is compared with PyTorch's), and one training epoch of SmallCnn on
+ * Fashion-MNIST (SGD with momentum, batch 64): ours against PyTorch (1 and 2 threads) on the same
+ * architectures (default initialisation: the timing does not depend on the weight values).
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { integratedGradients } from "../src/attribution/methods/integrated-gradients.ts";
 import type { Tensor } from "../src/autodiff/tensor.ts";
@@ -12,17 +14,37 @@ import { trackPeakBytes } from "../src/autodiff/tidy.ts";
 import { ResNet } from "../src/models/classifiers/resnet.ts";
 import { SmallCnn } from "../src/models/classifiers/small-cnn.ts";
 import { loadFashionMnist } from "../src/models/data/fashion-mnist-node.ts";
+import { loadOnnx } from "../src/models/io/onnx/model.ts";
 import { fitClassifier } from "../src/models/train/fit-classifier.ts";
 import { SGD } from "../src/models/train/optim.ts";
 import { tensor } from "../src/ops/creation.ts";
-import { benchTmp, rng, runTorch, type Timing, timeIt, writeF32 } from "./common.ts";
+import {
+  benchTmp,
+  maxRelDiff,
+  readF32,
+  rng,
+  runTorch,
+  type Timing,
+  timeIt,
+  writeF32,
+} from "./common.ts";
 import { TORCH_SCRIPT } from "./rdn.ts";
 
 export interface ClassifierBenchResult {
   igSteps: number;
   igBatch: number;
-  /** peakLiveMiB: most live tensor bytes above the starting bytes during one IG call. */
-  ig: { model: string; ours: Timing; torch: Timing | null; peakLiveMiB: number }[];
+  /**
+   * peakLiveMiB: most live tensor bytes above the starting bytes during one IG call; torch2: 2
+   * threads; mapDiff: largest |ours - PyTorch| over the largest |PyTorch| (where compared).
+   */
+  ig: {
+    model: string;
+    ours: Timing;
+    torch: Timing | null;
+    torch2: Timing | null;
+    peakLiveMiB: number;
+    mapDiff?: number;
+  }[];
   train: { images: number; batch: number; ours: Timing; torch: Timing | null } | null;
 }
 
@@ -56,14 +78,22 @@ export async function runClassifierBench(o: {
       },
       { runs: o.runs, warmup: 1 },
     );
-    ig.push({ model: name, ours, torch: null, peakLiveMiB: peak / 2 ** 20 });
+    ig.push({ model: name, ours, torch: null, torch2: null, peakLiveMiB: peak / 2 ** 20 });
   }
   x.dispose();
-  const t = runTorch(
-    { tasks: ["ig"], threads: 1, runs: o.runs, igModels: Object.keys(models), igSteps, igBatch },
-    TORCH_SCRIPT,
-  );
-  for (const row of ig) row.torch = (t?.[`ig_${row.model}`] as Timing | undefined) ?? null;
+  for (const threads of [1, 2]) {
+    const t = runTorch(
+      { tasks: ["ig"], threads, runs: o.runs, igModels: Object.keys(models), igSteps, igBatch },
+      TORCH_SCRIPT,
+    );
+    for (const row of ig) {
+      const timing = (t?.[`ig_${row.model}`] as Timing | undefined) ?? null;
+      if (threads === 1) row.torch = timing;
+      else row.torch2 = timing;
+    }
+  }
+  const r18 = await igResnet18({ runs: o.runs, igSteps, igBatch });
+  if (r18) ig.push(r18);
 
   let train: ClassifierBenchResult["train"] = null;
   let data: ReturnType<typeof loadFashionMnist> | null = null;
@@ -102,25 +132,99 @@ export async function runClassifierBench(o: {
   return { igSteps, igBatch, ig, train };
 }
 
+/** IG on the ONNX ResNet-18 (224x224), ours against PyTorch on the same weights; null without PyTorch. */
+async function igResnet18(o: {
+  runs: number;
+  igSteps: number;
+  igBatch: number;
+}): Promise<ClassifierBenchResult["ig"][number] | null> {
+  const size = 224;
+  const target = 3;
+  const onnxFile = join(benchTmp(), "resnet18.onnx");
+  const stateFile = join(benchTmp(), "resnet18.pt");
+  const exported = runTorch(
+    { tasks: ["exportResnet18"], threads: 1, onnxFile, stateFile, size },
+    TORCH_SCRIPT,
+  );
+  if (exported === null || !existsSync(onnxFile)) return null;
+  const model = loadOnnx(new Uint8Array(readFileSync(onnxFile)), { name: "resnet18" }).eval();
+  const r = rng(5);
+  const pixels = Float32Array.from({ length: 3 * size * size }, () => r());
+  const x = tensor(pixels, [1, 3, size, size]);
+  const ig = () =>
+    integratedGradients((t: Tensor) => model.call(t), x, target, {
+      steps: o.igSteps,
+      batchSize: o.igBatch,
+    });
+  let map: Float32Array = new Float32Array(0);
+  let peak = 0;
+  const ours = await timeIt(
+    async () => {
+      const { value: a, peakBytes, startBytes } = await trackPeakBytes(ig);
+      peak = Math.max(peak, peakBytes - startBytes);
+      map = Float32Array.from(a.map.dataSync() as Float32Array);
+      a.map.dispose();
+    },
+    { runs: o.runs, warmup: 1 },
+  );
+  x.dispose();
+  const image = writeF32("resnet18-image.bin", pixels);
+  const mapFile = join(benchTmp(), "resnet18-ig.bin");
+  const timings: (Timing | null)[] = [];
+  let mapDiff: number | undefined;
+  for (const threads of [1, 2]) {
+    const t = runTorch(
+      {
+        tasks: ["igResnet18"],
+        threads,
+        runs: o.runs,
+        stateFile,
+        size,
+        image,
+        target,
+        mapFile,
+        igSteps: o.igSteps,
+        igBatch: o.igBatch,
+      },
+      TORCH_SCRIPT,
+    );
+    timings.push((t?.igResnet18 as Timing | undefined) ?? null);
+    if (t && mapDiff === undefined) mapDiff = maxRelDiff(map, readF32(mapFile));
+  }
+  if (mapDiff !== undefined && !(mapDiff < 1e-3)) {
+    throw new Error(
+      `IG ResNet-18: our map differs from PyTorch's by ${mapDiff} of its largest value`,
+    );
+  }
+  return {
+    model: "resnet18 (ONNX, 224x224x3)",
+    ours,
+    torch: timings[0],
+    torch2: timings[1],
+    peakLiveMiB: peak / 2 ** 20,
+    mapDiff,
+  };
+}
+
 export function formatClassifierTable(res: ClassifierBenchResult): string {
   const f = (t: Timing | null) =>
     t === null ? "- | -" : `${t.ms.toFixed(0)} | ${t.cpuMs.toFixed(0)}`;
   const ratio = (p: Timing | null, o: Timing) =>
     p === null ? "-" : `${(p.ms / o.ms).toFixed(2)} (${(p.cpuMs / o.cpuMs).toFixed(2)})`;
   const lines = [
-    `Classifiers (28x28x1): IG ${res.igSteps} steps, ${res.igBatch} per pass; training: SmallCnn, SGD momentum, batch ${res.train?.batch ?? "-"}`,
-    "| row | ours ms | (cpu ms) | pytorch 1 thr ms | (cpu ms) | pytorch/ours time (cpu) | peak live MiB |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    `Classifiers (28x28x1 unless noted): IG ${res.igSteps} steps, ${res.igBatch} per pass; training: SmallCnn, SGD momentum, batch ${res.train?.batch ?? "-"}`,
+    "| row | ours ms | (cpu ms) | pytorch 1 thr ms | (cpu ms) | pytorch/ours time (cpu) | pytorch 2 thr ms | (cpu ms) | pytorch 2 thr/ours time (cpu) | peak live MiB | map diff |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of res.ig) {
     lines.push(
-      `| IG ${r.model} | ${f(r.ours)} | ${f(r.torch)} | ${ratio(r.torch, r.ours)} | ${r.peakLiveMiB.toFixed(1)} |`,
+      `| IG ${r.model} | ${f(r.ours)} | ${f(r.torch)} | ${ratio(r.torch, r.ours)} | ${f(r.torch2)} | ${ratio(r.torch2, r.ours)} | ${r.peakLiveMiB.toFixed(1)} | ${r.mapDiff?.toExponential(1) ?? "-"} |`,
     );
   }
   if (res.train) {
     const t = res.train;
     lines.push(
-      `| train epoch (${t.images} Fashion-MNIST images) | ${f(t.ours)} | ${f(t.torch)} | ${ratio(t.torch, t.ours)} | - |`,
+      `| train epoch (${t.images} Fashion-MNIST images) | ${f(t.ours)} | ${f(t.torch)} | ${ratio(t.torch, t.ours)} | - | - | - | - | - |`,
     );
   }
   return lines.join("\n");

@@ -7,7 +7,8 @@
  * --train-images N (default 10000; 60000 is a full Fashion-MNIST epoch).
  * --only conv,lam,cli,cls,rdn,peers runs only the named sections (cls = IG and the training row).
  * --profile prints (and writes to bench/profile-lam.json) a per-op profile of one LAM call;
- * --profile-shapes splits its rows by input shapes.
+ * --profile-shapes splits its rows by input shapes; --profile-onnx profiles the CLI row's RDN-like
+ * ONNX network at 64x64 LR instead (bench/profile-lam-onnx.json).
  * --no-tfjs-lam skips the tfjs-cpu LAM row (one call of 2-3 minutes; also off under --quick).
  * SALIENT_CPU_GEMM=ts in the environment forces the pure-TypeScript GEMM kernel;
  * SALIENT_CPU_THREADS=1 keeps the wasm GEMM on one thread (default: a worker takes part of
@@ -62,6 +63,10 @@ if (activeGemmImpl() === "wasm") await helperReady(gemmSimd());
 const gemmThreads = gemmThreadsActive() ? 2 : 1;
 log(`GEMM micro-kernel: ${activeGemmImpl()}, ${gemmThreads} thread(s) for large GEMM blocks`);
 // --profile: only the per-op profile of one LAM call (at --lam-lr), then exit.
+if (args.includes("--profile-onnx")) {
+  console.log((await profileLam(num("--lam-lr", 64), true, true)).text);
+  process.exit(0);
+}
 if (args.includes("--profile") || args.includes("--profile-shapes")) {
   console.log((await profileLam(lamLr, args.includes("--profile-shapes"))).text);
   process.exit(0);

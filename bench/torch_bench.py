@@ -218,6 +218,66 @@ def resnet(widths=(16, 32, 64), blocks=(2, 2, 2), classes=10):
     return nn.Sequential(*layers)
 
 
+def resnet18(classes=1000):
+    """torchvision's ResNet-18 architecture (7x7/2 stem, 3x3/2 max pool, two BasicBlocks per
+    stage at widths 64-512, global average pool, 1000-way linear), default initialisation."""
+    nn = torch.nn
+    layers = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+    ch = 64
+    for s, w in enumerate((64, 128, 256, 512)):
+        for i in range(2):
+            layers.append(BasicBlock(ch, w, 2 if (i == 0 and s > 0) else 1))
+            ch = w
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ch, classes)]
+    return nn.Sequential(*layers)
+
+
+def export_resnet18(job, out):
+    """Writes a seeded ResNet-18 as ONNX (opset 13; the exporter folds BatchNorm into the convs)
+    and its state dict, for the IG row on an imported model."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    torch.manual_seed(job.get("seed", 0))
+    model = resnet18().eval()
+    torch.save(model.state_dict(), job["stateFile"])
+    s = job["size"]
+    torch.onnx.export(model, torch.zeros(1, 3, s, s), job["onnxFile"], opset_version=13,
+                      input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "n"}, "logits": {0: "n"}})
+    out["params"] = sum(p.numel() for p in model.parameters())
+
+
+def ig_resnet18(job, out):
+    """IG on the exported ResNet-18 with salient's default rule (Gauss-Legendre, `igSteps`
+    points from a zero baseline), `igBatch` per forward + backward of the target logit. Writes
+    the map to mapFile."""
+    import numpy as np
+
+    model = resnet18().eval()
+    model.load_state_dict(torch.load(job["stateFile"]))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    s = job["size"]
+    x0 = read_f32(job["image"], [1, 3, s, s])
+    nodes, weights = np.polynomial.legendre.leggauss(job["igSteps"])
+    alphas = torch.tensor((nodes + 1) / 2, dtype=torch.float32)
+    ws = torch.tensor(weights / 2, dtype=torch.float32)
+    steps, batch, target = job["igSteps"], job["igBatch"], job["target"]
+
+    def run():
+        total = torch.zeros_like(x0)
+        for i in range(0, steps, batch):
+            n = min(batch, steps - i)
+            x = (alphas[i : i + n].view(n, 1, 1, 1) * x0).requires_grad_(True)
+            model(x)[:, target].sum().backward()
+            total += (x.grad * ws[i : i + n].view(n, 1, 1, 1)).sum(dim=0, keepdim=True)
+        return total * x0
+
+    write_f32(job["mapFile"], run())
+    out["igResnet18"] = timed(run, job["runs"], 1)
+
+
 def ig(job, out):
     """IG: `steps` points on the straight path from 0, `batch` per forward+backward."""
     for arch in job["igModels"]:
@@ -360,7 +420,8 @@ def main():
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     for task in job["tasks"]:
         {"rdnFwdGrad": rdn_fwd_grad, "lam": lam_like, "conv": conv, "ig": ig, "train": train_epoch,
-         "exportRdnLike": export_rdn_like, "lamFromPath": lam_from_path}[task](job, out)
+         "exportRdnLike": export_rdn_like, "lamFromPath": lam_from_path,
+         "exportResnet18": export_resnet18, "igResnet18": ig_resnet18}[task](job, out)
     json.dump(out, open(sys.argv[2], "w"))
 
 

@@ -35,6 +35,7 @@ export {
   maximum,
   minimum,
   mul,
+  mulStep,
   pow,
   sub,
   type TensorLike,
@@ -77,7 +78,7 @@ export { mapAxis } from "./ops/map-axis.ts";
 export { linear, matmul } from "./ops/matmul.ts";
 export { type BatchNormParams, batchNorm, batchNormTrain, layerNorm } from "./ops/norm.ts";
 export { pad, pad2d } from "./ops/pad.ts";
-export { pixelShuffle, pixelUnshuffle, type ShuffleOrder } from "./ops/pixel-shuffle.ts";
+export { interleave, pixelShuffle, pixelUnshuffle, type ShuffleOrder } from "./ops/pixel-shuffle.ts";
 export {
   adaptiveAvgPool2d,
   avgPool2d,

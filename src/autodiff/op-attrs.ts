@@ -51,6 +51,7 @@ export interface BinaryAttrs {
   less: None;
   lessEqual: None;
   equal: None;
+  mulStep: None;
 }
 
 export interface Conv2dAttrs extends Conv2dParams {
@@ -80,6 +81,7 @@ export interface OpAttrs extends UnaryAttrs, BinaryAttrs {
   slice: { begin: readonly number[]; size: readonly number[]; step: readonly number[] };
   pad: { pads: readonly (readonly [number, number])[]; mode: PadMode; value: number };
   concat: { axis: number };
+  interleave: { r: number };
   gather: { axis: number };
   scatterAdd: { axis: number; length: number };
   matmul: { transA: boolean; transB: boolean };

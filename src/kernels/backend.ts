@@ -75,6 +75,7 @@ export const BINARY_OPS = [
   "less",
   "lessEqual",
   "equal",
+  "mulStep",
 ] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
@@ -139,6 +140,11 @@ export interface Backend {
   ): DataHandle;
   /** xs joined along `axis` into `outShape`. */
   concat(xs: readonly TensorInfo[], axis: number, outShape: readonly number[]): DataHandle;
+  /**
+   * r*r float32 [N, C, H, W] phases interleaved into [N, C, H r, W r]: out[n, c, r y + a, r x + b]
+   * = xs[a r + b][n, c, y, x] (depth-to-space of phases kept apart).
+   */
+  interleave(xs: readonly TensorInfo[], r: number): DataHandle;
   /** out = x indexed along `axis` by int32 `indices` (flat); out shape replaces that axis by indices.length. */
   gather(x: TensorInfo, indices: TensorInfo, axis: number): DataHandle;
   /** The adjoint of gather: out (axis of length `length`) accumulates updates at the given indices. */

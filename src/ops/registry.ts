@@ -18,6 +18,7 @@ import { gatherOp, scatterAddOp } from "./gather.ts";
 import { axisMapOp } from "./map-axis.ts";
 import { linearOp, matmulOp } from "./matmul.ts";
 import { padOp } from "./pad.ts";
+import { interleaveOp } from "./pixel-shuffle.ts";
 import { avgPool2dBackwardOp, avgPool2dOp, maxPool2dBackwardOp, maxPool2dOp } from "./pool.ts";
 import { argMaxOp, maxOp, minOp, sumOp } from "./reduce.ts";
 import { reshapeOp } from "./reshape.ts";
@@ -41,6 +42,8 @@ export const ops: { readonly [K in OpName]: OpDef<K> } = {
   less: bin.lessOp,
   lessEqual: bin.lessEqualOp,
   equal: bin.equalOp,
+  interleave: interleaveOp,
+  mulStep: bin.mulStepOp,
   select: selectOp,
   broadcastTo: broadcastToOp,
   sum: sumOp,

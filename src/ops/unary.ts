@@ -8,7 +8,7 @@ import { defineOp, type OpDef, runOp } from "../autodiff/op.ts";
 import type { OpAttrs, UnaryAttrs } from "../autodiff/op-attrs.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import type { UnaryParams } from "../kernels/backend.ts";
-import { add, div, greater, greaterEqual, lessEqual, mul, sub } from "./binary.ts";
+import { add, div, greater, greaterEqual, lessEqual, mul, mulStep, sub } from "./binary.ts";
 import { where } from "./select.ts";
 
 type UnaryGrad<K extends keyof UnaryAttrs> =
@@ -45,7 +45,7 @@ export const unaryOps: { [K in keyof UnaryAttrs]: OpDef<K> } = {
   reciprocal: unaryDef("reciprocal", (dy, _x, y) => neg(mul(dy, square(y)))),
   sigmoid: unaryDef("sigmoid", (dy, _x, y) => mul(dy, mul(y, sub(1, y)))),
   tanh: unaryDef("tanh", (dy, _x, y) => mul(dy, sub(1, square(y)))),
-  relu: unaryDef("relu", (dy, _x, y) => mul(dy, step(y))),
+  relu: unaryDef("relu", (dy, _x, y) => mulStep(dy, y)),
   softplus: unaryDef("softplus", (dy, x) => mul(dy, sigmoid(x))),
   // d/dx x*Phi(x) = Phi(x) + x*phi(x)
   gelu: unaryDef("gelu", (dy, x) => {

@@ -13,11 +13,10 @@ import { ruleFor } from "../autodiff/rule-set.ts";
 import { state } from "../autodiff/state.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
 import { add, mul } from "./binary.ts";
-import { concat } from "./concat.ts";
 import { type Conv2dOptions, conv2d, resolvePadding } from "./conv.ts";
 import { fill } from "./creation.ts";
 import { pad } from "./pad.ts";
-import { pixelShuffle } from "./pixel-shuffle.ts";
+import { interleave, pixelShuffle } from "./pixel-shuffle.ts";
 import { reshape } from "./reshape.ts";
 import { upsample } from "./resize.ts";
 import { reverse, slice } from "./slice.ts";
@@ -177,7 +176,7 @@ interface AxisPlan {
 
 /**
  * The r*r phases as separate convs on x, phase (a, b) with its window of the merged taps and the
- * pads that align it, interleaved by stacking them as channel o*r*r + a*r + b and depth-to-space.
+ * pads that align it, interleaved into the output (interleave: depth-to-space without stacking).
  */
 function phaseSplitConv(
   x: Tensor,
@@ -187,7 +186,6 @@ function phaseSplitConv(
   r: number,
   o: Conv2dOptions,
 ): Tensor {
-  const [n, , h, wdt] = x.shape;
   const [or2, c] = wm.shape;
   const outC = or2 / (r * r);
   const w6 = reshape(wm, [outC, r, r, c, rows.m.size, cols.m.size]);
@@ -207,8 +205,8 @@ function phaseSplitConv(
         padding: [padTop, ya.size - 1 - padTop, padLeft, xb.size - 1 - padLeft],
         relu: o.relu,
       });
-      phases.push(reshape(y, [n, outC, 1, h, wdt]));
+      phases.push(y);
     }
   }
-  return pixelShuffle(reshape(concat(phases, 2), [n, outC * r * r, h, wdt]), r, "torch");
+  return interleave(phases, r);
 }

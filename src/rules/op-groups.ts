@@ -11,6 +11,7 @@ export const STRUCTURAL: readonly OpName[] = [
   "slice",
   "pad",
   "concat",
+  "interleave",
   "gather",
   "scatterAdd",
   "broadcastTo",
@@ -74,6 +75,7 @@ export const NO_GRADIENT: readonly OpName[] = [
   "equal",
   "argMax",
   "conv2dBackpropFilter",
+  "mulStep",
   "maxPool2dBackward",
   "avgPool2dBackward",
 ];

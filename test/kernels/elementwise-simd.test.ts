@@ -26,6 +26,8 @@ const REF: Record<string, (a: number, b: number) => number> = {
   div: (a, b) => a / b,
   relu: (a) => (Number.isNaN(a) ? a : Math.max(a, 0)),
   step: (a) => (Number.isNaN(a) ? a : a > 0 ? 1 : 0),
+  // a times step(b): a NaN b gives NaN, an infinite a where b <= 0 gives NaN (Inf * 0).
+  mulStep: (a, b) => a * (Number.isNaN(b) ? b : b > 0 ? 1 : 0),
 };
 
 /** Same value, NaN matching NaN, and +0 told apart from -0. */
@@ -38,11 +40,11 @@ describe("wasm SIMD elementwise", () => {
     expect(elementwiseSimdAvailable()).toBe(true);
   });
   for (const n of [1, 3, 255, CHUNK - 1, CHUNK, CHUNK + 5, 2 * CHUNK + 3]) {
-    test(`add, sub, mul, div, relu, step on ${n} floats`, () => {
+    test(`add, sub, mul, div, relu, step, mulStep on ${n} floats`, () => {
       const r = new Rng(n);
       const a = operand(r, n);
       const b = operand(r, n);
-      for (const op of ["add", "sub", "mul", "div", "relu", "step"] as const) {
+      for (const op of ["add", "sub", "mul", "div", "relu", "step", "mulStep"] as const) {
         const unary = op === "relu" || op === "step";
         const out = new Float32Array(n).fill(7);
         expect(elementwiseSimd(op, a, unary ? null : b, out)).toBe(true);

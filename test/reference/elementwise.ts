@@ -112,6 +112,7 @@ export const binaryDefs: Record<string, (a: number, b: number) => number> = {
   less: (a, b) => (a < b ? 1 : 0),
   lessEqual: (a, b) => (a <= b ? 1 : 0),
   equal: (a, b) => (a === b ? 1 : 0),
+  mulStep: (a, b) => a * (Number.isNaN(b) ? b : b > 0 ? 1 : 0),
 };
 
 export function binaryRef(name: string, a: Nd, b: Nd): Nd {

@@ -153,6 +153,24 @@ export function pixelShuffleRef(x: Nd, r: number, order: "torch" | "tf"): Nd {
   return { shape, data };
 }
 
+/** out[n, c, y r + a, x r + b] = phases[a r + b][n, c, y, x]. */
+export function interleaveRef(phases: readonly Nd[], r: number): Nd {
+  const [n, c, h, w] = phases[0].shape;
+  const shape = [n, c, h * r, w * r];
+  const data = new Float64Array(sizeOf(shape));
+  phases.forEach((p, phase) => {
+    const a = Math.floor(phase / r);
+    const b = phase % r;
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < c; k++)
+        for (let y = 0; y < h; y++)
+          for (let xx = 0; xx < w; xx++)
+            data[ravel([i, k, y * r + a, xx * r + b], shape)] =
+              p.data[ravel([i, k, y, xx], p.shape)];
+  });
+  return { shape, data };
+}
+
 /** Space-to-depth, the inverse index map of pixelShuffleRef with the same order. */
 export function pixelUnshuffleRef(x: Nd, r: number, order: "torch" | "tf"): Nd {
   const [n, c, hr, wr] = x.shape;

@@ -199,6 +199,13 @@ const BINARY: BinaryCase[] = [
   },
   { name: "maximum", gen: (r, a, b) => [r.nd(a, -3, 3), r.nd(b, -3, 3)], fwd: tol(0), bwd: BWD },
   { name: "minimum", gen: (r, a, b) => [r.nd(a, -3, 3), r.nd(b, -3, 3)], fwd: tol(0), bwd: BWD },
+  // b away from 0 (the step's kink); its gradient is 0, the finite differences' too.
+  {
+    name: "mulStep",
+    gen: (r, a, b) => [r.nd(a, -3, 3), r.ndAwayFromZero(b, 0.1, 3)],
+    fwd: tol(0),
+    bwd: BWD,
+  },
   // Positive bases (the gradient with respect to the exponent needs log(base)).
   {
     name: "pow",
@@ -277,7 +284,7 @@ const LARGE_PATTERNS: [string, (o: number[]) => [number[], number[]]][] = [
 ];
 
 const largeBroadcastCase: SuiteCase = {
-  name: "binary add/sub/mul/div/maximum/pow/greater/equal broadcasting on 1024+ elements (per channel, row, column, scalar, both sides): forward vs float64",
+  name: "binary add/sub/mul/div/maximum/pow/greater/equal/mulStep broadcasting on 1024+ elements (per channel, row, column, scalar, both sides): forward vs float64",
   run: (ctx) =>
     property(ctx, "large broadcast", 4, seedArb, async (seed) => {
       const r = new Rng(seed);
@@ -285,7 +292,17 @@ const largeBroadcastCase: SuiteCase = {
       fc.pre(out.reduce((p, d) => p * d, 1) >= 1024);
       for (const [pattern, shapes] of LARGE_PATTERNS) {
         const [sa, sb] = shapes(out);
-        for (const name of ["add", "sub", "mul", "div", "maximum", "pow", "greater", "equal"]) {
+        for (const name of [
+          "add",
+          "sub",
+          "mul",
+          "div",
+          "maximum",
+          "pow",
+          "greater",
+          "equal",
+          "mulStep",
+        ]) {
           const x = name === "pow" ? r.nd(sa, 0.2, 3) : tieValues(r, sa);
           const y = name === "div" ? r.ndAwayFromZero(sb, 0.5, 2) : tieValues(r, sb);
           const fn = (s as unknown as Record<string, (a: Tensor, b: Tensor) => Tensor>)[name];

@@ -11,6 +11,7 @@ import * as s from "../../src/index.ts";
 import {
   concatRef,
   gatherRef,
+  interleaveRef,
   padRef,
   pixelShuffleRef,
   pixelUnshuffleRef,
@@ -456,6 +457,31 @@ const pixelShuffleCase: SuiteCase = {
     ),
 };
 
+const interleaveCase: SuiteCase = {
+  name: "interleave: r*r phases into [N, C, H r, W r] (explicit index formula), backward (strided slices)",
+  run: (ctx) =>
+    property(
+      ctx,
+      "interleave",
+      12,
+      fc.tuple(shuffleArb, seedArb),
+      async ([[n, c, h, w, f], seed]) => {
+        const r = new Rng(seed);
+        const phases = Array.from({ length: f * f }, () => r.nd([n, c, h, w]));
+        await checkOp(ctx, {
+          op: "interleave",
+          desc: `${f * f} phases ${shapeStr([n, c, h, w])} factor ${f}`,
+          inputs: phases,
+          engine: (ts) => s.interleave(ts, f),
+          reference: (vs) => interleaveRef(vs, f),
+          fwd: EXACT,
+          bwd: BWD,
+          seed,
+        });
+      },
+    ),
+};
+
 export const layoutCases: SuiteCase[] = [
   ...reshapeCases,
   transposeCase,
@@ -467,4 +493,5 @@ export const layoutCases: SuiteCase[] = [
   gatherCase,
   castCase,
   pixelShuffleCase,
+  interleaveCase,
 ];

@@ -56,6 +56,7 @@ const BINARY: Record<BinaryOp, Tol> = {
   less: EXACT,
   lessEqual: EXACT,
   equal: EXACT,
+  mulStep: EXACT,
 };
 
 function withSpecials(v: Float32Array, seed: number): Float32Array {

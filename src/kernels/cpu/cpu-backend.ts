@@ -111,6 +111,9 @@ export class CpuBackend implements Backend {
     const parts = xs.map((x) => ({ values: valuesOf(x), shape: x.shape }));
     return this.wrap(layout.concat(parts, axis, outShape));
   }
+  interleave(xs: readonly TensorInfo[], r: number): DataHandle {
+    return this.wrap(layout.interleave(xs.map(valuesOf) as Float32Array[], xs[0].shape, r));
+  }
   gather(x: TensorInfo, indices: TensorInfo, axis: number): DataHandle {
     return this.wrap(layout.gather(valuesOf(x), x.shape, valuesOf(indices), axis));
   }

@@ -109,6 +109,8 @@ const BINARY_FNS: Record<BinaryOp, Fn2> = {
   less: (a, b) => (a < b ? 1 : 0),
   lessEqual: (a, b) => (a <= b ? 1 : 0),
   equal: (a, b) => (a === b ? 1 : 0),
+  // a * step(b), relu's gradient in one pass (a NaN b gives NaN, an infinite a times 0 NaN).
+  mulStep: (a, b) => a * (b > 0 ? 1 : Number.isNaN(b) ? b : 0),
 };
 
 /**
@@ -170,7 +172,7 @@ const WASM_MIN = 256;
 function binaryFlat(op: BinaryOp, a: TypedArray, b: TypedArray): Float32Array {
   const out = allocF32Unset(a.length);
   if (
-    (op === "add" || op === "sub" || op === "mul" || op === "div") &&
+    (op === "add" || op === "sub" || op === "mul" || op === "div" || op === "mulStep") &&
     a.length >= WASM_MIN &&
     a instanceof Float32Array &&
     b instanceof Float32Array &&

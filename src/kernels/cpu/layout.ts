@@ -53,7 +53,8 @@ function gatherSeparable(
   // A last-axis map with a constant step and no fill (m, m + s, ...) reads each row in one
   // tight loop; step 1 copies rows with set().
   const step = len > 1 ? last[1] - last[0] : 1;
-  let affine = last[0] >= 0;
+  // Both ends in range (a -1 fill entry can look like the next step of a descending run).
+  let affine = last[0] >= 0 && last[len - 1] >= 0;
   for (let i = 1; affine && i < len; i++) affine = last[i] === last[0] + i * step;
   const run = affine && step === 1 && len >= 16;
   for (let start = 0; start < out.length; start += len) {
@@ -373,6 +374,33 @@ export function scatterAdd(
       const dst = (o * length + indices[j]) * inner;
       const src = (o * m + j) * inner;
       for (let k = 0; k < inner; k++) out[dst + k] += updates[src + k];
+    }
+  }
+  return out;
+}
+
+/** Backend.interleave on the CPU: each phase's rows written with stride r into their output rows. */
+export function interleave(
+  xs: readonly Float32Array[],
+  shape: readonly number[],
+  r: number,
+): Float32Array {
+  const [n, c, h, w] = shape;
+  const plane = h * w;
+  const outW = w * r;
+  const outPlane = plane * r * r;
+  // Every element is written: the phases cover each output pixel once.
+  const out = allocF32Unset(n * c * outPlane);
+  for (let p = 0; p < n * c; p++) {
+    for (let a = 0; a < r; a++) {
+      for (let b = 0; b < r; b++) {
+        const x = xs[a * r + b];
+        for (let y = 0; y < h; y++) {
+          const from = p * plane + y * w;
+          let o = p * outPlane + (r * y + a) * outW + b;
+          for (let i = 0; i < w; i++, o += r) out[o] = x[from + i];
+        }
+      }
     }
   }
   return out;

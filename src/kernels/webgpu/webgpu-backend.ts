@@ -223,6 +223,10 @@ export class WebGPUBackend implements Backend, KernelContext {
     this.rt.ensureAlive();
     return layout.concat(this, xs, axis, outShape);
   }
+  interleave(xs: readonly TensorInfo[], r: number): DataHandle {
+    this.rt.ensureAlive();
+    return layout.interleave(this, xs, r);
+  }
   gather(x: TensorInfo, indices: TensorInfo, axis: number): DataHandle {
     this.rt.ensureAlive();
     return layout.gather(this, x, indices, axis);

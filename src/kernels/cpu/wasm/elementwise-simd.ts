@@ -6,16 +6,22 @@
  * chunks that stay in the L2 cache.
  *
  * Exports (byte addresses; n a multiple of 16 bytes): add, sub, mul, div (a op b), relu
- * (max(a, 0); NaN stays NaN) and step (1 where a > 0, NaN where a is NaN, else 0).
+ * (max(a, 0); NaN stays NaN), step (1 where a > 0, NaN where a is NaN, else 0) and mulStep
+ * (a * step(b)).
  */
 import { codeWriter, instantiateGenerated, section, uleb } from "./wasm-encode.ts";
 
-export type SimdBinaryOp = "add" | "sub" | "mul" | "div";
+export type SimdBinaryOp = "add" | "sub" | "mul" | "div" | "mulStep";
 export type SimdUnaryOp = "relu" | "step";
 
 const I32 = 0x7f;
 const V128 = 0x7b;
-const OPS: Record<SimdBinaryOp, number> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
+const OPS: Record<Exclude<SimdBinaryOp, "mulStep">, number> = {
+  add: 0xe4,
+  sub: 0xe5,
+  mul: 0xe6,
+  div: 0xe7,
+};
 const F32X4_MAX = 0xe9;
 const F32X4_NE = 0x42;
 const F32X4_GT = 0x44;
@@ -67,7 +73,7 @@ const splat = (w: ReturnType<typeof codeWriter>, v: number) => {
 };
 
 function functions(): [string, number[]][] {
-  const fns: [string, number[]][] = (Object.keys(OPS) as SimdBinaryOp[]).map((op) => [
+  const fns: [string, number[]][] = (Object.keys(OPS) as (keyof typeof OPS)[]).map((op) => [
     op,
     loopBody((w, i) => {
       load(w, 1, i);
@@ -84,25 +90,39 @@ function functions(): [string, number[]][] {
       w.simd(F32X4_MAX);
     }),
   ]);
-  // (a > 0) & 1.0 | (a != a) & a, with a in the v128 local 5.
   fns.push([
     "step",
     loopBody((w, i) => {
       load(w, 1, i);
-      w.tee(5);
-      splat(w, 0);
-      w.simd(F32X4_GT);
-      splat(w, 1);
-      w.simd(V128_AND);
-      w.get(5);
-      w.get(5);
-      w.simd(F32X4_NE);
-      w.get(5);
-      w.simd(V128_AND);
-      w.simd(V128_OR);
+      stepOfTop(w);
+    }),
+  ]);
+  // a * step(b): relu's gradient (dy times the step of its output) in one pass.
+  fns.push([
+    "mulStep",
+    loopBody((w, i) => {
+      load(w, 1, i);
+      load(w, 2, i);
+      stepOfTop(w);
+      w.simd(OPS.mul);
     }),
   ]);
   return fns;
+}
+
+/** Replaces the vector v on top of the stack by step(v) = (v > 0) & 1.0 | (v != v) & v (v128 local 5). */
+function stepOfTop(w: ReturnType<typeof codeWriter>): void {
+  w.tee(5);
+  splat(w, 0);
+  w.simd(F32X4_GT);
+  splat(w, 1);
+  w.simd(V128_AND);
+  w.get(5);
+  w.get(5);
+  w.simd(F32X4_NE);
+  w.get(5);
+  w.simd(V128_AND);
+  w.simd(V128_OR);
 }
 
 function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
@@ -155,6 +175,7 @@ function instance(): Instance | null {
           div: x.div,
           relu: x.relu,
           step: x.step,
+          mulStep: x.mulStep,
         }
       : null;
   }

@@ -140,6 +140,8 @@ function binaryExpr(op: BinaryOp): string {
       return "select(0.0, 1.0, ordered(a, b) && a <= b)";
     case "equal":
       return "select(0.0, 1.0, ordered(a, b) && a == b)";
+    case "mulStep":
+      return "a * select(select(0.0, 1.0, b > 0.0), b, is_nan(b))";
   }
 }
 

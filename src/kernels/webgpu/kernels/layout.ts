@@ -201,6 +201,45 @@ ${flatMain("  out[(i / u.chunk) * u.innerOut + u.offset + i % u.chunk] = x[i];")
   return out;
 }
 
+/** Backend.interleave: one dispatch per phase, each writing its pixels of the output. */
+export function interleave(ctx: KernelContext, xs: readonly TensorInfo[], r: number): GpuData {
+  const [n, c, h, w] = xs[0].shape;
+  const out = ctx.output([n, c, h * r, w * r], "float32", "interleave");
+  const k = ctx.rt.kernel("interleave", () => ({
+    name: "interleave (one phase's strided copy)",
+    uniforms: [
+      { name: "size", type: "i32" },
+      { name: "h", type: "i32" },
+      { name: "w", type: "i32" },
+      { name: "r", type: "i32" },
+      { name: "a", type: "i32" },
+      { name: "b", type: "i32" },
+    ],
+    wgsl: /* wgsl */ `
+struct Params { size: i32, h: i32, w: i32, r: i32, a: i32, b: i32, }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;
+${flatMain(`  let plane = u.h * u.w;
+  let p = i / plane;
+  let y = (i % plane) / u.w;
+  let col = i % u.w;
+  out[p * plane * u.r * u.r + (u.r * y + u.a) * u.w * u.r + u.r * col + u.b] = x[i];`)}`,
+  }));
+  const size = n * c * h * w;
+  if (size > 0) {
+    xs.forEach((x, phase) => {
+      ctx.rt.dispatch(
+        k,
+        { x: bufferOf(x), out: out.buffer },
+        { size, h, w, r, a: Math.floor(phase / r), b: phase % r },
+        flatGroups(size),
+      );
+    });
+  }
+  return out;
+}
+
 function checkIndices(host: Int32Array | null, n: number, op: string): void {
   if (!host) return;
   for (const i of host) {

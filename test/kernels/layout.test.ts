@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { recycle } from "../../src/kernels/cpu/buffers.ts";
-import { transpose } from "../../src/kernels/cpu/layout.ts";
+import { pad, transpose } from "../../src/kernels/cpu/layout.ts";
 
 /** out[i] by definition: the input element at the permuted multi-index. */
 function naiveTranspose(x: Float32Array, shape: number[], perm: number[]): Float32Array {
@@ -72,6 +72,45 @@ describe("CPU transpose fast paths", () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe("CPU pad rows with fill entries", () => {
+  it("a row of one value then padding is not read as a descending run (x[-1])", () => {
+    // Last-axis map [0, -1]: its second entry is the fill, not the step 0 -> -1 of a reversed row.
+    expect(Array.from(pad(new Float32Array([5]), [1], [[0, 1]], "constant", 7))).toEqual([5, 7]);
+    expect(
+      Array.from(
+        pad(
+          new Float32Array([1, 2]),
+          [1, 2],
+          [
+            [0, 0],
+            [1, 2],
+          ],
+          "constant",
+          0,
+        ),
+      ),
+    ).toEqual([0, 1, 2, 0, 0]);
+  });
+
+  it("reflect and replicate rows match their definitions on random lengths", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 40 }), fc.nat(3), fc.nat(3), (n, before, after) => {
+        const x = Float32Array.from({ length: n }, (_, i) => i + 1);
+        for (const mode of ["reflect", "replicate"] as const) {
+          fc.pre(mode !== "reflect" || (before < n && after < n));
+          const src = (i: number) => {
+            if (mode === "replicate") return Math.min(Math.max(i, 0), n - 1);
+            return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+          };
+          const want = Array.from({ length: n + before + after }, (_, i) => x[src(i - before)]);
+          expect(Array.from(pad(x, [n], [[before, after]], mode, 0))).toEqual(want);
+        }
+      }),
+      { numRuns: 40 },
     );
   });
 });
