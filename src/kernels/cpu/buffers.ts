@@ -57,9 +57,9 @@ export function allocF32(n: number): Float32Array {
 export function allocF32Unset(n: number): Float32Array {
   if (n * 4 >= MIN_BYTES) {
     const v = take(f32Free, n);
-    if (v !== undefined) return v.fill(Number.NaN);
+    if (v !== undefined) return v;
   }
-  return new Float32Array(n).fill(Number.NaN);
+  return new Float32Array(n);
 }
 
 /** A zeroed Int32Array of length n (recycled when one is pooled). */
