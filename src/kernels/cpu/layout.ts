@@ -391,14 +391,24 @@ export function interleave(
   const outPlane = plane * r * r;
   // Every element is written: the phases cover each output pixel once.
   const out = allocF32Unset(n * c * outPlane);
+  // Output rows in order, each written front to back from its r phases (sequential writes).
   for (let p = 0; p < n * c; p++) {
-    for (let a = 0; a < r; a++) {
-      for (let b = 0; b < r; b++) {
-        const x = xs[a * r + b];
-        for (let y = 0; y < h; y++) {
-          const from = p * plane + y * w;
-          let o = p * outPlane + (r * y + a) * outW + b;
-          for (let i = 0; i < w; i++, o += r) out[o] = x[from + i];
+    for (let y = 0; y < h; y++) {
+      const from = p * plane + y * w;
+      for (let a = 0; a < r; a++) {
+        const o = p * outPlane + (r * y + a) * outW;
+        if (r === 2) {
+          const x0 = xs[2 * a];
+          const x1 = xs[2 * a + 1];
+          for (let i = 0, q = o; i < w; i++, q += 2) {
+            out[q] = x0[from + i];
+            out[q + 1] = x1[from + i];
+          }
+        } else {
+          for (let b = 0; b < r; b++) {
+            const x = xs[a * r + b];
+            for (let i = 0, q = o + b; i < w; i++, q += r) out[q] = x[from + i];
+          }
         }
       }
     }
