@@ -78,7 +78,12 @@ export { mapAxis } from "./ops/map-axis.ts";
 export { linear, matmul } from "./ops/matmul.ts";
 export { type BatchNormParams, batchNorm, batchNormTrain, layerNorm } from "./ops/norm.ts";
 export { pad, pad2d } from "./ops/pad.ts";
-export { interleave, pixelShuffle, pixelUnshuffle, type ShuffleOrder } from "./ops/pixel-shuffle.ts";
+export {
+  interleave,
+  pixelShuffle,
+  pixelUnshuffle,
+  type ShuffleOrder,
+} from "./ops/pixel-shuffle.ts";
 export {
   adaptiveAvgPool2d,
   avgPool2d,

@@ -1,14 +1,15 @@
 /**
  * A convolution of a nearest-upsampled image, computed without the upsampled image: conv(k x k,
- * stride 1) of upsample(x, r) equals a conv on x itself with r*r phases of merged taps (each
- * output phase sees at most ceil(k / r) + 1 source pixels per axis), followed by depth-to-space.
- * The multiply-adds stay about the same (the merged kernel covers every phase, so some of its
- * taps are zero for some phases), but the r*r-times larger intermediate, the upsampling and its
- * adjoint disappear, and the few-output-channel conv at the high resolution (the last layer of an
- * SR network) becomes a conv with r*r times more output channels at the low resolution, which
- * suits a GEMM. The merged kernel is made with differentiable ops, so weight gradients flow too.
+ * stride 1) of upsample(x, r) equals convs on x itself, one per output phase (each phase sees at
+ * most ceil(k / r) + 1 source pixels per axis, so its taps merge), interleaved into the output.
+ * From 16 output channels on, each phase runs as its own conv with only its own window of merged
+ * taps (k = 3, r = 2: 2x2 taps, 2.25x fewer multiply-adds than the conv at high resolution), and
+ * `interleave` places the phases. Below that, one conv with r*r times more output channels over
+ * the merged kernel of every phase (zero taps included: about the multiply-adds of the plain conv)
+ * and a depth-to-space, which suits a GEMM better when O is tiny (an SR network's RGB output
+ * layer). Either way the r*r-times larger intermediate, the upsampling and its adjoint disappear.
+ * The merged kernel is made with differentiable ops, so weight gradients flow too.
  */
-
 import { ruleFor } from "../autodiff/rule-set.ts";
 import { state } from "../autodiff/state.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
