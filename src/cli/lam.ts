@@ -103,14 +103,21 @@ export async function runLamOn(
   o: LamRunOptions,
 ): Promise<LamRun> {
   const [, , h, w] = images.lr.shape;
-  let out: number[];
+  // One forward pass checks the output geometry and, when no HR image was given, keeps the SR
+  // image for the HR panel.
+  let first: { out: number[]; sr: Float32Array | null };
   try {
-    out = tidy(() => [...model.run(images.lr).shape]);
+    first = tidy(() => {
+      const y = model.run(images.lr);
+      const sr = images.hr ? null : Float32Array.from(clamp(y, 0, 1).dataSync());
+      return { out: [...y.shape], sr };
+    });
   } catch (e) {
     throw new Error(
       `${model.name} failed on the [1, 3, ${h}, ${w}] LR image: ${(e as Error).message}; lam needs a super-resolution model (an RGB image in, a larger RGB image out)`,
     );
   }
+  const { out, sr } = first;
   const problem = srOutputProblem(out, h, w, model.scale);
   if (problem?.kind === "not-upscaled")
     throw new Error(
@@ -125,11 +132,7 @@ export async function runLamOn(
   const seconds = (performance.now() - t0) / 1000;
   const map = Float32Array.from(await r.map.data());
   r.map.dispose();
-  const hr =
-    images.hr ??
-    tidy(() =>
-      toRgb(clamp(model.run(images.lr), 0, 1).dataSync(), 3, h * model.scale, w * model.scale),
-    );
+  const hr = images.hr ?? toRgb(sr as Float32Array, 3, h * model.scale, w * model.scale);
   const panels = lamPanels({
     hr,
     lr: images.lrValues,
