@@ -6,6 +6,7 @@ import {
   conv2dGeometry,
   convOutLength,
 } from "../../src/kernels/conv-geometry.ts";
+import { recycle } from "../../src/kernels/cpu/buffers.ts";
 import { conv2dBackpropFilter, conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import { nd } from "../reference/nd.ts";
@@ -264,6 +265,26 @@ for (const which of kernelImpls) {
           { numRuns: 300 },
         );
         expect(tested).toBeGreaterThan(100);
+      });
+
+      it("writes every output into a recycled buffer full of NaN (GEMM, direct and phase paths)", () => {
+        const cases: Conv2dGeometry[] = [
+          geom([2, 8, 16, 16], [12, 8, 3, 3], { pad: [1, 1, 1, 1] }),
+          geom([1, 16, 40, 41], [3, 16, 3, 3], { pad: [1, 1, 1, 1] }),
+          // A 1x1 kernel at input dilation 2: the phases no tap reaches must read 0.
+          geom([2, 6, 24, 24], [4, 6, 1, 1], { inputDilation: [2, 2], pad: [0, 1, 0, 1] }),
+        ];
+        for (const [i, g] of cases.entries()) {
+          const { x, w, bias } = randomData(g, 300 + i);
+          const n = g.batch * g.outChannels * g.outHeight * g.outWidth;
+          // The pool keeps buffers of 16 KiB and more; the output takes one of exactly its length.
+          expect(n).toBeGreaterThanOrEqual(4096);
+          recycle(new Float32Array(n).fill(Number.NaN));
+          const b = i === 0 ? bias : null;
+          const got = conv2dForward(x, w, g, b, false);
+          const { out, scale } = refForward(x, w, g, b, false);
+          expectClose(got, out, scale, `case ${i} out`);
+        }
       });
 
       it("computes a hand-checked 3x3 example (padding, bias, relu)", () => {

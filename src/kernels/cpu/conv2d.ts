@@ -16,7 +16,7 @@
  */
 
 import type { Conv2dGeometry } from "../conv-geometry.ts";
-import { allocF32 } from "./buffers.ts";
+import { allocF32, allocF32Unset } from "./buffers.ts";
 import { colMatrix, imagesPerGemm } from "./conv2d-col-matrix.ts";
 import { ColPacker, ColTPacker } from "./conv2d-packers.ts";
 import { forwardPhases } from "./conv2d-phases.ts";
@@ -91,10 +91,13 @@ export function conv2dForward(
   relu: boolean,
 ): Float32Array {
   const { N, C, O, groups, P, cg, og, kDim, inPlane } = gemmDims(g);
-  const out = allocF32(N * O * P);
-  let epilogueBias = bias;
   const [idh, idw] = g.inputDilation;
-  if ((idh > 1 || idw > 1) && g.stride[0] === 1 && g.stride[1] === 1) {
+  const phases = (idh > 1 || idw > 1) && g.stride[0] === 1 && g.stride[1] === 1;
+  // The phase split leaves the outputs no tap reaches at zero; the direct and GEMM paths write
+  // every output, so they take a recycled buffer without zeroing it first.
+  const out = phases ? allocF32(N * O * P) : allocF32Unset(N * O * P);
+  let epilogueBias = bias;
+  if (phases) {
     forwardPhases(x, w, g, out);
   } else if (useDirect(g)) {
     const { inHeight: H, inWidth: W, kernelH: kh, kernelW: kw, outHeight, outWidth } = g;
