@@ -27,6 +27,28 @@ function linear(W: number[][], bias: number[]) {
     );
 }
 
+/** Two classes on a 1 x 2 image: class 0's logit is 2 x pixel 0, class 1's is 2 x pixel 1. */
+const twoPixelClasses = linear(
+  [
+    [2, 0],
+    [0, 2],
+  ],
+  [0, 0],
+);
+
+/**
+ * The hand-computed cases' inputs: image 0 = [1, 1] holds classes 0 and 1, image 1 = [2, 4] holds
+ * class 1 only; mask logits S(0, 0) = [0, 0], S(0, 1) = [-ln 3, ln 3], S(1, 0) = [5, -7] (an absent
+ * class), S(1, 1) = [ln 3, -ln 3].
+ */
+function handCase(): { seg: Tensor; x: Tensor } {
+  const l3 = Math.log(3);
+  return {
+    seg: tensor(new Float32Array([0, 0, -l3, l3, 5, -7, l3, -l3]), [2, 2, 1, 2]),
+    x: tensor(new Float32Array([1, 1, 2, 4]), [2, 1, 1, 2]),
+  };
+}
+
 /**
  * Checks a per-class term against a float64 implementation of its definition on a 3-class linear
  * classifier, two 2 x 2 images and logits sin(freq i + phase) * 1.5: the value, and the gradient
@@ -76,14 +98,7 @@ function expectMatchesReference(
 }
 
 describe("perClassMaskLoss", () => {
-  // Two classes on a 1 x 2 image: class 0's logit is 2 x pixel 0, class 1's is 2 x pixel 1.
-  const f = linear(
-    [
-      [2, 0],
-      [0, 2],
-    ],
-    [0, 0],
-  );
+  const f = twoPixelClasses;
 
   it("matches the hand-computed value", () => {
     // Image 0 = [1, 1] holds classes 0 and 1; image 1 = [2, 4] holds class 1 only.
@@ -91,9 +106,7 @@ describe("perClassMaskLoss", () => {
     // S(0, 1) = [-ln 3, ln 3]   -> mask [1/4, 3/4] -> logits [1/2, 3/2], target [0, 1]
     // S(1, 1) = [ln 3, -ln 3]   -> mask [3/4, 1/4] on [2, 4] -> logits [3, 2], target [0, 1]
     // (S(1, 0) is an absent class and plays no part.) BCE(z, 1) = softplus(-z), BCE(z, 0) = softplus(z).
-    const l3 = Math.log(3);
-    const seg = tensor(new Float32Array([0, 0, -l3, l3, 5, -7, l3, -l3]), [2, 2, 1, 2]);
-    const x = tensor(new Float32Array([1, 1, 2, 4]), [2, 1, 1, 2]);
+    const { seg, x } = handCase();
     const pair00 = (softplus(-1) + softplus(1)) / 2;
     const pair01 = (softplus(0.5) + softplus(-1.5)) / 2;
     const pair11 = (softplus(3) + softplus(-2)) / 2;
@@ -117,17 +130,6 @@ describe("perClassMaskLoss", () => {
 
   it("has the value and gradient of a float64 reference (central differences)", () => {
     expectMatchesReference(perClassMaskLoss, "keep", 1.7, 0.3);
-  });
-
-  it("is zero without present classes and rejects bad input", () => {
-    const x = tensor(new Float32Array([1, 1]), [1, 1, 1, 2]);
-    const seg = tensor(new Float32Array([1, 2, 3, 4]), [1, 2, 1, 2]);
-    expect(perClassMaskLoss(f, seg, x, [0, 0]).dataSync()[0]).toBe(0);
-    expect(() => perClassMaskLoss(f, seg, x, [1])).toThrow(/B x C = 2/);
-    expect(() => perClassMaskLoss(f, seg, x, [1, 0.5])).toThrow(/0 or 1, got 0.5/);
-    expect(() =>
-      perClassMaskLoss(f, seg, tensor(new Float32Array(3), [1, 1, 1, 3]), [1, 0]),
-    ).toThrow(/does not match mask logits/);
   });
 });
 
@@ -154,14 +156,7 @@ describe("explainerLoss with a per-class weight", () => {
 });
 
 describe("perClassDeletionLoss", () => {
-  // Two classes on a 1 x 2 image: class 0's logit is 2 x pixel 0, class 1's is 2 x pixel 1.
-  const f = linear(
-    [
-      [2, 0],
-      [0, 2],
-    ],
-    [0, 0],
-  );
+  const f = twoPixelClasses;
 
   it("matches the hand-computed value", () => {
     // Image 0 = [1, 1] holds classes 0 and 1; image 1 = [2, 4] holds class 1 only.
@@ -169,9 +164,7 @@ describe("perClassDeletionLoss", () => {
     // S(0, 1) = [-ln 3, ln 3]  -> 1 - mask [3/4, 1/4]          -> logits [3/2, 1/2], target [1, 0]
     // S(1, 1) = [ln 3, -ln 3]  -> 1 - mask [1/4, 3/4] on [2, 4] -> logits [1, 6],     target [0, 0]
     // (S(1, 0) is an absent class and plays no part.) BCE(z, 1) = softplus(-z), BCE(z, 0) = softplus(z).
-    const l3 = Math.log(3);
-    const seg = tensor(new Float32Array([0, 0, -l3, l3, 5, -7, l3, -l3]), [2, 2, 1, 2]);
-    const x = tensor(new Float32Array([1, 1, 2, 4]), [2, 1, 1, 2]);
+    const { seg, x } = handCase();
     const pair00 = (softplus(1) + softplus(-1)) / 2;
     const pair01 = (softplus(-1.5) + softplus(0.5)) / 2;
     const pair11 = (softplus(1) + softplus(6)) / 2;
@@ -202,20 +195,6 @@ describe("perClassDeletionLoss", () => {
   it("has the value and gradient of a float64 reference (central differences)", () => {
     expectMatchesReference(perClassDeletionLoss, "delete", 1.3, 0.7);
   });
-
-  it("is zero without present classes and rejects bad input", () => {
-    const x = tensor(new Float32Array([1, 1]), [1, 1, 1, 2]);
-    const seg = tensor(new Float32Array([1, 2, 3, 4]), [1, 2, 1, 2]);
-    expect(perClassDeletionLoss(f, seg, x, [0, 0]).dataSync()[0]).toBe(0);
-    expect(() => perClassDeletionLoss(f, seg, x, [1])).toThrow(/B x C = 2/);
-    expect(() => perClassDeletionLoss(f, seg, x, [1, 0.5])).toThrow(/0 or 1, got 0.5/);
-    expect(() =>
-      perClassDeletionLoss(f, seg, tensor(new Float32Array(3), [1, 1, 1, 3]), [1, 0]),
-    ).toThrow(/does not match mask logits/);
-    expect(() => perClassDeletionLoss(linear([[1, 1]], [0]), seg, x, [1, 0])).toThrow(
-      /classifier gave \[1,1\], expected \[1, 2\]/,
-    );
-  });
 });
 
 describe("explainerLoss with a per-class deletion weight", () => {
@@ -240,3 +219,20 @@ describe("explainerLoss with a per-class deletion weight", () => {
     expect(both.total.dataSync()[0]).toBeCloseTo(base.total.dataSync()[0] + 0.5 * pc + 3 * pd, 5);
   });
 });
+
+for (const loss of [perClassMaskLoss, perClassDeletionLoss]) {
+  it(`${loss.name} is zero without present classes and rejects bad input`, () => {
+    const f = twoPixelClasses;
+    const x = tensor(new Float32Array([1, 1]), [1, 1, 1, 2]);
+    const seg = tensor(new Float32Array([1, 2, 3, 4]), [1, 2, 1, 2]);
+    expect(loss(f, seg, x, [0, 0]).dataSync()[0]).toBe(0);
+    expect(() => loss(f, seg, x, [1])).toThrow(/B x C = 2/);
+    expect(() => loss(f, seg, x, [1, 0.5])).toThrow(/0 or 1, got 0.5/);
+    expect(() => loss(f, seg, tensor(new Float32Array(3), [1, 1, 1, 3]), [1, 0])).toThrow(
+      /does not match mask logits/,
+    );
+    expect(() => loss(linear([[1, 1]], [0]), seg, x, [1, 0])).toThrow(
+      /classifier gave \[1,1\], expected \[1, 2\]/,
+    );
+  });
+}

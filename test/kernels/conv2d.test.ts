@@ -9,6 +9,7 @@ import {
 import { recycle } from "../../src/kernels/cpu/buffers.ts";
 import { conv2dBackpropFilter, conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+import { numericGrad } from "../helpers/numeric-grad.ts";
 import { nd } from "../reference/nd.ts";
 import { conv2dRefWithScale } from "../reference/nn.ts";
 import { uniformSource } from "../reference/rng.ts";
@@ -481,17 +482,9 @@ for (const which of kernelImpls) {
             return s;
           };
           const got = conv2dBackpropFilter(x, dy, g);
-          const w64 = Float64Array.from(w);
-          const h = 1e-3;
-          for (let i = 0; i < w64.length; i++) {
-            const keep = w64[i];
-            w64[i] = keep + h;
-            const up = loss(w64);
-            w64[i] = keep - h;
-            const down = loss(w64);
-            w64[i] = keep;
-            const fd = (up - down) / (2 * h);
-            expect(Math.abs(got[i] - fd)).toBeLessThan(1e-5 * (1 + Math.abs(fd)));
+          const fd = numericGrad(loss, w, 1e-3);
+          for (let i = 0; i < fd.length; i++) {
+            expect(Math.abs(got[i] - fd[i])).toBeLessThan(1e-5 * (1 + Math.abs(fd[i])));
           }
         }
       });

@@ -34,6 +34,18 @@ async function run(fn: typeof runSrga, args: string[]) {
 }
 
 const common = ["--model", "fsrcnn-x2", "--layer", "mid_part", "--crop", "64", "--cell", "8"];
+/** The photos against themselves with Gaussian noise (sigma 0.1), 4 mixture components. */
+const noisyArgs = [
+  ...common,
+  "--images",
+  photos,
+  "--reference-images",
+  photos,
+  "--degradation",
+  "noise:0.1",
+  "--components",
+  "4",
+];
 
 describe("salient srga", () => {
   test("a set against itself is the floor 0; the same photos with noise score higher", async () => {
@@ -51,19 +63,7 @@ describe("salient srga", () => {
     expect(same.srga).toBeCloseTo(0, 6);
     // 3 photos x (32 / 8)^2 cells of the 32x32 LR feature map
     expect(same.test_vectors).toBe(48);
-    const noisy = await run(runSrga, [
-      ...common,
-      "--images",
-      photos,
-      "--reference-images",
-      photos,
-      "--degradation",
-      "noise:0.1",
-      "--components",
-      "4",
-      "--out",
-      join(dir, "noisy"),
-    ]);
+    const noisy = await run(runSrga, [...noisyArgs, "--out", join(dir, "noisy")]);
     expect(noisy.srga).toBeGreaterThan(same.srga + 1);
     expect(noisy.fit).toBe("mggd");
     const json = JSON.parse(readFileSync(join(dir, "noisy.json"), "utf8"));
@@ -74,22 +74,17 @@ describe("salient srga", () => {
   });
 
   test("--fit per-component keeps the univariate model; an unknown --fit is a usage error", async () => {
-    const args = [
-      ...common,
-      "--images",
-      photos,
-      "--reference-images",
-      photos,
-      "--degradation",
-      "noise:0.1",
-      "--components",
-      "4",
-    ];
-    const per = await run(runSrga, [...args, "--fit", "per-component", "--out", join(dir, "per")]);
+    const per = await run(runSrga, [
+      ...noisyArgs,
+      "--fit",
+      "per-component",
+      "--out",
+      join(dir, "per"),
+    ]);
     expect(per.fit).toBe("per-component");
     expect(per.srga).toBeGreaterThan(1);
     await expect(
-      runSrga([...args, "--fit", "gaussian", "--out", join(dir, "bad")], () => {}),
+      runSrga([...noisyArgs, "--fit", "gaussian", "--out", join(dir, "bad")], () => {}),
     ).rejects.toThrow(/--fit must be mggd or per-component, got "gaussian"/);
   });
 

@@ -74,14 +74,30 @@ function presentPairs(
   return { rows, masks, images };
 }
 
-function classify(classifier: (x: Tensor) => Tensor, input: Tensor, c: number, api: string) {
+/**
+ * Mean BCE-with-logits of the classifier on one input per present pair (`shown`) against one
+ * target row per pair (`wanted`); 0 (still tied to S for the gradient) when no class is present.
+ */
+function pairLoss(
+  api: string,
+  classifier: (x: Tensor) => Tensor,
+  seg: Tensor,
+  x: Tensor,
+  targets: ArrayLike<number>,
+  shown: (pairs: PresentPairs) => Tensor,
+  wanted: (rows: readonly number[], c: number) => Tensor,
+): Tensor {
+  const pairs = presentPairs(seg, x, targets, api);
+  if (!pairs) return mul(sum(seg), 0);
+  const c = seg.shape[1];
+  const input = shown(pairs);
   const logits = classifier(input);
   if (logits.rank !== 2 || logits.shape[1] !== c) {
     throw new Error(
       `${api}: the classifier gave [${logits.shape}], expected [${input.shape[0]}, ${c}]`,
     );
   }
-  return logits;
+  return bceWithLogits(logits, wanted(pairs.rows, c));
 }
 
 /**
@@ -94,17 +110,18 @@ export function perClassMaskLoss(
   x: Tensor,
   targets: ArrayLike<number>,
 ): Tensor {
-  const api = "perClassMaskLoss";
-  const pairs = presentPairs(seg, x, targets, api);
-  if (!pairs) return mul(sum(seg), 0);
-  const c = seg.shape[1];
-  const logits = classify(classifier, mul(pairs.masks, pairs.images), c, api);
-  return bceWithLogits(
-    logits,
-    oneHot(
-      pairs.rows.map((r) => r % c),
-      c,
-    ),
+  return pairLoss(
+    "perClassMaskLoss",
+    classifier,
+    seg,
+    x,
+    targets,
+    (p) => mul(p.masks, p.images),
+    (rows, c) =>
+      oneHot(
+        rows.map((r) => r % c),
+        c,
+      ),
   );
 }
 
@@ -119,16 +136,21 @@ export function perClassDeletionLoss(
   x: Tensor,
   targets: ArrayLike<number>,
 ): Tensor {
-  const api = "perClassDeletionLoss";
-  const pairs = presentPairs(seg, x, targets, api);
-  if (!pairs) return mul(sum(seg), 0);
-  const c = seg.shape[1];
-  const logits = classify(classifier, mul(sub(1, pairs.masks), pairs.images), c, api);
-  // Row r = b C + c' keeps image b's targets with c' cleared.
-  const kept = new Float32Array(pairs.rows.length * c);
-  pairs.rows.forEach((r, p) => {
-    const b = Math.floor(r / c);
-    for (let j = 0; j < c; j++) kept[p * c + j] = j === r % c ? 0 : targets[b * c + j];
-  });
-  return bceWithLogits(logits, tensor(kept, [pairs.rows.length, c]));
+  return pairLoss(
+    "perClassDeletionLoss",
+    classifier,
+    seg,
+    x,
+    targets,
+    (p) => mul(sub(1, p.masks), p.images),
+    (rows, c) => {
+      // Row r = b C + c' keeps image b's targets with c' cleared.
+      const kept = new Float32Array(rows.length * c);
+      rows.forEach((r, p) => {
+        const b = Math.floor(r / c);
+        for (let j = 0; j < c; j++) kept[p * c + j] = j === r % c ? 0 : targets[b * c + j];
+      });
+      return tensor(kept, [rows.length, c]);
+    },
+  );
 }
