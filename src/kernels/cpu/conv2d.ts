@@ -20,6 +20,7 @@ import { allocF32, allocF32Unset } from "./buffers.ts";
 import { colMatrix, imagesPerGemm } from "./conv2d-col-matrix.ts";
 import { ColPacker, ColTPacker } from "./conv2d-packers.ts";
 import { forwardPhases } from "./conv2d-phases.ts";
+import { conv2dWinograd, winogradPays } from "./conv2d-winograd.ts";
 import { activeGemmImpl, gemm, gemmPackB } from "./gemm.ts";
 import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
 import { elementwiseSimd } from "./wasm/elementwise-simd.ts";
@@ -99,6 +100,9 @@ export function conv2dForward(
   let epilogueBias = bias;
   if (phases) {
     forwardPhases(x, w, g, out);
+  } else if (winogradPays(g)) {
+    conv2dWinograd(x, w, g, bias, out);
+    epilogueBias = null;
   } else if (useDirect(g)) {
     const { inHeight: H, inWidth: W, kernelH: kh, kernelW: kw, outHeight, outWidth } = g;
     for (let n = 0; n < N; n++) {

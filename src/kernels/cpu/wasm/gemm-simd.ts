@@ -15,6 +15,7 @@ import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
 import { emitPadPlanes, PAD_PLANES_PARAMS } from "./pad-planes.ts";
 import { emitMulAdd, relaxedSimd } from "./relaxed-simd.ts";
 import { codeWriter, section, uleb } from "./wasm-encode.ts";
+import { emitWinoBlock, WINO_BLOCK_PARAMS } from "./winograd-block.ts";
 
 /**
  * Rows per A micro panel. 4x8 (8 accumulators + 2 B + 1 splat) leaves V8's register allocator
@@ -241,17 +242,18 @@ function emitGebp(mr: number, fma: boolean): number[] {
 const SHARED_MAX_PAGES = 65536;
 
 /**
- * The complete module: one exported memory "mem" and three functions, "gebp" (above),
- * "packcols" (the convolution's im2col packer, pack-cols.ts) and "padplanes" (its padded input,
- * pad-planes.ts), which share that memory. With
+ * The complete module: one exported memory "mem" and four functions, "gebp" (above),
+ * "packcols" (the convolution's im2col packer, pack-cols.ts), "padplanes" (its padded input,
+ * pad-planes.ts) and "winoblock" (Winograd F(2x2, 3x3) on a block of tiles, winograd-block.ts,
+ * which calls gebp), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
  */
 function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
-  uleb(3, types);
-  for (const params of [8, PACK_COLS_PARAMS, PAD_PLANES_PARAMS]) {
+  uleb(4, types);
+  for (const params of [8, PACK_COLS_PARAMS, PAD_PLANES_PARAMS, WINO_BLOCK_PARAMS]) {
     types.push(0x60);
     uleb(params, types);
     for (let i = 0; i < params; i++) types.push(I32);
@@ -264,10 +266,10 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     uleb(SHARED_MAX_PAGES, imp);
     section(2, imp, out);
   }
-  section(3, [3, 0, 1, 2], out); // gebp: type 0, packcols: type 1, padplanes: type 2
+  section(3, [4, 0, 1, 2, 3], out); // gebp, packcols, padplanes, winoblock: types 0-3
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   const exp: number[] = [];
-  uleb(4, exp);
+  uleb(5, exp);
   const name = (s: string) => {
     uleb(s.length, exp);
     for (const ch of s) exp.push(ch.charCodeAt(0));
@@ -280,10 +282,12 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
   exp.push(0x00, 1);
   name("padplanes");
   exp.push(0x00, 2);
+  name("winoblock");
+  exp.push(0x00, 3);
   section(7, exp, out);
   const codeSec: number[] = [];
-  uleb(3, codeSec);
-  for (const body of [emitGebp(mr, fma), emitPackCols(), emitPadPlanes()]) {
+  uleb(4, codeSec);
+  for (const body of [emitGebp(mr, fma), emitPackCols(), emitPadPlanes(), emitWinoBlock(0)]) {
     uleb(body.length, codeSec);
     codeSec.push(...body);
   }
@@ -336,6 +340,28 @@ export type PadPlanes = (
   offX: number,
 ) => void;
 
+/** See winograd-block.ts; addresses and strides in bytes. */
+export type WinoBlock = (...args: WinoBlockArgs) => void;
+export type WinoBlockArgs = [
+  xp: number,
+  C: number,
+  planeBytes: number,
+  rowBytes: number,
+  tH: number,
+  tWg: number,
+  g0: number,
+  ng: number,
+  u: number,
+  mp: number,
+  v: number,
+  m: number,
+  out: number,
+  K: number,
+  outPlaneBytes: number,
+  outRowBytes: number,
+  bias: number,
+];
+
 export interface GemmSimd {
   memory: WebAssembly.Memory;
   /** The compiled module (for a worker's instance when the memory is shared). */
@@ -347,6 +373,7 @@ export interface GemmSimd {
   gebp: Gebp;
   packcols: PackCols;
   padplanes: PadPlanes;
+  winoblock: WinoBlock;
 }
 
 /**
@@ -383,6 +410,7 @@ export function instantiateGemmSimd(
             gebp: inst.exports.gebp as unknown as Gebp,
             packcols: inst.exports.packcols as unknown as PackCols,
             padplanes: inst.exports.padplanes as unknown as PadPlanes,
+            winoblock: inst.exports.winoblock as unknown as WinoBlock,
           };
         }
       }
@@ -402,5 +430,6 @@ export function instantiateGemmSimd(
     gebp: inst.exports.gebp as unknown as Gebp,
     packcols: inst.exports.packcols as unknown as PackCols,
     padplanes: inst.exports.padplanes as unknown as PadPlanes,
+    winoblock: inst.exports.winoblock as unknown as WinoBlock,
   };
 }

@@ -16,7 +16,7 @@
  * Deno and Bun, and when SALIENT_CPU_THREADS=1 or `setCpuThreads(1)`.
  */
 import type { WasmPanels } from "../gemm.ts";
-import { type GebpArgs, type GemmSimd, WASM_MR } from "./gemm-simd.ts";
+import { type GebpArgs, type GemmSimd, WASM_MR, type WinoBlockArgs } from "./gemm-simd.ts";
 import { nodeProcess } from "./node-process.ts";
 
 /**
@@ -34,16 +34,26 @@ const CHUNK = 6;
 const ARGS = 8;
 /** packcols arguments (WasmPanels) when the chunks are packed by the thread computing them. */
 const PACK = 16;
-const SLOTS = 26;
+/** The job's kind: GEBP_JOB, or WINO_JOB (Winograd tile blocks, winograd-block.ts). */
+const KIND = 26;
+const GEBP_JOB = 0;
+const WINO_JOB = 1;
+/**
+ * A WINO_JOB: winoblock's 17 arguments (g0, ng, v and m are set per block and thread), then the
+ * group count, groups per block and the worker's own v and m scratch.
+ */
+const WINO = 27;
+const SLOTS = WINO + 21;
 
 /** The worker: CommonJS source run with `eval: true` (no file to locate after bundling). */
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 parentPort.once("message", ({ module, memory, ctrl }) => {
   const c = new Int32Array(ctrl);
-  let gebp, packcols;
+  let gebp, packcols, winoblock;
   try {
-    ({ gebp, packcols } = new WebAssembly.Instance(module, { env: { mem: memory } }).exports);
+    ({ gebp, packcols, winoblock } = new WebAssembly.Instance(module, { env: { mem: memory } })
+      .exports);
   } catch {
     Atomics.store(c, ${ERROR}, 1);
     return;
@@ -58,6 +68,26 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
     // Join only a job that is still open (the caller closes one it finished alone).
     if (Atomics.compareExchange(c, ${JOIN}, 1, 2) !== 1) continue;
     seen = Atomics.load(c, ${SEQ});
+    if (c[${KIND}] === ${WINO_JOB}) {
+      const a = Array.from(c.subarray(${WINO}, ${WINO + 17}));
+      const total = c[${WINO + 17}], per = c[${WINO + 18}];
+      a[10] = c[${WINO + 19}];
+      a[11] = c[${WINO + 20}];
+      try {
+        for (;;) {
+          const g0 = Atomics.add(c, ${NEXT}, 1) * per;
+          if (g0 >= total) break;
+          a[6] = g0;
+          a[7] = Math.min(per, total - g0);
+          winoblock(...a);
+        }
+      } catch {
+        Atomics.store(c, ${ERROR}, 1);
+      }
+      Atomics.store(c, ${DONE}, seen);
+      Atomics.notify(c, ${DONE});
+      continue;
+    }
     const kc = c[${ARGS}], np = c[${ARGS + 1}], mp = c[${ARGS + 2}], a = c[${ARGS + 3}];
     const b = c[${ARGS + 4}], cc = c[${ARGS + 5}], ldc = c[${ARGS + 6}], add = c[${ARGS + 7}];
     const chunk = c[${CHUNK}];
@@ -249,13 +279,8 @@ export function gebpSplit(s: GemmSimd, pack: WasmPanels | null, ...args: GebpArg
     ctl[PACK + 7] = pack.imgPix;
     ctl[PACK + 8] = pack.imgStride;
   }
-  Atomics.store(ctl, NEXT, 0);
-  seq = (seq + 1) | 0;
-  if (seq === 0) seq = 1;
-  Atomics.store(ctl, SEQ, seq);
-  // Opened after SEQ: a worker that joins reads this job's sequence number.
-  Atomics.store(ctl, JOIN, 1);
-  Atomics.notify(ctl, SEQ);
+  ctl[KIND] = GEBP_JOB;
+  openJob(ctl);
   for (;;) {
     const p = Atomics.add(ctl, NEXT, chunk);
     if (p >= np) break;
@@ -263,6 +288,72 @@ export function gebpSplit(s: GemmSimd, pack: WasmPanels | null, ...args: GebpArg
     packChunk(p, n);
     s.gebp(kc, n, mp, a, b + p * kc * 16, c + p * 16, ldc, add);
   }
+  finishJob(ctl);
+}
+
+/** Scratch of one thread for winoblock: its V and M blocks (byte addresses). */
+export interface WinoScratch {
+  v: number;
+  m: number;
+}
+
+/**
+ * winoblock over `groups` tile groups, `perBlock` at a time, shared block by block between the
+ * calling thread (scratch `own`) and the helper (scratch `helper`) when there are at least two
+ * blocks and the helper is up. `args` are winoblock's; its g0, ng, v and m are set per block.
+ */
+export function winoSplit(
+  s: GemmSimd,
+  args: WinoBlockArgs,
+  groups: number,
+  perBlock: number,
+  own: WinoScratch,
+  helper: WinoScratch,
+): void {
+  const a: WinoBlockArgs = [...args];
+  a[10] = own.v;
+  a[11] = own.m;
+  const block = (g0: number) => {
+    a[6] = g0;
+    a[7] = Math.min(perBlock, groups - g0);
+    s.winoblock(...a);
+  };
+  if (groups <= perBlock || !helperUp()) {
+    for (let g0 = 0; g0 < groups; g0 += perBlock) block(g0);
+    return;
+  }
+  const ctl = ctrl as Int32Array;
+  ctl.set(args, WINO);
+  ctl[WINO + 17] = groups;
+  ctl[WINO + 18] = perBlock;
+  ctl[WINO + 19] = helper.v;
+  ctl[WINO + 20] = helper.m;
+  ctl[KIND] = WINO_JOB;
+  openJob(ctl);
+  for (;;) {
+    const g0 = Atomics.add(ctl, NEXT, 1) * perBlock;
+    if (g0 >= groups) break;
+    block(g0);
+  }
+  finishJob(ctl);
+}
+
+/** Publishes the job whose arguments are in ctl (work counter at 0) and wakes the helper. */
+function openJob(ctl: Int32Array): void {
+  Atomics.store(ctl, NEXT, 0);
+  seq = (seq + 1) | 0;
+  if (seq === 0) seq = 1;
+  Atomics.store(ctl, SEQ, seq);
+  // Opened after SEQ: a worker that joins reads this job's sequence number.
+  Atomics.store(ctl, JOIN, 1);
+  Atomics.notify(ctl, SEQ);
+}
+
+/**
+ * After the calling thread found no work left: closes a job the helper never joined, or waits
+ * until the helper has finished its last piece.
+ */
+function finishJob(ctl: Int32Array): void {
   // Not joined yet: close the job (the worker will skip it) and return at once.
   if (Atomics.compareExchange(ctl, JOIN, 1, 0) === 1) return;
   for (;;) {
@@ -277,7 +368,7 @@ export function gebpSplit(s: GemmSimd, pack: WasmPanels | null, ...args: GebpArg
     }
   }
   if (Atomics.load(ctl, ERROR) !== 0) {
-    // Panels the worker took may be half written (C accumulates), so nothing can be redone.
+    // Pieces the worker took may be half written (C accumulates), so nothing can be redone.
     throw new Error(
       "GEMM helper thread failed in the middle of a block; later GEMMs run on one thread (set SALIENT_CPU_THREADS=1 to avoid the helper)",
     );

@@ -16,30 +16,12 @@ export function emitPadPlanes(): number[] {
   let n = PAD_PLANES_PARAMS;
   const L = { d: n++, c: n++, y: n++, i: n++, rowBytes: n++, vecBytes: n++, rowStep: n++ };
   const nLocals = n - PAD_PLANES_PARAMS;
-  const { code, e, get, set, tee, c32, mem, simd } = codeWriter();
+  const { code, e, get, set, tee, c32, mem, simd, whileBelow, addTo } = codeWriter();
   const ADD = 0x6a;
   const SUB = 0x6b;
   const MUL = 0x6c;
   const SHL = 0x74;
   const AND = 0x71;
-  const GEU = 0x4f;
-  /** block { loop { br_if 1 (l >= limit); body; br 0 } } with l = 0 first. */
-  const whileBelow = (l: number, limit: () => void, body: () => void, from = () => c32(0)) => {
-    from();
-    set(l);
-    e(0x02, 0x40, 0x03, 0x40);
-    get(l);
-    limit();
-    e(GEU, 0x0d, 1);
-    body();
-    e(0x0c, 0, 0x0b, 0x0b);
-  };
-  const addTo = (l: number, by: () => void) => {
-    get(l);
-    by();
-    e(ADD);
-    set(l);
-  };
   /** Copies bytes i .. end of the row (i from `from`) in steps of `step`: dst d + i <- src + i. */
   const copyRun = (end: number, step: number, loadStore: () => void, from?: () => void) =>
     whileBelow(

@@ -35,15 +35,39 @@ export function codeWriter() {
     e(op);
     uleb(l, code);
   };
+  const get = local(0x20);
+  const set = local(0x21);
+  const c32 = (v: number) => {
+    e(0x41);
+    sleb(v, code);
+  };
   return {
     code,
     e,
-    get: local(0x20),
-    set: local(0x21),
+    get,
+    set,
     tee: local(0x22),
-    c32: (v: number) => {
-      e(0x41);
-      sleb(v, code);
+    c32,
+    /**
+     * `block { loop { br_if 1 (l >= limit, unsigned); body; br 0 } }` with l = from() (0 unless
+     * given) first; the body advances l itself.
+     */
+    whileBelow: (l: number, limit: () => void, body: () => void, from = () => c32(0)) => {
+      from();
+      set(l);
+      e(0x02, 0x40, 0x03, 0x40);
+      get(l);
+      limit();
+      e(0x4f, 0x0d, 1);
+      body();
+      e(0x0c, 0, 0x0b, 0x0b);
+    },
+    /** l += by() (i32). */
+    addTo: (l: number, by: () => void) => {
+      get(l);
+      by();
+      e(0x6a);
+      set(l);
     },
     /** A scalar load/store `op` with its memarg. */
     mem: (op: number, align: number, offset: number) => {
@@ -63,12 +87,19 @@ export function codeWriter() {
   };
 }
 
-/** A function body with `i32Locals` i32 locals and the given code, closed by `end`. */
-export function functionBody(i32Locals: number, code: number[]): number[] {
+/**
+ * A function body with `i32Locals` i32 locals (then `v128Locals` v128 ones) and the given code,
+ * closed by `end`.
+ */
+export function functionBody(i32Locals: number, code: number[], v128Locals = 0): number[] {
   const body: number[] = [];
-  uleb(1, body);
+  uleb(v128Locals > 0 ? 2 : 1, body);
   uleb(i32Locals, body);
   body.push(0x7f);
+  if (v128Locals > 0) {
+    uleb(v128Locals, body);
+    body.push(0x7b);
+  }
   body.push(...code, 0x0b);
   return body;
 }

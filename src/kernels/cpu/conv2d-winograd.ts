@@ -1,0 +1,217 @@
+/**
+ * 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) on the wasm kernel: 16 multiply-adds per
+ * 2x2 output tile and channel pair instead of 36 (2.25x fewer), the rest being adds in the
+ * input and output transforms (wasm/winograd-block.ts). The input gradient of such a conv is
+ * one too (the flipped kernel, stride 1), so backward passes take this path as well.
+ *
+ * Per chunk of images: the input is staged in wasm memory and padded (padplanes) so that every
+ * tile's 4x4 patch lies inside it; the output's tiles, in blocks sized to stay in cache, are
+ * shared between the calling thread and the GEMM helper (winoSplit); the padded output planes
+ * are cropped into `out`. Kernel transform U = G g G^T is computed here in float64.
+ */
+import type { Conv2dGeometry } from "../conv-geometry.ts";
+import { activeGemmImpl } from "./gemm.ts";
+import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
+import { winoSplit } from "./wasm/gemm-threads.ts";
+import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
+
+/** Output channels per A panel of the wasm GEMM (WASM_MR). */
+const MR = 4;
+/** Floats of one thread's V and M blocks together (~384 KiB: within a core's L2). */
+const BLOCK_FLOATS = 96 * 1024;
+/** Input floats staged per chunk of images (bounds the wasm memory this path takes). */
+const CHUNK_FLOATS = 1 << 22;
+/** Largest channel counts taken (the transformed kernel, 16 x K x C, stays cache-sized). */
+const MAX_CHANNELS = 512;
+
+/** Fewest output channels for which Winograd beats the other paths (setWinogradMinOut). */
+let minOut = 1;
+
+/**
+ * Sets the fewest output channels for which conv2dForward takes Winograd (Infinity: never);
+ * returns the previous value. For benchmarks and tests that compare paths.
+ */
+export function setWinogradMinOut(channels: number): number {
+  const prev = minOut;
+  minOut = channels;
+  return prev;
+}
+
+/**
+ * Whether conv2dForward takes the Winograd path for `g`: from 4 tile groups (16 tiles of 2x2
+ * outputs) per image on, where the kernel transform (K x C kernels, in JS) is small next to the
+ * GEMMs. Per image, not per batch, so that a batch item's result never depends on the batch
+ * size (the paths round differently). bench/winograd.ts: [1, 512, 7, 7] -> 512 (4 groups)
+ * 0.88x the GEMM path's speed, [10, 512, 7, 7] 1.87x, [8, 32, 256, 256] -> 32 1.99x.
+ */
+export function winogradPays(g: Conv2dGeometry): boolean {
+  const groups = Math.ceil(g.outHeight / 2) * Math.ceil(g.outWidth / 8);
+  return g.outChannels >= minOut && groups >= 4 && winogradApplies(g);
+}
+
+/** Whether the Winograd path can compute `g`. */
+export function winogradApplies(g: Conv2dGeometry): boolean {
+  return (
+    g.kernelH === 3 &&
+    g.kernelW === 3 &&
+    g.groups === 1 &&
+    g.stride[0] === 1 &&
+    g.stride[1] === 1 &&
+    g.dilation[0] === 1 &&
+    g.dilation[1] === 1 &&
+    g.inputDilation[0] === 1 &&
+    g.inputDilation[1] === 1 &&
+    g.pad.every((p) => p >= 0) &&
+    g.inChannels <= MAX_CHANNELS &&
+    g.outChannels <= MAX_CHANNELS &&
+    activeGemmImpl() === "wasm" &&
+    gemmSimd() !== null
+  );
+}
+
+/**
+ * out [N, K, outH, outW] = conv(x, w) + bias for a geometry winogradApplies() accepts; writes
+ * every element of out.
+ */
+export function conv2dWinograd(
+  x: Float32Array,
+  w: Float32Array,
+  g: Conv2dGeometry,
+  bias: Float32Array | null,
+  out: Float32Array,
+): void {
+  const s = gemmSimd() as GemmSimd;
+  const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = g;
+  const { outHeight: Ho, outWidth: Wo } = g;
+  const tH = Math.ceil(Ho / 2);
+  const tWg = Math.ceil(Wo / 8);
+  const Hp = 2 * tH + 2;
+  const Wp = 8 * tWg + 2;
+  const Ho2 = 2 * tH;
+  const Wo2 = 8 * tWg;
+  const mp = Math.ceil(K / MR);
+  const perImage = tH * tWg;
+  const images = Math.max(1, Math.min(N, Math.floor(CHUNK_FLOATS / (C * Hp * Wp))));
+  // Groups per block: V (16 C x 4 per group) and M (16 x 4 mp x 4) within BLOCK_FLOATS; even,
+  // because gebp pairs panels.
+  const fit = Math.floor(BLOCK_FLOATS / (64 * (C + MR * mp)));
+  const perBlock = Math.max(2, Math.min(64, fit - (fit % 2)));
+  const align = (v: number) => Math.ceil(v / 16) * 16;
+  // Layout after the GEMM workspace (floats): U, bias, padded input, staged input / padded
+  // output (the stage is consumed before any output is written), two threads' V and M.
+  const uFloats = align(16 * mp * MR * C);
+  const biasAt = uFloats;
+  const xpAt = biasAt + align(mp * MR);
+  const xpFloats = align(images * C * Hp * Wp);
+  const ioAt = xpAt + xpFloats;
+  const ioFloats = align(Math.max(images * C * H * W, images * K * Ho2 * Wo2));
+  const vFloats = align(16 * C * MR * perBlock);
+  const mFloats = align(16 * mp * MR * MR * perBlock);
+  const scratchAt = ioAt + ioFloats;
+  const f = packScratch(s, scratchAt + 2 * (vFloats + mFloats));
+  const base = GEMM_WORKSPACE_FLOATS;
+  writeKernelTransform(f, base, w, K, C, mp);
+  f.fill(0, base + biasAt, base + biasAt + mp * MR);
+  if (bias !== null) f.set(bias.subarray(0, K), base + biasAt);
+  const bytes = (floats: number) => 4 * (base + floats);
+  const scratch = (t: number) => ({
+    v: bytes(scratchAt + t * (vFloats + mFloats)),
+    m: bytes(scratchAt + t * (vFloats + mFloats) + vFloats),
+  });
+  for (let n0 = 0; n0 < N; n0 += images) {
+    const count = Math.min(images, N - n0);
+    f.set(x.subarray(n0 * C * H * W, (n0 + count) * C * H * W), base + ioAt);
+    s.padplanes(bytes(xpAt), bytes(ioAt), count * C, H, W, Hp, Wp, g.pad[0], g.pad[2]);
+    const args: WinoBlockArgs = [
+      bytes(xpAt),
+      C,
+      Hp * Wp * 4,
+      Wp * 4,
+      tH,
+      tWg,
+      0,
+      0,
+      bytes(0),
+      mp,
+      0,
+      0,
+      bytes(ioAt),
+      K,
+      Ho2 * Wo2 * 4,
+      Wo2 * 4,
+      bytes(biasAt),
+    ];
+    winoSplit(s, args, count * perImage, perBlock, scratch(0), scratch(1));
+    cropPlanes(f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
+  }
+}
+
+/**
+ * U_xi = (G g G^T)[i][j] for each output channel k and input channel c, packed as gebp's A
+ * operand of block xi = 4i + j: mp panels of MR output channels, C steps of MR floats (rows
+ * K .. mp * MR - 1 zero). G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+ */
+function writeKernelTransform(
+  f: Float32Array,
+  at: number,
+  w: Float32Array,
+  K: number,
+  C: number,
+  mp: number,
+): void {
+  const xiFloats = mp * MR * C;
+  f.fill(0, at, at + 16 * xiFloats);
+  const gg = new Float64Array(12);
+  for (let k = 0; k < K; k++) {
+    const panel = at + Math.floor(k / MR) * C * MR + (k % MR);
+    for (let c = 0; c < C; c++) {
+      const o = (k * C + c) * 9;
+      // G g: 4 rows x 3 columns.
+      for (let col = 0; col < 3; col++) {
+        const a = w[o + col];
+        const b = w[o + 3 + col];
+        const d = w[o + 6 + col];
+        gg[col] = a;
+        gg[3 + col] = (a + b + d) / 2;
+        gg[6 + col] = (a - b + d) / 2;
+        gg[9 + col] = d;
+      }
+      // (G g) G^T: the same combination of each row's 3 values.
+      for (let i = 0; i < 4; i++) {
+        const a = gg[3 * i];
+        const b = gg[3 * i + 1];
+        const d = gg[3 * i + 2];
+        const at = panel + 4 * i * xiFloats + c * MR;
+        f[at] = a;
+        f[at + xiFloats] = (a + b + d) / 2;
+        f[at + 2 * xiFloats] = (a - b + d) / 2;
+        f[at + 3 * xiFloats] = d;
+      }
+    }
+  }
+}
+
+/** Copies the top-left rows x cols of `planes` padded planes (pH x pW floats at f[at]) into dst. */
+function cropPlanes(
+  f: Float32Array,
+  at: number,
+  pH: number,
+  pW: number,
+  dst: Float32Array,
+  dstAt: number,
+  planes: number,
+  rows: number,
+  cols: number,
+): void {
+  for (let p = 0; p < planes; p++) {
+    const src = at + p * pH * pW;
+    const d = dstAt + p * rows * cols;
+    if (pW === cols) {
+      dst.set(f.subarray(src, src + rows * cols), d);
+      continue;
+    }
+    for (let y = 0; y < rows; y++) {
+      dst.set(f.subarray(src + y * pW, src + y * pW + cols), d + y * cols);
+    }
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * Winograd F(2x2, 3x3) for one block of output tiles, in wasm SIMD (an export of the GEMM module,
+ * on its memory): `winoblock(xp, C, planeBytes, rowBytes, tH, tWg, g0, ng, u, mp, v, m, out, K,
+ * outPlaneBytes, outRowBytes, bias)`, addresses and strides in bytes.
+ *
+ * Tiles are 2x2 output pixels; a group is 4 tiles side by side (8 output columns), the SIMD lanes.
+ * Groups are numbered image by image, row of tiles by row (tH tile rows, tWg groups per row);
+ * the block is groups g0 .. g0 + ng - 1. For the 4x4 input patch d of each tile the block
+ *   1. writes V = B^T d B per channel into 16 B operands laid out as gebp's packed panels (one
+ *      4-column panel per group, C k steps): V_xi at v + xi * ng * C * 16;
+ *   2. multiplies each by the transformed kernel U_xi (gebp's packed A: mp panels of 4 output
+ *      channels by C, at u + xi * mp * C * 16) into M_xi (mp * 4 rows, ng * 16 bytes a row, at
+ *      m + xi * mp * 4 * ng * 16), calling gebp;
+ *   3. writes Y = A^T M A + bias[k] for output channels k < K into the output planes.
+ * The padded input planes (C per image, planeBytes apart, rowBytes a row) must hold every
+ * patch: 2 * tH + 2 rows of 8 * tWg + 2 floats. Output planes (K per image) hold 2 * tH rows of
+ * 8 * tWg floats; the caller crops them. With
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
+ * the transforms are adds and subtracts only; U = G g G^T is computed by the caller.
+ */
+import { codeWriter, functionBody } from "./wasm-encode.ts";
+
+export const WINO_BLOCK_PARAMS = 17;
+
+const I32 = { add: 0x6a, mul: 0x6c, divU: 0x6e, remU: 0x70, shl: 0x74 } as const;
+const V = { load: 0x00, loadSplat: 0x09, shuffle: 0x0d, store: 0x0b, add: 0xe4, sub: 0xe5 };
+
+/** i8x16.shuffle's 16 byte indices for f32 lanes `l` of the pair (a, b) (b's lanes are 4..7). */
+function laneBytes(l: number[]): number[] {
+  return l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+}
+const EVENS = laneBytes([0, 2, 4, 6]);
+const ODDS = laneBytes([1, 3, 5, 7]);
+const ZIP_LO = laneBytes([0, 4, 1, 5]);
+const ZIP_HI = laneBytes([2, 6, 3, 7]);
+
+/** The function body of winoblock; `gebpIndex` is gebp's function index in the module. */
+export function emitWinoBlock(gebpIndex: number): number[] {
+  const P = {
+    xp: 0,
+    C: 1,
+    planeBytes: 2,
+    rowBytes: 3,
+    tH: 4,
+    tWg: 5,
+    g0: 6,
+    ng: 7,
+    u: 8,
+    mp: 9,
+    v: 10,
+    m: 11,
+    out: 12,
+    K: 13,
+    outPlaneBytes: 14,
+    outRowBytes: 15,
+    bias: 16,
+  };
+  let n = WINO_BLOCK_PARAMS;
+  const L = {
+    q: n++,
+    gi: n++,
+    rem: n++,
+    base: n++,
+    c: n++,
+    row: n++,
+    addr: n++,
+    vc: n++,
+    k: n++,
+    ldc: n++,
+    vXi: n++,
+    mXi: n++,
+    uXi: n++,
+    xi: n++,
+    perImg: n++,
+    ua: n++,
+    va: n++,
+    ma: n++,
+  };
+  const nI32 = n - WINO_BLOCK_PARAMS;
+  const vec = (() => {
+    let next = n;
+    const take = (count: number) => Array.from({ length: count }, () => next++);
+    return { ld: take(4), d: take(4), e: take(16), s: take(8), y: take(4), bias: take(1)[0] };
+  })();
+  const nV128 = 37;
+  const { code, e, get, set, c32, simd, whileBelow, addTo } = codeWriter();
+  const bin = (a: number, op: number, b: number) => {
+    get(a);
+    get(b);
+    simd(op);
+  };
+  const shuffle = (a: number, b: number, lanes: number[]) => {
+    get(a);
+    get(b);
+    simd(V.shuffle);
+    e(...lanes);
+  };
+  const mulParams = (a: number, b: number) => {
+    get(a);
+    get(b);
+    e(I32.mul);
+  };
+  /**
+   * base = start + image * imgBytes + tileRow * 2 * rowB + groupInRow * 32 for group g0 + q
+   * (imgBytes = channels * plane).
+   */
+  const tileBase = (start: number, channels: number, plane: number, rowB: number) => {
+    get(P.g0);
+    get(L.q);
+    e(I32.add);
+    set(L.gi);
+    get(L.gi);
+    get(L.perImg);
+    e(I32.remU);
+    set(L.rem);
+    get(start);
+    get(L.gi);
+    get(L.perImg);
+    e(I32.divU);
+    mulParams(channels, plane);
+    e(I32.mul, I32.add);
+    get(L.rem);
+    get(P.tWg);
+    e(I32.divU);
+    get(rowB);
+    e(I32.mul);
+    c32(1);
+    e(I32.shl, I32.add);
+    get(L.rem);
+    get(P.tWg);
+    e(I32.remU);
+    c32(5);
+    e(I32.shl, I32.add);
+    set(L.base);
+  };
+
+  // Strides: ldc = ng * 16 (an M row), vXi = ng * C * 16, mXi = mp * 4 * ldc, uXi = mp * C * 16.
+  get(P.ng);
+  c32(4);
+  e(I32.shl);
+  set(L.ldc);
+  get(L.ldc);
+  get(P.C);
+  e(I32.mul);
+  set(L.vXi);
+  get(P.mp);
+  get(L.ldc);
+  e(I32.mul);
+  c32(2);
+  e(I32.shl);
+  set(L.mXi);
+  get(P.mp);
+  get(P.C);
+  e(I32.mul);
+  c32(4);
+  e(I32.shl);
+  set(L.uXi);
+  mulParams(P.tH, P.tWg);
+  set(L.perImg);
+
+  // 1. Input transform, group by group, channel by channel.
+  whileBelow(
+    L.q,
+    () => get(P.ng),
+    () => {
+      tileBase(P.xp, P.C, P.planeBytes, P.rowBytes);
+      // vc = v + q * C * 16: this group's panel, channel 0
+      get(P.v);
+      get(L.q);
+      get(P.C);
+      e(I32.mul);
+      c32(4);
+      e(I32.shl, I32.add);
+      set(L.vc);
+      whileBelow(
+        L.c,
+        () => get(P.C),
+        () => {
+          get(L.base);
+          set(L.row);
+          for (let r = 0; r < 4; r++) {
+            if (r > 0) addTo(L.row, () => get(P.rowBytes));
+            // Columns 0-3, 4-7, 2-5, 6-9 of the patch row; d_j = column j of the 4 tiles.
+            [0, 16, 8, 24].forEach((off, i) => {
+              get(L.row);
+              simd(V.load, 2, off);
+              set(vec.ld[i]);
+            });
+            shuffle(vec.ld[0], vec.ld[1], EVENS);
+            set(vec.d[0]);
+            shuffle(vec.ld[0], vec.ld[1], ODDS);
+            set(vec.d[1]);
+            shuffle(vec.ld[2], vec.ld[3], EVENS);
+            set(vec.d[2]);
+            shuffle(vec.ld[2], vec.ld[3], ODDS);
+            set(vec.d[3]);
+            // Row r of d B: d0 - d2, d1 + d2, d2 - d1, d1 - d3.
+            const er = vec.e.slice(4 * r);
+            bin(vec.d[0], V.sub, vec.d[2]);
+            set(er[0]);
+            bin(vec.d[1], V.add, vec.d[2]);
+            set(er[1]);
+            bin(vec.d[2], V.sub, vec.d[1]);
+            set(er[2]);
+            bin(vec.d[1], V.sub, vec.d[3]);
+            set(er[3]);
+          }
+          // V[i][j] = row i of B^T (d B), stored at V_(4i+j).
+          get(L.vc);
+          set(L.addr);
+          const rowsOf: [number, number, number][] = [
+            [0, V.sub, 2],
+            [1, V.add, 2],
+            [2, V.sub, 1],
+            [1, V.sub, 3],
+          ];
+          rowsOf.forEach(([a, op, b], i) => {
+            for (let j = 0; j < 4; j++) {
+              get(L.addr);
+              bin(vec.e[4 * a + j], op, vec.e[4 * b + j]);
+              simd(V.store, 2, 0);
+              if (i < 3 || j < 3) addTo(L.addr, () => get(L.vXi));
+            }
+          });
+          addTo(L.base, () => get(P.planeBytes));
+          addTo(L.vc, () => c32(16));
+          addTo(L.c, () => c32(1));
+        },
+      );
+      addTo(L.q, () => c32(1));
+    },
+  );
+
+  // 2. M_xi = U_xi V_xi, xi = 0 .. 15.
+  get(P.u);
+  set(L.ua);
+  get(P.v);
+  set(L.va);
+  get(P.m);
+  set(L.ma);
+  whileBelow(
+    L.xi,
+    () => c32(16),
+    () => {
+      get(P.C);
+      get(P.ng);
+      get(P.mp);
+      get(L.ua);
+      get(L.va);
+      get(L.ma);
+      get(L.ldc);
+      c32(0);
+      e(0x10, gebpIndex); // call gebp (index < 128: one LEB byte)
+      addTo(L.ua, () => get(L.uXi));
+      addTo(L.va, () => get(L.vXi));
+      addTo(L.ma, () => get(L.mXi));
+      addTo(L.xi, () => c32(1));
+    },
+  );
+
+  // 3. Output transform, group by group, output channel by channel.
+  whileBelow(
+    L.q,
+    () => get(P.ng),
+    () => {
+      tileBase(P.out, P.K, P.outPlaneBytes, P.outRowBytes);
+      // row = m + q * 16: this group's columns of M, output channel 0
+      get(P.m);
+      get(L.q);
+      c32(4);
+      e(I32.shl, I32.add);
+      set(L.row);
+      whileBelow(
+        L.k,
+        () => get(P.K),
+        () => {
+          get(L.row);
+          set(L.addr);
+          for (let xi = 0; xi < 16; xi++) {
+            get(L.addr);
+            simd(V.load, 2, 0);
+            set(vec.e[xi]);
+            if (xi < 15) addTo(L.addr, () => get(L.mXi));
+          }
+          // A^T M: s_j = M0j + M1j + M2j, s_4+j = M1j - M2j - M3j.
+          for (let j = 0; j < 4; j++) {
+            bin(vec.e[j], V.add, vec.e[4 + j]);
+            get(vec.e[8 + j]);
+            simd(V.add);
+            set(vec.s[j]);
+            bin(vec.e[4 + j], V.sub, vec.e[8 + j]);
+            get(vec.e[12 + j]);
+            simd(V.sub);
+            set(vec.s[4 + j]);
+          }
+          get(P.bias);
+          get(L.k);
+          c32(2);
+          e(I32.shl, I32.add);
+          simd(V.loadSplat, 2, 0);
+          set(vec.bias);
+          // (A^T M) A + bias: y0, y1 the output's row 0 (even, odd columns), y2, y3 its row 1.
+          for (let h = 0; h < 2; h++) {
+            const s = vec.s.slice(4 * h);
+            bin(s[0], V.add, s[1]);
+            get(s[2]);
+            simd(V.add);
+            get(vec.bias);
+            simd(V.add);
+            set(vec.y[2 * h]);
+            bin(s[1], V.sub, s[2]);
+            get(s[3]);
+            simd(V.sub);
+            get(vec.bias);
+            simd(V.add);
+            set(vec.y[2 * h + 1]);
+          }
+          // Interleave even and odd columns: 8 floats per output row.
+          for (let h = 0; h < 2; h++) {
+            get(L.base);
+            if (h === 1) {
+              get(P.outRowBytes);
+              e(I32.add);
+            }
+            set(L.addr);
+            get(L.addr);
+            shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_LO);
+            simd(V.store, 2, 0);
+            get(L.addr);
+            shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_HI);
+            simd(V.store, 2, 16);
+          }
+          addTo(L.base, () => get(P.outPlaneBytes));
+          addTo(L.row, () => get(L.ldc));
+          addTo(L.k, () => c32(1));
+        },
+      );
+      addTo(L.q, () => c32(1));
+    },
+  );
+  return functionBody(nI32, code, nV128);
+}

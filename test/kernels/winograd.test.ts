@@ -1,0 +1,212 @@
+/**
+ * Winograd F(2x2, 3x3) convolution (conv2d-winograd.ts + wasm/winograd-block.ts) against a
+ * float64 direct convolution, with the error bound scaled by the largest sum of |terms| in each
+ * output plane.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { conv2dGeometry } from "../../src/kernels/conv-geometry.ts";
+import { conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
+import {
+  conv2dWinograd,
+  setWinogradMinOut,
+  winogradApplies,
+  winogradPays,
+} from "../../src/kernels/cpu/conv2d-winograd.ts";
+import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+import {
+  gemmThreadsActive,
+  helperReady,
+  setCpuThreads,
+} from "../../src/kernels/cpu/wasm/gemm-threads.ts";
+import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
+import { nd } from "../reference/nd.ts";
+import { conv2dRefWithScale } from "../reference/nn.ts";
+import { uniformSource } from "../reference/rng.ts";
+
+interface Case {
+  N: number;
+  C: number;
+  K: number;
+  H: number;
+  W: number;
+  pad: [number, number, number, number];
+  bias: boolean;
+  seed: number;
+}
+
+function geometry(c: Case) {
+  return conv2dGeometry([c.N, c.C, c.H, c.W], [c.K, c.C, 3, 3], {
+    stride: [1, 1],
+    pad: c.pad,
+    dilation: [1, 1],
+    inputDilation: [1, 1],
+    groups: 1,
+  });
+}
+
+function inputs(c: Case) {
+  const r = uniformSource(c.seed);
+  const x = Float32Array.from({ length: c.N * c.C * c.H * c.W }, () => 2 * r() - 1);
+  const w = Float32Array.from({ length: c.K * c.C * 9 }, () => 2 * r() - 1);
+  const b = c.bias ? Float32Array.from({ length: c.K }, () => 2 * r() - 1) : null;
+  return { x, w, b };
+}
+
+/** Runs the Winograd path into a NaN-filled buffer (every output must be written). */
+function winograd(c: Case): Float32Array {
+  const g = geometry(c);
+  const { x, w, b } = inputs(c);
+  const out = new Float32Array(c.N * c.K * g.outHeight * g.outWidth).fill(Number.NaN);
+  conv2dWinograd(x, w, g, b, out);
+  return out;
+}
+
+function expectMatchesReference(c: Case, got: Float32Array, relu = false): void {
+  const { x, w, b } = inputs(c);
+  const { out: want, scale } = conv2dRefWithScale(
+    nd([c.N, c.C, c.H, c.W], x),
+    nd([c.K, c.C, 3, 3], w),
+    { stride: [1, 1], pad: c.pad, dilation: [1, 1], groups: 1 },
+    b === null ? null : nd([c.K], b),
+    relu,
+  );
+  expect(got.length).toBe(want.data.length);
+  // Relative to the largest sum of |terms| in the output plane: a tile's transforms add and
+  // cancel products of neighbouring pixels too, so an output whose own terms are tiny still
+  // carries rounding from its tile's larger ones.
+  const plane = got.length / (c.N * c.K);
+  let worst = 0;
+  for (let p0 = 0; p0 < got.length; p0 += plane) {
+    let top = 1e-30;
+    for (let i = p0; i < p0 + plane; i++) top = Math.max(top, scale[i]);
+    for (let i = p0; i < p0 + plane; i++) {
+      const err = Math.abs(got[i] - want.data[i]) / top;
+      if (!(err <= worst)) worst = Number.isNaN(err) ? Number.POSITIVE_INFINITY : err;
+    }
+  }
+  expect(worst).toBeLessThan(2e-6);
+}
+
+const available = gemmSimd() !== null;
+
+beforeAll(async () => {
+  setGemmImpl("auto");
+  await helperReady(gemmSimd());
+});
+
+afterAll(() => setCpuThreads(2));
+
+describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
+  it("matches a float64 direct conv on random shapes, pads and channel counts", () => {
+    setCpuThreads(1);
+    fc.assert(
+      fc.property(
+        fc.record({
+          N: fc.integer({ min: 1, max: 3 }),
+          C: fc.integer({ min: 1, max: 19 }),
+          K: fc.integer({ min: 1, max: 19 }),
+          H: fc.integer({ min: 1, max: 19 }),
+          W: fc.integer({ min: 1, max: 27 }),
+          pad: fc.tuple(
+            fc.integer({ min: 0, max: 2 }),
+            fc.integer({ min: 0, max: 2 }),
+            fc.integer({ min: 0, max: 2 }),
+            fc.integer({ min: 0, max: 2 }),
+          ),
+          bias: fc.boolean(),
+          seed: fc.integer({ min: 1, max: 1e6 }),
+        }),
+        (c) => {
+          if (c.H + c.pad[0] + c.pad[1] < 3 || c.W + c.pad[2] + c.pad[3] < 3) return;
+          expectMatchesReference(c, winograd(c));
+        },
+      ),
+      { numRuns: 150 },
+    );
+    setCpuThreads(2);
+  });
+
+  it("splits tile blocks with the helper thread, bitwise as on one thread", () => {
+    // Many blocks per chunk: 2 images of 37x45, 24 -> 20 channels.
+    const c: Case = { N: 2, C: 24, K: 20, H: 37, W: 45, pad: [1, 1, 1, 1], bias: true, seed: 7 };
+    setCpuThreads(1);
+    const one = winograd(c);
+    setCpuThreads(2);
+    const two = winograd(c);
+    if (gemmThreadsActive()) expect(Array.from(two)).toEqual(Array.from(one));
+    else console.warn("gemm helper thread unavailable: the split was not exercised");
+    expectMatchesReference(c, two);
+  });
+
+  it("gives each image the same result whether or not it shares a chunk with others", () => {
+    // 64 channels of 130x130 exceed one chunk's staged floats at 4 images, so 5 images run in
+    // two chunks; each must equal the image run alone.
+    const c: Case = { N: 5, C: 64, K: 3, H: 130, W: 130, pad: [1, 1, 1, 1], bias: true, seed: 3 };
+    const all = winograd(c);
+    const { x, w, b } = inputs(c);
+    const one = { ...c, N: 1 };
+    const g1 = geometry(one);
+    const plane = c.K * g1.outHeight * g1.outWidth;
+    for (let n = 0; n < c.N; n++) {
+      const out = new Float32Array(plane);
+      conv2dWinograd(x.subarray(n * c.C * c.H * c.W, (n + 1) * c.C * c.H * c.W), w, g1, b, out);
+      expect(Array.from(all.subarray(n * plane, (n + 1) * plane))).toEqual(Array.from(out));
+    }
+  });
+
+  it("is what conv2dForward takes for 3x3 stride-1 convs, bias and ReLU included", () => {
+    const c: Case = { N: 2, C: 5, K: 6, H: 9, W: 11, pad: [1, 1, 1, 1], bias: true, seed: 11 };
+    const g = geometry(c);
+    expect(winogradPays(g)).toBe(true);
+    const { x, w, b } = inputs(c);
+    expectMatchesReference(c, conv2dForward(x, w, g, b, true), true);
+  });
+
+  it("picks the same path for a batch item whatever the batch size (bitwise equal)", () => {
+    // 8x8 (4 tile groups per image: Winograd) and 6x6 (3: the GEMM path) at batch 3 and 1.
+    for (const H of [8, 6]) {
+      const c: Case = { N: 3, C: 4, K: 5, H, W: H, pad: [1, 1, 1, 1], bias: true, seed: H };
+      const { x, w, b } = inputs(c);
+      const all = conv2dForward(x, w, geometry(c), b, false);
+      expect(winogradPays(geometry(c))).toBe(H === 8);
+      const plane = c.C * H * H;
+      const outPlane = c.K * H * H;
+      for (let n = 0; n < c.N; n++) {
+        const one = conv2dForward(
+          x.subarray(n * plane, (n + 1) * plane),
+          w,
+          geometry({ ...c, N: 1 }),
+          b,
+          false,
+        );
+        expect(Array.from(one)).toEqual(Array.from(all.subarray(n * outPlane, (n + 1) * outPlane)));
+      }
+    }
+  });
+
+  it("declines geometries it cannot compute", () => {
+    const base = {
+      stride: [1, 1],
+      pad: [1, 1, 1, 1],
+      dilation: [1, 1],
+      inputDilation: [1, 1],
+      groups: 1,
+    } as const;
+    const ok = conv2dGeometry([1, 4, 8, 8], [4, 4, 3, 3], base);
+    expect(winogradApplies(ok)).toBe(true);
+    expect(
+      winogradApplies(conv2dGeometry([1, 4, 8, 8], [4, 4, 3, 3], { ...base, stride: [2, 2] })),
+    ).toBe(false);
+    expect(
+      winogradApplies(conv2dGeometry([1, 4, 8, 8], [4, 4, 3, 3], { ...base, dilation: [2, 2] })),
+    ).toBe(false);
+    expect(
+      winogradApplies(conv2dGeometry([1, 4, 8, 8], [4, 2, 3, 3], { ...base, groups: 2 })),
+    ).toBe(false);
+    expect(winogradApplies(conv2dGeometry([1, 4, 8, 8], [4, 4, 5, 5], base))).toBe(false);
+    const prev = setWinogradMinOut(Number.POSITIVE_INFINITY);
+    expect(winogradPays(ok)).toBe(false);
+    setWinogradMinOut(prev);
+  });
+});
