@@ -47,26 +47,34 @@ function fill(shape: number[], seed: number): Tensor {
   );
 }
 
-function run(c: Case, way: (typeof WAYS)[number], x: Tensor, w: Tensor, ct: Tensor): number {
+function run(
+  c: Case,
+  way: (typeof WAYS)[number],
+  x: Tensor,
+  w: Tensor,
+  ct: Tensor,
+): { wall: number; cpu: number } {
   setPhaseSplitMinOut(way === "phases" ? 1 : Number.POSITIVE_INFINITY);
   const f =
     way === "plain"
       ? (t: Tensor) => conv2d(upsample(t, c.r, "nearest"), w, { padding: "same" })
       : (t: Tensor) => nearestUpsampleConv2d(t, w, c.r, { padding: "same" });
-  const { cpu } = clock(() =>
+  const { wall, cpu } = clock(() =>
     tidy(() => {
       const { value, grad } = valueAndGrad((t) => sum(mul(f(t), ct)))(x);
       grad.dataSync();
       value.dispose();
     }),
   );
-  return cpu;
+  return { wall, cpu };
 }
 
 const reps = Number(process.argv[2] ?? 5);
 await helperReady(gemmSimd());
-console.log("upsample + conv, forward + input gradient, CPU ms (GFLOP/s of the plain form's work)");
-console.log(`${"case".padEnd(40)} ${WAYS.map((w) => w.padStart(16)).join(" ")}`);
+console.log(
+  "upsample + conv, forward + input gradient, wall ms / CPU ms (both threads; GFLOP/s of the plain form's work per wall second)",
+);
+console.log(`${"case".padEnd(40)} ${WAYS.map((w) => w.padStart(25)).join(" ")}`);
 for (const c of CASES) {
   const [n, ch, h, wd] = c.x;
   const [o, , kh, kw] = c.w;
@@ -74,13 +82,19 @@ for (const c of CASES) {
   const w = fill(c.w, 2);
   const ct = fill([n, o, h * c.r, wd * c.r], 3);
   const flop = 2 * 2 * n * o * ch * kh * kw * h * c.r * wd * c.r;
-  const times: Record<string, number[]> = { plain: [], merged: [], phases: [] };
+  const times: Record<string, { wall: number; cpu: number }[]> = {
+    plain: [],
+    merged: [],
+    phases: [],
+  };
   for (const way of WAYS) run(c, way, x, w, ct);
   // Interleaved, so machine load shifts all three alike.
   for (let i = 0; i < reps; i++) for (const way of WAYS) times[way].push(run(c, way, x, w, ct));
   const cells = WAYS.map((way) => {
-    const t = times[way].sort((a, b) => a - b)[Math.floor(reps / 2)];
-    return `${t.toFixed(1).padStart(8)} (${(flop / t / 1e6).toFixed(1).padStart(5)})`;
+    const mid = (k: "wall" | "cpu") =>
+      times[way].map((t) => t[k]).sort((a, b) => a - b)[Math.floor(reps / 2)];
+    const t = mid("wall");
+    return `${t.toFixed(1).padStart(7)} / ${mid("cpu").toFixed(1).padStart(7)} (${(flop / t / 1e6).toFixed(1).padStart(5)})`;
   });
   console.log(`${c.name.padEnd(40)} ${cells.join(" ")}`);
   for (const t of [x, w, ct]) t.dispose();
