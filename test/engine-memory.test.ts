@@ -7,6 +7,8 @@
 import { describe, expect, test } from "vitest";
 import { lam } from "../src/attribution/lam/lam.ts";
 import { integratedGradients } from "../src/attribution/methods/integrated-gradients.ts";
+import { customGrad } from "../src/autodiff/custom-grad.ts";
+import { grad } from "../src/autodiff/grad.ts";
 import type { Tensor } from "../src/autodiff/tensor.ts";
 import { keep, memory, tidy, trackPeakBytes } from "../src/autodiff/tidy.ts";
 import {
@@ -19,6 +21,8 @@ import {
   randomUniform,
   relu,
   reshape,
+  sin,
+  sum,
   tensor,
   upsample,
 } from "../src/index.ts";
@@ -53,6 +57,42 @@ describe("memory accounting", () => {
     x.dispose();
     r.value.dispose();
     expect(memory()).toEqual(before);
+  });
+
+  test("the reverse sweep frees each forward activation once no earlier op needs it", () => {
+    // x -> a1 = sin(x) -> ... -> a8 -> probe -> sum. sin's rule needs its input, so during the
+    // sweep a_k lives until sin_k's rule (which reads a_{k-1}) has run. The probe sits at the
+    // end, so its rule runs first: all 8 activations are live then. An identity with a probe at
+    // the start instead runs last: by then every a_k and every rule's temporaries (cos a_k) have
+    // been freed, leaving (besides x) the probe's output a0 and its cotangent dy, whatever the
+    // depth.
+    const n = 4096;
+    const S = 4 * n;
+    const x = tensor(new Float32Array(n).fill(0.5), [n]);
+    const liveAtProbe = (probeFirst: boolean) => {
+      let seen = Number.NaN;
+      const probe = customGrad(
+        (t: Tensor) => ({ value: add(t, 0) }),
+        (dy) => {
+          seen = memory().bytes;
+          return [add(dy, 0)];
+        },
+      );
+      const base = memory().bytes;
+      const f = (t: Tensor) => {
+        let a = probeFirst ? probe(t) : t;
+        for (let k = 0; k < 8; k++) a = sin(a);
+        return sum(probeFirst ? a : probe(a));
+      };
+      tidy(() => grad(f)(x)).dispose();
+      expect(memory().bytes).toBe(base);
+      return (seen - base) / S;
+    };
+    // Probe last: 8 activations + the probe's output + dy (its input is a8, counted already).
+    expect(liveAtProbe(false)).toBeGreaterThanOrEqual(9);
+    // Probe first: a0 and dy (and sum's 4-byte output).
+    expect(liveAtProbe(true)).toBeLessThan(2.01);
+    x.dispose();
   });
 
   test("trackPeakBytes nests and works with async functions", async () => {

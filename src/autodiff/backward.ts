@@ -5,6 +5,7 @@ import type { TapeNode } from "./op.ts";
 import { activeProfiler } from "./profile.ts";
 import type { Tape } from "./tape.ts";
 import type { Tensor } from "./tensor.ts";
+import { tidy } from "./tidy.ts";
 
 /**
  * Cotangents by tensor id. A rule may pass its upstream cotangent through unchanged (add, reshape
@@ -57,7 +58,10 @@ export function backward(
   for (let i = tape.nodes.length - 1; i >= 0; i--) {
     const { name, ctx } = tape.nodes[i];
     const g = grads.get(ctx.out.id);
-    if (!g) continue;
+    if (!g) {
+      tape.releaseNode(i);
+      continue;
+    }
     const profiler = activeProfiler();
     if (profiler === null) {
       backwardNode(tape, grads, tape.nodes[i], g);
@@ -73,6 +77,7 @@ export function backward(
       }
     }
     if (!wanted.has(ctx.out.id)) grads.drop(ctx.out.id);
+    tape.releaseNode(i);
   }
   return sources.map((s) => grads.get(s.id));
 }
@@ -80,16 +85,25 @@ export function backward(
 /** Runs one node's gradient rule and adds what it gives each tracked input to that input's sum. */
 function backwardNode(tape: Tape, grads: Cotangents, node: TapeNode, g: Tensor): void {
   const { name, ctx, vjp } = node;
-  const thunks = vjp(g, ctx);
-  ctx.inputs.forEach((x, j) => {
-    const thunk = thunks[j];
-    if (!thunk || !tape.isTracked(x) || x.dtype !== "float32") return;
-    const gx = thunk();
-    if (!shapeEq(gx.shape, x.shape)) {
-      throw new Error(
-        `gradient rule of ${name} returned shape [${gx.shape}] for input ${j} of shape [${x.shape}]`,
-      );
-    }
+  // One scope for the rule and its thunks (which may share work, as customGrad's do): what they
+  // make besides the gradients (cos(x) in sin's rule, relu's mask) is freed as soon as they end.
+  const gxs = tidy(() => {
+    const thunks = vjp(g, ctx);
+    return ctx.inputs.map((x, j) => {
+      const thunk = thunks[j];
+      if (!thunk || !tape.isTracked(x) || x.dtype !== "float32") return null;
+      const gx = thunk();
+      if (!shapeEq(gx.shape, x.shape)) {
+        throw new Error(
+          `gradient rule of ${name} returned shape [${gx.shape}] for input ${j} of shape [${x.shape}]`,
+        );
+      }
+      return gx;
+    });
+  });
+  gxs.forEach((gx, j) => {
+    if (gx === null) return;
+    const x = ctx.inputs[j];
     const prev = grads.get(x.id);
     grads.set(x.id, prev ? add(prev, gx) : gx);
     if (prev && gx !== g) gx.dispose();

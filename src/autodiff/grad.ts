@@ -60,7 +60,9 @@ function gradients(
 ): ValueAndGrads & { sources: readonly Tensor[] } {
   return tidy(() => {
     try {
-      const value = runTaped(tape, fn);
+      // The forward in its own scope: what the tape does not hold is freed now, and what it
+      // holds is freed node by node during the reverse sweep (Tape.releaseNode).
+      const value = tidy(() => runTaped(tape, fn));
       if (!(value instanceof Tensor)) throw new Error(`${api}: the function must return a Tensor`);
       const sources = getSources();
       const gs = backward(tape, value, seed(value, dy, api), sources);

@@ -9,7 +9,8 @@ import { type Tensor, Variable } from "./tensor.ts";
 export class Tape {
   readonly nodes: TapeNode[] = [];
   private readonly tracked = new Set<number>();
-  private readonly held: Tensor[] = [];
+  /** The tensors each node holds (its inputs, output and saved tensors) until released. */
+  private readonly held: Tensor[][] = [];
 
   /** @param watchVariables also watch every trainable Variable (for parameter gradients). */
   constructor(private readonly watchVariables = false) {}
@@ -25,18 +26,29 @@ export class Tape {
   record(node: TapeNode): void {
     this.nodes.push(node);
     this.tracked.add(node.ctx.out.id);
-    for (const t of [...node.ctx.inputs, node.ctx.out, ...node.ctx.saved]) {
-      t.holds++;
-      this.held.push(t);
-    }
+    const held = [...node.ctx.inputs, node.ctx.out, ...node.ctx.saved];
+    for (const t of held) t.holds++;
+    this.held.push(held);
   }
 
-  /** Lets go of every saved tensor, disposing those whose disposal was deferred. */
-  release(): void {
-    for (const t of this.held) {
+  /**
+   * Lets go of what node i holds, disposing the tensors whose disposal was deferred and that no
+   * other node holds: the reverse sweep calls it once the node's rule has run, so forward
+   * activations are freed (and their buffers recycled) as the sweep passes them.
+   */
+  releaseNode(i: number): void {
+    const held = this.held[i];
+    if (held === undefined) return;
+    for (const t of held) {
       t.holds--;
       if (t.holds === 0 && t.disposeRequested) state.dispose(t);
     }
+    this.held[i] = [];
+  }
+
+  /** Lets go of every saved tensor not released yet. */
+  release(): void {
+    for (let i = 0; i < this.held.length; i++) this.releaseNode(i);
     this.held.length = 0;
   }
 }
