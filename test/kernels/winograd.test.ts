@@ -25,6 +25,8 @@ import { conv2dRefWithScale } from "../reference/nn.ts";
 import { uniformSource } from "../reference/rng.ts";
 
 interface Case {
+  /** Kernel size (3 by default). */
+  r?: 2 | 3;
   N: number;
   C: number;
   K: number;
@@ -36,7 +38,8 @@ interface Case {
 }
 
 function geometry(c: Case) {
-  return conv2dGeometry([c.N, c.C, c.H, c.W], [c.K, c.C, 3, 3], {
+  const r = c.r ?? 3;
+  return conv2dGeometry([c.N, c.C, c.H, c.W], [c.K, c.C, r, r], {
     stride: [1, 1],
     pad: c.pad,
     dilation: [1, 1],
@@ -48,7 +51,8 @@ function geometry(c: Case) {
 function inputs(c: Case) {
   const r = uniformSource(c.seed);
   const x = Float32Array.from({ length: c.N * c.C * c.H * c.W }, () => 2 * r() - 1);
-  const w = Float32Array.from({ length: c.K * c.C * 9 }, () => 2 * r() - 1);
+  const k = c.r ?? 3;
+  const w = Float32Array.from({ length: c.K * c.C * k * k }, () => 2 * r() - 1);
   const b = c.bias ? Float32Array.from({ length: c.K }, () => 2 * r() - 1) : null;
   return { x, w, b };
 }
@@ -66,7 +70,7 @@ function expectMatchesReference(c: Case, got: Float32Array, relu = false): void 
   const { x, w, b } = inputs(c);
   const { out: want, scale } = conv2dRefWithScale(
     nd([c.N, c.C, c.H, c.W], x),
-    nd([c.K, c.C, 3, 3], w),
+    nd([c.K, c.C, c.r ?? 3, c.r ?? 3], w),
     { stride: [1, 1], pad: c.pad, dilation: [1, 1], groups: 1 },
     b === null ? null : nd([c.K], b),
     relu,
@@ -103,6 +107,7 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
     fc.assert(
       fc.property(
         fc.record({
+          r: fc.constantFrom<2 | 3>(2, 3),
           N: fc.integer({ min: 1, max: 3 }),
           C: fc.integer({ min: 1, max: 19 }),
           K: fc.integer({ min: 1, max: 19 }),
@@ -118,7 +123,7 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
           seed: fc.integer({ min: 1, max: 1e6 }),
         }),
         (c) => {
-          if (c.H + c.pad[0] + c.pad[1] < 3 || c.W + c.pad[2] + c.pad[3] < 3) return;
+          if (c.H + c.pad[0] + c.pad[1] < c.r || c.W + c.pad[2] + c.pad[3] < c.r) return;
           expectMatchesReference(c, winograd(c));
         },
       ),
@@ -129,14 +134,26 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
 
   it("splits tile blocks with the helper thread, bitwise as on one thread", () => {
     // Many blocks per chunk: 2 images of 37x45, 24 -> 20 channels.
-    const c: Case = { N: 2, C: 24, K: 20, H: 37, W: 45, pad: [1, 1, 1, 1], bias: true, seed: 7 };
-    setCpuThreads(1);
-    const one = winograd(c);
-    setCpuThreads(2);
-    const two = winograd(c);
-    if (gemmThreadsActive()) expect(Array.from(two)).toEqual(Array.from(one));
-    else console.warn("gemm helper thread unavailable: the split was not exercised");
-    expectMatchesReference(c, two);
+    for (const r of [3, 2] as const) {
+      const c: Case = {
+        r,
+        N: 2,
+        C: 24,
+        K: 20,
+        H: 37,
+        W: 45,
+        pad: [1, 1, 1, 0],
+        bias: true,
+        seed: 7,
+      };
+      setCpuThreads(1);
+      const one = winograd(c);
+      setCpuThreads(2);
+      const two = winograd(c);
+      if (gemmThreadsActive()) expect(Array.from(two)).toEqual(Array.from(one));
+      else console.warn("gemm helper thread unavailable: the split was not exercised");
+      expectMatchesReference(c, two);
+    }
   });
 
   it("gives each image the same result whether or not it shares a chunk with others", () => {
@@ -205,6 +222,8 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
       winogradApplies(conv2dGeometry([1, 4, 8, 8], [4, 2, 3, 3], { ...base, groups: 2 })),
     ).toBe(false);
     expect(winogradApplies(conv2dGeometry([1, 4, 8, 8], [4, 4, 5, 5], base))).toBe(false);
+    expect(winogradApplies(conv2dGeometry([1, 4, 8, 8], [4, 4, 2, 3], base))).toBe(false);
+    expect(winogradApplies(conv2dGeometry([1, 4, 8, 8], [4, 4, 2, 2], base))).toBe(true);
     const prev = setWinogradMinOut(Number.POSITIVE_INFINITY);
     expect(winogradPays(ok)).toBe(false);
     setWinogradMinOut(prev);

@@ -1,14 +1,17 @@
 /**
- * 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) on the wasm kernel: 16 multiply-adds per
- * 2x2 output tile and channel pair instead of 36 (2.25x fewer), the rest being adds in the
- * input and output transforms (wasm/winograd-block.ts). The input gradient of such a conv is
- * one too (the flipped kernel, stride 1), so backward passes take this path as well.
+ * 3x3 and 2x2 stride-1 convolutions by Winograd F(2x2, 3x3) and F(2x2, 2x2) on the wasm kernel:
+ * 16 multiply-adds per 2x2 output tile and channel pair instead of 36 (2.25x fewer), or 9 instead
+ * of 16 (1.78x), the rest being adds in the input and output transforms
+ * (wasm/winograd-block.ts). The input gradient of such a conv is one too (the flipped kernel,
+ * stride 1), so backward passes take this path as well; the 2x2 convs are those of upsample +
+ * 3x3 conv run per output phase (ops/upsample-conv.ts).
  *
  * Per chunk of images: the input is staged in wasm memory and padded (padplanes) so that every
  * tile's 4x4 patch lies inside it; the output's tiles, in blocks sized to stay in cache, are
  * shared between the calling thread and the GEMM helper (winoSplit); the padded output planes
  * are cropped into `out`. Kernel transform U = G g G^T is computed here in float64.
  */
+
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import { activeGemmImpl } from "./gemm.ts";
 import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
@@ -52,8 +55,8 @@ export function winogradPays(g: Conv2dGeometry): boolean {
 /** Whether the Winograd path can compute `g`. */
 export function winogradApplies(g: Conv2dGeometry): boolean {
   return (
-    g.kernelH === 3 &&
-    g.kernelW === 3 &&
+    (g.kernelH === 3 || g.kernelH === 2) &&
+    g.kernelW === g.kernelH &&
     g.groups === 1 &&
     g.stride[0] === 1 &&
     g.stride[1] === 1 &&
@@ -81,6 +84,8 @@ export function conv2dWinograd(
   out: Float32Array,
 ): void {
   const s = gemmSimd() as GemmSimd;
+  const r = g.kernelH as 2 | 3;
+  const points = (r + 1) * (r + 1);
   const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = g;
   const { outHeight: Ho, outWidth: Wo } = g;
   const tH = Math.ceil(Ho / 2);
@@ -92,25 +97,25 @@ export function conv2dWinograd(
   const mp = Math.ceil(K / MR);
   const perImage = tH * tWg;
   const images = Math.max(1, Math.min(N, Math.floor(CHUNK_FLOATS / (C * Hp * Wp))));
-  // Groups per block: V (16 C x 4 per group) and M (16 x 4 mp x 4) within BLOCK_FLOATS; even,
-  // because gebp pairs panels.
-  const fit = Math.floor(BLOCK_FLOATS / (64 * (C + MR * mp)));
+  // Groups per block: V (points x C x 4 per group) and M (points x 4 mp x 4) within
+  // BLOCK_FLOATS; even, because gebp pairs panels.
+  const fit = Math.floor(BLOCK_FLOATS / (4 * points * (C + MR * mp)));
   const perBlock = Math.max(2, Math.min(64, fit - (fit % 2)));
   const align = (v: number) => Math.ceil(v / 16) * 16;
   // Layout after the GEMM workspace (floats): U, bias, padded input, staged input / padded
   // output (the stage is consumed before any output is written), two threads' V and M.
-  const uFloats = align(16 * mp * MR * C);
+  const uFloats = align(points * mp * MR * C);
   const biasAt = uFloats;
   const xpAt = biasAt + align(mp * MR);
   const xpFloats = align(images * C * Hp * Wp);
   const ioAt = xpAt + xpFloats;
   const ioFloats = align(Math.max(images * C * H * W, images * K * Ho2 * Wo2));
-  const vFloats = align(16 * C * MR * perBlock);
-  const mFloats = align(16 * mp * MR * MR * perBlock);
+  const vFloats = align(points * C * MR * perBlock);
+  const mFloats = align(points * mp * MR * MR * perBlock);
   const scratchAt = ioAt + ioFloats;
   const f = packScratch(s, scratchAt + 2 * (vFloats + mFloats));
   const base = GEMM_WORKSPACE_FLOATS;
-  writeKernelTransform(f, base, w, K, C, mp);
+  writeKernelTransform(f, base, w, r, K, C, mp);
   f.fill(0, base + biasAt, base + biasAt + mp * MR);
   if (bias !== null) f.set(bias.subarray(0, K), base + biasAt);
   const bytes = (floats: number) => 4 * (base + floats);
@@ -141,53 +146,99 @@ export function conv2dWinograd(
       Wo2 * 4,
       bytes(biasAt),
     ];
-    winoSplit(s, args, count * perImage, perBlock, scratch(0), scratch(1));
+    winoSplit(s, r, args, count * perImage, perBlock, scratch(0), scratch(1));
     cropPlanes(f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
   }
 }
 
 /**
- * U_xi = (G g G^T)[i][j] for each output channel k and input channel c, packed as gebp's A
- * operand of block xi = 4i + j: mp panels of MR output channels, C steps of MR floats (rows
- * K .. mp * MR - 1 zero). G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+ * U_xi = (G g G^T)[i][j] for each output channel k and input channel c (g its r x r kernel),
+ * packed as gebp's A operand of block xi = alpha i + j: mp panels of MR output channels, C steps
+ * of MR floats (rows K .. mp * MR - 1 zero).
  */
 function writeKernelTransform(
   f: Float32Array,
   at: number,
   w: Float32Array,
+  r: 2 | 3,
   K: number,
   C: number,
   mp: number,
 ): void {
+  const alpha = r + 1;
   const xiFloats = mp * MR * C;
-  f.fill(0, at, at + 16 * xiFloats);
-  const gg = new Float64Array(12);
+  f.fill(0, at, at + alpha * alpha * xiFloats);
+  const gg = new Float64Array(alpha * r);
   for (let k = 0; k < K; k++) {
     const panel = at + Math.floor(k / MR) * C * MR + (k % MR);
     for (let c = 0; c < C; c++) {
-      const o = (k * C + c) * 9;
-      // G g: 4 rows x 3 columns.
-      for (let col = 0; col < 3; col++) {
-        const a = w[o + col];
-        const b = w[o + 3 + col];
-        const d = w[o + 6 + col];
-        gg[col] = a;
-        gg[3 + col] = (a + b + d) / 2;
-        gg[6 + col] = (a - b + d) / 2;
-        gg[9 + col] = d;
-      }
-      // (G g) G^T: the same combination of each row's 3 values.
-      for (let i = 0; i < 4; i++) {
-        const a = gg[3 * i];
-        const b = gg[3 * i + 1];
-        const d = gg[3 * i + 2];
-        const at = panel + 4 * i * xiFloats + c * MR;
-        f[at] = a;
-        f[at + xiFloats] = (a + b + d) / 2;
-        f[at + 2 * xiFloats] = (a - b + d) / 2;
-        f[at + 3 * xiFloats] = d;
-      }
+      const o = (k * C + c) * r * r;
+      // G g then (G g) G^T, unrolled: a generic loop over G took 80 ms for 512 x 512 kernels.
+      if (r === 3) transform3(w, o, gg, f, panel + c * MR, xiFloats);
+      else transform2(w, o, gg, f, panel + c * MR, xiFloats);
     }
+  }
+}
+
+/**
+ * (G g G^T) of the 3x3 kernel at w[o..] into f[at + xi * stride]; G = [1 0 0; 1/2 1/2 1/2;
+ * 1/2 -1/2 1/2; 0 0 1] (points 0, 1, -1, infinity).
+ */
+function transform3(
+  w: Float32Array,
+  o: number,
+  gg: Float64Array,
+  f: Float32Array,
+  at: number,
+  stride: number,
+): void {
+  for (let col = 0; col < 3; col++) {
+    const a = w[o + col];
+    const b = w[o + 3 + col];
+    const d = w[o + 6 + col];
+    gg[col] = a;
+    gg[3 + col] = (a + b + d) / 2;
+    gg[6 + col] = (a - b + d) / 2;
+    gg[9 + col] = d;
+  }
+  for (let i = 0; i < 4; i++) {
+    const a = gg[3 * i];
+    const b = gg[3 * i + 1];
+    const d = gg[3 * i + 2];
+    const x = at + 4 * i * stride;
+    f[x] = a;
+    f[x + stride] = (a + b + d) / 2;
+    f[x + 2 * stride] = (a - b + d) / 2;
+    f[x + 3 * stride] = d;
+  }
+}
+
+/**
+ * (G g G^T) of the 2x2 kernel at w[o..] into f[at + xi * stride]; G = [1 0; 1 1; 0 1] (points 0,
+ * 1, infinity).
+ */
+function transform2(
+  w: Float32Array,
+  o: number,
+  gg: Float64Array,
+  f: Float32Array,
+  at: number,
+  stride: number,
+): void {
+  for (let col = 0; col < 2; col++) {
+    const a = w[o + col];
+    const b = w[o + 2 + col];
+    gg[col] = a;
+    gg[2 + col] = a + b;
+    gg[4 + col] = b;
+  }
+  for (let i = 0; i < 3; i++) {
+    const a = gg[2 * i];
+    const b = gg[2 * i + 1];
+    const x = at + 3 * i * stride;
+    f[x] = a;
+    f[x + stride] = a + b;
+    f[x + 2 * stride] = b;
   }
 }
 

@@ -242,10 +242,10 @@ function emitGebp(mr: number, fma: boolean): number[] {
 const SHARED_MAX_PAGES = 65536;
 
 /**
- * The complete module: one exported memory "mem" and four functions, "gebp" (above),
+ * The complete module: one exported memory "mem" and five functions, "gebp" (above),
  * "packcols" (the convolution's im2col packer, pack-cols.ts), "padplanes" (its padded input,
- * pad-planes.ts) and "winoblock" (Winograd F(2x2, 3x3) on a block of tiles, winograd-block.ts,
- * which calls gebp), which share that memory. With
+ * pad-planes.ts), "winoblock" and "winoblock2" (Winograd F(2x2, 3x3) and F(2x2, 2x2) on a block
+ * of tiles, winograd-block.ts, which call gebp), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
  */
@@ -266,10 +266,10 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     uleb(SHARED_MAX_PAGES, imp);
     section(2, imp, out);
   }
-  section(3, [4, 0, 1, 2, 3], out); // gebp, packcols, padplanes, winoblock: types 0-3
+  section(3, [5, 0, 1, 2, 3, 3], out); // gebp, packcols, padplanes, winoblock(2): types 0-3
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   const exp: number[] = [];
-  uleb(5, exp);
+  uleb(6, exp);
   const name = (s: string) => {
     uleb(s.length, exp);
     for (const ch of s) exp.push(ch.charCodeAt(0));
@@ -284,10 +284,19 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
   exp.push(0x00, 2);
   name("winoblock");
   exp.push(0x00, 3);
+  name("winoblock2");
+  exp.push(0x00, 4);
   section(7, exp, out);
   const codeSec: number[] = [];
-  uleb(4, codeSec);
-  for (const body of [emitGebp(mr, fma), emitPackCols(), emitPadPlanes(), emitWinoBlock(0)]) {
+  const bodies = [
+    emitGebp(mr, fma),
+    emitPackCols(),
+    emitPadPlanes(),
+    emitWinoBlock(0, 3),
+    emitWinoBlock(0, 2),
+  ];
+  uleb(bodies.length, codeSec);
+  for (const body of bodies) {
     uleb(body.length, codeSec);
     codeSec.push(...body);
   }
@@ -374,6 +383,7 @@ export interface GemmSimd {
   packcols: PackCols;
   padplanes: PadPlanes;
   winoblock: WinoBlock;
+  winoblock2: WinoBlock;
 }
 
 /**
@@ -411,6 +421,7 @@ export function instantiateGemmSimd(
             packcols: inst.exports.packcols as unknown as PackCols,
             padplanes: inst.exports.padplanes as unknown as PadPlanes,
             winoblock: inst.exports.winoblock as unknown as WinoBlock,
+            winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
           };
         }
       }
@@ -431,5 +442,6 @@ export function instantiateGemmSimd(
     packcols: inst.exports.packcols as unknown as PackCols,
     padplanes: inst.exports.padplanes as unknown as PadPlanes,
     winoblock: inst.exports.winoblock as unknown as WinoBlock,
+    winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
   };
 }

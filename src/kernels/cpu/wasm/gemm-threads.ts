@@ -34,10 +34,14 @@ const CHUNK = 6;
 const ARGS = 8;
 /** packcols arguments (WasmPanels) when the chunks are packed by the thread computing them. */
 const PACK = 16;
-/** The job's kind: GEBP_JOB, or WINO_JOB (Winograd tile blocks, winograd-block.ts). */
+/**
+ * The job's kind: GEBP_JOB, or Winograd tile blocks (winograd-block.ts) of 3x3 (WINO_JOB) or 2x2
+ * kernels (WINO2_JOB).
+ */
 const KIND = 26;
 const GEBP_JOB = 0;
 const WINO_JOB = 1;
+const WINO2_JOB = 2;
 /**
  * A WINO_JOB: winoblock's 17 arguments (g0, ng, v and m are set per block and thread), then the
  * group count, groups per block and the worker's own v and m scratch.
@@ -50,10 +54,11 @@ const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 parentPort.once("message", ({ module, memory, ctrl }) => {
   const c = new Int32Array(ctrl);
-  let gebp, packcols, winoblock;
+  let gebp, packcols, winoblock, winoblock2;
   try {
-    ({ gebp, packcols, winoblock } = new WebAssembly.Instance(module, { env: { mem: memory } })
-      .exports);
+    ({ gebp, packcols, winoblock, winoblock2 } = new WebAssembly.Instance(module, {
+      env: { mem: memory },
+    }).exports);
   } catch {
     Atomics.store(c, ${ERROR}, 1);
     return;
@@ -68,7 +73,8 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
     // Join only a job that is still open (the caller closes one it finished alone).
     if (Atomics.compareExchange(c, ${JOIN}, 1, 2) !== 1) continue;
     seen = Atomics.load(c, ${SEQ});
-    if (c[${KIND}] === ${WINO_JOB}) {
+    if (c[${KIND}] === ${WINO_JOB} || c[${KIND}] === ${WINO2_JOB}) {
+      const block = c[${KIND}] === ${WINO_JOB} ? winoblock : winoblock2;
       const a = Array.from(c.subarray(${WINO}, ${WINO + 17}));
       const total = c[${WINO + 17}], per = c[${WINO + 18}];
       a[10] = c[${WINO + 19}];
@@ -79,7 +85,7 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
           if (g0 >= total) break;
           a[6] = g0;
           a[7] = Math.min(per, total - g0);
-          winoblock(...a);
+          block(...a);
         }
       } catch {
         Atomics.store(c, ${ERROR}, 1);
@@ -298,12 +304,14 @@ export interface WinoScratch {
 }
 
 /**
- * winoblock over `groups` tile groups, `perBlock` at a time, shared block by block between the
- * calling thread (scratch `own`) and the helper (scratch `helper`) when there are at least two
- * blocks and the helper is up. `args` are winoblock's; its g0, ng, v and m are set per block.
+ * winoblock (r = 3) or winoblock2 (r = 2) over `groups` tile groups, `perBlock` at a time, shared
+ * block by block between the calling thread (scratch `own`) and the helper (scratch `helper`)
+ * when there are at least two blocks and the helper is up. `args` are winoblock's; its g0, ng, v
+ * and m are set per block.
  */
 export function winoSplit(
   s: GemmSimd,
+  r: 2 | 3,
   args: WinoBlockArgs,
   groups: number,
   perBlock: number,
@@ -316,7 +324,7 @@ export function winoSplit(
   const block = (g0: number) => {
     a[6] = g0;
     a[7] = Math.min(perBlock, groups - g0);
-    s.winoblock(...a);
+    (r === 3 ? s.winoblock : s.winoblock2)(...a);
   };
   if (groups <= perBlock || !helperUp()) {
     for (let g0 = 0; g0 < groups; g0 += perBlock) block(g0);
@@ -328,7 +336,7 @@ export function winoSplit(
   ctl[WINO + 18] = perBlock;
   ctl[WINO + 19] = helper.v;
   ctl[WINO + 20] = helper.m;
-  ctl[KIND] = WINO_JOB;
+  ctl[KIND] = r === 3 ? WINO_JOB : WINO2_JOB;
   openJob(ctl);
   for (;;) {
     const g0 = Atomics.add(ctl, NEXT, 1) * perBlock;

@@ -34,8 +34,65 @@ const ODDS = laneBytes([1, 3, 5, 7]);
 const ZIP_LO = laneBytes([0, 4, 1, 5]);
 const ZIP_HI = laneBytes([2, 6, 3, 7]);
 
-/** The function body of winoblock; `gebpIndex` is gebp's function index in the module. */
-export function emitWinoBlock(gebpIndex: number): number[] {
+/** A transform row: d[a] op d[b], or d[a] alone (op null). */
+type Combo = [a: number, op: number | null, b: number];
+/** Output rows of A^T: sums of +-M rows, as [index, +1 | -1] terms. */
+type Terms = [number, 1 | -1][];
+
+/**
+ * F(2x2, r x r): alpha = r + 1 points per axis; B^T's rows (the input transform) and A^T's rows
+ * (the output transform). r = 3: B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0;
+ * 0 1 -1 -1]. r = 2 (points 0, 1, infinity): B^T = [1 -1 0; 0 1 0; 0 -1 1], A^T = [1 1 0; 0 1 1].
+ */
+const SPECS: Record<2 | 3, { alpha: number; bt: Combo[]; at: Terms[] }> = {
+  3: {
+    alpha: 4,
+    bt: [
+      [0, V.sub, 2],
+      [1, V.add, 2],
+      [2, V.sub, 1],
+      [1, V.sub, 3],
+    ],
+    at: [
+      [
+        [0, 1],
+        [1, 1],
+        [2, 1],
+      ],
+      [
+        [1, 1],
+        [2, -1],
+        [3, -1],
+      ],
+    ],
+  },
+  2: {
+    alpha: 3,
+    bt: [
+      [0, V.sub, 1],
+      [1, null, 1],
+      [2, V.sub, 1],
+    ],
+    at: [
+      [
+        [0, 1],
+        [1, 1],
+      ],
+      [
+        [1, 1],
+        [2, 1],
+      ],
+    ],
+  },
+};
+
+/**
+ * The function body of winoblock for r x r kernels (r = 3; r = 2 for winoblock2, the same with
+ * 3x3 patches and 9 transform points); `gebpIndex` is gebp's function index in the module.
+ */
+export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
+  const { alpha, bt, at } = SPECS[r];
+  const points = alpha * alpha;
   const P = {
     xp: 0,
     C: 1,
@@ -83,6 +140,18 @@ export function emitWinoBlock(gebpIndex: number): number[] {
     return { ld: take(4), d: take(4), e: take(16), s: take(8), y: take(4), bias: take(1)[0] };
   })();
   const nV128 = 37;
+  /** Pushes e[a] op e[b] (or e[a]) for a combo over locals `of`. */
+  const combo = ([a, op, b]: Combo, of: (i: number) => number) => {
+    if (op === null) get(of(a));
+    else bin(of(a), op, of(b));
+  };
+  /** Pushes the sum of +-of(i) over `terms`. */
+  const sumTerms = (terms: Terms, of: (i: number) => number) => {
+    terms.forEach(([i, sign], n) => {
+      get(of(i));
+      if (n > 0) simd(sign > 0 ? V.add : V.sub);
+    });
+  };
   const { code, e, get, set, c32, simd, whileBelow, addTo } = codeWriter();
   const bin = (a: number, op: number, b: number) => {
     get(a);
@@ -178,48 +247,34 @@ export function emitWinoBlock(gebpIndex: number): number[] {
         () => {
           get(L.base);
           set(L.row);
-          for (let r = 0; r < 4; r++) {
-            if (r > 0) addTo(L.row, () => get(P.rowBytes));
+          for (let row = 0; row < alpha; row++) {
+            if (row > 0) addTo(L.row, () => get(P.rowBytes));
             // Columns 0-3, 4-7, 2-5, 6-9 of the patch row; d_j = column j of the 4 tiles.
             [0, 16, 8, 24].forEach((off, i) => {
               get(L.row);
               simd(V.load, 2, off);
               set(vec.ld[i]);
             });
-            shuffle(vec.ld[0], vec.ld[1], EVENS);
-            set(vec.d[0]);
-            shuffle(vec.ld[0], vec.ld[1], ODDS);
-            set(vec.d[1]);
-            shuffle(vec.ld[2], vec.ld[3], EVENS);
-            set(vec.d[2]);
-            shuffle(vec.ld[2], vec.ld[3], ODDS);
-            set(vec.d[3]);
-            // Row r of d B: d0 - d2, d1 + d2, d2 - d1, d1 - d3.
-            const er = vec.e.slice(4 * r);
-            bin(vec.d[0], V.sub, vec.d[2]);
-            set(er[0]);
-            bin(vec.d[1], V.add, vec.d[2]);
-            set(er[1]);
-            bin(vec.d[2], V.sub, vec.d[1]);
-            set(er[2]);
-            bin(vec.d[1], V.sub, vec.d[3]);
-            set(er[3]);
+            const lanes = [EVENS, ODDS, EVENS, ODDS];
+            for (let j = 0; j < alpha; j++) {
+              shuffle(vec.ld[j < 2 ? 0 : 2], vec.ld[j < 2 ? 1 : 3], lanes[j]);
+              set(vec.d[j]);
+            }
+            // Row `row` of d B.
+            bt.forEach((cb, j) => {
+              combo(cb, (i) => vec.d[i]);
+              set(vec.e[alpha * row + j]);
+            });
           }
-          // V[i][j] = row i of B^T (d B), stored at V_(4i+j).
+          // V[i][j] = row i of B^T (d B), stored at V_(alpha i + j).
           get(L.vc);
           set(L.addr);
-          const rowsOf: [number, number, number][] = [
-            [0, V.sub, 2],
-            [1, V.add, 2],
-            [2, V.sub, 1],
-            [1, V.sub, 3],
-          ];
-          rowsOf.forEach(([a, op, b], i) => {
-            for (let j = 0; j < 4; j++) {
+          bt.forEach((cb, i) => {
+            for (let j = 0; j < alpha; j++) {
               get(L.addr);
-              bin(vec.e[4 * a + j], op, vec.e[4 * b + j]);
+              combo(cb, (a) => vec.e[alpha * a + j]);
               simd(V.store, 2, 0);
-              if (i < 3 || j < 3) addTo(L.addr, () => get(L.vXi));
+              if (alpha * i + j < points - 1) addTo(L.addr, () => get(L.vXi));
             }
           });
           addTo(L.base, () => get(P.planeBytes));
@@ -231,7 +286,7 @@ export function emitWinoBlock(gebpIndex: number): number[] {
     },
   );
 
-  // 2. M_xi = U_xi V_xi, xi = 0 .. 15.
+  // 2. M_xi = U_xi V_xi, xi = 0 .. points - 1.
   get(P.u);
   set(L.ua);
   get(P.v);
@@ -240,7 +295,7 @@ export function emitWinoBlock(gebpIndex: number): number[] {
   set(L.ma);
   whileBelow(
     L.xi,
-    () => c32(16),
+    () => c32(points),
     () => {
       get(P.C);
       get(P.ng);
@@ -276,23 +331,19 @@ export function emitWinoBlock(gebpIndex: number): number[] {
         () => {
           get(L.row);
           set(L.addr);
-          for (let xi = 0; xi < 16; xi++) {
+          for (let xi = 0; xi < points; xi++) {
             get(L.addr);
             simd(V.load, 2, 0);
             set(vec.e[xi]);
-            if (xi < 15) addTo(L.addr, () => get(L.mXi));
+            if (xi < points - 1) addTo(L.addr, () => get(L.mXi));
           }
-          // A^T M: s_j = M0j + M1j + M2j, s_4+j = M1j - M2j - M3j.
-          for (let j = 0; j < 4; j++) {
-            bin(vec.e[j], V.add, vec.e[4 + j]);
-            get(vec.e[8 + j]);
-            simd(V.add);
-            set(vec.s[j]);
-            bin(vec.e[4 + j], V.sub, vec.e[8 + j]);
-            get(vec.e[12 + j]);
-            simd(V.sub);
-            set(vec.s[4 + j]);
-          }
+          // A^T M: s_(alpha h + j) = row h of A^T applied to column j of M.
+          at.forEach((terms, h) => {
+            for (let j = 0; j < alpha; j++) {
+              sumTerms(terms, (i) => vec.e[alpha * i + j]);
+              set(vec.s[alpha * h + j]);
+            }
+          });
           get(P.bias);
           get(L.k);
           c32(2);
@@ -300,21 +351,14 @@ export function emitWinoBlock(gebpIndex: number): number[] {
           simd(V.loadSplat, 2, 0);
           set(vec.bias);
           // (A^T M) A + bias: y0, y1 the output's row 0 (even, odd columns), y2, y3 its row 1.
-          for (let h = 0; h < 2; h++) {
-            const s = vec.s.slice(4 * h);
-            bin(s[0], V.add, s[1]);
-            get(s[2]);
-            simd(V.add);
-            get(vec.bias);
-            simd(V.add);
-            set(vec.y[2 * h]);
-            bin(s[1], V.sub, s[2]);
-            get(s[3]);
-            simd(V.sub);
-            get(vec.bias);
-            simd(V.add);
-            set(vec.y[2 * h + 1]);
-          }
+          at.forEach((_, h) => {
+            at.forEach((terms, col) => {
+              sumTerms(terms, (i) => vec.s[alpha * h + i]);
+              get(vec.bias);
+              simd(V.add);
+              set(vec.y[2 * h + col]);
+            });
+          });
           // Interleave even and odd columns: 8 floats per output row.
           for (let h = 0; h < 2; h++) {
             get(L.base);

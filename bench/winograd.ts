@@ -1,0 +1,72 @@
+/**
+ * The CPU conv's Winograd path (src/kernels/cpu/conv2d-winograd.ts) against the path it replaces
+ * (direct wasm kernel for few output channels, else im2col + GEMM), forward with bias, at the
+ * model rows' layer shapes, interleaved call by call so machine load shifts both alike. How the
+ * thresholds in winogradPays were chosen:
+ * `esbuild bench/winograd.ts --bundle --platform=node --format=esm --outfile=/tmp/wg.mjs &&
+ * node /tmp/wg.mjs`.
+ */
+import { conv2dGeometry } from "../src/kernels/conv-geometry.ts";
+import { recycle } from "../src/kernels/cpu/buffers.ts";
+import { conv2dForward } from "../src/kernels/cpu/conv2d.ts";
+import { setWinogradMinOut } from "../src/kernels/cpu/conv2d-winograd.ts";
+import { helperReady } from "../src/kernels/cpu/wasm/gemm-threads.ts";
+import { gemmSimd } from "../src/kernels/cpu/wasm/gemm-wasm.ts";
+import { clock, rng } from "./common.ts";
+
+/** [N, C, H, W, K, kernel size, where the shape comes from]. */
+const CASES: [number, number, number, number, number, number, string][] = [
+  [8, 32, 256, 256, 32, 3, "CLI net HR conv"],
+  [8, 32, 256, 256, 3, 3, "CLI net to RGB"],
+  [8, 3, 256, 256, 32, 3, "its input gradient"],
+  [8, 32, 128, 128, 32, 2, "CLI net x2 phase (2x2)"],
+  [8, 64, 64, 64, 16, 3, "CLI net dense layer"],
+  [8, 32, 64, 64, 32, 3, "CLI net fusion"],
+  [10, 64, 56, 56, 64, 3, "ResNet-18 layer1"],
+  [10, 128, 28, 28, 128, 3, "ResNet-18 layer2"],
+  [10, 256, 14, 14, 256, 3, "ResNet-18 layer3"],
+  [10, 512, 7, 7, 512, 3, "ResNet-18 layer4"],
+  [1, 512, 7, 7, 512, 3, "layer4, batch 1"],
+  [10, 16, 28, 28, 16, 3, "IG ResNet 28x28"],
+];
+
+await helperReady(gemmSimd());
+const reps = Number(process.argv[2] ?? 7);
+console.log(
+  "conv forward + bias, wall ms / CPU ms (both threads), median; ratio = GEMM / Winograd wall",
+);
+console.log("| shape | kernel | from | GEMM/direct | Winograd | ratio |");
+console.log("| --- | --- | --- | --- | --- | --- |");
+for (const [N, C, H, W, K, k, from] of CASES) {
+  const pad = k === 3 ? 1 : 0;
+  const g = conv2dGeometry([N, C, H, W], [K, C, k, k], {
+    stride: [1, 1],
+    pad: [pad, pad, pad, pad],
+    dilation: [1, 1],
+    inputDilation: [1, 1],
+    groups: 1,
+  });
+  const r = rng(N * C + K);
+  const x = Float32Array.from({ length: N * C * H * W }, r);
+  const w = Float32Array.from({ length: K * C * k * k }, () => r() - 0.5);
+  const b = Float32Array.from({ length: K }, r);
+  type T = { wall: number; cpu: number };
+  const times: { gemm: T[]; wino: T[] } = { gemm: [], wino: [] };
+  for (let i = 0; i < reps + 2; i++) {
+    for (const way of ["gemm", "wino"] as const) {
+      setWinogradMinOut(way === "gemm" ? Number.POSITIVE_INFINITY : 1);
+      const t = clock(() => conv2dForward(x, w, g, b, false));
+      recycle(t.value);
+      if (i >= 2) times[way].push(t);
+    }
+  }
+  setWinogradMinOut(1);
+  const mid = (a: { wall: number; cpu: number }[], key: "wall" | "cpu") =>
+    a.map((t) => t[key]).sort((p, q) => p - q)[Math.floor(a.length / 2)];
+  const cell = (a: { wall: number; cpu: number }[]) =>
+    `${mid(a, "wall").toFixed(2)} / ${mid(a, "cpu").toFixed(1)}`;
+  const ratio = mid(times.gemm, "wall") / mid(times.wino, "wall");
+  console.log(
+    `| [${N},${C},${H},${W}] -> ${K} | ${k}x${k} | ${from} | ${cell(times.gemm)} | ${cell(times.wino)} | ${ratio.toFixed(2)} |`,
+  );
+}
