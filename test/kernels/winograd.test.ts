@@ -202,6 +202,27 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
     }
   });
 
+  it("hands convs with Inf or NaN outputs back to the direct-sum paths (their Inf/NaN semantics)", () => {
+    const c: Case = { N: 1, C: 3, K: 4, H: 12, W: 12, pad: [1, 1, 1, 1], bias: true, seed: 5 };
+    const g = geometry(c);
+    for (const bad of [Number.POSITIVE_INFINITY, Number.NaN]) {
+      const { x, w, b } = inputs(c);
+      x[5 * 12 + 6] = bad;
+      // Winograd alone reports the non-finite result...
+      expect(conv2dWinograd(x, w, g, b, new Float32Array(4 * 144))).toBe(false);
+      // ...and conv2dForward's result is then the GEMM path's, Infs where the direct sum has them.
+      const got = conv2dForward(x, w, g, b, false);
+      const prev = setWinogradMinOut(Number.POSITIVE_INFINITY);
+      const want = conv2dForward(x, w, g, b, false);
+      setWinogradMinOut(prev);
+      expect(Array.from(got)).toEqual(Array.from(want));
+      // Outputs whose 3x3 window misses the pixel stay finite.
+      expect(Number.isFinite(got[0])).toBe(true);
+    }
+    const { x, w, b } = inputs(c);
+    expect(conv2dWinograd(x, w, g, b, new Float32Array(4 * 144))).toBe(true);
+  });
+
   it("declines geometries it cannot compute", () => {
     const base = {
       stride: [1, 1],

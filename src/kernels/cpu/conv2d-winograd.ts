@@ -73,8 +73,12 @@ export function winogradApplies(g: Conv2dGeometry): boolean {
 }
 
 /**
- * out [N, K, outH, outW] = conv(x, w) + bias for a geometry winogradApplies() accepts; writes
- * every element of out.
+ * out [N, K, outH, outW] = conv(x, w) + bias for a geometry winogradApplies() accepts, writing
+ * every element of out; false (out half written) when an output is not finite. Then the caller
+ * must compute the conv another way: Winograd's transforms add and subtract neighbouring
+ * products that cancel, so an Inf in x or w gives NaN (Inf - Inf) where the direct sum gives
+ * Inf, and even in outputs whose own window holds no Inf. A finite result implies finite
+ * inputs (any Inf or NaN reaches some output through a non-zero or a 0 * Inf product).
  */
 export function conv2dWinograd(
   x: Float32Array,
@@ -82,7 +86,7 @@ export function conv2dWinograd(
   g: Conv2dGeometry,
   bias: Float32Array | null,
   out: Float32Array,
-): void {
+): boolean {
   const s = gemmSimd() as GemmSimd;
   const r = g.kernelH as 2 | 3;
   const points = (r + 1) * (r + 1);
@@ -113,8 +117,10 @@ export function conv2dWinograd(
   const vFloats = align(points * C * MR * perBlock);
   const mFloats = align(points * mp * MR * MR * perBlock);
   const scratchAt = ioAt + ioFloats;
-  const f = packScratch(s, scratchAt + 2 * (vFloats + mFloats));
+  const flagAt = scratchAt + 2 * (vFloats + mFloats);
+  const f = packScratch(s, flagAt + 16);
   const base = GEMM_WORKSPACE_FLOATS;
+  f[base + flagAt] = 0;
   writeKernelTransform(f, base, w, r, K, C, mp);
   f.fill(0, base + biasAt, base + biasAt + mp * MR);
   if (bias !== null) f.set(bias.subarray(0, K), base + biasAt);
@@ -145,10 +151,13 @@ export function conv2dWinograd(
       Ho2 * Wo2 * 4,
       Wo2 * 4,
       bytes(biasAt),
+      bytes(flagAt),
     ];
     winoSplit(s, r, args, count * perImage, perBlock, scratch(0), scratch(1));
+    if (f[base + flagAt] !== 0) return false;
     cropPlanes(f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
   }
+  return true;
 }
 
 /**

@@ -369,6 +369,7 @@ export type WinoBlockArgs = [
   outPlaneBytes: number,
   outRowBytes: number,
   bias: number,
+  flag: number,
 ];
 
 export interface GemmSimd {

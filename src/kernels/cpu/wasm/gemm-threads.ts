@@ -43,11 +43,11 @@ const GEBP_JOB = 0;
 const WINO_JOB = 1;
 const WINO2_JOB = 2;
 /**
- * A WINO_JOB: winoblock's 17 arguments (g0, ng, v and m are set per block and thread), then the
- * group count, groups per block and the worker's own v and m scratch.
+ * A Winograd job: winoblock's 18 arguments (g0, ng, v and m are set per block and thread), then
+ * the group count, groups per block and the worker's own v and m scratch.
  */
 const WINO = 27;
-const SLOTS = WINO + 21;
+const SLOTS = WINO + 22;
 
 /** The worker: CommonJS source run with `eval: true` (no file to locate after bundling). */
 const WORKER_SOURCE = `
@@ -75,10 +75,10 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
     seen = Atomics.load(c, ${SEQ});
     if (c[${KIND}] === ${WINO_JOB} || c[${KIND}] === ${WINO2_JOB}) {
       const block = c[${KIND}] === ${WINO_JOB} ? winoblock : winoblock2;
-      const a = Array.from(c.subarray(${WINO}, ${WINO + 17}));
-      const total = c[${WINO + 17}], per = c[${WINO + 18}];
-      a[10] = c[${WINO + 19}];
-      a[11] = c[${WINO + 20}];
+      const a = Array.from(c.subarray(${WINO}, ${WINO + 18}));
+      const total = c[${WINO + 18}], per = c[${WINO + 19}];
+      a[10] = c[${WINO + 20}];
+      a[11] = c[${WINO + 21}];
       try {
         for (;;) {
           const g0 = Atomics.add(c, ${NEXT}, 1) * per;
@@ -332,10 +332,10 @@ export function winoSplit(
   }
   const ctl = ctrl as Int32Array;
   ctl.set(args, WINO);
-  ctl[WINO + 17] = groups;
-  ctl[WINO + 18] = perBlock;
-  ctl[WINO + 19] = helper.v;
-  ctl[WINO + 20] = helper.m;
+  ctl[WINO + 18] = groups;
+  ctl[WINO + 19] = perBlock;
+  ctl[WINO + 20] = helper.v;
+  ctl[WINO + 21] = helper.m;
   ctl[KIND] = r === 3 ? WINO_JOB : WINO2_JOB;
   openJob(ctl);
   for (;;) {

@@ -11,7 +11,8 @@
  *   2. multiplies each by the transformed kernel U_xi (gebp's packed A: mp panels of 4 output
  *      channels by C, at u + xi * mp * C * 16) into M_xi (mp * 4 rows, ng * 16 bytes a row, at
  *      m + xi * mp * 4 * ng * 16), calling gebp;
- *   3. writes Y = A^T M A + bias[k] for output channels k < K into the output planes.
+ *   3. writes Y = A^T M A + bias[k] for output channels k < K into the output planes, and i32 1
+ *      at flag when any of them is not finite.
  * The padded input planes (C per image, planeBytes apart, rowBytes a row) must hold every
  * patch: 2 * tH + 2 rows of 8 * tWg + 2 floats. Output planes (K per image) hold 2 * tH rows of
  * 8 * tWg floats; the caller crops them. With
@@ -20,7 +21,7 @@
  */
 import { codeWriter, functionBody } from "./wasm-encode.ts";
 
-export const WINO_BLOCK_PARAMS = 17;
+export const WINO_BLOCK_PARAMS = 18;
 
 const I32 = { add: 0x6a, mul: 0x6c, divU: 0x6e, remU: 0x70, shl: 0x74 } as const;
 const V = { load: 0x00, loadSplat: 0x09, shuffle: 0x0d, store: 0x0b, add: 0xe4, sub: 0xe5 };
@@ -111,6 +112,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
     outPlaneBytes: 14,
     outRowBytes: 15,
     bias: 16,
+    flag: 17,
   };
   let n = WINO_BLOCK_PARAMS;
   const L = {
@@ -137,9 +139,17 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
   const vec = (() => {
     let next = n;
     const take = (count: number) => Array.from({ length: count }, () => next++);
-    return { ld: take(4), d: take(4), e: take(16), s: take(8), y: take(4), bias: take(1)[0] };
+    return {
+      ld: take(4),
+      d: take(4),
+      e: take(16),
+      s: take(8),
+      y: take(4),
+      bias: take(1)[0],
+      bad: take(1)[0],
+    };
   })();
-  const nV128 = 37;
+  const nV128 = 38;
   /** Pushes e[a] op e[b] (or e[a]) for a combo over locals `of`. */
   const combo = ([a, op, b]: Combo, of: (i: number) => number) => {
     if (op === null) get(of(a));
@@ -359,6 +369,13 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
               set(vec.y[2 * h + col]);
             });
           });
+          // bad += y - y: stays 0 while every output is finite, NaN from the first that is not.
+          for (const y of vec.y) {
+            get(vec.bad);
+            bin(y, V.sub, y);
+            simd(V.add);
+            set(vec.bad);
+          }
           // Interleave even and odd columns: 8 floats per output row.
           for (let h = 0; h < 2; h++) {
             get(L.base);
@@ -382,5 +399,16 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
       addTo(L.q, () => c32(1));
     },
   );
+  // A non-finite output: i32 1 at flag (the caller recomputes the conv the direct way, whose
+  // Inf and NaN propagation Winograd's cancelling transforms do not reproduce).
+  get(vec.bad);
+  get(vec.bad);
+  simd(0x42); // f32x4.ne: true in NaN lanes
+  simd(0x53); // v128.any_true
+  e(0x04, 0x40); // if
+  get(P.flag);
+  c32(1);
+  e(0x36, 2, 0); // i32.store
+  e(0x0b);
   return functionBody(nI32, code, nV128);
 }
