@@ -104,6 +104,53 @@ describe("PyTorch pooling fixtures", () => {
     expect(Array.from(argmax)).toEqual([0, 12, 4, 6, 19]);
   });
 
+  it("3x3 windows inside the input (the unrolled rows): values, argmax, NaN and ties as PyTorch's rule", () => {
+    // A plain loop over each window in row-major order with PyTorch's `val > max || isnan(val)`
+    // from the first in-bounds pixel, on values drawn from a small set (ties) with NaN and -inf.
+    const pick = [0, 1, 2, 2, Number.NaN, Number.NEGATIVE_INFINITY, -1];
+    let seed = 9;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return pick[seed % pick.length];
+    };
+    for (const [H, W, s, pad] of [
+      [9, 11, 2, 1],
+      [8, 8, 1, 0],
+      [10, 7, 2, 0],
+      [6, 13, 3, 1],
+    ]) {
+      const x = Float32Array.from({ length: 2 * H * W }, next);
+      const g = poolGeometry([1, 2, H, W], {
+        kernel: [3, 3],
+        stride: [s, s],
+        pad: [pad, pad, pad, pad],
+        countIncludePad: true,
+      });
+      const { out, argmax } = maxPool2d(x, g);
+      let q = 0;
+      for (let p = 0; p < 2; p++) {
+        for (let oy = 0; oy < g.outHeight; oy++) {
+          for (let ox = 0; ox < g.outWidth; ox++, q++) {
+            let best = Number.NEGATIVE_INFINITY;
+            let at = -1;
+            for (let y = oy * s - pad; y < oy * s - pad + 3; y++) {
+              for (let c = ox * s - pad; c < ox * s - pad + 3; c++) {
+                if (y < 0 || y >= H || c < 0 || c >= W) continue;
+                const v = x[p * H * W + y * W + c];
+                if (at < 0 || v > best || Number.isNaN(v)) {
+                  best = v;
+                  at = y * W + c;
+                }
+              }
+            }
+            expect(Object.is(out[q], best)).toBe(true);
+            expect(argmax[q]).toBe(at);
+          }
+        }
+      }
+    }
+  });
+
   it("covers ties, NaN and ceil-mode windows past the padding", () => {
     expect(fx.cases.some((c) => c.max.out.includes(null))).toBe(true);
     expect(fx.cases.some((c) => c.ceilMode && c.pad.some((p) => p > 0))).toBe(true);

@@ -41,7 +41,22 @@ export function maxPool2d(
       const h0 = oh * sh - padTop;
       const hs = Math.max(h0, 0);
       const he = Math.min(h0 + kh, H);
+      // 3x3 windows wholly inside the input (ResNet's stem pool) take maxRow3x3: outputs
+      // fastStart .. fastEnd - 1 of rows whose windows lie inside vertically.
+      let fastStart = -1;
+      let fastEnd = -1;
+      if (kh === 3 && kw === 3 && h0 >= 0 && h0 + 3 <= H) {
+        fastStart = Math.ceil(padLeft / sw);
+        fastEnd = Math.min(OW, Math.floor((W - 3 + padLeft) / sw) + 1);
+      }
       for (let ow = 0; ow < OW; ow++, q++) {
+        if (ow === fastStart && fastEnd > fastStart) {
+          const n = fastEnd - fastStart;
+          maxRow3x3(x, base + h0 * W, W, h0 * W, sw, ow * sw - padLeft, n, out, argmax, q);
+          q += n - 1;
+          ow = fastEnd - 1;
+          continue;
+        }
         const w0 = ow * sw - padLeft;
         const ws = Math.max(w0, 0);
         const we = Math.min(w0 + kw, W);
@@ -65,6 +80,40 @@ export function maxPool2d(
     }
   }
   return { out, argmax };
+}
+
+/**
+ * Max over the 3x3 windows of outputs 0 .. count - 1 of one output row, all inside the input:
+ * window j's top-left pixel is row0 + w0 + j * sw (row0 its row's offset in x, rowIdx its
+ * in-plane index). The same order of comparisons, ties and NaN rule as the general loop.
+ */
+function maxRow3x3(
+  x: Float32Array,
+  row0: number,
+  W: number,
+  rowIdx: number,
+  sw: number,
+  w0: number,
+  count: number,
+  out: Float32Array,
+  argmax: Int32Array,
+  q: number,
+): void {
+  const offs = [1, 2, W, W + 1, W + 2, 2 * W, 2 * W + 1, 2 * W + 2];
+  for (let j = 0; j < count; j++) {
+    const c = row0 + w0 + j * sw;
+    let best = x[c];
+    let at = 0;
+    for (let t = 0; t < 8; t++) {
+      const v = x[c + offs[t]];
+      if (v > best || Number.isNaN(v)) {
+        best = v;
+        at = offs[t];
+      }
+    }
+    out[q + j] = best;
+    argmax[q + j] = rowIdx + w0 + j * sw + at;
+  }
 }
 
 /**
