@@ -111,3 +111,19 @@ export function conv2dGeometry(
     outWidth,
   };
 }
+
+/**
+ * Stride 1, no kernel or input dilation and no cropping (pads >= 0): a plain sliding window, the
+ * case the direct and Winograd CPU kernels handle.
+ */
+export function isPlainWindow(g: Conv2dGeometry): boolean {
+  return (
+    g.stride[0] === 1 &&
+    g.stride[1] === 1 &&
+    g.dilation[0] === 1 &&
+    g.dilation[1] === 1 &&
+    g.inputDilation[0] === 1 &&
+    g.inputDilation[1] === 1 &&
+    g.pad.every((p) => p >= 0)
+  );
+}

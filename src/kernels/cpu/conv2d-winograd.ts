@@ -12,7 +12,7 @@
  * are cropped into `out`. Kernel transform U = G g G^T is computed here in float64.
  */
 
-import type { Conv2dGeometry } from "../conv-geometry.ts";
+import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
 import { activeGemmImpl } from "./gemm.ts";
 import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
 import { winoSplit } from "./wasm/gemm-threads.ts";
@@ -58,13 +58,7 @@ export function winogradApplies(g: Conv2dGeometry): boolean {
     (g.kernelH === 3 || g.kernelH === 2) &&
     g.kernelW === g.kernelH &&
     g.groups === 1 &&
-    g.stride[0] === 1 &&
-    g.stride[1] === 1 &&
-    g.dilation[0] === 1 &&
-    g.dilation[1] === 1 &&
-    g.inputDilation[0] === 1 &&
-    g.inputDilation[1] === 1 &&
-    g.pad.every((p) => p >= 0) &&
+    isPlainWindow(g) &&
     g.inChannels <= MAX_CHANNELS &&
     g.outChannels <= MAX_CHANNELS &&
     activeGemmImpl() === "wasm" &&

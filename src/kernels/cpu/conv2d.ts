@@ -15,7 +15,7 @@
  * conv2d-col-matrix.ts, conv2d-packers.ts and conv2d-phases.ts hold the pieces.
  */
 
-import type { Conv2dGeometry } from "../conv-geometry.ts";
+import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
 import { allocF32, allocF32Unset } from "./buffers.ts";
 import { colMatrix, imagesPerGemm } from "./conv2d-col-matrix.ts";
 import { ColPacker, ColTPacker } from "./conv2d-packers.ts";
@@ -68,13 +68,7 @@ function isPointwise(g: Conv2dGeometry): boolean {
 function useDirect(g: Conv2dGeometry): boolean {
   return (
     g.outChannels / g.groups <= 8 &&
-    g.stride[0] === 1 &&
-    g.stride[1] === 1 &&
-    g.dilation[0] === 1 &&
-    g.dilation[1] === 1 &&
-    g.inputDilation[0] === 1 &&
-    g.inputDilation[1] === 1 &&
-    g.pad.every((p) => p >= 0) &&
+    isPlainWindow(g) &&
     activeGemmImpl() === "wasm" &&
     directConvAvailable()
   );
