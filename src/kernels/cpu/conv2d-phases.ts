@@ -5,7 +5,13 @@
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import { ColMatrix, imagesPerGemm } from "./conv2d-col-matrix.ts";
 import { ColPacker } from "./conv2d-packers.ts";
-import { gemmPackB } from "./gemm.ts";
+import { activeGemmImpl, gemmPackB } from "./gemm.ts";
+import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
+
+/** The direct wasm kernel is there and the wasm GEMM is in use (not forced to TypeScript). */
+function directConvUsable(): boolean {
+  return activeGemmImpl() === "wasm" && directConvAvailable();
+}
 
 /** Reused across calls so repeated convolutions do not churn the GC. */
 let phaseOut = new Float32Array(0);
@@ -61,9 +67,55 @@ export function forwardPhases(
           }
         }
       }
+      const pp = ni * nj;
+      // Scatters phase output image n (og planes of ni x nj at tmp[from..]) into out.
+      const place = (tmp: Float32Array, from: number, n: number, grp: number) => {
+        for (let o = 0; o < og; o++) {
+          const plane = (n * O + grp * og + o) * P;
+          for (let i = 0; i < ni; i++) {
+            let dst = plane + (ry + i * idh) * outW + rx;
+            let src = from + o * pp + i * nj;
+            for (let j = 0; j < nj; j++, dst += idw) out[dst] = tmp[src++];
+          }
+        }
+      };
+      // Few output channels: the phase is a plain conv with a kys x kxs kernel over x itself
+      // (its taps' rows and columns are consecutive), which the direct wasm kernel computes
+      // without packing 1024 taps per pixel for 3 outputs (ResNet-18 stem's input gradient).
+      const ty0 = tapY[0];
+      const tx0 = tapX[0];
+      if (og <= 8 && dh === 1 && dw === 1 && ty0 <= 0 && tx0 <= 0 && directConvUsable()) {
+        if (phaseOut.length < og * pp) phaseOut = new Float32Array(og * pp);
+        const tmp = phaseOut;
+        for (let grp = 0; grp < groups; grp++) {
+          for (let n = 0; n < N; n++) {
+            const xOff = (n * C + grp * cg) * inPlane;
+            const wOff = grp * og * ks;
+            directConv(
+              x,
+              xOff,
+              cg,
+              H,
+              W,
+              wSub,
+              wOff,
+              og,
+              kys.length,
+              kxs.length,
+              -ty0,
+              -tx0,
+              ni,
+              nj,
+              tmp,
+              0,
+            );
+            place(tmp, 0, n, grp);
+          }
+        }
+        continue;
+      }
       const cols = new ColMatrix(x, H, W, ni, nj, 1, 1, 1, 1, tapC, tapY, tapX);
       const packer = new ColPacker(cols);
-      const pp = ni * nj;
       // Small phases of several batch items go through one GEMM (tmp holds image after image).
       const per = imagesPerGemm(N, groups, pp);
       if (phaseOut.length < per * og * pp) phaseOut = new Float32Array(per * og * pp);
@@ -90,16 +142,7 @@ export function forwardPhases(
             n0 > 0,
             cImages,
           );
-          for (let n = n0; n < n0 + images; n++) {
-            for (let o = 0; o < og; o++) {
-              const plane = (n * O + grp * og + o) * P;
-              for (let i = 0; i < ni; i++) {
-                let dst = plane + (ry + i * idh) * outW + rx;
-                let src = ((n - n0) * og + o) * pp + i * nj;
-                for (let j = 0; j < nj; j++, dst += idw) out[dst] = tmp[src++];
-              }
-            }
-          }
+          for (let n = n0; n < n0 + images; n++) place(tmp, (n - n0) * og * pp, n, grp);
         }
       }
     }
