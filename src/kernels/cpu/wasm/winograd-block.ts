@@ -1,12 +1,13 @@
 /**
- * Winograd F(2x2, 3x3) for one block of output tiles, in wasm SIMD (an export of the GEMM module,
- * on its memory): `winoblock(xp, C, planeBytes, rowBytes, tH, tWg, g0, ng, u, mp, v, m, out, K,
- * outPlaneBytes, outRowBytes, bias)`, addresses and strides in bytes.
+ * Winograd F(2x2, 3x3) and F(2x2, 2x2) for one block of output tiles, in wasm SIMD (exports of
+ * the GEMM module, on its memory): `winoblock` / `winoblock2(xp, C, planeBytes, rowBytes, tH,
+ * tWg, g0, ng, u, mp, v, m, out, K, outPlaneBytes, outRowBytes, bias, flag)`, addresses and
+ * strides in bytes. Below, alpha = r + 1 (4 for 3x3 kernels, 3 for 2x2) and P = alpha^2 points.
  *
  * Tiles are 2x2 output pixels; a group is 4 tiles side by side (8 output columns), the SIMD lanes.
  * Groups are numbered image by image, row of tiles by row (tH tile rows, tWg groups per row);
- * the block is groups g0 .. g0 + ng - 1. For the 4x4 input patch d of each tile the block
- *   1. writes V = B^T d B per channel into 16 B operands laid out as gebp's packed panels (one
+ * the block is groups g0 .. g0 + ng - 1. For the alpha x alpha input patch d of each tile it
+ *   1. writes V = B^T d B per channel into P B operands laid out as gebp's packed panels (one
  *      4-column panel per group, C k steps): V_xi at v + xi * ng * C * 16;
  *   2. multiplies each by the transformed kernel U_xi (gebp's packed A: mp panels of 4 output
  *      channels by C, at u + xi * mp * C * 16) into M_xi (mp * 4 rows, ng * 16 bytes a row, at
@@ -15,9 +16,8 @@
  *      at flag when any of them is not finite.
  * The padded input planes (C per image, planeBytes apart, rowBytes a row) must hold every
  * patch: 2 * tH + 2 rows of 8 * tWg + 2 floats. Output planes (K per image) hold 2 * tH rows of
- * 8 * tWg floats; the caller crops them. With
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
- * the transforms are adds and subtracts only; U = G g G^T is computed by the caller.
+ * 8 * tWg floats; the caller crops them. B^T and A^T (SPECS below) hold only 0 and +-1, so the
+ * transforms are adds and subtracts; U = G g G^T is computed by the caller.
  */
 import { codeWriter, functionBody } from "./wasm-encode.ts";
 
