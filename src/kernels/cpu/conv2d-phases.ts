@@ -5,13 +5,8 @@
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import { ColMatrix, imagesPerGemm } from "./conv2d-col-matrix.ts";
 import { ColPacker } from "./conv2d-packers.ts";
-import { activeGemmImpl, gemmPackB } from "./gemm.ts";
-import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
-
-/** The direct wasm kernel is there and the wasm GEMM is in use (not forced to TypeScript). */
-function directConvUsable(): boolean {
-  return activeGemmImpl() === "wasm" && directConvAvailable();
-}
+import { gemmPackB } from "./gemm.ts";
+import { directConv, directConvUsable } from "./wasm/direct-conv.ts";
 
 /** Reused across calls so repeated convolutions do not churn the GC. */
 let phaseOut = new Float32Array(0);

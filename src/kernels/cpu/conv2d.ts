@@ -22,7 +22,7 @@ import { ColPacker, ColTPacker } from "./conv2d-packers.ts";
 import { forwardPhases } from "./conv2d-phases.ts";
 import { conv2dWinograd, winogradPays } from "./conv2d-winograd.ts";
 import { activeGemmImpl, gemm, gemmPackB } from "./gemm.ts";
-import { directConv, directConvAvailable } from "./wasm/direct-conv.ts";
+import { directConv, directConvUsable } from "./wasm/direct-conv.ts";
 import { elementwiseSimd } from "./wasm/elementwise-simd.ts";
 
 /**
@@ -66,12 +66,7 @@ function isPointwise(g: Conv2dGeometry): boolean {
  * GEMM there, whose im2col packing costs as much as 2*O flops per packed value.
  */
 function useDirect(g: Conv2dGeometry): boolean {
-  return (
-    g.outChannels / g.groups <= 8 &&
-    isPlainWindow(g) &&
-    activeGemmImpl() === "wasm" &&
-    directConvAvailable()
-  );
+  return g.outChannels / g.groups <= 8 && isPlainWindow(g) && directConvUsable();
 }
 
 /**

@@ -10,6 +10,7 @@
  * [C][kh][kw][4] (4 output channels, zero where absent), out row stride cols8, plane stride
  * outPlane floats. All pointers in bytes, strides in floats.
  */
+import { activeGemmImpl } from "../gemm.ts";
 import { emitMulAdd, relaxedSimd } from "./relaxed-simd.ts";
 import { codeWriter, instantiateGenerated, section, uleb } from "./wasm-encode.ts";
 
@@ -224,6 +225,14 @@ function instance(): { memory: WebAssembly.Memory; dconv: Dconv } | null {
 
 export function directConvAvailable(): boolean {
   return instance() !== null;
+}
+
+/**
+ * Whether the conv paths may take the direct kernel: it is there and the wasm GEMM is in use
+ * (SALIENT_CPU_GEMM=ts forces every conv onto the TypeScript kernels).
+ */
+export function directConvUsable(): boolean {
+  return activeGemmImpl() === "wasm" && directConvAvailable();
 }
 
 /**
