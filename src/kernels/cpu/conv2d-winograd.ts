@@ -16,6 +16,7 @@ import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
 import { activeGemmImpl } from "./gemm.ts";
 import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
 import { winoSplit } from "./wasm/gemm-threads.ts";
+import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 
 /** Output channels per A panel of the wasm GEMM (WASM_MR). */
@@ -102,14 +103,16 @@ export function conv2dWinograd(
   const align = (v: number) => Math.ceil(v / 16) * 16;
   // Layout after the GEMM workspace (floats): U, bias, padded input, staged input / padded
   // output (the stage is consumed before any output is written), two threads' V and M.
-  const uFloats = align(points * mp * MR * C);
+  // Each point's block of U, V and M is WINO_XI_SKEW bytes further on than packed (4K aliasing).
+  const skew = WINO_XI_SKEW / 4;
+  const uFloats = align(points * (mp * MR * C + skew));
   const biasAt = uFloats;
   const xpAt = biasAt + align(mp * MR);
   const xpFloats = align(images * C * Hp * Wp);
   const ioAt = xpAt + xpFloats;
   const ioFloats = align(Math.max(images * C * H * W, images * K * Ho2 * Wo2));
-  const vFloats = align(points * C * MR * perBlock);
-  const mFloats = align(points * mp * MR * MR * perBlock);
+  const vFloats = align(points * (C * MR * perBlock + skew));
+  const mFloats = align(points * (mp * MR * MR * perBlock + skew));
   const scratchAt = ioAt + ioFloats;
   const flagAt = scratchAt + 2 * (vFloats + mFloats);
   const f = packScratch(s, flagAt + 16);
@@ -156,8 +159,8 @@ export function conv2dWinograd(
 
 /**
  * U_xi = (G g G^T)[i][j] for each output channel k and input channel c (g its r x r kernel),
- * packed as gebp's A operand of block xi = alpha i + j: mp panels of MR output channels, C steps
- * of MR floats (rows K .. mp * MR - 1 zero).
+ * packed as gebp's A operand of block xi = alpha i + j (blocks mp * MR * C floats + the skew
+ * apart): mp panels of MR output channels, C steps of MR floats (rows K .. mp * MR - 1 zero).
  */
 function writeKernelTransform(
   f: Float32Array,
@@ -168,17 +171,29 @@ function writeKernelTransform(
   C: number,
   mp: number,
 ): void {
-  const alpha = r + 1;
-  const xiFloats = mp * MR * C;
-  f.fill(0, at, at + alpha * alpha * xiFloats);
-  const gg = new Float64Array(alpha * r);
-  for (let k = 0; k < K; k++) {
-    const panel = at + Math.floor(k / MR) * C * MR + (k % MR);
+  const points = (r + 1) * (r + 1);
+  const xiFloats = mp * MR * C + WINO_XI_SKEW / 4;
+  // Every float is written below except the last panel's rows K .. mp * MR - 1.
+  if (K < mp * MR) {
+    const last = at + (mp - 1) * C * MR;
+    for (let xi = 0; xi < points; xi++)
+      for (let c = 0; c < C; c++) {
+        const row = last + xi * xiFloats + c * MR;
+        f.fill(0, row + (K % MR), row + MR);
+      }
+  }
+  // Panel by panel, a panel's MR kernels of one input channel together: they fill adjacent
+  // floats of each block, so every cache line written is complete before the next.
+  for (let k0 = 0; k0 < K; k0 += MR) {
+    const panel = at + (k0 / MR) * C * MR;
+    const rows = Math.min(MR, K - k0);
     for (let c = 0; c < C; c++) {
-      const o = (k * C + c) * r * r;
-      // G g then (G g) G^T, unrolled: a generic loop over G took 80 ms for 512 x 512 kernels.
-      if (r === 3) transform3(w, o, gg, f, panel + c * MR, xiFloats);
-      else transform2(w, o, gg, f, panel + c * MR, xiFloats);
+      for (let i = 0; i < rows; i++) {
+        const o = ((k0 + i) * C + c) * r * r;
+        // G g then (G g) G^T, unrolled: a generic loop over G took 80 ms for 512 x 512 kernels.
+        if (r === 3) transform3(w, o, f, panel + c * MR + i, xiFloats);
+        else transform2(w, o, f, panel + c * MR + i, xiFloats);
+      }
     }
   }
 }
@@ -187,62 +202,53 @@ function writeKernelTransform(
  * (G g G^T) of the 3x3 kernel at w[o..] into f[at + xi * stride]; G = [1 0 0; 1/2 1/2 1/2;
  * 1/2 -1/2 1/2; 0 0 1] (points 0, 1, -1, infinity).
  */
-function transform3(
-  w: Float32Array,
-  o: number,
-  gg: Float64Array,
-  f: Float32Array,
-  at: number,
-  stride: number,
-): void {
-  for (let col = 0; col < 3; col++) {
-    const a = w[o + col];
-    const b = w[o + 3 + col];
-    const d = w[o + 6 + col];
-    gg[col] = a;
-    gg[3 + col] = (a + b + d) / 2;
-    gg[6 + col] = (a - b + d) / 2;
-    gg[9 + col] = d;
-  }
-  for (let i = 0; i < 4; i++) {
-    const a = gg[3 * i];
-    const b = gg[3 * i + 1];
-    const d = gg[3 * i + 2];
-    const x = at + 4 * i * stride;
-    f[x] = a;
-    f[x + stride] = (a + b + d) / 2;
-    f[x + 2 * stride] = (a - b + d) / 2;
-    f[x + 3 * stride] = d;
-  }
+function transform3(w: Float32Array, o: number, f: Float32Array, at: number, s: number): void {
+  // Locals, not a scratch array: V8 keeps them in float64 registers (the rounding is the same).
+  const w0 = w[o];
+  const w1 = w[o + 1];
+  const w2 = w[o + 2];
+  const w6 = w[o + 6];
+  const w7 = w[o + 7];
+  const w8 = w[o + 8];
+  const p0 = (w0 + w[o + 3] + w6) / 2;
+  const p1 = (w1 + w[o + 4] + w7) / 2;
+  const p2 = (w2 + w[o + 5] + w8) / 2;
+  const m0 = (w0 - w[o + 3] + w6) / 2;
+  const m1 = (w1 - w[o + 4] + w7) / 2;
+  const m2 = (w2 - w[o + 5] + w8) / 2;
+  row3(w0, w1, w2, f, at, s);
+  row3(p0, p1, p2, f, at + 4 * s, s);
+  row3(m0, m1, m2, f, at + 8 * s, s);
+  row3(w6, w7, w8, f, at + 12 * s, s);
+}
+
+/** One row (a, b, d) of G g times G^T, into f[at], f[at + s], f[at + 2 s], f[at + 3 s]. */
+function row3(a: number, b: number, d: number, f: Float32Array, at: number, s: number): void {
+  f[at] = a;
+  f[at + s] = (a + b + d) / 2;
+  f[at + 2 * s] = (a - b + d) / 2;
+  f[at + 3 * s] = d;
 }
 
 /**
  * (G g G^T) of the 2x2 kernel at w[o..] into f[at + xi * stride]; G = [1 0; 1 1; 0 1] (points 0,
  * 1, infinity).
  */
-function transform2(
-  w: Float32Array,
-  o: number,
-  gg: Float64Array,
-  f: Float32Array,
-  at: number,
-  stride: number,
-): void {
-  for (let col = 0; col < 2; col++) {
-    const a = w[o + col];
-    const b = w[o + 2 + col];
-    gg[col] = a;
-    gg[2 + col] = a + b;
-    gg[4 + col] = b;
-  }
-  for (let i = 0; i < 3; i++) {
-    const a = gg[2 * i];
-    const b = gg[2 * i + 1];
-    const x = at + 3 * i * stride;
-    f[x] = a;
-    f[x + stride] = a + b;
-    f[x + 2 * stride] = b;
-  }
+function transform2(w: Float32Array, o: number, f: Float32Array, at: number, s: number): void {
+  const w0 = w[o];
+  const w1 = w[o + 1];
+  const w2 = w[o + 2];
+  const w3 = w[o + 3];
+  row2(w0, w1, f, at, s);
+  row2(w0 + w2, w1 + w3, f, at + 3 * s, s);
+  row2(w2, w3, f, at + 6 * s, s);
+}
+
+/** One row (a, b) of G g times G^T, into f[at], f[at + s], f[at + 2 s]. */
+function row2(a: number, b: number, f: Float32Array, at: number, s: number): void {
+  f[at] = a;
+  f[at + s] = a + b;
+  f[at + 2 * s] = b;
 }
 
 /** Copies the top-left rows x cols of `planes` padded planes (pH x pW floats at f[at]) into dst. */
