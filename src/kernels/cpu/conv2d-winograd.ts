@@ -16,8 +16,8 @@ import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
 import { activeGemmImpl } from "./gemm.ts";
 import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
 import { winoSplit } from "./wasm/gemm-threads.ts";
-import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
+import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
 
 /** Output channels per A panel of the wasm GEMM (WASM_MR). */
 const MR = 4;
