@@ -85,6 +85,34 @@ describe("linear model", () => {
     }
   });
 
+  test("IG scores both path ends in one model call where they fit, per-example targets kept", async () => {
+    const rows: number[] = [];
+    const counted = (v: s.Tensor) => {
+      rows.push(v.shape[0]);
+      return model(v);
+    };
+    const base = xv.map((_v, i) => 0.05 * i - 0.2);
+    const score = (k: number, v: number[], e: number) =>
+      W[k].reduce((a, w, i) => a + w * v[6 * e + i], B[k]);
+    const check = async (batchSize: number, calls: number[]) => {
+      rows.length = 0;
+      const r = await integratedGradients(counted, x, [0, 2], {
+        steps: 4,
+        batchSize,
+        baseline: s.tensor(base, [2, 1, 2, 3]),
+      });
+      expect(rows).toEqual(calls);
+      expectClose(r.details.scores, [score(0, xv, 0), score(2, xv, 1)], 1e-6);
+      expectClose(r.details.baselineScores, [score(0, base, 0), score(2, base, 1)], 1e-6);
+      expectClose(r.delta!, [0, 0], 2e-6);
+      r.map.dispose();
+    };
+    // 4 path nodes x 2 examples in one call, then input and baseline rows together.
+    await check(8, [8, 4]);
+    // 3 rows a call: the ends' 4 rows take two calls (rows 0-2, then 3).
+    await check(3, [2, 2, 2, 2, 3, 1]);
+  });
+
   test("IG baselines: scalar, broadcast tensor, black, white, blur, uniform noise, function", async () => {
     const img = s.keep(s.tensor(xv, [2, 1, 2, 3]));
     const check = async (spec: Parameters<typeof integratedGradients>[3], base: number[]) => {

@@ -19,6 +19,11 @@ export class OpContext {
     private readonly hosts: readonly (HostArray | undefined)[] = [],
   ) {}
 
+  /** Set by the graph when a Relu alone reads this Conv's output (fuse-conv-relu.ts). */
+  fuseRelu = false;
+  /** Set by the Conv op when it applied that ReLU to its output. */
+  reluApplied = false;
+
   fail(msg: string): never {
     throw new Error(`${this.where}: ${msg}`);
   }

@@ -25,13 +25,11 @@ import { nearestUpsampleConv2d, upsampleConvPays } from "../../../ops/upsample-c
 import type { Attrs } from "./attrs.ts";
 import type { OpContext } from "./context.ts";
 import { forwardPads } from "./ops-conv.ts";
+import { type PlanNode as SoleReaderNode, soleReaders } from "./sole-reader.ts";
 
 /** What the planner reads of a prepared node. */
-export interface PlanNode {
-  node: { opType?: string | null; name?: string | null };
+export interface PlanNode extends SoleReaderNode {
   attrs: Attrs;
-  inputs: readonly string[];
-  outputs: readonly string[];
 }
 
 /** A Resize (or Upsample) whose only reader is the Conv at `conv` (indices in run order). */
@@ -87,25 +85,13 @@ export function planUpsampleConvs(
   graphOutputs: readonly string[],
   opset: number,
 ): UpsampleConvPair[] {
-  const readers = new Map<string, number[]>();
-  nodes.forEach((p, i) => {
-    for (const n of p.inputs) {
-      if (!n) continue;
-      const list = readers.get(n);
-      if (list) list.push(i);
-      else readers.set(n, [i]);
-    }
-  });
+  const sole = soleReaders(nodes, graphOutputs);
   const pairs: UpsampleConvPair[] = [];
   nodes.forEach((p, i) => {
-    const out = p.outputs[0];
-    if (p.outputs.filter((o) => o).length !== 1 || !out || graphOutputs.includes(out)) return;
-    const users = readers.get(out) ?? [];
-    if (users.length !== 1) return;
-    const conv = nodes[users[0]];
-    if (conv.inputs[0] !== out || conv.inputs.indexOf(out, 1) !== -1) return;
+    const j = sole[i];
+    if (j < 0) return;
     try {
-      if (nearestResize(p, opset) && plainConv(conv)) pairs.push({ resize: i, conv: users[0] });
+      if (nearestResize(p, opset) && plainConv(nodes[j])) pairs.push({ resize: i, conv: j });
     } catch {
       // A malformed attribute: leave the nodes to report it as they run.
     }
@@ -166,5 +152,6 @@ export function runUpsampleConv(resize: OpContext, conv: OpContext): Tensor | nu
   const outW = up[1] + l + rt - w.shape[3] + 1;
   if (outH < 1 || outW < 1) return null;
   conv.allocates([n, w.shape[0], outH, outW]);
-  return nearestUpsampleConv2d(xt, w, r, { bias, padding: pads });
+  if (conv.fuseRelu) conv.reluApplied = true;
+  return nearestUpsampleConv2d(xt, w, r, { bias, padding: pads, relu: conv.fuseRelu });
 }

@@ -5,6 +5,7 @@
  * loaded, naming the op and the node.
  */
 
+import { state } from "../../../autodiff/state.ts";
 import { Tensor, type Variable } from "../../../autodiff/tensor.ts";
 import { tidy } from "../../../autodiff/tidy.ts";
 import { sizeOf } from "../../../kernels/shape.ts";
@@ -17,6 +18,7 @@ import type { WeightMap } from "../weights.ts";
 import { Attrs } from "./attrs.ts";
 import { OpContext, type OpSpec } from "./context.ts";
 import { OnnxUnsupportedError } from "./errors.ts";
+import { planConvRelus } from "./fuse-conv-relu.ts";
 import { planUpsampleConvs, runUpsampleConv } from "./fuse-upsample-conv.ts";
 import { HostArray, isFloat, toTensor, type Value } from "./host.ts";
 import { convOps } from "./ops-conv.ts";
@@ -110,6 +112,10 @@ export class OnnxModel extends Module {
   private readonly resizeBeforeConv = new Map<number, number>();
   /** The Conv nodes (by name) that ran fused with their Resize in the last run. */
   fusedLastRun: string[] = [];
+  /** Conv -> the Relu that alone reads its output (by run-order index; fuse-conv-relu.ts). */
+  private readonly reluAfterConv = new Map<number, number>();
+  /** The Conv nodes (by name) that applied their Relu in the last run. */
+  reluFusedLastRun: string[] = [];
 
   constructor(model: ModelProto, o: OnnxOptions = {}) {
     super();
@@ -145,6 +151,9 @@ export class OnnxModel extends Module {
       for (const n of this.nodes[resize].inputs) {
         if (n && this.lastUse.get(n)! < conv) this.lastUse.set(n, conv);
       }
+    }
+    for (const { conv, relu } of planConvRelus(this.nodes, this.outputNames)) {
+      this.reluAfterConv.set(conv, relu);
     }
   }
 
@@ -301,31 +310,52 @@ export class OnnxModel extends Module {
       const keepSet = new Set<Value>([...env.values()]);
       // Resizes whose Conv may run them fused wait for it (their inputs stay alive until then).
       const deferred = new Set<number>();
+      // Relus whose Conv applied them (their outputs are stored already).
+      const applied = new Set<number>();
       this.fusedLastRun = [];
+      this.reluFusedLastRun = [];
       for (let i = 0; i < this.nodes.length; i++) {
         const p = this.nodes[i];
+        if (applied.has(i)) {
+          this.release(env, keepSet, p.inputs, i);
+          continue;
+        }
         if (this.convAfterResize.has(i) && !this.tapsOn(p)) {
           deferred.add(i);
           continue;
         }
+        // Gradient rule sets pick rules per op: under one the Conv and its Relu stay apart.
+        const reluAt = this.reluAfterConv.get(i);
+        const relu =
+          reluAt !== undefined && state.rules.length === 0 && !this.tapsOn(p) ? reluAt : -1;
         const resizeAt = this.resizeBeforeConv.get(i);
-        if (resizeAt === undefined) this.runNode(p, env, keepSet, tapped);
-        else {
-          const rp = this.nodes[resizeAt];
-          let fused: Tensor | null = null;
-          if (deferred.has(resizeAt)) {
-            try {
-              fused = runUpsampleConv(this.context(rp, env), this.context(p, env));
-            } catch (e) {
-              throw rewrap(e, p.where);
-            }
-            if (fused) this.fusedLastRun.push(p.node.name ?? "");
-            else this.runNode(rp, env, keepSet, tapped);
+        const convContext = () => {
+          const c = this.context(p, env);
+          c.fuseRelu = relu >= 0;
+          return c;
+        };
+        let ctx = convContext();
+        let y: Value | (Value | undefined)[] | null = null;
+        if (resizeAt !== undefined && deferred.has(resizeAt)) {
+          try {
+            y = runUpsampleConv(this.context(this.nodes[resizeAt], env), ctx);
+          } catch (e) {
+            throw rewrap(e, p.where);
           }
-          if (fused) this.store(p, [fused], env, keepSet, tapped);
-          else this.runNode(p, env, keepSet, tapped);
-          this.release(env, keepSet, rp.inputs, i);
+          if (y) this.fusedLastRun.push(p.node.name ?? "");
+          else {
+            this.runNode(this.nodes[resizeAt], env, keepSet, tapped);
+            ctx = convContext(); // it reads the Resize's output now
+          }
         }
+        y ??= this.runOp(p, ctx);
+        const ys = Array.isArray(y) ? y : [y];
+        if (ctx.reluApplied) {
+          this.reluFusedLastRun.push(p.node.name ?? "");
+          applied.add(relu);
+          this.store(this.nodes[relu], ys, env, keepSet, tapped);
+        } else this.store(p, ys, env, keepSet, tapped);
+        if (resizeAt !== undefined) this.release(env, keepSet, this.nodes[resizeAt].inputs, i);
         this.release(env, keepSet, p.inputs, i);
       }
       const out: Record<string, Tensor> = {};
@@ -348,13 +378,17 @@ export class OnnxModel extends Module {
 
   /** Runs one node and stores its outputs. */
   private runNode(p: Prepared, env: Map<string, Value>, keepSet: Set<Value>, tapped: Tensor[]) {
-    let result: Value | (Value | undefined)[];
+    const result = this.runOp(p, this.context(p, env));
+    this.store(p, Array.isArray(result) ? result : [result], env, keepSet, tapped);
+  }
+
+  /** Runs one node's op, its errors prefixed with the node. */
+  private runOp(p: Prepared, ctx: OpContext): Value | (Value | undefined)[] {
     try {
-      result = p.spec.run(this.context(p, env));
+      return p.spec.run(ctx);
     } catch (e) {
       throw rewrap(e, p.where);
     }
-    this.store(p, Array.isArray(result) ? result : [result], env, keepSet, tapped);
   }
 
   /** Checks, taps and stores a node's outputs. */

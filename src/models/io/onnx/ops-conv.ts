@@ -260,7 +260,9 @@ function conv(ctx: OpContext): Tensor {
     dilation,
     padding: pads,
     groups: ctx.attrs.int("group", 1),
+    relu: ctx.fuseRelu,
   });
+  if (ctx.fuseRelu) ctx.reluApplied = true;
   return unlift(s, y);
 }
 
