@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { recycle } from "../../src/kernels/cpu/buffers.ts";
-import { pad, transpose } from "../../src/kernels/cpu/layout.ts";
+import { pad, slice, transpose } from "../../src/kernels/cpu/layout.ts";
 
 /** out[i] by definition: the input element at the permuted multi-index. */
 function naiveTranspose(x: Float32Array, shape: number[], perm: number[]): Float32Array {
@@ -72,6 +72,46 @@ describe("CPU transpose fast paths", () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe("CPU conv-kernel flip-swap fast paths", () => {
+  it("[A, B, k] -> [B, A, k] and [A, B] -> [B, A] in tiles (edges not multiples of the tile)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 3 }),
+        (a, b, k, lead) => {
+          const x = Float32Array.from({ length: lead * a * b * k }, (_, i) => i);
+          // Leading size-1 axes coalesce away ([1, O, C, kh, kw] as convInputGrad writes it).
+          const shape = [1, a, b, k];
+          expect(transpose(x.subarray(0, a * b * k), shape, [0, 2, 1, 3])).toEqual(
+            naiveTranspose(x.subarray(0, a * b * k), shape, [0, 2, 1, 3]),
+          );
+          expect(transpose(x.subarray(0, a * b), [a, b], [1, 0])).toEqual(
+            naiveTranspose(x.subarray(0, a * b), [a, b], [1, 0]),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("reversing whole trailing axes (a kernel's flip), of all rows or a range of them", () => {
+    const x = Float32Array.from({ length: 5 * 2 * 3 }, (_, i) => i);
+    // Both kernel axes of [5, 2, 3] reversed: each row of 6 backwards.
+    const want = Array.from({ length: 30 }, (_, i) => 6 * Math.floor(i / 6) + 5 - (i % 6));
+    expect(Array.from(slice(x, [5, 2, 3], [0, 1, 2], [5, 2, 3], [1, -1, -1]))).toEqual(want);
+    // Rows 1 .. 3 only.
+    expect(Array.from(slice(x, [5, 2, 3], [1, 1, 2], [3, 2, 3], [1, -1, -1]))).toEqual(
+      want.slice(6, 24),
+    );
+    // The last axis alone reversed: rows of 3.
+    expect(Array.from(slice(x, [10, 3], [0, 2], [10, 3], [1, -1]))).toEqual(
+      Array.from({ length: 30 }, (_, i) => 3 * Math.floor(i / 3) + 2 - (i % 3)),
     );
   });
 });

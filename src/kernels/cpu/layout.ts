@@ -160,8 +160,35 @@ export function transpose(
   // A short output row (a pixel shuffle's r) whose input row is long: walk the input in order
   // (contiguous reads) and write each row with its output stride.
   if (outShape[rank - 1] < 16 && shape[rank - 1] >= 64) return transposeByInput(x, shape, perm);
+  // [A, B, k] -> [B, A, k] (a conv weight's [O, C, kh*kw] -> [C, O, kh*kw]): in tiles.
+  if (perm[0] === 1 && perm[1] === 0 && (rank === 2 || (rank === 3 && perm[2] === 2))) {
+    return swapTiled(x, shape[0], shape[1], rank === 3 ? shape[2] : 1);
+  }
   const maps = perm.map((p) => Int32Array.from({ length: shape[p] }, (_, i) => i * strides[p]));
   return gatherSeparable(x, outShape, maps);
+}
+
+/**
+ * x [A, B, k] -> [B, A, k] in tiles of TILE x TILE blocks of k: either loop order alone strides
+ * one side by a whole row (B * k or A * k floats) per block, a cache and TLB miss each.
+ */
+function swapTiled(x: TypedArray, A: number, B: number, k: number): TypedArray {
+  const TILE = 16;
+  const out = likeUnset(x, x.length);
+  for (let a0 = 0; a0 < A; a0 += TILE) {
+    const a1 = Math.min(A, a0 + TILE);
+    for (let b0 = 0; b0 < B; b0 += TILE) {
+      const b1 = Math.min(B, b0 + TILE);
+      for (let b = b0; b < b1; b++) {
+        let o = (b * A + a0) * k;
+        for (let a = a0; a < a1; a++) {
+          const from = (a * B + b) * k;
+          for (let i = 0; i < k; i++) out[o++] = x[from + i];
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** transpose as a scatter in input order: inner loop over the input's last axis. */
@@ -239,7 +266,20 @@ export function slice(
     return gatherSlice(x, shape0, begin0, size0, step0);
   }
   const { shape, begin, size, step } = coalesceSlice(shape0, begin0, size0, step0);
+  if (shape.length === 2 && step[0] === 1 && step[1] === -1 && size[1] === shape[1]) {
+    return reverseRows(x, begin[0], size[0], shape[1]);
+  }
   return gatherSlice(x, shape, begin, size, step);
+}
+
+/** Rows first .. first + rows - 1 of x [*, len], each reversed (a conv kernel's flip). */
+function reverseRows(x: TypedArray, first: number, rows: number, len: number): TypedArray {
+  const out = likeUnset(x, rows * len);
+  let o = 0;
+  for (let r = first; r < first + rows; r++) {
+    for (let i = (r + 1) * len - 1; i >= r * len; i--) out[o++] = x[i];
+  }
+  return out;
 }
 
 function gatherSlice(
