@@ -104,10 +104,10 @@ describe("PyTorch pooling fixtures", () => {
     expect(Array.from(argmax)).toEqual([0, 12, 4, 6, 19]);
   });
 
-  it("3x3 windows inside the input (the unrolled rows): values, argmax, NaN and ties as PyTorch's rule", () => {
+  it("3x3 windows inside the input (unrolled rows, SIMD at stride 2): values, argmax, NaN, ties, -0 as PyTorch's rule", () => {
     // A plain loop over each window in row-major order with PyTorch's `val > max || isnan(val)`
     // from the first in-bounds pixel, on values drawn from a small set (ties) with NaN and -inf.
-    const pick = [0, 1, 2, 2, Number.NaN, Number.NEGATIVE_INFINITY, -1];
+    const pick = [0, 1, 2, 2, Number.NaN, Number.NEGATIVE_INFINITY, -1, -0];
     let seed = 9;
     const next = () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -118,6 +118,11 @@ describe("PyTorch pooling fixtures", () => {
       [8, 8, 1, 0],
       [10, 7, 2, 0],
       [6, 13, 3, 1],
+      // Stride 2 with several groups of 4 windows per row (the wasm SIMD pass) and tails.
+      [17, 23, 2, 1],
+      [16, 20, 2, 0],
+      [12, 40, 2, 1],
+      [112, 112, 2, 1],
     ]) {
       const x = Float32Array.from({ length: 2 * H * W }, next);
       const g = poolGeometry([1, 2, H, W], {

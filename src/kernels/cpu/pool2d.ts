@@ -5,6 +5,7 @@
 
 import type { PoolGeometry } from "../pool-geometry.ts";
 import { allocF32, allocI32 } from "./buffers.ts";
+import { maxPool3x3s2Simd } from "./wasm/maxpool-simd.ts";
 
 function checkLength(op: string, what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${op}: ${what} has length ${got}, expected ${want}`);
@@ -34,9 +35,36 @@ export function maxPool2d(
       return { out, argmax };
     }
   }
+  // 3x3 windows at stride 2 wholly inside the input (ResNet's stem pool): rows ohA .. ohB - 1,
+  // columns from inStart on, in groups of 4 by wasm SIMD (simdCols of them); the rest below.
+  const inStart = Math.ceil(padLeft / sw);
+  const simd3x3s2 = kh === 3 && kw === 3 && sh === 2 && sw === 2;
+  const ohA = Math.ceil(padTop / 2);
+  const ohB = Math.min(OH, Math.floor((H - 3 + padTop) / 2) + 1);
+  const inCols = Math.min(OW, Math.floor((W - 3 + padLeft) / sw) + 1) - inStart;
+  let simdCols = simd3x3s2 && ohB > ohA && inCols >= 4 ? 4 * Math.floor(inCols / 4) : 0;
   for (let p = 0; p < planes; p++) {
     const base = p * H * W;
     let q = p * OH * OW;
+    if (simdCols > 0) {
+      const done = maxPool3x3s2Simd(
+        x,
+        base,
+        H,
+        W,
+        out,
+        argmax,
+        q,
+        OW,
+        ohA,
+        ohB - ohA,
+        inStart,
+        simdCols / 4,
+        padTop,
+        padLeft,
+      );
+      if (!done) simdCols = 0;
+    }
     for (let oh = 0; oh < OH; oh++) {
       const h0 = oh * sh - padTop;
       const hs = Math.max(h0, 0);
@@ -51,9 +79,12 @@ export function maxPool2d(
       }
       for (let ow = 0; ow < OW; ow++, q++) {
         if (ow === fastStart && fastEnd > fastStart) {
-          const n = fastEnd - fastStart;
-          maxRow3x3(x, base + h0 * W, W, h0 * W, sw, ow * sw - padLeft, n, out, argmax, q);
-          q += n - 1;
+          // Windows the SIMD pass wrote are skipped.
+          const skip = oh >= ohA && oh < ohB ? simdCols : 0;
+          const n = fastEnd - fastStart - skip;
+          const w0 = (ow + skip) * sw - padLeft;
+          if (n > 0) maxRow3x3(x, base + h0 * W, W, h0 * W, sw, w0, n, out, argmax, q + skip);
+          q += fastEnd - fastStart - 1;
           ow = fastEnd - 1;
           continue;
         }
