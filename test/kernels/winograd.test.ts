@@ -35,6 +35,8 @@ interface Case {
   pad: [number, number, number, number];
   bias: boolean;
   seed: number;
+  /** max(0, .) in the output transform. */
+  relu?: boolean;
 }
 
 function geometry(c: Case) {
@@ -63,7 +65,7 @@ function winograd(c: Case): Float32Array {
   const { x, w, b } = inputs(c);
   const out = new Float32Array(c.N * c.K * g.outHeight * g.outWidth).fill(Number.NaN);
   // Finite inputs: the path must not hand the conv back.
-  expect(conv2dWinograd(x, w, g, b, out)).toBe(true);
+  expect(conv2dWinograd(x, w, g, b, out, c.relu)).toBe(true);
   return out;
 }
 
@@ -122,10 +124,11 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
           ),
           bias: fc.boolean(),
           seed: fc.integer({ min: 1, max: 1e6 }),
+          relu: fc.boolean(),
         }),
         (c) => {
           if (c.H + c.pad[0] + c.pad[1] < c.r || c.W + c.pad[2] + c.pad[3] < c.r) return;
-          expectMatchesReference(c, winograd(c));
+          expectMatchesReference(c, winograd(c), c.relu);
         },
       ),
       { numRuns: 150 },
@@ -207,19 +210,22 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
   it("hands convs with Inf or NaN outputs back to the direct-sum paths (their Inf/NaN semantics)", () => {
     const c: Case = { N: 1, C: 3, K: 4, H: 12, W: 12, pad: [1, 1, 1, 1], bias: true, seed: 5 };
     const g = geometry(c);
-    for (const bad of [Number.POSITIVE_INFINITY, Number.NaN]) {
-      const { x, w, b } = inputs(c);
-      x[5 * 12 + 6] = bad;
-      // Winograd alone reports the non-finite result...
-      expect(conv2dWinograd(x, w, g, b, new Float32Array(4 * 144))).toBe(false);
-      // ...and conv2dForward's result is then the GEMM path's, Infs where the direct sum has them.
-      const got = conv2dForward(x, w, g, b, false);
-      const prev = setWinogradMinOut(Number.POSITIVE_INFINITY);
-      const want = conv2dForward(x, w, g, b, false);
-      setWinogradMinOut(prev);
-      expect(Array.from(got)).toEqual(Array.from(want));
-      // Outputs whose 3x3 window misses the pixel stay finite.
-      expect(Number.isFinite(got[0])).toBe(true);
+    // With the ReLU too: -Inf outputs become 0 after it, so the check must see them before.
+    for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+      for (const relu of [false, true]) {
+        const { x, w, b } = inputs(c);
+        x[5 * 12 + 6] = bad;
+        // Winograd alone reports the non-finite result...
+        expect(conv2dWinograd(x, w, g, b, new Float32Array(4 * 144), relu)).toBe(false);
+        // ...and conv2dForward's result is then the GEMM path's, Infs where the direct sum has them.
+        const got = conv2dForward(x, w, g, b, relu);
+        const prev = setWinogradMinOut(Number.POSITIVE_INFINITY);
+        const want = conv2dForward(x, w, g, b, relu);
+        setWinogradMinOut(prev);
+        expect(Array.from(got)).toEqual(Array.from(want));
+        // Outputs whose 3x3 window misses the pixel stay finite.
+        expect(Number.isFinite(got[0])).toBe(true);
+      }
     }
     const { x, w, b } = inputs(c);
     expect(conv2dWinograd(x, w, g, b, new Float32Array(4 * 144))).toBe(true);

@@ -68,7 +68,8 @@ export function winogradApplies(g: Conv2dGeometry): boolean {
 }
 
 /**
- * out [N, K, outH, outW] = conv(x, w) + bias for a geometry winogradApplies() accepts, writing
+ * out [N, K, outH, outW] = conv(x, w) + bias (then max(0, .) when relu) for a geometry
+ * winogradApplies() accepts, writing
  * every element of out; false (out half written) when an output is not finite. Then the caller
  * must compute the conv another way: Winograd's transforms add and subtract neighbouring
  * products that cancel, so an Inf in x or w gives NaN (Inf - Inf) where the direct sum gives
@@ -81,6 +82,7 @@ export function conv2dWinograd(
   g: Conv2dGeometry,
   bias: Float32Array | null,
   out: Float32Array,
+  relu = false,
 ): boolean {
   const s = gemmSimd() as GemmSimd;
   const r = g.kernelH as 2 | 3;
@@ -149,6 +151,7 @@ export function conv2dWinograd(
       Wo2 * 4,
       bytes(biasAt),
       bytes(flagAt),
+      relu ? 1 : 0,
     ];
     winoSplit(s, r, args, count * perImage, perBlock, scratch(0), scratch(1));
     if (f[base + flagAt] !== 0) return false;

@@ -89,9 +89,9 @@ export function conv2dForward(
   let epilogueBias = bias;
   if (phases) {
     forwardPhases(x, w, g, out);
-  } else if (winogradPays(g) && conv2dWinograd(x, w, g, bias, out)) {
+  } else if (winogradPays(g) && conv2dWinograd(x, w, g, bias, out, relu)) {
     // (false: a non-finite output; the paths below redo it with direct-sum Inf/NaN semantics)
-    epilogueBias = null;
+    return out;
   } else if (useDirect(g)) {
     const { inHeight: H, inWidth: W, kernelH: kh, kernelW: kw, outHeight, outWidth } = g;
     for (let n = 0; n < N; n++) {

@@ -370,6 +370,7 @@ export type WinoBlockArgs = [
   outRowBytes: number,
   bias: number,
   flag: number,
+  relu: number,
 ];
 
 export interface GemmSimd {

@@ -18,6 +18,7 @@
 import type { WasmPanels } from "../gemm.ts";
 import { type GebpArgs, type GemmSimd, WASM_MR, type WinoBlockArgs } from "./gemm-simd.ts";
 import { nodeProcess } from "./node-process.ts";
+import { WINO_BLOCK_PARAMS } from "./winograd-block.ts";
 
 /**
  * ctrl slots (Int32): job sequence (main), done sequence (worker), ready, error, join (1: job
@@ -43,11 +44,11 @@ const GEBP_JOB = 0;
 const WINO_JOB = 1;
 const WINO2_JOB = 2;
 /**
- * A Winograd job: winoblock's 18 arguments (g0, ng, v and m are set per block and thread), then
+ * A Winograd job: winoblock's WINO_BLOCK_PARAMS arguments (g0, ng, v and m are set per block and thread), then
  * the group count, groups per block and the worker's own v and m scratch.
  */
 const WINO = 27;
-const SLOTS = WINO + 22;
+const SLOTS = WINO + WINO_BLOCK_PARAMS + 4;
 
 /** The worker: CommonJS source run with `eval: true` (no file to locate after bundling). */
 const WORKER_SOURCE = `
@@ -75,10 +76,10 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
     seen = Atomics.load(c, ${SEQ});
     if (c[${KIND}] === ${WINO_JOB} || c[${KIND}] === ${WINO2_JOB}) {
       const block = c[${KIND}] === ${WINO_JOB} ? winoblock : winoblock2;
-      const a = Array.from(c.subarray(${WINO}, ${WINO + 18}));
-      const total = c[${WINO + 18}], per = c[${WINO + 19}];
-      a[10] = c[${WINO + 20}];
-      a[11] = c[${WINO + 21}];
+      const a = Array.from(c.subarray(${WINO}, ${WINO + WINO_BLOCK_PARAMS}));
+      const total = c[${WINO + WINO_BLOCK_PARAMS}], per = c[${WINO + WINO_BLOCK_PARAMS + 1}];
+      a[10] = c[${WINO + WINO_BLOCK_PARAMS + 2}];
+      a[11] = c[${WINO + WINO_BLOCK_PARAMS + 3}];
       try {
         for (;;) {
           const g0 = Atomics.add(c, ${NEXT}, 1) * per;
@@ -332,10 +333,10 @@ export function winoSplit(
   }
   const ctl = ctrl as Int32Array;
   ctl.set(args, WINO);
-  ctl[WINO + 18] = groups;
-  ctl[WINO + 19] = perBlock;
-  ctl[WINO + 20] = helper.v;
-  ctl[WINO + 21] = helper.m;
+  ctl[WINO + WINO_BLOCK_PARAMS] = groups;
+  ctl[WINO + WINO_BLOCK_PARAMS + 1] = perBlock;
+  ctl[WINO + WINO_BLOCK_PARAMS + 2] = helper.v;
+  ctl[WINO + WINO_BLOCK_PARAMS + 3] = helper.m;
   ctl[KIND] = r === 3 ? WINO_JOB : WINO2_JOB;
   openJob(ctl);
   for (;;) {

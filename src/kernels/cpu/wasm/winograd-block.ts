@@ -1,8 +1,8 @@
 /**
  * Winograd F(2x2, 3x3) and F(2x2, 2x2) for one block of output tiles, in wasm SIMD (exports of
  * the GEMM module, on its memory): `winoblock` / `winoblock2(xp, C, planeBytes, rowBytes, tH,
- * tWg, g0, ng, u, mp, v, m, out, K, outPlaneBytes, outRowBytes, bias, flag)`, addresses and
- * strides in bytes. Below, alpha = r + 1 (4 for 3x3 kernels, 3 for 2x2) and P = alpha^2 points.
+ * tWg, g0, ng, u, mp, v, m, out, K, outPlaneBytes, outRowBytes, bias, flag, relu)`, addresses
+ * and strides in bytes. Below, alpha = r + 1 (4 for 3x3 kernels, 3 for 2x2) and P = alpha^2 points.
  *
  * Tiles are 2x2 output pixels; a group is 4 tiles side by side (8 output columns), the SIMD lanes.
  * Groups are numbered image by image, row of tiles by row (tH tile rows, tWg groups per row);
@@ -12,8 +12,8 @@
  *   2. multiplies each by the transformed kernel U_xi (gebp's packed A: mp panels of 4 output
  *      channels by C, at u + xi * (mp * C * 16 + WINO_XI_SKEW)) into M_xi (mp * 4 rows, ng * 16
  *      bytes a row, at m + xi * (mp * 4 * ng * 16 + WINO_XI_SKEW)), calling gebp;
- *   3. writes Y = A^T M A + bias[k] for output channels k < K into the output planes, and i32 1
- *      at flag when any of them is not finite.
+ *   3. writes Y = A^T M A + bias[k] (then max(Y, 0) when relu is not 0) for output channels
+ *      k < K into the output planes, and i32 1 at flag when any of them is not finite.
  * The padded input planes (C per image, planeBytes apart, rowBytes a row) must hold every
  * patch: 2 * tH + 2 rows of 8 * tWg + 2 floats. Output planes (K per image) hold 2 * tH rows of
  * 8 * tWg floats; the caller crops them. B^T and A^T (SPECS below) hold only 0 and +-1, so the
@@ -21,7 +21,7 @@
  */
 import { codeWriter, functionBody } from "./wasm-encode.ts";
 
-export const WINO_BLOCK_PARAMS = 18;
+export const WINO_BLOCK_PARAMS = 19;
 
 /**
  * Bytes added to the stride between consecutive transform points' blocks of U, V and M. Without
@@ -31,8 +31,19 @@ export const WINO_BLOCK_PARAMS = 18;
  */
 export const WINO_XI_SKEW = 64;
 
-const I32 = { add: 0x6a, mul: 0x6c, divU: 0x6e, remU: 0x70, shl: 0x74 } as const;
-const V = { load: 0x00, loadSplat: 0x09, shuffle: 0x0d, store: 0x0b, add: 0xe4, sub: 0xe5 };
+const I32 = { add: 0x6a, sub: 0x6b, mul: 0x6c, divU: 0x6e, remU: 0x70, shl: 0x74 } as const;
+const V = {
+  load: 0x00,
+  loadSplat: 0x09,
+  shuffle: 0x0d,
+  store: 0x0b,
+  add: 0xe4,
+  sub: 0xe5,
+  max: 0xe9,
+  const: 0x0c,
+  bitselect: 0x52,
+  i32Splat: 0x11,
+};
 
 /** i8x16.shuffle's 16 byte indices for f32 lanes `l` of the pair (a, b) (b's lanes are 4..7). */
 function laneBytes(l: number[]): number[] {
@@ -121,6 +132,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
     outRowBytes: 15,
     bias: 16,
     flag: 17,
+    relu: 18,
   };
   let n = WINO_BLOCK_PARAMS;
   const L = {
@@ -155,9 +167,10 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
       y: take(4),
       bias: take(1)[0],
       bad: take(1)[0],
+      floor: take(1)[0],
     };
   })();
-  const nV128 = 38;
+  const nV128 = 39;
   /** Pushes e[a] op e[b] (or e[a]) for a combo over locals `of`. */
   const combo = ([a, op, b]: Combo, of: (i: number) => number) => {
     if (op === null) get(of(a));
@@ -221,6 +234,18 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
     set(L.base);
   };
 
+  // floor = relu ? 0 : -Infinity; every output is max(y, floor) (wasm's max keeps NaN, and
+  // max(-0, 0) = +0, as the elementwise ReLU).
+  simd(V.const);
+  e(...new Uint8Array(new Float32Array([0, 0, 0, 0]).buffer));
+  simd(V.const);
+  e(...new Uint8Array(new Float32Array(4).fill(Number.NEGATIVE_INFINITY).buffer));
+  c32(0);
+  get(P.relu);
+  e(0x45, 0x45, I32.sub); // 0 - (relu != 0): an all-ones lane mask when set
+  simd(V.i32Splat);
+  simd(V.bitselect);
+  set(vec.floor);
   // Strides: ldc = ng * 16 (an M row), vXi = ng * C * 16 + SKEW, mXi = mp * 4 * ldc + SKEW,
   // uXi = mp * C * 16 + SKEW.
   get(P.ng);
@@ -390,6 +415,14 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
             bin(y, V.sub, y);
             simd(V.add);
             set(vec.bad);
+          }
+          // The ReLU (or max(y, -Infinity) = y) after the check, which must see the conv's
+          // own values: a -Infinity from an Inf input would pass as 0.
+          for (const y of vec.y) {
+            get(y);
+            get(vec.floor);
+            simd(V.max);
+            set(y);
           }
           // Interleave even and odd columns: 8 floats per output row.
           for (let h = 0; h < 2; h++) {
