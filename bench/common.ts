@@ -33,7 +33,7 @@ export async function clockAsync<T>(
   return { wall, cpu: (c.user + c.system) / 1e3, value };
 }
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+export const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 /**
  * Median of `runs` timed calls after `warmup` untimed ones. A first call slower than `slowMs`
