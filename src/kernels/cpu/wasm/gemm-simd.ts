@@ -11,6 +11,7 @@
  * to float32 after each (unlike the TS kernel, which sums in float64).
  */
 
+import { DIRECT_CONV_PARAMS, emitDirectConv } from "./direct-conv-kernel.ts";
 import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
 import { emitPadPlanes, PAD_PLANES_PARAMS } from "./pad-planes.ts";
 import { emitMulAdd, relaxedSimd } from "./relaxed-simd.ts";
@@ -242,18 +243,25 @@ function emitGebp(mr: number, fma: boolean): number[] {
 const SHARED_MAX_PAGES = 65536;
 
 /**
- * The complete module: one exported memory "mem" and five functions, "gebp" (above),
+ * The complete module: one exported memory "mem" and six functions, "gebp" (above),
  * "packcols" (the convolution's im2col packer, pack-cols.ts), "padplanes" (its padded input,
  * pad-planes.ts), "winoblock" and "winoblock2" (Winograd F(2x2, 3x3) and F(2x2, 2x2) on a block
- * of tiles, winograd-block.ts, which call gebp), which share that memory. With
+ * of tiles, winograd-block.ts, which call gebp) and "dconv" (the direct conv for few output
+ * channels, direct-conv-kernel.ts), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
  */
 function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
-  uleb(4, types);
-  for (const params of [8, PACK_COLS_PARAMS, PAD_PLANES_PARAMS, WINO_BLOCK_PARAMS]) {
+  uleb(5, types);
+  for (const params of [
+    8,
+    PACK_COLS_PARAMS,
+    PAD_PLANES_PARAMS,
+    WINO_BLOCK_PARAMS,
+    DIRECT_CONV_PARAMS,
+  ]) {
     types.push(0x60);
     uleb(params, types);
     for (let i = 0; i < params; i++) types.push(I32);
@@ -266,10 +274,10 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     uleb(SHARED_MAX_PAGES, imp);
     section(2, imp, out);
   }
-  section(3, [5, 0, 1, 2, 3, 3], out); // gebp, packcols, padplanes, winoblock(2): types 0-3
+  section(3, [6, 0, 1, 2, 3, 3, 4], out); // gebp, packcols, padplanes, winoblock(2), dconv
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   const exp: number[] = [];
-  uleb(6, exp);
+  uleb(7, exp);
   const name = (s: string) => {
     uleb(s.length, exp);
     for (const ch of s) exp.push(ch.charCodeAt(0));
@@ -286,6 +294,8 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
   exp.push(0x00, 3);
   name("winoblock2");
   exp.push(0x00, 4);
+  name("dconv");
+  exp.push(0x00, 5);
   section(7, exp, out);
   const codeSec: number[] = [];
   const bodies = [
@@ -294,6 +304,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     emitPadPlanes(),
     emitWinoBlock(0, 3),
     emitWinoBlock(0, 2),
+    emitDirectConv(fma),
   ];
   uleb(bodies.length, codeSec);
   for (const body of bodies) {
@@ -373,6 +384,22 @@ export type WinoBlockArgs = [
   relu: number,
 ];
 
+/** See direct-conv-kernel.ts: (C, kh, kw, Wp, planeP, rows, cols8, x, w, out, outPlane). */
+export type DirectConvArgs = [
+  C: number,
+  kh: number,
+  kw: number,
+  Wp: number,
+  plane: number,
+  rows: number,
+  cols: number,
+  x: number,
+  w: number,
+  out: number,
+  outPlane: number,
+];
+export type DirectConvKernel = (...args: DirectConvArgs) => void;
+
 export interface GemmSimd {
   memory: WebAssembly.Memory;
   /** The compiled module (for a worker's instance when the memory is shared). */
@@ -386,6 +413,7 @@ export interface GemmSimd {
   padplanes: PadPlanes;
   winoblock: WinoBlock;
   winoblock2: WinoBlock;
+  dconv: DirectConvKernel;
 }
 
 /**
@@ -424,6 +452,7 @@ export function instantiateGemmSimd(
             padplanes: inst.exports.padplanes as unknown as PadPlanes,
             winoblock: inst.exports.winoblock as unknown as WinoBlock,
             winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
+            dconv: inst.exports.dconv as unknown as DirectConvKernel,
           };
         }
       }
@@ -445,5 +474,6 @@ export function instantiateGemmSimd(
     padplanes: inst.exports.padplanes as unknown as PadPlanes,
     winoblock: inst.exports.winoblock as unknown as WinoBlock,
     winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
+    dconv: inst.exports.dconv as unknown as DirectConvKernel,
   };
 }

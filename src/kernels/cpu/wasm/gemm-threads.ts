@@ -16,7 +16,13 @@
  * Deno and Bun, and when SALIENT_CPU_THREADS=1 or `setCpuThreads(1)`.
  */
 import type { WasmPanels } from "../gemm.ts";
-import { type GebpArgs, type GemmSimd, WASM_MR, type WinoBlockArgs } from "./gemm-simd.ts";
+import {
+  type DirectConvArgs,
+  type GebpArgs,
+  type GemmSimd,
+  WASM_MR,
+  type WinoBlockArgs,
+} from "./gemm-simd.ts";
 import { nodeProcess } from "./node-process.ts";
 import { WINO_BLOCK_PARAMS } from "./winograd-block.ts";
 
@@ -36,13 +42,15 @@ const ARGS = 8;
 /** packcols arguments (WasmPanels) when the chunks are packed by the thread computing them. */
 const PACK = 16;
 /**
- * The job's kind: GEBP_JOB, or Winograd tile blocks (winograd-block.ts) of 3x3 (WINO_JOB) or 2x2
- * kernels (WINO2_JOB).
+ * The job's kind: GEBP_JOB, Winograd tile blocks (winograd-block.ts) of 3x3 (WINO_JOB) or 2x2
+ * kernels (WINO2_JOB), or DCONV_JOB.
  */
 const KIND = 26;
 const GEBP_JOB = 0;
 const WINO_JOB = 1;
 const WINO2_JOB = 2;
+/** Rows of a direct conv (direct-conv-kernel.ts): its 11 arguments at WINO, rows per chunk after. */
+const DCONV_JOB = 3;
 /**
  * A Winograd job: winoblock's WINO_BLOCK_PARAMS arguments (g0, ng, v and m are set per block and thread), then
  * the group count, groups per block and the worker's own v and m scratch.
@@ -55,9 +63,9 @@ const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 parentPort.once("message", ({ module, memory, ctrl }) => {
   const c = new Int32Array(ctrl);
-  let gebp, packcols, winoblock, winoblock2;
+  let gebp, packcols, winoblock, winoblock2, dconv;
   try {
-    ({ gebp, packcols, winoblock, winoblock2 } = new WebAssembly.Instance(module, {
+    ({ gebp, packcols, winoblock, winoblock2, dconv } = new WebAssembly.Instance(module, {
       env: { mem: memory },
     }).exports);
   } catch {
@@ -74,6 +82,23 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
     // Join only a job that is still open (the caller closes one it finished alone).
     if (Atomics.compareExchange(c, ${JOIN}, 1, 2) !== 1) continue;
     seen = Atomics.load(c, ${SEQ});
+    if (c[${KIND}] === ${DCONV_JOB}) {
+      const a = Array.from(c.subarray(${WINO}, ${WINO + 11}));
+      const rows = a[5], per = c[${WINO + 11}], rowBytes = a[3] * 4, outRowBytes = a[6] * 4;
+      try {
+        for (;;) {
+          const r0 = Atomics.add(c, ${NEXT}, 1) * per;
+          if (r0 >= rows) break;
+          dconv(a[0], a[1], a[2], a[3], a[4], Math.min(per, rows - r0), a[6],
+            a[7] + r0 * rowBytes, a[8], a[9] + r0 * outRowBytes, a[10]);
+        }
+      } catch {
+        Atomics.store(c, ${ERROR}, 1);
+      }
+      Atomics.store(c, ${DONE}, seen);
+      Atomics.notify(c, ${DONE});
+      continue;
+    }
     if (c[${KIND}] === ${WINO_JOB} || c[${KIND}] === ${WINO2_JOB}) {
       const block = c[${KIND}] === ${WINO_JOB} ? winoblock : winoblock2;
       const a = Array.from(c.subarray(${WINO}, ${WINO + WINO_BLOCK_PARAMS}));
@@ -343,6 +368,37 @@ export function winoSplit(
     const g0 = Atomics.add(ctl, NEXT, 1) * perBlock;
     if (g0 >= groups) break;
     block(g0);
+  }
+  finishJob(ctl);
+}
+
+/** Output pixels x channels x taps (multiply-adds / 4) from which a direct conv is split. */
+const DCONV_SPLIT_MIN = 1 << 20;
+
+/**
+ * dconv over args' rows, in chunks of rows taken by this thread and the helper from a shared
+ * counter (each row by one thread, with the same code: bitwise as on one thread).
+ */
+export function dconvSplit(s: GemmSimd, args: DirectConvArgs): void {
+  const [C, kh, kw, Wp, , rows, cols] = args;
+  const per = Math.max(1, Math.ceil(rows / CHUNKS));
+  if (rows * cols * C * kh * kw < DCONV_SPLIT_MIN || rows <= per || !helperUp()) {
+    s.dconv(...args);
+    return;
+  }
+  const ctl = ctrl as Int32Array;
+  ctl.set(args, WINO);
+  ctl[WINO + 11] = per;
+  ctl[KIND] = DCONV_JOB;
+  openJob(ctl);
+  const a: DirectConvArgs = [...args];
+  for (;;) {
+    const r0 = Atomics.add(ctl, NEXT, 1) * per;
+    if (r0 >= rows) break;
+    a[5] = Math.min(per, rows - r0);
+    a[7] = args[7] + r0 * Wp * 4;
+    a[9] = args[9] + r0 * cols * 4;
+    s.dconv(...a);
   }
   finishJob(ctl);
 }
