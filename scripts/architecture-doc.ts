@@ -170,7 +170,7 @@ npx esbuild scripts/architecture-doc.ts --bundle --platform=node --format=esm --
   Composite ops (softmax, conv3d, blur, resize, ...) are built from these primitives and need no
   kernel or rule of their own.
 - **Backends** (\`src/kernels/backend.ts\`): one interface, implemented by the CPU backend
-  (\`src/kernels/cpu/\`, TypeScript with wasm SIMD for GEMM, direct conv, Winograd conv and elementwise) and the
+  (\`src/kernels/cpu/\`, TypeScript with wasm SIMD for GEMM, direct conv, Winograd conv, 3x3 max pooling and elementwise) and the
   WebGPU backend (\`src/kernels/webgpu/\`, hand-written WGSL). Shape arithmetic both use is in
   \`src/kernels/shape.ts\`.
 - **Rule sets** (\`src/rules/\`): tables of replacement VJPs by op name (guided backprop,
