@@ -168,17 +168,20 @@ async function igResnet18(o: {
       map = Float32Array.from(a.map.dataSync() as Float32Array);
       a.map.dispose();
     });
-  await oursOnce(); // warm-up (PyTorch's script runs two before it times)
   const image = writeF32("resnet18-image.bin", pixels);
   const mapFile = join(benchTmp(), "resnet18-ig.bin");
-  // Rounds of one run each, ours then PyTorch on 1 and 2 threads: on this shared VM both sides'
-  // speed drifts by up to 1.5x within minutes, so blocks run one after the other compare
-  // different machines (a 5 s call also ran only once under timeIt's slow-call rule).
+  // Rounds of one timed run each, ours then PyTorch on 1 and 2 threads: on this shared VM both
+  // sides' speed drifts by up to 1.5x within minutes, so blocks run one after the other compare
+  // different machines (a 5 s call also ran only once under timeIt's slow-call rule). Each timed
+  // run follows a warm-up run of its own side, as PyTorch's script does: memory a process left
+  // idle while the other ran comes back slowly here (ours took 6.5 s instead of 5.0 s after a
+  // PyTorch run).
   const samples: { wall: number; cpu: number }[][] = [[], [], []];
   let mapDiff: number | undefined;
   let mapL2: number | undefined;
   let torchMissing = false;
   for (let round = 0; round < o.runs; round++) {
+    await oursOnce();
     samples[0].push(await oursOnce());
     for (const threads of [1, 2]) {
       if (torchMissing) break;

@@ -4,7 +4,7 @@
  * here, fused or not; a Conv output that is a graph output, has a second reader or is tapped, and
  * any gradient rule set, keep the nodes apart (and guided backprop then gives its own gradient).
  */
-import onnxProto from "onnx-proto";
+import type onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
 import { grad } from "../../src/autodiff/grad.ts";
 import { withRules } from "../../src/autodiff/rule-set.ts";
@@ -17,9 +17,8 @@ import { tensor } from "../../src/ops/creation.ts";
 import { sum } from "../../src/ops/reduce.ts";
 import { guidedBackpropRules } from "../../src/rules/relu-rules.ts";
 import { Rng } from "../reference/rng.ts";
+import { encodeGraph } from "./onnx-graph.ts";
 
-const { onnx } = onnxProto;
-const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1 } } });
 const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
 const str = (name: string, s: string) => ({ name, type: 3, s: new TextEncoder().encode(s) });
 
@@ -69,19 +68,7 @@ function build(c: Case, w: number[], b: number[]): OnnxModel {
     nodes.push({ opType: "Sigmoid", name: "sig", input: ["c"], output: ["s"] });
     outputs.push("s");
   }
-  const bytes = onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      opsetImport: [{ domain: "", version: 13 }],
-      graph: {
-        name: "g",
-        node: nodes,
-        initializer: inits,
-        input: [vi("x")],
-        output: outputs.map(vi),
-      },
-    }),
-  ).finish();
+  const bytes = encodeGraph({ nodes, initializers: inits, inputs: ["x"], outputs, opset: 13 });
   return loadOnnx(bytes, { name: "conv-relu.onnx" });
 }
 

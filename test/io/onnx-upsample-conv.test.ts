@@ -4,7 +4,7 @@
  * engine's own ops, computed here; pairs whose Resize is not a phase-preserving integer nearest
  * upsample, or whose output is read elsewhere, must run unfused.
  */
-import onnxProto from "onnx-proto";
+import type onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
 import { grad } from "../../src/autodiff/grad.ts";
 import { withRules } from "../../src/autodiff/rule-set.ts";
@@ -19,9 +19,8 @@ import { sum } from "../../src/ops/reduce.ts";
 import { upsample } from "../../src/ops/resize.ts";
 import { guidedBackpropRules } from "../../src/rules/relu-rules.ts";
 import { Rng } from "../reference/rng.ts";
+import { encodeGraph } from "./onnx-graph.ts";
 
-const { onnx } = onnxProto;
-const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1 } } });
 const str = (name: string, s: string) => ({ name, type: 3, s: new TextEncoder().encode(s) });
 const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
 const floatInit = (name: string, dims: number[], data: number[]) => ({
@@ -99,19 +98,13 @@ function build(c: Case, rng: Rng): { model: OnnxModel; w: number[]; b: number[] 
   ];
   if (c.secondReader) nodes.push({ opType: "Relu", name: "relu", input: ["u"], output: ["z"] });
   const outputs = ["y", ...(c.extraOutputs ?? []), ...(c.secondReader ? ["z"] : [])];
-  const bytes = onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      opsetImport: [{ domain: "", version: c.upsampleOp ? 9 : 13 }],
-      graph: {
-        name: "g",
-        node: nodes,
-        initializer: inits,
-        input: [vi("x")],
-        output: outputs.map(vi),
-      },
-    }),
-  ).finish();
+  const bytes = encodeGraph({
+    nodes,
+    initializers: inits,
+    inputs: ["x"],
+    outputs,
+    opset: c.upsampleOp ? 9 : 13,
+  });
   return { model: loadOnnx(bytes, { name: "up-conv.onnx" }), w, b };
 }
 

@@ -59,10 +59,23 @@ export function directConv(
   const at = GEMM_WORKSPACE_FLOATS;
   const f = packScratch(s, stage + cg * H * W);
   const b = (floats: number) => 4 * (at + floats);
-  // The input in one copy, then zero-padded in wasm (Hp >= H + padTop, Wp >= W + padLeft for
-  // pads >= 0); a copy per row cost a builtin call and a subarray each.
-  f.set(x.subarray(xOff, xOff + cg * H * W), at + stage);
-  s.padplanes(b(0), b(stage), cg, H, W, Hp, Wp, padTop, padLeft);
+  const rowsIn = Math.min(H, Hp - padTop);
+  const colsIn = Math.min(W, Wp - padLeft);
+  if (rowsIn === H && colsIn === W) {
+    // The input in one copy, then zero-padded in wasm: a copy per row costs a builtin call and
+    // a subarray each.
+    f.set(x.subarray(xOff, xOff + cg * H * W), at + stage);
+    s.padplanes(b(0), b(stage), cg, H, W, Hp, Wp, padTop, padLeft);
+  } else {
+    // The window ends before the input does (a phase of a strided conv's gradient): row by row.
+    f.fill(0, at, at + cg * plane);
+    for (let c = 0; c < cg; c++) {
+      for (let iy = 0; iy < rowsIn; iy++) {
+        const src = xOff + (c * H + iy) * W;
+        f.set(x.subarray(src, src + colsIn), at + c * plane + (iy + padTop) * Wp + padLeft);
+      }
+    }
+  }
   for (let o0 = 0; o0 < og; o0 += 4) {
     const on = Math.min(4, og - o0);
     // Weights [c][ky][kx][4 outputs].

@@ -9,7 +9,7 @@
  * (max(a, 0); NaN stays NaN), step (1 where a > 0, NaN where a is NaN, else 0) and mulStep
  * (a * step(b)).
  */
-import { codeWriter, instantiateGenerated, section, uleb } from "./wasm-encode.ts";
+import { codeWriter, exportSection, instantiateGenerated, section, uleb } from "./wasm-encode.ts";
 
 export type SimdBinaryOp = "add" | "sub" | "mul" | "div" | "mulStep";
 export type SimdUnaryOp = "relu" | "step";
@@ -134,20 +134,7 @@ function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
   for (let k = 0; k < fns.length; k++) funcs.push(0);
   section(3, funcs, out);
   section(5, [1, 0x00, 4], out); // memory: 4 pages (3 chunks of 64 KiB), no maximum
-  const exp: number[] = [];
-  uleb(fns.length + 1, exp);
-  const name = (s: string) => {
-    uleb(s.length, exp);
-    for (const ch of s) exp.push(ch.charCodeAt(0));
-  };
-  name("mem");
-  exp.push(2, 0);
-  fns.forEach(([n], k) => {
-    name(n);
-    exp.push(0);
-    uleb(k, exp);
-  });
-  section(7, exp, out);
+  exportSection([["mem", 2, 0], ...fns.map(([n], k): [string, 0, number] => [n, 0, k])], out);
   const code: number[] = [];
   uleb(fns.length, code);
   for (const [, body] of fns) {

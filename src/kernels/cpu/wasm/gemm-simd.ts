@@ -15,7 +15,7 @@ import { DIRECT_CONV_PARAMS, emitDirectConv } from "./direct-conv-kernel.ts";
 import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
 import { emitPadPlanes, PAD_PLANES_PARAMS } from "./pad-planes.ts";
 import { emitMulAdd, relaxedSimd } from "./relaxed-simd.ts";
-import { codeWriter, section, uleb } from "./wasm-encode.ts";
+import { codeWriter, exportSection, section, uleb } from "./wasm-encode.ts";
 import { emitWinoBlock, WINO_BLOCK_PARAMS } from "./winograd-block.ts";
 
 /**
@@ -276,27 +276,18 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
   }
   section(3, [6, 0, 1, 2, 3, 3, 4], out); // gebp, packcols, padplanes, winoblock(2), dconv
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
-  const exp: number[] = [];
-  uleb(7, exp);
-  const name = (s: string) => {
-    uleb(s.length, exp);
-    for (const ch of s) exp.push(ch.charCodeAt(0));
-  };
-  name("mem");
-  exp.push(0x02, 0);
-  name("gebp");
-  exp.push(0x00, 0);
-  name("packcols");
-  exp.push(0x00, 1);
-  name("padplanes");
-  exp.push(0x00, 2);
-  name("winoblock");
-  exp.push(0x00, 3);
-  name("winoblock2");
-  exp.push(0x00, 4);
-  name("dconv");
-  exp.push(0x00, 5);
-  section(7, exp, out);
+  exportSection(
+    [
+      ["mem", 2, 0],
+      ["gebp", 0, 0],
+      ["packcols", 0, 1],
+      ["padplanes", 0, 2],
+      ["winoblock", 0, 3],
+      ["winoblock2", 0, 4],
+      ["dconv", 0, 5],
+    ],
+    out,
+  );
   const codeSec: number[] = [];
   const bodies = [
     emitGebp(mr, fma),

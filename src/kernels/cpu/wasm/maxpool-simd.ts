@@ -9,7 +9,14 @@
  * values and in-plane argmax indices are copied out (V8 runs a typed-array loop over arguments
  * at several ns per element here, the copies at well under one).
  */
-import { codeWriter, functionBody, instantiateGenerated, section, uleb } from "./wasm-encode.ts";
+import {
+  codeWriter,
+  exportSection,
+  functionBody,
+  instantiateGenerated,
+  section,
+  uleb,
+} from "./wasm-encode.ts";
 
 const I32 = 0x7f;
 const V = {
@@ -196,16 +203,13 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   section(1, [1, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0], out);
   section(3, [1, 0], out);
   section(5, [1, 0x00, PAGES], out);
-  const exp: number[] = [2];
-  const name = (s: string) => {
-    uleb(s.length, exp);
-    for (const ch of s) exp.push(ch.charCodeAt(0));
-  };
-  name("mem");
-  exp.push(2, 0);
-  name("pool3s2");
-  exp.push(0, 0);
-  section(7, exp, out);
+  exportSection(
+    [
+      ["mem", 2, 0],
+      ["pool3s2", 0, 0],
+    ],
+    out,
+  );
   const body = poolBody();
   const code: number[] = [1];
   uleb(body.length, code);

@@ -28,6 +28,19 @@ export function section(id: number, body: number[], out: number[]): void {
 }
 
 /** A function body being written: raw bytes plus the instructions every generator uses. */
+/** The export section (7): each entry's name, kind (0 function, 2 memory) and index. */
+export function exportSection(entries: readonly [string, 0 | 2, number][], out: number[]): void {
+  const exp: number[] = [];
+  uleb(entries.length, exp);
+  for (const [name, kind, index] of entries) {
+    uleb(name.length, exp);
+    for (const ch of name) exp.push(ch.charCodeAt(0));
+    exp.push(kind);
+    uleb(index, exp);
+  }
+  section(7, exp, out);
+}
+
 export function codeWriter() {
   const code: number[] = [];
   const e = (...bytes: number[]) => code.push(...bytes);
