@@ -60,8 +60,9 @@ pack() {
       ...["dist/index.js", "dist/index.d.ts", "dist/node.d.ts", "dist/webgpu.d.ts", "dist/cli.js", "assets/fashion-mnist/test-0.png", "assets/photos/astronaut.png"]
         .filter((p) => !paths.includes(p)).map((p) => `missing ${p}`),
     ];
-    // The bundled weights are about 0.7 MB of base64; everything else is well under 2 MB.
-    if (info.unpackedSize > 4e6) problems.push(`unpacked size ${info.unpackedSize} > 4 MB`);
+    // The bundled weights are about 0.7 MB of base64 and the explorer worker bundle 0.84 MB
+    // (minified, the engine inside); the rest about 2.5 MB. A budget, with room for growth.
+    if (info.unpackedSize > 4.5e6) problems.push(`unpacked size ${info.unpackedSize} > 4.5 MB`);
     for (const p of problems) console.log(p);
     process.exit(problems.length ? 1 : 0);' "$work/pack.json"
 }
