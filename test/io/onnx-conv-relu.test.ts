@@ -17,7 +17,7 @@ import { tensor } from "../../src/ops/creation.ts";
 import { sum } from "../../src/ops/reduce.ts";
 import { guidedBackpropRules } from "../../src/rules/relu-rules.ts";
 import { Rng } from "../reference/rng.ts";
-import { encodeGraph } from "./onnx-graph.ts";
+import { encodeGraph, expectClose } from "./onnx-helpers.ts";
 
 const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
 const str = (name: string, s: string) => ({ name, type: 3, s: new TextEncoder().encode(s) });
@@ -119,14 +119,6 @@ function reference(
       for (let xx = 0; xx < wd; xx++)
         dx[(ch * H + Math.floor(y / r)) * W + Math.floor(xx / r)] += du[(ch * h + y) * wd + xx];
   return { pre, dx };
-}
-
-function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++)
-    worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  expect(worst).toBeLessThan(tol);
 }
 
 /**

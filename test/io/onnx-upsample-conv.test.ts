@@ -19,7 +19,7 @@ import { sum } from "../../src/ops/reduce.ts";
 import { upsample } from "../../src/ops/resize.ts";
 import { guidedBackpropRules } from "../../src/rules/relu-rules.ts";
 import { Rng } from "../reference/rng.ts";
-import { encodeGraph } from "./onnx-graph.ts";
+import { encodeGraph, expectClose } from "./onnx-helpers.ts";
 
 const str = (name: string, s: string) => ({ name, type: 3, s: new TextEncoder().encode(s) });
 const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
@@ -114,14 +114,6 @@ function reference(c: Case, w: number[], b: number[]) {
   const wt = tensor(Float32Array.from(w), [O, C, c.kernel, c.kernel]);
   const bt = c.bias ? tensor(Float32Array.from(b), [O]) : null;
   return (x: Tensor) => conv2d(upsample(x, c.r, "nearest"), wt, { bias: bt, padding: c.pads });
-}
-
-function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++)
-    worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  expect(worst).toBeLessThan(tol);
 }
 
 /** The model's output and input gradient (against a fixed random cotangent) vs the reference. */

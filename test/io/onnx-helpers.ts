@@ -1,5 +1,6 @@
-/** Small ONNX graphs for tests: float value infos and a one-graph model's bytes. */
+/** For the ONNX importer's tests: small graphs as model bytes, and a closeness check. */
 import onnxProto from "onnx-proto";
+import { expect } from "vitest";
 
 const { onnx } = onnxProto;
 
@@ -27,4 +28,13 @@ export function encodeGraph(o: {
       },
     }),
   ).finish();
+}
+
+/** max |a - b| / max(1, |b|) below tol, elementwise (equal lengths). */
+export function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++)
+    worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  expect(worst).toBeLessThan(tol);
 }
