@@ -28,6 +28,8 @@ const CASES: [number, number, number, number, number, number, string][] = [
   [10, 512, 7, 7, 512, 3, "ResNet-18 layer4"],
   [1, 512, 7, 7, 512, 3, "layer4, batch 1"],
   [10, 16, 28, 28, 16, 3, "IG ResNet 28x28"],
+  [10, 32, 14, 14, 32, 3, "IG ResNet 28x28, stage 2"],
+  [10, 64, 7, 7, 64, 3, "IG ResNet 28x28, stage 3"],
 ];
 
 await helperReady(gemmSimd());
