@@ -6,7 +6,6 @@
  * Output rows are shared with the GEMM's helper thread (dconvSplit) when there are enough.
  */
 import { activeGemmImpl } from "../gemm.ts";
-import type { GemmSimd } from "./gemm-simd.ts";
 import { dconvSplit } from "./gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./gemm-wasm.ts";
 
@@ -45,7 +44,7 @@ export function directConv(
   out: Float32Array,
   outOff: number,
 ): void {
-  const s = gemmSimd() as GemmSimd | null;
+  const s = gemmSimd();
   if (s === null) throw new Error("directConv: wasm SIMD unavailable");
   const cols = Math.ceil(outW / 8) * 8;
   const Wp = cols + kw - 1;

@@ -16,6 +16,7 @@
  * Deno and Bun, and when SALIENT_CPU_THREADS=1 or `setCpuThreads(1)`.
  */
 import type { WasmPanels } from "../gemm.ts";
+import { DIRECT_CONV_PARAMS } from "./direct-conv-kernel.ts";
 import {
   type DirectConvArgs,
   type GebpArgs,
@@ -49,11 +50,14 @@ const KIND = 26;
 const GEBP_JOB = 0;
 const WINO_JOB = 1;
 const WINO2_JOB = 2;
-/** Rows of a direct conv (direct-conv-kernel.ts): its 11 arguments at WINO, rows per chunk after. */
+/**
+ * Rows of a direct conv (direct-conv-kernel.ts): its DIRECT_CONV_PARAMS arguments at WINO, rows
+ * per chunk after them.
+ */
 const DCONV_JOB = 3;
 /**
- * A Winograd job: winoblock's WINO_BLOCK_PARAMS arguments (g0, ng, v and m are set per block and thread), then
- * the group count, groups per block and the worker's own v and m scratch.
+ * A Winograd job: winoblock's WINO_BLOCK_PARAMS arguments (g0, ng, v and m are set per block and
+ * thread), then the group count, groups per block and the worker's own v and m scratch.
  */
 const WINO = 27;
 const SLOTS = WINO + WINO_BLOCK_PARAMS + 4;
@@ -83,8 +87,9 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
     if (Atomics.compareExchange(c, ${JOIN}, 1, 2) !== 1) continue;
     seen = Atomics.load(c, ${SEQ});
     if (c[${KIND}] === ${DCONV_JOB}) {
-      const a = Array.from(c.subarray(${WINO}, ${WINO + 11}));
-      const rows = a[5], per = c[${WINO + 11}], rowBytes = a[3] * 4, outRowBytes = a[6] * 4;
+      const a = Array.from(c.subarray(${WINO}, ${WINO + DIRECT_CONV_PARAMS}));
+      const rows = a[5], per = c[${WINO + DIRECT_CONV_PARAMS}];
+      const rowBytes = a[3] * 4, outRowBytes = a[6] * 4;
       try {
         for (;;) {
           const r0 = Atomics.add(c, ${NEXT}, 1) * per;
@@ -388,7 +393,7 @@ export function dconvSplit(s: GemmSimd, args: DirectConvArgs): void {
   }
   const ctl = ctrl as Int32Array;
   ctl.set(args, WINO);
-  ctl[WINO + 11] = per;
+  ctl[WINO + DIRECT_CONV_PARAMS] = per;
   ctl[KIND] = DCONV_JOB;
   openJob(ctl);
   const a: DirectConvArgs = [...args];
