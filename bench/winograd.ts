@@ -9,7 +9,7 @@
 import { conv2dGeometry } from "../src/kernels/conv-geometry.ts";
 import { recycle } from "../src/kernels/cpu/buffers.ts";
 import { conv2dForward } from "../src/kernels/cpu/conv2d.ts";
-import { setWinogradMinOut } from "../src/kernels/cpu/conv2d-winograd.ts";
+import { setWinograd4x4Min, setWinogradMinOut } from "../src/kernels/cpu/conv2d-winograd.ts";
 import { helperReady } from "../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../src/kernels/cpu/wasm/gemm-wasm.ts";
 import { clock, rng } from "./common.ts";
@@ -35,10 +35,12 @@ const CASES: [number, number, number, number, number, number, string][] = [
 await helperReady(gemmSimd());
 const reps = Number(process.argv[2] ?? 7);
 console.log(
-  "conv forward + bias, wall ms / CPU ms (both threads), median; ratio = GEMM / Winograd wall",
+  "conv forward + bias, wall ms / CPU ms (both threads), median; ratios = GEMM / Winograd wall",
 );
-console.log("| shape | kernel | from | GEMM/direct | Winograd | ratio |");
-console.log("| --- | --- | --- | --- | --- | --- |");
+console.log(
+  "| shape | kernel | from | GEMM/direct | F(2x2) | F(4x4) | F(2x2) ratio | F(4x4) ratio |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const [N, C, H, W, K, k, from] of CASES) {
   const pad = k === 3 ? 1 : 0;
   const g = conv2dGeometry([N, C, H, W], [K, C, k, k], {
@@ -53,22 +55,28 @@ for (const [N, C, H, W, K, k, from] of CASES) {
   const w = Float32Array.from({ length: K * C * k * k }, () => r() - 0.5);
   const b = Float32Array.from({ length: K }, r);
   type T = { wall: number; cpu: number };
-  const times: { gemm: T[]; wino: T[] } = { gemm: [], wino: [] };
+  const times: { gemm: T[]; wino: T[]; wino4: T[] } = { gemm: [], wino: [], wino4: [] };
+  const ways = k === 3 ? (["gemm", "wino", "wino4"] as const) : (["gemm", "wino"] as const);
+  const prev4 = setWinograd4x4Min(Number.POSITIVE_INFINITY);
   for (let i = 0; i < reps + 2; i++) {
-    for (const way of ["gemm", "wino"] as const) {
+    for (const way of ways) {
       setWinogradMinOut(way === "gemm" ? Number.POSITIVE_INFINITY : 1);
+      setWinograd4x4Min(way === "wino4" ? 1 : Number.POSITIVE_INFINITY);
       const t = clock(() => conv2dForward(x, w, g, b, false));
       recycle(t.value);
       if (i >= 2) times[way].push(t);
     }
   }
   setWinogradMinOut(1);
+  setWinograd4x4Min(prev4);
   const mid = (a: { wall: number; cpu: number }[], key: "wall" | "cpu") =>
     a.map((t) => t[key]).sort((p, q) => p - q)[Math.floor(a.length / 2)];
   const cell = (a: { wall: number; cpu: number }[]) =>
     `${mid(a, "wall").toFixed(2)} / ${mid(a, "cpu").toFixed(1)}`;
-  const ratio = mid(times.gemm, "wall") / mid(times.wino, "wall");
+  const ratio = (t: T[]) =>
+    t.length === 0 ? "-" : (mid(times.gemm, "wall") / mid(t, "wall")).toFixed(2);
+  const cell4 = times.wino4.length === 0 ? "-" : cell(times.wino4);
   console.log(
-    `| [${N},${C},${H},${W}] -> ${K} | ${k}x${k} | ${from} | ${cell(times.gemm)} | ${cell(times.wino)} | ${ratio.toFixed(2)} |`,
+    `| [${N},${C},${H},${W}] -> ${K} | ${k}x${k} | ${from} | ${cell(times.gemm)} | ${cell(times.wino)} | ${cell4} | ${ratio(times.wino)} | ${ratio(times.wino4)} |`,
   );
 }

@@ -53,6 +53,36 @@ export function winogradPays(g: Conv2dGeometry): boolean {
   return g.outChannels >= minOut && groups >= 4 && winogradApplies(g);
 }
 
+/** Fewest input and output channels for which 3x3 convs take F(4x4, 3x3) (setWinograd4x4Min). */
+let min4x4 = 16;
+/**
+ * Fewest output pixels per image for F(4x4, 3x3): its kernel transform (36 points, in JS) costs
+ * K x C x 36 per call whatever the image size, and pays off only over many tiles. bench/
+ * winograd.ts, F(4x4) over F(2x2) at batch 10: 64 channels at 56x56 1.34x, 128 at 28x28 1.18x,
+ * 256 at 14x14 1.06x, 512 at 7x7 0.74x; 32 channels at 256x256 (batch 8) 1.19x.
+ */
+const MIN_PIXELS_4X4 = 24 * 24;
+
+/**
+ * Sets the fewest input and output channels for which 3x3 convs of at least 24x24 outputs take
+ * F(4x4, 3x3) rather than F(2x2, 3x3) (Infinity: never; 1: whenever the conv takes Winograd);
+ * returns the previous value. F(4x4) multiplies 1.78x less but rounds about 10x more (transform
+ * entries up to 8): with N(0, 1) inputs and kernels scaled by 1 / sqrt(9 C), 512 channels, its
+ * largest error is about 3e-5 of outputs around 3, against 3e-6 for F(2x2) and 4e-6 for a float32
+ * dot product; relative to the sum of |terms| of an output, about 1e-6.
+ */
+export function setWinograd4x4Min(channels: number): number {
+  const prev = min4x4;
+  min4x4 = channels;
+  return prev;
+}
+
+/** The output tile, 4 (F(4x4, 3x3)) or 2, of the Winograd path for `g`. */
+export function winogradTile(g: Conv2dGeometry): 2 | 4 {
+  if (g.kernelH !== 3 || Math.min(g.inChannels, g.outChannels) < min4x4) return 2;
+  return min4x4 <= 1 || g.outHeight * g.outWidth >= MIN_PIXELS_4X4 ? 4 : 2;
+}
+
 /** Whether the Winograd path can compute `g`. */
 export function winogradApplies(g: Conv2dGeometry): boolean {
   return (
@@ -86,14 +116,20 @@ export function conv2dWinograd(
 ): boolean {
   const s = gemmSimd() as GemmSimd;
   const r = g.kernelH as 2 | 3;
-  const points = (r + 1) * (r + 1);
+  const m = winogradTile(g);
+  const alpha = m + r - 1;
+  const points = alpha * alpha;
   const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = g;
   const { outHeight: Ho, outWidth: Wo } = g;
-  const tH = Math.ceil(Ho / 2);
+  // A group is 8 output columns by 2 rows (F(2x2, .): 4 tiles side by side) or by 8 rows
+  // (F(4x4, 3x3): 2x2 tiles); its patches reach 2 columns and rows further, and F(4x4)'s loads
+  // 2 columns more.
+  const groupRows = m === 4 ? 8 : 2;
+  const tH = Math.ceil(Ho / groupRows);
   const tWg = Math.ceil(Wo / 8);
-  const Hp = 2 * tH + 2;
-  const Wp = 8 * tWg + 2;
-  const Ho2 = 2 * tH;
+  const Hp = groupRows * tH + 2;
+  const Wp = 8 * tWg + (m === 4 ? 4 : 2);
+  const Ho2 = groupRows * tH;
   const Wo2 = 8 * tWg;
   const mp = Math.ceil(K / MR);
   const perImage = tH * tWg;
@@ -120,7 +156,7 @@ export function conv2dWinograd(
   const f = packScratch(s, flagAt + 16);
   const base = GEMM_WORKSPACE_FLOATS;
   f[base + flagAt] = 0;
-  writeKernelTransform(f, base, w, r, K, C, mp);
+  writeKernelTransform(f, base, w, r, m, K, C, mp);
   f.fill(0, base + biasAt, base + biasAt + mp * MR);
   if (bias !== null) f.set(bias.subarray(0, K), base + biasAt);
   const bytes = (floats: number) => 4 * (base + floats);
@@ -128,6 +164,7 @@ export function conv2dWinograd(
     v: bytes(scratchAt + t * (vFloats + mFloats)),
     m: bytes(scratchAt + t * (vFloats + mFloats) + vFloats),
   });
+  const fn = m === 4 ? "winoblock4" : r === 3 ? "winoblock" : "winoblock2";
   for (let n0 = 0; n0 < N; n0 += images) {
     const count = Math.min(images, N - n0);
     f.set(x.subarray(n0 * C * H * W, (n0 + count) * C * H * W), base + ioAt);
@@ -153,7 +190,7 @@ export function conv2dWinograd(
       bytes(flagAt),
       relu ? 1 : 0,
     ];
-    winoSplit(s, r, args, count * perImage, perBlock, scratch(0), scratch(1));
+    winoSplit(s, fn, args, count * perImage, perBlock, scratch(0), scratch(1));
     if (f[base + flagAt] !== 0) return false;
     cropPlanes(f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
   }
@@ -170,11 +207,12 @@ function writeKernelTransform(
   at: number,
   w: Float32Array,
   r: 2 | 3,
+  m: 2 | 4,
   K: number,
   C: number,
   mp: number,
 ): void {
-  const points = (r + 1) * (r + 1);
+  const points = (m + r - 1) * (m + r - 1);
   const xiFloats = mp * MR * C + WINO_XI_SKEW / 4;
   // Every float is written below except the last panel's rows K .. mp * MR - 1.
   if (K < mp * MR) {
@@ -194,11 +232,59 @@ function writeKernelTransform(
       for (let i = 0; i < rows; i++) {
         const o = ((k0 + i) * C + c) * r * r;
         // G g then (G g) G^T, unrolled: a generic loop over G took 80 ms for 512 x 512 kernels.
-        if (r === 3) transform3(w, o, f, panel + c * MR + i, xiFloats);
-        else transform2(w, o, f, panel + c * MR + i, xiFloats);
+        const to = panel + c * MR + i;
+        if (m === 4) transform4x4(w, o, f, to, xiFloats);
+        else if (r === 3) transform3(w, o, f, to, xiFloats);
+        else transform2(w, o, f, to, xiFloats);
       }
     }
   }
+}
+
+/**
+ * (G g G^T) of the 3x3 kernel at w[o..] into f[at + xi * stride] for F(4x4, 3x3); G = [1/4 0 0;
+ * -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1] (wasm/winograd-f4x4.ts).
+ */
+function transform4x4(w: Float32Array, o: number, f: Float32Array, at: number, s: number): void {
+  // G g, column by column (columns b = 0, 1, 2 of g): rows 0..5 of each. Products with the
+  // reciprocals in float64, not divisions (60 a kernel took 20 ms for 512 x 512 kernels).
+  const g0 = w[o];
+  const g1 = w[o + 1];
+  const g2 = w[o + 2];
+  const g3 = w[o + 3];
+  const g4 = w[o + 4];
+  const g5 = w[o + 5];
+  const g6 = w[o + 6];
+  const g7 = w[o + 7];
+  const g8 = w[o + 8];
+  const e0 = g0 + g6;
+  const e1 = g1 + g7;
+  const e2 = g2 + g8;
+  const q0 = g0 * R24 + g6 * R6;
+  const q1 = g1 * R24 + g7 * R6;
+  const q2 = g2 * R24 + g8 * R6;
+  row4x4(g0 * 0.25, g1 * 0.25, g2 * 0.25, f, at, s);
+  row4x4((e0 + g3) * -R6, (e1 + g4) * -R6, (e2 + g5) * -R6, f, at + 6 * s, s);
+  row4x4((e0 - g3) * -R6, (e1 - g4) * -R6, (e2 - g5) * -R6, f, at + 12 * s, s);
+  row4x4(q0 + g3 * R12, q1 + g4 * R12, q2 + g5 * R12, f, at + 18 * s, s);
+  row4x4(q0 - g3 * R12, q1 - g4 * R12, q2 - g5 * R12, f, at + 24 * s, s);
+  row4x4(g6, g7, g8, f, at + 30 * s, s);
+}
+
+const R6 = 1 / 6;
+const R12 = 1 / 12;
+const R24 = 1 / 24;
+
+/** One row (a, b, d) of G g times G^T (F(4x4, 3x3)), into f[at + j s], j = 0..5. */
+function row4x4(a: number, b: number, d: number, f: Float32Array, at: number, s: number): void {
+  const e = a + d;
+  const q = a * R24 + d * R6;
+  f[at] = a * 0.25;
+  f[at + s] = (e + b) * -R6;
+  f[at + 2 * s] = (e - b) * -R6;
+  f[at + 3 * s] = q + b * R12;
+  f[at + 4 * s] = q - b * R12;
+  f[at + 5 * s] = d;
 }
 
 /**

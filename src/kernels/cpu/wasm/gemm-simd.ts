@@ -243,11 +243,11 @@ function emitGebp(mr: number, fma: boolean): number[] {
 const SHARED_MAX_PAGES = 65536;
 
 /**
- * The complete module: one exported memory "mem" and six functions, "gebp" (above),
+ * The complete module: one exported memory "mem" and seven functions, "gebp" (above),
  * "packcols" (the convolution's im2col packer, pack-cols.ts), "padplanes" (its padded input,
- * pad-planes.ts), "winoblock" and "winoblock2" (Winograd F(2x2, 3x3) and F(2x2, 2x2) on a block
- * of tiles, winograd-block.ts, which call gebp) and "dconv" (the direct conv for few output
- * channels, direct-conv-kernel.ts), which share that memory. With
+ * pad-planes.ts), "winoblock", "winoblock2" and "winoblock4" (Winograd F(2x2, 3x3), F(2x2, 2x2)
+ * and F(4x4, 3x3) on a block of tiles, winograd-block.ts, which call gebp) and "dconv" (the
+ * direct conv for few output channels, direct-conv-kernel.ts), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
  */
@@ -274,7 +274,8 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     uleb(SHARED_MAX_PAGES, imp);
     section(2, imp, out);
   }
-  section(3, [6, 0, 1, 2, 3, 3, 4], out); // gebp, packcols, padplanes, winoblock(2), dconv
+  // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4
+  section(3, [7, 0, 1, 2, 3, 3, 4, 3], out);
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   exportSection(
     [
@@ -285,6 +286,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
       ["winoblock", 0, 3],
       ["winoblock2", 0, 4],
       ["dconv", 0, 5],
+      ["winoblock4", 0, 6],
     ],
     out,
   );
@@ -296,6 +298,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     emitWinoBlock(0, 3),
     emitWinoBlock(0, 2),
     emitDirectConv(fma),
+    emitWinoBlock(0, 3, 4),
   ];
   uleb(bodies.length, codeSec);
   for (const body of bodies) {
@@ -404,6 +407,7 @@ export interface GemmSimd {
   padplanes: PadPlanes;
   winoblock: WinoBlock;
   winoblock2: WinoBlock;
+  winoblock4: WinoBlock;
   dconv: DirectConvKernel;
 }
 
@@ -443,6 +447,7 @@ export function instantiateGemmSimd(
             padplanes: inst.exports.padplanes as unknown as PadPlanes,
             winoblock: inst.exports.winoblock as unknown as WinoBlock,
             winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
+            winoblock4: inst.exports.winoblock4 as unknown as WinoBlock,
             dconv: inst.exports.dconv as unknown as DirectConvKernel,
           };
         }
@@ -465,6 +470,7 @@ export function instantiateGemmSimd(
     padplanes: inst.exports.padplanes as unknown as PadPlanes,
     winoblock: inst.exports.winoblock as unknown as WinoBlock,
     winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
+    winoblock4: inst.exports.winoblock4 as unknown as WinoBlock,
     dconv: inst.exports.dconv as unknown as DirectConvKernel,
   };
 }

@@ -43,8 +43,8 @@ const ARGS = 8;
 /** packcols arguments (WasmPanels) when the chunks are packed by the thread computing them. */
 const PACK = 16;
 /**
- * The job's kind: GEBP_JOB, Winograd tile blocks (winograd-block.ts) of 3x3 (WINO_JOB) or 2x2
- * kernels (WINO2_JOB), or DCONV_JOB.
+ * The job's kind: GEBP_JOB, Winograd tile blocks (winograd-block.ts) of F(2x2, 3x3) (WINO_JOB),
+ * F(2x2, 2x2) (WINO2_JOB) or F(4x4, 3x3) (WINO4_JOB), or DCONV_JOB.
  */
 const KIND = 26;
 const GEBP_JOB = 0;
@@ -55,6 +55,11 @@ const WINO2_JOB = 2;
  * per chunk after them.
  */
 const DCONV_JOB = 3;
+const WINO4_JOB = 4;
+/** The job kind of each Winograd block function. */
+const WINO_JOBS = { winoblock: WINO_JOB, winoblock2: WINO2_JOB, winoblock4: WINO4_JOB } as const;
+/** A Winograd block function of the GEMM module. */
+export type WinoBlockName = keyof typeof WINO_JOBS;
 /**
  * A Winograd job: winoblock's WINO_BLOCK_PARAMS arguments (g0, ng, v and m are set per block and
  * thread), then the group count, groups per block and the worker's own v and m scratch.
@@ -67,11 +72,11 @@ const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 parentPort.once("message", ({ module, memory, ctrl }) => {
   const c = new Int32Array(ctrl);
-  let gebp, packcols, winoblock, winoblock2, dconv;
+  let gebp, packcols, winoblocks, dconv;
   try {
-    ({ gebp, packcols, winoblock, winoblock2, dconv } = new WebAssembly.Instance(module, {
-      env: { mem: memory },
-    }).exports);
+    const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+    ({ gebp, packcols, dconv } = ex);
+    winoblocks = { ${WINO_JOB}: ex.winoblock, ${WINO2_JOB}: ex.winoblock2, ${WINO4_JOB}: ex.winoblock4 };
   } catch {
     Atomics.store(c, ${ERROR}, 1);
     return;
@@ -104,8 +109,8 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
       Atomics.notify(c, ${DONE});
       continue;
     }
-    if (c[${KIND}] === ${WINO_JOB} || c[${KIND}] === ${WINO2_JOB}) {
-      const block = c[${KIND}] === ${WINO_JOB} ? winoblock : winoblock2;
+    const block = winoblocks[c[${KIND}]];
+    if (block !== undefined) {
       const a = Array.from(c.subarray(${WINO}, ${WINO + WINO_BLOCK_PARAMS}));
       const total = c[${WINO + WINO_BLOCK_PARAMS}], per = c[${WINO + WINO_BLOCK_PARAMS + 1}];
       a[10] = c[${WINO + WINO_BLOCK_PARAMS + 2}];
@@ -335,14 +340,14 @@ export interface WinoScratch {
 }
 
 /**
- * winoblock (r = 3) or winoblock2 (r = 2) over `groups` tile groups, `perBlock` at a time, shared
+ * Winograd block function `fn` over `groups` tile groups, `perBlock` at a time, shared
  * block by block between the calling thread (scratch `own`) and the helper (scratch `helper`)
  * when there are at least two blocks and the helper is up. `args` are winoblock's; its g0, ng, v
  * and m are set per block.
  */
 export function winoSplit(
   s: GemmSimd,
-  r: 2 | 3,
+  fn: WinoBlockName,
   args: WinoBlockArgs,
   groups: number,
   perBlock: number,
@@ -355,7 +360,7 @@ export function winoSplit(
   const block = (g0: number) => {
     a[6] = g0;
     a[7] = Math.min(perBlock, groups - g0);
-    (r === 3 ? s.winoblock : s.winoblock2)(...a);
+    s[fn](...a);
   };
   if (groups <= perBlock || !helperUp()) {
     for (let g0 = 0; g0 < groups; g0 += perBlock) block(g0);
@@ -367,7 +372,7 @@ export function winoSplit(
   ctl[WINO + WINO_BLOCK_PARAMS + 1] = perBlock;
   ctl[WINO + WINO_BLOCK_PARAMS + 2] = helper.v;
   ctl[WINO + WINO_BLOCK_PARAMS + 3] = helper.m;
-  ctl[KIND] = r === 3 ? WINO_JOB : WINO2_JOB;
+  ctl[KIND] = WINO_JOBS[fn];
   openJob(ctl);
   for (;;) {
     const g0 = Atomics.add(ctl, NEXT, 1) * perBlock;

@@ -20,6 +20,15 @@
  * transforms are adds and subtracts; U = G g G^T is computed by the caller.
  */
 import { codeWriter, functionBody } from "./wasm-encode.ts";
+import {
+  emitF4Constants,
+  emitF4InputChannel,
+  emitF4OutputChannel,
+  emitF4Store,
+  F4_VECTOR_LOCALS,
+  f4Locals,
+  laneBytes,
+} from "./winograd-f4x4.ts";
 
 export const WINO_BLOCK_PARAMS = 19;
 
@@ -45,10 +54,6 @@ const V = {
   i32Splat: 0x11,
 };
 
-/** i8x16.shuffle's 16 byte indices for f32 lanes `l` of the pair (a, b) (b's lanes are 4..7). */
-function laneBytes(l: number[]): number[] {
-  return l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
-}
 const EVENS = laneBytes([0, 2, 4, 6]);
 const ODDS = laneBytes([1, 3, 5, 7]);
 const ZIP_LO = laneBytes([0, 4, 1, 5]);
@@ -108,10 +113,12 @@ const SPECS: Record<2 | 3, { alpha: number; bt: Combo[]; at: Terms[] }> = {
 
 /**
  * The function body of winoblock for r x r kernels (r = 3; r = 2 for winoblock2, the same with
- * 3x3 patches and 9 transform points); `gebpIndex` is gebp's function index in the module.
+ * 3x3 patches and 9 transform points), or with m = 4 of winoblock4 (F(4x4, 3x3), 36 points, a
+ * group being 2x2 tiles of 4x4 outputs: winograd-f4x4.ts); `gebpIndex` is gebp's function index
+ * in the module.
  */
-export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
-  const { alpha, bt, at } = SPECS[r];
+export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): number[] {
+  const { alpha, bt, at } = m === 4 ? { ...SPECS[3], alpha: 6 } : SPECS[r];
   const points = alpha * alpha;
   const P = {
     xp: 0,
@@ -154,6 +161,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
     ua: n++,
     va: n++,
     ma: n++,
+    row4: n++,
   };
   const nI32 = n - WINO_BLOCK_PARAMS;
   const vec = (() => {
@@ -170,7 +178,8 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
       floor: take(1)[0],
     };
   })();
-  const nV128 = 39;
+  const f4 = f4Locals(n + 39);
+  const nV128 = 39 + (m === 4 ? F4_VECTOR_LOCALS : 0);
   /** Pushes e[a] op e[b] (or e[a]) for a combo over locals `of`. */
   const combo = ([a, op, b]: Combo, of: (i: number) => number) => {
     if (op === null) get(of(a));
@@ -183,7 +192,8 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
       if (n > 0) simd(sign > 0 ? V.add : V.sub);
     });
   };
-  const { code, e, get, set, c32, simd, whileBelow, addTo } = codeWriter();
+  const w = codeWriter();
+  const { code, e, get, set, c32, simd, whileBelow, addTo } = w;
   const bin = (a: number, op: number, b: number) => {
     get(a);
     get(b);
@@ -201,8 +211,8 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
     e(I32.mul);
   };
   /**
-   * base = start + image * imgBytes + tileRow * 2 * rowB + groupInRow * 32 for group g0 + q
-   * (imgBytes = channels * plane).
+   * base = start + image * imgBytes + groupRow * (2 or 8 for m = 4) * rowB + groupInRow * 32
+   * for group g0 + q (imgBytes = channels * plane).
    */
   const tileBase = (start: number, channels: number, plane: number, rowB: number) => {
     get(P.g0);
@@ -224,7 +234,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
     e(I32.divU);
     get(rowB);
     e(I32.mul);
-    c32(1);
+    c32(m === 4 ? 3 : 1);
     e(I32.shl, I32.add);
     get(L.rem);
     get(P.tWg);
@@ -246,6 +256,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
   simd(V.i32Splat);
   simd(V.bitselect);
   set(vec.floor);
+  if (m === 4) emitF4Constants(w, f4);
   // Strides: ldc = ng * 16 (an M row), vXi = ng * C * 16 + SKEW, mXi = mp * 4 * ldc + SKEW,
   // uXi = mp * C * 16 + SKEW.
   get(P.ng);
@@ -297,7 +308,23 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
         () => {
           get(L.base);
           set(L.row);
-          for (let row = 0; row < alpha; row++) {
+          if (m === 4) {
+            // row4 = base + 4 rows: the group's second row of tiles.
+            get(L.base);
+            get(P.rowBytes);
+            c32(2);
+            e(I32.shl, I32.add);
+            set(L.row4);
+            emitF4InputChannel(w, f4, {
+              row: L.row,
+              row4: L.row4,
+              rowBytes: P.rowBytes,
+              vc: L.vc,
+              vXi: L.vXi,
+              addr: L.addr,
+            });
+          }
+          for (let row = 0; row < (m === 4 ? 0 : alpha); row++) {
             if (row > 0) addTo(L.row, () => get(P.rowBytes));
             // Columns 0-3, 4-7, 2-5, 6-9 of the patch row; d_j = column j of the 4 tiles.
             [0, 16, 8, 24].forEach((off, i) => {
@@ -319,7 +346,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
           // V[i][j] = row i of B^T (d B), stored at V_(alpha i + j).
           get(L.vc);
           set(L.addr);
-          bt.forEach((cb, i) => {
+          (m === 4 ? [] : bt).forEach((cb, i) => {
             for (let j = 0; j < alpha; j++) {
               get(L.addr);
               combo(cb, (a) => vec.e[alpha * a + j]);
@@ -379,29 +406,30 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
         L.k,
         () => get(P.K),
         () => {
-          get(L.row);
-          set(L.addr);
-          for (let xi = 0; xi < points; xi++) {
-            get(L.addr);
-            simd(V.load, 2, 0);
-            set(vec.e[xi]);
-            if (xi < points - 1) addTo(L.addr, () => get(L.mXi));
-          }
-          // A^T M: s_(alpha h + j) = row h of A^T applied to column j of M.
-          at.forEach((terms, h) => {
-            for (let j = 0; j < alpha; j++) {
-              sumTerms(terms, (i) => vec.e[alpha * i + j]);
-              set(vec.s[alpha * h + j]);
-            }
-          });
           get(P.bias);
           get(L.k);
           c32(2);
           e(I32.shl, I32.add);
           simd(V.loadSplat, 2, 0);
           set(vec.bias);
+          get(L.row);
+          set(L.addr);
+          if (m === 4) emitF4OutputChannel(w, f4, { addr: L.addr, mXi: L.mXi, bias: vec.bias });
+          for (let xi = 0; xi < (m === 4 ? 0 : points); xi++) {
+            get(L.addr);
+            simd(V.load, 2, 0);
+            set(vec.e[xi]);
+            if (xi < points - 1) addTo(L.addr, () => get(L.mXi));
+          }
+          // A^T M: s_(alpha h + j) = row h of A^T applied to column j of M.
+          (m === 4 ? [] : at).forEach((terms, h) => {
+            for (let j = 0; j < alpha; j++) {
+              sumTerms(terms, (i) => vec.e[alpha * i + j]);
+              set(vec.s[alpha * h + j]);
+            }
+          });
           // (A^T M) A + bias: y0, y1 the output's row 0 (even, odd columns), y2, y3 its row 1.
-          at.forEach((_, h) => {
+          (m === 4 ? [] : at).forEach((_, h) => {
             at.forEach((terms, col) => {
               sumTerms(terms, (i) => vec.s[alpha * h + i]);
               get(vec.bias);
@@ -409,8 +437,9 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
               set(vec.y[2 * h + col]);
             });
           });
+          const ys = m === 4 ? f4.y : vec.y;
           // bad += y - y: stays 0 while every output is finite, NaN from the first that is not.
-          for (const y of vec.y) {
+          for (const y of ys) {
             get(vec.bad);
             bin(y, V.sub, y);
             simd(V.add);
@@ -418,14 +447,16 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3): number[] {
           }
           // The ReLU (or max(y, -Infinity) = y) after the check, which must see the conv's
           // own values: a -Infinity from an Inf input would pass as 0.
-          for (const y of vec.y) {
+          for (const y of ys) {
             get(y);
             get(vec.floor);
             simd(V.max);
             set(y);
           }
+          if (m === 4)
+            emitF4Store(w, f4, { base: L.base, outRowBytes: P.outRowBytes, addr: L.addr });
           // Interleave even and odd columns: 8 floats per output row.
-          for (let h = 0; h < 2; h++) {
+          for (let h = 0; h < (m === 4 ? 0 : 2); h++) {
             get(L.base);
             if (h === 1) {
               get(P.outRowBytes);
