@@ -1,7 +1,7 @@
 /**
- * Winograd F(2x2, 3x3) convolution (conv2d-winograd.ts + wasm/winograd-block.ts) against a
- * float64 direct convolution, with the error bound scaled by the largest sum of |terms| in each
- * output plane.
+ * Winograd F(2x2, 3x3), F(2x2, 2x2) and F(4x4, 3x3) convolution (conv2d-winograd.ts +
+ * wasm/winograd-block.ts, wasm/winograd-f4x4.ts) against a float64 direct convolution, with the
+ * error bound scaled by the largest sum of |terms| in each output plane.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,9 +9,11 @@ import { conv2dGeometry } from "../../src/kernels/conv-geometry.ts";
 import { conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import {
   conv2dWinograd,
+  setWinograd4x4Min,
   setWinogradMinOut,
   winogradApplies,
   winogradPays,
+  winogradTile,
 } from "../../src/kernels/cpu/conv2d-winograd.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import {
@@ -37,6 +39,19 @@ interface Case {
   seed: number;
   /** max(0, .) in the output transform. */
   relu?: boolean;
+  /** Output tile: 4 forces F(4x4, 3x3), 2 F(2x2, .) (default: conv2d-winograd.ts's choice). */
+  tile?: 2 | 4;
+}
+
+/** Runs `f` with F(4x4, 3x3) forced (tile 4) or ruled out (tile 2). */
+function withTile<T>(tile: 2 | 4 | undefined, f: () => T): T {
+  if (tile === undefined) return f();
+  const prev = setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
+  try {
+    return f();
+  } finally {
+    setWinograd4x4Min(prev);
+  }
 }
 
 function geometry(c: Case) {
@@ -65,11 +80,15 @@ function winograd(c: Case): Float32Array {
   const { x, w, b } = inputs(c);
   const out = new Float32Array(c.N * c.K * g.outHeight * g.outWidth).fill(Number.NaN);
   // Finite inputs: the path must not hand the conv back.
-  expect(conv2dWinograd(x, w, g, b, out, c.relu)).toBe(true);
+  expect(withTile(c.tile, () => conv2dWinograd(x, w, g, b, out, c.relu))).toBe(true);
   return out;
 }
 
-function expectMatchesReference(c: Case, got: Float32Array, relu = false): void {
+/**
+ * `bound`: 2e-6 of the plane's largest sum of |terms| for F(2x2, .); F(4x4, 3x3)'s transforms
+ * (entries up to 8 in A^T, 5 in B^T, 1/24 in G) round about 10x more.
+ */
+function expectMatchesReference(c: Case, got: Float32Array, relu = false, bound = 2e-6): void {
   const { x, w, b } = inputs(c);
   const { out: want, scale } = conv2dRefWithScale(
     nd([c.N, c.C, c.H, c.W], x),
@@ -92,7 +111,7 @@ function expectMatchesReference(c: Case, got: Float32Array, relu = false): void 
       if (!(err <= worst)) worst = Number.isNaN(err) ? Number.POSITIVE_INFINITY : err;
     }
   }
-  expect(worst).toBeLessThan(2e-6);
+  expect(worst).toBeLessThan(bound);
 }
 
 const available = gemmSimd() !== null;
@@ -137,10 +156,11 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
   });
 
   it("splits tile blocks with the helper thread, bitwise as on one thread", () => {
-    // Many blocks per chunk: 2 images of 37x45, 24 -> 20 channels.
+    // Many blocks per chunk: 2 images of 37x45, 24 -> 20 channels (F(4x4) has its own test).
     for (const r of [3, 2] as const) {
       const c: Case = {
         r,
+        tile: 2,
         N: 2,
         C: 24,
         K: 20,
@@ -256,5 +276,103 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
     const prev = setWinogradMinOut(Number.POSITIVE_INFINITY);
     expect(winogradPays(ok)).toBe(false);
     setWinogradMinOut(prev);
+  });
+});
+
+describe.runIf(available)("Winograd F(4x4, 3x3) conv", () => {
+  it("matches a float64 direct conv on random shapes, pads and channel counts", () => {
+    setCpuThreads(1);
+    fc.assert(
+      fc.property(
+        fc.record({
+          N: fc.integer({ min: 1, max: 3 }),
+          C: fc.integer({ min: 1, max: 19 }),
+          K: fc.integer({ min: 1, max: 19 }),
+          H: fc.integer({ min: 1, max: 27 }),
+          W: fc.integer({ min: 1, max: 27 }),
+          pad: fc.tuple(
+            fc.integer({ min: 0, max: 2 }),
+            fc.integer({ min: 0, max: 2 }),
+            fc.integer({ min: 0, max: 2 }),
+            fc.integer({ min: 0, max: 2 }),
+          ),
+          bias: fc.boolean(),
+          seed: fc.integer({ min: 1, max: 1e6 }),
+          relu: fc.boolean(),
+        }),
+        (c) => {
+          if (c.H + c.pad[0] + c.pad[1] < 3 || c.W + c.pad[2] + c.pad[3] < 3) return;
+          const f4: Case = { ...c, tile: 4 };
+          expectMatchesReference(f4, winograd(f4), c.relu, 1e-5);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    setCpuThreads(2);
+  });
+
+  it("rounds within 1e-5 of the terms' size at ResNet widths (F(2x2): 2e-6), and is not F(2x2)", () => {
+    // 128 channels: the GEMM sums 128 products per point, the transforms mix 36 of them.
+    const c: Case = { N: 1, C: 128, K: 8, H: 12, W: 20, pad: [1, 1, 1, 1], bias: true, seed: 9 };
+    const f4 = winograd({ ...c, tile: 4 });
+    const f2 = winograd({ ...c, tile: 2 });
+    expectMatchesReference(c, f4, false, 1e-5);
+    expectMatchesReference(c, f2);
+    expect(Array.from(f4)).not.toEqual(Array.from(f2));
+  });
+
+  it("splits 2x2-tile groups with the helper thread, bitwise as on one thread", () => {
+    const c: Case = {
+      N: 2,
+      C: 24,
+      K: 20,
+      H: 37,
+      W: 45,
+      pad: [1, 1, 1, 0],
+      bias: true,
+      seed: 7,
+      tile: 4,
+    };
+    setCpuThreads(1);
+    const one = winograd(c);
+    setCpuThreads(2);
+    const two = winograd(c);
+    if (gemmThreadsActive()) expect(Array.from(two)).toEqual(Array.from(one));
+    else console.warn("gemm helper thread unavailable: the split was not exercised");
+    expectMatchesReference(c, two, false, 1e-5);
+  });
+
+  it("hands convs with Inf or NaN outputs back, and applies the ReLU after the check", () => {
+    const c: Case = { N: 1, C: 3, K: 4, H: 12, W: 12, pad: [1, 1, 1, 1], bias: true, seed: 5 };
+    const g = geometry(c);
+    for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+      for (const relu of [false, true]) {
+        const { x, w, b } = inputs(c);
+        x[5 * 12 + 6] = bad;
+        const out = new Float32Array(4 * 144);
+        expect(withTile(4, () => conv2dWinograd(x, w, g, b, out, relu))).toBe(false);
+      }
+    }
+  });
+
+  it("is taken from 16 channels and 24x24 outputs on, per image whatever the batch", () => {
+    const tile = (N: number, C: number, K: number, H: number, k = 3) =>
+      winogradTile(
+        geometry({ N, C, K, H, W: H, pad: [1, 1, 1, 1], bias: false, seed: 1, r: k as 2 | 3 }),
+      );
+    expect(tile(1, 16, 16, 24)).toBe(4);
+    expect(tile(10, 64, 64, 56)).toBe(4);
+    expect(tile(1, 15, 64, 56)).toBe(2);
+    expect(tile(1, 64, 15, 56)).toBe(2);
+    expect(tile(10, 512, 512, 7)).toBe(2);
+    expect(tile(64, 64, 64, 23)).toBe(2);
+    expect(tile(1, 64, 64, 56, 2)).toBe(2);
+    // conv2dForward's F(4x4) result is the reference's for a conv the rule picks it for.
+    const c: Case = { N: 2, C: 16, K: 17, H: 24, W: 26, pad: [1, 1, 1, 1], bias: true, seed: 4 };
+    expect(winogradTile(geometry(c))).toBe(4);
+    const { x, w, b } = inputs(c);
+    const got = conv2dForward(x, w, geometry(c), b, true);
+    expect(Array.from(got)).toEqual(Array.from(winograd({ ...c, relu: true })));
+    expectMatchesReference(c, got, true, 1e-5);
   });
 });
