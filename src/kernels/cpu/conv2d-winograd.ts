@@ -13,6 +13,7 @@
  */
 
 import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
+import { envSetting } from "./env-setting.ts";
 import { activeGemmImpl } from "./gemm.ts";
 import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
 import { winoSplit } from "./wasm/gemm-threads.ts";
@@ -53,8 +54,11 @@ export function winogradPays(g: Conv2dGeometry): boolean {
   return g.outChannels >= minOut && groups >= 4 && winogradApplies(g);
 }
 
-/** Fewest input and output channels for which 3x3 convs take F(4x4, 3x3) (setWinograd4x4Min). */
-let min4x4 = 16;
+/**
+ * Fewest input and output channels for which 3x3 convs take F(4x4, 3x3) (setWinograd4x4Min);
+ * SALIENT_WINOGRAD_4X4=0 in the environment turns it off at start-up.
+ */
+let min4x4 = envSetting("SALIENT_WINOGRAD_4X4") === "0" ? Number.POSITIVE_INFINITY : 16;
 /**
  * Fewest output pixels per image for F(4x4, 3x3): its kernel transform (36 points, in JS) costs
  * K x C x 36 per call whatever the image size, and pays off only over many tiles. bench/

@@ -20,6 +20,7 @@
  * - `(i + c) | 0` index arithmetic keeps V8 from emitting overflow checks on every index.
  */
 
+import { envSetting } from "./env-setting.ts";
 import { blockSizes } from "./gemm-blocking.ts";
 import { type PanelBuffer, packA } from "./gemm-pack-a.ts";
 import { gemmPackBWasm, gemmSimd } from "./wasm/gemm-wasm.ts";
@@ -199,12 +200,7 @@ export type GemmImpl = "auto" | "wasm" | "ts";
 let impl: GemmImpl = envImpl();
 
 function envImpl(): GemmImpl {
-  try {
-    // Browsers have no process; Deno throws here without --allow-env.
-    return typeof process !== "undefined" && process.env?.SALIENT_CPU_GEMM === "ts" ? "ts" : "auto";
-  } catch {
-    return "auto";
-  }
+  return envSetting("SALIENT_CPU_GEMM") === "ts" ? "ts" : "auto";
 }
 
 /** Selects the micro-kernel; "wasm" throws where the runtime has no wasm SIMD. */

@@ -15,6 +15,7 @@
  * `process.getBuiltinModule` (Node >= 20.16), shared wasm memory or two cores are missing, in
  * Deno and Bun, and when SALIENT_CPU_THREADS=1 or `setCpuThreads(1)`.
  */
+import { envSetting } from "../env-setting.ts";
 import type { WasmPanels } from "../gemm.ts";
 import { DIRECT_CONV_PARAMS } from "./direct-conv-kernel.ts";
 import {
@@ -170,11 +171,7 @@ let canWait = true;
 let seq = 0;
 
 function envThreads(): 1 | 2 {
-  try {
-    return typeof process !== "undefined" && process.env?.SALIENT_CPU_THREADS === "1" ? 1 : 2;
-  } catch {
-    return 2;
-  }
+  return envSetting("SALIENT_CPU_THREADS") === "1" ? 1 : 2;
 }
 
 /**

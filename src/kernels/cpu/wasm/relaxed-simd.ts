@@ -5,6 +5,7 @@
  * turns on at run time (node:v8 setFlagsFromString) the first time it is asked, before any
  * module using it is compiled. SALIENT_CPU_FMA=0 in the environment keeps mul then add.
  */
+import { envSetting } from "../env-setting.ts";
 import { nodeProcess } from "./node-process.ts";
 import { codeWriter, functionBody, section, uleb } from "./wasm-encode.ts";
 
@@ -32,12 +33,7 @@ function probeBytes(): Uint8Array<ArrayBuffer> {
 }
 
 function fmaWanted(): boolean {
-  try {
-    const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
-    return g.process?.env?.SALIENT_CPU_FMA !== "0";
-  } catch {
-    return true;
-  }
+  return envSetting("SALIENT_CPU_FMA") !== "0";
 }
 
 /** Whether generated kernels may use relaxed_madd (validated once; may enable Node 20's flag). */
