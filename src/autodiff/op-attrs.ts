@@ -88,6 +88,7 @@ export interface OpAttrs extends UnaryAttrs, BinaryAttrs {
   linear: None;
   conv2d: Conv2dAttrs;
   conv2dBackpropFilter: Conv2dParams & { wShape: readonly number[] };
+  conv2dBackpropInput: Conv2dParams & { xShape: readonly number[] };
   maxPool2d: PoolParams & { ceilMode: boolean };
   maxPool2dBackward: PoolParams & { ceilMode: boolean; xShape: readonly number[] };
   avgPool2d: PoolParams & { ceilMode: boolean };

@@ -163,6 +163,14 @@ export interface Backend {
   ): DataHandle;
   /** dW[o, i, ky, kx] of conv2d for upstream gradient dy [N, O, outH, outW]. */
   conv2dBackpropFilter(x: TensorInfo, dy: TensorInfo, geom: Conv2dGeometry): DataHandle;
+  /**
+   * Optional: conv2d(x, w') for w [C, O, kh, kw] and w'[o, c, i, j] = w[c, o, kh-1-i, kw-1-j],
+   * the input gradient of a conv with weights w, without building w'. Called only where
+   * flippedKernelPays(geom) (geom: stride 1, one group, w' as the kernel); backends without it
+   * get w' from transpose and reverse.
+   */
+  conv2dFlippedKernel?(x: TensorInfo, w: TensorInfo, geom: Conv2dGeometry): DataHandle;
+  flippedKernelPays?(geom: Conv2dGeometry): boolean;
 
   /** Max pooling; also returns, per output, the flat index (y * W + x) of the winner in its input plane. */
   maxPool2d(x: TensorInfo, geom: PoolGeometry): { out: DataHandle; argmax: DataHandle };

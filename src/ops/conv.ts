@@ -76,16 +76,15 @@ function flipSwap(w: Tensor, groups: number): Tensor {
 }
 
 /**
- * The gradient of conv2d(x, w, p) with respect to x of shape xShape, for upstream dy: a conv of
- * dy dilated by the stride. With input dilation in p, the gradient at the dilated positions is
- * computed and then subsampled.
+ * The conv that computes conv2d(x, w, p)'s input gradient from dy: stride turned into input
+ * dilation and pads that reach the kernel's far side ([C, O/g, kh, kw] flip-swapped kernel).
  */
-export function convInputGrad(
+function inputGradConv(
   dy: Tensor,
   w: Tensor,
   p: Conv2dParams,
   xShape: readonly number[],
-): Tensor {
+): Conv2dParams {
   const [, , kh, kw] = w.shape;
   const [id0, id1] = p.inputDilation;
   const hd = (xShape[2] - 1) * id0 + 1;
@@ -97,14 +96,72 @@ export function convInputGrad(
   const left = dw * (kw - 1) - pl;
   const bottom = hd - 1 - (dy.shape[2] - 1) * sh + pt;
   const right = wd - 1 - (dy.shape[3] - 1) * sw + pl;
-  const g = runOp(conv2dOp, [dy, flipSwap(w, p.groups)], {
+  return {
     stride: [1, 1],
     dilation: p.dilation,
     inputDilation: p.stride,
     pad: [top, bottom, left, right],
     groups: p.groups,
+  };
+}
+
+/** The geometry of inputGradConv's conv, or null where it needs a subsampled or grouped result. */
+function flippedGeometry(dy: Tensor, w: Tensor, p: Conv2dParams, xShape: readonly number[]) {
+  const [o, cg, kh, kw] = w.shape;
+  if (p.groups !== 1 || p.inputDilation[0] !== 1 || p.inputDilation[1] !== 1) return null;
+  return conv2dGeometry(dy.shape, [cg, o, kh, kw], inputGradConv(dy, w, p, xShape));
+}
+
+/**
+ * conv2d's input gradient as one op, where the backend convolves with the flip-swapped kernel
+ * without building it (Backend.conv2dFlippedKernel); linear in dy and in w, so its own gradient
+ * is conv2d's forward (for dy) and filter gradient (for w), with the forward conv's attrs.
+ */
+export const conv2dBackpropInputOp: OpDef<"conv2dBackpropInput"> = defineOp({
+  name: "conv2dBackpropInput",
+  forward([dy, w], attrs) {
+    const backend = backendOf("conv2dBackpropInput", [dy, w]);
+    const g = flippedGeometry(dy, w, attrs, attrs.xShape);
+    if (g === null || backend.conv2dFlippedKernel === undefined) {
+      throw new Error("conv2dBackpropInput: the backend has no fused path for this conv");
+    }
+    return fromHandle(
+      backend.conv2dFlippedKernel(dy, w, g),
+      [g.batch, g.outChannels, g.outHeight, g.outWidth],
+      "float32",
+      backend,
+    );
+  },
+  vjp(gx, { inputs: [dy, w], attrs }) {
+    const p = paramsOf(attrs);
+    return [
+      () => runOp(conv2dOp, [gx, w], { ...p, relu: false }),
+      () => runOp(conv2dBackpropFilterOp, [gx, dy], { ...p, wShape: w.shape }),
+    ];
+  },
+});
+
+/**
+ * The gradient of conv2d(x, w, p) with respect to x of shape xShape, for upstream dy: a conv of
+ * dy dilated by the stride with the flip-swapped kernel (one fused op where the backend has
+ * one). With input dilation in p, the gradient at the dilated positions is computed and then
+ * subsampled.
+ */
+export function convInputGrad(
+  dy: Tensor,
+  w: Tensor,
+  p: Conv2dParams,
+  xShape: readonly number[],
+): Tensor {
+  const fused = flippedGeometry(dy, w, p, xShape);
+  if (fused !== null && backendOf("conv2d", [dy, w]).flippedKernelPays?.(fused)) {
+    return runOp(conv2dBackpropInputOp, [dy, w], { ...paramsOf(p), xShape });
+  }
+  const g = runOp(conv2dOp, [dy, flipSwap(w, p.groups)], {
+    ...inputGradConv(dy, w, p, xShape),
     relu: false,
   });
+  const [id0, id1] = p.inputDilation;
   if (id0 === 1 && id1 === 1) return g;
   return slice(g, [0, 0, 0, 0], xShape, [1, 1, id0, id1]);
 }

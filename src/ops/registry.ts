@@ -13,7 +13,7 @@ import * as bin from "./binary.ts";
 import { broadcastToOp } from "./broadcast.ts";
 import { castOp } from "./cast.ts";
 import { concatOp } from "./concat.ts";
-import { conv2dBackpropFilterOp, conv2dOp } from "./conv.ts";
+import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dOp } from "./conv.ts";
 import { gatherOp, scatterAddOp } from "./gather.ts";
 import { axisMapOp } from "./map-axis.ts";
 import { linearOp, matmulOp } from "./matmul.ts";
@@ -62,6 +62,7 @@ export const ops: { readonly [K in OpName]: OpDef<K> } = {
   linear: linearOp,
   conv2d: conv2dOp,
   conv2dBackpropFilter: conv2dBackpropFilterOp,
+  conv2dBackpropInput: conv2dBackpropInputOp,
   maxPool2d: maxPool2dOp,
   maxPool2dBackward: maxPool2dBackwardOp,
   avgPool2d: avgPool2dOp,

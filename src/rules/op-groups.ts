@@ -75,6 +75,7 @@ export const NO_GRADIENT: readonly OpName[] = [
   "equal",
   "argMax",
   "conv2dBackpropFilter",
+  "conv2dBackpropInput",
   "mulStep",
   "maxPool2dBackward",
   "avgPool2dBackward",

@@ -655,6 +655,9 @@ function linearOps(r: Rng): LinearOpSpec[] {
   const convP = { stride: [2, 1], pad: [1, 0, 1, 1], dilation: [1, 2], groups: 2 } as const;
   const convOpts = { stride: [2, 1], padding: [1, 0, 1, 1], dilation: [1, 2], groups: 2 } as const;
   const b = r.nd([3, 4], -1, 1);
+  const x8 = r.nd([1, 2, 8, 8], -1, 1);
+  const w8 = r.nd([3, 2, 3, 3], -1, 1);
+  const same = { stride: [1, 1], pad: [1, 1, 1, 1], dilation: [1, 1], groups: 1 } as const;
   const pool = { kernel: [2, 3], stride: [2, 2], padding: [1, 1], ceilMode: true } as const;
   return [
     {
@@ -662,6 +665,13 @@ function linearOps(r: Rng): LinearOpSpec[] {
       x: xc,
       ref: (x) => conv2dRef(x, w, convP, null),
       engine: (x) => s.conv2d(x, toTensor(w), convOpts),
+    },
+    {
+      // 3x3, stride 1, 8x8: on the CPU the input gradient is the fused conv2dBackpropInput op.
+      name: "conv2d w.r.t. x, 3x3 stride 1 (conv2dBackpropInput)",
+      x: x8,
+      ref: (x) => conv2dRef(x, w8, same, null),
+      engine: (x) => s.conv2d(x, toTensor(w8), { padding: 1 }),
     },
     {
       name: "conv2d w.r.t. w (conv2dBackpropFilter)",
@@ -737,7 +747,7 @@ function linearOps(r: Rng): LinearOpSpec[] {
 }
 
 const secondOrderCase: SuiteCase = {
-  name: "second order: Hessian-vector products of 0.5 sum(c * L(x)^2) through linear ops (conv2d x and w, max/avg pool, resize, matmul, pad/slice/gather) equal J^T (c * J v) from the float64 Jacobian",
+  name: "second order: Hessian-vector products of 0.5 sum(c * L(x)^2) through linear ops (conv2d x (strided, and 3x3 stride 1) and w, max/avg pool, resize, matmul, pad/slice/gather) equal J^T (c * J v) from the float64 Jacobian",
   run: (ctx) =>
     property(ctx, "second order", 3, seedArb, async (seed) => {
       const r = new Rng(seed);

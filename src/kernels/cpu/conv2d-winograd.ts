@@ -103,7 +103,9 @@ export function winogradApplies(g: Conv2dGeometry): boolean {
 
 /**
  * out [N, K, outH, outW] = conv(x, w) + bias (then max(0, .) when relu) for a geometry
- * winogradApplies() accepts, writing
+ * winogradApplies() accepts; with `flipped`, w is [C, K, r, r], the kernel of the conv whose
+ * input gradient this conv is, and the conv's kernel its flip-swap w[c, k, r-1-i, r-1-j] (read
+ * so by the kernel transform: no flipped copy is made). Writes
  * every element of out; false (out half written) when an output is not finite. Then the caller
  * must compute the conv another way: Winograd's transforms add and subtract neighbouring
  * products that cancel, so an Inf in x or w gives NaN (Inf - Inf) where the direct sum gives
@@ -117,6 +119,7 @@ export function conv2dWinograd(
   bias: Float32Array | null,
   out: Float32Array,
   relu = false,
+  flipped = false,
 ): boolean {
   const s = gemmSimd() as GemmSimd;
   const r = g.kernelH as 2 | 3;
@@ -160,7 +163,7 @@ export function conv2dWinograd(
   const f = packScratch(s, flagAt + 16);
   const base = GEMM_WORKSPACE_FLOATS;
   f[base + flagAt] = 0;
-  writeKernelTransform(f, base, w, r, m, K, C, mp);
+  writeKernelTransform(f, base, w, r, m, K, C, mp, flipped);
   f.fill(0, base + biasAt, base + biasAt + mp * MR);
   if (bias !== null) f.set(bias.subarray(0, K), base + biasAt);
   const bytes = (floats: number) => 4 * (base + floats);
@@ -205,6 +208,7 @@ export function conv2dWinograd(
  * U_xi = (G g G^T)[i][j] for each output channel k and input channel c (g its r x r kernel),
  * packed as gebp's A operand of block xi = alpha i + j (blocks mp * MR * C floats + the skew
  * apart): mp panels of MR output channels, C steps of MR floats (rows K .. mp * MR - 1 zero).
+ * With `flipped`, g is w[c, k] read backwards (see conv2dWinograd).
  */
 function writeKernelTransform(
   f: Float32Array,
@@ -215,8 +219,13 @@ function writeKernelTransform(
   K: number,
   C: number,
   mp: number,
+  flipped: boolean,
 ): void {
   const points = (m + r - 1) * (m + r - 1);
+  const taps = r * r;
+  // Tap t of kernel (k, c) is w[o + d t]: forwards from (k C + c) taps, or backwards from the
+  // last tap of (c K + k).
+  const d = flipped ? -1 : 1;
   const xiFloats = mp * MR * C + WINO_XI_SKEW / 4;
   // Every float is written below except the last panel's rows K .. mp * MR - 1.
   if (K < mp * MR) {
@@ -234,33 +243,41 @@ function writeKernelTransform(
     const rows = Math.min(MR, K - k0);
     for (let c = 0; c < C; c++) {
       for (let i = 0; i < rows; i++) {
-        const o = ((k0 + i) * C + c) * r * r;
+        const k = k0 + i;
+        const o = flipped ? (c * K + k) * taps + taps - 1 : (k * C + c) * taps;
         // G g then (G g) G^T, unrolled: a generic loop over G took 80 ms for 512 x 512 kernels.
         const to = panel + c * MR + i;
-        if (m === 4) transform4x4(w, o, f, to, xiFloats);
-        else if (r === 3) transform3(w, o, f, to, xiFloats);
-        else transform2(w, o, f, to, xiFloats);
+        if (m === 4) transform4x4(w, o, d, f, to, xiFloats);
+        else if (r === 3) transform3(w, o, d, f, to, xiFloats);
+        else transform2(w, o, d, f, to, xiFloats);
       }
     }
   }
 }
 
 /**
- * (G g G^T) of the 3x3 kernel at w[o..] into f[at + xi * stride] for F(4x4, 3x3); G = [1/4 0 0;
+ * (G g G^T) of the 3x3 kernel g (tap t at w[o + d t]) into f[at + xi * s] for F(4x4, 3x3); G = [1/4 0 0;
  * -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1] (wasm/winograd-f4x4.ts).
  */
-function transform4x4(w: Float32Array, o: number, f: Float32Array, at: number, s: number): void {
+function transform4x4(
+  w: Float32Array,
+  o: number,
+  d: number,
+  f: Float32Array,
+  at: number,
+  s: number,
+): void {
   // G g, column by column (columns b = 0, 1, 2 of g): rows 0..5 of each. Products with the
   // reciprocals in float64, not divisions (60 a kernel took 20 ms for 512 x 512 kernels).
   const g0 = w[o];
-  const g1 = w[o + 1];
-  const g2 = w[o + 2];
-  const g3 = w[o + 3];
-  const g4 = w[o + 4];
-  const g5 = w[o + 5];
-  const g6 = w[o + 6];
-  const g7 = w[o + 7];
-  const g8 = w[o + 8];
+  const g1 = w[o + d];
+  const g2 = w[o + 2 * d];
+  const g3 = w[o + 3 * d];
+  const g4 = w[o + 4 * d];
+  const g5 = w[o + 5 * d];
+  const g6 = w[o + 6 * d];
+  const g7 = w[o + 7 * d];
+  const g8 = w[o + 8 * d];
   const e0 = g0 + g6;
   const e1 = g1 + g7;
   const e2 = g2 + g8;
@@ -292,23 +309,30 @@ function row4x4(a: number, b: number, d: number, f: Float32Array, at: number, s:
 }
 
 /**
- * (G g G^T) of the 3x3 kernel at w[o..] into f[at + xi * stride]; G = [1 0 0; 1/2 1/2 1/2;
+ * (G g G^T) of the 3x3 kernel g (tap t at w[o + d t]) into f[at + xi * s]; G = [1 0 0; 1/2 1/2 1/2;
  * 1/2 -1/2 1/2; 0 0 1] (points 0, 1, -1, infinity).
  */
-function transform3(w: Float32Array, o: number, f: Float32Array, at: number, s: number): void {
+function transform3(
+  w: Float32Array,
+  o: number,
+  d: number,
+  f: Float32Array,
+  at: number,
+  s: number,
+): void {
   // Locals, not a scratch array: V8 keeps them in float64 registers (the rounding is the same).
   const w0 = w[o];
-  const w1 = w[o + 1];
-  const w2 = w[o + 2];
-  const w6 = w[o + 6];
-  const w7 = w[o + 7];
-  const w8 = w[o + 8];
-  const p0 = (w0 + w[o + 3] + w6) / 2;
-  const p1 = (w1 + w[o + 4] + w7) / 2;
-  const p2 = (w2 + w[o + 5] + w8) / 2;
-  const m0 = (w0 - w[o + 3] + w6) / 2;
-  const m1 = (w1 - w[o + 4] + w7) / 2;
-  const m2 = (w2 - w[o + 5] + w8) / 2;
+  const w1 = w[o + d];
+  const w2 = w[o + 2 * d];
+  const w6 = w[o + 6 * d];
+  const w7 = w[o + 7 * d];
+  const w8 = w[o + 8 * d];
+  const p0 = (w0 + w[o + 3 * d] + w6) / 2;
+  const p1 = (w1 + w[o + 4 * d] + w7) / 2;
+  const p2 = (w2 + w[o + 5 * d] + w8) / 2;
+  const m0 = (w0 - w[o + 3 * d] + w6) / 2;
+  const m1 = (w1 - w[o + 4 * d] + w7) / 2;
+  const m2 = (w2 - w[o + 5 * d] + w8) / 2;
   row3(w0, w1, w2, f, at, s);
   row3(p0, p1, p2, f, at + 4 * s, s);
   row3(m0, m1, m2, f, at + 8 * s, s);
@@ -324,14 +348,21 @@ function row3(a: number, b: number, d: number, f: Float32Array, at: number, s: n
 }
 
 /**
- * (G g G^T) of the 2x2 kernel at w[o..] into f[at + xi * stride]; G = [1 0; 1 1; 0 1] (points 0,
+ * (G g G^T) of the 2x2 kernel g (tap t at w[o + d t]) into f[at + xi * s]; G = [1 0; 1 1; 0 1] (points 0,
  * 1, infinity).
  */
-function transform2(w: Float32Array, o: number, f: Float32Array, at: number, s: number): void {
+function transform2(
+  w: Float32Array,
+  o: number,
+  d: number,
+  f: Float32Array,
+  at: number,
+  s: number,
+): void {
   const w0 = w[o];
-  const w1 = w[o + 1];
-  const w2 = w[o + 2];
-  const w3 = w[o + 3];
+  const w1 = w[o + d];
+  const w2 = w[o + 2 * d];
+  const w3 = w[o + 3 * d];
   row2(w0, w1, f, at, s);
   row2(w0 + w2, w1 + w3, f, at + 3 * s, s);
   row2(w2, w3, f, at + 6 * s, s);

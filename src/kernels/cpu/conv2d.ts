@@ -16,7 +16,7 @@
  */
 
 import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
-import { allocF32, allocF32Unset } from "./buffers.ts";
+import { allocF32, allocF32Unset, recycle } from "./buffers.ts";
 import { colMatrix, imagesPerGemm } from "./conv2d-col-matrix.ts";
 import { ColPacker, ColTPacker } from "./conv2d-packers.ts";
 import { forwardPhases } from "./conv2d-phases.ts";
@@ -67,6 +67,43 @@ function isPointwise(g: Conv2dGeometry): boolean {
  */
 function useDirect(g: Conv2dGeometry): boolean {
   return g.outChannels / g.groups <= 8 && isPlainWindow(g) && directConvUsable();
+}
+
+/**
+ * Whether conv2dFlippedKernel computes `g` without a flipped copy of the kernel: where the
+ * Winograd path takes it (stride 1, one group), which reads the kernel flipped as it transforms it.
+ */
+export function flippedKernelPays(g: Conv2dGeometry): boolean {
+  return winogradPays(g);
+}
+
+/**
+ * out = conv(x, w') for w [C, O, kh, kw] and w'[o, c, i, j] = w[c, o, kh-1-i, kw-1-j] (the
+ * input-gradient kernel of a conv with weights w), one group, no bias. Without copying w' where
+ * flippedKernelPays(g); else (and when Winograd hands back a non-finite result) w' is built.
+ */
+export function conv2dFlippedKernel(
+  x: Float32Array,
+  w: Float32Array,
+  g: Conv2dGeometry,
+): Float32Array {
+  if (winogradPays(g)) {
+    const out = allocF32Unset(g.batch * g.outChannels * g.outHeight * g.outWidth);
+    if (conv2dWinograd(x, w, g, null, out, false, true)) return out;
+    recycle(out);
+  }
+  const { inChannels: C, outChannels: O, kernelH: kh, kernelW: kw } = g;
+  const taps = kh * kw;
+  const flipped = allocF32Unset(O * C * taps);
+  for (let c = 0; c < C; c++)
+    for (let o = 0; o < O; o++) {
+      const src = (c * O + o) * taps;
+      const dst = (o * C + c) * taps;
+      for (let t = 0; t < taps; t++) flipped[dst + t] = w[src + taps - 1 - t];
+    }
+  const out = conv2dForward(x, flipped, g, null, false);
+  recycle(flipped);
+  return out;
 }
 
 /**

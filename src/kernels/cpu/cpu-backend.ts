@@ -19,7 +19,12 @@ import { sizeOf } from "../shape.ts";
 import type { AxisMap } from "../sparse-map.ts";
 import { applyAxisMap } from "./apply-axis-map.ts";
 import { allocF32, allocF32Unset, allocI32, noteLiveBytes, recycle } from "./buffers.ts";
-import { conv2dBackpropFilter, conv2dForward } from "./conv2d.ts";
+import {
+  conv2dBackpropFilter,
+  conv2dFlippedKernel,
+  conv2dForward,
+  flippedKernelPays,
+} from "./conv2d.ts";
 import { CpuData, f32, valuesOf } from "./cpu-data.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
@@ -163,6 +168,12 @@ export class CpuBackend implements Backend {
   }
   conv2dBackpropFilter(x: TensorInfo, dy: TensorInfo, geom: Conv2dGeometry): DataHandle {
     return this.wrap(conv2dBackpropFilter(f32(x), f32(dy), geom));
+  }
+  conv2dFlippedKernel(x: TensorInfo, w: TensorInfo, geom: Conv2dGeometry): DataHandle {
+    return this.wrap(conv2dFlippedKernel(f32(x), f32(w), geom));
+  }
+  flippedKernelPays(geom: Conv2dGeometry): boolean {
+    return flippedKernelPays(geom);
   }
 
   maxPool2d(x: TensorInfo, geom: PoolGeometry): { out: DataHandle; argmax: DataHandle } {
