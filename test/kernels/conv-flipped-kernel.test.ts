@@ -9,6 +9,7 @@ import * as s from "../../src/index.ts";
 import { conv2dGeometry } from "../../src/kernels/conv-geometry.ts";
 import { conv2dFlippedKernel, conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import { conv2dWinograd, setWinograd4x4Min } from "../../src/kernels/cpu/conv2d-winograd.ts";
+import { setWinogradChunkedMin } from "../../src/kernels/cpu/conv2d-winograd-chunked.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import { helperReady } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
@@ -113,12 +114,15 @@ function expectClose(got: ArrayLike<number>, want: Float64Array, rel: number): v
 }
 
 describe.runIf(available)("conv with the flip-swapped kernel read in place", () => {
-  it("Winograd's flipped read is bitwise its result on an explicit flip-swap (F(2x2) 3x3 and 2x2, F(4x4))", () => {
-    for (const [k, tile] of [
-      [3, 2],
-      [3, 4],
-      [2, 2],
+  it("Winograd's flipped read is bitwise its result on an explicit flip-swap (tiles and chunks, F(2x2) 3x3 and 2x2, F(4x4))", () => {
+    for (const [k, tile, chunked] of [
+      [3, 2, false],
+      [3, 4, false],
+      [2, 2, false],
+      [3, 2, true],
+      [3, 4, true],
     ] as const) {
+      // 6 output channels: the chunked path's last panel is partial.
       const [N, C, H, W, O] = [2, 7, 13, 27, 6];
       const g = geometry(N, C, H, W, O, k, k === 3 ? 1 : 0);
       const x = random(N * C * H * W, 1);
@@ -126,6 +130,7 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
       const w = random(C * O * k * k, 2);
       const size = N * O * g.outHeight * g.outWidth;
       const prev = setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
+      const prevChunked = setWinogradChunkedMin(chunked ? 1 : Number.POSITIVE_INFINITY);
       try {
         const fused = new Float32Array(size).fill(Number.NaN);
         const plain = new Float32Array(size).fill(Number.NaN);
@@ -134,6 +139,7 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
         expect(Array.from(fused)).toEqual(Array.from(plain));
       } finally {
         setWinograd4x4Min(prev);
+        setWinogradChunkedMin(prevChunked);
       }
     }
   });

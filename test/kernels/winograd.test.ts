@@ -15,6 +15,10 @@ import {
   winogradPays,
   winogradTile,
 } from "../../src/kernels/cpu/conv2d-winograd.ts";
+import {
+  setWinogradChunkedMin,
+  winogradChunked,
+} from "../../src/kernels/cpu/conv2d-winograd-chunked.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import {
   gemmThreadsActive,
@@ -41,16 +45,23 @@ interface Case {
   relu?: boolean;
   /** Output tile: 4 forces F(4x4, 3x3), 2 F(2x2, .) (default: conv2d-winograd.ts's choice). */
   tile?: 2 | 4;
+  /** GEMMs split by output channels (conv2d-winograd-chunked.ts): forced on or off. */
+  chunked?: boolean;
 }
 
-/** Runs `f` with F(4x4, 3x3) forced (tile 4) or ruled out (tile 2). */
-function withTile<T>(tile: 2 | 4 | undefined, f: () => T): T {
-  if (tile === undefined) return f();
-  const prev = setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
+/** Runs `f` with F(4x4, 3x3) forced (tile 4) or ruled out (tile 2), chunked GEMMs on or off. */
+function withTile<T>(tile: 2 | 4 | undefined, f: () => T, chunked?: boolean): T {
+  const prev =
+    tile === undefined ? undefined : setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
+  const prevChunked =
+    chunked === undefined
+      ? undefined
+      : setWinogradChunkedMin(chunked ? 1 : Number.POSITIVE_INFINITY);
   try {
     return f();
   } finally {
-    setWinograd4x4Min(prev);
+    if (prev !== undefined) setWinograd4x4Min(prev);
+    if (prevChunked !== undefined) setWinogradChunkedMin(prevChunked);
   }
 }
 
@@ -80,7 +91,7 @@ function winograd(c: Case): Float32Array {
   const { x, w, b } = inputs(c);
   const out = new Float32Array(c.N * c.K * g.outHeight * g.outWidth).fill(Number.NaN);
   // Finite inputs: the path must not hand the conv back.
-  expect(withTile(c.tile, () => conv2dWinograd(x, w, g, b, out, c.relu))).toBe(true);
+  expect(withTile(c.tile, () => conv2dWinograd(x, w, g, b, out, c.relu), c.chunked)).toBe(true);
   return out;
 }
 
@@ -364,7 +375,7 @@ describe.runIf(available)("Winograd F(4x4, 3x3) conv", () => {
     expect(tile(10, 64, 64, 56)).toBe(4);
     expect(tile(1, 15, 64, 56)).toBe(2);
     expect(tile(1, 64, 15, 56)).toBe(2);
-    expect(tile(10, 512, 512, 7)).toBe(2);
+    expect(tile(10, 128, 128, 7)).toBe(2);
     expect(tile(64, 64, 64, 23)).toBe(2);
     expect(tile(1, 64, 64, 56, 2)).toBe(2);
     // conv2dForward's F(4x4) result is the reference's for a conv the rule picks it for.
@@ -374,5 +385,104 @@ describe.runIf(available)("Winograd F(4x4, 3x3) conv", () => {
     const got = conv2dForward(x, w, geometry(c), b, true);
     expect(Array.from(got)).toEqual(Array.from(winograd({ ...c, relu: true })));
     expectMatchesReference(c, got, true, 1e-5);
+  });
+});
+
+describe.runIf(available)("Winograd with its GEMMs split by output channels", () => {
+  it("matches a float64 direct conv in F(2x2) and F(4x4), partial last panels included", () => {
+    setCpuThreads(1);
+    fc.assert(
+      fc.property(
+        fc.record({
+          N: fc.integer({ min: 1, max: 3 }),
+          C: fc.integer({ min: 1, max: 40 }),
+          K: fc.integer({ min: 1, max: 40 }),
+          H: fc.integer({ min: 3, max: 20 }),
+          W: fc.integer({ min: 3, max: 20 }),
+          pad: fc.tuple(
+            fc.integer({ min: 0, max: 1 }),
+            fc.integer({ min: 0, max: 1 }),
+            fc.integer({ min: 0, max: 1 }),
+            fc.integer({ min: 0, max: 1 }),
+          ),
+          bias: fc.boolean(),
+          seed: fc.integer({ min: 1, max: 1e6 }),
+          relu: fc.boolean(),
+          tile: fc.constantFrom<2 | 4>(2, 4),
+        }),
+        (c) => {
+          const chunked: Case = { ...c, chunked: true };
+          expectMatchesReference(chunked, winograd(chunked), c.relu, c.tile === 4 ? 1e-5 : 2e-6);
+        },
+      ),
+      { numRuns: 80 },
+    );
+    setCpuThreads(2);
+  });
+
+  it("shares groups and output-channel chunks with the helper thread, bitwise as on one thread", () => {
+    // 72 output channels: 18 panels, several chunks per thread; 3 images of 14x14.
+    for (const tile of [2, 4] as const) {
+      const c: Case = {
+        N: 3,
+        C: 300,
+        K: 70,
+        H: 14,
+        W: 13,
+        pad: [1, 1, 1, 1],
+        bias: true,
+        seed: 12,
+        tile,
+        chunked: true,
+      };
+      setCpuThreads(1);
+      const one = winograd(c);
+      setCpuThreads(2);
+      const two = winograd(c);
+      if (gemmThreadsActive()) expect(Array.from(two)).toEqual(Array.from(one));
+      else console.warn("gemm helper thread unavailable: the split was not exercised");
+      expectMatchesReference(c, two, false, tile === 4 ? 1e-5 : 2e-6);
+    }
+  });
+
+  it("hands convs with Inf or NaN outputs back", () => {
+    const c: Case = { N: 1, C: 3, K: 4, H: 12, W: 12, pad: [1, 1, 1, 1], bias: true, seed: 5 };
+    const g = geometry(c);
+    for (const bad of [Number.POSITIVE_INFINITY, Number.NaN]) {
+      const { x, w, b } = inputs(c);
+      x[5 * 12 + 6] = bad;
+      const out = new Float32Array(4 * 144);
+      expect(withTile(4, () => conv2dWinograd(x, w, g, b, out, true), true)).toBe(false);
+    }
+  });
+
+  it("is taken from 256 x 256 channels on, with F(4x4) whatever the image size", () => {
+    const rule = (C: number, K: number, H: number) => {
+      const g = geometry({ N: 1, C, K, H, W: H, pad: [1, 1, 1, 1], bias: false, seed: 1 });
+      return winogradTile(g);
+    };
+    expect(rule(512, 512, 7)).toBe(4);
+    expect(rule(256, 256, 14)).toBe(4);
+    expect(rule(128, 128, 14)).toBe(2);
+    const g = (C: number, K: number) =>
+      geometry({ N: 1, C, K, H: 7, W: 7, pad: [1, 1, 1, 1], bias: false, seed: 1 });
+    expect(winogradChunked(g(256, 256))).toBe(true);
+    expect(winogradChunked(g(512, 128))).toBe(true);
+    expect(winogradChunked(g(255, 256))).toBe(false);
+    expect(
+      winogradChunked(
+        geometry({
+          N: 1,
+          C: 512,
+          K: 512,
+          H: 7,
+          W: 7,
+          pad: [0, 0, 0, 0],
+          bias: false,
+          seed: 1,
+          r: 2,
+        }),
+      ),
+    ).toBe(false);
   });
 });

@@ -13,12 +13,14 @@
  */
 
 import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
+import { conv2dWinogradChunked, winogradChunked } from "./conv2d-winograd-chunked.ts";
 import { envSetting } from "./env-setting.ts";
 import { activeGemmImpl } from "./gemm.ts";
 import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
 import { winoSplit } from "./wasm/gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
+import { cropPlanes, winoTiles } from "./winograd-tiles.ts";
 
 /** Output channels per A panel of the wasm GEMM (WASM_MR). */
 const MR = 4;
@@ -81,10 +83,15 @@ export function setWinograd4x4Min(channels: number): number {
   return prev;
 }
 
-/** The output tile, 4 (F(4x4, 3x3)) or 2, of the Winograd path for `g`. */
+/**
+ * The output tile, 4 (F(4x4, 3x3)) or 2, of the Winograd path for `g`: 4 from min4x4 channels
+ * on, for outputs of MIN_PIXELS_4X4 or where the GEMMs are split by output channels (which
+ * transform the kernels in cache, conv2d-winograd-chunked.ts).
+ */
 export function winogradTile(g: Conv2dGeometry): 2 | 4 {
   if (g.kernelH !== 3 || Math.min(g.inChannels, g.outChannels) < min4x4) return 2;
-  return min4x4 <= 1 || g.outHeight * g.outWidth >= MIN_PIXELS_4X4 ? 4 : 2;
+  const large = g.outHeight * g.outWidth >= MIN_PIXELS_4X4;
+  return min4x4 <= 1 || large || winogradChunked(g) ? 4 : 2;
 }
 
 /** Whether the Winograd path can compute `g`. */
@@ -124,22 +131,13 @@ export function conv2dWinograd(
   const s = gemmSimd() as GemmSimd;
   const r = g.kernelH as 2 | 3;
   const m = winogradTile(g);
+  if (winogradChunked(g)) return conv2dWinogradChunked(x, w, g, bias, out, relu, flipped, m);
   const alpha = m + r - 1;
   const points = alpha * alpha;
   const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = g;
   const { outHeight: Ho, outWidth: Wo } = g;
-  // A group is 8 output columns by 2 rows (F(2x2, .): 4 tiles side by side) or by 8 rows
-  // (F(4x4, 3x3): 2x2 tiles); its patches reach 2 columns and rows further, and F(4x4)'s loads
-  // 2 columns more.
-  const groupRows = m === 4 ? 8 : 2;
-  const tH = Math.ceil(Ho / groupRows);
-  const tWg = Math.ceil(Wo / 8);
-  const Hp = groupRows * tH + 2;
-  const Wp = 8 * tWg + (m === 4 ? 4 : 2);
-  const Ho2 = groupRows * tH;
-  const Wo2 = 8 * tWg;
+  const { tH, tWg, perImage, Hp, Wp, Ho2, Wo2 } = winoTiles(g, m);
   const mp = Math.ceil(K / MR);
-  const perImage = tH * tWg;
   const images = Math.max(1, Math.min(N, Math.floor(CHUNK_FLOATS / (C * Hp * Wp))));
   // Groups per block: V (points x C x 4 per group) and M (points x 4 mp x 4) within
   // BLOCK_FLOATS; even, because gebp pairs panels.
@@ -196,6 +194,8 @@ export function conv2dWinograd(
       bytes(biasAt),
       bytes(flagAt),
       relu ? 1 : 0,
+      0,
+      7,
     ];
     winoSplit(s, fn, args, count * perImage, perBlock, scratch(0), scratch(1));
     if (f[base + flagAt] !== 0) return false;
@@ -373,29 +373,4 @@ function row2(a: number, b: number, f: Float32Array, at: number, s: number): voi
   f[at] = a;
   f[at + s] = a + b;
   f[at + 2 * s] = b;
-}
-
-/** Copies the top-left rows x cols of `planes` padded planes (pH x pW floats at f[at]) into dst. */
-function cropPlanes(
-  f: Float32Array,
-  at: number,
-  pH: number,
-  pW: number,
-  dst: Float32Array,
-  dstAt: number,
-  planes: number,
-  rows: number,
-  cols: number,
-): void {
-  for (let p = 0; p < planes; p++) {
-    const src = at + p * pH * pW;
-    const d = dstAt + p * rows * cols;
-    if (pW === cols) {
-      dst.set(f.subarray(src, src + rows * cols), d);
-      continue;
-    }
-    for (let y = 0; y < rows; y++) {
-      dst.set(f.subarray(src + y * pW, src + y * pW + cols), d + y * cols);
-    }
-  }
 }

@@ -17,6 +17,7 @@ import { emitPadPlanes, PAD_PLANES_PARAMS } from "./pad-planes.ts";
 import { emitMulAdd, relaxedSimd } from "./relaxed-simd.ts";
 import { codeWriter, exportSection, section, uleb } from "./wasm-encode.ts";
 import { emitWinoBlock, WINO_BLOCK_PARAMS } from "./winograd-block.ts";
+import { emitWinoChunk, WINO_CHUNK_PARAMS } from "./winograd-chunks.ts";
 
 /**
  * Rows per A micro panel. 4x8 (8 accumulators + 2 B + 1 splat) leaves V8's register allocator
@@ -243,10 +244,11 @@ function emitGebp(mr: number, fma: boolean): number[] {
 const SHARED_MAX_PAGES = 65536;
 
 /**
- * The complete module: one exported memory "mem" and seven functions, "gebp" (above),
+ * The complete module: one exported memory "mem" and nine functions, "gebp" (above),
  * "packcols" (the convolution's im2col packer, pack-cols.ts), "padplanes" (its padded input,
  * pad-planes.ts), "winoblock", "winoblock2" and "winoblock4" (Winograd F(2x2, 3x3), F(2x2, 2x2)
- * and F(4x4, 3x3) on a block of tiles, winograd-block.ts, which call gebp) and "dconv" (the
+ * and F(4x4, 3x3) on a block of tiles, winograd-block.ts, which call gebp), "winochunk" and
+ * "winochunk4" (their GEMMs split by output channels, winograd-chunks.ts) and "dconv" (the
  * direct conv for few output channels, direct-conv-kernel.ts), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
@@ -254,13 +256,14 @@ const SHARED_MAX_PAGES = 65536;
 function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
-  uleb(5, types);
+  uleb(6, types);
   for (const params of [
     8,
     PACK_COLS_PARAMS,
     PAD_PLANES_PARAMS,
     WINO_BLOCK_PARAMS,
     DIRECT_CONV_PARAMS,
+    WINO_CHUNK_PARAMS,
   ]) {
     types.push(0x60);
     uleb(params, types);
@@ -274,8 +277,8 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     uleb(SHARED_MAX_PAGES, imp);
     section(2, imp, out);
   }
-  // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4
-  section(3, [7, 0, 1, 2, 3, 3, 4, 3], out);
+  // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4, winochunk(4)
+  section(3, [9, 0, 1, 2, 3, 3, 4, 3, 5, 5], out);
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   exportSection(
     [
@@ -287,6 +290,8 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
       ["winoblock2", 0, 4],
       ["dconv", 0, 5],
       ["winoblock4", 0, 6],
+      ["winochunk", 0, 7],
+      ["winochunk4", 0, 8],
     ],
     out,
   );
@@ -299,6 +304,8 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     emitWinoBlock(0, 2),
     emitDirectConv(fma),
     emitWinoBlock(0, 3, 4),
+    emitWinoChunk(0, 2),
+    emitWinoChunk(0, 4),
   ];
   uleb(bodies.length, codeSec);
   for (const body of bodies) {
@@ -376,7 +383,24 @@ export type WinoBlockArgs = [
   bias: number,
   flag: number,
   relu: number,
+  ngAll: number,
+  stages: number,
 ];
+
+/** See winograd-chunks.ts; addresses in bytes. */
+export type WinoChunkArgs = [
+  w: number,
+  u: number,
+  C: number,
+  K: number,
+  p0: number,
+  np: number,
+  flipped: number,
+  v: number,
+  m: number,
+  ngAll: number,
+];
+export type WinoChunk = (...args: WinoChunkArgs) => void;
 
 /** See direct-conv-kernel.ts: (C, kh, kw, Wp, planeP, rows, cols8, x, w, out, outPlane). */
 export type DirectConvArgs = [
@@ -408,6 +432,8 @@ export interface GemmSimd {
   winoblock: WinoBlock;
   winoblock2: WinoBlock;
   winoblock4: WinoBlock;
+  winochunk: WinoChunk;
+  winochunk4: WinoChunk;
   dconv: DirectConvKernel;
 }
 
@@ -448,6 +474,8 @@ export function instantiateGemmSimd(
             winoblock: inst.exports.winoblock as unknown as WinoBlock,
             winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
             winoblock4: inst.exports.winoblock4 as unknown as WinoBlock,
+            winochunk: inst.exports.winochunk as unknown as WinoChunk,
+            winochunk4: inst.exports.winochunk4 as unknown as WinoChunk,
             dconv: inst.exports.dconv as unknown as DirectConvKernel,
           };
         }
@@ -471,6 +499,8 @@ export function instantiateGemmSimd(
     winoblock: inst.exports.winoblock as unknown as WinoBlock,
     winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
     winoblock4: inst.exports.winoblock4 as unknown as WinoBlock,
+    winochunk: inst.exports.winochunk as unknown as WinoChunk,
+    winochunk4: inst.exports.winochunk4 as unknown as WinoChunk,
     dconv: inst.exports.dconv as unknown as DirectConvKernel,
   };
 }

@@ -24,9 +24,11 @@ import {
   type GemmSimd,
   WASM_MR,
   type WinoBlockArgs,
+  type WinoChunkArgs,
 } from "./gemm-simd.ts";
 import { nodeProcess } from "./node-process.ts";
 import { WINO_BLOCK_PARAMS } from "./winograd-block.ts";
+import { WINO_CHUNK_PARAMS } from "./winograd-chunks.ts";
 
 /**
  * ctrl slots (Int32): job sequence (main), done sequence (worker), ready, error, join (1: job
@@ -57,6 +59,17 @@ const WINO2_JOB = 2;
  */
 const DCONV_JOB = 3;
 const WINO4_JOB = 4;
+/**
+ * Winograd GEMMs by output-channel chunks (winograd-chunks.ts): winochunk's WINO_CHUNK_PARAMS
+ * arguments at WINO (p0 and np set per chunk, u per thread), then the panel count, panels per
+ * chunk and the worker's own u.
+ */
+const WINO_CHUNK_JOB = 5;
+const WINO_CHUNK4_JOB = 6;
+/** The job kind of each chunk function. */
+const CHUNK_JOBS = { winochunk: WINO_CHUNK_JOB, winochunk4: WINO_CHUNK4_JOB } as const;
+/** A chunked Winograd GEMM function of the GEMM module. */
+export type WinoChunkName = keyof typeof CHUNK_JOBS;
 /** The job kind of each Winograd block function. */
 const WINO_JOBS = { winoblock: WINO_JOB, winoblock2: WINO2_JOB, winoblock4: WINO4_JOB } as const;
 /** A Winograd block function of the GEMM module. */
@@ -73,11 +86,12 @@ const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 parentPort.once("message", ({ module, memory, ctrl }) => {
   const c = new Int32Array(ctrl);
-  let gebp, packcols, winoblocks, dconv;
+  let gebp, packcols, winoblocks, winochunks, dconv;
   try {
     const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
     ({ gebp, packcols, dconv } = ex);
     winoblocks = { ${WINO_JOB}: ex.winoblock, ${WINO2_JOB}: ex.winoblock2, ${WINO4_JOB}: ex.winoblock4 };
+    winochunks = { ${WINO_CHUNK_JOB}: ex.winochunk, ${WINO_CHUNK4_JOB}: ex.winochunk4 };
   } catch {
     Atomics.store(c, ${ERROR}, 1);
     return;
@@ -102,6 +116,26 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
           if (r0 >= rows) break;
           dconv(a[0], a[1], a[2], a[3], a[4], Math.min(per, rows - r0), a[6],
             a[7] + r0 * rowBytes, a[8], a[9] + r0 * outRowBytes, a[10]);
+        }
+      } catch {
+        Atomics.store(c, ${ERROR}, 1);
+      }
+      Atomics.store(c, ${DONE}, seen);
+      Atomics.notify(c, ${DONE});
+      continue;
+    }
+    const chunk = winochunks[c[${KIND}]];
+    if (chunk !== undefined) {
+      const a = Array.from(c.subarray(${WINO}, ${WINO + WINO_CHUNK_PARAMS}));
+      const total = c[${WINO + WINO_CHUNK_PARAMS}], per = c[${WINO + WINO_CHUNK_PARAMS + 1}];
+      a[1] = c[${WINO + WINO_CHUNK_PARAMS + 2}];
+      try {
+        for (;;) {
+          const p0 = Atomics.add(c, ${NEXT}, 1) * per;
+          if (p0 >= total) break;
+          a[4] = p0;
+          a[5] = Math.min(per, total - p0);
+          chunk(...a);
         }
       } catch {
         Atomics.store(c, ${ERROR}, 1);
@@ -375,6 +409,46 @@ export function winoSplit(
     const g0 = Atomics.add(ctl, NEXT, 1) * perBlock;
     if (g0 >= groups) break;
     block(g0);
+  }
+  finishJob(ctl);
+}
+
+/**
+ * Chunk function `fn` over output panels 0 .. panels - 1, `perChunk` at a time, shared chunk by
+ * chunk between the calling thread (U buffer `ownU`) and the helper (`helperU`). `args` are
+ * winochunk's; its u, p0 and np are set per chunk.
+ */
+export function chunkSplit(
+  s: GemmSimd,
+  fn: WinoChunkName,
+  args: WinoChunkArgs,
+  panels: number,
+  perChunk: number,
+  ownU: number,
+  helperU: number,
+): void {
+  const a: WinoChunkArgs = [...args];
+  a[1] = ownU;
+  const chunk = (p0: number) => {
+    a[4] = p0;
+    a[5] = Math.min(perChunk, panels - p0);
+    s[fn](...a);
+  };
+  if (panels <= perChunk || !helperUp()) {
+    for (let p0 = 0; p0 < panels; p0 += perChunk) chunk(p0);
+    return;
+  }
+  const ctl = ctrl as Int32Array;
+  ctl.set(args, WINO);
+  ctl[WINO + WINO_CHUNK_PARAMS] = panels;
+  ctl[WINO + WINO_CHUNK_PARAMS + 1] = perChunk;
+  ctl[WINO + WINO_CHUNK_PARAMS + 2] = helperU;
+  ctl[KIND] = CHUNK_JOBS[fn];
+  openJob(ctl);
+  for (;;) {
+    const p0 = Atomics.add(ctl, NEXT, 1) * perChunk;
+    if (p0 >= panels) break;
+    chunk(p0);
   }
   finishJob(ctl);
 }

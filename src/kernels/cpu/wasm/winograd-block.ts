@@ -1,8 +1,14 @@
 /**
- * Winograd F(2x2, 3x3) and F(2x2, 2x2) for one block of output tiles, in wasm SIMD (exports of
- * the GEMM module, on its memory): `winoblock` / `winoblock2(xp, C, planeBytes, rowBytes, tH,
- * tWg, g0, ng, u, mp, v, m, out, K, outPlaneBytes, outRowBytes, bias, flag, relu)`, addresses
- * and strides in bytes. Below, alpha = r + 1 (4 for 3x3 kernels, 3 for 2x2) and P = alpha^2 points.
+ * Winograd F(2x2, 3x3), F(2x2, 2x2) and F(4x4, 3x3) for one block of output tiles, in wasm SIMD
+ * (exports of the GEMM module, on its memory): `winoblock` / `winoblock2` / `winoblock4(xp, C,
+ * planeBytes, rowBytes, tH, tWg, g0, ng, u, mp, v, m, out, K, outPlaneBytes, outRowBytes, bias,
+ * flag, relu, ngAll, stages)`, addresses and strides in bytes. Below, alpha = r + 1 (4 for 3x3
+ * kernels, 3 for 2x2; 6 for F(4x4, 3x3), winograd-f4x4.ts) and P = alpha^2 points.
+ *
+ * `stages` (bits 1, 2, 4) picks the steps below to run. With ngAll = 0, V and M are the block's
+ * own (ng groups, group g0 + q in panel q); else they hold ngAll groups, group g0 + q in panel
+ * g0 + q, so that blocks of groups can fill one V (step 1) and read one M (step 3) between
+ * which the GEMMs are split by output channels instead (winograd-chunks.ts).
  *
  * Tiles are 2x2 output pixels; a group is 4 tiles side by side (8 output columns), the SIMD lanes.
  * Groups are numbered image by image, row of tiles by row (tH tile rows, tWg groups per row);
@@ -30,7 +36,7 @@ import {
   laneBytes,
 } from "./winograd-f4x4.ts";
 
-export const WINO_BLOCK_PARAMS = 19;
+export const WINO_BLOCK_PARAMS = 21;
 
 /**
  * Bytes added to the stride between consecutive transform points' blocks of U, V and M. Without
@@ -140,6 +146,8 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
     bias: 16,
     flag: 17,
     relu: 18,
+    ngAll: 19,
+    stages: 20,
   };
   let n = WINO_BLOCK_PARAMS;
   const L = {
@@ -162,6 +170,10 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
     va: n++,
     ma: n++,
     row4: n++,
+    /** The group whose panel is V's and M's first: 0 when ngAll is 0, else g0. */
+    qb: n++,
+    /** Groups V's and M's strides are sized for: ng, or ngAll when it is not 0. */
+    ngs: n++,
   };
   const nI32 = n - WINO_BLOCK_PARAMS;
   const vec = (() => {
@@ -257,9 +269,20 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
   simd(V.bitselect);
   set(vec.floor);
   if (m === 4) emitF4Constants(w, f4);
-  // Strides: ldc = ng * 16 (an M row), vXi = ng * C * 16 + SKEW, mXi = mp * 4 * ldc + SKEW,
-  // uXi = mp * C * 16 + SKEW.
+  // ngs = ngAll or ng; qb = ngAll ? g0 : 0.
+  get(P.ngAll);
   get(P.ng);
+  get(P.ngAll);
+  e(0x1b); // select: ngAll != 0 ? ngAll : ng
+  set(L.ngs);
+  get(P.g0);
+  c32(0);
+  get(P.ngAll);
+  e(0x1b);
+  set(L.qb);
+  // Strides: ldc = ngs * 16 (an M row), vXi = ngs * C * 16 + SKEW, mXi = mp * 4 * ldc + SKEW,
+  // uXi = mp * C * 16 + SKEW.
+  get(L.ngs);
   c32(4);
   e(I32.shl);
   set(L.ldc);
@@ -288,195 +311,214 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
   mulParams(P.tH, P.tWg);
   set(L.perImg);
 
+  /** if (stages & bit) { body } */
+  const stage = (bit: number, body: () => void) => {
+    get(P.stages);
+    c32(bit);
+    e(0x71, 0x04, 0x40); // i32.and, if
+    body();
+    e(0x0b);
+  };
+
   // 1. Input transform, group by group, channel by channel.
-  whileBelow(
-    L.q,
-    () => get(P.ng),
-    () => {
-      tileBase(P.xp, P.C, P.planeBytes, P.rowBytes);
-      // vc = v + q * C * 16: this group's panel, channel 0
-      get(P.v);
-      get(L.q);
-      get(P.C);
-      e(I32.mul);
-      c32(4);
-      e(I32.shl, I32.add);
-      set(L.vc);
-      whileBelow(
-        L.c,
-        () => get(P.C),
-        () => {
-          get(L.base);
-          set(L.row);
-          if (m === 4) {
-            // row4 = base + 4 rows: the group's second row of tiles.
+  stage(1, () =>
+    whileBelow(
+      L.q,
+      () => get(P.ng),
+      () => {
+        tileBase(P.xp, P.C, P.planeBytes, P.rowBytes);
+        // vc = v + (qb + q) * C * 16: this group's panel, channel 0
+        get(P.v);
+        get(L.qb);
+        get(L.q);
+        e(I32.add);
+        get(P.C);
+        e(I32.mul);
+        c32(4);
+        e(I32.shl, I32.add);
+        set(L.vc);
+        whileBelow(
+          L.c,
+          () => get(P.C),
+          () => {
             get(L.base);
-            get(P.rowBytes);
-            c32(2);
-            e(I32.shl, I32.add);
-            set(L.row4);
-            emitF4InputChannel(w, f4, {
-              row: L.row,
-              row4: L.row4,
-              rowBytes: P.rowBytes,
-              vc: L.vc,
-              vXi: L.vXi,
-              addr: L.addr,
-            });
-          }
-          for (let row = 0; row < (m === 4 ? 0 : alpha); row++) {
-            if (row > 0) addTo(L.row, () => get(P.rowBytes));
-            // Columns 0-3, 4-7, 2-5, 6-9 of the patch row; d_j = column j of the 4 tiles.
-            [0, 16, 8, 24].forEach((off, i) => {
-              get(L.row);
-              simd(V.load, 2, off);
-              set(vec.ld[i]);
-            });
-            const lanes = [EVENS, ODDS, EVENS, ODDS];
-            for (let j = 0; j < alpha; j++) {
-              shuffle(vec.ld[j < 2 ? 0 : 2], vec.ld[j < 2 ? 1 : 3], lanes[j]);
-              set(vec.d[j]);
+            set(L.row);
+            if (m === 4) {
+              // row4 = base + 4 rows: the group's second row of tiles.
+              get(L.base);
+              get(P.rowBytes);
+              c32(2);
+              e(I32.shl, I32.add);
+              set(L.row4);
+              emitF4InputChannel(w, f4, {
+                row: L.row,
+                row4: L.row4,
+                rowBytes: P.rowBytes,
+                vc: L.vc,
+                vXi: L.vXi,
+                addr: L.addr,
+              });
             }
-            // Row `row` of d B.
-            bt.forEach((cb, j) => {
-              combo(cb, (i) => vec.d[i]);
-              set(vec.e[alpha * row + j]);
-            });
-          }
-          // V[i][j] = row i of B^T (d B), stored at V_(alpha i + j).
-          get(L.vc);
-          set(L.addr);
-          (m === 4 ? [] : bt).forEach((cb, i) => {
-            for (let j = 0; j < alpha; j++) {
-              get(L.addr);
-              combo(cb, (a) => vec.e[alpha * a + j]);
-              simd(V.store, 2, 0);
-              if (alpha * i + j < points - 1) addTo(L.addr, () => get(L.vXi));
+            for (let row = 0; row < (m === 4 ? 0 : alpha); row++) {
+              if (row > 0) addTo(L.row, () => get(P.rowBytes));
+              // Columns 0-3, 4-7, 2-5, 6-9 of the patch row; d_j = column j of the 4 tiles.
+              [0, 16, 8, 24].forEach((off, i) => {
+                get(L.row);
+                simd(V.load, 2, off);
+                set(vec.ld[i]);
+              });
+              const lanes = [EVENS, ODDS, EVENS, ODDS];
+              for (let j = 0; j < alpha; j++) {
+                shuffle(vec.ld[j < 2 ? 0 : 2], vec.ld[j < 2 ? 1 : 3], lanes[j]);
+                set(vec.d[j]);
+              }
+              // Row `row` of d B.
+              bt.forEach((cb, j) => {
+                combo(cb, (i) => vec.d[i]);
+                set(vec.e[alpha * row + j]);
+              });
             }
-          });
-          addTo(L.base, () => get(P.planeBytes));
-          addTo(L.vc, () => c32(16));
-          addTo(L.c, () => c32(1));
-        },
-      );
-      addTo(L.q, () => c32(1));
-    },
+            // V[i][j] = row i of B^T (d B), stored at V_(alpha i + j).
+            get(L.vc);
+            set(L.addr);
+            (m === 4 ? [] : bt).forEach((cb, i) => {
+              for (let j = 0; j < alpha; j++) {
+                get(L.addr);
+                combo(cb, (a) => vec.e[alpha * a + j]);
+                simd(V.store, 2, 0);
+                if (alpha * i + j < points - 1) addTo(L.addr, () => get(L.vXi));
+              }
+            });
+            addTo(L.base, () => get(P.planeBytes));
+            addTo(L.vc, () => c32(16));
+            addTo(L.c, () => c32(1));
+          },
+        );
+        addTo(L.q, () => c32(1));
+      },
+    ),
   );
 
   // 2. M_xi = U_xi V_xi, xi = 0 .. points - 1.
-  get(P.u);
-  set(L.ua);
-  get(P.v);
-  set(L.va);
-  get(P.m);
-  set(L.ma);
-  whileBelow(
-    L.xi,
-    () => c32(points),
-    () => {
-      get(P.C);
-      get(P.ng);
-      get(P.mp);
-      get(L.ua);
-      get(L.va);
-      get(L.ma);
-      get(L.ldc);
-      c32(0);
-      e(0x10, gebpIndex); // call gebp (index < 128: one LEB byte)
-      addTo(L.ua, () => get(L.uXi));
-      addTo(L.va, () => get(L.vXi));
-      addTo(L.ma, () => get(L.mXi));
-      addTo(L.xi, () => c32(1));
-    },
-  );
+  stage(2, () => {
+    get(P.u);
+    set(L.ua);
+    get(P.v);
+    set(L.va);
+    get(P.m);
+    set(L.ma);
+    whileBelow(
+      L.xi,
+      () => c32(points),
+      () => {
+        get(P.C);
+        get(P.ng);
+        get(P.mp);
+        get(L.ua);
+        get(L.va);
+        get(L.ma);
+        get(L.ldc);
+        c32(0);
+        e(0x10, gebpIndex); // call gebp (index < 128: one LEB byte)
+        addTo(L.ua, () => get(L.uXi));
+        addTo(L.va, () => get(L.vXi));
+        addTo(L.ma, () => get(L.mXi));
+        addTo(L.xi, () => c32(1));
+      },
+    );
+  });
 
   // 3. Output transform, group by group, output channel by channel.
-  whileBelow(
-    L.q,
-    () => get(P.ng),
-    () => {
-      tileBase(P.out, P.K, P.outPlaneBytes, P.outRowBytes);
-      // row = m + q * 16: this group's columns of M, output channel 0
-      get(P.m);
-      get(L.q);
-      c32(4);
-      e(I32.shl, I32.add);
-      set(L.row);
-      whileBelow(
-        L.k,
-        () => get(P.K),
-        () => {
-          get(P.bias);
-          get(L.k);
-          c32(2);
-          e(I32.shl, I32.add);
-          simd(V.loadSplat, 2, 0);
-          set(vec.bias);
-          get(L.row);
-          set(L.addr);
-          if (m === 4) emitF4OutputChannel(w, f4, { addr: L.addr, mXi: L.mXi, bias: vec.bias });
-          for (let xi = 0; xi < (m === 4 ? 0 : points); xi++) {
-            get(L.addr);
-            simd(V.load, 2, 0);
-            set(vec.e[xi]);
-            if (xi < points - 1) addTo(L.addr, () => get(L.mXi));
-          }
-          // A^T M: s_(alpha h + j) = row h of A^T applied to column j of M.
-          (m === 4 ? [] : at).forEach((terms, h) => {
-            for (let j = 0; j < alpha; j++) {
-              sumTerms(terms, (i) => vec.e[alpha * i + j]);
-              set(vec.s[alpha * h + j]);
-            }
-          });
-          // (A^T M) A + bias: y0, y1 the output's row 0 (even, odd columns), y2, y3 its row 1.
-          (m === 4 ? [] : at).forEach((_, h) => {
-            at.forEach((terms, col) => {
-              sumTerms(terms, (i) => vec.s[alpha * h + i]);
-              get(vec.bias);
-              simd(V.add);
-              set(vec.y[2 * h + col]);
-            });
-          });
-          const ys = m === 4 ? f4.y : vec.y;
-          // bad += y - y: stays 0 while every output is finite, NaN from the first that is not.
-          for (const y of ys) {
-            get(vec.bad);
-            bin(y, V.sub, y);
-            simd(V.add);
-            set(vec.bad);
-          }
-          // The ReLU (or max(y, -Infinity) = y) after the check, which must see the conv's
-          // own values: a -Infinity from an Inf input would pass as 0.
-          for (const y of ys) {
-            get(y);
-            get(vec.floor);
-            simd(V.max);
-            set(y);
-          }
-          if (m === 4)
-            emitF4Store(w, f4, { base: L.base, outRowBytes: P.outRowBytes, addr: L.addr });
-          // Interleave even and odd columns: 8 floats per output row.
-          for (let h = 0; h < (m === 4 ? 0 : 2); h++) {
-            get(L.base);
-            if (h === 1) {
-              get(P.outRowBytes);
-              e(I32.add);
-            }
+  stage(4, () =>
+    whileBelow(
+      L.q,
+      () => get(P.ng),
+      () => {
+        tileBase(P.out, P.K, P.outPlaneBytes, P.outRowBytes);
+        // row = m + (qb + q) * 16: this group's columns of M, output channel 0
+        get(P.m);
+        get(L.qb);
+        get(L.q);
+        e(I32.add);
+        c32(4);
+        e(I32.shl, I32.add);
+        set(L.row);
+        whileBelow(
+          L.k,
+          () => get(P.K),
+          () => {
+            get(P.bias);
+            get(L.k);
+            c32(2);
+            e(I32.shl, I32.add);
+            simd(V.loadSplat, 2, 0);
+            set(vec.bias);
+            get(L.row);
             set(L.addr);
-            get(L.addr);
-            shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_LO);
-            simd(V.store, 2, 0);
-            get(L.addr);
-            shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_HI);
-            simd(V.store, 2, 16);
-          }
-          addTo(L.base, () => get(P.outPlaneBytes));
-          addTo(L.row, () => get(L.ldc));
-          addTo(L.k, () => c32(1));
-        },
-      );
-      addTo(L.q, () => c32(1));
-    },
+            if (m === 4) emitF4OutputChannel(w, f4, { addr: L.addr, mXi: L.mXi, bias: vec.bias });
+            for (let xi = 0; xi < (m === 4 ? 0 : points); xi++) {
+              get(L.addr);
+              simd(V.load, 2, 0);
+              set(vec.e[xi]);
+              if (xi < points - 1) addTo(L.addr, () => get(L.mXi));
+            }
+            // A^T M: s_(alpha h + j) = row h of A^T applied to column j of M.
+            (m === 4 ? [] : at).forEach((terms, h) => {
+              for (let j = 0; j < alpha; j++) {
+                sumTerms(terms, (i) => vec.e[alpha * i + j]);
+                set(vec.s[alpha * h + j]);
+              }
+            });
+            // (A^T M) A + bias: y0, y1 the output's row 0 (even, odd columns), y2, y3 its row 1.
+            (m === 4 ? [] : at).forEach((_, h) => {
+              at.forEach((terms, col) => {
+                sumTerms(terms, (i) => vec.s[alpha * h + i]);
+                get(vec.bias);
+                simd(V.add);
+                set(vec.y[2 * h + col]);
+              });
+            });
+            const ys = m === 4 ? f4.y : vec.y;
+            // bad += y - y: stays 0 while every output is finite, NaN from the first that is not.
+            for (const y of ys) {
+              get(vec.bad);
+              bin(y, V.sub, y);
+              simd(V.add);
+              set(vec.bad);
+            }
+            // The ReLU (or max(y, -Infinity) = y) after the check, which must see the conv's
+            // own values: a -Infinity from an Inf input would pass as 0.
+            for (const y of ys) {
+              get(y);
+              get(vec.floor);
+              simd(V.max);
+              set(y);
+            }
+            if (m === 4)
+              emitF4Store(w, f4, { base: L.base, outRowBytes: P.outRowBytes, addr: L.addr });
+            // Interleave even and odd columns: 8 floats per output row.
+            for (let h = 0; h < (m === 4 ? 0 : 2); h++) {
+              get(L.base);
+              if (h === 1) {
+                get(P.outRowBytes);
+                e(I32.add);
+              }
+              set(L.addr);
+              get(L.addr);
+              shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_LO);
+              simd(V.store, 2, 0);
+              get(L.addr);
+              shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_HI);
+              simd(V.store, 2, 16);
+            }
+            addTo(L.base, () => get(P.outPlaneBytes));
+            addTo(L.row, () => get(L.ldc));
+            addTo(L.k, () => c32(1));
+          },
+        );
+        addTo(L.q, () => c32(1));
+      },
+    ),
   );
   // A non-finite output: i32 1 at flag (the caller recomputes the conv the direct way, whose
   // Inf and NaN propagation Winograd's cancelling transforms do not reproduce).
