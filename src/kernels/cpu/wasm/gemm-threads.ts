@@ -124,8 +124,8 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
       Atomics.notify(c, ${DONE});
       continue;
     }
-    const chunk = winochunks[c[${KIND}]];
-    if (chunk !== undefined) {
+    const chunkFn = winochunks[c[${KIND}]];
+    if (chunkFn !== undefined) {
       const a = Array.from(c.subarray(${WINO}, ${WINO + WINO_CHUNK_PARAMS}));
       const total = c[${WINO + WINO_CHUNK_PARAMS}], per = c[${WINO + WINO_CHUNK_PARAMS + 1}];
       a[1] = c[${WINO + WINO_CHUNK_PARAMS + 2}];
@@ -135,7 +135,7 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
           if (p0 >= total) break;
           a[4] = p0;
           a[5] = Math.min(per, total - p0);
-          chunk(...a);
+          chunkFn(...a);
         }
       } catch {
         Atomics.store(c, ${ERROR}, 1);
