@@ -11,9 +11,9 @@ import { gemm, setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import {
   gemmThreadsActive,
   helperReady,
-  threadsSupported,
   setCpuThreads,
   setGemmSplitMinWork,
+  threadsSupported,
 } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
 import { uniformSource } from "../reference/rng.ts";

@@ -1,3 +1,4 @@
+/** padplanes and cropplanes (wasm), against their definitions. */
 import { describe, expect, it } from "vitest";
 import { instantiateGemmSimd } from "../../src/kernels/cpu/wasm/gemm-simd.ts";
 
@@ -36,6 +37,37 @@ describe("padplanes (wasm)", () => {
         }
       }
       expect(Array.from(f.subarray(dst, dst + ch * Hp * Wp))).toEqual(want);
+    }
+  });
+});
+
+describe("cropplanes (wasm)", () => {
+  const s = instantiateGemmSimd();
+
+  it.runIf(s !== null)("copies each plane's top-left rows x cols out, in place too", () => {
+    const simd = s as NonNullable<typeof s>;
+    simd.memory.grow(4);
+    const f = new Float32Array(simd.memory.buffer);
+    for (const [planes, pH, pW, rows, cols, inPlace] of [
+      [1, 1, 1, 1, 1, false],
+      [2, 4, 8, 3, 5, false],
+      [3, 32, 32, 28, 28, true],
+      [2, 8, 8, 7, 7, true],
+      [5, 6, 9, 6, 9, true],
+      [2, 5, 19, 2, 17, false],
+    ] as const) {
+      const src = 64 + 3; // not 16-byte aligned
+      for (let i = 0; i < planes * pH * pW; i++) f[src + i] = i + 1;
+      const dst = inPlace ? src : src + planes * pH * pW + 5;
+      if (!inPlace) f.fill(Number.NaN, dst, dst + planes * rows * cols + 8);
+      simd.cropplanes(4 * dst, 4 * src, planes, pH, pW, rows, cols);
+      const want: number[] = [];
+      for (let p = 0; p < planes; p++)
+        for (let y = 0; y < rows; y++)
+          for (let x = 0; x < cols; x++) want.push((p * pH + y) * pW + x + 1);
+      expect(Array.from(f.subarray(dst, dst + planes * rows * cols))).toEqual(want);
+      // Nothing past the cropped planes is written.
+      if (!inPlace) expect(Number.isNaN(f[dst + planes * rows * cols])).toBe(true);
     }
   });
 });

@@ -12,7 +12,7 @@ import type { GemmSimd, WinoBlockArgs, WinoChunkArgs } from "./wasm/gemm-simd.ts
 import { chunkSplit, winoSplit } from "./wasm/gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
-import { cropPlanes, winoTiles } from "./winograd-tiles.ts";
+import { copyOutPlanes, winoTiles } from "./winograd-tiles.ts";
 
 /** Output channels per A panel of the wasm GEMM (WASM_MR). */
 const MR = 4;
@@ -140,7 +140,7 @@ export function conv2dWinogradChunked(
     args[20] = 4;
     winoSplit(s, block, args, ngAll, perBlock, shared, shared);
     if (f[base + flagAt] !== 0) return false;
-    cropPlanes(f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
+    copyOutPlanes(s, f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
   }
   return true;
 }

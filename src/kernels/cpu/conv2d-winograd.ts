@@ -20,7 +20,7 @@ import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
 import { winoSplit } from "./wasm/gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
-import { cropPlanes, winoTiles } from "./winograd-tiles.ts";
+import { copyOutPlanes, winoTiles } from "./winograd-tiles.ts";
 
 /** Output channels per A panel of the wasm GEMM (WASM_MR). */
 const MR = 4;
@@ -140,9 +140,12 @@ export function conv2dWinograd(
   const mp = Math.ceil(K / MR);
   const images = Math.max(1, Math.min(N, Math.floor(CHUNK_FLOATS / (C * Hp * Wp))));
   // Groups per block: V (points x C x 4 per group) and M (points x 4 mp x 4) within
-  // BLOCK_FLOATS; even, because gebp pairs panels.
+  // BLOCK_FLOATS, and at most a sixteenth of a chunk's groups, so that the two threads end
+  // together (with 8 blocks of [10, 16, 28, 28], one thread took 5 and the other waited ~1/5 of
+  // the conv); even, because gebp pairs panels. Any blocking gives the same result.
   const fit = Math.floor(BLOCK_FLOATS / (4 * points * (C + MR * mp)));
-  const perBlock = Math.max(2, Math.min(64, fit - (fit % 2)));
+  const share = 2 * Math.ceil((images * perImage) / 32);
+  const perBlock = Math.max(2, Math.min(64, fit - (fit % 2), share));
   const align = (v: number) => Math.ceil(v / 16) * 16;
   // Layout after the GEMM workspace (floats): U, bias, padded input, staged input / padded
   // output (the stage is consumed before any output is written), two threads' V and M.
@@ -199,7 +202,7 @@ export function conv2dWinograd(
     ];
     winoSplit(s, fn, args, count * perImage, perBlock, scratch(0), scratch(1));
     if (f[base + flagAt] !== 0) return false;
-    cropPlanes(f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
+    copyOutPlanes(s, f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
   }
   return true;
 }

@@ -5,6 +5,7 @@
  * padded output planes the groups write.
  */
 import type { Conv2dGeometry } from "../conv-geometry.ts";
+import type { GemmSimd } from "./wasm/gemm-simd.ts";
 
 export interface WinoTiles {
   /** Group rows and groups per row of an image. */
@@ -35,8 +36,13 @@ export function winoTiles(g: Conv2dGeometry, m: 2 | 4): WinoTiles {
   };
 }
 
-export /** Copies the top-left rows x cols of `planes` padded planes (pH x pW floats at f[at]) into dst. */
-function cropPlanes(
+/**
+ * Copies the top-left rows x cols of `planes` padded pH x pW planes at f[at] (float index in the
+ * GEMM module's memory) into dst from dstAt: cropped in place in wasm (cropplanes), then one
+ * bulk copy.
+ */
+export function copyOutPlanes(
+  s: GemmSimd,
   f: Float32Array,
   at: number,
   pH: number,
@@ -47,15 +53,6 @@ function cropPlanes(
   rows: number,
   cols: number,
 ): void {
-  for (let p = 0; p < planes; p++) {
-    const src = at + p * pH * pW;
-    const d = dstAt + p * rows * cols;
-    if (pW === cols) {
-      dst.set(f.subarray(src, src + rows * cols), d);
-      continue;
-    }
-    for (let y = 0; y < rows; y++) {
-      dst.set(f.subarray(src + y * pW, src + y * pW + cols), d + y * cols);
-    }
-  }
+  if (pH !== rows || pW !== cols) s.cropplanes(4 * at, 4 * at, planes, pH, pW, rows, cols);
+  dst.set(f.subarray(at, at + planes * rows * cols), dstAt);
 }

@@ -11,6 +11,7 @@
  * to float32 after each (unlike the TS kernel, which sums in float64).
  */
 
+import { CROP_PLANES_PARAMS, emitCropPlanes } from "./crop-planes.ts";
 import { DIRECT_CONV_PARAMS, emitDirectConv } from "./direct-conv-kernel.ts";
 import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
 import { emitPadPlanes, PAD_PLANES_PARAMS } from "./pad-planes.ts";
@@ -244,19 +245,20 @@ function emitGebp(mr: number, fma: boolean): number[] {
 const SHARED_MAX_PAGES = 65536;
 
 /**
- * The complete module: one exported memory "mem" and nine functions, "gebp" (above),
+ * The complete module: one exported memory "mem" and ten functions, "gebp" (above),
  * "packcols" (the convolution's im2col packer, pack-cols.ts), "padplanes" (its padded input,
  * pad-planes.ts), "winoblock", "winoblock2" and "winoblock4" (Winograd F(2x2, 3x3), F(2x2, 2x2)
  * and F(4x4, 3x3) on a block of tiles, winograd-block.ts, which call gebp), "winochunk" and
- * "winochunk4" (their GEMMs split by output channels, winograd-chunks.ts) and "dconv" (the
- * direct conv for few output channels, direct-conv-kernel.ts), which share that memory. With
+ * "winochunk4" (their GEMMs split by output channels, winograd-chunks.ts), "cropplanes" (their
+ * outputs' unpadding, crop-planes.ts) and "dconv" (the direct conv for few output channels,
+ * direct-conv-kernel.ts), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
  */
 function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
-  uleb(6, types);
+  uleb(7, types);
   for (const params of [
     8,
     PACK_COLS_PARAMS,
@@ -264,6 +266,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     WINO_BLOCK_PARAMS,
     DIRECT_CONV_PARAMS,
     WINO_CHUNK_PARAMS,
+    CROP_PLANES_PARAMS,
   ]) {
     types.push(0x60);
     uleb(params, types);
@@ -277,8 +280,8 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     uleb(SHARED_MAX_PAGES, imp);
     section(2, imp, out);
   }
-  // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4, winochunk(4)
-  section(3, [9, 0, 1, 2, 3, 3, 4, 3, 5, 5], out);
+  // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4, winochunk(4), cropplanes
+  section(3, [10, 0, 1, 2, 3, 3, 4, 3, 5, 5, 6], out);
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   exportSection(
     [
@@ -292,6 +295,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
       ["winoblock4", 0, 6],
       ["winochunk", 0, 7],
       ["winochunk4", 0, 8],
+      ["cropplanes", 0, 9],
     ],
     out,
   );
@@ -306,6 +310,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     emitWinoBlock(0, 3, 4),
     emitWinoChunk(0, 2),
     emitWinoChunk(0, 4),
+    emitCropPlanes(),
   ];
   uleb(bodies.length, codeSec);
   for (const body of bodies) {
@@ -387,6 +392,17 @@ export type WinoBlockArgs = [
   stages: number,
 ];
 
+/** See crop-planes.ts: (dst, src, planes, pH, pW, rows, cols), addresses in bytes. */
+export type CropPlanes = (
+  dst: number,
+  src: number,
+  planes: number,
+  pH: number,
+  pW: number,
+  rows: number,
+  cols: number,
+) => void;
+
 /** See winograd-chunks.ts; addresses in bytes. */
 export type WinoChunkArgs = [
   w: number,
@@ -434,6 +450,7 @@ export interface GemmSimd {
   winoblock4: WinoBlock;
   winochunk: WinoChunk;
   winochunk4: WinoChunk;
+  cropplanes: CropPlanes;
   dconv: DirectConvKernel;
 }
 
@@ -476,6 +493,7 @@ export function instantiateGemmSimd(
             winoblock4: inst.exports.winoblock4 as unknown as WinoBlock,
             winochunk: inst.exports.winochunk as unknown as WinoChunk,
             winochunk4: inst.exports.winochunk4 as unknown as WinoChunk,
+            cropplanes: inst.exports.cropplanes as unknown as CropPlanes,
             dconv: inst.exports.dconv as unknown as DirectConvKernel,
           };
         }
@@ -501,6 +519,7 @@ export function instantiateGemmSimd(
     winoblock4: inst.exports.winoblock4 as unknown as WinoBlock,
     winochunk: inst.exports.winochunk as unknown as WinoChunk,
     winochunk4: inst.exports.winochunk4 as unknown as WinoChunk,
+    cropplanes: inst.exports.cropplanes as unknown as CropPlanes,
     dconv: inst.exports.dconv as unknown as DirectConvKernel,
   };
 }
