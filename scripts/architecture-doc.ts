@@ -137,6 +137,8 @@ function generate(): string {
     const methods = existsSync(join(root, def)) ? backendMethods(op, def) : [];
     const kernels = (table: Map<string, string[]>, backendFile: string) => {
       if (methods.length === 0) return "-";
+      // An optional method the backend lacks: the op is never run there (see its definition).
+      if (!methods.some((m) => table.has(m))) return "- (not implemented; not used there)";
       const files = [...new Set(methods.flatMap((m) => table.get(m) ?? []))];
       // A method with no kernel module of its own is written inline in the backend class.
       return (files.length > 0 ? files : [backendFile]).map(link).join("<br>");

@@ -13,6 +13,9 @@ import { setWinogradChunkedMin } from "../../src/kernels/cpu/conv2d-winograd-chu
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import { helperReady } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
+import { coverageTable } from "../../src/rules/coverage-table.ts";
+import { lrpEpsilonRules } from "../../src/rules/lrp.ts";
+import { deconvnetRules, guidedBackpropRules } from "../../src/rules/relu-rules.ts";
 import { uniformSource } from "../reference/rng.ts";
 
 const available = gemmSimd() !== null;
@@ -181,6 +184,16 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
       expect(fused).toHaveBeenCalledTimes(1);
     } finally {
       fused.mockRestore();
+    }
+  });
+
+  it("is passed through by the rule sets, as conv2dBackpropFilter is (recording it never fails)", () => {
+    for (const set of [guidedBackpropRules, deconvnetRules, lrpEpsilonRules()]) {
+      const table = coverageTable(set);
+      for (const op of ["conv2dBackpropInput", "conv2dBackpropFilter"] as const) {
+        expect(table.passThrough).toContain(op);
+        expect(table.fails).not.toContain(op);
+      }
     }
   });
 

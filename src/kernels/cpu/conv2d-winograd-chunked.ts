@@ -8,11 +8,11 @@
  * 38 MB in F(4x4, 3x3), which the tile-block path writes and then reads back for every block.
  */
 import type { Conv2dGeometry } from "../conv-geometry.ts";
-import type { GemmSimd, WinoBlockArgs, WinoChunkArgs } from "./wasm/gemm-simd.ts";
+import type { GemmSimd, WinoChunkArgs } from "./wasm/gemm-simd.ts";
 import { chunkSplit, winoSplit } from "./wasm/gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
-import { copyOutPlanes, winoTiles } from "./winograd-tiles.ts";
+import { copyOutPlanes, stageImages, winoTiles } from "./winograd-tiles.ts";
 
 /** Output channels per A panel of the wasm GEMM (WASM_MR). */
 const MR = 4;
@@ -56,7 +56,8 @@ export function conv2dWinogradChunked(
   const points = (m + 2) * (m + 2);
   const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = g;
   const { outHeight: Ho, outWidth: Wo } = g;
-  const { tH, tWg, perImage, Hp, Wp, Ho2, Wo2 } = winoTiles(g, m);
+  const tiles = winoTiles(g, m);
+  const { perImage, Hp, Wp, Ho2, Wo2 } = tiles;
   const mp = Math.ceil(K / MR);
   const perChunk = Math.max(1, Math.floor(U_CHUNK_BYTES / (points * C * MR * 4)));
   const skew = WINO_XI_SKEW / 4;
@@ -93,34 +94,25 @@ export function conv2dWinogradChunked(
   if (bias !== null) f.set(bias.subarray(0, K), base + biasAt);
   const shared = { v: bytes(vAt), m: bytes(mAt) };
   const block = m === 4 ? "winoblock4" : "winoblock";
+  const layout = { base, xp: xpAt, io: ioAt, bias: biasAt, flag: flagAt, u: null, v: vAt, m: mAt };
   for (let n0 = 0; n0 < N; n0 += images) {
     const count = Math.min(images, N - n0);
     const ngAll = count * perImage;
-    f.set(x.subarray(n0 * C * H * W, (n0 + count) * C * H * W), base + ioAt);
-    s.padplanes(bytes(xpAt), bytes(ioAt), count * C, H, W, Hp, Wp, g.pad[0], g.pad[2]);
-    const args: WinoBlockArgs = [
-      bytes(xpAt),
-      C,
-      Hp * Wp * 4,
-      Wp * 4,
-      tH,
-      tWg,
-      0,
-      0,
-      0,
-      mp,
-      shared.v,
-      shared.m,
-      bytes(ioAt),
-      K,
-      Ho2 * Wo2 * 4,
-      Wo2 * 4,
-      bytes(biasAt),
-      bytes(flagAt),
-      relu ? 1 : 0,
-      ngAll,
-      1,
-    ];
+    const args = stageImages(
+      s,
+      f,
+      x,
+      g,
+      tiles,
+      layout,
+      { n0, count },
+      {
+        mp,
+        relu,
+        ngAll,
+        stages: 1,
+      },
+    );
     const perBlock = Math.max(1, Math.ceil(ngAll / 8));
     winoSplit(s, block, args, ngAll, perBlock, shared, shared);
     const chunkArgs: WinoChunkArgs = [

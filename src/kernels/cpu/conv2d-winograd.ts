@@ -16,11 +16,11 @@ import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
 import { conv2dWinogradChunked, winogradChunked } from "./conv2d-winograd-chunked.ts";
 import { envSetting } from "./env-setting.ts";
 import { activeGemmImpl } from "./gemm.ts";
-import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
+import type { GemmSimd } from "./wasm/gemm-simd.ts";
 import { winoSplit } from "./wasm/gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
-import { copyOutPlanes, winoTiles } from "./winograd-tiles.ts";
+import { copyOutPlanes, stageImages, winoTiles } from "./winograd-tiles.ts";
 
 /** Output channels per A panel of the wasm GEMM (WASM_MR). */
 const MR = 4;
@@ -136,7 +136,8 @@ export function conv2dWinograd(
   const points = alpha * alpha;
   const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = g;
   const { outHeight: Ho, outWidth: Wo } = g;
-  const { tH, tWg, perImage, Hp, Wp, Ho2, Wo2 } = winoTiles(g, m);
+  const tiles = winoTiles(g, m);
+  const { perImage, Hp, Wp, Ho2, Wo2 } = tiles;
   const mp = Math.ceil(K / MR);
   const images = Math.max(1, Math.min(N, Math.floor(CHUNK_FLOATS / (C * Hp * Wp))));
   // Groups per block: V (points x C x 4 per group) and M (points x 4 mp x 4) within
@@ -173,33 +174,24 @@ export function conv2dWinograd(
     m: bytes(scratchAt + t * (vFloats + mFloats) + vFloats),
   });
   const fn = m === 4 ? "winoblock4" : r === 3 ? "winoblock" : "winoblock2";
+  const layout = { base, xp: xpAt, io: ioAt, bias: biasAt, flag: flagAt, u: 0, v: null, m: null };
   for (let n0 = 0; n0 < N; n0 += images) {
     const count = Math.min(images, N - n0);
-    f.set(x.subarray(n0 * C * H * W, (n0 + count) * C * H * W), base + ioAt);
-    s.padplanes(bytes(xpAt), bytes(ioAt), count * C, H, W, Hp, Wp, g.pad[0], g.pad[2]);
-    const args: WinoBlockArgs = [
-      bytes(xpAt),
-      C,
-      Hp * Wp * 4,
-      Wp * 4,
-      tH,
-      tWg,
-      0,
-      0,
-      bytes(0),
-      mp,
-      0,
-      0,
-      bytes(ioAt),
-      K,
-      Ho2 * Wo2 * 4,
-      Wo2 * 4,
-      bytes(biasAt),
-      bytes(flagAt),
-      relu ? 1 : 0,
-      0,
-      7,
-    ];
+    const args = stageImages(
+      s,
+      f,
+      x,
+      g,
+      tiles,
+      layout,
+      { n0, count },
+      {
+        mp,
+        relu,
+        ngAll: 0,
+        stages: 7,
+      },
+    );
     winoSplit(s, fn, args, count * perImage, perBlock, scratch(0), scratch(1));
     if (f[base + flagAt] !== 0) return false;
     copyOutPlanes(s, f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);

@@ -5,7 +5,7 @@
  * padded output planes the groups write.
  */
 import type { Conv2dGeometry } from "../conv-geometry.ts";
-import type { GemmSimd } from "./wasm/gemm-simd.ts";
+import type { GemmSimd, WinoBlockArgs } from "./wasm/gemm-simd.ts";
 
 export interface WinoTiles {
   /** Group rows and groups per row of an image. */
@@ -55,4 +55,62 @@ export function copyOutPlanes(
 ): void {
   if (pH !== rows || pW !== cols) s.cropplanes(4 * at, 4 * at, planes, pH, pW, rows, cols);
   dst.set(f.subarray(at, at + planes * rows * cols), dstAt);
+}
+
+/** Where winoblock's operands lie: float offsets after `base` in the GEMM module's memory. */
+export interface WinoLayout {
+  base: number;
+  xp: number;
+  io: number;
+  bias: number;
+  flag: number;
+  /** U (tile blocks) or none (split by output channels); V and M when shared by blocks. */
+  u: number | null;
+  v: number | null;
+  m: number | null;
+}
+
+/**
+ * Stages images n0 .. n0 + count - 1 of x [N, C, H, W] for winoblock: copied to io and
+ * zero-padded by padplanes into xp; returns winoblock's arguments for them (bytes; g0 and ng 0,
+ * and v and m 0 where the caller's blocks set them), outputs to the padded planes at io.
+ */
+export function stageImages(
+  s: GemmSimd,
+  f: Float32Array,
+  x: Float32Array,
+  g: Conv2dGeometry,
+  t: WinoTiles,
+  at: WinoLayout,
+  images: { n0: number; count: number },
+  o: { mp: number; relu: boolean; ngAll: number; stages: number },
+): WinoBlockArgs {
+  const { inChannels: C, inHeight: H, inWidth: W, outChannels: K } = g;
+  const plane = C * H * W;
+  const bytes = (floats: number | null) => (floats === null ? 0 : 4 * (at.base + floats));
+  f.set(x.subarray(images.n0 * plane, (images.n0 + images.count) * plane), at.base + at.io);
+  s.padplanes(bytes(at.xp), bytes(at.io), images.count * C, H, W, t.Hp, t.Wp, g.pad[0], g.pad[2]);
+  return [
+    bytes(at.xp),
+    C,
+    t.Hp * t.Wp * 4,
+    t.Wp * 4,
+    t.tH,
+    t.tWg,
+    0,
+    0,
+    bytes(at.u),
+    o.mp,
+    bytes(at.v),
+    bytes(at.m),
+    bytes(at.io),
+    K,
+    t.Ho2 * t.Wo2 * 4,
+    t.Wo2 * 4,
+    bytes(at.bias),
+    bytes(at.flag),
+    o.relu ? 1 : 0,
+    o.ngAll,
+    o.stages,
+  ];
 }

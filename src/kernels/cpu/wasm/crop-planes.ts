@@ -7,6 +7,7 @@
  * way: the JS loop of a builtin copy per row spent ~170 us on the 4480 rows of [10, 16, 28, 28],
  * a third of that conv.
  */
+import { emitRowCopy } from "./pad-planes.ts";
 import { codeWriter, functionBody } from "./wasm-encode.ts";
 
 export const CROP_PLANES_PARAMS = 7;
@@ -17,29 +18,12 @@ export function emitCropPlanes(): number[] {
   let n = CROP_PLANES_PARAMS;
   const L = { p: n++, y: n++, i: n++, rowBytes: n++, vecBytes: n++, srcStep: n++, skip: n++ };
   const nLocals = n - CROP_PLANES_PARAMS;
-  const { code, e, get, set, tee, c32, mem, simd, whileBelow, addTo } = codeWriter();
-  const ADD = 0x6a;
+  const w = codeWriter();
+  const { code, e, get, set, tee, c32, whileBelow, addTo } = w;
   const SUB = 0x6b;
   const MUL = 0x6c;
   const SHL = 0x74;
   const AND = 0x71;
-  /** Copies bytes i .. end of the row (i from `from`) in steps of `step`: dst + i <- src + i. */
-  const copyRun = (end: number, step: number, loadStore: () => void, from?: () => void) =>
-    whileBelow(
-      L.i,
-      () => get(end),
-      () => {
-        get(P.dst);
-        get(L.i);
-        e(ADD);
-        get(P.src);
-        get(L.i);
-        e(ADD);
-        loadStore();
-        addTo(L.i, () => c32(step));
-      },
-      from,
-    );
   // rowBytes = cols * 4; vecBytes = rowBytes & ~15; srcStep = pW * 4;
   // skip = (pH - rows) * srcStep: the padded rows below a plane's data.
   get(P.cols);
@@ -67,19 +51,13 @@ export function emitCropPlanes(): number[] {
         L.y,
         () => get(P.rows),
         () => {
-          copyRun(L.vecBytes, 16, () => {
-            simd(0x00, 0, 0); // v128.load (unaligned)
-            simd(0x0b, 0, 0); // v128.store (unaligned)
+          emitRowCopy(w, {
+            dst: P.dst,
+            src: P.src,
+            i: L.i,
+            vecBytes: L.vecBytes,
+            rowBytes: L.rowBytes,
           });
-          copyRun(
-            L.rowBytes,
-            4,
-            () => {
-              mem(0x2a, 2, 0); // f32.load
-              mem(0x38, 2, 0); // f32.store
-            },
-            () => get(L.vecBytes),
-          );
           addTo(P.dst, () => get(L.rowBytes));
           addTo(P.src, () => get(L.srcStep));
           addTo(L.y, () => c32(1));

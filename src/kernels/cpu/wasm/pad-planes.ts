@@ -16,30 +16,13 @@ export function emitPadPlanes(): number[] {
   let n = PAD_PLANES_PARAMS;
   const L = { d: n++, c: n++, y: n++, i: n++, rowBytes: n++, vecBytes: n++, rowStep: n++ };
   const nLocals = n - PAD_PLANES_PARAMS;
-  const { code, e, get, set, tee, c32, mem, simd, whileBelow, addTo } = codeWriter();
+  const w = codeWriter();
+  const { code, e, get, set, tee, c32, whileBelow, addTo } = w;
   const ADD = 0x6a;
   const SUB = 0x6b;
   const MUL = 0x6c;
   const SHL = 0x74;
   const AND = 0x71;
-  /** Copies bytes i .. end of the row (i from `from`) in steps of `step`: dst d + i <- src + i. */
-  const copyRun = (end: number, step: number, loadStore: () => void, from?: () => void) =>
-    whileBelow(
-      L.i,
-      () => get(end),
-      () => {
-        get(L.d);
-        get(L.i);
-        e(ADD);
-        get(P.src);
-        get(L.i);
-        e(ADD);
-        loadStore();
-        addTo(L.i, () => c32(step));
-      },
-      from,
-    );
-
   // memory.fill(dst, 0, ch * Hp * Wp * 4)
   get(P.dst);
   c32(0);
@@ -83,20 +66,13 @@ export function emitPadPlanes(): number[] {
         L.y,
         () => get(P.H),
         () => {
-          // Whole v128s of the row, then its last W % 4 floats one by one.
-          copyRun(L.vecBytes, 16, () => {
-            simd(0x00, 0, 0); // v128.load (unaligned)
-            simd(0x0b, 0, 0); // v128.store (unaligned)
+          emitRowCopy(w, {
+            dst: L.d,
+            src: P.src,
+            i: L.i,
+            vecBytes: L.vecBytes,
+            rowBytes: L.rowBytes,
           });
-          copyRun(
-            L.rowBytes,
-            4,
-            () => {
-              mem(0x2a, 2, 0); // f32.load
-              mem(0x38, 2, 0); // f32.store
-            },
-            () => get(L.vecBytes),
-          );
           addTo(P.src, () => get(L.rowBytes));
           addTo(L.d, () => get(L.rowStep));
           addTo(L.y, () => c32(1));
@@ -115,4 +91,45 @@ export function emitPadPlanes(): number[] {
   );
 
   return functionBody(nLocals, code);
+}
+
+/**
+ * Copies one row of rowBytes bytes from src to dst (i32 locals holding byte addresses): whole
+ * v128s (vecBytes = rowBytes & ~15), then the last floats one by one, each loaded before it is
+ * stored (so dst may be below an overlapping src). `i` is a scratch local.
+ */
+export function emitRowCopy(
+  w: ReturnType<typeof codeWriter>,
+  l: { dst: number; src: number; i: number; vecBytes: number; rowBytes: number },
+): void {
+  const { e, get, c32, mem, simd, whileBelow, addTo } = w;
+  const run = (end: number, step: number, loadStore: () => void, from?: () => void) =>
+    whileBelow(
+      l.i,
+      () => get(end),
+      () => {
+        get(l.dst);
+        get(l.i);
+        e(0x6a);
+        get(l.src);
+        get(l.i);
+        e(0x6a);
+        loadStore();
+        addTo(l.i, () => c32(step));
+      },
+      from,
+    );
+  run(l.vecBytes, 16, () => {
+    simd(0x00, 0, 0); // v128.load (unaligned)
+    simd(0x0b, 0, 0); // v128.store (unaligned)
+  });
+  run(
+    l.rowBytes,
+    4,
+    () => {
+      mem(0x2a, 2, 0); // f32.load
+      mem(0x38, 2, 0); // f32.store
+    },
+    () => get(l.vecBytes),
+  );
 }

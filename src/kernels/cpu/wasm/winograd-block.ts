@@ -407,25 +407,12 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
     set(L.va);
     get(P.m);
     set(L.ma);
-    whileBelow(
-      L.xi,
-      () => c32(points),
-      () => {
-        get(P.C);
-        get(P.ng);
-        get(P.mp);
-        get(L.ua);
-        get(L.va);
-        get(L.ma);
-        get(L.ldc);
-        c32(0);
-        e(0x10, gebpIndex); // call gebp (index < 128: one LEB byte)
-        addTo(L.ua, () => get(L.uXi));
-        addTo(L.va, () => get(L.vXi));
-        addTo(L.ma, () => get(L.mXi));
-        addTo(L.xi, () => c32(1));
-      },
-    );
+    emitPointGemms(w, gebpIndex, points, {
+      kc: P.C,
+      np: P.ng,
+      mp: P.mp,
+      ...L,
+    });
   });
 
   // 3. Output transform, group by group, output channel by channel.
@@ -532,4 +519,42 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
   e(0x36, 2, 0); // i32.store
   e(0x0b);
   return functionBody(nI32, code, nV128);
+}
+
+/**
+ * gebp(kc, np, mp, ua, va, ma, ldc, 0) for each of `points` points, ua, va and ma stepping by
+ * uXi, vXi and mXi (locals; xi counts): M_xi = U_xi V_xi, as winoblock step 2 and winochunk
+ * (winograd-chunks.ts) run them.
+ */
+export function emitPointGemms(
+  w: ReturnType<typeof codeWriter>,
+  gebpIndex: number,
+  points: number,
+  l: {
+    kc: number;
+    np: number;
+    mp: number;
+    ua: number;
+    va: number;
+    ma: number;
+    ldc: number;
+    uXi: number;
+    vXi: number;
+    mXi: number;
+    xi: number;
+  },
+): void {
+  w.whileBelow(
+    l.xi,
+    () => w.c32(points),
+    () => {
+      for (const v of [l.kc, l.np, l.mp, l.ua, l.va, l.ma, l.ldc]) w.get(v);
+      w.c32(0);
+      w.e(0x10, gebpIndex); // call gebp (index < 128: one LEB byte)
+      w.addTo(l.ua, () => w.get(l.uXi));
+      w.addTo(l.va, () => w.get(l.vXi));
+      w.addTo(l.ma, () => w.get(l.mXi));
+      w.addTo(l.xi, () => w.c32(1));
+    },
+  );
 }

@@ -21,7 +21,7 @@
  * geometry, never per batch.
  */
 import { codeWriter, functionBody } from "./wasm-encode.ts";
-import { WINO_XI_SKEW } from "./winograd-block.ts";
+import { emitPointGemms, WINO_XI_SKEW } from "./winograd-block.ts";
 
 export const WINO_CHUNK_PARAMS = 10;
 
@@ -260,24 +260,6 @@ export function emitWinoChunk(gebpIndex: number, m: 2 | 4): number[] {
   get(L.ldc);
   e(I32.mul, I32.add);
   set(L.ma);
-  whileBelow(
-    L.xi,
-    () => c32(points),
-    () => {
-      get(P.C);
-      get(P.ngAll);
-      get(P.np);
-      get(L.ua);
-      get(L.va);
-      get(L.ma);
-      get(L.ldc);
-      c32(0);
-      e(0x10, gebpIndex);
-      addTo(L.ua, () => get(L.uXi));
-      addTo(L.va, () => get(L.vXi));
-      addTo(L.ma, () => get(L.mXi));
-      addTo(L.xi, () => c32(1));
-    },
-  );
+  emitPointGemms(w, gebpIndex, points, { kc: P.C, np: P.ngAll, mp: P.np, ...L });
   return functionBody(nI32, code, nV128);
 }

@@ -37,6 +37,14 @@ const HIGH_HALVES = laneBytes([2, 3, 6, 7]);
 
 type Writer = ReturnType<typeof codeWriter>;
 
+/** Pushes i8x16.shuffle(a, b) with the byte indices `lanes`. */
+function shuffleLanes(w: Writer, a: number, b: number, lanes: number[]): void {
+  w.get(a);
+  w.get(b);
+  w.simd(V.shuffle);
+  w.e(...lanes);
+}
+
 /** Vector locals winoblock4's transforms use, besides those winograd-block.ts keeps. */
 export const F4_VECTOR_LOCALS = 6 + 6 + 6 + 36 + 4 + 4 + 24 + 16 + 4;
 
@@ -138,12 +146,7 @@ export function emitF4InputChannel(
   v: F4Locals,
   at: { row: number; row4: number; rowBytes: number; vc: number; vXi: number; addr: number },
 ): void {
-  const shuffle = (a: number, b: number, lanes: number[]) => {
-    w.get(a);
-    w.get(b);
-    w.simd(V.shuffle);
-    w.e(...lanes);
-  };
+  const shuffle = (a: number, b: number, lanes: number[]) => shuffleLanes(w, a, b, lanes);
   for (let i = 0; i < 6; i++) {
     // Columns 0-3, 4-7, 8-11 of the patch row in tile rows 0 and 1.
     [at.row, at.row4].forEach((r, half) => {
@@ -297,12 +300,7 @@ export function emitF4Store(
   v: F4Locals,
   at: { base: number; outRowBytes: number; addr: number },
 ): void {
-  const shuffle = (a: number, b: number, lanes: number[]) => {
-    w.get(a);
-    w.get(b);
-    w.simd(V.shuffle);
-    w.e(...lanes);
-  };
+  const shuffle = (a: number, b: number, lanes: number[]) => shuffleLanes(w, a, b, lanes);
   const [t0, t1, t2, t3] = v.tr;
   for (let h = 0; h < 4; h++) {
     const [y0, y1, y2, y3] = v.y.slice(4 * h, 4 * h + 4);
