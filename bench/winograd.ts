@@ -1,8 +1,10 @@
 /**
  * The CPU conv's Winograd path (src/kernels/cpu/conv2d-winograd.ts) against the path it replaces
  * (direct wasm kernel for few output channels, else im2col + GEMM), forward with bias, at the
- * model rows' layer shapes, interleaved call by call so machine load shifts both alike. How the
- * thresholds in winogradPays were chosen:
+ * model rows' layer shapes, interleaved call by call so machine load shifts both alike: with
+ * F(2x2, .) tiles and with F(4x4, 3x3) forced (setWinograd4x4Min), each with the GEMM split by
+ * output channels where conv2dForward splits it (256 x 256 channels and up). How the thresholds
+ * in winogradPays and winogradTile were chosen:
  * `esbuild bench/winograd.ts --bundle --platform=node --format=esm --outfile=/tmp/wg.mjs &&
  * node /tmp/wg.mjs`.
  */
