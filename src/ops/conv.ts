@@ -123,7 +123,9 @@ export const conv2dBackpropInputOp: OpDef<"conv2dBackpropInput"> = defineOp({
     const backend = backendOf("conv2dBackpropInput", [dy, w]);
     const g = flippedGeometry(dy, w, attrs, attrs.xShape);
     if (g === null || backend.conv2dFlippedKernel === undefined) {
-      throw new Error("conv2dBackpropInput: the backend has no fused path for this conv");
+      throw new Error(
+        `conv2dBackpropInput: the ${backend.name} backend has no conv2dFlippedKernel for dy [${dy.shape}], w [${w.shape}] (groups ${attrs.groups}, input dilation ${attrs.inputDilation}); convInputGrad takes transpose + reverse + conv2d there`,
+      );
     }
     return fromHandle(
       backend.conv2dFlippedKernel(dy, w, g),

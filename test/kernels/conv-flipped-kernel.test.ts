@@ -4,6 +4,7 @@
  * and float64 references (the gradient and the op's own gradients).
  */
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { runOp } from "../../src/autodiff/op.ts";
 import type { Tensor } from "../../src/index.ts";
 import * as s from "../../src/index.ts";
 import { conv2dGeometry } from "../../src/kernels/conv-geometry.ts";
@@ -13,6 +14,7 @@ import { setWinogradChunkedMin } from "../../src/kernels/cpu/conv2d-winograd-chu
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import { helperReady } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
+import { conv2dBackpropInputOp } from "../../src/ops/conv.ts";
 import { coverageTable } from "../../src/rules/coverage-table.ts";
 import { lrpEpsilonRules } from "../../src/rules/lrp.ts";
 import { deconvnetRules, guidedBackpropRules } from "../../src/rules/relu-rules.ts";
@@ -185,6 +187,24 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
     } finally {
       fused.mockRestore();
     }
+  });
+
+  it("refuses, naming the shapes, a conv it has no fused path for (grouped)", () => {
+    s.tidy(() => {
+      const dy = s.ones([1, 4, 6, 6]);
+      const w = s.ones([4, 2, 3, 3]);
+      const attrs = {
+        stride: [1, 1],
+        dilation: [1, 1],
+        inputDilation: [1, 1],
+        pad: [1, 1, 1, 1],
+        groups: 2,
+        xShape: [1, 4, 6, 6],
+      } as const;
+      expect(() => runOp(conv2dBackpropInputOp, [dy, w], attrs)).toThrow(
+        /conv2dBackpropInput: .*dy \[1,4,6,6\], w \[4,2,3,3\] \(groups 2/,
+      );
+    });
   });
 
   it("is passed through by the rule sets, as conv2dBackpropFilter is (recording it never fails)", () => {
