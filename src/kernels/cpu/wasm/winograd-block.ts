@@ -320,6 +320,83 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
     e(0x0b);
   };
 
+  /** F(2x2, .): one channel's input transform (patch rows from L.row, V at L.vc). */
+  const f2InputChannel = () => {
+    for (let row = 0; row < alpha; row++) {
+      if (row > 0) addTo(L.row, () => get(P.rowBytes));
+      // Columns 0-3, 4-7, 2-5, 6-9 of the patch row; d_j = column j of the 4 tiles.
+      [0, 16, 8, 24].forEach((off, i) => {
+        get(L.row);
+        simd(V.load, 2, off);
+        set(vec.ld[i]);
+      });
+      const lanes = [EVENS, ODDS, EVENS, ODDS];
+      for (let j = 0; j < alpha; j++) {
+        shuffle(vec.ld[j < 2 ? 0 : 2], vec.ld[j < 2 ? 1 : 3], lanes[j]);
+        set(vec.d[j]);
+      }
+      // Row `row` of d B.
+      bt.forEach((cb, j) => {
+        combo(cb, (i) => vec.d[i]);
+        set(vec.e[alpha * row + j]);
+      });
+    }
+    // V[i][j] = row i of B^T (d B), stored at V_(alpha i + j).
+    get(L.vc);
+    set(L.addr);
+    bt.forEach((cb, i) => {
+      for (let j = 0; j < alpha; j++) {
+        get(L.addr);
+        combo(cb, (a) => vec.e[alpha * a + j]);
+        simd(V.store, 2, 0);
+        if (alpha * i + j < points - 1) addTo(L.addr, () => get(L.vXi));
+      }
+    });
+  };
+  /** F(2x2, .): loads M_xi from L.addr and leaves Y + bias in vec.y. */
+  const f2OutputChannel = () => {
+    for (let xi = 0; xi < points; xi++) {
+      get(L.addr);
+      simd(V.load, 2, 0);
+      set(vec.e[xi]);
+      if (xi < points - 1) addTo(L.addr, () => get(L.mXi));
+    }
+    // A^T M: s_(alpha h + j) = row h of A^T applied to column j of M.
+    at.forEach((terms, h) => {
+      for (let j = 0; j < alpha; j++) {
+        sumTerms(terms, (i) => vec.e[alpha * i + j]);
+        set(vec.s[alpha * h + j]);
+      }
+    });
+    // (A^T M) A + bias: y0, y1 the output's row 0 (even, odd columns), y2, y3 its row 1.
+    at.forEach((_, h) => {
+      at.forEach((terms, col) => {
+        sumTerms(terms, (i) => vec.s[alpha * h + i]);
+        get(vec.bias);
+        simd(V.add);
+        set(vec.y[2 * h + col]);
+      });
+    });
+  };
+  /** F(2x2, .): stores vec.y (even and odd columns interleaved) at L.base. */
+  const f2Store = () => {
+    // Interleave even and odd columns: 8 floats per output row.
+    for (let h = 0; h < 2; h++) {
+      get(L.base);
+      if (h === 1) {
+        get(P.outRowBytes);
+        e(I32.add);
+      }
+      set(L.addr);
+      get(L.addr);
+      shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_LO);
+      simd(V.store, 2, 0);
+      get(L.addr);
+      shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_HI);
+      simd(V.store, 2, 16);
+    }
+  };
+
   // 1. Input transform, group by group, channel by channel.
   stage(1, () =>
     whileBelow(
@@ -358,37 +435,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
                 vXi: L.vXi,
                 addr: L.addr,
               });
-            }
-            for (let row = 0; row < (m === 4 ? 0 : alpha); row++) {
-              if (row > 0) addTo(L.row, () => get(P.rowBytes));
-              // Columns 0-3, 4-7, 2-5, 6-9 of the patch row; d_j = column j of the 4 tiles.
-              [0, 16, 8, 24].forEach((off, i) => {
-                get(L.row);
-                simd(V.load, 2, off);
-                set(vec.ld[i]);
-              });
-              const lanes = [EVENS, ODDS, EVENS, ODDS];
-              for (let j = 0; j < alpha; j++) {
-                shuffle(vec.ld[j < 2 ? 0 : 2], vec.ld[j < 2 ? 1 : 3], lanes[j]);
-                set(vec.d[j]);
-              }
-              // Row `row` of d B.
-              bt.forEach((cb, j) => {
-                combo(cb, (i) => vec.d[i]);
-                set(vec.e[alpha * row + j]);
-              });
-            }
-            // V[i][j] = row i of B^T (d B), stored at V_(alpha i + j).
-            get(L.vc);
-            set(L.addr);
-            (m === 4 ? [] : bt).forEach((cb, i) => {
-              for (let j = 0; j < alpha; j++) {
-                get(L.addr);
-                combo(cb, (a) => vec.e[alpha * a + j]);
-                simd(V.store, 2, 0);
-                if (alpha * i + j < points - 1) addTo(L.addr, () => get(L.vXi));
-              }
-            });
+            } else f2InputChannel();
             addTo(L.base, () => get(P.planeBytes));
             addTo(L.vc, () => c32(16));
             addTo(L.c, () => c32(1));
@@ -443,28 +490,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
             get(L.row);
             set(L.addr);
             if (m === 4) emitF4OutputChannel(w, f4, { addr: L.addr, mXi: L.mXi, bias: vec.bias });
-            for (let xi = 0; xi < (m === 4 ? 0 : points); xi++) {
-              get(L.addr);
-              simd(V.load, 2, 0);
-              set(vec.e[xi]);
-              if (xi < points - 1) addTo(L.addr, () => get(L.mXi));
-            }
-            // A^T M: s_(alpha h + j) = row h of A^T applied to column j of M.
-            (m === 4 ? [] : at).forEach((terms, h) => {
-              for (let j = 0; j < alpha; j++) {
-                sumTerms(terms, (i) => vec.e[alpha * i + j]);
-                set(vec.s[alpha * h + j]);
-              }
-            });
-            // (A^T M) A + bias: y0, y1 the output's row 0 (even, odd columns), y2, y3 its row 1.
-            (m === 4 ? [] : at).forEach((_, h) => {
-              at.forEach((terms, col) => {
-                sumTerms(terms, (i) => vec.s[alpha * h + i]);
-                get(vec.bias);
-                simd(V.add);
-                set(vec.y[2 * h + col]);
-              });
-            });
+            else f2OutputChannel();
             const ys = m === 4 ? f4.y : vec.y;
             // bad += y - y: stays 0 while every output is finite, NaN from the first that is not.
             for (const y of ys) {
@@ -481,23 +507,8 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
               simd(V.max);
               set(y);
             }
-            if (m === 4)
-              emitF4Store(w, f4, { base: L.base, outRowBytes: P.outRowBytes, addr: L.addr });
-            // Interleave even and odd columns: 8 floats per output row.
-            for (let h = 0; h < (m === 4 ? 0 : 2); h++) {
-              get(L.base);
-              if (h === 1) {
-                get(P.outRowBytes);
-                e(I32.add);
-              }
-              set(L.addr);
-              get(L.addr);
-              shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_LO);
-              simd(V.store, 2, 0);
-              get(L.addr);
-              shuffle(vec.y[2 * h], vec.y[2 * h + 1], ZIP_HI);
-              simd(V.store, 2, 16);
-            }
+            if (m === 4) emitF4Store(w, f4, { base: L.base, outRowBytes: P.outRowBytes });
+            else f2Store();
             addTo(L.base, () => get(P.outPlaneBytes));
             addTo(L.row, () => get(L.ldc));
             addTo(L.k, () => c32(1));

@@ -144,7 +144,7 @@ function inputRow(
 export function emitF4InputChannel(
   w: Writer,
   v: F4Locals,
-  at: { row: number; row4: number; rowBytes: number; vc: number; vXi: number; addr: number },
+  at: { row: number; row4: number; rowBytes: number; vc: number; vXi: number },
 ): void {
   const shuffle = (a: number, b: number, lanes: number[]) => shuffleLanes(w, a, b, lanes);
   for (let i = 0; i < 6; i++) {
@@ -298,7 +298,7 @@ export function emitF4OutputChannel(
 export function emitF4Store(
   w: Writer,
   v: F4Locals,
-  at: { base: number; outRowBytes: number; addr: number },
+  at: { base: number; outRowBytes: number },
 ): void {
   const shuffle = (a: number, b: number, lanes: number[]) => shuffleLanes(w, a, b, lanes);
   const [t0, t1, t2, t3] = v.tr;
