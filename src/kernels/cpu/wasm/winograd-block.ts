@@ -433,7 +433,6 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
                 rowBytes: P.rowBytes,
                 vc: L.vc,
                 vXi: L.vXi,
-                addr: L.addr,
               });
             } else f2InputChannel();
             addTo(L.base, () => get(P.planeBytes));
