@@ -125,6 +125,36 @@ function expectMatchesReference(c: Case, got: Float32Array, relu = false, bound 
   expect(worst).toBeLessThan(bound);
 }
 
+/** Random cases: up to 3 images, `maxC` channels, H x W in [minHW, maxHW], pads up to maxPad. */
+function caseArb(o: { maxC: number; minHW: number; maxH: number; maxW: number; maxPad: number }) {
+  const pad = () => fc.integer({ min: 0, max: o.maxPad });
+  return fc.record({
+    N: fc.integer({ min: 1, max: 3 }),
+    C: fc.integer({ min: 1, max: o.maxC }),
+    K: fc.integer({ min: 1, max: o.maxC }),
+    H: fc.integer({ min: o.minHW, max: o.maxH }),
+    W: fc.integer({ min: o.minHW, max: o.maxW }),
+    pad: fc.tuple(pad(), pad(), pad(), pad()),
+    bias: fc.boolean(),
+    seed: fc.integer({ min: 1, max: 1e6 }),
+    relu: fc.boolean(),
+  });
+}
+
+/**
+ * The case on two threads equals it on one, bitwise (where the helper is up: the GEMM thread
+ * test requires it wherever Node supports it), and matches float64 within `bound`.
+ */
+function expectSplitBitwise(c: Case, bound: number): void {
+  setCpuThreads(1);
+  const one = winograd(c);
+  setCpuThreads(2);
+  const two = winograd(c);
+  if (gemmThreadsActive()) expect(Array.from(two)).toEqual(Array.from(one));
+  else console.warn("gemm helper thread unavailable: the split was not exercised");
+  expectMatchesReference(c, two, false, bound);
+}
+
 const available = gemmSimd() !== null;
 
 beforeAll(async () => {
@@ -139,23 +169,12 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
     setCpuThreads(1);
     fc.assert(
       fc.property(
-        fc.record({
-          r: fc.constantFrom<2 | 3>(2, 3),
-          N: fc.integer({ min: 1, max: 3 }),
-          C: fc.integer({ min: 1, max: 19 }),
-          K: fc.integer({ min: 1, max: 19 }),
-          H: fc.integer({ min: 1, max: 19 }),
-          W: fc.integer({ min: 1, max: 27 }),
-          pad: fc.tuple(
-            fc.integer({ min: 0, max: 2 }),
-            fc.integer({ min: 0, max: 2 }),
-            fc.integer({ min: 0, max: 2 }),
-            fc.integer({ min: 0, max: 2 }),
-          ),
-          bias: fc.boolean(),
-          seed: fc.integer({ min: 1, max: 1e6 }),
-          relu: fc.boolean(),
-        }),
+        fc
+          .tuple(
+            fc.constantFrom<2 | 3>(2, 3),
+            caseArb({ maxC: 19, minHW: 1, maxH: 19, maxW: 27, maxPad: 2 }),
+          )
+          .map(([r, c]) => ({ ...c, r })),
         (c) => {
           if (c.H + c.pad[0] + c.pad[1] < c.r || c.W + c.pad[2] + c.pad[3] < c.r) return;
           expectMatchesReference(c, winograd(c), c.relu);
@@ -181,13 +200,7 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
         bias: true,
         seed: 7,
       };
-      setCpuThreads(1);
-      const one = winograd(c);
-      setCpuThreads(2);
-      const two = winograd(c);
-      if (gemmThreadsActive()) expect(Array.from(two)).toEqual(Array.from(one));
-      else console.warn("gemm helper thread unavailable: the split was not exercised");
-      expectMatchesReference(c, two);
+      expectSplitBitwise(c, 2e-6);
     }
   });
 
@@ -294,29 +307,11 @@ describe.runIf(available)("Winograd F(4x4, 3x3) conv", () => {
   it("matches a float64 direct conv on random shapes, pads and channel counts", () => {
     setCpuThreads(1);
     fc.assert(
-      fc.property(
-        fc.record({
-          N: fc.integer({ min: 1, max: 3 }),
-          C: fc.integer({ min: 1, max: 19 }),
-          K: fc.integer({ min: 1, max: 19 }),
-          H: fc.integer({ min: 1, max: 27 }),
-          W: fc.integer({ min: 1, max: 27 }),
-          pad: fc.tuple(
-            fc.integer({ min: 0, max: 2 }),
-            fc.integer({ min: 0, max: 2 }),
-            fc.integer({ min: 0, max: 2 }),
-            fc.integer({ min: 0, max: 2 }),
-          ),
-          bias: fc.boolean(),
-          seed: fc.integer({ min: 1, max: 1e6 }),
-          relu: fc.boolean(),
-        }),
-        (c) => {
-          if (c.H + c.pad[0] + c.pad[1] < 3 || c.W + c.pad[2] + c.pad[3] < 3) return;
-          const f4: Case = { ...c, tile: 4 };
-          expectMatchesReference(f4, winograd(f4), c.relu, 1e-5);
-        },
-      ),
+      fc.property(caseArb({ maxC: 19, minHW: 1, maxH: 27, maxW: 27, maxPad: 2 }), (c) => {
+        if (c.H + c.pad[0] + c.pad[1] < 3 || c.W + c.pad[2] + c.pad[3] < 3) return;
+        const f4: Case = { ...c, tile: 4 };
+        expectMatchesReference(f4, winograd(f4), c.relu, 1e-5);
+      }),
       { numRuns: 150 },
     );
     setCpuThreads(2);
@@ -344,13 +339,7 @@ describe.runIf(available)("Winograd F(4x4, 3x3) conv", () => {
       seed: 7,
       tile: 4,
     };
-    setCpuThreads(1);
-    const one = winograd(c);
-    setCpuThreads(2);
-    const two = winograd(c);
-    if (gemmThreadsActive()) expect(Array.from(two)).toEqual(Array.from(one));
-    else console.warn("gemm helper thread unavailable: the split was not exercised");
-    expectMatchesReference(c, two, false, 1e-5);
+    expectSplitBitwise(c, 1e-5);
   });
 
   it("hands convs with Inf or NaN outputs back, and applies the ReLU after the check", () => {
@@ -393,23 +382,12 @@ describe.runIf(available)("Winograd with its GEMMs split by output channels", ()
     setCpuThreads(1);
     fc.assert(
       fc.property(
-        fc.record({
-          N: fc.integer({ min: 1, max: 3 }),
-          C: fc.integer({ min: 1, max: 40 }),
-          K: fc.integer({ min: 1, max: 40 }),
-          H: fc.integer({ min: 3, max: 20 }),
-          W: fc.integer({ min: 3, max: 20 }),
-          pad: fc.tuple(
-            fc.integer({ min: 0, max: 1 }),
-            fc.integer({ min: 0, max: 1 }),
-            fc.integer({ min: 0, max: 1 }),
-            fc.integer({ min: 0, max: 1 }),
-          ),
-          bias: fc.boolean(),
-          seed: fc.integer({ min: 1, max: 1e6 }),
-          relu: fc.boolean(),
-          tile: fc.constantFrom<2 | 4>(2, 4),
-        }),
+        fc
+          .tuple(
+            fc.constantFrom<2 | 4>(2, 4),
+            caseArb({ maxC: 40, minHW: 3, maxH: 20, maxW: 20, maxPad: 1 }),
+          )
+          .map(([tile, c]) => ({ ...c, tile })),
         (c) => {
           const chunked: Case = { ...c, chunked: true };
           expectMatchesReference(chunked, winograd(chunked), c.relu, c.tile === 4 ? 1e-5 : 2e-6);
@@ -435,13 +413,7 @@ describe.runIf(available)("Winograd with its GEMMs split by output channels", ()
         tile,
         chunked: true,
       };
-      setCpuThreads(1);
-      const one = winograd(c);
-      setCpuThreads(2);
-      const two = winograd(c);
-      if (gemmThreadsActive()) expect(Array.from(two)).toEqual(Array.from(one));
-      else console.warn("gemm helper thread unavailable: the split was not exercised");
-      expectMatchesReference(c, two, false, tile === 4 ? 1e-5 : 2e-6);
+      expectSplitBitwise(c, tile === 4 ? 1e-5 : 2e-6);
     }
   });
 
