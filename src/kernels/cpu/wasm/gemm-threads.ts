@@ -28,7 +28,6 @@ import {
 } from "./gemm-simd.ts";
 import { nodeProcess } from "./node-process.ts";
 import { WINO_BLOCK_PARAMS } from "./winograd-block.ts";
-import { WINO_CHUNK_PARAMS } from "./winograd-chunks.ts";
 
 /**
  * ctrl slots (Int32): job sequence (main), done sequence (worker), ready, error, join (1: job
@@ -59,11 +58,7 @@ const WINO2_JOB = 2;
  */
 const DCONV_JOB = 3;
 const WINO4_JOB = 4;
-/**
- * Winograd GEMMs by output-channel chunks (winograd-chunks.ts): winochunk's WINO_CHUNK_PARAMS
- * arguments at WINO (p0 and np set per chunk, u per thread), then the panel count, panels per
- * chunk and the worker's own u.
- */
+/** Winograd GEMMs by output-channel chunks (winograd-chunks.ts). */
 const WINO_CHUNK_JOB = 5;
 const WINO_CHUNK4_JOB = 6;
 /** The job kind of each chunk function. */
@@ -75,23 +70,28 @@ const WINO_JOBS = { winoblock: WINO_JOB, winoblock2: WINO2_JOB, winoblock4: WINO
 /** A Winograd block function of the GEMM module. */
 export type WinoBlockName = keyof typeof WINO_JOBS;
 /**
- * A Winograd job: winoblock's WINO_BLOCK_PARAMS arguments (g0, ng, v and m are set per block and
- * thread), then the group count, groups per block and the worker's own v and m scratch.
+ * A ranged job (the Winograd kinds): the function's arguments at WINO, and at RANGE: the range's
+ * length, its step, the indices of the arguments that take a step's start and length, the
+ * argument count, then up to two (index, value) pairs the worker puts in its own arguments
+ * (its scratch).
  */
 const WINO = 27;
-const SLOTS = WINO + WINO_BLOCK_PARAMS + 4;
+const RANGE = WINO + WINO_BLOCK_PARAMS;
+const SLOTS = RANGE + 10;
 
 /** The worker: CommonJS source run with `eval: true` (no file to locate after bundling). */
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 parentPort.once("message", ({ module, memory, ctrl }) => {
   const c = new Int32Array(ctrl);
-  let gebp, packcols, winoblocks, winochunks, dconv;
+  let gebp, packcols, rangedFns, dconv;
   try {
     const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
     ({ gebp, packcols, dconv } = ex);
-    winoblocks = { ${WINO_JOB}: ex.winoblock, ${WINO2_JOB}: ex.winoblock2, ${WINO4_JOB}: ex.winoblock4 };
-    winochunks = { ${WINO_CHUNK_JOB}: ex.winochunk, ${WINO_CHUNK4_JOB}: ex.winochunk4 };
+    rangedFns = {
+      ${WINO_JOB}: ex.winoblock, ${WINO2_JOB}: ex.winoblock2, ${WINO4_JOB}: ex.winoblock4,
+      ${WINO_CHUNK_JOB}: ex.winochunk, ${WINO_CHUNK4_JOB}: ex.winochunk4,
+    };
   } catch {
     Atomics.store(c, ${ERROR}, 1);
     return;
@@ -124,39 +124,18 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
       Atomics.notify(c, ${DONE});
       continue;
     }
-    const chunkFn = winochunks[c[${KIND}]];
-    if (chunkFn !== undefined) {
-      const a = Array.from(c.subarray(${WINO}, ${WINO + WINO_CHUNK_PARAMS}));
-      const total = c[${WINO + WINO_CHUNK_PARAMS}], per = c[${WINO + WINO_CHUNK_PARAMS + 1}];
-      a[1] = c[${WINO + WINO_CHUNK_PARAMS + 2}];
+    const ranged = rangedFns[c[${KIND}]];
+    if (ranged !== undefined) {
+      const a = Array.from(c.subarray(${WINO}, ${WINO} + c[${RANGE + 4}]));
+      const total = c[${RANGE}], per = c[${RANGE + 1}], at = c[${RANGE + 2}], len = c[${RANGE + 3}];
+      for (let i = 0; i < c[${RANGE + 5}]; i++) a[c[${RANGE + 6} + 2 * i]] = c[${RANGE + 7} + 2 * i];
       try {
         for (;;) {
-          const p0 = Atomics.add(c, ${NEXT}, 1) * per;
-          if (p0 >= total) break;
-          a[4] = p0;
-          a[5] = Math.min(per, total - p0);
-          chunkFn(...a);
-        }
-      } catch {
-        Atomics.store(c, ${ERROR}, 1);
-      }
-      Atomics.store(c, ${DONE}, seen);
-      Atomics.notify(c, ${DONE});
-      continue;
-    }
-    const block = winoblocks[c[${KIND}]];
-    if (block !== undefined) {
-      const a = Array.from(c.subarray(${WINO}, ${WINO + WINO_BLOCK_PARAMS}));
-      const total = c[${WINO + WINO_BLOCK_PARAMS}], per = c[${WINO + WINO_BLOCK_PARAMS + 1}];
-      a[10] = c[${WINO + WINO_BLOCK_PARAMS + 2}];
-      a[11] = c[${WINO + WINO_BLOCK_PARAMS + 3}];
-      try {
-        for (;;) {
-          const g0 = Atomics.add(c, ${NEXT}, 1) * per;
-          if (g0 >= total) break;
-          a[6] = g0;
-          a[7] = Math.min(per, total - g0);
-          block(...a);
+          const start = Atomics.add(c, ${NEXT}, 1) * per;
+          if (start >= total) break;
+          a[at] = start;
+          a[len] = Math.min(per, total - start);
+          ranged(...a);
         }
       } catch {
         Atomics.store(c, ${ERROR}, 1);
@@ -385,32 +364,10 @@ export function winoSplit(
   own: WinoScratch,
   helper: WinoScratch,
 ): void {
-  const a: WinoBlockArgs = [...args];
-  a[10] = own.v;
-  a[11] = own.m;
-  const block = (g0: number) => {
-    a[6] = g0;
-    a[7] = Math.min(perBlock, groups - g0);
-    s[fn](...a);
-  };
-  if (groups <= perBlock || !helperUp()) {
-    for (let g0 = 0; g0 < groups; g0 += perBlock) block(g0);
-    return;
-  }
-  const ctl = ctrl as Int32Array;
-  ctl.set(args, WINO);
-  ctl[WINO + WINO_BLOCK_PARAMS] = groups;
-  ctl[WINO + WINO_BLOCK_PARAMS + 1] = perBlock;
-  ctl[WINO + WINO_BLOCK_PARAMS + 2] = helper.v;
-  ctl[WINO + WINO_BLOCK_PARAMS + 3] = helper.m;
-  ctl[KIND] = WINO_JOBS[fn];
-  openJob(ctl);
-  for (;;) {
-    const g0 = Atomics.add(ctl, NEXT, 1) * perBlock;
-    if (g0 >= groups) break;
-    block(g0);
-  }
-  finishJob(ctl);
+  rangeSplit(s, fn, WINO_JOBS[fn], args, { total: groups, per: perBlock, at: 6, len: 7 }, [
+    [10, own.v, helper.v],
+    [11, own.m, helper.m],
+  ]);
 }
 
 /**
@@ -427,28 +384,46 @@ export function chunkSplit(
   ownU: number,
   helperU: number,
 ): void {
-  const a: WinoChunkArgs = [...args];
-  a[1] = ownU;
-  const chunk = (p0: number) => {
-    a[4] = p0;
-    a[5] = Math.min(perChunk, panels - p0);
-    s[fn](...a);
+  rangeSplit(s, fn, CHUNK_JOBS[fn], args, { total: panels, per: perChunk, at: 4, len: 5 }, [
+    [1, ownU, helperU],
+  ]);
+}
+
+/**
+ * s[fn](...args) over 0 .. total - 1 in steps of `per` (argument `at` the step's start, `len`
+ * its length), shared step by step with the helper when there are two steps or more and it is
+ * up; `scratch` lists (argument index, this thread's value, the helper's value).
+ */
+function rangeSplit(
+  s: GemmSimd,
+  fn: WinoBlockName | WinoChunkName,
+  kind: number,
+  args: readonly number[],
+  r: { total: number; per: number; at: number; len: number },
+  scratch: [index: number, own: number, helper: number][],
+): void {
+  const a = [...args];
+  for (const [i, own] of scratch) a[i] = own;
+  const run = s[fn] as (...a: number[]) => void;
+  const step = (start: number) => {
+    a[r.at] = start;
+    a[r.len] = Math.min(r.per, r.total - start);
+    run(...a);
   };
-  if (panels <= perChunk || !helperUp()) {
-    for (let p0 = 0; p0 < panels; p0 += perChunk) chunk(p0);
+  if (r.total <= r.per || !helperUp()) {
+    for (let start = 0; start < r.total; start += r.per) step(start);
     return;
   }
   const ctl = ctrl as Int32Array;
   ctl.set(args, WINO);
-  ctl[WINO + WINO_CHUNK_PARAMS] = panels;
-  ctl[WINO + WINO_CHUNK_PARAMS + 1] = perChunk;
-  ctl[WINO + WINO_CHUNK_PARAMS + 2] = helperU;
-  ctl[KIND] = CHUNK_JOBS[fn];
+  ctl.set([r.total, r.per, r.at, r.len, args.length, scratch.length], RANGE);
+  scratch.forEach(([i, , helper], n) => ctl.set([i, helper], RANGE + 6 + 2 * n));
+  ctl[KIND] = kind;
   openJob(ctl);
   for (;;) {
-    const p0 = Atomics.add(ctl, NEXT, 1) * perChunk;
-    if (p0 >= panels) break;
-    chunk(p0);
+    const start = Atomics.add(ctl, NEXT, 1) * r.per;
+    if (start >= r.total) break;
+    step(start);
   }
   finishJob(ctl);
 }
