@@ -89,6 +89,11 @@ export interface OpAttrs extends UnaryAttrs, BinaryAttrs {
   conv2d: Conv2dAttrs;
   conv2dBackpropFilter: Conv2dParams & { wShape: readonly number[] };
   conv2dBackpropInput: Conv2dParams & { xShape: readonly number[] };
+  /** Inputs x, four kernels, optional bias; phase p = a * 2 + b pads [top, bottom, left, right]. */
+  interleavedConv2d: {
+    pads: readonly (readonly [number, number, number, number])[];
+    relu: boolean;
+  };
   maxPool2d: PoolParams & { ceilMode: boolean };
   maxPool2dBackward: PoolParams & { ceilMode: boolean; xShape: readonly number[] };
   avgPool2d: PoolParams & { ceilMode: boolean };

@@ -171,6 +171,20 @@ export interface Backend {
    */
   conv2dFlippedKernel?(x: TensorInfo, w: TensorInfo, geom: Conv2dGeometry): DataHandle;
   flippedKernelPays?(geom: Conv2dGeometry): boolean;
+  /**
+   * Optional: four convs of x (kernels ws[p], geometries geoms[p]: the same but for their pads),
+   * each with the bias and ReLU, interleaved as the phases p = a * 2 + b of a [N, O, 2 outH,
+   * 2 outW] output (out[n, o, 2 y + a, 2 x + b]), in one pass. Called only where
+   * interleavedConvPays(geoms); backends without it run the four convs and `interleave`.
+   */
+  conv2dInterleaved?(
+    x: TensorInfo,
+    ws: readonly TensorInfo[],
+    geoms: readonly Conv2dGeometry[],
+    bias: TensorInfo | null,
+    relu: boolean,
+  ): DataHandle;
+  interleavedConvPays?(geoms: readonly Conv2dGeometry[]): boolean;
 
   /** Max pooling; also returns, per output, the flat index (y * W + x) of the winner in its input plane. */
   maxPool2d(x: TensorInfo, geom: PoolGeometry): { out: DataHandle; argmax: DataHandle };

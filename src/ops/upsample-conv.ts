@@ -16,6 +16,7 @@ import type { Tensor } from "../autodiff/tensor.ts";
 import { add, mul } from "./binary.ts";
 import { type Conv2dOptions, conv2d, resolvePadding } from "./conv.ts";
 import { fill } from "./creation.ts";
+import { interleavedConv2d, interleavedConvPays, type Pads } from "./interleaved-conv.ts";
 import { pad } from "./pad.ts";
 import { interleave, pixelShuffle } from "./pixel-shuffle.ts";
 import { reshape } from "./reshape.ts";
@@ -177,7 +178,8 @@ interface AxisPlan {
 
 /**
  * The r*r phases as separate convs on x, phase (a, b) with its window of the merged taps and the
- * pads that align it, interleaved into the output (interleave: depth-to-space without stacking).
+ * pads that align it, interleaved into the output (interleave: depth-to-space without stacking);
+ * for r = 2, one interleavedConv2d where the backend runs the four in one pass.
  */
 function phaseSplitConv(
   x: Tensor,
@@ -190,24 +192,30 @@ function phaseSplitConv(
   const [or2, c] = wm.shape;
   const outC = or2 / (r * r);
   const w6 = reshape(wm, [outC, r, r, c, rows.m.size, cols.m.size]);
-  const phases: Tensor[] = [];
+  const kernels: Tensor[] = [];
+  const pads: Pads[] = [];
   for (let a = 0; a < r; a++) {
     const ya = phaseWindow(a, rows, r);
     for (let b = 0; b < r; b++) {
       const xb = phaseWindow(b, cols, r);
-      const wab = reshape(
-        slice(w6, [0, a, b, 0, ya.first, xb.first], [outC, 1, 1, c, ya.size, xb.size]),
-        [outC, c, ya.size, xb.size],
+      kernels.push(
+        reshape(slice(w6, [0, a, b, 0, ya.first, xb.first], [outC, 1, 1, c, ya.size, xb.size]), [
+          outC,
+          c,
+          ya.size,
+          xb.size,
+        ]),
       );
       const padTop = rows.m.padBefore - ya.first;
       const padLeft = cols.m.padBefore - xb.first;
-      const y = conv2d(x, wab, {
-        bias: o.bias ?? null,
-        padding: [padTop, ya.size - 1 - padTop, padLeft, xb.size - 1 - padLeft],
-        relu: o.relu,
-      });
-      phases.push(y);
+      pads.push([padTop, ya.size - 1 - padTop, padLeft, xb.size - 1 - padLeft]);
     }
   }
+  if (r === 2 && interleavedConvPays(x, kernels, pads)) {
+    return interleavedConv2d(x, kernels, pads, { bias: o.bias ?? null, relu: o.relu });
+  }
+  const phases = kernels.map((w, p) =>
+    conv2d(x, w, { bias: o.bias ?? null, padding: pads[p], relu: o.relu }),
+  );
   return interleave(phases, r);
 }

@@ -30,6 +30,7 @@ export const LINEAR: readonly OpName[] = [
   "matmul",
   "linear",
   "conv2d",
+  "interleavedConv2d",
   "avgPool2d",
   "axisMap",
 ];

@@ -128,16 +128,85 @@ export function conv2dWinograd(
   relu = false,
   flipped = false,
 ): boolean {
-  const s = gemmSimd() as GemmSimd;
-  const r = g.kernelH as 2 | 3;
   const m = winogradTile(g);
   if (winogradChunked(g)) return conv2dWinogradChunked(x, w, g, bias, out, relu, flipped, m);
+  return winogradPhases(x, [{ w, g }], bias, out, relu, flipped);
+}
+
+/**
+ * Whether conv2dWinogradInterleaved computes the phases `gs` (r = 2: four convs of x that differ
+ * only in their pads) in one pass: each must take the tile-block Winograd path with the same tile.
+ */
+export function winogradInterleaves(gs: readonly Conv2dGeometry[]): boolean {
+  if (gs.length !== 4) return false;
+  const [g0] = gs;
+  return gs.every(
+    (g) =>
+      winogradPays(g) &&
+      !winogradChunked(g) &&
+      winogradTile(g) === winogradTile(g0) &&
+      g.kernelH === g0.kernelH &&
+      g.outHeight === g0.outHeight &&
+      g.outWidth === g0.outWidth,
+  );
+}
+
+/**
+ * out [N, K, 2 outH, 2 outW]: the four convs of x with kernels ws[a * 2 + b] and geometries
+ * gs[a * 2 + b] (winogradInterleaves) interleaved, out[n, k, 2 y + a, 2 x + b] = conv_ab[n, k,
+ * y, x], plus bias (then max(0, .) when relu): nearest upsample x2 + conv computed per output
+ * phase (ops/interleaved-conv.ts). The input is staged once for all four (each phase reads it at
+ * its own offset) and the depth-to-space happens in wasm before the one copy out. False as
+ * conv2dWinograd (a non-finite output; out half written).
+ */
+export function conv2dWinogradInterleaved(
+  x: Float32Array,
+  ws: readonly Float32Array[],
+  gs: readonly Conv2dGeometry[],
+  bias: Float32Array | null,
+  out: Float32Array,
+  relu: boolean,
+): boolean {
+  return winogradPhases(
+    x,
+    ws.map((w, i) => ({ w, g: gs[i] })),
+    bias,
+    out,
+    relu,
+    false,
+  );
+}
+
+/**
+ * The tile-block Winograd driver: one conv (one phase) or the four phases of an interleaved
+ * conv, which share x, K, the kernel size and the output size, and differ only in their pads.
+ */
+function winogradPhases(
+  x: Float32Array,
+  phases: readonly { w: Float32Array; g: Conv2dGeometry }[],
+  bias: Float32Array | null,
+  out: Float32Array,
+  relu: boolean,
+  flipped: boolean,
+): boolean {
+  const s = gemmSimd() as GemmSimd;
+  const g = phases[0].g;
+  const r = g.kernelH as 2 | 3;
+  const m = winogradTile(g);
   const alpha = m + r - 1;
   const points = alpha * alpha;
   const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = g;
   const { outHeight: Ho, outWidth: Wo } = g;
   const tiles = winoTiles(g, m);
-  const { perImage, Hp, Wp, Ho2, Wo2 } = tiles;
+  const { perImage, Ho2, Wo2 } = tiles;
+  // One staged input for every phase: padded by the largest top and left pads, phase p read
+  // from (top - its top pad) rows and (left - its left pad) columns further on.
+  const top = Math.max(...phases.map((p) => p.g.pad[0]));
+  const left = Math.max(...phases.map((p) => p.g.pad[2]));
+  const Hp = tiles.Hp + Math.max(...phases.map((p) => top - p.g.pad[0]));
+  const Wp = tiles.Wp + Math.max(...phases.map((p) => left - p.g.pad[2]));
+  const staged = { ...tiles, Hp, Wp };
+  const stagedGeometry = { ...g, pad: [top, 0, left, 0] as const };
   const mp = Math.ceil(K / MR);
   const images = Math.max(1, Math.min(N, Math.floor(CHUNK_FLOATS / (C * Hp * Wp))));
   // Groups per block: V (points x C x 4 per group) and M (points x 4 mp x 4) within
@@ -149,7 +218,8 @@ export function conv2dWinograd(
   const perBlock = Math.max(2, Math.min(64, fit - (fit % 2), share));
   const align = (v: number) => Math.ceil(v / 16) * 16;
   // Layout after the GEMM workspace (floats): U, bias, padded input, staged input / padded
-  // output (the stage is consumed before any output is written), two threads' V and M.
+  // outputs of the phases (the stage is consumed before any output is written), the
+  // interleaved output (phases only), two threads' V and M.
   // Each point's block of U, V and M is WINO_XI_SKEW bytes further on than packed (4K aliasing).
   const skew = WINO_XI_SKEW / 4;
   const uFloats = align(points * (mp * MR * C + skew));
@@ -157,15 +227,18 @@ export function conv2dWinograd(
   const xpAt = biasAt + align(mp * MR);
   const xpFloats = align(images * C * Hp * Wp);
   const ioAt = xpAt + xpFloats;
-  const ioFloats = align(Math.max(images * C * H * W, images * K * Ho2 * Wo2));
+  const phaseFloats = align(images * K * Ho2 * Wo2);
+  const ioFloats = align(Math.max(images * C * H * W, phases.length * phaseFloats));
+  const interleaved = phases.length > 1;
+  const ilAt = ioAt + ioFloats;
+  const ilFloats = interleaved ? align(images * K * phases.length * Ho * Wo) : 0;
   const vFloats = align(points * (C * MR * perBlock + skew));
   const mFloats = align(points * (mp * MR * MR * perBlock + skew));
-  const scratchAt = ioAt + ioFloats;
+  const scratchAt = ilAt + ilFloats;
   const flagAt = scratchAt + 2 * (vFloats + mFloats);
   const f = packScratch(s, flagAt + 16);
   const base = GEMM_WORKSPACE_FLOATS;
   f[base + flagAt] = 0;
-  writeKernelTransform(f, base, w, r, m, K, C, mp, flipped);
   f.fill(0, base + biasAt, base + biasAt + mp * MR);
   if (bias !== null) f.set(bias.subarray(0, K), base + biasAt);
   const bytes = (floats: number) => 4 * (base + floats);
@@ -175,14 +248,15 @@ export function conv2dWinograd(
   });
   const fn = m === 4 ? "winoblock4" : r === 3 ? "winoblock" : "winoblock2";
   const layout = { base, xp: xpAt, io: ioAt, bias: biasAt, flag: flagAt, u: 0, v: null, m: null };
+  const outPerImage = K * phases.length * Ho * Wo;
   for (let n0 = 0; n0 < N; n0 += images) {
     const count = Math.min(images, N - n0);
     const args = stageImages(
       s,
       f,
       x,
-      g,
-      tiles,
+      stagedGeometry,
+      staged,
       layout,
       { n0, count },
       {
@@ -192,9 +266,25 @@ export function conv2dWinograd(
         stages: 7,
       },
     );
-    winoSplit(s, fn, args, count * perImage, perBlock, scratch(0), scratch(1));
-    if (f[base + flagAt] !== 0) return false;
-    copyOutPlanes(s, f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
+    for (let p = 0; p < phases.length; p++) {
+      const { w, g: gp } = phases[p];
+      // Each phase overwrites U (the previous one's blocks are done when winoSplit returns);
+      // a single conv's stays for every chunk.
+      if (interleaved || n0 === 0) writeKernelTransform(f, base, w, r, m, K, C, mp, flipped);
+      const shift = (top - gp.pad[0]) * Wp + (left - gp.pad[2]);
+      const phaseArgs = [...args] as typeof args;
+      phaseArgs[0] = args[0] + 4 * shift;
+      phaseArgs[12] = args[12] + 4 * p * phaseFloats;
+      winoSplit(s, fn, phaseArgs, count * perImage, perBlock, scratch(0), scratch(1));
+      if (f[base + flagAt] !== 0) return false;
+    }
+    if (interleaved) {
+      s.interleaveplanes(bytes(ilAt), bytes(ioAt), count * K, Ho2, Wo2, Ho, Wo, 4 * phaseFloats);
+      const n = count * outPerImage;
+      out.set(f.subarray(base + ilAt, base + ilAt + n), n0 * outPerImage);
+    } else {
+      copyOutPlanes(s, f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
+    }
   }
   return true;
 }

@@ -25,6 +25,7 @@ import {
   conv2dForward,
   flippedKernelPays,
 } from "./conv2d.ts";
+import { conv2dInterleaved, interleavedConvPays } from "./conv2d-interleaved.ts";
 import { CpuData, f32, valuesOf } from "./cpu-data.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
@@ -174,6 +175,19 @@ export class CpuBackend implements Backend {
   }
   flippedKernelPays(geom: Conv2dGeometry): boolean {
     return flippedKernelPays(geom);
+  }
+  conv2dInterleaved(
+    x: TensorInfo,
+    ws: readonly TensorInfo[],
+    geoms: readonly Conv2dGeometry[],
+    bias: TensorInfo | null,
+    relu: boolean,
+  ): DataHandle {
+    const weights = ws.map((w) => f32(w));
+    return this.wrap(conv2dInterleaved(f32(x), weights, geoms, bias ? f32(bias) : null, relu));
+  }
+  interleavedConvPays(geoms: readonly Conv2dGeometry[]): boolean {
+    return interleavedConvPays(geoms);
   }
 
   maxPool2d(x: TensorInfo, geom: PoolGeometry): { out: DataHandle; argmax: DataHandle } {

@@ -13,6 +13,7 @@
 
 import { CROP_PLANES_PARAMS, emitCropPlanes } from "./crop-planes.ts";
 import { DIRECT_CONV_PARAMS, emitDirectConv } from "./direct-conv-kernel.ts";
+import { emitInterleavePlanes } from "./interleave-planes.ts";
 import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
 import { emitPadPlanes, PAD_PLANES_PARAMS } from "./pad-planes.ts";
 import { emitMulAdd, relaxedSimd } from "./relaxed-simd.ts";
@@ -250,7 +251,8 @@ const SHARED_MAX_PAGES = 65536;
  * pad-planes.ts), "winoblock", "winoblock2" and "winoblock4" (Winograd F(2x2, 3x3), F(2x2, 2x2)
  * and F(4x4, 3x3) on a block of tiles, winograd-block.ts, which call gebp), "winochunk" and
  * "winochunk4" (their GEMMs split by output channels, winograd-chunks.ts), "cropplanes" (their
- * outputs' unpadding, crop-planes.ts) and "dconv" (the direct conv for few output channels,
+ * outputs' unpadding, crop-planes.ts), "interleaveplanes" (the interleaved conv's depth-to-space,
+ * interleave-planes.ts) and "dconv" (the direct conv for few output channels,
  * direct-conv-kernel.ts), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
@@ -280,8 +282,9 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     uleb(SHARED_MAX_PAGES, imp);
     section(2, imp, out);
   }
-  // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4, winochunk(4), cropplanes
-  section(3, [10, 0, 1, 2, 3, 3, 4, 3, 5, 5, 6], out);
+  // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4, winochunk(4), cropplanes,
+  // interleaveplanes (gebp's type: eight i32s)
+  section(3, [11, 0, 1, 2, 3, 3, 4, 3, 5, 5, 6, 0], out);
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   exportSection(
     [
@@ -296,6 +299,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
       ["winochunk", 0, 7],
       ["winochunk4", 0, 8],
       ["cropplanes", 0, 9],
+      ["interleaveplanes", 0, 10],
     ],
     out,
   );
@@ -311,6 +315,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     emitWinoChunk(0, 2),
     emitWinoChunk(0, 4),
     emitCropPlanes(),
+    emitInterleavePlanes(),
   ];
   uleb(bodies.length, codeSec);
   for (const body of bodies) {
@@ -392,6 +397,18 @@ export type WinoBlockArgs = [
   stages: number,
 ];
 
+/** See interleave-planes.ts: (dst, src, planes, pH, pW, rows, cols, phaseBytes), in bytes. */
+export type InterleavePlanes = (
+  dst: number,
+  src: number,
+  planes: number,
+  pH: number,
+  pW: number,
+  rows: number,
+  cols: number,
+  phaseBytes: number,
+) => void;
+
 /** See crop-planes.ts: (dst, src, planes, pH, pW, rows, cols), addresses in bytes. */
 export type CropPlanes = (
   dst: number,
@@ -451,7 +468,26 @@ export interface GemmSimd {
   winochunk: WinoChunk;
   winochunk4: WinoChunk;
   cropplanes: CropPlanes;
+  interleaveplanes: InterleavePlanes;
   dconv: DirectConvKernel;
+}
+
+/** The kernels an instance of the module exports. */
+function kernelsOf(inst: WebAssembly.Instance) {
+  const x = inst.exports;
+  return {
+    gebp: x.gebp as unknown as Gebp,
+    packcols: x.packcols as unknown as PackCols,
+    padplanes: x.padplanes as unknown as PadPlanes,
+    winoblock: x.winoblock as unknown as WinoBlock,
+    winoblock2: x.winoblock2 as unknown as WinoBlock,
+    winoblock4: x.winoblock4 as unknown as WinoBlock,
+    winochunk: x.winochunk as unknown as WinoChunk,
+    winochunk4: x.winochunk4 as unknown as WinoChunk,
+    cropplanes: x.cropplanes as unknown as CropPlanes,
+    interleaveplanes: x.interleaveplanes as unknown as InterleavePlanes,
+    dconv: x.dconv as unknown as DirectConvKernel,
+  };
 }
 
 /**
@@ -480,22 +516,7 @@ export function instantiateGemmSimd(
         if (typeof SharedArrayBuffer === "function" && memory.buffer instanceof SharedArrayBuffer) {
           const module = new WebAssembly.Module(bytes);
           const inst = new WebAssembly.Instance(module, { env: { mem: memory } });
-          return {
-            memory,
-            module,
-            shared: true,
-            fma,
-            gebp: inst.exports.gebp as unknown as Gebp,
-            packcols: inst.exports.packcols as unknown as PackCols,
-            padplanes: inst.exports.padplanes as unknown as PadPlanes,
-            winoblock: inst.exports.winoblock as unknown as WinoBlock,
-            winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
-            winoblock4: inst.exports.winoblock4 as unknown as WinoBlock,
-            winochunk: inst.exports.winochunk as unknown as WinoChunk,
-            winochunk4: inst.exports.winochunk4 as unknown as WinoChunk,
-            cropplanes: inst.exports.cropplanes as unknown as CropPlanes,
-            dconv: inst.exports.dconv as unknown as DirectConvKernel,
-          };
+          return { memory, module, shared: true, fma, ...kernelsOf(inst) };
         }
       }
     } catch {
@@ -511,15 +532,6 @@ export function instantiateGemmSimd(
     module,
     shared: false,
     fma,
-    gebp: inst.exports.gebp as unknown as Gebp,
-    packcols: inst.exports.packcols as unknown as PackCols,
-    padplanes: inst.exports.padplanes as unknown as PadPlanes,
-    winoblock: inst.exports.winoblock as unknown as WinoBlock,
-    winoblock2: inst.exports.winoblock2 as unknown as WinoBlock,
-    winoblock4: inst.exports.winoblock4 as unknown as WinoBlock,
-    winochunk: inst.exports.winochunk as unknown as WinoChunk,
-    winochunk4: inst.exports.winochunk4 as unknown as WinoChunk,
-    cropplanes: inst.exports.cropplanes as unknown as CropPlanes,
-    dconv: inst.exports.dconv as unknown as DirectConvKernel,
+    ...kernelsOf(inst),
   };
 }
