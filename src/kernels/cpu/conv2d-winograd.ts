@@ -20,6 +20,7 @@ import type { GemmSimd } from "./wasm/gemm-simd.ts";
 import { winoSplit } from "./wasm/gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
+import { cachedKernelTransform } from "./winograd-kernel-cache.ts";
 import { copyOutPlanes, stageImages, winoTiles } from "./winograd-tiles.ts";
 
 /** Output channels per A panel of the wasm GEMM (WASM_MR). */
@@ -270,7 +271,12 @@ function winogradPhases(
       const { w, g: gp } = phases[p];
       // Each phase overwrites U (the previous one's blocks are done when winoSplit returns);
       // a single conv's stays for every chunk.
-      if (interleaved || n0 === 0) writeKernelTransform(f, base, w, r, m, K, C, mp, flipped);
+      if (interleaved || n0 === 0) {
+        const layout = `F(${m}, ${r}) ${K}x${C}${flipped ? " flipped" : ""}`;
+        cachedKernelTransform(f, base, uFloats, w, layout, () =>
+          writeKernelTransform(f, base, w, r, m, K, C, mp, flipped),
+        );
+      }
       const shift = (top - gp.pad[0]) * Wp + (left - gp.pad[2]);
       const phaseArgs = [...args] as typeof args;
       phaseArgs[0] = args[0] + 4 * shift;
