@@ -94,6 +94,11 @@ export interface OpAttrs extends UnaryAttrs, BinaryAttrs {
     pads: readonly (readonly [number, number, number, number])[];
     relu: boolean;
   };
+  /** Inputs dy and the four kernels of the interleavedConv2d whose input (xShape) gradient this is. */
+  interleavedConv2dBackpropInput: {
+    pads: readonly (readonly [number, number, number, number])[];
+    xShape: readonly number[];
+  };
   maxPool2d: PoolParams & { ceilMode: boolean };
   maxPool2dBackward: PoolParams & { ceilMode: boolean; xShape: readonly number[] };
   avgPool2d: PoolParams & { ceilMode: boolean };

@@ -185,6 +185,18 @@ export interface Backend {
     relu: boolean,
   ): DataHandle;
   interleavedConvPays?(geoms: readonly Conv2dGeometry[]): boolean;
+  /**
+   * Optional: the input gradient of conv2dInterleaved(x, ws, geoms) for its output gradient dy
+   * [N, O, 2 outH, 2 outW] (the sum of each phase conv's input gradient for its phase of dy), in
+   * one pass. Called only where interleavedInputGradPays(geoms); backends without it slice dy
+   * into phases and sum four input gradients.
+   */
+  conv2dInterleavedInputGrad?(
+    dy: TensorInfo,
+    ws: readonly TensorInfo[],
+    geoms: readonly Conv2dGeometry[],
+  ): DataHandle;
+  interleavedInputGradPays?(geoms: readonly Conv2dGeometry[]): boolean;
 
   /** Max pooling; also returns, per output, the flat index (y * W + x) of the winner in its input plane. */
   maxPool2d(x: TensorInfo, geom: PoolGeometry): { out: DataHandle; argmax: DataHandle };

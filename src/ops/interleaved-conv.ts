@@ -24,8 +24,8 @@ function phaseParams(pad: Pads): Conv2dParams {
   return { stride: [1, 1], dilation: [1, 1], inputDilation: [1, 1], pad, groups: 1 };
 }
 
-function geometries(x: Tensor, ws: readonly Tensor[], pads: readonly Pads[]) {
-  return pads.map((pad, p) => conv2dGeometry(x.shape, ws[p].shape, phaseParams(pad)));
+function geometries(xShape: readonly number[], ws: readonly Tensor[], pads: readonly Pads[]) {
+  return pads.map((pad, p) => conv2dGeometry(xShape, ws[p].shape, phaseParams(pad)));
 }
 
 export const interleavedConv2dOp: OpDef<"interleavedConv2d"> = defineOp({
@@ -35,7 +35,7 @@ export const interleavedConv2dOp: OpDef<"interleavedConv2d"> = defineOp({
     const ws = rest.slice(0, 4);
     const bias = rest[4] ?? null;
     const backend = backendOf("interleavedConv2d", inputs);
-    const gs = geometries(x, ws, pads);
+    const gs = geometries(x.shape, ws, pads);
     if (backend.conv2dInterleaved === undefined) {
       throw new Error(
         `interleavedConv2d: the ${backend.name} backend has no conv2dInterleaved; nearestUpsampleConv2d takes four convs and interleave there`,
@@ -55,17 +55,18 @@ export const interleavedConv2dOp: OpDef<"interleavedConv2d"> = defineOp({
   vjp(dy, { inputs, attrs: { pads } }) {
     const [x, ...rest] = inputs;
     const ws = rest.slice(0, 4);
-    const [n, o, h2, w2] = dy.shape;
     const phases: Tensor[] = [];
     const dyOf = (p: number) => {
-      phases[p] ??= slice(dy, [0, 0, p >> 1, p & 1], [n, o, h2 / 2, w2 / 2], [1, 1, 2, 2]);
+      phases[p] ??= phaseOf(dy, p);
       return phases[p];
     };
     return [
       () =>
-        pads
-          .map((pad, p) => convInputGrad(dyOf(p), ws[p], phaseParams(pad), x.shape))
-          .reduce((a, b) => add(a, b)),
+        inputGradPays(dy, ws, pads, x.shape)
+          ? runOp(interleavedConv2dBackpropInputOp, [dy, ...ws], { pads, xShape: x.shape })
+          : pads
+              .map((pad, p) => convInputGrad(dyOf(p), ws[p], phaseParams(pad), x.shape))
+              .reduce((a, b) => add(a, b)),
       ...ws.map(
         (w, p) => () =>
           runOp(conv2dBackpropFilterOp, [x, dyOf(p)], {
@@ -74,6 +75,55 @@ export const interleavedConv2dOp: OpDef<"interleavedConv2d"> = defineOp({
           }),
       ),
       ...(rest.length > 4 ? [() => sum(dy, [0, 2, 3])] : []),
+    ];
+  },
+});
+
+/** Phase p = a * 2 + b of dy [N, O, 2h, 2w]: dy[:, :, a::2, b::2]. */
+function phaseOf(dy: Tensor, p: number): Tensor {
+  const [n, o, h2, w2] = dy.shape;
+  return slice(dy, [0, 0, p >> 1, p & 1], [n, o, h2 / 2, w2 / 2], [1, 1, 2, 2]);
+}
+
+function inputGradPays(
+  dy: Tensor,
+  ws: readonly Tensor[],
+  pads: readonly Pads[],
+  xShape: readonly number[],
+): boolean {
+  const backend = backendOf("interleavedConv2dBackpropInput", [dy, ...ws]);
+  return backend.interleavedInputGradPays?.(geometries(xShape, ws, pads)) ?? false;
+}
+
+/**
+ * interleavedConv2d's input gradient as one op, where the backend has it
+ * (Backend.conv2dInterleavedInputGrad); linear in dy and in each kernel, so its own gradients
+ * are interleavedConv2d (for dy) and each phase's filter gradient (for kernel p).
+ */
+export const interleavedConv2dBackpropInputOp: OpDef<"interleavedConv2dBackpropInput"> = defineOp({
+  name: "interleavedConv2dBackpropInput",
+  forward(inputs, { pads, xShape }) {
+    const [dy, ...ws] = inputs;
+    const backend = backendOf("interleavedConv2dBackpropInput", inputs);
+    if (backend.conv2dInterleavedInputGrad === undefined) {
+      throw new Error(
+        `interleavedConv2dBackpropInput: the ${backend.name} backend has no conv2dInterleavedInputGrad for dy [${dy.shape}]; interleavedConv2d's gradient sums four input gradients there`,
+      );
+    }
+    const gs = geometries(xShape, ws, pads);
+    return fromHandle(backend.conv2dInterleavedInputGrad(dy, ws, gs), xShape, "float32", backend);
+  },
+  vjp(gx, { inputs, attrs: { pads } }) {
+    const [dy, ...ws] = inputs;
+    return [
+      () => runOp(interleavedConv2dOp, [gx, ...ws], { pads, relu: false }),
+      ...ws.map(
+        (w, p) => () =>
+          runOp(conv2dBackpropFilterOp, [gx, phaseOf(dy, p)], {
+            ...phaseParams(pads[p]),
+            wShape: w.shape,
+          }),
+      ),
     ];
   },
 });
@@ -89,7 +139,7 @@ export function interleavedConvPays(
 ): boolean {
   if (ws.length !== 4 || pads.length !== 4) return false;
   const backend = backendOf("interleavedConv2d", [x, ...ws]);
-  return backend.interleavedConvPays?.(geometries(x, ws, pads)) ?? false;
+  return backend.interleavedConvPays?.(geometries(x.shape, ws, pads)) ?? false;
 }
 
 /**
@@ -107,7 +157,7 @@ export function interleavedConv2d(
       `interleavedConv2d: expected 4 kernels and 4 pads (phases of a factor 2), got ${ws.length} and ${pads.length}`,
     );
   }
-  const gs = geometries(x, ws, pads);
+  const gs = geometries(x.shape, ws, pads);
   const g = gs[0];
   for (const gp of gs) {
     if (

@@ -15,7 +15,7 @@ import { castOp } from "./cast.ts";
 import { concatOp } from "./concat.ts";
 import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dOp } from "./conv.ts";
 import { gatherOp, scatterAddOp } from "./gather.ts";
-import { interleavedConv2dOp } from "./interleaved-conv.ts";
+import { interleavedConv2dBackpropInputOp, interleavedConv2dOp } from "./interleaved-conv.ts";
 import { axisMapOp } from "./map-axis.ts";
 import { linearOp, matmulOp } from "./matmul.ts";
 import { padOp } from "./pad.ts";
@@ -65,6 +65,7 @@ export const ops: { readonly [K in OpName]: OpDef<K> } = {
   conv2dBackpropFilter: conv2dBackpropFilterOp,
   conv2dBackpropInput: conv2dBackpropInputOp,
   interleavedConv2d: interleavedConv2dOp,
+  interleavedConv2dBackpropInput: interleavedConv2dBackpropInputOp,
   maxPool2d: maxPool2dOp,
   maxPool2dBackward: maxPool2dBackwardOp,
   avgPool2d: avgPool2dOp,

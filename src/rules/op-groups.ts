@@ -77,6 +77,7 @@ export const NO_GRADIENT: readonly OpName[] = [
   "argMax",
   "conv2dBackpropFilter",
   "conv2dBackpropInput",
+  "interleavedConv2dBackpropInput",
   "mulStep",
   "maxPool2dBackward",
   "avgPool2dBackward",

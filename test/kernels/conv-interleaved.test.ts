@@ -5,21 +5,27 @@
  * against float64 sums of conv(upsample(x)).
  */
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { withRules } from "../../src/autodiff/rule-set.ts";
 import type { Tensor } from "../../src/index.ts";
 import * as s from "../../src/index.ts";
 import { type Conv2dGeometry, conv2dGeometry } from "../../src/kernels/conv-geometry.ts";
-import { conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
+import { conv2dFlippedKernel, conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import {
   conv2dInterleaved,
+  conv2dInterleavedInputGrad,
   interleavedConvPays,
+  interleavedInputGradPays,
 } from "../../src/kernels/cpu/conv2d-interleaved.ts";
 import { setWinograd4x4Min } from "../../src/kernels/cpu/conv2d-winograd.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
-import { interleave } from "../../src/kernels/cpu/layout.ts";
+import { interleave, slice } from "../../src/kernels/cpu/layout.ts";
 import { instantiateGemmSimd } from "../../src/kernels/cpu/wasm/gemm-simd.ts";
 import { helperReady } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
 import { interleavedConv2d } from "../../src/ops/interleaved-conv.ts";
+import { coverageTable } from "../../src/rules/coverage-table.ts";
+import { lrpEpsilonRules } from "../../src/rules/lrp.ts";
+import { deconvnetRules, guidedBackpropRules } from "../../src/rules/relu-rules.ts";
 import { uniformSource } from "../reference/rng.ts";
 
 const available = gemmSimd() !== null;
@@ -69,6 +75,51 @@ describe("interleaveplanes (wasm)", () => {
         expect(Array.from(f.subarray(dst, dst + n))).toEqual(want);
         // Nothing written past the output.
         expect(Array.from(f.subarray(dst + n, dst + n + 8)).every(Number.isNaN)).toBe(true);
+      }
+    },
+  );
+});
+
+describe("padphase (wasm)", () => {
+  const m = instantiateGemmSimd();
+
+  it.runIf(m !== null)(
+    "pads phase (a, b) of 2H x 2W planes: plane y, x is source row 2y + a, column 2x + b",
+    () => {
+      const simd = m as NonNullable<typeof m>;
+      simd.memory.grow(8);
+      const f = new Float32Array(simd.memory.buffer);
+      for (const [planes, H, W, offY, offX, below, right] of [
+        [1, 1, 1, 0, 0, 0, 0],
+        [2, 3, 5, 1, 1, 1, 0],
+        [3, 4, 8, 0, 1, 2, 3],
+        [2, 6, 13, 2, 2, 1, 1],
+        [1, 16, 16, 1, 0, 0, 1],
+      ]) {
+        const Hp = offY + H + below;
+        const Wp = offX + W + right;
+        const src = 64 + 1; // not 16-byte aligned
+        for (let i = 0; i < planes * 4 * H * W + 8; i++) f[src + i] = i + 1;
+        const dst = src + planes * 4 * H * W + 16;
+        for (let p = 0; p < 4; p++) {
+          const [a, b] = [p >> 1, p & 1];
+          f.fill(Number.NaN, dst, dst + planes * Hp * Wp + 8);
+          simd.padphase(4 * dst, 4 * (src + a * 2 * W + b), planes, H, W, Hp, Wp, offY, offX);
+          const want: number[] = [];
+          for (let q = 0; q < planes; q++)
+            for (let y = 0; y < Hp; y++)
+              for (let x = 0; x < Wp; x++) {
+                const [iy, ix] = [y - offY, x - offX];
+                const inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+                want.push(inside ? (q * 2 * H + 2 * iy + a) * 2 * W + 2 * ix + b + 1 : 0);
+              }
+          expect(Array.from(f.subarray(dst, dst + planes * Hp * Wp))).toEqual(want);
+          expect(
+            Array.from(f.subarray(dst + planes * Hp * Wp, dst + planes * Hp * Wp + 8)).every(
+              Number.isNaN,
+            ),
+          ).toBe(true);
+        }
       }
     },
   );
@@ -241,6 +292,67 @@ describe.runIf(available)("conv2dInterleaved (CPU)", () => {
   });
 });
 
+describe.runIf(available)("conv2dInterleavedInputGrad (CPU)", () => {
+  it("is the float64 input gradient of upsample + conv: one conv over the four phases of dy", () => {
+    for (const [shape, O, k, tile] of [
+      [[1, 5, 16, 16], 16, 3, 2],
+      [[2, 3, 13, 27], 17, 3, 2],
+      [[1, 16, 24, 24], 16, 5, 4],
+      [[2, 6, 11, 18], 16, 5, 2],
+    ] as const) {
+      const [N, C, H, W] = shape;
+      const x = random(N * C * H * W, 20);
+      const w = random(O * C * k * k, 21);
+      const dy = random(N * O * 4 * H * W, 22);
+      const { ws, gs } = phasesOf(x, w, [...shape], O, k);
+      const prev = setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
+      try {
+        expect(interleavedInputGradPays(gs)).toBe(true);
+        const got = conv2dInterleavedInputGrad(dy, ws, gs);
+        const ref = upConv64(x, w, new Float32Array(O), [...shape], O, k);
+        expectClose(got, ref.grads(dy).x, 1e-5);
+      } finally {
+        setWinograd4x4Min(prev);
+      }
+    }
+  });
+
+  it("hands a non-finite gradient to the four flipped convs and their sum", () => {
+    const shape = [1, 4, 12, 12];
+    const O = 16;
+    const x = random(4 * 144, 23);
+    const w = random(O * 4 * 9, 24);
+    const { ws, gs } = phasesOf(x, w, shape, O, 3);
+    for (const bad of [Number.POSITIVE_INFINITY, Number.NaN]) {
+      const dy = random(O * 4 * 144, 25);
+      dy[9 * 24 + 13] = bad;
+      const got = conv2dInterleavedInputGrad(dy, ws, gs);
+      const want = new Float32Array(4 * 144);
+      for (let p = 0; p < 4; p++) {
+        const pad = gs[p].pad;
+        const phase = slice(
+          dy,
+          [1, O, 24, 24],
+          [0, 0, p >> 1, p & 1],
+          [1, O, 12, 12],
+          [1, 1, 2, 2],
+        );
+        const g = conv2dGeometry([1, O, 12, 12], [4, O, 2, 2], {
+          stride: [1, 1],
+          dilation: [1, 1],
+          inputDilation: [1, 1],
+          pad: [1 - pad[0], 1 - pad[1], 1 - pad[2], 1 - pad[3]],
+          groups: 1,
+        });
+        const dx = conv2dFlippedKernel(phase as Float32Array, ws[p], g);
+        for (let i = 0; i < want.length; i++) want[i] = p === 0 ? dx[i] : want[i] + dx[i];
+      }
+      expect(Array.from(got)).toEqual(Array.from(want));
+      expect(got.some((v) => !Number.isFinite(v))).toBe(true);
+    }
+  });
+});
+
 describe.runIf(available)("the interleavedConv2d op", () => {
   it("is what nearestUpsampleConv2d takes on the CPU (x2, 16+ channels); value and gradients match float64", () => {
     const [N, C, H, W, O, k] = [2, 5, 10, 12, 16, 3];
@@ -251,6 +363,7 @@ describe.runIf(available)("the interleavedConv2d op", () => {
     const ref = upConv64(x, w, b, [N, C, H, W], O, k);
     const backend = s.tensor([0]).backend;
     const fused = vi.spyOn(backend, "conv2dInterleaved");
+    const fusedGrad = vi.spyOn(backend, "conv2dInterleavedInputGrad");
     try {
       const [y, gx, gw, gb] = s.tidy(() => {
         const f = (xt: Tensor, wt: Tensor, bt: Tensor) =>
@@ -267,6 +380,7 @@ describe.runIf(available)("the interleavedConv2d op", () => {
         return [yt, ...g].map((t) => Float32Array.from(t.dataSync() as Float32Array));
       });
       expect(fused).toHaveBeenCalledTimes(2);
+      expect(fusedGrad).toHaveBeenCalledTimes(1);
       expectClose(y, ref.forward(), 1e-5);
       const want = ref.grads(u);
       expectClose(gx, want.x, 1e-5);
@@ -274,6 +388,7 @@ describe.runIf(available)("the interleavedConv2d op", () => {
       expectClose(gb, want.bias, 1e-5);
     } finally {
       fused.mockRestore();
+      fusedGrad.mockRestore();
     }
   });
 
@@ -302,6 +417,67 @@ describe.runIf(available)("the interleavedConv2d op", () => {
     const av = upConv64(v, w, zero, [N, C, H, W], O, 3).forward();
     const u = Float32Array.from(av, (t) => 2 * t);
     expectClose(got, upConv64(v, w, zero, [N, C, H, W], O, 3).grads(u).x, 1e-5);
+  });
+
+  it("its input gradient's own kernel gradient matches float64 (the backprop-input op's vjp)", () => {
+    // L(w) = <d/dx <A_w x, dy>, v> = <A_w^T dy, v> = <dy, A_w v>: dL/dw is the filter gradient
+    // of upsample + conv at input v for output gradient dy.
+    const [N, C, H, W, O] = [2, 3, 8, 10, 16];
+    const x = random(N * C * H * W, 15);
+    const w = random(O * C * 9, 16);
+    const v = random(N * C * H * W, 17);
+    const dy = random(N * O * 4 * H * W, 18);
+    const fusedGrad = vi.spyOn(s.tensor([0]).backend, "conv2dInterleavedInputGrad");
+    const got = s.tidy(() => {
+      const xt = s.tensor(x, [N, C, H, W]);
+      const dyt = s.tensor(dy, [N, O, 2 * H, 2 * W]);
+      const vt = s.tensor(v, [N, C, H, W]);
+      const loss = (wt: Tensor) => {
+        const up = (t: Tensor) => s.nearestUpsampleConv2d(t, wt, 2, { padding: "same" });
+        const [g] = s.grads((z: Tensor) => s.sum(s.mul(up(z), dyt)))([xt]);
+        return s.sum(s.mul(g, vt));
+      };
+      const [gw] = s.grads(loss)([s.tensor(w, [O, C, 3, 3])]);
+      return Float32Array.from(gw.dataSync() as Float32Array);
+    });
+    expect(fusedGrad).toHaveBeenCalled();
+    fusedGrad.mockRestore();
+    const ref = upConv64(v, w, new Float32Array(O), [N, C, H, W], O, 3);
+    expectClose(got, ref.grads(dy).w, 1e-5);
+  });
+
+  it("is passed through by the ReLU rule sets; LRP refuses it, so nearestUpsampleConv2d never records it there", () => {
+    for (const set of [guidedBackpropRules, deconvnetRules]) {
+      const table = coverageTable(set);
+      for (const op of ["interleavedConv2d", "interleavedConv2dBackpropInput"] as const) {
+        expect(table.passThrough).toContain(op);
+      }
+    }
+    const lrp = lrpEpsilonRules();
+    expect(coverageTable(lrp).fails).toContain("interleavedConv2d");
+    // Under LRP the conv2d rule must see the conv: the upsample + conv runs as written.
+    const fused = vi.spyOn(s.tensor([0]).backend, "conv2dInterleaved");
+    const [N, C, H, W, O] = [1, 3, 8, 8, 16];
+    const x = random(N * C * H * W, 19);
+    const w = random(O * C * 9, 20);
+    const lrpGrad = (merged: boolean) =>
+      withRules(lrp, () =>
+        s.tidy(() => {
+          const wt = s.tensor(w, [O, C, 3, 3]);
+          const up = (t: Tensor) =>
+            merged
+              ? s.nearestUpsampleConv2d(t, wt, 2, { padding: "same" })
+              : s.conv2d(s.upsample(t, 2, "nearest"), wt, { padding: "same" });
+          const [g] = s.grads((t: Tensor) => s.sum(up(t)))([s.tensor(x, [N, C, H, W])]);
+          return Array.from(g.dataSync() as Float32Array);
+        }),
+      );
+    const underLrp = lrpGrad(true);
+    expect(fused).not.toHaveBeenCalled();
+    fused.mockRestore();
+    // The same as LRP on the composed ops.
+    const composed = lrpGrad(false);
+    expect(underLrp).toEqual(composed);
   });
 
   it("names what is wrong with its arguments", () => {

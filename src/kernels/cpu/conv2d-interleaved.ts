@@ -5,11 +5,15 @@
  * the phases land interleaved in wasm memory; elsewhere, and where Winograd hands back a
  * non-finite result, each phase is its own conv and `interleave` places them.
  */
-import type { Conv2dGeometry } from "../conv-geometry.ts";
+import { type Conv2dGeometry, conv2dGeometry } from "../conv-geometry.ts";
 import { allocF32Unset, recycle } from "./buffers.ts";
-import { conv2dForward } from "./conv2d.ts";
-import { conv2dWinogradInterleaved, winogradInterleaves } from "./conv2d-winograd.ts";
-import { interleave } from "./layout.ts";
+import { conv2dFlippedKernel, conv2dForward } from "./conv2d.ts";
+import {
+  conv2dWinogradInterleaved,
+  conv2dWinogradInterleavedInputGrad,
+  winogradInterleaves,
+} from "./conv2d-winograd.ts";
+import { interleave, slice } from "./layout.ts";
 
 /** Whether conv2dInterleaved takes its one-pass path for the phase geometries `gs`. */
 export function interleavedConvPays(gs: readonly Conv2dGeometry[]): boolean {
@@ -40,4 +44,56 @@ export function conv2dInterleaved(
   const out = interleave(phases, [g.batch, g.outChannels, g.outHeight, g.outWidth], 2);
   for (const phase of phases) recycle(phase);
   return out;
+}
+
+/**
+ * Whether conv2dInterleavedInputGrad takes its one-conv path for the forward phases `gs`: the
+ * forward's own path (so the stacked conv, with 4x the output channels as inputs, takes
+ * Winograd too: both have the same tiles).
+ */
+export function interleavedInputGradPays(gs: readonly Conv2dGeometry[]): boolean {
+  return winogradInterleaves(gs) && 4 * gs[0].outChannels <= 512;
+}
+
+/**
+ * dx [N, C, H, W] of conv2dInterleaved(x, ws, gs) for its output gradient dy [N, K, 2H, 2W]:
+ * the sum over phases p = a * 2 + b of conv p's input gradient for dy[:, :, a::2, b::2].
+ */
+export function conv2dInterleavedInputGrad(
+  dy: Float32Array,
+  ws: readonly Float32Array[],
+  gs: readonly Conv2dGeometry[],
+): Float32Array {
+  const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = gs[0];
+  if (interleavedInputGradPays(gs)) {
+    const out = allocF32Unset(N * C * H * W);
+    if (conv2dWinogradInterleavedInputGrad(dy, ws, gs, out)) return out;
+    recycle(out);
+  }
+  let sum: Float32Array | null = null;
+  for (let p = 0; p < 4; p++) {
+    const { pad, kernelH: kh, kernelW: kw } = gs[p];
+    const phase = slice(
+      dy,
+      [N, K, 2 * H, 2 * W],
+      [0, 0, p >> 1, p & 1],
+      [N, K, H, W],
+      [1, 1, 2, 2],
+    );
+    const g = conv2dGeometry([N, K, H, W], [C, K, kh, kw], {
+      stride: [1, 1],
+      dilation: [1, 1],
+      inputDilation: [1, 1],
+      pad: [kh - 1 - pad[0], kh - 1 - pad[1], kw - 1 - pad[2], kw - 1 - pad[3]],
+      groups: 1,
+    });
+    const dx = conv2dFlippedKernel(phase as Float32Array, ws[p], g);
+    recycle(phase);
+    if (sum === null) sum = dx;
+    else {
+      for (let i = 0; i < sum.length; i++) sum[i] += dx[i];
+      recycle(dx);
+    }
+  }
+  return sum as Float32Array;
 }

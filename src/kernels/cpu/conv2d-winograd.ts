@@ -12,7 +12,7 @@
  * are cropped into `out`. Kernel transform U = G g G^T is computed here in float64.
  */
 
-import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
+import { type Conv2dGeometry, conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
 import { conv2dWinogradChunked, winogradChunked } from "./conv2d-winograd-chunked.ts";
 import { envSetting } from "./env-setting.ts";
 import { activeGemmImpl } from "./gemm.ts";
@@ -179,8 +179,58 @@ export function conv2dWinogradInterleaved(
 }
 
 /**
+ * dx [N, C, H, W] of conv2dWinogradInterleaved's x for its output gradient dy [N, K, 2H, 2W]
+ * (gs: the forward phases, winogradInterleaves): the sum over phases p = a * 2 + b of conv p's
+ * input gradient for dy[:, :, a::2, b::2]. All four share dx's tiles, so they are one conv
+ * with 4K input channels: the phases of dy, each deinterleaved and padded for its own input-
+ * gradient conv as it is staged (padphase), and their flip-swapped kernels side by side. No
+ * strided slices, no sum of four gradients. False as conv2dWinograd (a non-finite output).
+ */
+export function conv2dWinogradInterleavedInputGrad(
+  dy: Float32Array,
+  ws: readonly Float32Array[],
+  gs: readonly Conv2dGeometry[],
+  out: Float32Array,
+): boolean {
+  const s = gemmSimd() as GemmSimd;
+  const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = gs[0];
+  const { kernelH: kh, kernelW: kw } = gs[0];
+  const taps = kh * kw;
+  // wcat[c, p K + k] = w_p[k, c] rotated 180 degrees.
+  const wcat = new Float32Array(C * 4 * K * taps);
+  for (let p = 0; p < 4; p++)
+    for (let k = 0; k < K; k++)
+      for (let c = 0; c < C; c++) {
+        const from = (k * C + c) * taps;
+        const to = (c * 4 * K + p * K + k) * taps;
+        for (let t = 0; t < taps; t++) wcat[to + t] = ws[p][from + taps - 1 - t];
+      }
+  // The stacked conv's geometry: only its sizes matter, padphase places each phase.
+  const g = conv2dGeometry([N, 4 * K, H, W], [C, 4 * K, kh, kw], {
+    stride: [1, 1],
+    dilation: [1, 1],
+    inputDilation: [1, 1],
+    pad: [0, kh - 1, 0, kw - 1],
+    groups: 1,
+  });
+  const stage = (xp: number, io: number, count: number, Hp: number, Wp: number) => {
+    for (let n = 0; n < count; n++)
+      for (let p = 0; p < 4; p++) {
+        const [a, b] = [p >> 1, p & 1];
+        const pad = gs[p].pad;
+        // Phase (a, b) of image n: its first float is (a 2W + b) into the image's planes.
+        const src = io + 4 * (n * K * 4 * H * W + a * 2 * W + b);
+        const dst = xp + 4 * (n * 4 * K + p * K) * Hp * Wp;
+        s.padphase(dst, src, K, H, W, Hp, Wp, kh - 1 - pad[0], kw - 1 - pad[2]);
+      }
+  };
+  return winogradPhases(dy, [{ w: wcat, g }], null, out, false, false, stage);
+}
+
+/**
  * The tile-block Winograd driver: one conv (one phase) or the four phases of an interleaved
  * conv, which share x, K, the kernel size and the output size, and differ only in their pads.
+ * `stage` (one phase only) replaces padplanes in staging x.
  */
 function winogradPhases(
   x: Float32Array,
@@ -189,6 +239,7 @@ function winogradPhases(
   out: Float32Array,
   relu: boolean,
   flipped: boolean,
+  stage?: (xp: number, io: number, count: number, Hp: number, Wp: number) => void,
 ): boolean {
   const s = gemmSimd() as GemmSimd;
   const g = phases[0].g;
@@ -252,6 +303,7 @@ function winogradPhases(
   const outPerImage = K * phases.length * Ho * Wo;
   for (let n0 = 0; n0 < N; n0 += images) {
     const count = Math.min(images, N - n0);
+    const pad = stage && ((xp: number, io: number, n: number) => stage(xp, io, n, Hp, Wp));
     const args = stageImages(
       s,
       f,
@@ -260,12 +312,8 @@ function winogradPhases(
       staged,
       layout,
       { n0, count },
-      {
-        mp,
-        relu,
-        ngAll: 0,
-        stages: 7,
-      },
+      { mp, relu, ngAll: 0, stages: 7 },
+      pad,
     );
     for (let p = 0; p < phases.length; p++) {
       const { w, g: gp } = phases[p];

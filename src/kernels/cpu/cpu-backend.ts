@@ -25,7 +25,12 @@ import {
   conv2dForward,
   flippedKernelPays,
 } from "./conv2d.ts";
-import { conv2dInterleaved, interleavedConvPays } from "./conv2d-interleaved.ts";
+import {
+  conv2dInterleaved,
+  conv2dInterleavedInputGrad,
+  interleavedConvPays,
+  interleavedInputGradPays,
+} from "./conv2d-interleaved.ts";
 import { CpuData, f32, valuesOf } from "./cpu-data.ts";
 import * as ew from "./elementwise.ts";
 import { gemm } from "./gemm.ts";
@@ -188,6 +193,17 @@ export class CpuBackend implements Backend {
   }
   interleavedConvPays(geoms: readonly Conv2dGeometry[]): boolean {
     return interleavedConvPays(geoms);
+  }
+  conv2dInterleavedInputGrad(
+    dy: TensorInfo,
+    ws: readonly TensorInfo[],
+    geoms: readonly Conv2dGeometry[],
+  ): DataHandle {
+    const weights = ws.map((w) => f32(w));
+    return this.wrap(conv2dInterleavedInputGrad(f32(dy), weights, geoms));
+  }
+  interleavedInputGradPays(geoms: readonly Conv2dGeometry[]): boolean {
+    return interleavedInputGradPays(geoms);
   }
 
   maxPool2d(x: TensorInfo, geom: PoolGeometry): { out: DataHandle; argmax: DataHandle } {

@@ -72,7 +72,7 @@ export interface WinoLayout {
 
 /**
  * Stages images n0 .. n0 + count - 1 of x [N, C, H, W] for winoblock: copied to io and
- * zero-padded by padplanes into xp; returns winoblock's arguments for them (bytes; g0 and ng 0,
+ * zero-padded by padplanes into xp (or by `pad`, given xp's and io's byte addresses); returns winoblock's arguments for them (bytes; g0 and ng 0,
  * and v and m 0 where the caller's blocks set them), outputs to the padded planes at io.
  */
 export function stageImages(
@@ -84,12 +84,15 @@ export function stageImages(
   at: WinoLayout,
   images: { n0: number; count: number },
   o: { mp: number; relu: boolean; ngAll: number; stages: number },
+  pad?: (xp: number, io: number, count: number) => void,
 ): WinoBlockArgs {
   const { inChannels: C, inHeight: H, inWidth: W, outChannels: K } = g;
   const plane = C * H * W;
   const bytes = (floats: number | null) => (floats === null ? 0 : 4 * (at.base + floats));
   f.set(x.subarray(images.n0 * plane, (images.n0 + images.count) * plane), at.base + at.io);
-  s.padplanes(bytes(at.xp), bytes(at.io), images.count * C, H, W, t.Hp, t.Wp, g.pad[0], g.pad[2]);
+  if (pad !== undefined) pad(bytes(at.xp), bytes(at.io), images.count);
+  else
+    s.padplanes(bytes(at.xp), bytes(at.io), images.count * C, H, W, t.Hp, t.Wp, g.pad[0], g.pad[2]);
   return [
     bytes(at.xp),
     C,

@@ -252,7 +252,7 @@ const SHARED_MAX_PAGES = 65536;
  * and F(4x4, 3x3) on a block of tiles, winograd-block.ts, which call gebp), "winochunk" and
  * "winochunk4" (their GEMMs split by output channels, winograd-chunks.ts), "cropplanes" (their
  * outputs' unpadding, crop-planes.ts), "interleaveplanes" (the interleaved conv's depth-to-space,
- * interleave-planes.ts) and "dconv" (the direct conv for few output channels,
+ * interleave-planes.ts), "padphase" (its gradient's phases, pad-planes.ts) and "dconv" (the direct conv for few output channels,
  * direct-conv-kernel.ts), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
@@ -283,8 +283,8 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     section(2, imp, out);
   }
   // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4, winochunk(4), cropplanes,
-  // interleaveplanes (gebp's type: eight i32s)
-  section(3, [11, 0, 1, 2, 3, 3, 4, 3, 5, 5, 6, 0], out);
+  // interleaveplanes (gebp's type: eight i32s), padphase (padplanes' type)
+  section(3, [12, 0, 1, 2, 3, 3, 4, 3, 5, 5, 6, 0, 2], out);
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   exportSection(
     [
@@ -300,6 +300,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
       ["winochunk4", 0, 8],
       ["cropplanes", 0, 9],
       ["interleaveplanes", 0, 10],
+      ["padphase", 0, 11],
     ],
     out,
   );
@@ -316,6 +317,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     emitWinoChunk(0, 4),
     emitCropPlanes(),
     emitInterleavePlanes(),
+    emitPadPlanes(true),
   ];
   uleb(bodies.length, codeSec);
   for (const body of bodies) {
@@ -469,6 +471,8 @@ export interface GemmSimd {
   winochunk4: WinoChunk;
   cropplanes: CropPlanes;
   interleaveplanes: InterleavePlanes;
+  /** padplanes of one phase (every second row and column) of 2H x 2W planes, pad-planes.ts. */
+  padphase: PadPlanes;
   dconv: DirectConvKernel;
 }
 
@@ -486,6 +490,7 @@ function kernelsOf(inst: WebAssembly.Instance) {
     winochunk4: x.winochunk4 as unknown as WinoChunk,
     cropplanes: x.cropplanes as unknown as CropPlanes,
     interleaveplanes: x.interleaveplanes as unknown as InterleavePlanes,
+    padphase: x.padphase as unknown as PadPlanes,
     dconv: x.dconv as unknown as DirectConvKernel,
   };
 }

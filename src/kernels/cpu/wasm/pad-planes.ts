@@ -10,8 +10,13 @@ import { codeWriter, functionBody, uleb } from "./wasm-encode.ts";
 
 export const PAD_PLANES_PARAMS = 9;
 
-/** The function body (locals + code + end) of padplanes. */
-export function emitPadPlanes(): number[] {
+/**
+ * The function body (locals + code + end) of padplanes, or with `phase` of "padphase": the same
+ * arguments, but each source plane is 2H x 2W and its plane y, x is source row 2 y, column 2 x
+ * (src pointing at the phase's first float: src + (a 2W + b) * 4 for phase (a, b)): one phase
+ * of a twice-as-large gradient, deinterleaved and padded in one pass (conv2d-interleaved.ts).
+ */
+export function emitPadPlanes(phase = false): number[] {
   const P = { dst: 0, src: 1, ch: 2, H: 3, W: 4, Hp: 5, Wp: 6, offY: 7, offX: 8 };
   let n = PAD_PLANES_PARAMS;
   const L = { d: n++, c: n++, y: n++, i: n++, rowBytes: n++, vecBytes: n++, rowStep: n++ };
@@ -66,14 +71,17 @@ export function emitPadPlanes(): number[] {
         L.y,
         () => get(P.H),
         () => {
-          emitRowCopy(w, {
-            dst: L.d,
-            src: P.src,
-            i: L.i,
-            vecBytes: L.vecBytes,
-            rowBytes: L.rowBytes,
+          const row = { dst: L.d, src: P.src, i: L.i, vecBytes: L.vecBytes, rowBytes: L.rowBytes };
+          if (phase) emitRowGather2(w, row);
+          else emitRowCopy(w, row);
+          // The next source row: W floats on, or two rows of 2W for a phase.
+          addTo(P.src, () => {
+            get(L.rowBytes);
+            if (phase) {
+              c32(2);
+              e(SHL);
+            }
           });
-          addTo(P.src, () => get(L.rowBytes));
           addTo(L.d, () => get(L.rowStep));
           addTo(L.y, () => c32(1));
         },
@@ -129,6 +137,58 @@ export function emitRowCopy(
     () => {
       mem(0x2a, 2, 0); // f32.load
       mem(0x38, 2, 0); // f32.store
+    },
+    () => get(l.vecBytes),
+  );
+}
+
+/** Lanes (bytes) 0 and 2 of two v128s a, b: [a0 a2 b0 b2]. */
+const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+
+/**
+ * Writes the rowBytes / 4 floats src[0], src[2], src[4], ... to dst: whole v128s from two loads
+ * each (two lanes of each), then the last floats one by one. The vector loads reach one float
+ * past the last one read (src may point one float into a row).
+ */
+function emitRowGather2(
+  w: ReturnType<typeof codeWriter>,
+  l: { dst: number; src: number; i: number; vecBytes: number; rowBytes: number },
+): void {
+  const { e, get, c32, mem, simd, whileBelow, addTo } = w;
+  const ADD = 0x6a;
+  const at = (base: number, twice: boolean) => {
+    get(base);
+    get(l.i);
+    if (twice) {
+      get(l.i);
+      e(ADD);
+    }
+    e(ADD);
+  };
+  whileBelow(
+    l.i,
+    () => get(l.vecBytes),
+    () => {
+      at(l.dst, false);
+      at(l.src, true);
+      simd(0x00, 0, 0); // v128.load
+      at(l.src, true);
+      simd(0x00, 0, 16);
+      simd(0x0d); // i8x16.shuffle
+      e(...EVEN_LANES);
+      simd(0x0b, 0, 0); // v128.store
+      addTo(l.i, () => c32(16));
+    },
+  );
+  whileBelow(
+    l.i,
+    () => get(l.rowBytes),
+    () => {
+      at(l.dst, false);
+      at(l.src, true);
+      mem(0x2a, 2, 0); // f32.load
+      mem(0x38, 2, 0); // f32.store
+      addTo(l.i, () => c32(4));
     },
     () => get(l.vecBytes),
   );
