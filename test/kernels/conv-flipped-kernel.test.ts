@@ -18,7 +18,7 @@ import { conv2dBackpropInputOp } from "../../src/ops/conv.ts";
 import { coverageTable } from "../../src/rules/coverage-table.ts";
 import { lrpEpsilonRules } from "../../src/rules/lrp.ts";
 import { deconvnetRules, guidedBackpropRules } from "../../src/rules/relu-rules.ts";
-import { uniformSource } from "../reference/rng.ts";
+import { expectRelClose, randomSigned } from "../helpers/float-arrays.ts";
 
 const available = gemmSimd() !== null;
 
@@ -26,11 +26,6 @@ beforeAll(async () => {
   setGemmImpl("auto");
   await helperReady(gemmSimd());
 });
-
-function random(n: number, seed: number): Float32Array {
-  const r = uniformSource(seed);
-  return Float32Array.from({ length: n }, () => 2 * r() - 1);
-}
 
 /** w [C, O, k, k] -> [O, C, k, k] with each kernel reversed (rotated 180 degrees). */
 function flipSwap(w: Float32Array, C: number, O: number, k: number): Float32Array {
@@ -109,15 +104,6 @@ function conv64(x: Float32Array, w: Float32Array, N: number, C: number, H: numbe
   };
 }
 
-function expectClose(got: ArrayLike<number>, want: Float64Array, rel: number): void {
-  expect(got.length).toBe(want.length);
-  let top = 0;
-  for (const v of want) top = Math.max(top, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  expect(worst / top).toBeLessThan(rel);
-}
-
 describe.runIf(available)("conv with the flip-swapped kernel read in place", () => {
   it("Winograd's flipped read is bitwise its result on an explicit flip-swap (tiles and chunks, F(2x2) 3x3 and 2x2, F(4x4))", () => {
     for (const [k, tile, chunked] of [
@@ -130,9 +116,9 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
       // 6 output channels: the chunked path's last panel is partial.
       const [N, C, H, W, O] = [2, 7, 13, 27, 6];
       const g = geometry(N, C, H, W, O, k, k === 3 ? 1 : 0);
-      const x = random(N * C * H * W, 1);
+      const x = randomSigned(N * C * H * W, 1);
       // The kernel of the conv whose input gradient this is: [C, O, k, k].
-      const w = random(C * O * k * k, 2);
+      const w = randomSigned(C * O * k * k, 2);
       const size = N * O * g.outHeight * g.outWidth;
       const prev = setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
       const prevChunked = setWinogradChunkedMin(chunked ? 1 : Number.POSITIVE_INFINITY);
@@ -152,9 +138,9 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
   it("falls back to an explicit flip-swap where Winograd hands a non-finite result back", () => {
     const [N, C, H, W, O] = [1, 4, 12, 12, 5];
     const g = geometry(N, C, H, W, O, 3, 1);
-    const w = random(C * O * 9, 3);
+    const w = randomSigned(C * O * 9, 3);
     for (const bad of [Number.POSITIVE_INFINITY, Number.NaN]) {
-      const x = random(N * C * H * W, 4);
+      const x = randomSigned(N * C * H * W, 4);
       x[3 * 12 + 7] = bad;
       const got = conv2dFlippedKernel(x, w, g);
       const want = conv2dForward(x, flipSwap(w, C, O, 3), g, null, false);
@@ -165,9 +151,9 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
 
   it("is the op conv2d's gradient takes for a stride-1 3x3 conv, equal to the float64 input gradient", () => {
     const [N, C, H, W, O] = [2, 8, 12, 12, 16];
-    const x = random(N * C * H * W, 5);
-    const w = random(O * C * 9, 6);
-    const dy = random(N * O * H * W, 7);
+    const x = randomSigned(N * C * H * W, 5);
+    const w = randomSigned(O * C * 9, 6);
+    const dy = randomSigned(N * O * H * W, 7);
     const ref = conv64(x, w, N, C, H, W)(O, 3, 1);
     const backend = s.tensor([0]).backend;
     const fused = vi.spyOn(backend, "conv2dFlippedKernel");
@@ -179,7 +165,7 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
           )([s.tensor(x, [N, C, H, W])], s.tensor(d, [N, O, ho, ho]));
           return Float32Array.from(gx.dataSync() as Float32Array);
         });
-      expectClose(inputGrad(1, dy, H), ref.inputGrad(dy), 1e-5);
+      expectRelClose(inputGrad(1, dy, H), ref.inputGrad(dy), 1e-5);
       expect(fused).toHaveBeenCalledTimes(1);
       // Stride 2: the input dilation rules Winograd out, so transpose, reverse and conv2d do it.
       inputGrad(2, dy.subarray(0, N * O * 36), 6);
@@ -220,10 +206,10 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
   it("has the forward conv (w.r.t. dy) and the filter gradient (w.r.t. w) as its own gradients", () => {
     // L(dy, w) = sum(inputGrad(dy, w) * u): dL/ddy = conv(u, w), dL/dw = filterGrad(u, dy).
     const [N, C, H, W, O] = [1, 6, 10, 10, 9];
-    const x = random(N * C * H * W, 8);
-    const w = random(O * C * 9, 9);
-    const dy = random(N * O * H * W, 10);
-    const u = random(N * C * H * W, 11);
+    const x = randomSigned(N * C * H * W, 8);
+    const w = randomSigned(O * C * 9, 9);
+    const dy = randomSigned(N * O * H * W, 10);
+    const u = randomSigned(N * C * H * W, 11);
     const ref = conv64(u, w, N, C, H, W)(O, 3, 1);
     const fused = vi.spyOn(s.tensor([0]).backend, "conv2dFlippedKernel");
     const [gDy, gW] = s.tidy(() => {
@@ -239,7 +225,7 @@ describe.runIf(available)("conv with the flip-swapped kernel read in place", () 
     });
     expect(fused).toHaveBeenCalled();
     fused.mockRestore();
-    expectClose(gDy, ref.forward(), 1e-5);
-    expectClose(gW, ref.filterGrad(dy), 1e-5);
+    expectRelClose(gDy, ref.forward(), 1e-5);
+    expectRelClose(gW, ref.filterGrad(dy), 1e-5);
   });
 });

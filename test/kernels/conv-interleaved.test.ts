@@ -26,7 +26,7 @@ import { interleavedConv2d } from "../../src/ops/interleaved-conv.ts";
 import { coverageTable } from "../../src/rules/coverage-table.ts";
 import { lrpEpsilonRules } from "../../src/rules/lrp.ts";
 import { deconvnetRules, guidedBackpropRules } from "../../src/rules/relu-rules.ts";
-import { uniformSource } from "../reference/rng.ts";
+import { expectRelClose, randomSigned } from "../helpers/float-arrays.ts";
 
 const available = gemmSimd() !== null;
 
@@ -34,11 +34,6 @@ beforeAll(async () => {
   setGemmImpl("auto");
   await helperReady(gemmSimd());
 });
-
-function random(n: number, seed: number): Float32Array {
-  const r = uniformSource(seed);
-  return Float32Array.from({ length: n }, () => 2 * r() - 1);
-}
 
 describe("interleaveplanes (wasm)", () => {
   const m = instantiateGemmSimd();
@@ -224,15 +219,6 @@ function upConv64(
   };
 }
 
-function expectClose(got: ArrayLike<number>, want: Float64Array, rel: number): void {
-  expect(got.length).toBe(want.length);
-  let top = 0;
-  for (const v of want) top = Math.max(top, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  expect(worst / top).toBeLessThan(rel);
-}
-
 describe.runIf(available)("conv2dInterleaved (CPU)", () => {
   it("is bitwise four convs and interleave, for 2x2 and 3x3 phase kernels, F(2x2) and F(4x4), crops, bias, ReLU", () => {
     for (const [shape, O, k, tile, bias, relu] of [
@@ -242,9 +228,9 @@ describe.runIf(available)("conv2dInterleaved (CPU)", () => {
       [[2, 6, 11, 18], 16, 5, 2, true, false],
     ] as const) {
       const [N, C, H, W] = shape;
-      const x = random(N * C * H * W, 1);
-      const w = random(O * C * k * k, 2);
-      const b = bias ? random(O, 3) : null;
+      const x = randomSigned(N * C * H * W, 1);
+      const w = randomSigned(O * C * k * k, 2);
+      const b = bias ? randomSigned(O, 3) : null;
       const { ws, gs } = phasesOf(x, w, [...shape], O, k);
       const prev = setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
       try {
@@ -257,7 +243,7 @@ describe.runIf(available)("conv2dInterleaved (CPU)", () => {
         // And the phases are those of upsample + conv (float64).
         if (!relu) {
           const ref = upConv64(x, w, b ?? new Float32Array(O), [...shape], O, k);
-          expectClose(got, ref.forward(), 1e-5);
+          expectRelClose(got, ref.forward(), 1e-5);
         }
       } finally {
         setWinograd4x4Min(prev);
@@ -268,9 +254,9 @@ describe.runIf(available)("conv2dInterleaved (CPU)", () => {
   it("hands a non-finite input to the four plain convs (Inf stays Inf, not Inf - Inf)", () => {
     const shape = [1, 4, 12, 12];
     const O = 16;
-    const w = random(O * 4 * 9, 4);
+    const w = randomSigned(O * 4 * 9, 4);
     for (const bad of [Number.POSITIVE_INFINITY, Number.NaN]) {
-      const x = random(4 * 144, 5);
+      const x = randomSigned(4 * 144, 5);
       x[5 * 12 + 7] = bad;
       const { ws, gs } = phasesOf(x, w, shape, O, 3);
       const got = conv2dInterleaved(x, ws, gs, null, false);
@@ -283,12 +269,12 @@ describe.runIf(available)("conv2dInterleaved (CPU)", () => {
 
   it("declines phases Winograd does not take (too few tiles), and still computes them", () => {
     const shape = [1, 3, 3, 3];
-    const x = random(27, 6);
-    const w = random(16 * 27, 7);
+    const x = randomSigned(27, 6);
+    const w = randomSigned(16 * 27, 7);
     const { ws, gs } = phasesOf(x, w, shape, 16, 3);
     expect(interleavedConvPays(gs)).toBe(false);
     const ref = upConv64(x, w, new Float32Array(16), shape, 16, 3);
-    expectClose(conv2dInterleaved(x, ws, gs, null, false), ref.forward(), 1e-5);
+    expectRelClose(conv2dInterleaved(x, ws, gs, null, false), ref.forward(), 1e-5);
   });
 });
 
@@ -301,16 +287,16 @@ describe.runIf(available)("conv2dInterleavedInputGrad (CPU)", () => {
       [[2, 6, 11, 18], 16, 5, 2],
     ] as const) {
       const [N, C, H, W] = shape;
-      const x = random(N * C * H * W, 20);
-      const w = random(O * C * k * k, 21);
-      const dy = random(N * O * 4 * H * W, 22);
+      const x = randomSigned(N * C * H * W, 20);
+      const w = randomSigned(O * C * k * k, 21);
+      const dy = randomSigned(N * O * 4 * H * W, 22);
       const { ws, gs } = phasesOf(x, w, [...shape], O, k);
       const prev = setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
       try {
         expect(interleavedInputGradPays(gs)).toBe(true);
         const got = conv2dInterleavedInputGrad(dy, ws, gs);
         const ref = upConv64(x, w, new Float32Array(O), [...shape], O, k);
-        expectClose(got, ref.grads(dy).x, 1e-5);
+        expectRelClose(got, ref.grads(dy).x, 1e-5);
       } finally {
         setWinograd4x4Min(prev);
       }
@@ -320,11 +306,11 @@ describe.runIf(available)("conv2dInterleavedInputGrad (CPU)", () => {
   it("hands a non-finite gradient to the four flipped convs and their sum", () => {
     const shape = [1, 4, 12, 12];
     const O = 16;
-    const x = random(4 * 144, 23);
-    const w = random(O * 4 * 9, 24);
+    const x = randomSigned(4 * 144, 23);
+    const w = randomSigned(O * 4 * 9, 24);
     const { ws, gs } = phasesOf(x, w, shape, O, 3);
     for (const bad of [Number.POSITIVE_INFINITY, Number.NaN]) {
-      const dy = random(O * 4 * 144, 25);
+      const dy = randomSigned(O * 4 * 144, 25);
       dy[9 * 24 + 13] = bad;
       const got = conv2dInterleavedInputGrad(dy, ws, gs);
       const want = new Float32Array(4 * 144);
@@ -356,10 +342,10 @@ describe.runIf(available)("conv2dInterleavedInputGrad (CPU)", () => {
 describe.runIf(available)("the interleavedConv2d op", () => {
   it("is what nearestUpsampleConv2d takes on the CPU (x2, 16+ channels); value and gradients match float64", () => {
     const [N, C, H, W, O, k] = [2, 5, 10, 12, 16, 3];
-    const x = random(N * C * H * W, 8);
-    const w = random(O * C * k * k, 9);
-    const b = random(O, 10);
-    const u = random(N * O * 4 * H * W, 11);
+    const x = randomSigned(N * C * H * W, 8);
+    const w = randomSigned(O * C * k * k, 9);
+    const b = randomSigned(O, 10);
+    const u = randomSigned(N * O * 4 * H * W, 11);
     const ref = upConv64(x, w, b, [N, C, H, W], O, k);
     const backend = s.tensor([0]).backend;
     const fused = vi.spyOn(backend, "conv2dInterleaved");
@@ -381,11 +367,11 @@ describe.runIf(available)("the interleavedConv2d op", () => {
       });
       expect(fused).toHaveBeenCalledTimes(2);
       expect(fusedGrad).toHaveBeenCalledTimes(1);
-      expectClose(y, ref.forward(), 1e-5);
+      expectRelClose(y, ref.forward(), 1e-5);
       const want = ref.grads(u);
-      expectClose(gx, want.x, 1e-5);
-      expectClose(gw, want.w, 1e-5);
-      expectClose(gb, want.bias, 1e-5);
+      expectRelClose(gx, want.x, 1e-5);
+      expectRelClose(gw, want.w, 1e-5);
+      expectRelClose(gb, want.bias, 1e-5);
     } finally {
       fused.mockRestore();
       fusedGrad.mockRestore();
@@ -396,9 +382,9 @@ describe.runIf(available)("the interleavedConv2d op", () => {
     // L(x) = sum(A(x)^2) for A = upsample + conv: the Hessian is 2 A^T A, so H v = grad of
     // <A^T A v> taken with u = 2 A v.
     const [N, C, H, W, O] = [1, 3, 8, 8, 16];
-    const x = random(N * C * H * W, 12);
-    const w = random(O * C * 9, 13);
-    const v = random(N * C * H * W, 14);
+    const x = randomSigned(N * C * H * W, 12);
+    const w = randomSigned(O * C * 9, 13);
+    const v = randomSigned(N * C * H * W, 14);
     const fused = vi.spyOn(s.tensor([0]).backend, "conv2dInterleaved");
     const got = s.tidy(() => {
       const wt = s.tensor(w, [O, C, 3, 3]);
@@ -416,17 +402,17 @@ describe.runIf(available)("the interleavedConv2d op", () => {
     const zero = new Float32Array(O);
     const av = upConv64(v, w, zero, [N, C, H, W], O, 3).forward();
     const u = Float32Array.from(av, (t) => 2 * t);
-    expectClose(got, upConv64(v, w, zero, [N, C, H, W], O, 3).grads(u).x, 1e-5);
+    expectRelClose(got, upConv64(v, w, zero, [N, C, H, W], O, 3).grads(u).x, 1e-5);
   });
 
   it("its input gradient's own kernel gradient matches float64 (the backprop-input op's vjp)", () => {
     // L(w) = <d/dx <A_w x, dy>, v> = <A_w^T dy, v> = <dy, A_w v>: dL/dw is the filter gradient
     // of upsample + conv at input v for output gradient dy.
     const [N, C, H, W, O] = [2, 3, 8, 10, 16];
-    const x = random(N * C * H * W, 15);
-    const w = random(O * C * 9, 16);
-    const v = random(N * C * H * W, 17);
-    const dy = random(N * O * 4 * H * W, 18);
+    const x = randomSigned(N * C * H * W, 15);
+    const w = randomSigned(O * C * 9, 16);
+    const v = randomSigned(N * C * H * W, 17);
+    const dy = randomSigned(N * O * 4 * H * W, 18);
     const fusedGrad = vi.spyOn(s.tensor([0]).backend, "conv2dInterleavedInputGrad");
     const got = s.tidy(() => {
       const xt = s.tensor(x, [N, C, H, W]);
@@ -443,7 +429,7 @@ describe.runIf(available)("the interleavedConv2d op", () => {
     expect(fusedGrad).toHaveBeenCalled();
     fusedGrad.mockRestore();
     const ref = upConv64(v, w, new Float32Array(O), [N, C, H, W], O, 3);
-    expectClose(got, ref.grads(dy).w, 1e-5);
+    expectRelClose(got, ref.grads(dy).w, 1e-5);
   });
 
   it("is passed through by the ReLU rule sets; LRP refuses it, so nearestUpsampleConv2d never records it there", () => {
@@ -458,8 +444,8 @@ describe.runIf(available)("the interleavedConv2d op", () => {
     // Under LRP the conv2d rule must see the conv: the upsample + conv runs as written.
     const fused = vi.spyOn(s.tensor([0]).backend, "conv2dInterleaved");
     const [N, C, H, W, O] = [1, 3, 8, 8, 16];
-    const x = random(N * C * H * W, 19);
-    const w = random(O * C * 9, 20);
+    const x = randomSigned(N * C * H * W, 19);
+    const w = randomSigned(O * C * 9, 20);
     const lrpGrad = (merged: boolean) =>
       withRules(lrp, () =>
         s.tidy(() => {

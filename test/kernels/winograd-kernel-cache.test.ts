@@ -15,6 +15,7 @@ import {
   clearKernelTransformCache,
   hashBits,
 } from "../../src/kernels/cpu/winograd-kernel-cache.ts";
+import { expectRelClose, randomSigned } from "../helpers/float-arrays.ts";
 import { uniformSource } from "../reference/rng.ts";
 
 const available = gemmSimd() !== null;
@@ -23,11 +24,6 @@ beforeAll(async () => {
   setGemmImpl("auto");
   await helperReady(gemmSimd());
 });
-
-function random(n: number, seed: number): Float32Array {
-  const r = uniformSource(seed);
-  return Float32Array.from({ length: n }, () => 2 * r() - 1);
-}
 
 const [N, C, H, W, K] = [1, 6, 12, 12, 5];
 const g = conv2dGeometry([N, C, H, W], [K, C, 3, 3], {
@@ -64,20 +60,10 @@ function conv(x: Float32Array, w: Float32Array, flipped = false): Float32Array {
   return out;
 }
 
-function expectNear(got: Float32Array, want: Float64Array): void {
-  let top = 0;
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    top = Math.max(top, Math.abs(want[i]));
-    worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  }
-  expect(worst / top).toBeLessThan(1e-5);
-}
-
 describe.runIf(available)("transformed Winograd kernels, cached", () => {
   it("a hit is bitwise the fresh transform's result, for F(2x2) and F(4x4), plain and flipped", () => {
-    const x = random(N * C * H * W, 1);
-    const w = random(K * C * 9, 2);
+    const x = randomSigned(N * C * H * W, 1);
+    const w = randomSigned(K * C * 9, 2);
     for (const tile of [2, 4]) {
       const prev = setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
       try {
@@ -86,7 +72,7 @@ describe.runIf(available)("transformed Winograd kernels, cached", () => {
           const fresh = conv(x, w, flipped);
           const hit = conv(x, w, flipped);
           expect(Array.from(hit)).toEqual(Array.from(fresh));
-          expectNear(hit, direct64(x, w, flipped));
+          expectRelClose(hit, direct64(x, w, flipped), 1e-5);
         }
       } finally {
         setWinograd4x4Min(prev);
@@ -96,14 +82,14 @@ describe.runIf(available)("transformed Winograd kernels, cached", () => {
 
   it("never serves a stale transform: weights changed in place, or the same bits read flipped", () => {
     clearKernelTransformCache();
-    const x = random(N * C * H * W, 3);
-    const w = random(K * C * 9, 4);
+    const x = randomSigned(N * C * H * W, 3);
+    const w = randomSigned(K * C * 9, 4);
     conv(x, w);
     // Same buffer, one weight changed (as an in-place optimizer step would).
     w[17] += 0.25;
-    expectNear(conv(x, w), direct64(x, w, false));
+    expectRelClose(conv(x, w), direct64(x, w, false), 1e-5);
     // The same bits as the flipped kernel of the transposed conv ([C, K, 3, 3]).
-    expectNear(conv(x, w, true), direct64(x, w, true));
+    expectRelClose(conv(x, w, true), direct64(x, w, true), 1e-5);
     // A negative zero is another kernel's bits but the same values: still correct.
     const z = Float32Array.from(w, (v, i) => (i === 3 ? -0 : v));
     const z2 = Float32Array.from(z, (v, i) => (i === 3 ? 0 : v));
@@ -143,7 +129,7 @@ describe.runIf(available)("transformed Winograd kernels, cached", () => {
   it("fills the same floats from a hit as the writer does, and keeps none of a too-large kernel", () => {
     clearKernelTransformCache();
     const f = new Float32Array(64);
-    const w = random(10, 5);
+    const w = randomSigned(10, 5);
     let writes = 0;
     const write = () => {
       writes++;

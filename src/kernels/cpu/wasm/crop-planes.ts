@@ -19,30 +19,8 @@ export function emitCropPlanes(): number[] {
   const L = { p: n++, y: n++, i: n++, rowBytes: n++, vecBytes: n++, srcStep: n++, skip: n++ };
   const nLocals = n - CROP_PLANES_PARAMS;
   const w = codeWriter();
-  const { code, e, get, set, tee, c32, whileBelow, addTo } = w;
-  const SUB = 0x6b;
-  const MUL = 0x6c;
-  const SHL = 0x74;
-  const AND = 0x71;
-  // rowBytes = cols * 4; vecBytes = rowBytes & ~15; srcStep = pW * 4;
-  // skip = (pH - rows) * srcStep: the padded rows below a plane's data.
-  get(P.cols);
-  c32(2);
-  e(SHL);
-  tee(L.rowBytes);
-  c32(-16);
-  e(AND);
-  set(L.vecBytes);
-  get(P.pW);
-  c32(2);
-  e(SHL);
-  set(L.srcStep);
-  get(P.pH);
-  get(P.rows);
-  e(SUB);
-  get(L.srcStep);
-  e(MUL);
-  set(L.skip);
+  const { code, get, c32, whileBelow, addTo } = w;
+  emitPlaneSteps(w, P, { ...L, rowStep: L.srcStep });
   whileBelow(
     L.p,
     () => get(P.planes),
@@ -68,4 +46,34 @@ export function emitCropPlanes(): number[] {
     },
   );
   return functionBody(nLocals, code);
+}
+
+/**
+ * Sets the locals of a walk over padded pH x pW planes, rows x cols of each: rowBytes = cols * 4,
+ * vecBytes = rowBytes & ~15 (whole v128s), rowStep = pW * 4 and skip = (pH - rows) * rowStep
+ * (the padded rows below a plane's data). Shared by cropplanes and interleaveplanes.
+ */
+export function emitPlaneSteps(
+  w: ReturnType<typeof codeWriter>,
+  p: { cols: number; pW: number; pH: number; rows: number },
+  l: { rowBytes: number; vecBytes: number; rowStep: number; skip: number },
+): void {
+  const { e, get, set, tee, c32 } = w;
+  get(p.cols);
+  c32(2);
+  e(0x74); // i32.shl
+  tee(l.rowBytes);
+  c32(-16);
+  e(0x71); // i32.and
+  set(l.vecBytes);
+  get(p.pW);
+  c32(2);
+  e(0x74);
+  set(l.rowStep);
+  get(p.pH);
+  get(p.rows);
+  e(0x6b); // i32.sub
+  get(l.rowStep);
+  e(0x6c); // i32.mul
+  set(l.skip);
 }

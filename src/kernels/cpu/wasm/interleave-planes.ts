@@ -7,6 +7,7 @@
  * two phases become eight output floats with two shuffles, where the JS loop it replaces stored
  * one float at a time (3.2 ms for the 8 MB output of the CLI net's second upsampling).
  */
+import { emitPlaneSteps } from "./crop-planes.ts";
 import { codeWriter, functionBody } from "./wasm-encode.ts";
 
 /** Lanes (bytes) of two phases' row vectors a, b: [a0 b0 a1 b1] and [a2 b2 a3 b3]. */
@@ -33,29 +34,8 @@ export function emitInterleavePlanes(): number[] {
   const w = codeWriter();
   const { code, e, get, set, tee, c32, whileBelow, addTo, mem, simd } = w;
   const ADD = 0x6a;
-  const SUB = 0x6b;
-  const MUL = 0x6c;
   const SHL = 0x74;
-  const AND = 0x71;
-  // rowBytes = cols * 4; vecBytes = rowBytes & ~15; rowStep = pW * 4;
-  // skip = (pH - rows) * rowStep: the padded rows below a plane's data.
-  get(P.cols);
-  c32(2);
-  e(SHL);
-  tee(L.rowBytes);
-  c32(-16);
-  e(AND);
-  set(L.vecBytes);
-  get(P.pW);
-  c32(2);
-  e(SHL);
-  set(L.rowStep);
-  get(P.pH);
-  get(P.rows);
-  e(SUB);
-  get(L.rowStep);
-  e(MUL);
-  set(L.skip);
+  emitPlaneSteps(w, P, L);
   get(P.src);
   set(L.s);
   // dst + 2 i: the output address of source byte i.
