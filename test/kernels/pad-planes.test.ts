@@ -21,7 +21,7 @@ describe("padplanes (wasm)", () => {
       const Wp = offX + W + right;
       const dst = 64;
       const src = dst + ch * Hp * Wp + 7; // not 16-byte aligned
-      // Garbage where the padding goes: padplanes must zero it.
+      // Garbage where the padding goes: padplanes must zero it (and nothing past the planes).
       f.fill(Number.NaN, dst, src);
       for (let i = 0; i < ch * H * W; i++) f[src + i] = i + 1;
       simd.padplanes(4 * dst, 4 * src, ch, H, W, Hp, Wp, offY, offX);
@@ -37,6 +37,7 @@ describe("padplanes (wasm)", () => {
         }
       }
       expect(Array.from(f.subarray(dst, dst + ch * Hp * Wp))).toEqual(want);
+      expect(Array.from(f.subarray(dst + ch * Hp * Wp, src)).every(Number.isNaN)).toBe(true);
     }
   });
 });
