@@ -57,8 +57,22 @@ export function forwardPhases(
             tapC[t] = c * inPlane;
             tapY[t] = (ry + ky * dh - g.pad[0]) / idh;
             tapX[t] = (rx + kx * dw - g.pad[2]) / idw;
-            for (let o = 0; o < O; o++) wSub[o * ks + t] = w[((o * cg + c) * kh + ky) * kw + kx];
             t++;
+          }
+        }
+      }
+      // Output channel by output channel: each reads its own kernels in order and writes its
+      // row of wSub (the transposed loop, strided through w, made a 512 -> 256 stride-2 input
+      // gradient 45.5 ms instead of 38.8).
+      const ny = kys.length;
+      const nx = kxs.length;
+      for (let o = 0; o < O; o++) {
+        let at = o * ks;
+        for (let c = 0; c < cg; c++) {
+          const kernel = (o * cg + c) * kh;
+          for (let a = 0; a < ny; a++) {
+            const row = (kernel + kys[a]) * kw;
+            for (let b = 0; b < nx; b++) wSub[at++] = w[row + kxs[b]];
           }
         }
       }

@@ -169,6 +169,13 @@ export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
  * Copies columns jc .. jc + nc of the C row starting at c[row] into wasm memory at f[w..] (`into`)
  * or back, a run per image when C's columns are split into images.
  */
+/**
+ * Runs shorter than this are copied in a loop rather than through a subarray view: the view
+ * costs more than the copy for a 7x7 image's 49 columns (a 512 -> 256 stride-2 input gradient
+ * 38.8 -> 29.9 ms), while a 14x14 image's 196 copy faster through the view (27 vs 33 ms).
+ */
+const SHORT_RUN = 64;
+
 function copyRow(
   f: Float32Array,
   w: number,
@@ -187,7 +194,10 @@ function copyRow(
     const len = Math.min(cols - col, jc + nc - j);
     const at = row + img * stride + col;
     const wj = w + j - jc;
-    if (into) f.set(c.subarray(at, at + len), wj);
+    if (len < SHORT_RUN) {
+      if (into) for (let i = 0; i < len; i++) f[wj + i] = c[at + i];
+      else for (let i = 0; i < len; i++) c[at + i] = f[wj + i];
+    } else if (into) f.set(c.subarray(at, at + len), wj);
     else c.set(f.subarray(wj, wj + len), at);
     j += len;
   }
