@@ -166,16 +166,16 @@ export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
 }
 
 /**
- * Copies columns jc .. jc + nc of the C row starting at c[row] into wasm memory at f[w..] (`into`)
- * or back, a run per image when C's columns are split into images.
- */
-/**
  * Runs shorter than this are copied in a loop rather than through a subarray view: the view
  * costs more than the copy for a 7x7 image's 49 columns (a 512 -> 256 stride-2 input gradient
  * 38.8 -> 29.9 ms), while a 14x14 image's 196 copy faster through the view (27 vs 33 ms).
  */
 const SHORT_RUN = 64;
 
+/**
+ * Copies columns jc .. jc + nc of the C row starting at c[row] into wasm memory at f[w..] (`into`)
+ * or back, a run per image when C's columns are split into images.
+ */
 function copyRow(
   f: Float32Array,
   w: number,
