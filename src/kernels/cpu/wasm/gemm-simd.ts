@@ -399,18 +399,6 @@ export type WinoBlockArgs = [
   stages: number,
 ];
 
-/** See interleave-planes.ts: (dst, src, planes, pH, pW, rows, cols, phaseBytes), in bytes. */
-export type InterleavePlanes = (
-  dst: number,
-  src: number,
-  planes: number,
-  pH: number,
-  pW: number,
-  rows: number,
-  cols: number,
-  phaseBytes: number,
-) => void;
-
 /** See crop-planes.ts: (dst, src, planes, pH, pW, rows, cols), addresses in bytes. */
 export type CropPlanes = (
   dst: number,
@@ -421,6 +409,9 @@ export type CropPlanes = (
   rows: number,
   cols: number,
 ) => void;
+
+/** See interleave-planes.ts: cropplanes' arguments and then phaseBytes, in bytes. */
+export type InterleavePlanes = (...args: [...Parameters<CropPlanes>, phaseBytes: number]) => void;
 
 /** See winograd-chunks.ts; addresses in bytes. */
 export type WinoChunkArgs = [
