@@ -18,6 +18,7 @@
 import { type Conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
 import { allocF32, allocF32Unset, recycle } from "./buffers.ts";
 import { colMatrix, imagesPerGemm } from "./conv2d-col-matrix.ts";
+import { col2imInputGradPays, conv2dInputGradCol2im } from "./conv2d-col2im.ts";
 import { ColPacker, ColTPacker } from "./conv2d-packers.ts";
 import { forwardPhases } from "./conv2d-phases.ts";
 import { conv2dWinograd, winogradPays } from "./conv2d-winograd.ts";
@@ -71,10 +72,11 @@ function useDirect(g: Conv2dGeometry): boolean {
 
 /**
  * Whether conv2dFlippedKernel computes `g` without a flipped copy of the kernel: where the
- * Winograd path takes it (stride 1, one group), which reads the kernel flipped as it transforms it.
+ * Winograd path takes it (stride 1, one group), which reads the kernel flipped as it transforms
+ * it, and where col2im computes a strided conv's input gradient from the kernel as it is.
  */
 export function flippedKernelPays(g: Conv2dGeometry): boolean {
-  return winogradPays(g);
+  return winogradPays(g) || col2imInputGradPays(g);
 }
 
 /**
@@ -92,6 +94,7 @@ export function conv2dFlippedKernel(
     if (conv2dWinograd(x, w, g, null, out, false, true)) return out;
     recycle(out);
   }
+  if (col2imInputGradPays(g)) return conv2dInputGradCol2im(x, w, g);
   const { inChannels: C, outChannels: O, kernelH: kh, kernelW: kw } = g;
   const taps = kh * kw;
   const flipped = allocF32Unset(O * C * taps);
