@@ -243,8 +243,9 @@ function instance() {
 /**
  * Pools output rows oh0 .. oh0 + rows - 1, columns ow0 .. ow0 + 4 * groups - 1 of one plane
  * (x[base ..], H x W; output plane at out[q ..], OW wide) with 3x3 windows at stride 2 whose
- * top-left pixel is (2 oh - padTop, 2 ow - padLeft), all inside the plane. False (nothing
- * written) when wasm SIMD is missing or the plane does not fit the module's memory.
+ * top-left pixel is (2 oh - padTop, 2 ow - padLeft), all inside the plane. The other columns
+ * of those rows get stale values, which the caller overwrites. False (nothing written) when
+ * wasm SIMD is missing or the plane does not fit the module's memory.
  */
 export function maxPool3x3s2Simd(
   x: Float32Array,
@@ -263,20 +264,22 @@ export function maxPool3x3s2Simd(
   padLeft: number,
 ): boolean {
   const s = instance();
-  const outFloats = rows * groups * 4;
+  // Output rows keep the plane's width here, so each block goes out in one copy (the border
+  // columns it carries are stale: maxPool2d overwrites them after this call).
+  const outFloats = rows * OW;
   if (s === null || 4 * (H * W + 4 + 2 * outFloats) > MEMORY_BYTES) return false;
   s.f.set(x.subarray(base, base + H * W));
   const vAt = H * W + 4;
   const aAt = vAt + outFloats;
   const top = 2 * oh0 - padTop;
   const left = 2 * ow0 - padLeft;
-  const first = top * W + left;
-  s.pool(4 * first, W, rows, groups, 4 * vAt, 4 * aAt, first);
-  const len = 4 * groups;
   for (let r = 0; r < rows; r++) {
-    const o = q + (oh0 + r) * OW + ow0;
-    out.set(s.f.subarray(vAt + r * len, vAt + (r + 1) * len), o);
-    argmax.set(s.i.subarray(aAt + r * len, aAt + (r + 1) * len), o);
+    const first = (top + 2 * r) * W + left;
+    const o = r * OW + ow0;
+    s.pool(4 * first, W, 1, groups, 4 * (vAt + o), 4 * (aAt + o), first);
   }
+  const to = q + oh0 * OW;
+  out.set(s.f.subarray(vAt, vAt + outFloats), to);
+  argmax.set(s.i.subarray(aAt, aAt + outFloats), to);
   return true;
 }
