@@ -105,10 +105,17 @@ function inputGradConv(
   };
 }
 
-/** The geometry of inputGradConv's conv, or null where it needs a subsampled or grouped result. */
+/**
+ * The geometry of inputGradConv's conv, or null where it needs a subsampled or grouped result,
+ * or where the conv of an xShape input would not give dy's size (a transposed conv's output
+ * padding of a stride or more, with dilation): conv2dBackpropInput's own gradients are that conv
+ * and its filter gradient, which must meet dy pixel for pixel.
+ */
 function flippedGeometry(dy: Tensor, w: Tensor, p: Conv2dParams, xShape: readonly number[]) {
   const [o, cg, kh, kw] = w.shape;
   if (p.groups !== 1 || p.inputDilation[0] !== 1 || p.inputDilation[1] !== 1) return null;
+  const forward = conv2dGeometry(xShape, w.shape, p);
+  if (forward.outHeight !== dy.shape[2] || forward.outWidth !== dy.shape[3]) return null;
   return conv2dGeometry(dy.shape, [cg, o, kh, kw], inputGradConv(dy, w, p, xShape));
 }
 

@@ -159,6 +159,36 @@ const cases: [string, Forward][] = [
       pad: [1, 0, 0, 1],
     },
   ],
+  [
+    "45x45 outputs over several C blocks (images cut mid-row) and 81 rows (two row blocks)",
+    {
+      N: 2,
+      C: 9,
+      H: 90,
+      W: 89,
+      O: 4,
+      kh: 3,
+      kw: 3,
+      stride: [2, 2],
+      dilation: [1, 1],
+      pad: [1, 1, 1, 1],
+    },
+  ],
+  [
+    "300 forward channels (two k blocks, each block's product added separately)",
+    {
+      N: 2,
+      C: 3,
+      H: 12,
+      W: 12,
+      O: 300,
+      kh: 3,
+      kw: 3,
+      stride: [2, 2],
+      dilation: [1, 1],
+      pad: [1, 1, 1, 1],
+    },
+  ],
 ];
 
 describe.skipIf(!available)("conv2dInputGradCol2im", () => {
@@ -170,10 +200,10 @@ describe.skipIf(!available)("conv2dInputGradCol2im", () => {
     expect([g.outHeight, g.outWidth]).toEqual([f.H, f.W]);
     const want = inputGrad64(f, dy, w);
     expectRelClose(col2im.conv2dInputGradCol2im(dy, w, g), want, 2e-6);
-    // Groups of one and of two images (the cols block then holds fewer than N).
-    const rows = f.C * f.kh * f.kw;
-    expectRelClose(col2im.conv2dInputGradCol2im(dy, w, g, rows * Ho * Wo), want, 2e-6);
-    expectRelClose(col2im.conv2dInputGradCol2im(dy, w, g, 2 * rows * Ho * Wo), want, 2e-6);
+    // Groups of one and of two images (fewer than N staged at once).
+    const perImage = f.O * Ho * Wo;
+    expectRelClose(col2im.conv2dInputGradCol2im(dy, w, g, perImage), want, 2e-6);
+    expectRelClose(col2im.conv2dInputGradCol2im(dy, w, g, 2 * perImage), want, 2e-6);
   });
 
   it("propagates Inf and NaN in dy to exactly the input pixels the sums reach", () => {
@@ -260,11 +290,18 @@ describe.skipIf(!available)("conv2dInputGradCol2im", () => {
     }
   });
 
-  it("is taken only for strided convs' gradients with a deep forward output", () => {
+  it("is taken for strided convs' gradients from the set depth on, on the wasm GEMM only", () => {
     const deep = flippedGeometry({ ...cases[0][1], O: 256 });
-    expect(col2im.col2imInputGradPays(deep)).toBe(true);
-    expect(col2im.col2imInputGradPays(flippedGeometry({ ...cases[0][1], O: 128 }))).toBe(false);
-    const unstrided = flippedGeometry({ ...cases[0][1], O: 256, stride: [1, 1] });
+    const shallow = flippedGeometry({ ...cases[0][1], O: 128 });
+    expect(col2im.col2imInputGradPays(shallow)).toBe(true);
+    const prev = col2im.setCol2imMinDepth(256);
+    try {
+      expect(col2im.col2imInputGradPays(deep)).toBe(true);
+      expect(col2im.col2imInputGradPays(shallow)).toBe(false);
+    } finally {
+      col2im.setCol2imMinDepth(prev);
+    }
+    const unstrided = flippedGeometry({ ...cases[0][1], stride: [1, 1] });
     expect(col2im.col2imInputGradPays(unstrided)).toBe(false);
     setGemmImpl("ts");
     try {

@@ -105,6 +105,8 @@ export class ColMatrix {
   readonly imgPix: number;
   /** Floats per image in xp (its padded planes), where setInput padded several images. */
   imgStride = 0;
+  /** With the wasm GEMM: the float index in its memory past everything setInput placed there. */
+  wasmEnd = 0;
 
   /**
    * Selects the batch item and group at x[xOff..] and, without input dilation, pads it. With
@@ -133,11 +135,18 @@ export class ColMatrix {
       const ti = new Int32Array(xp.buffer, this.wasmTaps * 4, taps);
       for (let t = 0; t < taps; t++) ti[t] = this.tapLinP[t] * 4;
       const base = this.wasmTaps + tapFloats;
+      this.xp = xp;
+      this.xpOff = base;
+      if (Hp === H && Wp === W) {
+        // No padding (a pointwise conv's planes): copied straight into place.
+        xp.set(this.x.subarray(xOff, xOff + planes), base);
+        this.wasmEnd = base + planes;
+        return;
+      }
       const stage = base + need;
       xp.set(this.x.subarray(xOff, xOff + planes), stage);
       simd.padplanes(4 * base, 4 * stage, channels * images, H, W, Hp, Wp, offY, offX);
-      this.xp = xp;
-      this.xpOff = base;
+      this.wasmEnd = stage + planes;
       return;
     }
     if (padBuf.length < need) padBuf = new Float32Array(need);

@@ -7,22 +7,26 @@
  * forward conv has many output channels and few pixels (ResNet's 256 -> 512 stride-2 conv at
  * 14x14) those are four GEMMs of a few hundred columns, each with its own kernel gather and a
  * strided scatter of its result, and took twice the forward's time. Here the one GEMM has
- * C kh kw rows, the forward's output channels as its depth and every image's pixels as columns.
+ * C kh kw rows, the forward's output channels as its depth and every image's pixels as columns,
+ * and each block of its product is added into dx while it is still in wasm memory (the GEMM's
+ * sink, wasm/scatter-add.ts): dx is accumulated there and copied out once per group of images.
  */
 import type { Conv2dGeometry } from "../conv-geometry.ts";
 import { conv2dGeometry } from "../conv-geometry.ts";
-import { allocF32, allocF32Unset, recycle } from "./buffers.ts";
+import { allocF32Unset } from "./buffers.ts";
 import { colMatrix } from "./conv2d-col-matrix.ts";
 import { ColPacker } from "./conv2d-packers.ts";
-import { activeGemmImpl, gemmPackB } from "./gemm.ts";
-import { gemmSimd } from "./wasm/gemm-wasm.ts";
+import { activeGemmImpl, type CSink, gemmPackB } from "./gemm.ts";
+import type { GemmSimd } from "./wasm/gemm-simd.ts";
+import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 
 /**
- * Fewest output channels of the forward conv (the GEMM's depth) for which col2im beats the phase
- * split: each cols entry costs one scalar add in col2im against that many multiply-adds in the
- * GEMM (bench/conv-shapes.ts, ResNet-18's strided convs at batch 10).
+ * Fewest output channels of the forward conv (the GEMM's depth) for which its input gradient
+ * takes col2im rather than the phase split. 1: always. bench/strided-input-grad.ts, col2im's
+ * time over the phase split's: 0.61-0.90 on every strided conv of ResNet-18 at batch 10,
+ * 0.15-0.55 on small ones, 1.15 on a 3 -> 8 5x5 at batch 2 (0.05 ms).
  */
-let minDepth = 256;
+let minDepth = 1;
 /**
  * Sets the fewest forward output channels for which strided convs' input gradients take col2im
  * (Infinity: never); returns the previous value. For benchmarks and tests that compare paths.
@@ -33,8 +37,8 @@ export function setCol2imMinDepth(channels: number): number {
   return prev;
 }
 
-/** Largest cols block (floats): images go through in groups that keep it within this. */
-const COLS_FLOATS = 1 << 21;
+/** Most floats of dy staged in wasm memory at once: images go through in groups within it. */
+const STAGE_FLOATS = 1 << 22;
 
 /**
  * Whether conv2dInputGradCol2im computes `g`: the conv, on dy, whose output is the input
@@ -59,14 +63,15 @@ export function col2imInputGradPays(g: Conv2dGeometry): boolean {
  * w [C, O, kh, kw] (w' its flip-swap, as conv2dFlippedKernel): for the forward conv of stride
  * s = g's input dilation, dilation d and pads pt, pl,
  *   dx[n, o, oy s + ky dh - pt, ox s + kx dw - pl] += sum_c w[c, o, ky, kx] dy[n, c, oy, ox].
- * Images go through in groups whose cols block stays within `colsFloats` (at least one image).
+ * Images go through in groups of at most `stageFloats` floats of dy (at least one image).
  */
 export function conv2dInputGradCol2im(
   dy: Float32Array,
   w: Float32Array,
   g: Conv2dGeometry,
-  colsFloats = COLS_FLOATS,
+  stageFloats = STAGE_FLOATS,
 ): Float32Array {
+  const s = gemmSimd() as GemmSimd;
   const { batch: N, inChannels: C, outChannels: O, kernelH: kh, kernelW: kw } = g;
   const { inHeight: Hd, inWidth: Wd, outHeight: H, outWidth: W } = g;
   const [sy, sx] = g.inputDilation;
@@ -74,10 +79,12 @@ export function conv2dInputGradCol2im(
   // The forward conv's pads (g's reach the kernel's far side).
   const pt = dh * (kh - 1) - g.pad[0];
   const pl = dw * (kw - 1) - g.pad[2];
-  const rows = O * kh * kw;
+  const taps = kh * kw;
+  const rows = O * taps;
   const P = Hd * Wd;
-  const dx = allocF32(N * O * H * W);
-  const images = Math.max(1, Math.min(N, Math.floor(colsFloats / (rows * P))));
+  const plane = H * W;
+  const dx = allocF32Unset(N * O * plane);
+  const images = Math.max(1, Math.min(N, Math.floor(stageFloats / (C * P))));
   // dy's channels as the GEMM's depth: a pointwise conv's column matrix over `images` images.
   const pointwise = conv2dGeometry([N, C, Hd, Wd], [rows, C, 1, 1], {
     stride: [1, 1],
@@ -88,34 +95,81 @@ export function conv2dInputGradCol2im(
   });
   const src = colMatrix(dy, pointwise);
   const packer = new ColPacker(src);
-  const cols = allocF32Unset(rows * images * P);
-  // Where each tap's columns land: the output pixels whose tap stays inside dx.
+  // Per GEMM row m = (o kh + ky) kw + kx: the output pixels whose tap stays inside dx, and
+  // where in an image's dx that tap of output pixel (0, 0) lands.
   const oyRange = axisRange(kh, Hd, H, sy, dh, pt);
   const oxRange = axisRange(kw, Wd, W, sx, dw, pl);
+  const rowOf = (m: number) => {
+    const t = m % taps;
+    const [ky, kx] = [Math.floor(t / kw), t % kw];
+    const [oy0, oy1] = oyRange[ky];
+    const [ox0, ox1] = oxRange[kx];
+    const origin = Math.floor(m / taps) * plane + (ky * dh - pt) * W + kx * dw - pl;
+    return { oy0, oy1, ox0, ox1, origin };
+  };
+  const tapRows = Array.from({ length: rows }, (_, m) => rowOf(m));
+  const srcRow = 4 * Wd;
+  const dstRow = 4 * sy * W;
+  const dstStep = 4 * sx;
   for (let n0 = 0; n0 < N; n0 += images) {
     const count = Math.min(images, N - n0);
-    const ld = count * P;
     src.setInput(n0 * C * P, count);
-    // cols [rows, count P] = w^T [rows, C] dy [C, count P]; w^T's row m = (o kh + ky) kw + kx.
-    gemmPackB(rows, ld, C, w, 0, rows, true, packer, cols, 0, ld, false, n0 > 0);
-    for (let o = 0; o < O; o++)
-      for (let ky = 0; ky < kh; ky++) {
-        const [oy0, oy1] = oyRange[ky];
-        for (let kx = 0; kx < kw; kx++) {
-          const [ox0, ox1] = oxRange[kx];
-          const row = ((o * kh + ky) * kw + kx) * ld;
-          for (let n = 0; n < count; n++) {
-            const plane = ((n0 + n) * O + o) * H * W;
-            for (let oy = oy0; oy < oy1; oy++) {
-              let at = plane + (oy * sy + ky * dh - pt) * W + ox0 * sx + kx * dw - pl;
-              const from = row + n * P + oy * Wd;
-              for (let ox = ox0; ox < ox1; ox++, at += sx) dx[at] += cols[from + ox];
-            }
+    // This group's dx, accumulated in wasm memory past the staged dy, then copied out once.
+    const dxAt = Math.ceil(src.wasmEnd / 16) * 16;
+    const dxFloats = count * O * plane;
+    packScratch(s, dxAt + dxFloats - GEMM_WORKSPACE_FLOATS).fill(0, dxAt, dxAt + dxFloats);
+    // A C block: rows ic .. ic + mc - 1, this group's columns jc .. jc + nc - 1, i.e. pixels
+    // of images floor(jc / P) on. Each (row, image) adds its pixels' output rows, the first
+    // and last of them possibly cut by the block, the ones between whole.
+    const sink: CSink = ({ at, ld, ic, mc, jc, nc }) => {
+      const scatter = (m: number, n: number, oy: number, a: number, b: number, span: number) => {
+        const t = tapRows[m];
+        const from = at + (m - ic) * ld + n * P + oy * Wd + a - jc;
+        const to = dxAt + n * O * plane + t.origin + oy * sy * W + a * sx;
+        s.scatteradd(4 * from, srcRow, span, b - a, 4 * to, dstRow, dstStep);
+      };
+      for (let m = ic; m < ic + mc; m++) {
+        const { oy0, oy1, ox0, ox1 } = tapRows[m];
+        if (oy0 >= oy1 || ox0 >= ox1) continue;
+        for (let n = Math.floor(jc / P); n * P < jc + nc; n++) {
+          const qa = Math.max(0, jc - n * P);
+          const qb = Math.min(P, jc + nc - n * P);
+          const first = Math.max(oy0, Math.floor(qa / Wd));
+          const last = Math.min(oy1, Math.ceil(qb / Wd)) - 1;
+          for (const oy of first === last ? [first] : [first, last]) {
+            if (oy < first || oy > last) continue;
+            const a = Math.max(ox0, qa - oy * Wd);
+            const b = Math.min(ox1, qb - oy * Wd);
+            if (a < b) scatter(m, n, oy, a, b, 1);
           }
+          if (last - first > 1) scatter(m, n, first + 1, ox0, ox1, last - first - 1);
         }
       }
+    };
+    // C [rows, count P] = w^T [rows, C] dy [C, count P], into the sink.
+    const none = new Float32Array(0);
+    const [m, n] = [rows, count * P];
+    gemmPackB(
+      m,
+      n,
+      C,
+      w,
+      0,
+      rows,
+      true,
+      packer,
+      none,
+      0,
+      0,
+      false,
+      n0 > 0,
+      undefined,
+      undefined,
+      sink,
+    );
+    const f = packScratch(s, dxAt + dxFloats - GEMM_WORKSPACE_FLOATS);
+    dx.set(f.subarray(dxAt, dxAt + dxFloats), n0 * O * plane);
   }
-  recycle(cols);
   return dx;
 }
 

@@ -322,7 +322,23 @@ export type GemmPackBArgs = [
   cImages?: CImages,
   /** C = rowBias[i] + (A B)[i] on row i (with accumulate false): a conv's bias, added for free. */
   rowBias?: Float32Array,
+  /** C's blocks go to this instead of c (wasm kernel only; c, cOff, ldc and the rest unused). */
+  sink?: CSink,
 ];
+
+/**
+ * Takes C's blocks in wasm memory in place of C: rows ic .. ic + mc - 1, columns jc .. jc + nc - 1
+ * of the product over one block of k, at float `at` of the GEMM module's memory with rows `ld`
+ * floats apart. Each k block's partial product arrives separately (the sink adds them up).
+ */
+export type CSink = (block: {
+  at: number;
+  ld: number;
+  ic: number;
+  mc: number;
+  jc: number;
+  nc: number;
+}) => void;
 
 /**
  * C's columns split into images (wasm kernel only): column j is column j % cols of image
@@ -345,6 +361,9 @@ export function gemmPackB(...args: GemmPackBArgs): void {
   const simd = impl === "ts" ? null : gemmSimd();
   if (args[13] !== undefined && (simd === null || k <= 0)) {
     throw new Error("gemmPackB: C split into images (cImages) needs the wasm kernel and k > 0");
+  }
+  if (args[15] !== undefined && (simd === null || k <= 0)) {
+    throw new Error("gemmPackB: a C sink needs the wasm kernel and k > 0");
   }
   if (k <= 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);

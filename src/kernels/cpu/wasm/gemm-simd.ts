@@ -17,6 +17,7 @@ import { emitInterleavePlanes } from "./interleave-planes.ts";
 import { emitPackCols, PACK_COLS_PARAMS } from "./pack-cols.ts";
 import { emitPadPlanes, PAD_PLANES_PARAMS } from "./pad-planes.ts";
 import { emitMulAdd, relaxedSimd } from "./relaxed-simd.ts";
+import { emitScatterAdd, SCATTER_ADD_PARAMS } from "./scatter-add.ts";
 import { codeWriter, exportSection, section, uleb } from "./wasm-encode.ts";
 import { emitWinoBlock, WINO_BLOCK_PARAMS } from "./winograd-block.ts";
 import { emitWinoChunk, WINO_CHUNK_PARAMS } from "./winograd-chunks.ts";
@@ -246,13 +247,14 @@ function emitGebp(mr: number, fma: boolean): number[] {
 const SHARED_MAX_PAGES = 65536;
 
 /**
- * The complete module: one exported memory "mem" and ten functions, "gebp" (above),
+ * The complete module: one exported memory "mem" and thirteen functions, "gebp" (above),
  * "packcols" (the convolution's im2col packer, pack-cols.ts), "padplanes" (its padded input,
  * pad-planes.ts), "winoblock", "winoblock2" and "winoblock4" (Winograd F(2x2, 3x3), F(2x2, 2x2)
  * and F(4x4, 3x3) on a block of tiles, winograd-block.ts, which call gebp), "winochunk" and
  * "winochunk4" (their GEMMs split by output channels, winograd-chunks.ts), "cropplanes" (their
  * outputs' unpadding, crop-planes.ts), "interleaveplanes" (the interleaved conv's depth-to-space,
- * interleave-planes.ts), "padphase" (its gradient's phases, pad-planes.ts) and "dconv" (the direct conv for few output channels,
+ * interleave-planes.ts), "padphase" (its gradient's phases, pad-planes.ts), "scatteradd" (col2im's
+ * accumulation, scatter-add.ts) and "dconv" (the direct conv for few output channels,
  * direct-conv-kernel.ts), which share that memory. With
  * `shared`, the memory is imported instead (env.mem, shared, at most SHARED_MAX_PAGES pages) and
  * re-exported, so a second instance in a worker thread runs the same code on the same memory.
@@ -260,7 +262,7 @@ const SHARED_MAX_PAGES = 65536;
 function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
-  uleb(7, types);
+  uleb(8, types);
   for (const params of [
     8,
     PACK_COLS_PARAMS,
@@ -269,6 +271,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     DIRECT_CONV_PARAMS,
     WINO_CHUNK_PARAMS,
     CROP_PLANES_PARAMS,
+    SCATTER_ADD_PARAMS,
   ]) {
     types.push(0x60);
     uleb(params, types);
@@ -283,8 +286,8 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     section(2, imp, out);
   }
   // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4, winochunk(4), cropplanes,
-  // interleaveplanes (gebp's type: eight i32s), padphase (padplanes' type)
-  section(3, [12, 0, 1, 2, 3, 3, 4, 3, 5, 5, 6, 0, 2], out);
+  // interleaveplanes (gebp's type: eight i32s), padphase (padplanes' type), scatteradd
+  section(3, [13, 0, 1, 2, 3, 3, 4, 3, 5, 5, 6, 0, 2, 7], out);
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   exportSection(
     [
@@ -301,6 +304,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
       ["cropplanes", 0, 9],
       ["interleaveplanes", 0, 10],
       ["padphase", 0, 11],
+      ["scatteradd", 0, 12],
     ],
     out,
   );
@@ -318,6 +322,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     emitCropPlanes(),
     emitInterleavePlanes(),
     emitPadPlanes(true),
+    emitScatterAdd(),
   ];
   uleb(bodies.length, codeSec);
   for (const body of bodies) {
@@ -410,6 +415,17 @@ export type CropPlanes = (
   cols: number,
 ) => void;
 
+/** See scatter-add.ts: (src, srcRow, rows, count, dst, dstRow, dstStep), in bytes. */
+export type ScatterAdd = (
+  src: number,
+  srcRow: number,
+  rows: number,
+  count: number,
+  dst: number,
+  dstRow: number,
+  dstStep: number,
+) => void;
+
 /** See interleave-planes.ts: cropplanes' arguments and then phaseBytes, in bytes. */
 export type InterleavePlanes = (...args: [...Parameters<CropPlanes>, phaseBytes: number]) => void;
 
@@ -464,6 +480,7 @@ export interface GemmSimd {
   interleaveplanes: InterleavePlanes;
   /** padplanes of one phase (every second row and column) of 2H x 2W planes, pad-planes.ts. */
   padphase: PadPlanes;
+  scatteradd: ScatterAdd;
   dconv: DirectConvKernel;
 }
 
@@ -482,6 +499,7 @@ function kernelsOf(inst: WebAssembly.Instance) {
     cropplanes: x.cropplanes as unknown as CropPlanes,
     interleaveplanes: x.interleaveplanes as unknown as InterleavePlanes,
     padphase: x.padphase as unknown as PadPlanes,
+    scatteradd: x.scatteradd as unknown as ScatterAdd,
     dconv: x.dconv as unknown as DirectConvKernel,
   };
 }

@@ -85,8 +85,24 @@ function memoryView(s: GemmSimd, floats: number): Float32Array {
  * m and k), and its panels are reused when that call left them packed whole (see A_KEEP).
  */
 export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
-  const [m, n, k, a, aOff, lda, transA, packer, c, cOff, ldc, accumulate, sameA, cImages, bias] =
-    args;
+  const [
+    m,
+    n,
+    k,
+    a,
+    aOff,
+    lda,
+    transA,
+    packer,
+    c,
+    cOff,
+    ldc,
+    accumulate,
+    sameA,
+    cImages,
+    bias,
+    sink,
+  ] = args;
   const { kcMax, mcMax, ncMax } = blockSizes(m, n, k, { kc: KC, mc: MC, nc: NC, mr: MR, nr: 4 });
   // With a single block of rows (m <= MC, e.g. up to 72 output channels) the C block stays in
   // wasm memory across the k blocks: copied in once (when accumulating) and out once.
@@ -122,11 +138,12 @@ export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
     for (let pc = 0; pc < k; pc += kcMax) {
       const kc = Math.min(kcMax, k - pc);
       // The first k block starts from the bias, written into the C block here rather than
-      // filled into C and copied in (two passes over the output saved).
-      const fromBias = bias !== undefined && !accumulate && pc === 0;
-      const add = accumulate || pc > 0 || fromBias;
-      const copyIn = (accumulate || pc > 0) && !(resident && pc > 0);
-      const copyOut = !resident || pc + kc >= k;
+      // filled into C and copied in (two passes over the output saved). A sink takes every k
+      // block's product as it is.
+      const fromBias = sink === undefined && bias !== undefined && !accumulate && pc === 0;
+      const add = sink === undefined && (accumulate || pc > 0 || fromBias);
+      const copyIn = sink === undefined && (accumulate || pc > 0) && !(resident && pc > 0);
+      const copyOut = sink === undefined && (!resident || pc + kc >= k);
       // With the wasm packer, the threads computing the panels pack them (first row block).
       const wasmPack = packer.wasmPanels?.(f, bBase, pc, kc, jc, nc) ?? null;
       if (wasmPack === null) packer.pack(f, bBase, pc, kc, jc, nc);
@@ -160,6 +177,7 @@ export function gemmPackBWasm(s: GemmSimd, ...args: GemmPackBArgs): void {
             copyRow(f, cBase + i * ncPad, c, cOff + (ic + i) * ldc, jc, nc, cImages, false);
           }
         }
+        sink?.({ at: cBase, ld: ncPad, ic, mc, jc, nc });
       }
     }
   }
