@@ -12,6 +12,8 @@ import { helperReady } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
 import { convInputGrad } from "../../src/ops/conv.ts";
 import { expectRelClose, randomSigned } from "../helpers/float-arrays.ts";
+import { nd } from "../reference/nd.ts";
+import { conv2dTransposeRef } from "../reference/nn.ts";
 
 const available = gemmSimd() !== null;
 
@@ -284,6 +286,50 @@ describe.skipIf(!available)("conv2dInputGradCol2im", () => {
       }
       expectRelClose(gdy.dataSync() as Float32Array, wantDy, 2e-6);
       expectRelClose(gw.dataSync() as Float32Array, wantW, 2e-6);
+    } finally {
+      spy.mockRestore();
+      col2im.setCol2imMinDepth(prev);
+    }
+  });
+
+  it("leaves out transposed convs whose output padding reaches the stride, and their gradients match float64", () => {
+    // Axis 0: stride 1, dilation 2, output padding 1. The forward conv of the transposed conv's
+    // output would be a row longer than its input, so the fused op's own gradients (that conv,
+    // its filter gradient) would not meet dy; the unfused path is taken instead.
+    const p = {
+      stride: [1, 2] as [number, number],
+      padding: [1, 1] as [number, number],
+      outputPadding: [1, 1] as [number, number],
+      dilation: [2, 2] as [number, number],
+      groups: 1,
+    };
+    const [xShape, wShape] = [
+      [2, 3, 4, 5],
+      [3, 4, 3, 3],
+    ];
+    const xData = randomSigned(120, 10);
+    const wData = randomSigned(108, 11);
+    const y64 = (xs: ArrayLike<number>, ws: ArrayLike<number>) =>
+      conv2dTransposeRef(nd(xShape, xs), nd(wShape, ws), p, null);
+    const yShape = y64(xData, wData).shape;
+    const v = randomSigned(
+      yShape.reduce((a, b) => a * b),
+      12,
+    );
+    // L = <convT(x, w), v> is bilinear: each gradient entry is L at a unit vector.
+    const dot = (y: { data: Float64Array }) => y.data.reduce((acc, e, i) => acc + e * v[i], 0);
+    const unit = (n: number, i: number) => Float32Array.from({ length: n }, (_, j) => +(j === i));
+    const wantX = Float64Array.from(xData, (_, i) => dot(y64(unit(120, i), wData)));
+    const wantW = Float64Array.from(wData, (_, i) => dot(y64(xData, unit(108, i))));
+    const prev = col2im.setCol2imMinDepth(1);
+    const spy = vi.spyOn(col2im, "conv2dInputGradCol2im");
+    try {
+      const vt = s.tensor(v, yShape);
+      const loss = (a: Tensor, b: Tensor) => s.sum(s.mul(s.conv2dTranspose(a, b, p), vt));
+      const [gx, gw] = s.grads(loss)([s.tensor(xData, xShape), s.tensor(wData, wShape)]);
+      expectRelClose(gx.dataSync() as Float32Array, wantX, 2e-6);
+      expectRelClose(gw.dataSync() as Float32Array, wantW, 2e-6);
+      expect(spy).not.toHaveBeenCalled();
     } finally {
       spy.mockRestore();
       col2im.setCol2imMinDepth(prev);
