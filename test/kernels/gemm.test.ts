@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DenseBPacker, gemm, gemmPackB, setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+import { setWholeCFloats } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
 import { uniformSource } from "../reference/rng.ts";
 
 /** Both micro-kernels: wasm SIMD (float32 sums) and the TS fallback (float64 sums). */
@@ -111,6 +112,18 @@ for (const which of kernelImpls) {
       it("handles panels wider than NC (n > 2048) with k > KC and accumulate", () => {
         for (const transB of [false, true]) {
           check({ ...base, m: 5, n: 2053, k: 260, transB, accumulate: true, padC: 2, cOff: 3 });
+        }
+      });
+
+      it.skipIf(which !== "wasm")("gives the same with C block by block instead of whole", () => {
+        // The wasm GEMM computes a C of up to 16 MiB whole in its memory; the block-by-block
+        // path (larger C, a C sink) is taken here for every shape.
+        const prev = setWholeCFloats(0);
+        try {
+          fc.assert(fc.property(caseArb(80, 40, 600), check), { numRuns: 40 });
+          check({ ...base, m: 77, n: 2053, k: 260, accumulate: true, padC: 2, cOff: 3 });
+        } finally {
+          setWholeCFloats(prev);
         }
       });
 

@@ -14,6 +14,10 @@ if (NR !== 4) throw new Error("conv2d packers write 4-wide panels; update them w
 export class ColPacker implements BPacker {
   constructor(readonly m: ColMatrix) {}
 
+  wasmEnd(): number {
+    return this.m.wasmTaps >= 0 ? this.m.wasmEnd : 0;
+  }
+
   /**
    * Panels from jr0 on, from the zero-padded input xp (padBuf, or the wasm memory `s` itself):
    * every pixel reads in bounds, so row ends and borders need no checks.
@@ -167,6 +171,10 @@ export class ColPacker implements BPacker {
 /** Filter gradient: op(B) = col^T; a panel is 4 consecutive taps, its rows are output pixels. */
 export class ColTPacker implements BPacker {
   constructor(readonly m: ColMatrix) {}
+
+  wasmEnd(): number {
+    return this.m.wasmTaps >= 0 ? this.m.wasmEnd : 0;
+  }
 
   pack(s: PanelBuffer, o: number, pc: number, kc: number, jc: number, nc: number): void {
     const m = this.m;

@@ -228,6 +228,11 @@ export interface BPacker {
    * the panels can pack them first (gemm-threads.ts); null when the wasm packer does not apply.
    */
   wasmPanels?(...range: PackRange): WasmPanels | null;
+  /**
+   * Optional, for the wasm GEMM: the float index in its memory past what the packer keeps there
+   * (its staged input), so the GEMM's own data beyond its workspace goes after it.
+   */
+  wasmEnd?(): number;
 }
 
 /** What a BPacker packs: op(B)[pc:pc+kc, jc:jc+nc] into s from offset o. */
