@@ -85,111 +85,46 @@ function flippedGeometry(f: Forward) {
   });
 }
 
+/** A forward conv: batch, channels, input size, output channels, kernel, stride, dilation, pads. */
+const conv = (
+  N: number,
+  C: number,
+  [H, W]: [number, number],
+  O: number,
+  [kh, kw]: [number, number],
+  stride: [number, number],
+  dilation: [number, number],
+  pad: [number, number, number, number],
+): Forward => ({ N, C, H, W, O, kh, kw, stride, dilation, pad });
+
 const cases: [string, Forward][] = [
   [
     "3x3 stride 2, pad 1 (ResNet's downsampling conv)",
-    {
-      N: 2,
-      C: 5,
-      H: 14,
-      W: 14,
-      O: 12,
-      kh: 3,
-      kw: 3,
-      stride: [2, 2],
-      dilation: [1, 1],
-      pad: [1, 1, 1, 1],
-    },
+    conv(2, 5, [14, 14], 12, [3, 3], [2, 2], [1, 1], [1, 1, 1, 1]),
   ],
   [
     "7x7 stride 2, pad 3, odd input (ResNet's stem)",
-    {
-      N: 1,
-      C: 3,
-      H: 23,
-      W: 21,
-      O: 8,
-      kh: 7,
-      kw: 7,
-      stride: [2, 2],
-      dilation: [1, 1],
-      pad: [3, 3, 3, 3],
-    },
+    conv(1, 3, [23, 21], 8, [7, 7], [2, 2], [1, 1], [3, 3, 3, 3]),
   ],
   [
     "1x1 stride 2 (untouched pixels stay 0)",
-    {
-      N: 3,
-      C: 6,
-      H: 9,
-      W: 10,
-      O: 7,
-      kh: 1,
-      kw: 1,
-      stride: [2, 2],
-      dilation: [1, 1],
-      pad: [0, 0, 0, 0],
-    },
+    conv(3, 6, [9, 10], 7, [1, 1], [2, 2], [1, 1], [0, 0, 0, 0]),
   ],
   [
     "3x2 kernel, strides 3 and 2, dilation 2, uneven pads",
-    {
-      N: 2,
-      C: 4,
-      H: 17,
-      W: 12,
-      O: 9,
-      kh: 3,
-      kw: 2,
-      stride: [3, 2],
-      dilation: [2, 2],
-      pad: [2, 0, 1, 3],
-    },
+    conv(2, 4, [17, 12], 9, [3, 2], [3, 2], [2, 2], [2, 0, 1, 3]),
   ],
   [
     "2x2 stride 4 (stride beyond the kernel: rows and columns no tap reads)",
-    {
-      N: 2,
-      C: 3,
-      H: 13,
-      W: 11,
-      O: 5,
-      kh: 2,
-      kw: 2,
-      stride: [4, 4],
-      dilation: [1, 1],
-      pad: [1, 0, 0, 1],
-    },
+    conv(2, 3, [13, 11], 5, [2, 2], [4, 4], [1, 1], [1, 0, 0, 1]),
   ],
   [
     "45x45 outputs over several C blocks (images cut mid-row) and 81 rows (two row blocks)",
-    {
-      N: 2,
-      C: 9,
-      H: 90,
-      W: 89,
-      O: 4,
-      kh: 3,
-      kw: 3,
-      stride: [2, 2],
-      dilation: [1, 1],
-      pad: [1, 1, 1, 1],
-    },
+    conv(2, 9, [90, 89], 4, [3, 3], [2, 2], [1, 1], [1, 1, 1, 1]),
   ],
   [
     "300 forward channels (two k blocks, each block's product added separately)",
-    {
-      N: 2,
-      C: 3,
-      H: 12,
-      W: 12,
-      O: 300,
-      kh: 3,
-      kw: 3,
-      stride: [2, 2],
-      dilation: [1, 1],
-      pad: [1, 1, 1, 1],
-    },
+    conv(2, 3, [12, 12], 300, [3, 3], [2, 2], [1, 1], [1, 1, 1, 1]),
   ],
 ];
 
@@ -229,18 +164,7 @@ describe.skipIf(!available)("conv2dInputGradCol2im", () => {
   });
 
   it("is what conv2dBackpropInput computes, and its own gradients match float64", () => {
-    const f: Forward = {
-      N: 2,
-      C: 6,
-      H: 10,
-      W: 10,
-      O: 8,
-      kh: 3,
-      kw: 3,
-      stride: [2, 2],
-      dilation: [1, 1],
-      pad: [1, 1, 1, 1],
-    };
+    const f = conv(2, 6, [10, 10], 8, [3, 3], [2, 2], [1, 1], [1, 1, 1, 1]);
     const prev = col2im.setCol2imMinDepth(1);
     const spy = vi.spyOn(col2im, "conv2dInputGradCol2im");
     try {
