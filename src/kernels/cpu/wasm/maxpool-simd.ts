@@ -5,9 +5,10 @@
  * it is greater than the best so far or NaN (PyTorch's `val > max || isnan(val)`: ties keep the
  * first maximum, a later NaN beats an earlier one), so values and argmax are identical.
  *
- * A plane is copied into the module's memory, one call pools a block of output rows, and the
- * values and in-plane argmax indices are copied out (V8 runs a typed-array loop over arguments
- * at several ns per element here, the copies at well under one).
+ * A plane is copied into the module's memory, one call per output row pools it into rows laid
+ * out as the output plane's, and the values and in-plane argmax indices are copied out, one copy
+ * each (V8 runs a typed-array loop over arguments at several ns per element here, the copies at
+ * well under one; two copies per row cost [10, 64, 112, 112] 24.7 ms against 15.3).
  */
 import {
   codeWriter,
