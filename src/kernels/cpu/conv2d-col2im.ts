@@ -117,7 +117,10 @@ export function conv2dInputGradCol2im(
     // This group's dx, accumulated in wasm memory past the staged dy, then copied out once.
     const dxAt = Math.ceil(src.wasmEnd / 16) * 16;
     const dxFloats = count * O * plane;
+    const staged = s.memory.buffer;
     packScratch(s, dxAt + dxFloats - GEMM_WORKSPACE_FLOATS).fill(0, dxAt, dxAt + dxFloats);
+    // Growing a private memory detaches the view the column matrix took when staging.
+    if (!s.shared && s.memory.buffer !== staged) src.setInput(n0 * C * P, count);
     // A C block: rows ic .. ic + mc - 1, this group's columns jc .. jc + nc - 1, i.e. pixels
     // of images floor(jc / P) on. Each (row, image) adds its pixels' output rows, the first
     // and last of them possibly cut by the block, the ones between whole.
