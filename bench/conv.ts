@@ -11,7 +11,12 @@
 import { version_cpu } from "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
 import { type Conv2dGeometry, conv2dGeometry } from "../src/kernels/conv-geometry.ts";
-import { conv2dBackpropFilter, conv2dForward } from "../src/kernels/cpu/conv2d.ts";
+import {
+  conv2dBackpropFilter,
+  conv2dFlippedKernel,
+  conv2dForward,
+  flippedKernelPays,
+} from "../src/kernels/cpu/conv2d.ts";
 import { rng as unitRng } from "./common.ts";
 
 export interface ConvBenchRow {
@@ -114,9 +119,11 @@ function maxRelDiff(ours: Float32Array, ref: Float32Array): number {
 }
 
 /**
- * Input gradient the way the engine computes it: a forward conv of dy with the kernel flipped
- * spatially and its in/out channels swapped, padding (k - 1) * d - pad (plus the rows the
- * forward stride dropped at the end), and input dilation = the forward stride.
+ * Input gradient the way the engine computes it: a conv of dy with the kernel flipped spatially
+ * and its in/out channels swapped, padding (k - 1) * d - pad (plus the rows the forward stride
+ * dropped at the end), and input dilation = the forward stride, on the kernel the engine's
+ * conv2dBackpropInput op takes (the flipped copy is made inside the timed region only where the
+ * engine makes it too).
  */
 export function conv2dInputGrad(
   dy: Float32Array,
@@ -156,6 +163,9 @@ export function conv2dInputGrad(
   if (gt.outHeight !== g.inHeight || gt.outWidth !== g.inWidth) {
     throw new Error(`input gradient geometry gives ${gt.outHeight}x${gt.outWidth}`);
   }
+  // The conv2dBackpropInput op's kernel where it takes one (Winograd reading the kernel flipped,
+  // col2im for strided convs), else the flipped copy through conv2dForward.
+  if (groups === 1 && flippedKernelPays(gt)) return conv2dFlippedKernel(dy, w, gt);
   return conv2dForward(dy, wf, gt, null, false);
 }
 
