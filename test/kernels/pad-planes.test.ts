@@ -1,4 +1,4 @@
-/** padplanes and cropplanes (wasm), against their definitions. */
+/** padplanes, cropplanes and scatteradd (wasm), against their definitions. */
 import { describe, expect, it } from "vitest";
 import { instantiateGemmSimd } from "../../src/kernels/cpu/wasm/gemm-simd.ts";
 
@@ -69,6 +69,35 @@ describe("cropplanes (wasm)", () => {
       expect(Array.from(f.subarray(dst, dst + planes * rows * cols))).toEqual(want);
       // Nothing past the cropped planes is written.
       if (!inPlace) expect(Number.isNaN(f[dst + planes * rows * cols])).toBe(true);
+    }
+  });
+});
+
+describe("scatteradd (wasm)", () => {
+  const s = instantiateGemmSimd();
+
+  it.runIf(s !== null)("adds rows of src into strided rows of dst, nothing else", () => {
+    const simd = s as NonNullable<typeof s>;
+    simd.memory.grow(4);
+    const f = new Float32Array(simd.memory.buffer);
+    for (const [rows, count, srcRow, dstRow, step] of [
+      [1, 1, 1, 1, 1],
+      [1, 7, 7, 0, 2],
+      [3, 5, 9, 40, 2],
+      [4, 3, 3, 25, 3],
+      [2, 6, 6, 12, 1],
+    ]) {
+      const src = 16 + 3;
+      const dst = 4096 + 1;
+      const span = (rows - 1) * dstRow + (count - 1) * step + 1;
+      for (let i = 0; i < rows * srcRow; i++) f[src + i] = 0.5 * i + 1;
+      for (let i = -4; i < span + 4; i++) f[dst + i] = 1000 + i;
+      simd.scatteradd(4 * src, 4 * srcRow, rows, count, 4 * dst, 4 * dstRow, 4 * step);
+      const want = Float32Array.from({ length: span + 8 }, (_, i) => 1000 + i - 4);
+      for (let r = 0; r < rows; r++)
+        for (let k = 0; k < count; k++)
+          want[4 + r * dstRow + k * step] += 0.5 * (r * srcRow + k) + 1;
+      expect(Array.from(f.subarray(dst - 4, dst + span + 4))).toEqual(Array.from(want));
     }
   });
 });
