@@ -136,17 +136,6 @@ export function conv2dInputGrad(
   }
   const cg = C / groups;
   const og = O / groups;
-  // w' [C, O/groups, kh, kw] = w[o, c, kh - 1 - ky, kw - 1 - kx] within each group.
-  const wf = new Float32Array(w.length);
-  for (let grp = 0; grp < groups; grp++)
-    for (let o = 0; o < og; o++)
-      for (let c = 0; c < cg; c++)
-        for (let ky = 0; ky < kh; ky++)
-          for (let kx = 0; kx < kw; kx++) {
-            const src = (((grp * og + o) * cg + c) * kh + ky) * kw + kx;
-            const dst = (((grp * cg + c) * og + o) * kh + kh - 1 - ky) * kw + kw - 1 - kx;
-            wf[dst] = w[src];
-          }
   const spanH = (kh - 1) * g.dilation[0];
   const spanW = (kw - 1) * g.dilation[1];
   const restH =
@@ -166,6 +155,17 @@ export function conv2dInputGrad(
   // The conv2dBackpropInput op's kernel where it takes one (Winograd reading the kernel flipped,
   // col2im for strided convs), else the flipped copy through conv2dForward.
   if (groups === 1 && flippedKernelPays(gt)) return conv2dFlippedKernel(dy, w, gt);
+  // w' [C, O/groups, kh, kw] = w[o, c, kh - 1 - ky, kw - 1 - kx] within each group.
+  const wf = new Float32Array(w.length);
+  for (let grp = 0; grp < groups; grp++)
+    for (let o = 0; o < og; o++)
+      for (let c = 0; c < cg; c++)
+        for (let ky = 0; ky < kh; ky++)
+          for (let kx = 0; kx < kw; kx++) {
+            const src = (((grp * og + o) * cg + c) * kh + ky) * kw + kx;
+            const dst = (((grp * cg + c) * og + o) * kh + kh - 1 - ky) * kw + kw - 1 - kx;
+            wf[dst] = w[src];
+          }
   return conv2dForward(dy, wf, gt, null, false);
 }
 
