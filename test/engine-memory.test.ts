@@ -147,6 +147,33 @@ describe("CPU buffer pool", () => {
     x.dispose();
     w.dispose();
   });
+
+  test("dataSync's copy may be a recycled array, and stays the caller's alone", () => {
+    const n = 8192;
+    const freed = tensor(
+      Array.from({ length: n }, () => 5),
+      [n],
+    );
+    const freedArray = freed.dataSync();
+    freed.dispose(); // its storage goes to the pool
+    const t = tensor(
+      Array.from({ length: n }, (_, i) => i),
+      [n],
+    );
+    const read = t.dataSync() as Float32Array;
+    expect(Array.from(read.subarray(0, 4))).toEqual([0, 1, 2, 3]);
+    expect(read[n - 1]).toBe(n - 1);
+    expect(read).not.toBe(freedArray);
+    read.fill(-1); // the caller's copy: the tensor keeps its values
+    expect(t.dataSync()[n - 1]).toBe(n - 1);
+    // A later kernel does not get the array handed out, so the caller's values stay put.
+    const u = tidy(() => add(t, t));
+    read[0] = 42;
+    expect(u.dataSync()[1]).toBe(2);
+    expect(read[0]).toBe(42);
+    t.dispose();
+    u.dispose();
+  });
 });
 
 // --- A small conv SR network (x2) for LAM. ---

@@ -11,12 +11,21 @@ let nextId = 1;
 /** Backend storage shared by a tensor and its reshapes; freed when the last holder lets go. */
 export class Storage {
   refs = 1;
+  /**
+   * @internal Tensors computed from these values alone (derived-from-weight.ts), by key;
+   * disposed when the storage is freed.
+   */
+  derived: Map<string, Tensor[]> | null = null;
   constructor(
     readonly backend: Backend,
     readonly handle: DataHandle,
   ) {}
   release(): void {
-    if (--this.refs === 0) this.backend.free(this.handle);
+    if (--this.refs !== 0) return;
+    this.backend.free(this.handle);
+    const derived = this.derived;
+    this.derived = null;
+    for (const ts of derived?.values() ?? []) for (const t of ts) t.dispose();
   }
 }
 

@@ -52,5 +52,18 @@ export function poolGeometry(
       `${op}: input [${xShape}] is smaller than the ${kh}x${kw} window (with padding [${p.pad}])`,
     );
   }
-  return { ...p, batch, channels, inHeight, inWidth, outHeight, outWidth };
+  // Written out, not `...p`: see conv2dGeometry.
+  const { kernel, stride, pad, countIncludePad } = p;
+  return {
+    kernel,
+    stride,
+    pad,
+    countIncludePad,
+    batch,
+    channels,
+    inHeight,
+    inWidth,
+    outHeight,
+    outWidth,
+  };
 }

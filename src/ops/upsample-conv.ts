@@ -10,6 +10,7 @@
  * layer). Either way the r*r-times larger intermediate, the upsampling and its adjoint disappear.
  * The merged kernel is made with differentiable ops, so weight gradients flow too.
  */
+import { derivedFromWeight } from "../autodiff/derived-from-weight.ts";
 import { ruleFor } from "../autodiff/rule-set.ts";
 import { state } from "../autodiff/state.ts";
 import type { Tensor } from "../autodiff/tensor.ts";
@@ -117,10 +118,17 @@ export function nearestUpsampleConv2d(
   const mx = axisMerge(kw, left, scale);
   const r2 = scale * scale;
   // w [O, C, kh, kw] -> [O, C, r * K'h, r * K'w] -> [O, C, r, K'h, r, K'w] -> [O, r, r, C, K'h, K'w].
-  const wm = mergeTaps(w, my, top, mx, left, scale);
+  const merge = () => mergeTaps(w, my, top, mx, left, scale);
+  const key = `upsample-conv ${scale} ${top} ${left}`;
   if (outC >= phaseSplitMinOut) {
-    return phaseSplitConv(x, wm, { k: kh, pad: top, m: my }, { k: kw, pad: left, m: mx }, scale, o);
+    const rows = { k: kh, pad: top, m: my };
+    const cols = { k: kw, pad: left, m: mx };
+    const phases = derivedFromWeight(w, `${key} phases`, () =>
+      phaseKernels(merge(), rows, cols, scale),
+    );
+    return phaseSplitConv(x, phases, rows, cols, scale, o);
   }
+  const [wm] = derivedFromWeight(w, key, () => [merge()]);
   // Each output channel's bias repeats over its r*r phases (channel o*r*r + a*r + b).
   const bias = o.bias
     ? reshape(mul(reshape(o.bias, [outC, 1]), fill([1, r2], 1)), [outC * r2])
@@ -176,36 +184,42 @@ interface AxisPlan {
   m: AxisMerge;
 }
 
+/** Phase (a, b)'s kernel (index a r + b): its window of the merged taps wm. */
+function phaseKernels(wm: Tensor, rows: AxisPlan, cols: AxisPlan, r: number): Tensor[] {
+  const [or2, c] = wm.shape;
+  const outC = or2 / (r * r);
+  const w6 = reshape(wm, [outC, r, r, c, rows.m.size, cols.m.size]);
+  const kernels: Tensor[] = [];
+  for (let a = 0; a < r; a++) {
+    const ya = phaseWindow(a, rows, r);
+    for (let b = 0; b < r; b++) {
+      const xb = phaseWindow(b, cols, r);
+      const size = [outC, 1, 1, c, ya.size, xb.size];
+      const window = slice(w6, [0, a, b, 0, ya.first, xb.first], size);
+      kernels.push(reshape(window, [outC, c, ya.size, xb.size]));
+    }
+  }
+  return kernels;
+}
+
 /**
- * The r*r phases as separate convs on x, phase (a, b) with its window of the merged taps and the
- * pads that align it, interleaved into the output (interleave: depth-to-space without stacking);
- * for r = 2, one interleavedConv2d where the backend runs the four in one pass.
+ * The r*r phases as separate convs on x, phase (a, b) with its kernel (phaseKernels) and the
+ * pads that align it, interleaved into the output (interleave: depth-to-space without
+ * stacking); for r = 2, one interleavedConv2d where the backend runs the four in one pass.
  */
 function phaseSplitConv(
   x: Tensor,
-  wm: Tensor,
+  kernels: readonly Tensor[],
   rows: AxisPlan,
   cols: AxisPlan,
   r: number,
   o: Conv2dOptions,
 ): Tensor {
-  const [or2, c] = wm.shape;
-  const outC = or2 / (r * r);
-  const w6 = reshape(wm, [outC, r, r, c, rows.m.size, cols.m.size]);
-  const kernels: Tensor[] = [];
   const pads: Pads[] = [];
   for (let a = 0; a < r; a++) {
     const ya = phaseWindow(a, rows, r);
     for (let b = 0; b < r; b++) {
       const xb = phaseWindow(b, cols, r);
-      kernels.push(
-        reshape(slice(w6, [0, a, b, 0, ya.first, xb.first], [outC, 1, 1, c, ya.size, xb.size]), [
-          outC,
-          c,
-          ya.size,
-          xb.size,
-        ]),
-      );
       const padTop = rows.m.padBefore - ya.first;
       const padLeft = cols.m.padBefore - xb.first;
       pads.push([padTop, ya.size - 1 - padTop, padLeft, xb.size - 1 - padLeft]);

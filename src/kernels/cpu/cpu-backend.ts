@@ -57,7 +57,13 @@ export class CpuBackend implements Backend {
     return Promise.resolve(this.readSync(x));
   }
   readSync(x: TensorInfo): TypedArray {
-    return valuesOf(x).slice();
+    // A copy (the caller may write to it), into a recycled buffer where one of that length is
+    // pooled: reading a model's output in a loop then faults no fresh pages in (~11 us a page
+    // on a VM: 2 ms for the 0.8 MB output of the CLI's RDN-like net).
+    const v = valuesOf(x);
+    const out = v instanceof Float32Array ? allocF32Unset(v.length) : allocI32(v.length);
+    out.set(v);
+    return out;
   }
   free(data: DataHandle): void {
     const { values } = data as CpuData;
