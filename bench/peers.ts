@@ -26,13 +26,21 @@ import { conv2dInputGrad } from "./conv.ts";
 import { RDN_DIR } from "./tfjs-rdn.ts";
 
 /** The part of onnxruntime-node's API the bench uses (it is installed by `npm run bench`). */
-interface Ort {
+export interface Ort {
   InferenceSession: {
     create(
       path: string,
-      o: { intraOpNumThreads: number; interOpNumThreads: number; executionProviders: string[] },
+      o: {
+        intraOpNumThreads: number;
+        interOpNumThreads: number;
+        executionProviders: string[];
+        /** Writes a Chrome-trace JSON of every node's kernel time to `<prefix>_<date>.json`. */
+        enableProfiling?: boolean;
+        profileFilePrefix?: string;
+      },
     ): Promise<{
       run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>>;
+      endProfiling(): void;
       release(): Promise<void>;
     }>;
   };
@@ -41,7 +49,7 @@ interface Ort {
 }
 
 /** onnxruntime-node when installed (not a devDependency: its install script downloads binaries). */
-async function loadOrt(): Promise<Ort | null> {
+export async function loadOrt(): Promise<Ort | null> {
   const name = "onnxruntime-node";
   try {
     return (await import(name)) as Ort;
@@ -215,7 +223,7 @@ async function jaxRows(o: { runs: number; lr: number }): Promise<PeerRow[]> {
   const vg = valueAndGrad((t: Tensor) => m.call(t));
   const oursRdnFwd = () => {
     const y = m.call(xt);
-    const v = Float32Array.from(y.dataSync() as Float32Array);
+    const v = y.dataSync() as Float32Array; // a copy already
     y.dispose();
     return v;
   };
@@ -264,7 +272,7 @@ async function ortRows(o: { runs: number; lr: number }): Promise<PeerRow[]> {
   const xt = tensor(x, [1, 3, h, h]);
   const oursFwd = () => {
     const y = ours.call(xt);
-    const v = Float32Array.from(y.dataSync() as Float32Array);
+    const v = y.dataSync() as Float32Array; // a copy already
     y.dispose();
     return v;
   };

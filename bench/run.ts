@@ -8,7 +8,9 @@
  * --only conv,lam,cli,cls,rdn,peers runs only the named sections (cls = IG and the training row).
  * --profile prints (and writes to bench/profile-lam.json) a per-op profile of one LAM call;
  * --profile-shapes splits its rows by input shapes; --profile-onnx profiles the CLI row's RDN-like
- * ONNX network at 64x64 LR instead (bench/profile-lam-onnx.json).
+ * ONNX network at 64x64 LR instead (bench/profile-lam-onnx.json). --profile-ort: that network's
+ * forward per op, ours against onnxruntime-node's profiler (--threads 1 or 2, default 2; --lr,
+ * default 64; bench/profile-ort.json).
  * --no-tfjs-lam skips the tfjs-cpu LAM row (one call of 2-3 minutes; also off under --quick).
  * SALIENT_CPU_GEMM=ts in the environment forces the pure-TypeScript GEMM kernel;
  * SALIENT_CPU_THREADS=1 keeps the wasm GEMM on one thread (default: a worker takes part of
@@ -25,6 +27,7 @@ import { formatConvTable, runConvBench, tfjsCpuVersion } from "./conv.ts";
 import { formatLamTable, runLamBench } from "./lam.ts";
 import { formatPeersTable, runPeersBench } from "./peers.ts";
 import { profileLam } from "./profile.ts";
+import { profileAgainstOrt } from "./profile-ort.ts";
 import { formatRdnTable, runRdnBench, TORCH_SCRIPT } from "./rdn.ts";
 
 const args = process.argv.slice(2);
@@ -65,6 +68,11 @@ log(`GEMM micro-kernel: ${activeGemmImpl()}, ${gemmThreads} thread(s) for large 
 // --profile: only the per-op profile of one LAM call (at --lam-lr), then exit.
 if (args.includes("--profile-onnx")) {
   console.log((await profileLam(num("--lam-lr", 64), true, true)).text);
+  process.exit(0);
+}
+if (args.includes("--profile-ort")) {
+  const threads = num("--threads", 2) === 1 ? 1 : 2;
+  console.log((await profileAgainstOrt(num("--lr", 64), num("--runs", 20), threads)).text);
   process.exit(0);
 }
 if (args.includes("--profile") || args.includes("--profile-shapes")) {
