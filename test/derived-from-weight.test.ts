@@ -47,6 +47,30 @@ function upsampleConvRef(x: Nd, w: Nd): Nd {
   return conv2dRef(upsampleRef(x, 2), w, p, null);
 }
 
+/**
+ * Every product of the 'same' 3x3 conv of an upsampled [2, 4, 10, 12] image: `visit(dy index,
+ * w index, upsampled-image index)` for each output, kernel tap and input channel whose tap lands
+ * inside the image. Both gradients are sums over these: dw of dy x up, d(up) of dy x w.
+ */
+function eachProduct(outC: number, visit: (dyAt: number, wAt: number, upAt: number) => void) {
+  for (let n = 0; n < 2; n++)
+    for (let o = 0; o < outC; o++)
+      for (let c = 0; c < 4; c++)
+        for (let ky = 0; ky < 3; ky++)
+          for (let kx = 0; kx < 3; kx++)
+            for (let y = 0; y < 10; y++)
+              for (let i = 0; i < 12; i++) {
+                const yy = y + ky - 1;
+                const xx = i + kx - 1;
+                if (yy < 0 || yy >= 10 || xx < 0 || xx >= 12) continue;
+                visit(
+                  ((n * outC + o) * 10 + y) * 12 + i,
+                  ((o * 4 + c) * 3 + ky) * 3 + kx,
+                  ((n * 4 + c) * 10 + yy) * 12 + xx,
+                );
+              }
+}
+
 const toNd = (shape: number[], v: ArrayLike<number>) => nd(shape, v);
 const f32 = (t: Tensor) => Array.from(t.dataSync());
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 2e-5): void {
@@ -110,20 +134,9 @@ for (const outC of [16, 3]) {
       // d/dw sum(dy * conv(up(x), w)) = correlation of up(x) with dy, in float64.
       const up = upsampleRef(toNd(xShape, xv), 2);
       const want = new Float64Array(outC * 4 * 9);
-      for (let n = 0; n < 2; n++)
-        for (let o = 0; o < outC; o++)
-          for (let c = 0; c < 4; c++)
-            for (let ky = 0; ky < 3; ky++)
-              for (let kx = 0; kx < 3; kx++)
-                for (let y = 0; y < 10; y++)
-                  for (let i = 0; i < 12; i++) {
-                    const yy = y + ky - 1;
-                    const xx = i + kx - 1;
-                    if (yy < 0 || yy >= 10 || xx < 0 || xx >= 12) continue;
-                    want[((o * 4 + c) * 3 + ky) * 3 + kx] +=
-                      dyv[((n * outC + o) * 10 + y) * 12 + i] *
-                      up.data[((n * 4 + c) * 10 + yy) * 12 + xx];
-                  }
+      eachProduct(outC, (dyAt, wAt, upAt) => {
+        want[wAt] += dyv[dyAt] * up.data[upAt];
+      });
       const gradOf = () =>
         tidy(() => {
           const { grads } = variableGrads(() => sum(mul(run(x, w), dy)), [w]);
@@ -137,20 +150,9 @@ for (const outC of [16, 3]) {
       const gx = tidy(() => f32(grad((xt: Tensor) => sum(mul(run(xt, w), dy)))(x)));
       const gw = toNd(wShape, wv);
       const gUp = new Float64Array(2 * 4 * 10 * 12);
-      for (let n = 0; n < 2; n++)
-        for (let o = 0; o < outC; o++)
-          for (let c = 0; c < 4; c++)
-            for (let ky = 0; ky < 3; ky++)
-              for (let kx = 0; kx < 3; kx++)
-                for (let y = 0; y < 10; y++)
-                  for (let i = 0; i < 12; i++) {
-                    const yy = y + ky - 1;
-                    const xx = i + kx - 1;
-                    if (yy < 0 || yy >= 10 || xx < 0 || xx >= 12) continue;
-                    gUp[((n * 4 + c) * 10 + yy) * 12 + xx] +=
-                      dyv[((n * outC + o) * 10 + y) * 12 + i] *
-                      gw.data[((o * 4 + c) * 3 + ky) * 3 + kx];
-                  }
+      eachProduct(outC, (dyAt, wAt, upAt) => {
+        gUp[upAt] += dyv[dyAt] * gw.data[wAt];
+      });
       const gxWant = new Float64Array(2 * 4 * 5 * 6);
       for (let p = 0; p < 8; p++)
         for (let y = 0; y < 10; y++)
