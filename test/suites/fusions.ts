@@ -284,10 +284,61 @@ function setParams(conv: Conv2d, bn: BatchNorm2d, [, w, gamma, beta, b]: s.Tenso
   set(bn, "bias", beta);
 }
 
+/**
+ * The merged kernels an upsample + conv keeps with its weight (derived-from-weight.ts): each call
+ * equals the composed form for the weight's values at that call, also after `Variable.assign`,
+ * and disposing the weight frees them (live tensors and bytes back to where they were).
+ */
+const upsampleConvKeptKernelsCase: SuiteCase = {
+  name: "upsample + conv keeps its merged kernels with the weight: equal across calls and reassignments, freed with it",
+  run: async (ctx) => {
+    const r = new Rng(77);
+    for (const cout of [2, 17]) {
+      const x = r.nd([2, 3, 4, 5]);
+      const w1 = r.nd([cout, 3, 3, 3]);
+      const w2 = r.nd([cout, 3, 3, 3]);
+      const composed = (w: Nd) =>
+        evalOn(ctx.backend, () => [
+          s.conv2d(s.upsample(toTensor(x), 2, "nearest"), toTensor(w), { padding: 1 }),
+        ]);
+      const before = s.memory();
+      // A Variable shares its value's storage: the value tensors are disposed once handed over.
+      const weight = s.withBackend(ctx.backend, () => {
+        const value = toTensor(w1);
+        const v = new s.Variable(value, "w");
+        value.dispose();
+        return v;
+      });
+      const fused = () =>
+        evalOn(ctx.backend, () => [
+          s.nearestUpsampleConv2d(toTensor(x), weight, 2, { padding: 1 }),
+        ]);
+      const want1 = (await composed(w1)).values[0];
+      sameValues(`${cout} outputs, first call`, (await fused()).values[0], want1);
+      sameValues(`${cout} outputs, second call`, (await fused()).values[0], want1);
+      s.withBackend(ctx.backend, () => {
+        const value = toTensor(w2);
+        weight.assign(value);
+        value.dispose();
+      });
+      const want2 = (await composed(w2)).values[0];
+      sameValues(`${cout} outputs, after assign`, (await fused()).values[0], want2);
+      weight.dispose();
+      const after = s.memory();
+      if (after.tensors !== before.tensors || after.bytes !== before.bytes) {
+        throw new Error(
+          `upsample + conv (${cout} outputs): ${after.tensors} live tensors / ${after.bytes} bytes after the weight was disposed, ${before.tensors} / ${before.bytes} before it was made`,
+        );
+      }
+    }
+  },
+};
+
 export const fusionCases: SuiteCase[] = [
   convEpilogueCase,
   upsampleConvFiniteInputCase,
   upsampleConvSpecialInputCase,
+  upsampleConvKeptKernelsCase,
   convBatchNormCase,
 ];
 
