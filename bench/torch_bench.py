@@ -4,6 +4,10 @@ Reads a JSON job from argv[1]; writes a JSON result to argv[2] and any tensors i
 as raw little-endian float32 files. The network is rebuilt from the Keras topology in the
 UpscalerJS model.json with the same weights (HWIO kernels converted to OIHW), NCHW, so it
 does exactly the work of salient's Rdn and of tfjs's LayersModel.
+
+With "device": "cuda" in the job (the GPU pack, bench/gpu-pack.ts), the conv, RDN and LAM tasks
+run on the GPU, each timed call ending in torch.cuda.synchronize(); where CUDA is missing they
+run on the CPU and the result says so.
 """
 import json
 import sys
@@ -15,6 +19,14 @@ import torch.nn.functional as F
 
 def cpu_clock():
     return time.process_time()
+
+
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 class KerasGraph(torch.nn.Module):
@@ -69,21 +81,23 @@ class KerasGraph(torch.nn.Module):
 def read_f32(path, shape):
     with open(path, "rb") as f:
         data = bytearray(f.read())
-    return torch.frombuffer(data, dtype=torch.float32).reshape(shape).clone()
+    return torch.frombuffer(data, dtype=torch.float32).reshape(shape).clone().to(DEVICE)
 
 
 def write_f32(path, t):
     with open(path, "wb") as f:
-        f.write(t.detach().contiguous().numpy().astype("<f4").tobytes())
+        f.write(t.detach().cpu().contiguous().numpy().astype("<f4").tobytes())
 
 
 def timed(fn, runs, warmup):
     for _ in range(warmup):
         fn()
+    sync()
     walls, cpus = [], []
     for _ in range(runs):
         w0, c0 = time.perf_counter(), cpu_clock()
         fn()
+        sync()
         walls.append((time.perf_counter() - w0) * 1e3)
         cpus.append((cpu_clock() - c0) * 1e3)
     walls.sort()
@@ -103,7 +117,7 @@ def load_model(job):
         for d in w["shape"]:
             n *= d
         weights[w["name"]] = flat[w["offset"] : w["offset"] + n].reshape(w["shape"]).clone()
-    return KerasGraph(topo, weights).eval()
+    return KerasGraph(topo, weights).eval().to(DEVICE)
 
 
 def rdn_fwd_grad(job, out):
@@ -147,7 +161,8 @@ def lam_like(job, out):
         base = F.avg_pool2d(x0, 5, 1, 2)
         for s in range(0, fold, batch):
             n = min(batch, fold - s)
-            alphas = torch.tensor([(s + i + 1) / fold for i in range(n)]).view(n, 1, 1, 1)
+            alphas = torch.tensor([(s + i + 1) / fold for i in range(n)], device=DEVICE)
+            alphas = alphas.view(n, 1, 1, 1)
             x = (base + alphas * (x0 - base)).requires_grad_(True)
             detector(model(x)).backward()
             total += (x.grad * (x0 - base)).sum(dim=0, keepdim=True) / fold
@@ -159,10 +174,11 @@ def lam_like(job, out):
 def conv(job, out):
     """conv 3x3 64 -> 64 on 64x64 (and the stride-2 input gradient), as bench/conv.ts."""
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(1, 64, 64, 64, generator=g) - 0.5
-    w = torch.rand(64, 64, 3, 3, generator=g) - 0.5
-    dy = torch.rand(1, 64, 64, 64, generator=g) - 0.5
-    dy2 = torch.rand(1, 64, 32, 32, generator=g) - 0.5
+    size = job.get("convSize", 64)
+    x = (torch.rand(1, 64, size, size, generator=g) - 0.5).to(DEVICE)
+    w = (torch.rand(64, 64, 3, 3, generator=g) - 0.5).to(DEVICE)
+    dy = (torch.rand(1, 64, size, size, generator=g) - 0.5).to(DEVICE)
+    dy2 = (torch.rand(1, 64, size // 2, size // 2, generator=g) - 0.5).to(DEVICE)
     r, wu = job["runs"], job["warmup"]
     with torch.no_grad():
         out["convForward"] = timed(lambda: F.conv2d(x, w, padding=1), r, wu)
@@ -415,9 +431,16 @@ def lam_from_path(job, out):
 
 
 def main():
+    global DEVICE
     job = json.load(open(sys.argv[1]))
     torch.set_num_threads(job.get("threads", torch.get_num_threads()))
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    if job.get("device") == "cuda":
+        if torch.cuda.is_available():
+            DEVICE = torch.device("cuda")
+            out["device"] = torch.cuda.get_device_name(0)
+        else:
+            out["device"] = "cpu (CUDA unavailable)"
     for task in job["tasks"]:
         {"rdnFwdGrad": rdn_fwd_grad, "lam": lam_like, "conv": conv, "ig": ig, "train": train_epoch,
          "exportRdnLike": export_rdn_like, "lamFromPath": lam_from_path,
