@@ -20,6 +20,7 @@ import { execFileSync } from "node:child_process";
 import {
   copyFileSync,
   cpSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   rmSync,
@@ -69,6 +70,9 @@ await build({
 
 // The weights, where the bundle's package lookup finds them (x4 only).
 const pkg = join(root, "node_modules", "@upscalerjs", "esrgan-slim");
+if (!existsSync(join(pkg, "models", "x4", "model.json"))) {
+  throw new Error(`gpu-pack: ${pkg} has no models/x4 (run npm install first)`);
+}
 const pkgOut = join(dir, "node_modules", "@upscalerjs", "esrgan-slim");
 mkdirSync(join(pkgOut, "models"), { recursive: true });
 copyFileSync(join(pkg, "package.json"), join(pkgOut, "package.json"));
@@ -76,11 +80,23 @@ cpSync(join(pkg, "dist"), join(pkgOut, "dist"), { recursive: true });
 cpSync(join(pkg, "models", "x4"), join(pkgOut, "models", "x4"), { recursive: true });
 
 // Deno, compressed (95 MB -> ~31 MB).
+/** Runs a packing step, or stops naming the step and what it needs. */
+function step(what: string, run: () => void): void {
+  try {
+    run();
+  } catch (e) {
+    throw new Error(`gpu-pack: ${what} failed (${(e as Error).message.split("\n")[0]})`);
+  }
+}
 const deno = join(root, "node_modules", "deno", "deno");
-execFileSync("sh", ["-c", `xz -T0 -6 -c "${deno}" > "${join(dir, "deno.xz")}"`]);
+step("compressing node_modules/deno/deno with xz (npm install brings Deno; apt xz-utils)", () =>
+  execFileSync("sh", ["-c", `xz -T0 -6 -c "${deno}" > "${join(dir, "deno.xz")}"`]),
+);
 
 // The Vulkan loader: the NVIDIA driver brings its ICD, not libvulkan.so.1.
-execFileSync("apt-get", ["download", "libvulkan1"], { cwd: join(dir, "debs"), stdio: "ignore" });
+step("downloading libvulkan1 from Debian's archive (apt-get download)", () =>
+  execFileSync("apt-get", ["download", "libvulkan1"], { cwd: join(dir, "debs"), stdio: "ignore" }),
+);
 
 // PyTorch: the script and its jobs, inputs written here (paths relative to the pack).
 copyFileSync(join(root, "bench", "torch_bench.py"), join(dir, "torch", "torch_bench.py"));
