@@ -10,7 +10,9 @@ import { conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import {
   conv2dWinograd,
   setWinograd4x4Min,
+  setWinogradChunkFloats,
   setWinogradMinOut,
+  setWinogradPipeline,
   winogradApplies,
   winogradPays,
   winogradTile,
@@ -26,6 +28,7 @@ import {
   setCpuThreads,
 } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
+import { winoTiles } from "../../src/kernels/cpu/winograd-tiles.ts";
 import { nd } from "../reference/nd.ts";
 import { conv2dRefWithScale } from "../reference/nn.ts";
 import { uniformSource } from "../reference/rng.ts";
@@ -376,6 +379,96 @@ describe.runIf(available)("Winograd F(4x4, 3x3) conv", () => {
     expectMatchesReference(c, got, true, 1e-5);
   });
 });
+
+describe.runIf(available)(
+  "Winograd over several chunks of images, the next staged while the helper starts",
+  () => {
+    /** Runs `f` with `images` images a chunk, pipeline on or off. */
+    function withChunks<T>(c: Case, images: number, pipeline: boolean, f: () => T): T {
+      // The staged planes of one image: C padded planes of the tile grid.
+      const t = winoTiles(geometry(c), c.tile ?? 2);
+      const prevFloats = setWinogradChunkFloats(images * c.C * t.Hp * t.Wp);
+      const prevPipe = setWinogradPipeline(pipeline);
+      try {
+        return f();
+      } finally {
+        setWinogradChunkFloats(prevFloats);
+        setWinogradPipeline(prevPipe);
+      }
+    }
+
+    for (const [tile, name] of [
+      [2, "F(2x2, 3x3)"],
+      [4, "F(4x4, 3x3)"],
+    ] as const) {
+      it(`${name}: 5 images in chunks of 1 and 2 equal one chunk bitwise, on one thread and two, and the float64 conv`, () => {
+        const c: Case = {
+          N: 5,
+          C: 18,
+          K: 21,
+          H: 19,
+          W: 23,
+          pad: [1, 1, 1, 1],
+          bias: true,
+          relu: true,
+          seed: 31,
+          tile,
+        };
+        setCpuThreads(1);
+        const whole = withChunks(c, 5, false, () => winograd(c));
+        expectMatchesReference(c, whole, true, tile === 4 ? 1e-5 : 2e-6);
+        for (const threads of [1, 2] as const) {
+          setCpuThreads(threads);
+          for (const images of [1, 2]) {
+            for (const pipeline of [false, true]) {
+              const got = withChunks(c, images, pipeline, () => winograd(c));
+              expect(
+                Array.from(got),
+                `${threads} thread(s), ${images} a chunk, pipeline ${pipeline}`,
+              ).toEqual(Array.from(whole));
+            }
+          }
+        }
+        setCpuThreads(2);
+      });
+    }
+
+    it("hands the conv back when a later chunk has a non-finite output, on one thread and two", () => {
+      const c: Case = {
+        N: 4,
+        C: 16,
+        K: 16,
+        H: 24,
+        W: 24,
+        pad: [1, 1, 1, 1],
+        bias: false,
+        seed: 3,
+        tile: 4,
+      };
+      const g = geometry(c);
+      for (const threads of [1, 2] as const) {
+        setCpuThreads(threads);
+        for (const image of [1, 3]) {
+          const { x, w, b } = inputs(c);
+          x[(image * c.C + 5) * c.H * c.W + 100] = Number.POSITIVE_INFINITY;
+          const out = new Float32Array(c.N * c.K * c.H * c.W);
+          const ok = withChunks(c, 1, true, () =>
+            withTile(4, () => conv2dWinograd(x, w, g, b, out)),
+          );
+          expect(ok, `Inf in image ${image}, ${threads} thread(s)`).toBe(false);
+        }
+        // conv2dForward then redoes it on a direct-sum path: Inf reaches exactly the window's outputs.
+        const { x, w } = inputs(c);
+        x[(3 * c.C + 5) * c.H * c.W + 100] = Number.POSITIVE_INFINITY;
+        const got = withChunks(c, 1, true, () => conv2dForward(x, w, g, null, false));
+        const infs = Array.from(got).filter((v) => !Number.isFinite(v)).length;
+        // Pixel (4, 4) of image 3 feeds the 3x3 outputs around it in each of the 16 output planes.
+        expect(infs).toBe(16 * 9);
+      }
+      setCpuThreads(2);
+    });
+  },
+);
 
 describe.runIf(available)("Winograd with its GEMMs split by output channels", () => {
   it("matches a float64 direct conv in F(2x2) and F(4x4), partial last panels included", () => {

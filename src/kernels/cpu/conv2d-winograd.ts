@@ -9,7 +9,10 @@
  * Per chunk of images: the input is staged in wasm memory and padded (padplanes) so that every
  * tile's 4x4 patch lies inside it; the output's tiles, in blocks sized to stay in cache, are
  * shared between the calling thread and the GEMM helper (winoSplit); the padded output planes
- * are cropped into `out`. Kernel transform U = G g G^T is computed here in float64.
+ * are cropped into `out`. With several chunks (a batch of large images) the staging alternates
+ * between two buffers: while the helper starts on chunk c's blocks, the calling thread copies
+ * chunk c - 1 out and stages chunk c + 1, then joins (the serial copies and padding were ~2 of
+ * every 8 ms per 256x256 image). Kernel transform U = G g G^T is computed here in float64.
  */
 
 import { type Conv2dGeometry, conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
@@ -17,7 +20,7 @@ import { conv2dWinogradChunked, winogradChunked } from "./conv2d-winograd-chunke
 import { envSetting } from "./env-setting.ts";
 import { activeGemmImpl } from "./gemm.ts";
 import type { GemmSimd } from "./wasm/gemm-simd.ts";
-import { winoSplit } from "./wasm/gemm-threads.ts";
+import { winoSplit, winoSplitOpen } from "./wasm/gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
 import { cachedKernelTransform } from "./winograd-kernel-cache.ts";
@@ -28,9 +31,32 @@ const MR = 4;
 /** Floats of one thread's V and M blocks together (~384 KiB: within a core's L2). */
 const BLOCK_FLOATS = 96 * 1024;
 /** Input floats staged per chunk of images (bounds the wasm memory this path takes). */
-const CHUNK_FLOATS = 1 << 22;
+let chunkFloats = 1 << 22;
+
+/**
+ * Sets the input floats staged per chunk of images (at least one image a chunk); returns the
+ * previous value. For tests that need several chunks on small inputs.
+ */
+export function setWinogradChunkFloats(floats: number): number {
+  const prev = chunkFloats;
+  chunkFloats = floats;
+  return prev;
+}
 /** Largest channel counts taken (the transformed kernel, 16 x K x C, stays cache-sized). */
 const MAX_CHANNELS = 512;
+
+/** Whether convs of several chunks of images overlap staging with the blocks (setWinogradPipeline). */
+let pipelineChunks = true;
+
+/**
+ * Turns the overlap of one chunk's blocks with the next chunk's staging on or off; returns the
+ * previous setting. For tests and benchmarks that compare the two (the results are the same).
+ */
+export function setWinogradPipeline(on: boolean): boolean {
+  const prev = pipelineChunks;
+  pipelineChunks = on;
+  return prev;
+}
 
 /** Fewest output channels for which Winograd beats the other paths (setWinogradMinOut). */
 let minOut = 1;
@@ -260,7 +286,7 @@ function winogradPhases(
   const staged = { ...tiles, Hp, Wp };
   const stagedGeometry = { ...g, pad: [top, 0, left, 0] as const };
   const mp = Math.ceil(K / MR);
-  const images = Math.max(1, Math.min(N, Math.floor(CHUNK_FLOATS / (C * Hp * Wp))));
+  const images = Math.max(1, Math.min(N, Math.floor(chunkFloats / (C * Hp * Wp))));
   // Groups per block: V (points x C x 4 per group) and M (points x 4 mp x 4) within
   // BLOCK_FLOATS, and at most a sixteenth of a chunk's groups, so that the two threads end
   // together (with 8 blocks of [10, 16, 28, 28], one thread took 5 and the other waited ~1/5 of
@@ -282,7 +308,11 @@ function winogradPhases(
   const phaseFloats = align(images * K * Ho2 * Wo2);
   const ioFloats = align(Math.max(images * C * H * W, phases.length * phaseFloats));
   const interleaved = phases.length > 1;
-  const ilAt = ioAt + ioFloats;
+  // Several chunks of one conv: two sets of padded input and output planes, so that this
+  // thread stages the next chunk and copies the previous one out while the helper starts on
+  // the blocks of this one (see pipelined below).
+  const pipelined = !interleaved && N > images && pipelineChunks;
+  const ilAt = ioAt + ioFloats * (pipelined ? 2 : 1) + (pipelined ? xpFloats : 0);
   const ilFloats = interleaved ? align(images * K * phases.length * Ho * Wo) : 0;
   const vFloats = align(points * (C * MR * perBlock + skew));
   const mFloats = align(points * (mp * MR * MR * perBlock + skew));
@@ -301,9 +331,67 @@ function winogradPhases(
   const fn = m === 4 ? "winoblock4" : r === 3 ? "winoblock" : "winoblock2";
   const layout = { base, xp: xpAt, io: ioAt, bias: biasAt, flag: flagAt, u: 0, v: null, m: null };
   const outPerImage = K * phases.length * Ho * Wo;
+  const pad = stage && ((xp: number, io: number, n: number) => stage(xp, io, n, Hp, Wp));
+  const transformKernel = (w: Float32Array) =>
+    cachedKernelTransform(
+      f,
+      base,
+      uFloats,
+      w,
+      `F(${m}, ${r}) ${K}x${C}${flipped ? " flipped" : ""}`,
+      () => writeKernelTransform(f, base, w, r, m, K, C, mp, flipped),
+    );
+  if (pipelined) {
+    transformKernel(phases[0].w);
+    // Buffer b (0 or 1): its padded input planes, then its staged input / output planes.
+    const buffer = (b: number) => ({
+      ...layout,
+      xp: xpAt + b * (xpFloats + ioFloats),
+      io: ioAt + b * (xpFloats + ioFloats),
+    });
+    const chunkOf = (c: number) => ({ n0: c * images, count: Math.min(images, N - c * images) });
+    const stageChunk = (c: number) =>
+      stageImages(
+        s,
+        f,
+        x,
+        stagedGeometry,
+        staged,
+        buffer(c % 2),
+        chunkOf(c),
+        { mp, relu, ngAll: 0, stages: 7 },
+        pad,
+      );
+    const copyOut = (c: number) => {
+      const { n0, count } = chunkOf(c);
+      const io = base + buffer(c % 2).io;
+      copyOutPlanes(s, f, io, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
+    };
+    const chunks = Math.ceil(N / images);
+    let args = stageChunk(0);
+    for (let c = 0; c < chunks; c++) {
+      const join = winoSplitOpen(
+        s,
+        fn,
+        args,
+        chunkOf(c).count * perImage,
+        perBlock,
+        scratch(0),
+        scratch(1),
+      );
+      // The helper works on chunk c; this thread frees the other buffer (chunk c - 1 out) and
+      // fills it (chunk c + 1 in), then takes what is left of chunk c's blocks.
+      if (c > 0) copyOut(c - 1);
+      const next = c + 1 < chunks ? stageChunk(c + 1) : null;
+      join();
+      if (f[base + flagAt] !== 0) return false;
+      if (next !== null) args = next;
+    }
+    copyOut(chunks - 1);
+    return true;
+  }
   for (let n0 = 0; n0 < N; n0 += images) {
     const count = Math.min(images, N - n0);
-    const pad = stage && ((xp: number, io: number, n: number) => stage(xp, io, n, Hp, Wp));
     const args = stageImages(
       s,
       f,
@@ -319,12 +407,7 @@ function winogradPhases(
       const { w, g: gp } = phases[p];
       // Each phase overwrites U (the previous one's blocks are done when winoSplit returns);
       // a single conv's stays for every chunk.
-      if (interleaved || n0 === 0) {
-        const layout = `F(${m}, ${r}) ${K}x${C}${flipped ? " flipped" : ""}`;
-        cachedKernelTransform(f, base, uFloats, w, layout, () =>
-          writeKernelTransform(f, base, w, r, m, K, C, mp, flipped),
-        );
-      }
+      if (interleaved || n0 === 0) transformKernel(w);
       const shift = (top - gp.pad[0]) * Wp + (left - gp.pad[2]);
       const phaseArgs = [...args] as typeof args;
       phaseArgs[0] = args[0] + 4 * shift;

@@ -364,7 +364,26 @@ export function winoSplit(
   own: WinoScratch,
   helper: WinoScratch,
 ): void {
-  rangeSplit(s, fn, WINO_JOBS[fn], args, { total: groups, per: perBlock, at: 6, len: 7 }, [
+  winoSplitOpen(s, fn, args, groups, perBlock, own, helper)();
+}
+
+/**
+ * winoSplit in two halves: publishes the blocks to the helper now and returns `join`, which
+ * computes the blocks left on this thread and waits for the helper's. Between the two, this
+ * thread may do work of its own that touches neither the blocks' operands nor their outputs,
+ * and must open no other job (staging the next chunk of images while the helper starts this
+ * one). Without the helper, join computes every block.
+ */
+export function winoSplitOpen(
+  s: GemmSimd,
+  fn: WinoBlockName,
+  args: WinoBlockArgs,
+  groups: number,
+  perBlock: number,
+  own: WinoScratch,
+  helper: WinoScratch,
+): () => void {
+  return rangeSplit(s, fn, WINO_JOBS[fn], args, { total: groups, per: perBlock, at: 6, len: 7 }, [
     [10, own.v, helper.v],
     [11, own.m, helper.m],
   ]);
@@ -386,13 +405,14 @@ export function chunkSplit(
 ): void {
   rangeSplit(s, fn, CHUNK_JOBS[fn], args, { total: panels, per: perChunk, at: 4, len: 5 }, [
     [1, ownU, helperU],
-  ]);
+  ])();
 }
 
 /**
  * s[fn](...args) over 0 .. total - 1 in steps of `per` (argument `at` the step's start, `len`
  * its length), shared step by step with the helper when there are two steps or more and it is
- * up; `scratch` lists (argument index, this thread's value, the helper's value).
+ * up; `scratch` lists (argument index, this thread's value, the helper's value). The helper
+ * starts at once; the returned function runs this thread's steps and waits for the helper's.
  */
 function rangeSplit(
   s: GemmSimd,
@@ -401,7 +421,7 @@ function rangeSplit(
   args: readonly number[],
   r: { total: number; per: number; at: number; len: number },
   scratch: [index: number, own: number, helper: number][],
-): void {
+): () => void {
   const a = [...args];
   for (const [i, own] of scratch) a[i] = own;
   const run = s[fn] as (...a: number[]) => void;
@@ -411,8 +431,9 @@ function rangeSplit(
     run(...a);
   };
   if (r.total <= r.per || !helperUp()) {
-    for (let start = 0; start < r.total; start += r.per) step(start);
-    return;
+    return () => {
+      for (let start = 0; start < r.total; start += r.per) step(start);
+    };
   }
   const ctl = ctrl as Int32Array;
   ctl.set(args, WINO);
@@ -420,12 +441,14 @@ function rangeSplit(
   scratch.forEach(([i, , helper], n) => ctl.set([i, helper], RANGE + 6 + 2 * n));
   ctl[KIND] = kind;
   openJob(ctl);
-  for (;;) {
-    const start = Atomics.add(ctl, NEXT, 1) * r.per;
-    if (start >= r.total) break;
-    step(start);
-  }
-  finishJob(ctl);
+  return () => {
+    for (;;) {
+      const start = Atomics.add(ctl, NEXT, 1) * r.per;
+      if (start >= r.total) break;
+      step(start);
+    }
+    finishJob(ctl);
+  };
 }
 
 /** Output pixels x channels x taps (multiply-adds / 4) from which a direct conv is split. */
