@@ -355,16 +355,8 @@ export interface WinoScratch {
  * when there are at least two blocks and the helper is up. `args` are winoblock's; its g0, ng, v
  * and m are set per block.
  */
-export function winoSplit(
-  s: GemmSimd,
-  fn: WinoBlockName,
-  args: WinoBlockArgs,
-  groups: number,
-  perBlock: number,
-  own: WinoScratch,
-  helper: WinoScratch,
-): void {
-  winoSplitOpen(s, fn, args, groups, perBlock, own, helper)();
+export function winoSplit(...args: Parameters<typeof winoSplitOpen>): void {
+  winoSplitOpen(...args)();
 }
 
 /**
