@@ -16,11 +16,15 @@ import {
   interleavedConvPays,
   interleavedInputGradPays,
 } from "../../src/kernels/cpu/conv2d-interleaved.ts";
-import { setWinograd4x4Min } from "../../src/kernels/cpu/conv2d-winograd.ts";
+import {
+  setWinograd4x4Min,
+  setWinogradChunkFloats,
+  setWinogradPipeline,
+} from "../../src/kernels/cpu/conv2d-winograd.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import { interleave, slice } from "../../src/kernels/cpu/layout.ts";
 import { instantiateGemmSimd } from "../../src/kernels/cpu/wasm/gemm-simd.ts";
-import { helperReady } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
+import { helperReady, setCpuThreads } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
 import { interleavedConv2d } from "../../src/ops/interleaved-conv.ts";
 import { coverageTable } from "../../src/rules/coverage-table.ts";
@@ -277,6 +281,56 @@ describe.runIf(available)("conv2dInterleaved (CPU)", () => {
     expectRelClose(conv2dInterleaved(x, ws, gs, null, false), ref.forward(), 1e-5);
   });
 });
+
+describe.runIf(available)(
+  "conv2dInterleaved and its input gradient over several chunks of images",
+  () => {
+    it("equal one chunk bitwise, with the next chunk staged while the helper starts or not, on one thread and two", () => {
+      const shape = [5, 6, 14, 18];
+      const [N, C, H, W] = shape;
+      const O = 16;
+      const x = randomSigned(N * C * H * W, 40);
+      const w = randomSigned(O * C * 9, 41);
+      const b = randomSigned(O, 42);
+      const dy = randomSigned(N * O * 4 * H * W, 43);
+      const { ws, gs } = phasesOf(x, w, shape, O, 3);
+      const run = () => ({
+        y: Array.from(conv2dInterleaved(x, ws, gs, b, true)),
+        dx: Array.from(conv2dInterleavedInputGrad(dy, ws, gs)),
+      });
+      setCpuThreads(1);
+      const whole = run();
+      // Against float64: the pre-activation through the ReLU, and the input gradient.
+      const ref = upConv64(x, w, b, shape, O, 3);
+      expectRelClose(
+        Float32Array.from(whole.y),
+        ref.forward().map((v) => Math.max(v, 0)),
+        1e-5,
+      );
+      expectRelClose(Float32Array.from(whole.dx), ref.grads(dy).x, 1e-5);
+      // 1e4 staged floats a chunk: the forward's chunks hold 3 images (6 channels of 17 x 27), the
+    // input gradient's 1 (its 64 phase channels of about 16 x 26 each).
+      const prevFloats = setWinogradChunkFloats(1e4);
+      try {
+        for (const threads of [1, 2] as const) {
+          setCpuThreads(threads);
+          for (const pipeline of [false, true]) {
+            const prev = setWinogradPipeline(pipeline);
+            const got = run();
+            setWinogradPipeline(prev);
+            expect(got.y, `forward, ${threads} thread(s), pipeline ${pipeline}`).toEqual(whole.y);
+            expect(got.dx, `input gradient, ${threads} thread(s), pipeline ${pipeline}`).toEqual(
+              whole.dx,
+            );
+          }
+        }
+      } finally {
+        setWinogradChunkFloats(prevFloats);
+        setCpuThreads(2);
+      }
+    });
+  },
+);
 
 describe.runIf(available)("conv2dInterleavedInputGrad (CPU)", () => {
   it("is the float64 input gradient of upsample + conv: one conv over the four phases of dy", () => {

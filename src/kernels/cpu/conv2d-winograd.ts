@@ -8,7 +8,7 @@
  *
  * Per chunk of images: the input is staged in wasm memory and padded (padplanes) so that every
  * tile's 4x4 patch lies inside it; the output's tiles, in blocks sized to stay in cache, are
- * shared between the calling thread and the GEMM helper (winoSplit); the padded output planes
+ * shared between the calling thread and the GEMM helper (winoSplitOpen); the padded output planes
  * are cropped into `out`. With several chunks (a batch of large images) the staging alternates
  * between two buffers: while the helper starts on chunk c's blocks, the calling thread copies
  * chunk c - 1 out and stages chunk c + 1, then joins (the serial copies and padding were ~2 of
@@ -20,7 +20,7 @@ import { conv2dWinogradChunked, winogradChunked } from "./conv2d-winograd-chunke
 import { envSetting } from "./env-setting.ts";
 import { activeGemmImpl } from "./gemm.ts";
 import type { GemmSimd } from "./wasm/gemm-simd.ts";
-import { winoSplit, winoSplitOpen } from "./wasm/gemm-threads.ts";
+import { winoSplitOpen } from "./wasm/gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
 import { cachedKernelTransform } from "./winograd-kernel-cache.ts";
@@ -295,28 +295,26 @@ function winogradPhases(
   const share = 2 * Math.ceil((images * perImage) / 32);
   const perBlock = Math.max(2, Math.min(64, fit - (fit % 2), share));
   const align = (v: number) => Math.ceil(v / 16) * 16;
-  // Layout after the GEMM workspace (floats): U, bias, padded input, staged input / padded
-  // outputs of the phases (the stage is consumed before any output is written), the
-  // interleaved output (phases only), two threads' V and M.
+  // Layout after the GEMM workspace (floats): U, bias, then per staging buffer the padded input,
+  // the staged input / padded outputs of the phases (the stage is consumed before any output is
+  // written) and the interleaved output (phases only); then two threads' V and M.
   // Each point's block of U, V and M is WINO_XI_SKEW bytes further on than packed (4K aliasing).
   const skew = WINO_XI_SKEW / 4;
   const uFloats = align(points * (mp * MR * C + skew));
   const biasAt = uFloats;
   const xpAt = biasAt + align(mp * MR);
   const xpFloats = align(images * C * Hp * Wp);
-  const ioAt = xpAt + xpFloats;
   const phaseFloats = align(images * K * Ho2 * Wo2);
   const ioFloats = align(Math.max(images * C * H * W, phases.length * phaseFloats));
   const interleaved = phases.length > 1;
-  // Several chunks of one conv: two sets of padded input and output planes, so that this
-  // thread stages the next chunk and copies the previous one out while the helper starts on
-  // the blocks of this one (see pipelined below).
-  const pipelined = !interleaved && N > images && pipelineChunks;
-  const ilAt = ioAt + ioFloats * (pipelined ? 2 : 1) + (pipelined ? xpFloats : 0);
   const ilFloats = interleaved ? align(images * K * phases.length * Ho * Wo) : 0;
+  // Several chunks: two staging buffers, so that this thread copies the previous chunk out and
+  // stages the next one while the helper starts on this one's blocks.
+  const pipelined = N > images && pipelineChunks;
+  const bufferFloats = xpFloats + ioFloats + ilFloats;
   const vFloats = align(points * (C * MR * perBlock + skew));
   const mFloats = align(points * (mp * MR * MR * perBlock + skew));
-  const scratchAt = ilAt + ilFloats;
+  const scratchAt = xpAt + (pipelined ? 2 : 1) * bufferFloats;
   const flagAt = scratchAt + 2 * (vFloats + mFloats);
   const f = packScratch(s, flagAt + 16);
   const base = GEMM_WORKSPACE_FLOATS;
@@ -329,7 +327,7 @@ function winogradPhases(
     m: bytes(scratchAt + t * (vFloats + mFloats) + vFloats),
   });
   const fn = m === 4 ? "winoblock4" : r === 3 ? "winoblock" : "winoblock2";
-  const layout = { base, xp: xpAt, io: ioAt, bias: biasAt, flag: flagAt, u: 0, v: null, m: null };
+  const layout = { base, xp: 0, io: 0, bias: biasAt, flag: flagAt, u: 0, v: null, m: null };
   const outPerImage = K * phases.length * Ho * Wo;
   const pad = stage && ((xp: number, io: number, n: number) => stage(xp, io, n, Hp, Wp));
   const transformKernel = (w: Float32Array) =>
@@ -341,88 +339,74 @@ function winogradPhases(
       `F(${m}, ${r}) ${K}x${C}${flipped ? " flipped" : ""}`,
       () => writeKernelTransform(f, base, w, r, m, K, C, mp, flipped),
     );
-  if (pipelined) {
-    transformKernel(phases[0].w);
-    // Buffer b (0 or 1): its padded input planes, then its staged input / output planes.
-    const buffer = (b: number) => ({
-      ...layout,
-      xp: xpAt + b * (xpFloats + ioFloats),
-      io: ioAt + b * (xpFloats + ioFloats),
-    });
-    const chunkOf = (c: number) => ({ n0: c * images, count: Math.min(images, N - c * images) });
-    const stageChunk = (c: number) =>
-      stageImages(
-        s,
-        f,
-        x,
-        stagedGeometry,
-        staged,
-        buffer(c % 2),
-        chunkOf(c),
-        { mp, relu, ngAll: 0, stages: 7 },
-        pad,
-      );
-    const copyOut = (c: number) => {
-      const { n0, count } = chunkOf(c);
-      const io = base + buffer(c % 2).io;
-      copyOutPlanes(s, f, io, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
-    };
-    const chunks = Math.ceil(N / images);
-    let args = stageChunk(0);
-    for (let c = 0; c < chunks; c++) {
-      const join = winoSplitOpen(
-        s,
-        fn,
-        args,
-        chunkOf(c).count * perImage,
-        perBlock,
-        scratch(0),
-        scratch(1),
-      );
-      // The helper works on chunk c; this thread frees the other buffer (chunk c - 1 out) and
-      // fills it (chunk c + 1 in), then takes what is left of chunk c's blocks.
-      if (c > 0) copyOut(c - 1);
-      const next = c + 1 < chunks ? stageChunk(c + 1) : null;
-      join();
-      if (f[base + flagAt] !== 0) return false;
-      if (next !== null) args = next;
-    }
-    copyOut(chunks - 1);
-    return true;
-  }
-  for (let n0 = 0; n0 < N; n0 += images) {
-    const count = Math.min(images, N - n0);
-    const args = stageImages(
+  // Chunk c's staging buffer: its padded input, staged input / output planes, interleaved output.
+  const buffer = (c: number) => {
+    const xp = xpAt + (pipelined ? c % 2 : 0) * bufferFloats;
+    return { xp, io: xp + xpFloats, il: xp + xpFloats + ioFloats };
+  };
+  const chunkOf = (c: number) => ({ n0: c * images, count: Math.min(images, N - c * images) });
+  const stageChunk = (c: number) => {
+    const { xp, io } = buffer(c);
+    const at = { ...layout, xp, io };
+    return stageImages(
       s,
       f,
       x,
       stagedGeometry,
       staged,
-      layout,
-      { n0, count },
-      { mp, relu, ngAll: 0, stages: 7 },
+      at,
+      chunkOf(c),
+      {
+        mp,
+        relu,
+        ngAll: 0,
+        stages: 7,
+      },
       pad,
     );
+  };
+  const copyOut = (c: number) => {
+    const { n0, count } = chunkOf(c);
+    const { io, il } = buffer(c);
+    if (interleaved) {
+      s.interleaveplanes(bytes(il), bytes(io), count * K, Ho2, Wo2, Ho, Wo, 4 * phaseFloats);
+      const n = count * outPerImage;
+      out.set(f.subarray(base + il, base + il + n), n0 * outPerImage);
+    } else {
+      copyOutPlanes(s, f, base + io, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
+    }
+  };
+  const chunks = Math.ceil(N / images);
+  let args = stageChunk(0);
+  for (let c = 0; c < chunks; c++) {
+    let next: typeof args | null = null;
     for (let p = 0; p < phases.length; p++) {
       const { w, g: gp } = phases[p];
-      // Each phase overwrites U (the previous one's blocks are done when winoSplit returns);
-      // a single conv's stays for every chunk.
-      if (interleaved || n0 === 0) transformKernel(w);
+      // Each phase overwrites U (the previous one's blocks are done when its join returns); a
+      // single conv's stays for every chunk.
+      if (interleaved || c === 0) transformKernel(w);
       const shift = (top - gp.pad[0]) * Wp + (left - gp.pad[2]);
       const phaseArgs = [...args] as typeof args;
       phaseArgs[0] = args[0] + 4 * shift;
       phaseArgs[12] = args[12] + 4 * p * phaseFloats;
-      winoSplit(s, fn, phaseArgs, count * perImage, perBlock, scratch(0), scratch(1));
+      const groups = chunkOf(c).count * perImage;
+      const join = winoSplitOpen(s, fn, phaseArgs, groups, perBlock, scratch(0), scratch(1));
+      // While the helper starts on chunk c, this thread frees the other buffer (chunk c - 1
+      // out) and fills it (chunk c + 1 in), then takes what is left of the blocks.
+      if (pipelined && p === 0) {
+        if (c > 0) copyOut(c - 1);
+        if (c + 1 < chunks) next = stageChunk(c + 1);
+      }
+      join();
       if (f[base + flagAt] !== 0) return false;
     }
-    if (interleaved) {
-      s.interleaveplanes(bytes(ilAt), bytes(ioAt), count * K, Ho2, Wo2, Ho, Wo, 4 * phaseFloats);
-      const n = count * outPerImage;
-      out.set(f.subarray(base + ilAt, base + ilAt + n), n0 * outPerImage);
-    } else {
-      copyOutPlanes(s, f, base + ioAt, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
+    if (!pipelined) {
+      copyOut(c);
+      if (c + 1 < chunks) next = stageChunk(c + 1);
     }
+    if (next !== null) args = next;
   }
+  if (pipelined) copyOut(chunks - 1);
   return true;
 }
 
