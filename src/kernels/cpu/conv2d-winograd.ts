@@ -345,25 +345,11 @@ function winogradPhases(
     return { xp, io: xp + xpFloats, il: xp + xpFloats + ioFloats };
   };
   const chunkOf = (c: number) => ({ n0: c * images, count: Math.min(images, N - c * images) });
+  const stageOptions = { mp, relu, ngAll: 0, stages: 7 };
   const stageChunk = (c: number) => {
     const { xp, io } = buffer(c);
     const at = { ...layout, xp, io };
-    return stageImages(
-      s,
-      f,
-      x,
-      stagedGeometry,
-      staged,
-      at,
-      chunkOf(c),
-      {
-        mp,
-        relu,
-        ngAll: 0,
-        stages: 7,
-      },
-      pad,
-    );
+    return stageImages(s, f, x, stagedGeometry, staged, at, chunkOf(c), stageOptions, pad);
   };
   const copyOut = (c: number) => {
     const { n0, count } = chunkOf(c);
