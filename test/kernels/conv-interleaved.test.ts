@@ -309,7 +309,7 @@ describe.runIf(available)(
       );
       expectRelClose(Float32Array.from(whole.dx), ref.grads(dy).x, 1e-5);
       // 1e4 staged floats a chunk: the forward's chunks hold 3 images (6 channels of 17 x 27), the
-    // input gradient's 1 (its 64 phase channels of about 16 x 26 each).
+      // input gradient's 1 (its 64 phase channels of about 16 x 26 each).
       const prevFloats = setWinogradChunkFloats(1e4);
       try {
         for (const threads of [1, 2] as const) {
