@@ -262,20 +262,29 @@ async function jaxRows(o: { runs: number; lr: number }): Promise<PeerRow[]> {
   return rows;
 }
 
-async function ortRows(o: { runs: number; lr: number }): Promise<PeerRow[]> {
-  const model = rdnLikeOnnx();
-  if (model === null) return [];
-  const h = o.lr;
+/**
+ * The RDN-like ONNX network loaded by us, its h x h LR input (seeded) and our forward on it,
+ * returning the output (a copy): the onnxruntime rows and `--profile-ort` share it.
+ */
+export function rdnLikeForward(onnx: string, h: number) {
   const r = rng(9);
   const x = Float32Array.from({ length: 3 * h * h }, () => r());
-  const ours = loadOnnx(new Uint8Array(readFileSync(model.onnx)), { name: "rdn-like-x4" }).eval();
+  const ours = loadOnnx(new Uint8Array(readFileSync(onnx)), { name: "rdn-like-x4" }).eval();
   const xt = tensor(x, [1, 3, h, h]);
-  const oursFwd = () => {
+  const forward = () => {
     const y = ours.call(xt);
     const v = y.dataSync() as Float32Array; // a copy already
     y.dispose();
     return v;
   };
+  return { x, xt, forward };
+}
+
+async function ortRows(o: { runs: number; lr: number }): Promise<PeerRow[]> {
+  const model = rdnLikeOnnx();
+  if (model === null) return [];
+  const h = o.lr;
+  const { x, xt, forward: oursFwd } = rdnLikeForward(model.onnx, h);
   const timing = { runs: o.runs, warmup: 2, slowMs: 1e9 };
   const oursT = await timeIt(oursFwd, timing);
   const ref = oursFwd();

@@ -12,11 +12,8 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatProfile, profileOps } from "../src/autodiff/profile.ts";
 import { setCpuThreads } from "../src/kernels/cpu/wasm/gemm-threads.ts";
-import { loadOnnx } from "../src/models/io/onnx/model.ts";
-import { tensor } from "../src/ops/creation.ts";
 import { rdnLikeOnnx } from "./cli-lam.ts";
-import { rng } from "./common.ts";
-import { loadOrt } from "./peers.ts";
+import { loadOrt, rdnLikeForward } from "./peers.ts";
 
 export const PROFILE_ORT_FILE = join(process.cwd(), "bench", "profile-ort.json");
 
@@ -105,15 +102,7 @@ export async function profileAgainstOrt(
   if (ort === null)
     throw new Error("--profile-ort needs onnxruntime-node (npm run bench installs it)");
   setCpuThreads(threads);
-  const r = rng(9);
-  const x = Float32Array.from({ length: 3 * lr * lr }, () => r());
-  const ours = loadOnnx(new Uint8Array(readFileSync(model.onnx)), { name: "rdn-like-x4" }).eval();
-  const xt = tensor(x, [1, 3, lr, lr]);
-  const forward = () => {
-    const y = ours.call(xt);
-    y.dataSync();
-    y.dispose();
-  };
+  const { x, xt, forward } = rdnLikeForward(model.onnx, lr);
   for (let i = 0; i < WARMUP; i++) forward();
   const wall: number[] = [];
   for (let i = 0; i < runs; i++) {
