@@ -18,12 +18,13 @@ import {
 } from "../../src/kernels/cpu/conv2d-interleaved.ts";
 import {
   setWinograd4x4Min,
+  setWinogradBandFloats,
   setWinogradChunkFloats,
   setWinogradPipeline,
 } from "../../src/kernels/cpu/conv2d-winograd.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
 import { interleave, slice } from "../../src/kernels/cpu/layout.ts";
-import { instantiateGemmSimd } from "../../src/kernels/cpu/wasm/gemm-simd.ts";
+import { type GemmSimd, instantiateGemmSimd } from "../../src/kernels/cpu/wasm/gemm-simd.ts";
 import { helperReady, setCpuThreads } from "../../src/kernels/cpu/wasm/gemm-threads.ts";
 import { gemmSimd } from "../../src/kernels/cpu/wasm/gemm-wasm.ts";
 import { interleavedConv2d } from "../../src/ops/interleaved-conv.ts";
@@ -331,6 +332,55 @@ describe.runIf(available)(
     });
   },
 );
+
+describe.runIf(available)("conv2dInterleaved over bands of an image's rows", () => {
+  it("equals whole images bitwise and the float64 upsample + conv, bands of one tile row and more", () => {
+    const shape = [2, 6, 14, 18];
+    const [N, C, H, W] = shape;
+    const O = 16;
+    const x = randomSigned(N * C * H * W, 50);
+    const w = randomSigned(O * C * 9, 51);
+    const b = randomSigned(O, 52);
+    const { ws, gs } = phasesOf(x, w, shape, O, 3);
+    const s = gemmSimd() as GemmSimd;
+    const run = (bandFloats: number) => {
+      const prev = setWinogradBandFloats(bandFloats);
+      const pad = s.padplanes;
+      let staged = 0;
+      s.padplanes = (...a: Parameters<GemmSimd["padplanes"]>) => {
+        staged++;
+        pad(...a);
+      };
+      try {
+        return { y: Array.from(conv2dInterleaved(x, ws, gs, b, true)), staged };
+      } finally {
+        s.padplanes = pad;
+        setWinogradBandFloats(prev);
+      }
+    };
+    const whole = run(Number.POSITIVE_INFINITY);
+    expect(whole.staged).toBe(1);
+    const ref = upConv64(x, w, b, shape, O, 3);
+    expectRelClose(
+      Float32Array.from(whole.y),
+      ref.forward().map((v) => Math.max(v, 0)),
+      1e-5,
+    );
+    for (const threads of [1, 2] as const) {
+      setCpuThreads(threads);
+      // 1 float: bands of one tile row (2 rows of each phase), 7 an image; 2000 floats: 2 bands.
+      for (const [floats, bands] of [
+        [1, 7],
+        [2000, 2],
+      ]) {
+        const got = run(floats);
+        expect(got.y, `${threads} thread(s), ${floats} floats a band`).toEqual(whole.y);
+        expect(got.staged).toBe(N * bands);
+      }
+    }
+    setCpuThreads(2);
+  });
+});
 
 describe.runIf(available)("conv2dInterleavedInputGrad (CPU)", () => {
   it("is the float64 input gradient of upsample + conv: one conv over the four phases of dy", () => {

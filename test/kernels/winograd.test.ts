@@ -10,6 +10,7 @@ import { conv2dForward } from "../../src/kernels/cpu/conv2d.ts";
 import {
   conv2dWinograd,
   setWinograd4x4Min,
+  setWinogradBandFloats,
   setWinogradChunkFloats,
   setWinogradMinOut,
   setWinogradPipeline,
@@ -22,6 +23,7 @@ import {
   winogradChunked,
 } from "../../src/kernels/cpu/conv2d-winograd-chunked.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
+import type { GemmSimd } from "../../src/kernels/cpu/wasm/gemm-simd.ts";
 import {
   gemmThreadsActive,
   helperReady,
@@ -469,6 +471,165 @@ describe.runIf(available)(
     });
   },
 );
+
+describe.runIf(available)("Winograd over bands of an image's rows", () => {
+  /**
+   * Runs `f` with images split into bands of `rows` group rows (rows of tiles: 8 output rows in
+   * F(4x4), 2 in F(2x2)), pipeline on or off; returns f's result and the padplanes calls'
+   * staged row counts (its H argument).
+   */
+  function withBands<T>(c: Case, rows: number, pipeline: boolean, f: () => T) {
+    const tile = c.tile ?? 2;
+    const t = winoTiles(geometry(c), tile);
+    const groupRows = t.Ho2 / t.tH;
+    // A band's staged planes: groupRows rows a group row, plus the rows its patches reach below.
+    const bandFloats = c.C * t.Wp * (groupRows * rows + t.Hp - groupRows * t.tH);
+    const prevBand = setWinogradBandFloats(bandFloats);
+    const prevPipe = setWinogradPipeline(pipeline);
+    const s = gemmSimd() as GemmSimd;
+    const staged: number[] = [];
+    const pad = s.padplanes;
+    s.padplanes = (...a: Parameters<GemmSimd["padplanes"]>) => {
+      staged.push(a[3]);
+      pad(...a);
+    };
+    try {
+      return { result: f(), staged };
+    } finally {
+      s.padplanes = pad;
+      setWinogradBandFloats(prevBand);
+      setWinogradPipeline(prevPipe);
+    }
+  }
+
+  for (const [tile, r, name] of [
+    [2, 3, "F(2x2, 3x3)"],
+    [2, 2, "F(2x2, 2x2)"],
+    [4, 3, "F(4x4, 3x3)"],
+  ] as const) {
+    it(`${name}: bands of 1 to 3 tile rows equal whole images bitwise, on one thread and two, and the float64 conv`, () => {
+      // 2 images; output rows not a multiple of the group rows (the last band partial, its
+      // rows cropped), a top pad of 2 and a bottom pad of 0 (the bands' input rows shift).
+      const H = tile === 4 ? 37 : 9;
+      const c: Case = {
+        r,
+        N: 2,
+        C: 17,
+        K: 19,
+        H,
+        W: 21,
+        pad: r === 3 ? [2, 0, 1, 1] : [1, 0, 0, 1],
+        bias: true,
+        relu: true,
+        seed: 41,
+        tile,
+      };
+      const g = geometry(c);
+      const groupRows = tile === 4 ? 8 : 2;
+      const tH = Math.ceil(g.outHeight / groupRows);
+      setCpuThreads(1);
+      const whole = withBands(c, Number.POSITIVE_INFINITY, false, () => winograd(c));
+      expect(whole.staged).toEqual([c.H]); // one piece: both images
+      expectMatchesReference(c, whole.result, true, tile === 4 ? 1e-5 : 2e-6);
+      for (const threads of [1, 2] as const) {
+        setCpuThreads(threads);
+        for (const rows of [1, 2, 3]) {
+          for (const pipeline of [false, true]) {
+            const got = withBands(c, rows, pipeline, () => winograd(c));
+            const label = `${threads} thread(s), bands of ${rows}, pipeline ${pipeline}`;
+            expect(Array.from(got.result), label).toEqual(Array.from(whole.result));
+            // Per image, ceil(tH / rows) bands, each staging the rows of its padded planes (its
+            // group rows and 2 below: winoTiles' Hp) that hold input rows (shifted by the top pad).
+            const want: number[] = [];
+            for (let n = 0; n < c.N; n++)
+              for (let gr = 0; gr < tH; gr += rows) {
+                const y0 = gr * groupRows - c.pad[0];
+                const end = y0 + groupRows * Math.min(rows, tH - gr) + 2;
+                want.push(Math.min(c.H, end) - Math.max(0, y0));
+              }
+            expect(got.staged, label).toEqual(want);
+          }
+        }
+      }
+      setCpuThreads(2);
+    });
+  }
+
+  it("computes the flipped kernel's conv (an input gradient) in bands, bitwise as whole", () => {
+    const c: Case = {
+      N: 1,
+      C: 20,
+      K: 16,
+      H: 30,
+      W: 17,
+      pad: [1, 1, 1, 1],
+      bias: false,
+      seed: 8,
+      tile: 4,
+    };
+    const g = geometry(c);
+    const { x } = inputs(c);
+    // w [C, K, 3, 3]: the kernel of the conv whose input gradient this is.
+    const w = inputs({ ...c, C: c.K, K: c.C }).w;
+    const run = () => {
+      const out = new Float32Array(c.N * c.K * c.H * c.W).fill(Number.NaN);
+      expect(withTile(4, () => conv2dWinograd(x, w, g, null, out, false, true))).toBe(true);
+      return Array.from(out);
+    };
+    const whole = withBands(c, Number.POSITIVE_INFINITY, false, run).result;
+    // Against float64 with the flip-swapped kernel written out.
+    const flip = new Float32Array(c.K * c.C * 9);
+    for (let k = 0; k < c.K; k++)
+      for (let ci = 0; ci < c.C; ci++)
+        for (let t = 0; t < 9; t++) flip[(k * c.C + ci) * 9 + t] = w[(ci * c.K + k) * 9 + 8 - t];
+    const { out: want, scale } = conv2dRefWithScale(
+      nd([c.N, c.C, c.H, c.W], x),
+      nd([c.K, c.C, 3, 3], flip),
+      { stride: [1, 1], pad: c.pad, dilation: [1, 1], groups: 1 },
+      null,
+      false,
+    );
+    const top = Math.max(...scale);
+    whole.forEach((v, i) => expect(Math.abs(v - want.data[i]) / top).toBeLessThan(1e-5));
+    for (const threads of [1, 2] as const) {
+      setCpuThreads(threads);
+      const banded = withBands(c, 1, true, run);
+      expect(banded.result).toEqual(whole);
+      // 4 bands of 8 output rows, each staging input rows [8 b - 1, 8 b + 9) clipped to the image.
+      expect(banded.staged).toEqual([9, 10, 10, 7]);
+    }
+    setCpuThreads(2);
+  });
+
+  it("hands the conv back when a later band has a non-finite output, on one thread and two", () => {
+    const c: Case = {
+      N: 1,
+      C: 16,
+      K: 16,
+      H: 40,
+      W: 24,
+      pad: [1, 1, 1, 1],
+      bias: false,
+      seed: 3,
+      tile: 4,
+    };
+    const g = geometry(c);
+    for (const threads of [1, 2] as const) {
+      setCpuThreads(threads);
+      const { x, w, b } = inputs(c);
+      // Row 36 (the fifth band of 8 rows), column 10, channel 5.
+      x[(5 * c.H + 36) * c.W + 10] = Number.POSITIVE_INFINITY;
+      const out = new Float32Array(c.K * c.H * c.W);
+      const ok = withBands(c, 1, true, () => withTile(4, () => conv2dWinograd(x, w, g, b, out)));
+      expect(ok.result, `${threads} thread(s)`).toBe(false);
+      // conv2dForward redoes it on a direct-sum path: Inf in exactly the 3x3 outputs around it.
+      const got = withBands(c, 1, true, () => conv2dForward(x, w, g, null, false)).result;
+      const infs = Array.from(got).filter((v) => !Number.isFinite(v)).length;
+      expect(infs).toBe(16 * 9);
+    }
+    setCpuThreads(2);
+  });
+});
 
 describe.runIf(available)("Winograd with its GEMMs split by output channels", () => {
   it("matches a float64 direct conv in F(2x2) and F(4x4), partial last panels included", () => {

@@ -105,7 +105,7 @@ export function conv2dWinogradChunked(
       g,
       tiles,
       layout,
-      { n0, count },
+      { n0, count, row0: 0 },
       {
         mp,
         relu,

@@ -24,7 +24,13 @@ import { winoSplitOpen } from "./wasm/gemm-threads.ts";
 import { GEMM_WORKSPACE_FLOATS, gemmSimd, packScratch } from "./wasm/gemm-wasm.ts";
 import { WINO_XI_SKEW } from "./wasm/winograd-block.ts";
 import { cachedKernelTransform } from "./winograd-kernel-cache.ts";
-import { copyOutPlanes, stageImages, winoTiles } from "./winograd-tiles.ts";
+import {
+  bandTiles,
+  copyOutPlanes,
+  stageImages,
+  type WinoTiles,
+  winoTiles,
+} from "./winograd-tiles.ts";
 
 /** Output channels per A panel of the wasm GEMM (WASM_MR). */
 const MR = 4;
@@ -40,6 +46,22 @@ let chunkFloats = 1 << 22;
 export function setWinogradChunkFloats(floats: number): number {
   const prev = chunkFloats;
   chunkFloats = floats;
+  return prev;
+}
+/**
+ * Staged input floats beyond which an image goes through in bands of rows (setWinogradBandFloats):
+ * a band's staged planes stay in cache while its tiles are transformed, and the bands of one
+ * image alternate between two staging buffers as chunks of images do.
+ */
+let bandFloats = 1 << 19;
+
+/**
+ * Sets the staged input floats beyond which an image is split into bands of rows (Infinity:
+ * never); returns the previous value. For tests and benchmarks (the results are the same).
+ */
+export function setWinogradBandFloats(floats: number): number {
+  const prev = bandFloats;
+  bandFloats = floats;
   return prev;
 }
 /** Largest channel counts taken (the transformed kernel, 16 x K x C, stays cache-sized). */
@@ -257,6 +279,11 @@ export function conv2dWinogradInterleavedInputGrad(
  * The tile-block Winograd driver: one conv (one phase) or the four phases of an interleaved
  * conv, which share x, K, the kernel size and the output size, and differ only in their pads.
  * `stage` (one phase only) replaces padplanes in staging x.
+ *
+ * The input goes through in pieces: chunks of whole images, or, for an image whose staged planes
+ * exceed bandFloats, bands of its rows (winoPieces). Several pieces alternate between two staging
+ * buffers: while the helper starts on piece c's blocks, this thread copies piece c - 1 out and
+ * stages piece c + 1, then joins.
  */
 function winogradPhases(
   x: Float32Array,
@@ -276,7 +303,6 @@ function winogradPhases(
   const { batch: N, inChannels: C, outChannels: K, inHeight: H, inWidth: W } = g;
   const { outHeight: Ho, outWidth: Wo } = g;
   const tiles = winoTiles(g, m);
-  const { perImage, Ho2, Wo2 } = tiles;
   // One staged input for every phase: padded by the largest top and left pads, phase p read
   // from (top - its top pad) rows and (left - its left pad) columns further on.
   const top = Math.max(...phases.map((p) => p.g.pad[0]));
@@ -286,31 +312,33 @@ function winogradPhases(
   const staged = { ...tiles, Hp, Wp };
   const stagedGeometry = { ...g, pad: [top, 0, left, 0] as const };
   const mp = Math.ceil(K / MR);
-  const images = Math.max(1, Math.min(N, Math.floor(chunkFloats / (C * Hp * Wp))));
+  const groupRows = tiles.Ho2 / tiles.tH;
+  const { pieces, most } = winoPieces(N, C, staged, groupRows, stage === undefined);
+  const pieceTiles = bandTiles(staged, groupRows, most.rows);
   // Groups per block: V (points x C x 4 per group) and M (points x 4 mp x 4) within
-  // BLOCK_FLOATS, and at most a sixteenth of a chunk's groups, so that the two threads end
+  // BLOCK_FLOATS, and at most a sixteenth of a piece's groups, so that the two threads end
   // together (with 8 blocks of [10, 16, 28, 28], one thread took 5 and the other waited ~1/5 of
   // the conv); even, because gebp pairs panels. Any blocking gives the same result.
   const fit = Math.floor(BLOCK_FLOATS / (4 * points * (C + MR * mp)));
-  const share = 2 * Math.ceil((images * perImage) / 32);
+  const share = 2 * Math.ceil((most.images * pieceTiles.perImage) / 32);
   const perBlock = Math.max(2, Math.min(64, fit - (fit % 2), share));
   const align = (v: number) => Math.ceil(v / 16) * 16;
-  // Layout after the GEMM workspace (floats): U, bias, then per staging buffer the padded input,
-  // the staged input / padded outputs of the phases (the stage is consumed before any output is
-  // written) and the interleaved output (phases only); then two threads' V and M.
+  // Layout after the GEMM workspace (floats): each phase's U, bias, then per staging buffer the
+  // padded input, the staged input / padded outputs of the phases (the stage is consumed before
+  // any output is written) and the interleaved output (phases only); then two threads' V and M.
   // Each point's block of U, V and M is WINO_XI_SKEW bytes further on than packed (4K aliasing).
   const skew = WINO_XI_SKEW / 4;
   const uFloats = align(points * (mp * MR * C + skew));
-  const biasAt = uFloats;
+  const biasAt = phases.length * uFloats;
   const xpAt = biasAt + align(mp * MR);
-  const xpFloats = align(images * C * Hp * Wp);
-  const phaseFloats = align(images * K * Ho2 * Wo2);
-  const ioFloats = align(Math.max(images * C * H * W, phases.length * phaseFloats));
+  const xpFloats = align(most.images * C * pieceTiles.Hp * Wp);
+  const phaseFloats = align(most.images * K * pieceTiles.Ho2 * pieceTiles.Wo2);
+  const stagedRows = Math.min(H, pieceTiles.Hp);
+  const ioFloats = align(Math.max(most.images * C * stagedRows * W, phases.length * phaseFloats));
   const interleaved = phases.length > 1;
-  const ilFloats = interleaved ? align(images * K * phases.length * Ho * Wo) : 0;
-  // Several chunks: two staging buffers, so that this thread copies the previous chunk out and
-  // stages the next one while the helper starts on this one's blocks.
-  const pipelined = N > images && pipelineChunks;
+  const outRows = Math.min(Ho, pieceTiles.Ho2);
+  const ilFloats = interleaved ? align(most.images * K * phases.length * outRows * Wo) : 0;
+  const pipelined = pieces.length > 1 && pipelineChunks;
   const bufferFloats = xpFloats + ioFloats + ilFloats;
   const vFloats = align(points * (C * MR * perBlock + skew));
   const mFloats = align(points * (mp * MR * MR * perBlock + skew));
@@ -330,70 +358,116 @@ function winogradPhases(
   const layout = { base, xp: 0, io: 0, bias: biasAt, flag: flagAt, u: 0, v: null, m: null };
   const outPerImage = K * phases.length * Ho * Wo;
   const pad = stage && ((xp: number, io: number, n: number) => stage(xp, io, n, Hp, Wp));
-  const transformKernel = (w: Float32Array) =>
+  phases.forEach(({ w }, p) =>
     cachedKernelTransform(
       f,
-      base,
+      base + p * uFloats,
       uFloats,
       w,
       `F(${m}, ${r}) ${K}x${C}${flipped ? " flipped" : ""}`,
-      () => writeKernelTransform(f, base, w, r, m, K, C, mp, flipped),
-    );
-  // Chunk c's staging buffer: its padded input, staged input / output planes, interleaved output.
+      () => writeKernelTransform(f, base + p * uFloats, w, r, m, K, C, mp, flipped),
+    ),
+  );
+  // Piece c's staging buffer: its padded input, staged input / output planes, interleaved output.
   const buffer = (c: number) => {
     const xp = xpAt + (pipelined ? c % 2 : 0) * bufferFloats;
     return { xp, io: xp + xpFloats, il: xp + xpFloats + ioFloats };
   };
-  const chunkOf = (c: number) => ({ n0: c * images, count: Math.min(images, N - c * images) });
+  const tilesOf = (c: number) => bandTiles(staged, groupRows, pieces[c].rows);
   const stageOptions = { mp, relu, ngAll: 0, stages: 7 };
-  const stageChunk = (c: number) => {
+  const stagePiece = (c: number) => {
     const { xp, io } = buffer(c);
     const at = { ...layout, xp, io };
-    return stageImages(s, f, x, stagedGeometry, staged, at, chunkOf(c), stageOptions, pad);
+    const { n0, count, row0 } = pieces[c];
+    const t = tilesOf(c);
+    return stageImages(s, f, x, stagedGeometry, t, at, { n0, count, row0 }, stageOptions, pad);
   };
   const copyOut = (c: number) => {
-    const { n0, count } = chunkOf(c);
+    const { n0, count, row0 } = pieces[c];
     const { io, il } = buffer(c);
+    const t = tilesOf(c);
+    const rows = Math.min(t.Ho2, Ho - row0);
     if (interleaved) {
-      s.interleaveplanes(bytes(il), bytes(io), count * K, Ho2, Wo2, Ho, Wo, 4 * phaseFloats);
-      const n = count * outPerImage;
-      out.set(f.subarray(base + il, base + il + n), n0 * outPerImage);
+      s.interleaveplanes(bytes(il), bytes(io), count * K, t.Ho2, t.Wo2, rows, Wo, 4 * phaseFloats);
+      if (rows === Ho) {
+        const n = count * outPerImage;
+        out.set(f.subarray(base + il, base + il + n), n0 * outPerImage);
+      } else {
+        // A band: rows 2 row0 .. of each output plane (2 Ho x 2 Wo).
+        for (let k = 0; k < K; k++) {
+          const from = base + il + k * 4 * rows * Wo;
+          out.set(
+            f.subarray(from, from + 4 * rows * Wo),
+            (n0 * K + k) * 4 * Ho * Wo + 4 * row0 * Wo,
+          );
+        }
+      }
+    } else if (rows === Ho) {
+      copyOutPlanes(s, f, base + io, t.Ho2, t.Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
     } else {
-      copyOutPlanes(s, f, base + io, Ho2, Wo2, out, n0 * K * Ho * Wo, count * K, Ho, Wo);
+      if (t.Wo2 !== Wo || t.Ho2 !== rows)
+        s.cropplanes(bytes(io), bytes(io), K, t.Ho2, t.Wo2, rows, Wo);
+      for (let k = 0; k < K; k++) {
+        const from = base + io + k * rows * Wo;
+        out.set(f.subarray(from, from + rows * Wo), (n0 * K + k) * Ho * Wo + row0 * Wo);
+      }
     }
   };
-  const chunks = Math.ceil(N / images);
-  let args = stageChunk(0);
-  for (let c = 0; c < chunks; c++) {
+  let args = stagePiece(0);
+  for (let c = 0; c < pieces.length; c++) {
     let next: typeof args | null = null;
     for (let p = 0; p < phases.length; p++) {
-      const { w, g: gp } = phases[p];
-      // Each phase overwrites U (the previous one's blocks are done when its join returns); a
-      // single conv's stays for every chunk.
-      if (interleaved || c === 0) transformKernel(w);
+      const gp = phases[p].g;
       const shift = (top - gp.pad[0]) * Wp + (left - gp.pad[2]);
       const phaseArgs = [...args] as typeof args;
       phaseArgs[0] = args[0] + 4 * shift;
+      phaseArgs[8] = args[8] + 4 * p * uFloats;
       phaseArgs[12] = args[12] + 4 * p * phaseFloats;
-      const groups = chunkOf(c).count * perImage;
+      const groups = pieces[c].count * tilesOf(c).perImage;
       const join = winoSplitOpen(s, fn, phaseArgs, groups, perBlock, scratch(0), scratch(1));
-      // While the helper starts on chunk c, this thread frees the other buffer (chunk c - 1
-      // out) and fills it (chunk c + 1 in), then takes what is left of the blocks.
+      // While the helper starts on piece c, this thread frees the other buffer (piece c - 1
+      // out) and fills it (piece c + 1 in), then takes what is left of the blocks.
       if (pipelined && p === 0) {
         if (c > 0) copyOut(c - 1);
-        if (c + 1 < chunks) next = stageChunk(c + 1);
+        if (c + 1 < pieces.length) next = stagePiece(c + 1);
       }
       join();
       if (f[base + flagAt] !== 0) return false;
     }
     if (!pipelined) {
       copyOut(c);
-      if (c + 1 < chunks) next = stageChunk(c + 1);
+      if (c + 1 < pieces.length) next = stagePiece(c + 1);
     }
     if (next !== null) args = next;
   }
-  if (pipelined) copyOut(chunks - 1);
+  if (pipelined) copyOut(pieces.length - 1);
   return true;
+}
+
+/**
+ * The pieces winogradPhases stages in turn: chunks of as many whole images as chunkFloats
+ * holds, or, where one image's staged planes (C x t.Hp x t.Wp) exceed bandFloats and `bands`,
+ * bands of each image's group rows whose staged planes fit bandFloats. Each piece gives its
+ * first image, image count, first output row (row0, also its first padded input row) and group
+ * rows; `most` the largest piece's images and group rows (the buffers' sizes).
+ */
+function winoPieces(N: number, C: number, t: WinoTiles, groupRows: number, bands: boolean) {
+  const imageFloats = C * t.Hp * t.Wp;
+  const pieces: { n0: number; count: number; row0: number; rows: number }[] = [];
+  if (!bands || imageFloats <= bandFloats) {
+    const images = Math.max(1, Math.min(N, Math.floor(chunkFloats / imageFloats)));
+    for (let n0 = 0; n0 < N; n0 += images)
+      pieces.push({ n0, count: Math.min(images, N - n0), row0: 0, rows: t.tH });
+    return { pieces, most: { images, rows: t.tH } };
+  }
+  // Group rows per band: its padded planes are groupRows rows a group row, plus the rows below.
+  const extra = t.Hp - groupRows * t.tH;
+  const perBand = Math.floor((bandFloats / (C * t.Wp) - extra) / groupRows);
+  const rows = Math.max(1, Math.min(t.tH, perBand));
+  for (let n0 = 0; n0 < N; n0++)
+    for (let gr = 0; gr < t.tH; gr += rows)
+      pieces.push({ n0, count: 1, row0: gr * groupRows, rows: Math.min(rows, t.tH - gr) });
+  return { pieces, most: { images: 1, rows } };
 }
 
 /**

@@ -71,9 +71,34 @@ export interface WinoLayout {
 }
 
 /**
- * Stages images n0 .. n0 + count - 1 of x [N, C, H, W] for winoblock: copied to io and
- * zero-padded by padplanes into xp (or by `pad`, given xp's and io's byte addresses); returns winoblock's arguments for them (bytes; g0 and ng 0,
- * and v and m 0 where the caller's blocks set them), outputs to the padded planes at io.
+ * The tiles of group rows gr0 .. gr0 + nb - 1 of `t` (a band of each image): its padded input
+ * holds the band's patches (t.Hp - rows * t.tH rows past its last group row, as t's), its padded
+ * output the band's rows. `rows` is the output rows of a group row (8 for F(4x4), else 2).
+ */
+export function bandTiles(t: WinoTiles, rows: number, nb: number): WinoTiles {
+  return {
+    ...t,
+    tH: nb,
+    perImage: nb * t.tWg,
+    Hp: t.Hp - rows * (t.tH - nb),
+    Ho2: rows * nb,
+  };
+}
+
+/** A piece of the input winoblock computes at once: `count` whole images, or a band of one. */
+export interface WinoPiece {
+  n0: number;
+  count: number;
+  /** The piece's first padded input row in its image's padded planes (0: whole images). */
+  row0: number;
+}
+
+/**
+ * Stages images n0 .. n0 + count - 1 of x [N, C, H, W] (or the band of image n0 whose padded
+ * rows start at row0, t being the band's tiles) for winoblock: copied to io and zero-padded by
+ * padplanes into xp (or by `pad`, given xp's and io's byte addresses, whole images only); returns
+ * winoblock's arguments for them (bytes; g0 and ng 0, and v and m 0 where the caller's blocks
+ * set them), outputs to the padded planes at io.
  */
 export function stageImages(
   s: GemmSimd,
@@ -82,17 +107,29 @@ export function stageImages(
   g: Conv2dGeometry,
   t: WinoTiles,
   at: WinoLayout,
-  images: { n0: number; count: number },
+  piece: WinoPiece,
   o: { mp: number; relu: boolean; ngAll: number; stages: number },
   pad?: (xp: number, io: number, count: number) => void,
 ): WinoBlockArgs {
   const { inChannels: C, inHeight: H, inWidth: W, outChannels: K } = g;
   const plane = C * H * W;
   const bytes = (floats: number | null) => (floats === null ? 0 : 4 * (at.base + floats));
-  f.set(x.subarray(images.n0 * plane, (images.n0 + images.count) * plane), at.base + at.io);
-  if (pad !== undefined) pad(bytes(at.xp), bytes(at.io), images.count);
-  else
-    s.padplanes(bytes(at.xp), bytes(at.io), images.count * C, H, W, t.Hp, t.Wp, g.pad[0], g.pad[2]);
+  const { n0, count, row0 } = piece;
+  // Input rows r0 .. r1 - 1 land at padded rows top .. of the piece's planes.
+  const y0 = row0 - g.pad[0];
+  const r0 = Math.max(0, y0);
+  const r1 = Math.min(H, y0 + t.Hp);
+  const rows = r1 - r0;
+  if (rows === H) {
+    f.set(x.subarray(n0 * plane, (n0 + count) * plane), at.base + at.io);
+  } else {
+    for (let c = 0; c < C; c++) {
+      const from = (n0 * C + c) * H * W + r0 * W;
+      f.set(x.subarray(from, from + rows * W), at.base + at.io + c * rows * W);
+    }
+  }
+  if (pad !== undefined) pad(bytes(at.xp), bytes(at.io), count);
+  else s.padplanes(bytes(at.xp), bytes(at.io), count * C, rows, W, t.Hp, t.Wp, r0 - y0, g.pad[2]);
   return [
     bytes(at.xp),
     C,
