@@ -1,5 +1,5 @@
 /**
- * Winograd F(2x2, 3x3), F(2x2, 2x2) and F(4x4, 3x3) convolution (conv2d-winograd.ts +
+ * Winograd F(2x2, 3x3), F(2x2, 2x2), F(4x4, 3x3) and F(4x4, 2x2) convolution (conv2d-winograd.ts +
  * wasm/winograd-block.ts, wasm/winograd-f4x4.ts) against a float64 direct convolution, with the
  * error bound scaled by the largest sum of |terms| in each output plane.
  */
@@ -48,13 +48,13 @@ interface Case {
   seed: number;
   /** max(0, .) in the output transform. */
   relu?: boolean;
-  /** Output tile: 4 forces F(4x4, 3x3), 2 F(2x2, .) (default: conv2d-winograd.ts's choice). */
+  /** Output tile: 4 forces F(4x4, .), 2 F(2x2, .) (default: conv2d-winograd.ts's choice). */
   tile?: 2 | 4;
   /** GEMMs split by output channels (conv2d-winograd-chunked.ts): forced on or off. */
   chunked?: boolean;
 }
 
-/** Runs `f` with F(4x4, 3x3) forced (tile 4) or ruled out (tile 2), chunked GEMMs on or off. */
+/** Runs `f` with F(4x4, .) forced (tile 4) or ruled out (tile 2), chunked GEMMs on or off. */
 function withTile<T>(tile: 2 | 4 | undefined, f: () => T, chunked?: boolean): T {
   const prev =
     tile === undefined ? undefined : setWinograd4x4Min(tile === 4 ? 1 : Number.POSITIVE_INFINITY);
@@ -308,58 +308,73 @@ describe.runIf(available)("Winograd F(2x2, 3x3) conv", () => {
   });
 });
 
-describe.runIf(available)("Winograd F(4x4, 3x3) conv", () => {
-  it("matches a float64 direct conv on random shapes, pads and channel counts", () => {
-    setCpuThreads(1);
-    fc.assert(
-      fc.property(caseArb({ maxC: 19, minHW: 1, maxH: 27, maxW: 27, maxPad: 2 }), (c) => {
-        if (c.H + c.pad[0] + c.pad[1] < 3 || c.W + c.pad[2] + c.pad[3] < 3) return;
-        const f4: Case = { ...c, tile: 4 };
-        expectMatchesReference(f4, winograd(f4), c.relu, 1e-5);
-      }),
-      { numRuns: 150 },
-    );
-    setCpuThreads(2);
-  });
+for (const r of [3, 2] as const) {
+  describe.runIf(available)(`Winograd F(4x4, ${r}x${r}) conv`, () => {
+    it("matches a float64 direct conv on random shapes, pads and channel counts", () => {
+      setCpuThreads(1);
+      fc.assert(
+        fc.property(caseArb({ maxC: 19, minHW: 1, maxH: 27, maxW: 27, maxPad: 2 }), (c) => {
+          if (c.H + c.pad[0] + c.pad[1] < r || c.W + c.pad[2] + c.pad[3] < r) return;
+          const f4: Case = { ...c, r, tile: 4 };
+          expectMatchesReference(f4, winograd(f4), c.relu, 1e-5);
+        }),
+        { numRuns: 150 },
+      );
+      setCpuThreads(2);
+    });
 
-  it("rounds within 1e-5 of the terms' size at ResNet widths (F(2x2): 2e-6), and is not F(2x2)", () => {
-    // 128 channels: the GEMM sums 128 products per point, the transforms mix 36 of them.
-    const c: Case = { N: 1, C: 128, K: 8, H: 12, W: 20, pad: [1, 1, 1, 1], bias: true, seed: 9 };
-    const f4 = winograd({ ...c, tile: 4 });
-    const f2 = winograd({ ...c, tile: 2 });
-    expectMatchesReference(c, f4, false, 1e-5);
-    expectMatchesReference(c, f2);
-    expect(Array.from(f4)).not.toEqual(Array.from(f2));
-  });
+    it("rounds within 1e-5 of the terms' size at ResNet widths (F(2x2): 2e-6), and is not F(2x2)", () => {
+      // 128 channels: the GEMM sums 128 products per point, the transforms mix 36 (or 25) of them.
+      const c: Case = {
+        r,
+        N: 1,
+        C: 128,
+        K: 8,
+        H: 12,
+        W: 20,
+        pad: [1, 1, 1, 1],
+        bias: true,
+        seed: 9,
+      };
+      const f4 = winograd({ ...c, tile: 4 });
+      const f2 = winograd({ ...c, tile: 2 });
+      expectMatchesReference(c, f4, false, 1e-5);
+      expectMatchesReference(c, f2);
+      expect(Array.from(f4)).not.toEqual(Array.from(f2));
+    });
 
-  it("splits 2x2-tile groups with the helper thread, bitwise as on one thread", () => {
-    const c: Case = {
-      N: 2,
-      C: 24,
-      K: 20,
-      H: 37,
-      W: 45,
-      pad: [1, 1, 1, 0],
-      bias: true,
-      seed: 7,
-      tile: 4,
-    };
-    expectSplitBitwise(c, 1e-5);
-  });
+    it("splits 2x2-tile groups with the helper thread, bitwise as on one thread", () => {
+      const c: Case = {
+        r,
+        N: 2,
+        C: 24,
+        K: 20,
+        H: 37,
+        W: 45,
+        pad: [1, 1, 1, 0],
+        bias: true,
+        seed: 7,
+        tile: 4,
+      };
+      expectSplitBitwise(c, 1e-5);
+    });
 
-  it("hands convs with Inf or NaN outputs back, and applies the ReLU after the check", () => {
-    const c: Case = { N: 1, C: 3, K: 4, H: 12, W: 12, pad: [1, 1, 1, 1], bias: true, seed: 5 };
-    const g = geometry(c);
-    for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
-      for (const relu of [false, true]) {
-        const { x, w, b } = inputs(c);
-        x[5 * 12 + 6] = bad;
-        const out = new Float32Array(4 * 144);
-        expect(withTile(4, () => conv2dWinograd(x, w, g, b, out, relu))).toBe(false);
+    it("hands convs with Inf or NaN outputs back, and applies the ReLU after the check", () => {
+      const c: Case = { r, N: 1, C: 3, K: 4, H: 12, W: 12, pad: [1, 1, 1, 1], bias: true, seed: 5 };
+      const g = geometry(c);
+      for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+        for (const relu of [false, true]) {
+          const { x, w, b } = inputs(c);
+          x[5 * 12 + 6] = bad;
+          const out = new Float32Array(4 * 144);
+          expect(withTile(4, () => conv2dWinograd(x, w, g, b, out, relu))).toBe(false);
+        }
       }
-    }
+    });
   });
+}
 
+describe.runIf(available)("Winograd F(4x4, .) tile choice", () => {
   it("is taken from 16 channels and 24x24 outputs on, per image whatever the batch", () => {
     const tile = (N: number, C: number, K: number, H: number, k = 3) =>
       winogradTile(
@@ -371,7 +386,10 @@ describe.runIf(available)("Winograd F(4x4, 3x3) conv", () => {
     expect(tile(1, 64, 15, 56)).toBe(2);
     expect(tile(10, 128, 128, 7)).toBe(2);
     expect(tile(64, 64, 64, 23)).toBe(2);
-    expect(tile(1, 64, 64, 56, 2)).toBe(2);
+    // 2x2 kernels (upsampling convs per phase) take F(4x4, 2x2) by the same rule.
+    expect(tile(1, 64, 64, 56, 2)).toBe(4);
+    expect(tile(1, 15, 64, 56, 2)).toBe(2);
+    expect(tile(64, 64, 64, 22, 2)).toBe(2); // 23x23 outputs
     // conv2dForward's F(4x4) result is the reference's for a conv the rule picks it for.
     const c: Case = { N: 2, C: 16, K: 17, H: 24, W: 26, pad: [1, 1, 1, 1], bias: true, seed: 4 };
     expect(winogradTile(geometry(c))).toBe(4);
@@ -506,6 +524,7 @@ describe.runIf(available)("Winograd over bands of an image's rows", () => {
     [2, 3, "F(2x2, 3x3)"],
     [2, 2, "F(2x2, 2x2)"],
     [4, 3, "F(4x4, 3x3)"],
+    [4, 2, "F(4x4, 2x2)"],
   ] as const) {
     it(`${name}: bands of 1 to 3 tile rows equal whole images bitwise, on one thread and two, and the float64 conv`, () => {
       // 2 images; output rows not a multiple of the group rows (the last band partial, its

@@ -1,19 +1,20 @@
 /**
- * 3x3 and 2x2 stride-1 convolutions by Winograd F(2x2, 3x3) and F(2x2, 2x2) on the wasm kernel:
+ * 3x3 and 2x2 stride-1 convolutions by Winograd on the wasm kernel: F(2x2, 3x3) and F(2x2, 2x2),
  * 16 multiply-adds per 2x2 output tile and channel pair instead of 36 (2.25x fewer), or 9 instead
- * of 16 (1.78x), the rest being adds in the input and output transforms
- * (wasm/winograd-block.ts). The input gradient of such a conv is one too (the flipped kernel,
+ * of 16 (1.78x); from 16 channels and 24x24 outputs F(4x4, 3x3) (4x fewer) and F(4x4, 2x2)
+ * (2.56x); the rest being adds in the input and output transforms (wasm/winograd-block.ts,
+ * wasm/winograd-f4x4.ts). The input gradient of such a conv is one too (the flipped kernel,
  * stride 1), so backward passes take this path as well; the 2x2 convs are those of upsample +
  * 3x3 conv run per output phase (ops/upsample-conv.ts).
  *
- * Per chunk of images: the input is staged in wasm memory and padded (padplanes) so that every
- * tile's 4x4 patch lies inside it; the output's tiles, in blocks sized to stay in cache, are
- * shared between the calling thread and the GEMM helper (winoSplitOpen); the padded output planes
- * are cropped into `out`. With several chunks (a batch of large images) the staging alternates
- * between two buffers: while the helper starts on chunk c's blocks, the calling thread copies
- * chunk c - 1 out and stages chunk c + 1, then joins (the serial copies and padding were ~2 of
- * every 8 ms per 256x256 image). Kernel transform U = G g G^T is computed here in float64.
- */
+ * Per piece (a chunk of images, or a band of a large image's rows): the input is staged in wasm
+ * memory and padded (padplanes) so that every tile's patch lies inside it; the output's tiles,
+ * in blocks sized to stay in cache, are shared between the calling thread and the GEMM helper
+ * (winoSplitOpen); the padded output planes are cropped into `out`. With several pieces the
+ * staging alternates between two buffers: while the helper starts on piece c's blocks, the
+ * calling thread copies piece c - 1 out and stages piece c + 1, then joins (the serial copies
+ * and padding were ~2 of every 8 ms per 256x256 image). Kernel transform U = G g G^T is computed
+ * here in float64. */
 
 import { type Conv2dGeometry, conv2dGeometry, isPlainWindow } from "../conv-geometry.ts";
 import { conv2dWinogradChunked, winogradChunked } from "./conv2d-winograd-chunked.ts";
@@ -106,12 +107,12 @@ export function winogradPays(g: Conv2dGeometry): boolean {
 }
 
 /**
- * Fewest input and output channels for which 3x3 convs take F(4x4, 3x3) (setWinograd4x4Min);
- * SALIENT_WINOGRAD_4X4=0 in the environment turns it off at start-up.
+ * Fewest input and output channels for which convs take F(4x4, 3x3) or F(4x4, 2x2)
+ * (setWinograd4x4Min); SALIENT_WINOGRAD_4X4=0 in the environment turns both off at start-up.
  */
 let min4x4 = envSetting("SALIENT_WINOGRAD_4X4") === "0" ? Number.POSITIVE_INFINITY : 16;
 /**
- * Fewest output pixels per image for F(4x4, 3x3): its kernel transform (36 points, in JS) costs
+ * Fewest output pixels per image for F(4x4, .): its kernel transform (36 points, in JS) costs
  * K x C x 36 per call whatever the image size, and pays off only over many tiles. bench/
  * winograd.ts, F(4x4) over F(2x2) at batch 10: 64 channels at 56x56 1.34x, 128 at 28x28 1.18x,
  * 256 at 14x14 1.06x, 512 at 7x7 0.74x; 32 channels at 256x256 (batch 8) 1.19x.
@@ -119,8 +120,9 @@ let min4x4 = envSetting("SALIENT_WINOGRAD_4X4") === "0" ? Number.POSITIVE_INFINI
 const MIN_PIXELS_4X4 = 24 * 24;
 
 /**
- * Sets the fewest input and output channels for which 3x3 convs of at least 24x24 outputs take
- * F(4x4, 3x3) rather than F(2x2, 3x3) (Infinity: never; 1: whenever the conv takes Winograd);
+ * Sets the fewest input and output channels for which convs of at least 24x24 outputs take
+ * F(4x4, 3x3) rather than F(2x2, 3x3), and F(4x4, 2x2) rather than F(2x2, 2x2) (Infinity:
+ * never; 1: whenever the conv takes Winograd);
  * returns the previous value. F(4x4) multiplies 1.78x less but rounds about 10x more (transform
  * entries up to 8): with N(0, 1) inputs and kernels scaled by 1 / sqrt(9 C), 512 channels, its
  * largest error is about 3e-5 of outputs around 3, against 3e-6 for F(2x2) and 4e-6 for a float32
@@ -133,12 +135,16 @@ export function setWinograd4x4Min(channels: number): number {
 }
 
 /**
- * The output tile, 4 (F(4x4, 3x3)) or 2, of the Winograd path for `g`: 4 from min4x4 channels
- * on, for outputs of MIN_PIXELS_4X4 or where the GEMMs are split by output channels (which
- * transform the kernels in cache, conv2d-winograd-chunked.ts).
+ * The output tile, 4 (F(4x4, 3x3) or F(4x4, 2x2)) or 2, of the Winograd path for `g`: 4 from
+ * min4x4 channels on, for outputs of MIN_PIXELS_4X4 or where the GEMMs are split by output
+ * channels (which transform the kernels in cache, conv2d-winograd-chunked.ts). F(4x4, 2x2)
+ * multiplies 1.44x less than F(2x2, 2x2) (25 points per 16 outputs against 9 per 4): the
+ * upsample + conv of the CLI's RDN-like net at [1, 32, 128, 128] took 5.77 ms against 6.29
+ * forward and 5.63 against 6.63 for its input gradient (2 threads; 1 thread: 7.88 / 9.27 and
+ * 7.94 / 10.16).
  */
 export function winogradTile(g: Conv2dGeometry): 2 | 4 {
-  if (g.kernelH !== 3 || Math.min(g.inChannels, g.outChannels) < min4x4) return 2;
+  if (Math.min(g.inChannels, g.outChannels) < min4x4) return 2;
   const large = g.outHeight * g.outWidth >= MIN_PIXELS_4X4;
   return min4x4 <= 1 || large || winogradChunked(g) ? 4 : 2;
 }
@@ -354,7 +360,8 @@ function winogradPhases(
     v: bytes(scratchAt + t * (vFloats + mFloats)),
     m: bytes(scratchAt + t * (vFloats + mFloats) + vFloats),
   });
-  const fn = m === 4 ? "winoblock4" : r === 3 ? "winoblock" : "winoblock2";
+  const fn =
+    m === 4 ? (r === 3 ? "winoblock4" : "winoblock42") : r === 3 ? "winoblock" : "winoblock2";
   const layout = { base, xp: 0, io: 0, bias: biasAt, flag: flagAt, u: 0, v: null, m: null };
   const outPerImage = K * phases.length * Ho * Wo;
   const pad = stage && ((xp: number, io: number, n: number) => stage(xp, io, n, Hp, Wp));
@@ -513,7 +520,8 @@ function writeKernelTransform(
         const o = flipped ? (c * K + k) * taps + taps - 1 : (k * C + c) * taps;
         // G g then (G g) G^T, unrolled: a generic loop over G took 80 ms for 512 x 512 kernels.
         const to = panel + c * MR + i;
-        if (m === 4) transform4x4(w, o, d, f, to, xiFloats);
+        if (m === 4 && r === 3) transform4x4(w, o, d, f, to, xiFloats);
+        else if (m === 4) transform4x2(w, o, d, f, to, xiFloats);
         else if (r === 3) transform3(w, o, d, f, to, xiFloats);
         else transform2(w, o, d, f, to, xiFloats);
       }
@@ -556,6 +564,39 @@ function transform4x4(
   row4x4(q0 + g3 * R12, q1 + g4 * R12, q2 + g5 * R12, f, at + 18 * s, s);
   row4x4(q0 - g3 * R12, q1 - g4 * R12, q2 - g5 * R12, f, at + 24 * s, s);
   row4x4(g6, g7, g8, f, at + 30 * s, s);
+}
+
+/**
+ * (G g G^T) of the 2x2 kernel g (tap t at w[o + d t]) into f[at + xi * s] for F(4x4, 2x2); G =
+ * [1/2 0; -1/2 -1/2; -1/6 1/6; 1/6 1/3; 0 1] (wasm/winograd-f4x4.ts).
+ */
+function transform4x2(
+  w: Float32Array,
+  o: number,
+  d: number,
+  f: Float32Array,
+  at: number,
+  s: number,
+): void {
+  const g0 = w[o];
+  const g1 = w[o + d];
+  const g2 = w[o + 2 * d];
+  const g3 = w[o + 3 * d];
+  // Rows of G g (columns b = 0, 1 of g), each times G^T.
+  row4x2(g0 * 0.5, g1 * 0.5, f, at, s);
+  row4x2((g0 + g2) * -0.5, (g1 + g3) * -0.5, f, at + 5 * s, s);
+  row4x2((g2 - g0) * R6, (g3 - g1) * R6, f, at + 10 * s, s);
+  row4x2((g0 + 2 * g2) * R6, (g1 + 2 * g3) * R6, f, at + 15 * s, s);
+  row4x2(g2, g3, f, at + 20 * s, s);
+}
+
+/** One row (a, b) of G g times G^T (F(4x4, 2x2)), into f[at + j s], j = 0..4. */
+function row4x2(a: number, b: number, f: Float32Array, at: number, s: number): void {
+  f[at] = a * 0.5;
+  f[at + s] = (a + b) * -0.5;
+  f[at + 2 * s] = (b - a) * R6;
+  f[at + 3 * s] = (a + 2 * b) * R6;
+  f[at + 4 * s] = b;
 }
 
 const R6 = 1 / 6;

@@ -247,10 +247,11 @@ function emitGebp(mr: number, fma: boolean): number[] {
 const SHARED_MAX_PAGES = 65536;
 
 /**
- * The complete module: one exported memory "mem" and thirteen functions, "gebp" (above),
+ * The complete module: one exported memory "mem" and fourteen functions, "gebp" (above),
  * "packcols" (the convolution's im2col packer, pack-cols.ts), "padplanes" (its padded input,
- * pad-planes.ts), "winoblock", "winoblock2" and "winoblock4" (Winograd F(2x2, 3x3), F(2x2, 2x2)
- * and F(4x4, 3x3) on a block of tiles, winograd-block.ts, which call gebp), "winochunk" and
+ * pad-planes.ts), "winoblock", "winoblock2", "winoblock4" and "winoblock42" (Winograd F(2x2,
+ * 3x3), F(2x2, 2x2), F(4x4, 3x3) and F(4x4, 2x2) on a block of tiles, winograd-block.ts, which
+ * call gebp), "winochunk" and
  * "winochunk4" (their GEMMs split by output channels, winograd-chunks.ts), "cropplanes" (their
  * outputs' unpadding, crop-planes.ts), "interleaveplanes" (the interleaved conv's depth-to-space,
  * interleave-planes.ts), "padphase" (its gradient's phases, pad-planes.ts), "scatteradd" (col2im's
@@ -286,8 +287,9 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     section(2, imp, out);
   }
   // gebp, packcols, padplanes, winoblock(2), dconv, winoblock4, winochunk(4), cropplanes,
-  // interleaveplanes (gebp's type: eight i32s), padphase (padplanes' type), scatteradd
-  section(3, [13, 0, 1, 2, 3, 3, 4, 3, 5, 5, 6, 0, 2, 7], out);
+  // interleaveplanes (gebp's type: eight i32s), padphase (padplanes' type), scatteradd,
+  // winoblock42
+  section(3, [14, 0, 1, 2, 3, 3, 4, 3, 5, 5, 6, 0, 2, 7, 3], out);
   if (!shared) section(5, [1, 0x00, 1], out); // one memory, min 1 page, no max
   exportSection(
     [
@@ -305,6 +307,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
       ["interleaveplanes", 0, 10],
       ["padphase", 0, 11],
       ["scatteradd", 0, 12],
+      ["winoblock42", 0, 13],
     ],
     out,
   );
@@ -323,6 +326,7 @@ function gemmSimdModuleBytes(mr: number, shared: boolean, fma: boolean): Uint8Ar
     emitInterleavePlanes(),
     emitPadPlanes(true),
     emitScatterAdd(),
+    emitWinoBlock(0, 2, 4),
   ];
   uleb(bodies.length, codeSec);
   for (const body of bodies) {
@@ -474,6 +478,7 @@ export interface GemmSimd {
   winoblock: WinoBlock;
   winoblock2: WinoBlock;
   winoblock4: WinoBlock;
+  winoblock42: WinoBlock;
   winochunk: WinoChunk;
   winochunk4: WinoChunk;
   cropplanes: CropPlanes;
@@ -494,6 +499,7 @@ function kernelsOf(inst: WebAssembly.Instance) {
     winoblock: x.winoblock as unknown as WinoBlock,
     winoblock2: x.winoblock2 as unknown as WinoBlock,
     winoblock4: x.winoblock4 as unknown as WinoBlock,
+    winoblock42: x.winoblock42 as unknown as WinoBlock,
     winochunk: x.winochunk as unknown as WinoChunk,
     winochunk4: x.winochunk4 as unknown as WinoChunk,
     cropplanes: x.cropplanes as unknown as CropPlanes,

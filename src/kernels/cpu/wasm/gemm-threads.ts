@@ -61,12 +61,18 @@ const WINO4_JOB = 4;
 /** Winograd GEMMs by output-channel chunks (winograd-chunks.ts). */
 const WINO_CHUNK_JOB = 5;
 const WINO_CHUNK4_JOB = 6;
+const WINO42_JOB = 7;
 /** The job kind of each chunk function. */
 const CHUNK_JOBS = { winochunk: WINO_CHUNK_JOB, winochunk4: WINO_CHUNK4_JOB } as const;
 /** A chunked Winograd GEMM function of the GEMM module. */
 export type WinoChunkName = keyof typeof CHUNK_JOBS;
 /** The job kind of each Winograd block function. */
-const WINO_JOBS = { winoblock: WINO_JOB, winoblock2: WINO2_JOB, winoblock4: WINO4_JOB } as const;
+const WINO_JOBS = {
+  winoblock: WINO_JOB,
+  winoblock2: WINO2_JOB,
+  winoblock4: WINO4_JOB,
+  winoblock42: WINO42_JOB,
+} as const;
 /** A Winograd block function of the GEMM module. */
 export type WinoBlockName = keyof typeof WINO_JOBS;
 /**
@@ -91,6 +97,7 @@ parentPort.once("message", ({ module, memory, ctrl }) => {
     rangedFns = {
       ${WINO_JOB}: ex.winoblock, ${WINO2_JOB}: ex.winoblock2, ${WINO4_JOB}: ex.winoblock4,
       ${WINO_CHUNK_JOB}: ex.winochunk, ${WINO_CHUNK4_JOB}: ex.winochunk4,
+      ${WINO42_JOB}: ex.winoblock42,
     };
   } catch {
     Atomics.store(c, ${ERROR}, 1);

@@ -1,9 +1,11 @@
 /**
- * Winograd F(2x2, 3x3), F(2x2, 2x2) and F(4x4, 3x3) for one block of output tiles, in wasm SIMD
- * (exports of the GEMM module, on its memory): `winoblock` / `winoblock2` / `winoblock4(xp, C,
+ * Winograd F(2x2, 3x3), F(2x2, 2x2), F(4x4, 3x3) and F(4x4, 2x2) for one block of output tiles,
+ * in wasm SIMD (exports of the GEMM module, on its memory): `winoblock` / `winoblock2` /
+ * `winoblock4` / `winoblock42(xp, C,
  * planeBytes, rowBytes, tH, tWg, g0, ng, u, mp, v, m, out, K, outPlaneBytes, outRowBytes, bias,
  * flag, relu, ngAll, stages)`, addresses and strides in bytes. Below, alpha = r + 1 (4 for 3x3
- * kernels, 3 for 2x2; 6 for F(4x4, 3x3), winograd-f4x4.ts) and P = alpha^2 points.
+ * kernels, 3 for 2x2; 6 for F(4x4, 3x3) and 5 for F(4x4, 2x2), winograd-f4x4.ts) and P = alpha^2
+ * points.
  *
  * `stages` (bits 1, 2, 4) picks the steps below to run. With ngAll = 0, V and M are the block's
  * own (ng groups, group g0 + q in panel q); else they hold ngAll groups, group g0 + q in panel
@@ -119,12 +121,12 @@ const SPECS: Record<2 | 3, { alpha: number; bt: Combo[]; at: Terms[] }> = {
 
 /**
  * The function body of winoblock for r x r kernels (r = 3; r = 2 for winoblock2, the same with
- * 3x3 patches and 9 transform points), or with m = 4 of winoblock4 (F(4x4, 3x3), 36 points, a
- * group being 2x2 tiles of 4x4 outputs: winograd-f4x4.ts); `gebpIndex` is gebp's function index
- * in the module.
+ * 3x3 patches and 9 transform points), or with m = 4 of winoblock4 (F(4x4, 3x3), 36 points) and
+ * winoblock42 (F(4x4, 2x2), 25 points), a group being 2x2 tiles of 4x4 outputs (winograd-
+ * f4x4.ts); `gebpIndex` is gebp's function index in the module.
  */
 export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): number[] {
-  const { alpha, bt, at } = m === 4 ? { ...SPECS[3], alpha: 6 } : SPECS[r];
+  const { alpha, bt, at } = m === 4 ? { ...SPECS[3], alpha: r + 3 } : SPECS[r];
   const points = alpha * alpha;
   const P = {
     xp: 0,
@@ -268,7 +270,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
   simd(V.i32Splat);
   simd(V.bitselect);
   set(vec.floor);
-  if (m === 4) emitF4Constants(w, f4);
+  if (m === 4) emitF4Constants(w, f4, r);
   // ngs = ngAll or ng; qb = ngAll ? g0 : 0.
   get(P.ngAll);
   get(P.ng);
@@ -427,7 +429,7 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
               c32(2);
               e(I32.shl, I32.add);
               set(L.row4);
-              emitF4InputChannel(w, f4, {
+              emitF4InputChannel(w, f4, r, {
                 row: L.row,
                 row4: L.row4,
                 rowBytes: P.rowBytes,
@@ -488,7 +490,8 @@ export function emitWinoBlock(gebpIndex: number, r: 2 | 3 = 3, m: 2 | 4 = 2): nu
             set(vec.bias);
             get(L.row);
             set(L.addr);
-            if (m === 4) emitF4OutputChannel(w, f4, { addr: L.addr, mXi: L.mXi, bias: vec.bias });
+            if (m === 4)
+              emitF4OutputChannel(w, f4, r, { addr: L.addr, mXi: L.mXi, bias: vec.bias });
             else f2OutputChannel();
             const ys = m === 4 ? f4.y : vec.y;
             // bad += y - y: stays 0 while every output is finite, NaN from the first that is not.

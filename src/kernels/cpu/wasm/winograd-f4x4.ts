@@ -1,17 +1,24 @@
 /**
- * The transforms of Winograd F(4x4, 3x3) for winoblock4 (winograd-block.ts emits the rest: the
- * loops, the GEMMs, the finite check). 36 multiply-adds per 4x4 output tile and channel pair
- * instead of 144 (4x fewer; F(2x2, 3x3) saves 2.25x), for about 10x F(2x2, 3x3)'s rounding error
- * (transform entries up to 8; see conv2d-winograd.ts for where it is used).
+ * The transforms of Winograd F(4x4, 3x3) and F(4x4, 2x2) for winoblock4 and winoblock42
+ * (winograd-block.ts emits the rest: the loops, the GEMMs, the finite check). F(4x4, 3x3): 36
+ * multiply-adds per 4x4 output tile and channel pair instead of 144 (4x fewer; F(2x2, 3x3) saves
+ * 2.25x); F(4x4, 2x2): 25 instead of 64 (2.56x; F(2x2, 2x2) saves 1.78x). Both round about 10x
+ * more than F(2x2, .) (transform entries up to 8; see conv2d-winograd.ts for where they are used).
  *
  * A group is 2x2 tiles: an 8x8 block of outputs whose four 4x4 tiles are the SIMD lanes, lane
- * 2 * tr + tc for tile row tr and tile column tc. Its input patches (6x6 each) span 10 rows and
- * 10 columns of the padded input; the loads read 12 columns.
+ * 2 * tr + tc for tile row tr and tile column tc. Its input patches (alpha x alpha each: 6 for
+ * 3x3 kernels, 5 for 2x2) span alpha + 4 rows and columns of the padded input; the loads read
+ * 12 columns.
  *
- * Points 0, 1, -1, 2, -2 and infinity (Lavin and Gray):
+ * F(4x4, 3x3), points 0, 1, -1, 2, -2 and infinity (Lavin and Gray):
  *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
  *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
  *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ * F(4x4, 2x2), points 0, 1, -1, 2 and infinity (Toom-Cook; checked exactly, and in float32 its
+ * error relative to the sum of |terms| is F(4x4, 3x3)'s, ~1e-6 over 32 channels):
+ *   B^T = [2 -1 -2 1 0; 0 -2 -1 1 0; 0 2 -3 1 0; 0 -1 0 1 0; 0 2 -1 -2 1]
+ *   A^T = [1 1 1 1 0; 0 1 -1 2 0; 0 1 1 4 0; 0 1 -1 8 1]
+ *   G = [1/2 0; -1/2 -1/2; -1/6 1/6; 1/6 1/3; 0 1]
  * B^T and A^T are applied with shared sums (below); G by the caller in float64.
  */
 import type { codeWriter } from "./wasm-encode.ts";
@@ -67,9 +74,9 @@ export function f4Locals(first: number) {
 }
 export type F4Locals = ReturnType<typeof f4Locals>;
 
-/** Sets the constant locals (splats of 2, 4, 5, 8); once, before the loops. */
-export function emitF4Constants(w: Writer, v: F4Locals): void {
-  [2, 4, 5, 8].forEach((c, i) => {
+/** Sets the constant locals (splats of 2, 4, 5, 8; 3 in place of 5 for 2x2 kernels); once. */
+export function emitF4Constants(w: Writer, v: F4Locals, r: 2 | 3): void {
+  [2, 4, r === 3 ? 5 : 3, 8].forEach((c, i) => {
     w.simd(V.const);
     w.e(...new Uint8Array(new Float32Array(4).fill(c).buffer));
     w.set(v.k[i]);
@@ -83,7 +90,7 @@ export function emitF4Constants(w: Writer, v: F4Locals): void {
  *   v3, v4 = (d4 - d2) +- 2 (d3 - d1)
  * `out(i, push)` consumes entry i (push emits its value).
  */
-function inputRow(
+function inputRow3(
   w: Writer,
   v: F4Locals,
   d: readonly number[],
@@ -136,6 +143,69 @@ function inputRow(
 }
 
 /**
+ * The five entries of B^T d for 2x2 kernels (d = locals `d`), from a = d3 - d1:
+ *   v0 = a + 2 (d0 - d2)   v1 = a - (d1 + d2)   v2 = a + 3 (d1 - d2)   v3 = a
+ *   v4 = (d4 - d2) - 2 a
+ */
+function inputRow2(
+  w: Writer,
+  v: F4Locals,
+  d: readonly number[],
+  out: (i: number, push: () => void) => void,
+): void {
+  const [two, , three] = v.k;
+  const [a, sum, diff] = v.t;
+  const pair = (x: number, op: number, y: number) => {
+    w.get(x);
+    w.get(y);
+    w.simd(op);
+  };
+  pair(d[3], V.sub, d[1]);
+  w.set(a);
+  pair(d[1], V.add, d[2]);
+  w.set(sum);
+  pair(d[1], V.sub, d[2]);
+  w.set(diff);
+  /** a + k * (x) for the value `x` pushes. */
+  const plusTimes = (x: () => void, k: number) => () => {
+    w.get(a);
+    x();
+    w.get(k);
+    w.simd(V.mul);
+    w.simd(V.add);
+  };
+  out(
+    0,
+    plusTimes(() => pair(d[0], V.sub, d[2]), two),
+  );
+  out(1, () => pair(a, V.sub, sum));
+  out(
+    2,
+    plusTimes(() => w.get(diff), three),
+  );
+  out(3, () => w.get(a));
+  out(4, () => {
+    pair(d[4], V.sub, d[2]);
+    w.get(a);
+    w.get(two);
+    w.simd(V.mul);
+    w.simd(V.sub);
+  });
+}
+
+/** B^T d for r x r kernels: entry i of alpha = r + 3 through out(i, push). */
+function inputRow(
+  w: Writer,
+  v: F4Locals,
+  r: 2 | 3,
+  d: readonly number[],
+  out: (i: number, push: () => void) => void,
+): void {
+  if (r === 3) inputRow3(w, v, d, out);
+  else inputRow2(w, v, d, out);
+}
+
+/**
  * One channel's input transform: the patches of the group's four tiles, from padded input
  * rows at `row` (tile row 0) and `row4` (tile row 1, 4 rows down), `rowBytes` apart; V = B^T d B
  * stored at vAddr + xi * vXi for xi = 6 i + j. Advances neither `row` nor `row4` in the end
@@ -144,10 +214,12 @@ function inputRow(
 export function emitF4InputChannel(
   w: Writer,
   v: F4Locals,
+  r: 2 | 3,
   at: { row: number; row4: number; rowBytes: number; vc: number; vXi: number },
 ): void {
+  const alpha = r + 3;
   const shuffle = (a: number, b: number, lanes: number[]) => shuffleLanes(w, a, b, lanes);
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < alpha; i++) {
     // Columns 0-3, 4-7, 8-11 of the patch row in tile rows 0 and 1.
     [at.row, at.row4].forEach((r, half) => {
       [0, 16, 32].forEach((off, c) => {
@@ -178,30 +250,32 @@ export function emitF4InputChannel(
     ].forEach(([p, q], n) => {
       shuffle(p, q, LOW_HALVES);
       w.set(v.d[2 * n]);
-      shuffle(p, q, HIGH_HALVES);
-      w.set(v.d[2 * n + 1]);
+      if (2 * n + 1 < alpha) {
+        shuffle(p, q, HIGH_HALVES);
+        w.set(v.d[2 * n + 1]);
+      }
     });
     // Row i of d B.
-    inputRow(w, v, v.d, (j, push) => {
+    inputRow(w, v, r, v.d, (j, push) => {
       push();
-      w.set(v.e[6 * i + j]);
+      w.set(v.e[alpha * i + j]);
     });
-    for (const r of [at.row, at.row4]) w.addTo(r, () => w.get(at.rowBytes));
+    for (const row of [at.row, at.row4]) w.addTo(row, () => w.get(at.rowBytes));
   }
-  for (const r of [at.row, at.row4]) {
-    w.get(r);
+  for (const row of [at.row, at.row4]) {
+    w.get(row);
     w.get(at.rowBytes);
-    w.c32(6);
+    w.c32(alpha);
     w.e(0x6c, 0x6b); // i32.mul, i32.sub
-    w.set(r);
+    w.set(row);
   }
-  // Column j of B^T (d B): V[i][j] for i = 0..5, at vc + (6 i + j) * vXi.
-  for (let j = 0; j < 6; j++) {
-    const col = [0, 1, 2, 3, 4, 5].map((i) => v.e[6 * i + j]);
-    inputRow(w, v, col, (i, push) => {
+  // Column j of B^T (d B): V[i][j] for i < alpha, at vc + (alpha i + j) * vXi.
+  for (let j = 0; j < alpha; j++) {
+    const col = Array.from({ length: alpha }, (_, i) => v.e[alpha * i + j]);
+    inputRow(w, v, r, col, (i, push) => {
       w.get(at.vc);
       w.get(at.vXi);
-      w.c32(6 * i + j);
+      w.c32(alpha * i + j);
       w.e(0x6c, 0x6a); // i32.mul, i32.add
       push();
       w.simd(V.store, 2, 0);
@@ -210,12 +284,14 @@ export function emitF4InputChannel(
 }
 
 /**
- * Pushes entry `i` of A^T m for m = locals `m`, from the shared sums p = m1 + m2, q = m1 - m2,
- * r = m3 + m4, s = m3 - m4 (in `t`, set by outputSums): y0 = (m0 + p) + r, y1 = q + 2 s,
- * y2 = p + 4 r, y3 = (q + 8 s) + m5.
+ * Pushes entry `i` of A^T m for m = locals `m`, from the shared sums (in `t`, set by
+ * outputSums) p = m1 + m2, q = m1 - m2 and, for 3x3 kernels, r = m3 + m4, s = m3 - m4:
+ *   3x3: y0 = (m0 + p) + r, y1 = q + 2 s, y2 = p + 4 r, y3 = (q + 8 s) + m5;
+ *   2x2: y0 = (m0 + p) + m3, y1 = q + 2 m3, y2 = p + 4 m3, y3 = (q + 8 m3) + m4.
  */
-function outputEntry(w: Writer, v: F4Locals, m: readonly number[], i: number): void {
-  const [p, q, r, s] = v.t;
+function outputEntry(w: Writer, v: F4Locals, kr: 2 | 3, m: readonly number[], i: number): void {
+  const [p, q] = v.t;
+  const [r, s] = kr === 3 ? [v.t[2], v.t[3]] : [m[3], m[3]];
   const [two, four, , eight] = v.k;
   const plusTimes = (a: number, b: number, k: number) => {
     w.get(a);
@@ -234,18 +310,19 @@ function outputEntry(w: Writer, v: F4Locals, m: readonly number[], i: number): v
   else if (i === 2) plusTimes(p, r, four);
   else {
     plusTimes(q, s, eight);
-    w.get(m[5]);
+    w.get(m[kr === 3 ? 5 : 4]);
     w.simd(V.add);
   }
 }
 
-function outputSums(w: Writer, v: F4Locals, m: readonly number[]): void {
-  [
+function outputSums(w: Writer, v: F4Locals, kr: 2 | 3, m: readonly number[]): void {
+  const sums = [
     [1, V.add, 2],
     [1, V.sub, 2],
     [3, V.add, 4],
     [3, V.sub, 4],
-  ].forEach(([a, op, b], n) => {
+  ];
+  sums.slice(0, kr === 3 ? 4 : 2).forEach(([a, op, b], n) => {
     w.get(m[a]);
     w.get(m[b]);
     w.simd(op);
@@ -254,35 +331,39 @@ function outputSums(w: Writer, v: F4Locals, m: readonly number[]): void {
 }
 
 /**
- * One output channel's transform: loads M_xi (xi = 0..35) from `addr` stepping by mXi and
- * leaves Y = A^T M A + bias in y[4 h + c] (row h, column c of each lane's tile).
+ * One output channel's transform for r x r kernels: loads M_xi (xi < alpha^2) from `addr`
+ * stepping by mXi and leaves Y = A^T M A + bias in y[4 h + c] (row h, column c of each lane's
+ * tile).
  */
 export function emitF4OutputChannel(
   w: Writer,
   v: F4Locals,
+  r: 2 | 3,
   at: { addr: number; mXi: number; bias: number },
 ): void {
-  for (let xi = 0; xi < 36; xi++) {
+  const alpha = r + 3;
+  const points = alpha * alpha;
+  for (let xi = 0; xi < points; xi++) {
     w.get(at.addr);
     w.simd(V.load, 2, 0);
     w.set(v.e[xi]);
-    if (xi < 35) w.addTo(at.addr, () => w.get(at.mXi));
+    if (xi < points - 1) w.addTo(at.addr, () => w.get(at.mXi));
   }
-  // s[6 h + j] = row h of A^T applied to column j of M.
-  for (let j = 0; j < 6; j++) {
-    const col = [0, 1, 2, 3, 4, 5].map((i) => v.e[6 * i + j]);
-    outputSums(w, v, col);
+  // s[alpha h + j] = row h of A^T applied to column j of M.
+  for (let j = 0; j < alpha; j++) {
+    const col = Array.from({ length: alpha }, (_, i) => v.e[alpha * i + j]);
+    outputSums(w, v, r, col);
     for (let h = 0; h < 4; h++) {
-      outputEntry(w, v, col, h);
-      w.set(v.s[6 * h + j]);
+      outputEntry(w, v, r, col, h);
+      w.set(v.s[alpha * h + j]);
     }
   }
   // y[4 h + c] = (row h of A^T M) A^T's row c + bias.
   for (let h = 0; h < 4; h++) {
-    const row = v.s.slice(6 * h, 6 * h + 6);
-    outputSums(w, v, row);
+    const row = v.s.slice(alpha * h, alpha * h + alpha);
+    outputSums(w, v, r, row);
     for (let c = 0; c < 4; c++) {
-      outputEntry(w, v, row, c);
+      outputEntry(w, v, r, row, c);
       w.get(at.bias);
       w.simd(V.add);
       w.set(v.y[4 * h + c]);
