@@ -375,20 +375,21 @@ for (const r of [3, 2] as const) {
 }
 
 describe.runIf(available)("Winograd F(4x4, .) tile choice", () => {
-  it("is taken from 16 channels and 24x24 outputs on, per image whatever the batch", () => {
+  it("is taken from 16 output channels and 24x24 outputs on, per image whatever the batch", () => {
     const tile = (N: number, C: number, K: number, H: number, k = 3) =>
       winogradTile(
         geometry({ N, C, K, H, W: H, pad: [1, 1, 1, 1], bias: false, seed: 1, r: k as 2 | 3 }),
       );
     expect(tile(1, 16, 16, 24)).toBe(4);
     expect(tile(10, 64, 64, 56)).toBe(4);
-    expect(tile(1, 15, 64, 56)).toBe(2);
+    // Output channels decide: few input channels do not make F(4x4) lose.
+    expect(tile(1, 3, 64, 56)).toBe(4);
     expect(tile(1, 64, 15, 56)).toBe(2);
     expect(tile(10, 128, 128, 7)).toBe(2);
     expect(tile(64, 64, 64, 23)).toBe(2);
     // 2x2 kernels (upsampling convs per phase) take F(4x4, 2x2) by the same rule.
     expect(tile(1, 64, 64, 56, 2)).toBe(4);
-    expect(tile(1, 15, 64, 56, 2)).toBe(2);
+    expect(tile(1, 64, 15, 56, 2)).toBe(2);
     expect(tile(64, 64, 64, 22, 2)).toBe(2); // 23x23 outputs
     // conv2dForward's F(4x4) result is the reference's for a conv the rule picks it for.
     const c: Case = { N: 2, C: 16, K: 17, H: 24, W: 26, pad: [1, 1, 1, 1], bias: true, seed: 4 };

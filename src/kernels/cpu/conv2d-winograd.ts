@@ -107,8 +107,12 @@ export function winogradPays(g: Conv2dGeometry): boolean {
 }
 
 /**
- * Fewest input and output channels for which convs take F(4x4, 3x3) or F(4x4, 2x2)
- * (setWinograd4x4Min); SALIENT_WINOGRAD_4X4=0 in the environment turns both off at start-up.
+ * Fewest output channels for which convs take F(4x4, 3x3) or F(4x4, 2x2) (setWinograd4x4Min);
+ * SALIENT_WINOGRAD_4X4=0 in the environment turns both off at start-up. Output channels only:
+ * each input channel's transform serves every output channel, so few input channels do not make
+ * F(4x4) lose (2 threads: [1, 8, 128, 128] -> 32 0.77 against 0.88 ms in F(2x2), [4, 8, 56, 56]
+ * -> 64 1.03 against 1.22, [8, 3, 256, 256] -> 32 16.3 against 16.7), few output channels do
+ * ([1, 32, 256, 256] -> 3 3.6 against 3.1 ms, [1, 64, 64, 64] -> 8 even).
  */
 let min4x4 = envSetting("SALIENT_WINOGRAD_4X4") === "0" ? Number.POSITIVE_INFINITY : 16;
 /**
@@ -120,7 +124,7 @@ let min4x4 = envSetting("SALIENT_WINOGRAD_4X4") === "0" ? Number.POSITIVE_INFINI
 const MIN_PIXELS_4X4 = 24 * 24;
 
 /**
- * Sets the fewest input and output channels for which convs of at least 24x24 outputs take
+ * Sets the fewest output channels for which convs of at least 24x24 outputs take
  * F(4x4, 3x3) rather than F(2x2, 3x3), and F(4x4, 2x2) rather than F(2x2, 2x2) (Infinity:
  * never; 1: whenever the conv takes Winograd);
  * returns the previous value. F(4x4) multiplies 1.78x less but rounds about 10x more (transform
@@ -136,7 +140,7 @@ export function setWinograd4x4Min(channels: number): number {
 
 /**
  * The output tile, 4 (F(4x4, 3x3) or F(4x4, 2x2)) or 2, of the Winograd path for `g`: 4 from
- * min4x4 channels on, for outputs of MIN_PIXELS_4X4 or where the GEMMs are split by output
+ * min4x4 output channels on, for outputs of MIN_PIXELS_4X4 or where the GEMMs are split by output
  * channels (which transform the kernels in cache, conv2d-winograd-chunked.ts). F(4x4, 2x2)
  * multiplies 1.44x less than F(2x2, 2x2) (25 points per 16 outputs against 9 per 4): the
  * upsample + conv of the CLI's RDN-like net at [1, 32, 128, 128] took 5.77 ms against 6.29
@@ -144,7 +148,7 @@ export function setWinograd4x4Min(channels: number): number {
  * 7.94 / 10.16).
  */
 export function winogradTile(g: Conv2dGeometry): 2 | 4 {
-  if (Math.min(g.inChannels, g.outChannels) < min4x4) return 2;
+  if (g.outChannels < min4x4) return 2;
   const large = g.outHeight * g.outWidth >= MIN_PIXELS_4X4;
   return min4x4 <= 1 || large || winogradChunked(g) ? 4 : 2;
 }
