@@ -382,8 +382,11 @@ describe.runIf(available)("Winograd F(4x4, .) tile choice", () => {
       );
     expect(tile(1, 16, 16, 24)).toBe(4);
     expect(tile(10, 64, 64, 56)).toBe(4);
-    // Output channels decide: few input channels do not make F(4x4) lose.
-    expect(tile(1, 3, 64, 56)).toBe(4);
+    // Few input channels: F(4x4) from twice the output channels and 48x48 outputs.
+    expect(tile(1, 3, 32, 48)).toBe(4);
+    expect(tile(1, 3, 31, 56)).toBe(2);
+    expect(tile(1, 3, 64, 47)).toBe(2);
+    expect(tile(10, 1, 16, 28)).toBe(2);
     expect(tile(1, 64, 15, 56)).toBe(2);
     expect(tile(10, 128, 128, 7)).toBe(2);
     expect(tile(64, 64, 64, 23)).toBe(2);

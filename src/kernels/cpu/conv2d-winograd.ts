@@ -107,12 +107,14 @@ export function winogradPays(g: Conv2dGeometry): boolean {
 }
 
 /**
- * Fewest output channels for which convs take F(4x4, 3x3) or F(4x4, 2x2) (setWinograd4x4Min);
- * SALIENT_WINOGRAD_4X4=0 in the environment turns both off at start-up. Output channels only:
- * each input channel's transform serves every output channel, so few input channels do not make
+ * Fewest output channels for which convs take F(4x4, 3x3) or F(4x4, 2x2) (setWinograd4x4Min),
+ * and input channels unless there are twice as many output channels and 48x48 outputs;
+ * SALIENT_WINOGRAD_4X4=0 in the environment turns both off at start-up. Each input channel's
+ * transform serves every output channel, so with many outputs few input channels do not make
  * F(4x4) lose (2 threads: [1, 8, 128, 128] -> 32 0.77 against 0.88 ms in F(2x2), [4, 8, 56, 56]
- * -> 64 1.03 against 1.22, [8, 3, 256, 256] -> 32 16.3 against 16.7), few output channels do
- * ([1, 32, 256, 256] -> 3 3.6 against 3.1 ms, [1, 64, 64, 64] -> 8 even).
+ * -> 64 1.03 against 1.22, [8, 3, 256, 256] -> 32 16.3 against 16.7); few output channels do
+ * ([1, 32, 256, 256] -> 3 3.6 against 3.1 ms, [1, 64, 64, 64] -> 8 even), and so do small
+ * images of one channel ([10, 1, 28, 28] -> 16 0.27 against 0.20 ms).
  */
 let min4x4 = envSetting("SALIENT_WINOGRAD_4X4") === "0" ? Number.POSITIVE_INFINITY : 16;
 /**
@@ -124,7 +126,8 @@ let min4x4 = envSetting("SALIENT_WINOGRAD_4X4") === "0" ? Number.POSITIVE_INFINI
 const MIN_PIXELS_4X4 = 24 * 24;
 
 /**
- * Sets the fewest output channels for which convs of at least 24x24 outputs take
+ * Sets the fewest output (and, see above, input) channels for which convs of at least 24x24
+ * outputs take
  * F(4x4, 3x3) rather than F(2x2, 3x3), and F(4x4, 2x2) rather than F(2x2, 2x2) (Infinity:
  * never; 1: whenever the conv takes Winograd);
  * returns the previous value. F(4x4) multiplies 1.78x less but rounds about 10x more (transform
@@ -149,7 +152,12 @@ export function setWinograd4x4Min(channels: number): number {
  */
 export function winogradTile(g: Conv2dGeometry): 2 | 4 {
   if (g.outChannels < min4x4) return 2;
-  const large = g.outHeight * g.outWidth >= MIN_PIXELS_4X4;
+  const pixels = g.outHeight * g.outWidth;
+  // Few input channels: from twice the output channels and four times the pixels only.
+  if (g.inChannels < min4x4 && (g.outChannels < 2 * min4x4 || pixels < 4 * MIN_PIXELS_4X4)) {
+    return 2;
+  }
+  const large = pixels >= MIN_PIXELS_4X4;
   return min4x4 <= 1 || large || winogradChunked(g) ? 4 : 2;
 }
 
