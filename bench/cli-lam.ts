@@ -12,7 +12,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { bundleCli } from "../scripts/bundle-cli.ts";
 import { encodePng } from "../src/viz/image-io-node.ts";
 import { decodeNpy } from "../src/viz/npy.ts";
 import {
@@ -63,27 +63,12 @@ export function rdnLikeOnnx(): { onnx: string; state: string; params: number } |
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
-/**
- * Bundles src/cli/main.ts where Node still finds the project's packages (external), split at
- * its dynamic imports so that, as with dist/cli.js, a command loads only its own modules.
- */
-async function bundleCli(): Promise<string> {
+/** The executable bundled where Node still finds the project's packages (scripts/bundle-cli.ts). */
+async function benchCli(): Promise<string> {
   const outdir = join(process.cwd(), "node_modules", ".cache", "salient-bench", "cli");
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  await build({
-    entryPoints: { main: join(process.cwd(), "src/cli/main.ts") },
-    outdir,
-    outExtension: { ".js": ".mjs" },
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "es2022",
-    packages: "external",
-    logLevel: "warning",
-  });
-  return join(outdir, "main.mjs");
+  return bundleCli(outdir);
 }
 
 /** One process: wall ms to exit and to its first path-step progress line. */
@@ -143,7 +128,7 @@ export async function runCliLamBench(o: {
   writeFileSync(png, encodePng({ width: h, height: h, data: u8 }));
   const size = 16;
   const win = { x: 2 * h - size / 2, y: 2 * h - size / 2, size };
-  const cli = await bundleCli();
+  const cli = await benchCli();
   const out = join(tmp, "cli-lam");
   const args = [
     "lam",

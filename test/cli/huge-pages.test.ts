@@ -7,8 +7,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleCli } from "../../scripts/bundle-cli.ts";
 import { glibcHasHugePages, HUGE_PAGES_TUNABLE, hugePagesEnv } from "../../src/cli/huge-pages.ts";
 
 describe("hugePagesEnv", () => {
@@ -57,19 +57,7 @@ describe.runIf(process.platform === "linux" && glibcHasHugePages(glibc))(
       const cache = join(process.cwd(), "node_modules", ".cache");
       mkdirSync(cache, { recursive: true });
       dir = mkdtempSync(join(cache, "salient-huge-pages-"));
-      await build({
-        entryPoints: { main: join(process.cwd(), "src/cli/main.ts") },
-        outdir: dir,
-        outExtension: { ".js": ".mjs" },
-        bundle: true,
-        splitting: true,
-        format: "esm",
-        platform: "node",
-        target: "es2022",
-        packages: "external",
-        logLevel: "warning",
-      });
-      main = join(dir, "main.mjs");
+      main = await bundleCli(dir);
       probe = join(dir, "probe.cjs");
       writeFileSync(
         probe,

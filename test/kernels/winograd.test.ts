@@ -404,6 +404,31 @@ describe.runIf(available)("Winograd F(4x4, .) tile choice", () => {
   });
 });
 
+/**
+ * With an Inf at x[i] for each i of `at` in turn (pieces after the first), the Winograd path of
+ * `c` (16 -> 16 channels, F(4x4)), run `within` its piece setting, hands the conv back on one
+ * thread and two; conv2dForward's redo then puts Inf in exactly the 3x3 outputs around the last
+ * one in each of the 16 output planes, as a direct sum does.
+ */
+function expectInfHandedBack(c: Case, at: number[], within: <T>(f: () => T) => T): void {
+  const g = geometry(c);
+  for (const threads of [1, 2] as const) {
+    setCpuThreads(threads);
+    for (const i of at) {
+      const { x, w, b } = inputs(c);
+      x[i] = Number.POSITIVE_INFINITY;
+      const out = new Float32Array(c.N * c.K * c.H * c.W);
+      const ok = within(() => withTile(4, () => conv2dWinograd(x, w, g, b, out)));
+      expect(ok, `Inf at ${i}, ${threads} thread(s)`).toBe(false);
+    }
+    const { x, w } = inputs(c);
+    x[at[at.length - 1]] = Number.POSITIVE_INFINITY;
+    const got = within(() => conv2dForward(x, w, g, null, false));
+    expect(Array.from(got).filter((v) => !Number.isFinite(v)).length).toBe(16 * 9);
+  }
+  setCpuThreads(2);
+}
+
 describe.runIf(available)(
   "Winograd over several chunks of images, the next staged while the helper starts",
   () => {
@@ -469,27 +494,9 @@ describe.runIf(available)(
         seed: 3,
         tile: 4,
       };
-      const g = geometry(c);
-      for (const threads of [1, 2] as const) {
-        setCpuThreads(threads);
-        for (const image of [1, 3]) {
-          const { x, w, b } = inputs(c);
-          x[(image * c.C + 5) * c.H * c.W + 100] = Number.POSITIVE_INFINITY;
-          const out = new Float32Array(c.N * c.K * c.H * c.W);
-          const ok = withChunks(c, 1, true, () =>
-            withTile(4, () => conv2dWinograd(x, w, g, b, out)),
-          );
-          expect(ok, `Inf in image ${image}, ${threads} thread(s)`).toBe(false);
-        }
-        // conv2dForward then redoes it on a direct-sum path: Inf reaches exactly the window's outputs.
-        const { x, w } = inputs(c);
-        x[(3 * c.C + 5) * c.H * c.W + 100] = Number.POSITIVE_INFINITY;
-        const got = withChunks(c, 1, true, () => conv2dForward(x, w, g, null, false));
-        const infs = Array.from(got).filter((v) => !Number.isFinite(v)).length;
-        // Pixel (4, 4) of image 3 feeds the 3x3 outputs around it in each of the 16 output planes.
-        expect(infs).toBe(16 * 9);
-      }
-      setCpuThreads(2);
+      // Pixel (4, 4) of channel 5 in image 1, then in image 3 (chunks of one image).
+      const at = [1, 3].map((image) => (image * c.C + 5) * c.H * c.W + 100);
+      expectInfHandedBack(c, at, (f) => withChunks(c, 1, true, f));
     });
   },
 );
@@ -636,21 +643,9 @@ describe.runIf(available)("Winograd over bands of an image's rows", () => {
       seed: 3,
       tile: 4,
     };
-    const g = geometry(c);
-    for (const threads of [1, 2] as const) {
-      setCpuThreads(threads);
-      const { x, w, b } = inputs(c);
-      // Row 36 (the fifth band of 8 rows), column 10, channel 5.
-      x[(5 * c.H + 36) * c.W + 10] = Number.POSITIVE_INFINITY;
-      const out = new Float32Array(c.K * c.H * c.W);
-      const ok = withBands(c, 1, true, () => withTile(4, () => conv2dWinograd(x, w, g, b, out)));
-      expect(ok.result, `${threads} thread(s)`).toBe(false);
-      // conv2dForward redoes it on a direct-sum path: Inf in exactly the 3x3 outputs around it.
-      const got = withBands(c, 1, true, () => conv2dForward(x, w, g, null, false)).result;
-      const infs = Array.from(got).filter((v) => !Number.isFinite(v)).length;
-      expect(infs).toBe(16 * 9);
-    }
-    setCpuThreads(2);
+    // Row 36 (the fifth band of 8 rows), column 10, channel 5.
+    const at = [(5 * c.H + 36) * c.W + 10];
+    expectInfHandedBack(c, at, (f) => withBands(c, 1, true, f).result);
   });
 });
 
