@@ -5,9 +5,12 @@
  * system time. glibc backs its large allocations with huge pages when GLIBC_TUNABLES holds
  * glibc.malloc.hugetlb=1 (glibc >= 2.35; the kernel's THP in "madvise" mode, Debian's default),
  * which it reads only at start-up: so the CLI runs itself again with it set. Measured there, the
- * first LAM call took 4.16 s instead of 4.58 (3 runs each), later calls ~2% less.
- * SALIENT_HUGE_PAGES=0 turns it off.
+ * first LAM call took 4.16 s instead of 4.58 (3 runs each), later calls ~2% less. The second
+ * process ends with the first, however that ends (main.ts). SALIENT_HUGE_PAGES=0 turns it off.
  */
+
+/** The variable naming the second process's fd of the pipe that closes when the first ends. */
+export const PARENT_FD_ENV = "SALIENT_PARENT_FD";
 
 /** The glibc tunable that makes malloc advise huge pages for the memory it maps. */
 export const HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb=1";

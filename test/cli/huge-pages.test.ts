@@ -117,8 +117,8 @@ describe.runIf(process.platform === "linux" && glibcHasHugePages(glibc))(
       expect(off.seen).toEqual(["-"]);
     });
 
-    it("passes SIGTERM on to the second process and ends by it", async () => {
-      const log = join(dir, "log-signal");
+    /** Starts main.mjs with the second process held alive; resolves once both have started. */
+    async function startHeld(log: string) {
       writeFileSync(log, "");
       // PROBE_HOLD keeps the second process alive after its command (a timer in the probe).
       const parent = spawn(process.execPath, [main, "methods"], {
@@ -133,11 +133,36 @@ describe.runIf(process.platform === "linux" && glibcHasHugePages(glibc))(
         if (i > 300) throw new Error("the second process did not start");
         await new Promise((r) => setTimeout(r, 50));
       }
+      return { parent, ended, child: Number(lines(log)[1][1]) };
+    }
+
+    /** Whether process `pid` has ended within `ms`. */
+    async function gone(pid: number, ms: number): Promise<boolean> {
+      for (const t0 = Date.now(); Date.now() - t0 < ms; ) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return false;
+    }
+
+    it("ends the second process when the first is killed with SIGKILL (not forwardable)", async () => {
+      const { parent, ended, child } = await startHeld(join(dir, "log-kill"));
+      parent.kill("SIGKILL");
+      expect(await ended).toBe("SIGKILL");
+      expect(await gone(child, 5000)).toBe(true);
+    }, 30_000);
+
+    it("passes SIGTERM on to the second process and ends by it", async () => {
+      const log = join(dir, "log-signal");
+      const { parent, ended, child } = await startHeld(log);
       parent.kill("SIGTERM");
       expect(await ended).toBe("SIGTERM");
       expect(tunables(log)).toEqual(["-", HUGE_PAGES_TUNABLE]);
       // The parent waited for the second process, which the signal ended too.
-      const child = Number(lines(log)[1][1]);
       expect(() => process.kill(child, 0)).toThrow(/ESRCH/);
     }, 30_000);
   },

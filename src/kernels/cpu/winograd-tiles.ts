@@ -71,9 +71,9 @@ export interface WinoLayout {
 }
 
 /**
- * The tiles of group rows gr0 .. gr0 + nb - 1 of `t` (a band of each image): its padded input
- * holds the band's patches (t.Hp - rows * t.tH rows past its last group row, as t's), its padded
- * output the band's rows. `rows` is the output rows of a group row (8 for F(4x4), else 2).
+ * The tiles of a band of nb group rows of `t` (wherever it starts in the image): its padded
+ * input holds the band's patches (t.Hp - rows * t.tH rows past its last group row, as t's), its
+ * padded output the band's rows. `rows` is the output rows of a group row (8 for F(4x4), else 2).
  */
 export function bandTiles(t: WinoTiles, rows: number, nb: number): WinoTiles {
   return {
