@@ -375,12 +375,16 @@ for (const r of [3, 2] as const) {
 }
 
 describe.runIf(available)("Winograd F(4x4, .) tile choice", () => {
-  it("is taken from 16 output channels and 24x24 outputs on, per image whatever the batch", () => {
+  it("is taken from 16 output channels and 24x24 outputs on (32x32 under 32 channels), per image whatever the batch", () => {
     const tile = (N: number, C: number, K: number, H: number, k = 3) =>
       winogradTile(
         geometry({ N, C, K, H, W: H, pad: [1, 1, 1, 1], bias: false, seed: 1, r: k as 2 | 3 }),
       );
-    expect(tile(1, 16, 16, 24)).toBe(4);
+    expect(tile(1, 32, 32, 24)).toBe(4);
+    // Under 32 channels from 32x32 outputs.
+    expect(tile(1, 16, 16, 32)).toBe(4);
+    expect(tile(1, 16, 16, 31)).toBe(2);
+    expect(tile(10, 16, 64, 28)).toBe(2);
     expect(tile(10, 64, 64, 56)).toBe(4);
     // Few input channels: F(4x4) from twice the output channels and 48x48 outputs.
     expect(tile(1, 3, 32, 48)).toBe(4);
@@ -395,7 +399,7 @@ describe.runIf(available)("Winograd F(4x4, .) tile choice", () => {
     expect(tile(1, 64, 15, 56, 2)).toBe(2);
     expect(tile(64, 64, 64, 22, 2)).toBe(2); // 23x23 outputs
     // conv2dForward's F(4x4) result is the reference's for a conv the rule picks it for.
-    const c: Case = { N: 2, C: 16, K: 17, H: 24, W: 26, pad: [1, 1, 1, 1], bias: true, seed: 4 };
+    const c: Case = { N: 2, C: 16, K: 17, H: 32, W: 34, pad: [1, 1, 1, 1], bias: true, seed: 4 };
     expect(winogradTile(geometry(c))).toBe(4);
     const { x, w, b } = inputs(c);
     const got = conv2dForward(x, w, geometry(c), b, true);

@@ -124,6 +124,12 @@ let min4x4 = envSetting("SALIENT_WINOGRAD_4X4") === "0" ? Number.POSITIVE_INFINI
  * 256 at 14x14 1.06x, 512 at 7x7 0.74x; 32 channels at 256x256 (batch 8) 1.19x.
  */
 const MIN_PIXELS_4X4 = 24 * 24;
+/**
+ * The same under 32 channels, where the transforms weigh more against the GEMMs: [10, 16, 28, 28]
+ * -> 16 took 0.52 ms in F(4x4) against 0.49 in F(2x2), -> 32 0.82 against 0.80; at 32x32 F(4x4)
+ * led (0.50 against 0.53). IG on the 28x28 ResNet: 2-3% faster (alternating, 16 rounds x 5).
+ */
+const MIN_PIXELS_4X4_FEW = 32 * 32;
 
 /**
  * Sets the fewest output (and, see above, input) channels for which convs of at least 24x24
@@ -143,7 +149,8 @@ export function setWinograd4x4Min(channels: number): number {
 
 /**
  * The output tile, 4 (F(4x4, 3x3) or F(4x4, 2x2)) or 2, of the Winograd path for `g`: 4 from
- * min4x4 output channels on, for outputs of MIN_PIXELS_4X4 or where the GEMMs are split by output
+ * min4x4 output channels on, for outputs of MIN_PIXELS_4X4 (MIN_PIXELS_4X4_FEW under 32
+ * channels) or where the GEMMs are split by output
  * channels (which transform the kernels in cache, conv2d-winograd-chunked.ts). F(4x4, 2x2)
  * multiplies 1.44x less than F(2x2, 2x2) (25 points per 16 outputs against 9 per 4): the
  * upsample + conv of the CLI's RDN-like net at [1, 32, 128, 128] took 5.77 ms against 6.29
@@ -157,7 +164,8 @@ export function winogradTile(g: Conv2dGeometry): 2 | 4 {
   if (g.inChannels < min4x4 && (g.outChannels < 2 * min4x4 || pixels < 4 * MIN_PIXELS_4X4)) {
     return 2;
   }
-  const large = pixels >= MIN_PIXELS_4X4;
+  const few = Math.min(g.inChannels, g.outChannels) < 2 * min4x4;
+  const large = pixels >= (few ? MIN_PIXELS_4X4_FEW : MIN_PIXELS_4X4);
   return min4x4 <= 1 || large || winogradChunked(g) ? 4 : 2;
 }
 
