@@ -23,7 +23,6 @@ import {
   winogradChunked,
 } from "../../src/kernels/cpu/conv2d-winograd-chunked.ts";
 import { setGemmImpl } from "../../src/kernels/cpu/gemm.ts";
-import type { GemmSimd } from "../../src/kernels/cpu/wasm/gemm-simd.ts";
 import {
   gemmThreadsActive,
   helperReady,
@@ -34,6 +33,7 @@ import { winoTiles } from "../../src/kernels/cpu/winograd-tiles.ts";
 import { nd } from "../reference/nd.ts";
 import { conv2dRefWithScale } from "../reference/nn.ts";
 import { uniformSource } from "../reference/rng.ts";
+import { recordStaging } from "./staging-spy.ts";
 
 interface Case {
   /** Kernel size (3 by default). */
@@ -519,17 +519,9 @@ describe.runIf(available)("Winograd over bands of an image's rows", () => {
     const bandFloats = c.C * t.Wp * (groupRows * rows + t.Hp - groupRows * t.tH);
     const prevBand = setWinogradBandFloats(bandFloats);
     const prevPipe = setWinogradPipeline(pipeline);
-    const s = gemmSimd() as GemmSimd;
-    const staged: number[] = [];
-    const pad = s.padplanes;
-    s.padplanes = (...a: Parameters<GemmSimd["padplanes"]>) => {
-      staged.push(a[3]);
-      pad(...a);
-    };
     try {
-      return { result: f(), staged };
+      return recordStaging(f);
     } finally {
-      s.padplanes = pad;
       setWinogradBandFloats(prevBand);
       setWinogradPipeline(prevPipe);
     }

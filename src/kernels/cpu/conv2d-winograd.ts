@@ -29,6 +29,7 @@ import {
   bandTiles,
   copyOutPlanes,
   stageImages,
+  type WinoPiece,
   type WinoTiles,
   winoTiles,
 } from "./winograd-tiles.ts";
@@ -405,9 +406,7 @@ function winogradPhases(
   const stagePiece = (c: number) => {
     const { xp, io } = buffer(c);
     const at = { ...layout, xp, io };
-    const { n0, count, row0 } = pieces[c];
-    const t = tilesOf(c);
-    return stageImages(s, f, x, stagedGeometry, t, at, { n0, count, row0 }, stageOptions, pad);
+    return stageImages(s, f, x, stagedGeometry, tilesOf(c), at, pieces[c], stageOptions, pad);
   };
   const copyOut = (c: number) => {
     const { n0, count, row0 } = pieces[c];
@@ -480,7 +479,7 @@ function winogradPhases(
  */
 function winoPieces(N: number, C: number, t: WinoTiles, groupRows: number, bands: boolean) {
   const imageFloats = C * t.Hp * t.Wp;
-  const pieces: { n0: number; count: number; row0: number; rows: number }[] = [];
+  const pieces: (WinoPiece & { rows: number })[] = [];
   if (!bands || imageFloats <= bandFloats) {
     const images = Math.max(1, Math.min(N, Math.floor(chunkFloats / imageFloats)));
     for (let n0 = 0; n0 < N; n0 += images)
